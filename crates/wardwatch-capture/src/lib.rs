@@ -1,0 +1,51 @@
+//! Capture sources: classic pcap (both byte orders, micro- and nanosecond
+//! timestamps), pcapng (several sections and interfaces, EPB/SPB/OPB, unknown
+//! blocks skipped), gzip-compressed captures streamed, and live interfaces
+//! through libpcap (feature `live`).
+//!
+//! This crate knows link types and timestamps, never protocols. Readers stream:
+//! a capture of any size is read through one bounded buffer, and every length
+//! read from the file is checked against a limit before anything is allocated.
+
+mod error;
+#[cfg(feature = "live")]
+pub mod live;
+mod reader;
+
+pub use error::{CaptureError, CaptureErrorKind, InputIssue};
+pub use reader::{CaptureReader, Packet, MAX_RECORD_LEN};
+
+/// Link-layer header types (tcpdump.org `LINKTYPE_*` values) that the decoder
+/// understands. Other values are passed through and counted as undecodable.
+pub mod linktype {
+    /// BSD loopback / null: 4-byte address family in host byte order.
+    pub const NULL: u32 = 0;
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: u32 = 1;
+    /// PPP (RFC 1661) with a 2-byte protocol field, optionally HDLC framed.
+    pub const PPP: u32 = 9;
+    /// Raw IP (OpenBSD/Linux value 12 and 14 are historical aliases).
+    pub const RAW_ALT1: u32 = 12;
+    /// Raw IP alias used on some BSDs.
+    pub const RAW_ALT2: u32 = 14;
+    /// PPP in HDLC-like framing (RFC 1662).
+    pub const PPP_HDLC: u32 = 50;
+    /// PPP over Ethernet session frames with a 2-byte protocol.
+    pub const PPP_ETHER: u32 = 51;
+    /// Raw IPv4 or IPv6, version from the first nibble.
+    pub const RAW: u32 = 101;
+    /// OpenBSD loopback: 4-byte address family in network byte order.
+    pub const LOOP: u32 = 108;
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: u32 = 113;
+    /// IEEE 802.11 without radio header.
+    pub const IEEE802_11: u32 = 105;
+    /// Raw IPv4.
+    pub const IPV4: u32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: u32 = 229;
+    /// Linux netfilter NFLOG.
+    pub const NFLOG: u32 = 239;
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: u32 = 276;
+}

@@ -1,0 +1,759 @@
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{CaptureError, CaptureErrorKind, InputIssue};
+
+/// The largest packet record accepted. Larger claims are corruption (a
+/// 2 GB "packet") and are refused before any allocation.
+pub const MAX_RECORD_LEN: u32 = 256 * 1024;
+/// The largest pcapng block accepted (a packet record plus generous options).
+const MAX_BLOCK_LEN: u32 = MAX_RECORD_LEN + 64 * 1024;
+/// Read-buffer size: large enough that refills are rare, small enough that
+/// memory stays bounded per input.
+const BUF_SIZE: usize = 1 << 20;
+
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_IDB: u32 = 1;
+const PCAPNG_OPB: u32 = 2;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_EPB: u32 = 6;
+const PCAPNG_BOM: u32 = 0x1A2B_3C4D;
+
+/// One captured frame, borrowed from the reader's buffer until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet<'a> {
+    /// 1-based frame number within its input, as Wireshark numbers frames.
+    pub frame: u64,
+    /// Capture time in nanoseconds since the Unix epoch.
+    pub ts_ns: i64,
+    /// Length of the frame on the wire (may exceed `data.len()`).
+    pub orig_len: u32,
+    /// Link-layer type of this frame (pcapng: of its interface).
+    pub linktype: u32,
+    /// Interface index (pcapng), 0 for classic pcap.
+    pub iface: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Iface {
+    linktype: u32,
+    snaplen: u32,
+    /// Timestamp units per second.
+    units: u64,
+    offset_s: i64,
+}
+
+#[derive(Debug)]
+enum Format {
+    Pcap {
+        be: bool,
+        nanos: bool,
+        linktype: u32,
+    },
+    Pcapng {
+        be: bool,
+        ifaces: Vec<Iface>,
+    },
+}
+
+/// Streaming reader for pcap and pcapng files, plain or gzip-compressed.
+///
+/// Problems after the header do not fail the read: a truncated last record
+/// or a corrupt pcapng block becomes an [`InputIssue`] and a counter, and
+/// reading ends or resumes at the next block as the format allows.
+pub struct CaptureReader {
+    path: PathBuf,
+    src: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    compressed: bool,
+    format: Format,
+    frame: u64,
+    done: bool,
+    issues: Vec<InputIssue>,
+    snaplen_truncated: u64,
+    truncated_records: u64,
+    corrupt_blocks: u64,
+}
+
+fn rd16(b: &[u8], at: usize, be: bool) -> u16 {
+    let mut a = [0u8; 2];
+    if let Some(s) = b.get(at..at + 2) {
+        a.copy_from_slice(s);
+    }
+    if be {
+        u16::from_be_bytes(a)
+    } else {
+        u16::from_le_bytes(a)
+    }
+}
+
+fn rd32(b: &[u8], at: usize, be: bool) -> u32 {
+    let mut a = [0u8; 4];
+    if let Some(s) = b.get(at..at + 4) {
+        a.copy_from_slice(s);
+    }
+    if be {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    }
+}
+
+fn ts_to_ns(ts: u64, units: u64, offset_s: i64) -> i64 {
+    let units = units.max(1) as u128;
+    let ns = (ts as u128 / units) * 1_000_000_000 + (ts as u128 % units) * 1_000_000_000 / units;
+    let ns = i64::try_from(ns).unwrap_or(i64::MAX);
+    ns.saturating_add(offset_s.saturating_mul(1_000_000_000))
+}
+
+impl CaptureReader {
+    /// Opens a capture file, detecting pcap, pcapng and gzip by content.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
+        let path = path.as_ref().to_path_buf();
+        let err = |kind| CaptureError::new(path.clone(), 0, kind);
+        let meta = std::fs::metadata(&path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
+        if meta.is_dir() {
+            return Err(err(CaptureErrorKind::IsDirectory));
+        }
+        if meta.len() == 0 {
+            return Err(err(CaptureErrorKind::Empty));
+        }
+        let file = File::open(&path).map_err(|e| err(CaptureErrorKind::Io(e)))?;
+        Self::from_reader(path.clone(), Box::new(file))
+    }
+
+    /// Wraps any byte source; `name` is used in messages.
+    pub fn from_reader(
+        name: impl Into<PathBuf>,
+        src: Box<dyn Read + Send>,
+    ) -> Result<Self, CaptureError> {
+        let mut r = CaptureReader {
+            path: name.into(),
+            src,
+            buf: vec![0; BUF_SIZE],
+            pos: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            compressed: false,
+            format: Format::Pcap {
+                be: false,
+                nanos: false,
+                linktype: 0,
+            },
+            frame: 0,
+            done: false,
+            issues: Vec::new(),
+            snaplen_truncated: 0,
+            truncated_records: 0,
+            corrupt_blocks: 0,
+        };
+        r.read_file_header()?;
+        Ok(r)
+    }
+
+    /// The input's name as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes consumed so far (decompressed bytes for gzip input).
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    /// Whether the input is gzip-compressed.
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Problems met so far that did not stop analysis.
+    pub fn issues(&self) -> &[InputIssue] {
+        &self.issues
+    }
+
+    /// Frames whose captured length is below their wire length (snaplen).
+    pub fn snaplen_truncated(&self) -> u64 {
+        self.snaplen_truncated
+    }
+
+    /// Records cut short by the end of the file.
+    pub fn truncated_records(&self) -> u64 {
+        self.truncated_records
+    }
+
+    /// pcapng blocks skipped as corrupt plus records refused as corrupt.
+    pub fn corrupt_blocks(&self) -> u64 {
+        self.corrupt_blocks
+    }
+
+    fn error(&self, offset: u64, kind: CaptureErrorKind) -> CaptureError {
+        let mut e = CaptureError::new(self.path.clone(), offset, kind);
+        e.compressed = self.compressed;
+        e
+    }
+
+    fn issue(&mut self, offset: u64, message: String, fatal: bool) {
+        if fatal {
+            self.done = true;
+        }
+        // Bounded: a corrupt file could otherwise produce one issue per block.
+        if self.issues.len() < 100 {
+            self.issues.push(InputIssue {
+                offset,
+                message,
+                fatal_for_file: fatal,
+            });
+        }
+    }
+
+    /// Makes at least `need` bytes available at `pos`. Returns the number of
+    /// bytes available, which is below `need` only at end of input.
+    fn fill(&mut self, need: usize) -> io::Result<usize> {
+        if self.end - self.pos >= need {
+            return Ok(self.end - self.pos);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if need > self.buf.len() {
+            self.buf.resize(need.next_power_of_two(), 0);
+        }
+        while self.end < need && !self.eof {
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.pos)
+    }
+
+    fn read_file_header(&mut self) -> Result<(), CaptureError> {
+        let have = self.fill(4).map_err(|e| self.error(0, CaptureErrorKind::Io(e)))?;
+        if have == 0 {
+            return Err(self.error(0, CaptureErrorKind::Empty));
+        }
+        let head = &self.buf[self.pos..self.end];
+        if head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b && !self.compressed {
+            // Restart on the decompressed stream; offsets now count
+            // decompressed bytes.
+            let rest = self.buf[self.pos..self.end].to_vec();
+            let inner = std::mem::replace(&mut self.src, Box::new(io::empty()));
+            let chained = io::Cursor::new(rest).chain(inner);
+            self.src = Box::new(flate2::read::MultiGzDecoder::new(chained));
+            self.compressed = true;
+            self.pos = 0;
+            self.end = 0;
+            self.base = 0;
+            self.eof = false;
+            return self.read_file_header();
+        }
+        if have < 4 {
+            return Err(self.error(0, CaptureErrorKind::TruncatedHeader { have, need: 24 }));
+        }
+        let magic_le = rd32(head, 0, false);
+        match magic_le {
+            0xA1B2_C3D4 | 0xD4C3_B2A1 | 0xA1B2_3C4D | 0x4D3C_B2A1 => self.read_pcap_header(),
+            PCAPNG_SHB => {
+                self.format = Format::Pcapng {
+                    be: false,
+                    ifaces: Vec::new(),
+                };
+                // The section header block is read like any other block.
+                let have = self
+                    .fill(28)
+                    .map_err(|e| self.error(0, CaptureErrorKind::Io(e)))?;
+                if have < 28 {
+                    return Err(self.error(0, CaptureErrorKind::TruncatedHeader { have, need: 28 }));
+                }
+                Ok(())
+            }
+            0xA1B2_CD34 | 0x34CD_B2A1 => Err(self.error(
+                0,
+                CaptureErrorKind::Unsupported(
+                    "Kuznetzov modified pcap; convert with `editcap -F pcap`".into(),
+                ),
+            )),
+            other => Err(self.error(0, CaptureErrorKind::BadMagic(other.swap_bytes()))),
+        }
+    }
+
+    fn read_pcap_header(&mut self) -> Result<(), CaptureError> {
+        let have = self
+            .fill(24)
+            .map_err(|e| self.error(0, CaptureErrorKind::Io(e)))?;
+        if have < 24 {
+            return Err(self.error(0, CaptureErrorKind::TruncatedHeader { have, need: 24 }));
+        }
+        let h = &self.buf[self.pos..self.pos + 24];
+        let (be, nanos) = match rd32(h, 0, false) {
+            0xA1B2_C3D4 => (false, false),
+            0xD4C3_B2A1 => (true, false),
+            0xA1B2_3C4D => (false, true),
+            _ => (true, true),
+        };
+        let major = rd16(h, 4, be);
+        if major != 2 {
+            return Err(self.error(
+                4,
+                CaptureErrorKind::Unsupported(format!("pcap version {major} (expected 2)")),
+            ));
+        }
+        // The link type is in the low 16 bits; the upper bits carry FCS info.
+        let linktype = rd32(h, 20, be) & 0x0FFF_FFFF;
+        self.format = Format::Pcap {
+            be,
+            nanos,
+            linktype,
+        };
+        self.pos += 24;
+        Ok(())
+    }
+
+    /// Reads the next packet. `Ok(None)` at the end of the input (or after a
+    /// problem that ends the file, recorded in [`issues`](Self::issues)).
+    /// `Err` only for I/O errors of the underlying source.
+    pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.format {
+            Format::Pcap { .. } => self.next_pcap(),
+            Format::Pcapng { .. } => self.next_pcapng(),
+        }
+    }
+
+    fn io_err(&self, e: io::Error) -> CaptureError {
+        self.error(self.offset(), CaptureErrorKind::Io(e))
+    }
+
+    fn next_pcap(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        let Format::Pcap {
+            be,
+            nanos,
+            linktype,
+        } = self.format
+        else {
+            return Ok(None);
+        };
+        let at = self.offset();
+        let have = self.fill(16).map_err(|e| self.io_err(e))?;
+        if have == 0 {
+            self.done = true;
+            return Ok(None);
+        }
+        if have < 16 {
+            self.truncated_records += 1;
+            self.issue(
+                at,
+                format!("truncated record header ({have} of 16 bytes) at end of file"),
+                true,
+            );
+            return Ok(None);
+        }
+        let h = &self.buf[self.pos..self.pos + 16];
+        let sec = rd32(h, 0, be) as u64;
+        let frac = rd32(h, 4, be) as u64;
+        let incl = rd32(h, 8, be);
+        let orig = rd32(h, 12, be);
+        if incl > MAX_RECORD_LEN {
+            self.corrupt_blocks += 1;
+            self.issue(
+                at,
+                format!(
+                    "record claims {incl} bytes (limit {MAX_RECORD_LEN}); file is corrupt from here on"
+                ),
+                true,
+            );
+            return Ok(None);
+        }
+        let need = 16 + incl as usize;
+        let have = self.fill(need).map_err(|e| self.io_err(e))?;
+        if have < need {
+            self.truncated_records += 1;
+            self.issue(
+                at,
+                format!(
+                    "truncated last record: {} of {incl} bytes present",
+                    have.saturating_sub(16)
+                ),
+                true,
+            );
+            return Ok(None);
+        }
+        let ns = if nanos { frac } else { frac * 1000 };
+        let ts_ns = ts_to_ns(sec * 1_000_000_000 + ns, 1_000_000_000, 0);
+        if orig > incl {
+            self.snaplen_truncated += 1;
+        }
+        let start = self.pos + 16;
+        self.pos += need;
+        self.frame += 1;
+        Ok(Some(Packet {
+            frame: self.frame,
+            ts_ns,
+            orig_len: orig.max(incl),
+            linktype,
+            iface: 0,
+            data: &self.buf[start..start + incl as usize],
+        }))
+    }
+
+    fn next_pcapng(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        loop {
+            let at = self.offset();
+            let have = self.fill(12).map_err(|e| self.io_err(e))?;
+            if have == 0 {
+                self.done = true;
+                return Ok(None);
+            }
+            if have < 12 {
+                self.truncated_records += 1;
+                self.issue(
+                    at,
+                    format!("truncated block header ({have} bytes) at end of file"),
+                    true,
+                );
+                return Ok(None);
+            }
+            let head = &self.buf[self.pos..self.pos + 12];
+            let btype_le = rd32(head, 0, false);
+            if btype_le == PCAPNG_SHB {
+                // Byte order is per section.
+                let bom = rd32(head, 8, false);
+                let be = match bom {
+                    PCAPNG_BOM => false,
+                    0x4D3C_2B1A => true,
+                    _ => {
+                        self.corrupt_blocks += 1;
+                        self.issue(
+                            at,
+                            format!("section header with bad byte-order magic 0x{bom:08x}"),
+                            true,
+                        );
+                        return Ok(None);
+                    }
+                };
+                self.format = Format::Pcapng {
+                    be,
+                    ifaces: Vec::new(),
+                };
+            }
+            let be = match &self.format {
+                Format::Pcapng { be, .. } => *be,
+                Format::Pcap { .. } => return Ok(None),
+            };
+            let head = &self.buf[self.pos..self.pos + 12];
+            let btype = rd32(head, 0, be);
+            let blen = rd32(head, 4, be);
+            if blen < 12 || blen > MAX_BLOCK_LEN || blen % 4 != 0 {
+                self.corrupt_blocks += 1;
+                self.issue(
+                    at,
+                    format!("block of type 0x{btype:x} claims length {blen}; file is corrupt from here on"),
+                    true,
+                );
+                return Ok(None);
+            }
+            let blen = blen as usize;
+            let have = self.fill(blen).map_err(|e| self.io_err(e))?;
+            if have < blen {
+                self.truncated_records += 1;
+                self.issue(
+                    at,
+                    format!(
+                        "truncated last block: {have} of {blen} bytes present at end of file"
+                    ),
+                    true,
+                );
+                return Ok(None);
+            }
+            let block_start = self.pos;
+            let trailer = rd32(&self.buf, block_start + blen - 4, be) as usize;
+            self.pos += blen;
+            if trailer != blen {
+                // The framing is inconsistent; we cannot know where the next
+                // block starts.
+                self.corrupt_blocks += 1;
+                self.issue(
+                    at,
+                    format!("block trailer length {trailer} differs from header length {blen}; file is corrupt from here on"),
+                    true,
+                );
+                return Ok(None);
+            }
+            let body = block_start + 8..block_start + blen - 4;
+            match btype {
+                PCAPNG_IDB => {
+                    let b = &self.buf[body];
+                    if b.len() < 8 {
+                        self.skip_corrupt(at, "interface description block too short");
+                        continue;
+                    }
+                    let linktype = rd16(b, 0, be) as u32;
+                    let snaplen = rd32(b, 4, be);
+                    let (units, offset_s) = parse_idb_options(&b[8..], be);
+                    if let Format::Pcapng { ifaces, .. } = &mut self.format {
+                        if ifaces.len() < 4096 {
+                            ifaces.push(Iface {
+                                linktype,
+                                snaplen,
+                                units,
+                                offset_s,
+                            });
+                        }
+                    }
+                }
+                PCAPNG_EPB | PCAPNG_OPB => {
+                    let b = &self.buf[body.clone()];
+                    if b.len() < 20 {
+                        self.skip_corrupt(at, "packet block too short");
+                        continue;
+                    }
+                    let iface_id = if btype == PCAPNG_EPB {
+                        rd32(b, 0, be)
+                    } else {
+                        rd16(b, 0, be) as u32
+                    };
+                    let ts = ((rd32(b, 4, be) as u64) << 32) | rd32(b, 8, be) as u64;
+                    let caplen = rd32(b, 12, be) as usize;
+                    let orig = rd32(b, 16, be);
+                    if caplen > b.len() - 20 {
+                        self.skip_corrupt(at, "packet block captured length exceeds block");
+                        continue;
+                    }
+                    let Some(iface) = self.iface(iface_id) else {
+                        self.skip_corrupt(at, "packet refers to an undeclared interface");
+                        continue;
+                    };
+                    let start = body.start + 20;
+                    return Ok(Some(self.emit(
+                        iface_id,
+                        &iface,
+                        ts_to_ns(ts, iface.units, iface.offset_s),
+                        orig,
+                        start,
+                        caplen,
+                    )));
+                }
+                PCAPNG_SPB => {
+                    let b = &self.buf[body.clone()];
+                    if b.len() < 4 {
+                        self.skip_corrupt(at, "simple packet block too short");
+                        continue;
+                    }
+                    let orig = rd32(b, 0, be);
+                    let Some(iface) = self.iface(0) else {
+                        self.skip_corrupt(at, "simple packet block before any interface");
+                        continue;
+                    };
+                    let mut caplen = (orig as usize).min(b.len() - 4);
+                    if iface.snaplen > 0 {
+                        caplen = caplen.min(iface.snaplen as usize);
+                    }
+                    let start = body.start + 4;
+                    // SPBs carry no timestamp.
+                    return Ok(Some(self.emit(0, &iface, 0, orig, start, caplen)));
+                }
+                _ => {} // SHB (handled above), ISB, NRB, DSB, custom: skipped.
+            }
+        }
+    }
+
+    fn iface(&self, id: u32) -> Option<Iface> {
+        match &self.format {
+            Format::Pcapng { ifaces, .. } => ifaces.get(id as usize).copied(),
+            Format::Pcap { .. } => None,
+        }
+    }
+
+    fn skip_corrupt(&mut self, at: u64, what: &str) {
+        self.corrupt_blocks += 1;
+        self.issue(at, format!("{what}; block skipped"), false);
+    }
+
+    fn emit(
+        &mut self,
+        iface_id: u32,
+        iface: &Iface,
+        ts_ns: i64,
+        orig: u32,
+        start: usize,
+        caplen: usize,
+    ) -> Packet<'_> {
+        if (orig as usize) > caplen {
+            self.snaplen_truncated += 1;
+        }
+        self.frame += 1;
+        Packet {
+            frame: self.frame,
+            ts_ns,
+            orig_len: orig.max(caplen as u32),
+            linktype: iface.linktype,
+            iface: iface_id,
+            data: &self.buf[start..start + caplen],
+        }
+    }
+}
+
+/// Reads `if_tsresol` (9) and `if_tsoffset` (14) from IDB options.
+fn parse_idb_options(mut opts: &[u8], be: bool) -> (u64, i64) {
+    let mut units = 1_000_000u64;
+    let mut offset = 0i64;
+    while opts.len() >= 4 {
+        let code = rd16(opts, 0, be);
+        let len = rd16(opts, 2, be) as usize;
+        let padded = (len + 3) & !3;
+        let Some(val) = opts.get(4..4 + len) else {
+            break;
+        };
+        match code {
+            0 => break,
+            9 if len >= 1 => {
+                let r = val[0];
+                let exp = (r & 0x7f) as u32;
+                units = if r & 0x80 == 0 {
+                    10u64.checked_pow(exp).unwrap_or(1_000_000)
+                } else {
+                    1u64.checked_shl(exp).unwrap_or(1_000_000)
+                };
+            }
+            14 if len >= 8 => {
+                let hi = rd32(val, 0, be) as u64;
+                let lo = rd32(val, 4, be) as u64;
+                let v = if be { (hi << 32) | lo } else { (lo << 32) | hi };
+                offset = v as i64;
+            }
+            _ => {}
+        }
+        opts = opts.get(4 + padded..).unwrap_or(&[]);
+    }
+    (units, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_bytes(b: Vec<u8>) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::from_reader("mem.pcap", Box::new(io::Cursor::new(b)))
+    }
+
+    fn pcap_header(be: bool, nanos: bool, linktype: u32) -> Vec<u8> {
+        let magic: u32 = if nanos { 0xA1B2_3C4D } else { 0xA1B2_C3D4 };
+        let mut v = Vec::new();
+        let w32 = |v: &mut Vec<u8>, x: u32| {
+            v.extend_from_slice(&if be { x.to_be_bytes() } else { x.to_le_bytes() })
+        };
+        let w16 = |v: &mut Vec<u8>, x: u16| {
+            v.extend_from_slice(&if be { x.to_be_bytes() } else { x.to_le_bytes() })
+        };
+        w32(&mut v, magic);
+        w16(&mut v, 2);
+        w16(&mut v, 4);
+        w32(&mut v, 0);
+        w32(&mut v, 0);
+        w32(&mut v, 65535);
+        w32(&mut v, linktype);
+        v
+    }
+
+    fn pcap_record(be: bool, sec: u32, frac: u32, data: &[u8], orig: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        for x in [sec, frac, data.len() as u32, orig] {
+            v.extend_from_slice(&if be { x.to_be_bytes() } else { x.to_le_bytes() });
+        }
+        v.extend_from_slice(data);
+        v
+    }
+
+    #[test]
+    fn pcap_both_byte_orders_and_resolutions() {
+        for be in [false, true] {
+            for nanos in [false, true] {
+                let mut f = pcap_header(be, nanos, 1);
+                f.extend(pcap_record(be, 10, 5, b"abcd", 4));
+                f.extend(pcap_record(be, 11, 0, b"xy", 60));
+                let mut r = open_bytes(f).unwrap();
+                let p = r.next_packet().unwrap().unwrap();
+                assert_eq!(p.data, b"abcd");
+                assert_eq!(p.frame, 1);
+                let want = 10_000_000_000 + if nanos { 5 } else { 5000 };
+                assert_eq!(p.ts_ns, want);
+                let p = r.next_packet().unwrap().unwrap();
+                assert_eq!(p.orig_len, 60);
+                assert!(r.next_packet().unwrap().is_none());
+                assert_eq!(r.snaplen_truncated(), 1);
+                assert!(r.issues().is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn bad_inputs_name_offset() {
+        let e = open_bytes(vec![]).err().unwrap();
+        assert!(e.to_string().contains("byte 0"), "{e}");
+        let e = open_bytes(b"hello world, not a capture".to_vec())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("not a pcap"), "{e}");
+        let e = open_bytes(pcap_header(false, false, 1)[..10].to_vec())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("10 of 24"), "{e}");
+    }
+
+    #[test]
+    fn huge_record_is_refused_without_allocation() {
+        let mut f = pcap_header(false, false, 1);
+        f.extend(pcap_record(false, 1, 0, b"ok", 2));
+        let mut rec = pcap_record(false, 2, 0, b"", 0);
+        rec[8..12].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        f.extend(rec);
+        let mut r = open_bytes(f).unwrap();
+        assert!(r.next_packet().unwrap().is_some());
+        assert!(r.next_packet().unwrap().is_none());
+        assert_eq!(r.issues().len(), 1);
+        assert_eq!(r.issues()[0].offset, 24 + 18);
+        assert!(r.issues()[0].message.contains("2147483648"));
+    }
+
+    #[test]
+    fn truncated_last_record_is_a_warning() {
+        let mut f = pcap_header(false, false, 1);
+        f.extend(pcap_record(false, 1, 0, b"full", 4));
+        let rec = pcap_record(false, 2, 0, b"cut-here", 8);
+        f.extend(&rec[..20]);
+        let mut r = open_bytes(f).unwrap();
+        assert!(r.next_packet().unwrap().is_some());
+        assert!(r.next_packet().unwrap().is_none());
+        assert_eq!(r.truncated_records(), 1);
+        assert!(r.issues()[0].message.contains("truncated last record"));
+    }
+
+    #[test]
+    fn gzip_is_streamed() {
+        use std::io::Write;
+        let mut f = pcap_header(false, false, 1);
+        f.extend(pcap_record(false, 1, 0, b"zipped", 6));
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&f).unwrap();
+        let z = enc.finish().unwrap();
+        let mut r = open_bytes(z).unwrap();
+        assert!(r.is_compressed());
+        assert_eq!(r.next_packet().unwrap().unwrap().data, b"zipped");
+    }
+}

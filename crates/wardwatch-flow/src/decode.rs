@@ -1,0 +1,800 @@
+//! Zero-copy L2–L4 decoding, including the encapsulations that mirror and
+//! wireless infrastructure put around hospital traffic (GRE, ERSPAN II/III,
+//! VXLAN, CAPWAP with 802.11 inside). Every length comes from the wire and is
+//! checked; a short or inconsistent header is a [`DecodeError`], never a panic.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use wardwatch_capture::linktype;
+
+/// A MAC address.
+pub type Mac = [u8; 6];
+
+/// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
+pub fn fmt_mac(m: &Mac) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// Why a frame could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The frame ends inside the named header.
+    Truncated(&'static str),
+    /// A header field holds an impossible value.
+    Malformed(&'static str),
+    /// The capture's link type is not one the decoder knows.
+    UnknownLinkType(u32),
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated(h) => write!(f, "truncated {h} header"),
+            DecodeError::Malformed(h) => write!(f, "malformed {h} header"),
+            DecodeError::UnknownLinkType(l) => write!(f, "unknown link type {l}"),
+        }
+    }
+}
+
+/// The tunnel a frame was found in, outermost first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tunnel {
+    /// Plain GRE (transparent Ethernet bridging or IP in GRE).
+    Gre,
+    /// ERSPAN type I or II (GRE protocol 0x88BE).
+    Erspan2,
+    /// ERSPAN type III (GRE protocol 0x22EB).
+    Erspan3,
+    /// VXLAN with its network identifier.
+    Vxlan(u32),
+    /// CAPWAP data channel (wireless controller to access point).
+    Capwap,
+}
+
+/// An ARP packet's addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arp {
+    /// 1 request, 2 reply.
+    pub op: u16,
+    /// Sender hardware address.
+    pub sha: Mac,
+    /// Sender protocol address.
+    pub spa: Ipv4Addr,
+    /// Target hardware address.
+    pub tha: Mac,
+    /// Target protocol address.
+    pub tpa: Ipv4Addr,
+}
+
+/// IP fragment information (IPv4 flags/offset or the IPv6 fragment header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    /// Datagram identification.
+    pub id: u32,
+    /// Offset of this fragment's payload in bytes.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+}
+
+/// An IPv4 or IPv6 packet.
+#[derive(Debug, Clone, Copy)]
+pub struct IpPacket<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Upper-layer protocol number (after IPv6 extension headers).
+    pub proto: u8,
+    /// TTL or hop limit.
+    pub ttl: u8,
+    /// IPv4 identification (0 for IPv6).
+    pub ident: u16,
+    /// Set when the packet is a fragment.
+    pub frag: Option<Fragment>,
+    /// Upper-layer bytes as captured (may be shorter than on the wire).
+    pub payload: &'a [u8],
+}
+
+/// What sits above the link layer.
+#[derive(Debug, Clone, Copy)]
+pub enum Network<'a> {
+    /// IPv4 or IPv6.
+    Ip(IpPacket<'a>),
+    /// ARP.
+    Arp(Arp),
+    /// Anything else, by EtherType (LLDP 0x88CC, STP …) with its payload.
+    Other(u16, &'a [u8]),
+}
+
+/// A decoded frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'a> {
+    /// Source MAC of the innermost Ethernet/802.11 header, if any.
+    pub src_mac: Option<Mac>,
+    /// Destination MAC of the innermost Ethernet/802.11 header.
+    pub dst_mac: Option<Mac>,
+    /// Up to two 802.1Q tags (outer, inner), 0 where absent.
+    pub vlans: [u16; 2],
+    /// The outermost tunnel the frame was found in.
+    pub tunnel: Option<Tunnel>,
+    /// The network layer.
+    pub net: Network<'a>,
+}
+
+impl Decoded<'_> {
+    /// The VLAN key of the frame: outer and inner tag packed into one value.
+    pub fn vlan_key(&self) -> u32 {
+        ((self.vlans[0] as u32) << 12) | self.vlans[1] as u32
+    }
+    /// The outermost VLAN id, or `None` when the frame is untagged.
+    pub fn vlan(&self) -> Option<u16> {
+        (self.vlans[0] != 0).then_some(self.vlans[0])
+    }
+}
+
+/// A TCP segment.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpSegment<'a> {
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number (valid when `flags & ACK`).
+    pub ack: u32,
+    /// TCP flags byte.
+    pub flags: u8,
+    /// Payload as captured.
+    pub payload: &'a [u8],
+}
+
+/// TCP flag bits.
+pub mod tcp_flags {
+    /// FIN
+    pub const FIN: u8 = 0x01;
+    /// SYN
+    pub const SYN: u8 = 0x02;
+    /// RST
+    pub const RST: u8 = 0x04;
+    /// PSH
+    pub const PSH: u8 = 0x08;
+    /// ACK
+    pub const ACK: u8 = 0x10;
+}
+
+/// The transport layer of an IP packet.
+#[derive(Debug, Clone, Copy)]
+pub enum Transport<'a> {
+    /// TCP.
+    Tcp(TcpSegment<'a>),
+    /// UDP with ports and payload.
+    Udp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+        /// Payload as captured.
+        payload: &'a [u8],
+    },
+    /// ICMP or ICMPv6 with type and code.
+    Icmp {
+        /// ICMP type.
+        kind: u8,
+        /// ICMP code.
+        code: u8,
+    },
+    /// Another protocol, or a non-first fragment.
+    Other,
+}
+
+impl Transport<'_> {
+    /// Source and destination ports (0 for portless protocols).
+    pub fn ports(&self) -> (u16, u16) {
+        match self {
+            Transport::Tcp(t) => (t.sport, t.dport),
+            Transport::Udp { sport, dport, .. } => (*sport, *dport),
+            _ => (0, 0),
+        }
+    }
+}
+
+const MAX_TUNNEL_DEPTH: u8 = 4;
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at + 2)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn mac_at(b: &[u8], at: usize) -> Option<Mac> {
+    let s = b.get(at..at + 6)?;
+    let mut m = [0u8; 6];
+    m.copy_from_slice(s);
+    Some(m)
+}
+
+struct Ctx {
+    src_mac: Option<Mac>,
+    dst_mac: Option<Mac>,
+    vlans: [u16; 2],
+    nvlans: usize,
+    tunnel: Option<Tunnel>,
+    depth: u8,
+}
+
+/// Decodes one captured frame of the given link type.
+pub fn decode(linktype: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    let mut ctx = Ctx {
+        src_mac: None,
+        dst_mac: None,
+        vlans: [0; 2],
+        nvlans: 0,
+        tunnel: None,
+        depth: 0,
+    };
+    let net = decode_link(&mut ctx, linktype, data)?;
+    Ok(Decoded {
+        src_mac: ctx.src_mac,
+        dst_mac: ctx.dst_mac,
+        vlans: ctx.vlans,
+        tunnel: ctx.tunnel,
+        net,
+    })
+}
+
+fn decode_link<'a>(
+    ctx: &mut Ctx,
+    linktype: u32,
+    data: &'a [u8],
+) -> Result<Network<'a>, DecodeError> {
+    match linktype {
+        linktype::ETHERNET => decode_ethernet(ctx, data),
+        linktype::RAW | linktype::RAW_ALT1 | linktype::RAW_ALT2 | linktype::IPV4
+        | linktype::IPV6 => decode_ip_by_version(ctx, data),
+        linktype::NULL | linktype::LOOP => {
+            let h = data.get(..4).ok_or(DecodeError::Truncated("loopback"))?;
+            // The family is in host byte order for NULL; accept either.
+            let fam = if h[0] != 0 { h[0] as u32 } else { h[3] as u32 };
+            let rest = &data[4..];
+            match fam {
+                2 => decode_ipv4(ctx, rest),
+                24 | 28 | 30 => decode_ipv6(ctx, rest),
+                _ => Ok(Network::Other(0, rest)),
+            }
+        }
+        linktype::LINUX_SLL => {
+            let h = data.get(..16).ok_or(DecodeError::Truncated("linux cooked"))?;
+            let hatype = u16::from_be_bytes([h[2], h[3]]);
+            let alen = u16::from_be_bytes([h[4], h[5]]);
+            if hatype == 1 && alen == 6 {
+                ctx.src_mac = mac_at(h, 6);
+            }
+            let proto = u16::from_be_bytes([h[14], h[15]]);
+            decode_ethertype(ctx, proto, &data[16..])
+        }
+        linktype::LINUX_SLL2 => {
+            let h = data.get(..20).ok_or(DecodeError::Truncated("linux cooked v2"))?;
+            let proto = u16::from_be_bytes([h[0], h[1]]);
+            let hatype = u16::from_be_bytes([h[8], h[9]]);
+            if hatype == 1 && h[11] == 6 {
+                ctx.src_mac = mac_at(h, 12);
+            }
+            decode_ethertype(ctx, proto, &data[20..])
+        }
+        linktype::NFLOG => decode_nflog(ctx, data),
+        linktype::PPP | linktype::PPP_HDLC | linktype::PPP_ETHER => decode_ppp(ctx, data),
+        linktype::IEEE802_11 => decode_80211(ctx, data),
+        other => Err(DecodeError::UnknownLinkType(other)),
+    }
+}
+
+fn decode_ethernet<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let h = data.get(..14).ok_or(DecodeError::Truncated("ethernet"))?;
+    ctx.dst_mac = mac_at(h, 0);
+    ctx.src_mac = mac_at(h, 6);
+    let et = u16::from_be_bytes([h[12], h[13]]);
+    if et <= 1500 {
+        // 802.3 length field: LLC, possibly SNAP with an EtherType.
+        let llc = &data[14..];
+        if llc.len() >= 8 && llc[0] == 0xAA && llc[1] == 0xAA && llc[2] == 0x03 {
+            let et = u16::from_be_bytes([llc[6], llc[7]]);
+            return decode_ethertype(ctx, et, &llc[8..]);
+        }
+        return Ok(Network::Other(0, llc));
+    }
+    decode_ethertype(ctx, et, &data[14..])
+}
+
+fn decode_ethertype<'a>(
+    ctx: &mut Ctx,
+    mut et: u16,
+    mut data: &'a [u8],
+) -> Result<Network<'a>, DecodeError> {
+    loop {
+        match et {
+            0x8100 | 0x88A8 | 0x9100 => {
+                let tci = be16(data, 0).ok_or(DecodeError::Truncated("802.1Q"))?;
+                et = be16(data, 2).ok_or(DecodeError::Truncated("802.1Q"))?;
+                if ctx.nvlans < 2 {
+                    ctx.vlans[ctx.nvlans] = tci & 0x0FFF;
+                }
+                ctx.nvlans += 1;
+                data = &data[4..];
+            }
+            0x0800 => return decode_ipv4(ctx, data),
+            0x86DD => return decode_ipv6(ctx, data),
+            0x0806 => return decode_arp(data),
+            0x8847 | 0x8848 => {
+                // MPLS: pop labels to the bottom of the stack, then guess IP.
+                let mut i = 0;
+                loop {
+                    let l = be32(data, i).ok_or(DecodeError::Truncated("MPLS"))?;
+                    i += 4;
+                    if l & 0x100 != 0 {
+                        break;
+                    }
+                    if i > 64 {
+                        return Err(DecodeError::Malformed("MPLS"));
+                    }
+                }
+                return decode_ip_by_version(ctx, &data[i..]);
+            }
+            0x8864 => {
+                // PPPoE session: 6-byte header, then a PPP protocol field.
+                let d = data.get(6..).ok_or(DecodeError::Truncated("PPPoE"))?;
+                return decode_ppp(ctx, d);
+            }
+            _ => return Ok(Network::Other(et, data)),
+        }
+    }
+}
+
+fn decode_ppp<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let mut d = data;
+    if d.len() >= 2 && d[0] == 0xFF && d[1] == 0x03 {
+        d = &d[2..];
+    }
+    let first = *d.first().ok_or(DecodeError::Truncated("PPP"))?;
+    // Protocol-field compression: an odd first byte is a 1-byte protocol.
+    let (proto, rest) = if first & 1 == 1 {
+        (first as u16, &d[1..])
+    } else {
+        (
+            be16(d, 0).ok_or(DecodeError::Truncated("PPP"))?,
+            &d[2..],
+        )
+    };
+    match proto {
+        0x0021 => decode_ipv4(ctx, rest),
+        0x0057 => decode_ipv6(ctx, rest),
+        _ => Ok(Network::Other(0, rest)),
+    }
+}
+
+fn decode_nflog<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let h = data.get(..4).ok_or(DecodeError::Truncated("NFLOG"))?;
+    let family = h[0];
+    let mut tlvs = &data[4..];
+    while tlvs.len() >= 4 {
+        // TLV lengths and types are in host byte order (little endian on
+        // every platform these captures come from).
+        let len = u16::from_le_bytes([tlvs[0], tlvs[1]]) as usize;
+        let ty = u16::from_le_bytes([tlvs[2], tlvs[3]]);
+        if len < 4 {
+            return Err(DecodeError::Malformed("NFLOG TLV"));
+        }
+        let val = tlvs
+            .get(4..len)
+            .ok_or(DecodeError::Truncated("NFLOG TLV"))?;
+        if ty == 9 {
+            return match family {
+                2 => decode_ipv4(ctx, val),
+                10 => decode_ipv6(ctx, val),
+                _ => decode_ip_by_version(ctx, val),
+            };
+        }
+        let padded = (len + 3) & !3;
+        tlvs = tlvs.get(padded..).unwrap_or(&[]);
+    }
+    Ok(Network::Other(0, &[]))
+}
+
+fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let h = data.get(..24).ok_or(DecodeError::Truncated("802.11"))?;
+    let fc0 = h[0];
+    let fc1 = h[1];
+    let ftype = (fc0 >> 2) & 3;
+    let subtype = fc0 >> 4;
+    if ftype != 2 || subtype & 0x4 != 0 {
+        // Management, control, or a data frame without a body.
+        return Ok(Network::Other(0, &[]));
+    }
+    let to_ds = fc1 & 1 != 0;
+    let from_ds = fc1 & 2 != 0;
+    let (a1, a2, a3) = (mac_at(h, 4), mac_at(h, 10), mac_at(h, 16));
+    let mut off = 24;
+    let a4 = if to_ds && from_ds {
+        off += 6;
+        mac_at(data, 24)
+    } else {
+        None
+    };
+    let (src, dst) = match (to_ds, from_ds) {
+        (false, false) => (a2, a1),
+        (true, false) => (a2, a3),
+        (false, true) => (a3, a1),
+        (true, true) => (a4, a3),
+    };
+    ctx.src_mac = src;
+    ctx.dst_mac = dst;
+    if subtype & 0x8 != 0 {
+        off += 2; // QoS control
+        if fc1 & 0x80 != 0 {
+            off += 4; // HT control
+        }
+    }
+    if fc1 & 0x40 != 0 {
+        // Protected frame: the body is encrypted.
+        return Ok(Network::Other(0, &[]));
+    }
+    let llc = data.get(off..).ok_or(DecodeError::Truncated("802.11"))?;
+    if llc.len() >= 8 && llc[0] == 0xAA && llc[1] == 0xAA && llc[2] == 0x03 {
+        let et = u16::from_be_bytes([llc[6], llc[7]]);
+        return decode_ethertype(ctx, et, &llc[8..]);
+    }
+    Ok(Network::Other(0, llc))
+}
+
+fn decode_arp(data: &[u8]) -> Result<Network<'_>, DecodeError> {
+    let h = data.get(..28).ok_or(DecodeError::Truncated("ARP"))?;
+    if be16(h, 0) != Some(1) || be16(h, 2) != Some(0x0800) || h[4] != 6 || h[5] != 4 {
+        return Ok(Network::Other(0x0806, data));
+    }
+    let ip = |at: usize| Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3]);
+    Ok(Network::Arp(Arp {
+        op: u16::from_be_bytes([h[6], h[7]]),
+        sha: mac_at(h, 8).unwrap_or_default(),
+        spa: ip(14),
+        tha: mac_at(h, 18).unwrap_or_default(),
+        tpa: ip(24),
+    }))
+}
+
+fn decode_ip_by_version<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    match data.first().map(|b| b >> 4) {
+        Some(4) => decode_ipv4(ctx, data),
+        Some(6) => decode_ipv6(ctx, data),
+        Some(_) => Err(DecodeError::Malformed("IP version")),
+        None => Err(DecodeError::Truncated("IP")),
+    }
+}
+
+fn decode_ipv4<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let h = data.get(..20).ok_or(DecodeError::Truncated("IPv4"))?;
+    if h[0] >> 4 != 4 {
+        return Err(DecodeError::Malformed("IPv4 version"));
+    }
+    let ihl = ((h[0] & 0x0F) as usize) * 4;
+    if ihl < 20 {
+        return Err(DecodeError::Malformed("IPv4 header length"));
+    }
+    let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+    // A total length of 0 is what TCP segmentation offload leaves on the
+    // sender's side: trust the captured length then.
+    let end = if total == 0 {
+        data.len()
+    } else {
+        if total < ihl {
+            return Err(DecodeError::Malformed("IPv4 total length"));
+        }
+        total.min(data.len())
+    };
+    let payload = data.get(ihl..end).ok_or(DecodeError::Truncated("IPv4"))?;
+    let ident = u16::from_be_bytes([h[4], h[5]]);
+    let ff = u16::from_be_bytes([h[6], h[7]]);
+    let offset = ((ff & 0x1FFF) as u32) * 8;
+    let more = ff & 0x2000 != 0;
+    let frag = (more || offset != 0).then_some(Fragment {
+        id: ident as u32,
+        offset,
+        more,
+    });
+    let ip = IpPacket {
+        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        proto: h[9],
+        ttl: h[8],
+        ident,
+        frag,
+        payload,
+    };
+    maybe_decapsulate(ctx, ip)
+}
+
+fn decode_ipv6<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let h = data.get(..40).ok_or(DecodeError::Truncated("IPv6"))?;
+    if h[0] >> 4 != 6 {
+        return Err(DecodeError::Malformed("IPv6 version"));
+    }
+    let plen = u16::from_be_bytes([h[4], h[5]]) as usize;
+    let end = if plen == 0 {
+        data.len()
+    } else {
+        (40 + plen).min(data.len())
+    };
+    let mut next = h[6];
+    let mut off = 40;
+    let mut frag = None;
+    // Walk the extension-header chain (bounded).
+    for _ in 0..16 {
+        match next {
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                let e = data.get(off..off + 2).ok_or(DecodeError::Truncated("IPv6 extension"))?;
+                next = e[0];
+                off += (e[1] as usize + 1) * 8;
+            }
+            51 => {
+                let e = data.get(off..off + 2).ok_or(DecodeError::Truncated("IPv6 AH"))?;
+                next = e[0];
+                off += (e[1] as usize + 2) * 4;
+            }
+            44 => {
+                let e = data.get(off..off + 8).ok_or(DecodeError::Truncated("IPv6 fragment"))?;
+                next = e[0];
+                let fo = u16::from_be_bytes([e[2], e[3]]);
+                frag = Some(Fragment {
+                    id: u32::from_be_bytes([e[4], e[5], e[6], e[7]]),
+                    offset: ((fo >> 3) as u32) * 8,
+                    more: fo & 1 != 0,
+                });
+                off += 8;
+                if frag.is_some_and(|f| f.offset == 0 && !f.more) {
+                    // An atomic fragment is a whole datagram.
+                    frag = None;
+                }
+            }
+            _ => break,
+        }
+    }
+    if off > end {
+        return Err(DecodeError::Truncated("IPv6 extension"));
+    }
+    let mut s = [0u8; 16];
+    s.copy_from_slice(&h[8..24]);
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&h[24..40]);
+    let ip = IpPacket {
+        src: IpAddr::V6(Ipv6Addr::from(s)),
+        dst: IpAddr::V6(Ipv6Addr::from(d)),
+        proto: next,
+        ttl: h[7],
+        ident: 0,
+        frag,
+        payload: &data[off..end],
+    };
+    maybe_decapsulate(ctx, ip)
+}
+
+/// Looks inside tunnels that carry mirrored or wireless traffic. A packet
+/// that is not a recognised tunnel is returned as it is.
+fn maybe_decapsulate<'a>(ctx: &mut Ctx, ip: IpPacket<'a>) -> Result<Network<'a>, DecodeError> {
+    if ip.frag.is_some() || ctx.depth >= MAX_TUNNEL_DEPTH {
+        return Ok(Network::Ip(ip));
+    }
+    let inner = match ip.proto {
+        47 => decapsulate_gre(ip.payload),
+        17 => {
+            let (sport, dport) = (be16(ip.payload, 0), be16(ip.payload, 2));
+            let body = ip.payload.get(8..);
+            match (sport, dport, body) {
+                (_, Some(4789 | 8472), Some(b)) => decapsulate_vxlan(b),
+                (Some(s), Some(d), Some(b)) if s == 5247 || d == 5247 => decapsulate_capwap(b),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some((tunnel, kind, inner)) = inner else {
+        return Ok(Network::Ip(ip));
+    };
+    ctx.depth += 1;
+    ctx.tunnel.get_or_insert(tunnel);
+    // The inner frame's own MACs and tags describe the mirrored traffic.
+    let saved = (ctx.src_mac, ctx.dst_mac, ctx.vlans, ctx.nvlans);
+    ctx.src_mac = None;
+    ctx.dst_mac = None;
+    ctx.vlans = [0; 2];
+    ctx.nvlans = 0;
+    let r = match kind {
+        Inner::Ethernet => decode_ethernet(ctx, inner),
+        Inner::Ip => decode_ip_by_version(ctx, inner),
+        Inner::Wifi => decode_80211(ctx, inner),
+    };
+    match r {
+        Ok(n) => Ok(n),
+        Err(_) => {
+            // A payload that only looked like a tunnel: keep the outer packet.
+            (ctx.src_mac, ctx.dst_mac, ctx.vlans, ctx.nvlans) = saved;
+            ctx.tunnel = None;
+            Ok(Network::Ip(ip))
+        }
+    }
+}
+
+enum Inner {
+    Ethernet,
+    Ip,
+    Wifi,
+}
+
+fn decapsulate_gre(p: &[u8]) -> Option<(Tunnel, Inner, &[u8])> {
+    let flags = be16(p, 0)?;
+    let proto = be16(p, 2)?;
+    if flags & 0x7 != 0 {
+        return None; // version 1 is PPTP's enhanced GRE
+    }
+    let mut off = 4;
+    for bit in [0x8000, 0x2000, 0x1000] {
+        if flags & bit != 0 {
+            off += 4;
+        }
+    }
+    let body = p.get(off..)?;
+    match proto {
+        0x6558 => Some((Tunnel::Gre, Inner::Ethernet, body)),
+        0x0800 | 0x86DD => Some((Tunnel::Gre, Inner::Ip, body)),
+        0x88BE => {
+            // Type II has a sequence number (S bit) and an 8-byte header;
+            // type I has neither.
+            if flags & 0x1000 != 0 {
+                Some((Tunnel::Erspan2, Inner::Ethernet, body.get(8..)?))
+            } else {
+                Some((Tunnel::Erspan2, Inner::Ethernet, body))
+            }
+        }
+        0x22EB => {
+            let h = body.get(..12)?;
+            let optional = h[11] & 1 != 0;
+            let len = if optional { 20 } else { 12 };
+            Some((Tunnel::Erspan3, Inner::Ethernet, body.get(len..)?))
+        }
+        _ => None,
+    }
+}
+
+fn decapsulate_vxlan(b: &[u8]) -> Option<(Tunnel, Inner, &[u8])> {
+    let h = b.get(..8)?;
+    if h[0] & 0x08 == 0 {
+        return None;
+    }
+    let vni = u32::from_be_bytes([0, h[4], h[5], h[6]]);
+    Some((Tunnel::Vxlan(vni), Inner::Ethernet, &b[8..]))
+}
+
+fn decapsulate_capwap(b: &[u8]) -> Option<(Tunnel, Inner, &[u8])> {
+    let w = be32(b, 0)?;
+    if w >> 24 != 0 {
+        return None; // version must be 0; type 1 is DTLS, which we cannot read
+    }
+    let hlen = ((w >> 19) & 0x1F) as usize * 4;
+    let wbid = (w >> 9) & 0x1F;
+    let t = w & 0x100 != 0;
+    let fragmented = w & 0x80 != 0;
+    let keepalive = w & 0x08 != 0;
+    if hlen < 8 || fragmented || keepalive {
+        return None;
+    }
+    let body = b.get(hlen..)?;
+    if t && wbid == 1 {
+        Some((Tunnel::Capwap, Inner::Wifi, body))
+    } else if !t {
+        Some((Tunnel::Capwap, Inner::Ethernet, body))
+    } else {
+        None
+    }
+}
+
+/// Decodes the transport header of a (non-fragment or first-fragment)
+/// IP payload.
+pub fn transport(proto: u8, p: &[u8]) -> Result<Transport<'_>, DecodeError> {
+    match proto {
+        6 => {
+            let h = p.get(..20).ok_or(DecodeError::Truncated("TCP"))?;
+            let off = ((h[12] >> 4) as usize) * 4;
+            if off < 20 {
+                return Err(DecodeError::Malformed("TCP data offset"));
+            }
+            Ok(Transport::Tcp(TcpSegment {
+                sport: u16::from_be_bytes([h[0], h[1]]),
+                dport: u16::from_be_bytes([h[2], h[3]]),
+                seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+                flags: h[13],
+                payload: p.get(off..).unwrap_or(&[]),
+            }))
+        }
+        17 => {
+            let h = p.get(..8).ok_or(DecodeError::Truncated("UDP"))?;
+            let ulen = u16::from_be_bytes([h[4], h[5]]) as usize;
+            let end = if ulen >= 8 { ulen.min(p.len()) } else { p.len() };
+            Ok(Transport::Udp {
+                sport: u16::from_be_bytes([h[0], h[1]]),
+                dport: u16::from_be_bytes([h[2], h[3]]),
+                payload: &p[8..end],
+            })
+        }
+        1 | 58 => {
+            let h = p.get(..2).ok_or(DecodeError::Truncated("ICMP"))?;
+            Ok(Transport::Icmp {
+                kind: h[0],
+                code: h[1],
+            })
+        }
+        _ => Ok(Transport::Other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let total = 20 + 8 + payload.len();
+        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0];
+        v.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        v.extend_from_slice(&sport.to_be_bytes());
+        v.extend_from_slice(&dport.to_be_bytes());
+        v.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn eth(src: u8, et: u16, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![2, 0, 0, 0, 0, 0xEE, 2, 0, 0, 0, 0, src];
+        v.extend_from_slice(&et.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[test]
+    fn vxlan_inner_frame_is_decoded() {
+        let inner = eth(7, 0x0800, &ipv4_udp(1000, 53, b"q"));
+        let mut vx = vec![0x08, 0, 0, 0, 0, 0, 42, 0];
+        vx.extend(inner);
+        let outer = eth(1, 0x0800, &ipv4_udp(5555, 4789, &vx));
+        let d = decode(linktype::ETHERNET, &outer).unwrap();
+        assert_eq!(d.tunnel, Some(Tunnel::Vxlan(42)));
+        assert_eq!(d.src_mac, Some([2, 0, 0, 0, 0, 7]));
+        let Network::Ip(ip) = d.net else { panic!() };
+        assert_eq!(transport(ip.proto, ip.payload).unwrap().ports(), (1000, 53));
+    }
+
+    #[test]
+    fn qinq_keeps_both_tags() {
+        let mut p = vec![0x00, 0x0A, 0x81, 0x00, 0x00, 0x14, 0x08, 0x00];
+        p.extend(ipv4_udp(1, 2, b""));
+        let f = eth(1, 0x88A8, &p);
+        let d = decode(linktype::ETHERNET, &f).unwrap();
+        assert_eq!(d.vlans, [10, 20]);
+    }
+
+    #[test]
+    fn truncated_headers_are_errors_not_panics() {
+        let f = eth(1, 0x0800, &ipv4_udp(1, 2, b"abc"));
+        for n in 0..f.len() {
+            let _ = decode(linktype::ETHERNET, &f[..n]);
+        }
+        assert!(decode(linktype::ETHERNET, &f[..20]).is_err());
+    }
+}

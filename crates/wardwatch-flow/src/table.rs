@@ -1,0 +1,549 @@
+//! The bidirectional flow table: keyed by VLAN + 5-tuple, bounded, expiring
+//! flows on idle time, FIN and RST, and evicting the least recently seen when
+//! full. It drives per-direction TCP reassembly and hands everything to a
+//! [`FlowSink`], which owns what the application layer makes of it.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+
+use crate::decode::{tcp_flags, Decoded, IpPacket, Mac, Transport};
+use crate::reassembly::{Reassembler, SegmentOrigin, StreamEvent};
+
+/// One end of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    /// Address.
+    pub addr: IpAddr,
+    /// Port (0 for portless protocols).
+    pub port: u16,
+}
+
+/// A direction-free flow key: the lower endpoint is `a`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    /// VLAN tags packed (see [`Decoded::vlan_key`]).
+    pub vlan: u32,
+    /// IP protocol number.
+    pub proto: u8,
+    /// The lower endpoint.
+    pub a: Endpoint,
+    /// The higher endpoint.
+    pub b: Endpoint,
+}
+
+impl FlowKey {
+    /// The canonical key for a packet from `src` to `dst`, and whether `src`
+    /// is the key's `a` side.
+    pub fn new(vlan: u32, proto: u8, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
+        if src <= dst {
+            (FlowKey { vlan, proto, a: src, b: dst }, true)
+        } else {
+            (FlowKey { vlan, proto, a: dst, b: src }, false)
+        }
+    }
+
+    /// The worker that owns this flow among `n`: the same for both
+    /// directions, stable across runs.
+    pub fn shard(&self, n: usize) -> usize {
+        if n <= 1 {
+            return 0;
+        }
+        let mut h = foldhash::fast::FixedState::with_seed(0x5eed).build_hasher();
+        self.hash(&mut h);
+        (h.finish() % n as u64) as usize
+    }
+}
+
+/// Direction of a packet relative to the flow's client (initiator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// From the client to the server.
+    ToServer = 0,
+    /// From the server to the client.
+    ToClient = 1,
+}
+
+impl Dir {
+    fn idx(self) -> usize {
+        self as usize
+    }
+    fn other(self) -> Dir {
+        match self {
+            Dir::ToServer => Dir::ToClient,
+            Dir::ToClient => Dir::ToServer,
+        }
+    }
+}
+
+/// Counters for one direction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirStats {
+    /// Frames.
+    pub packets: u64,
+    /// Bytes on the wire (frame length).
+    pub bytes: u64,
+    /// Transport payload bytes.
+    pub payload_bytes: u64,
+    /// The sender's MAC as first seen.
+    pub mac: Option<Mac>,
+    /// OR of the TCP flags sent.
+    pub tcp_flags: u8,
+}
+
+/// TCP connection state as far as a passive observer can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    /// Not TCP.
+    NotTcp,
+    /// SYN seen, no answer yet.
+    SynSent,
+    /// SYN-ACK seen.
+    SynReceived,
+    /// Data flowing (or picked up mid-stream).
+    Established,
+    /// One side sent FIN.
+    Closing,
+    /// Both FINs, or a RST.
+    Closed,
+}
+
+/// Where a packet came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// Input index.
+    pub input: u16,
+    /// Frame number in that input.
+    pub frame: u64,
+    /// Capture time (ns since the epoch).
+    pub ts_ns: i64,
+    /// Frame length on the wire.
+    pub wire_len: u32,
+}
+
+/// Everything known about a flow apart from the application state.
+#[derive(Debug, Clone)]
+pub struct FlowInfo {
+    /// Sequence number of the flow in its table (unique per table).
+    pub id: u64,
+    /// Canonical key.
+    pub key: FlowKey,
+    /// The initiator.
+    pub client: Endpoint,
+    /// The responder.
+    pub server: Endpoint,
+    /// Counters by [`Dir`].
+    pub dirs: [DirStats; 2],
+    /// First packet time.
+    pub first_ts: i64,
+    /// Last packet time.
+    pub last_ts: i64,
+    /// Input and frame of the first packet.
+    pub first_frame: (u16, u64),
+    /// TCP state.
+    pub tcp: TcpState,
+    /// Whether the client's SYN was seen (else picked up mid-stream).
+    pub saw_syn: bool,
+    /// Outermost VLAN, if tagged.
+    pub vlan: Option<u16>,
+    fin: [bool; 2],
+}
+
+impl FlowInfo {
+    /// Packets both ways.
+    pub fn packets(&self) -> u64 {
+        self.dirs[0].packets + self.dirs[1].packets
+    }
+    /// Wire bytes both ways.
+    pub fn bytes(&self) -> u64 {
+        self.dirs[0].bytes + self.dirs[1].bytes
+    }
+}
+
+/// A flow with its application state.
+pub struct Flow<S> {
+    /// Addresses, counters, state.
+    pub info: FlowInfo,
+    /// What the sink keeps for this flow.
+    pub state: S,
+    reasm: [Reassembler; 2],
+}
+
+impl<S> Flow<S> {
+    /// Reassembly gaps in this flow, both directions.
+    pub fn gaps(&self) -> u64 {
+        self.reasm[0].gaps + self.reasm[1].gaps
+    }
+}
+
+/// Why a flow left the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// No packet for the idle timeout.
+    Idle,
+    /// FIN both ways or RST, then the linger time.
+    Closed,
+    /// Removed because the table was full.
+    Evicted,
+    /// A new connection reused the 5-tuple.
+    Reused,
+    /// The capture ended.
+    EndOfInput,
+}
+
+/// The application side of the flow table.
+pub trait FlowSink<S> {
+    /// Whether TCP payload of this flow should be reassembled.
+    fn wants_stream(&mut self, _info: &FlowInfo, _state: &mut S) -> bool {
+        true
+    }
+    /// Every packet, after the counters were updated.
+    fn on_packet(
+        &mut self,
+        _info: &FlowInfo,
+        _state: &mut S,
+        _dir: Dir,
+        _meta: &PacketMeta,
+        _transport: &Transport<'_>,
+    ) {
+    }
+    /// Reassembled TCP stream data, in order, per direction.
+    fn on_stream(&mut self, _info: &FlowInfo, _state: &mut S, _dir: Dir, _ev: StreamEvent<'_>) {}
+    /// The flow left the table.
+    fn on_end(&mut self, _flow: Flow<S>, _reason: EndReason) {}
+}
+
+/// Limits and timeouts of the flow table.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// Most flows held at once; the least recently seen are evicted past it.
+    pub max_flows: usize,
+    /// Idle timeout of an open TCP connection (s).
+    pub tcp_idle_s: i64,
+    /// Idle timeout of UDP and other flows (s).
+    pub udp_idle_s: i64,
+    /// How long a closed TCP connection is kept for stragglers (s).
+    pub closed_linger_s: i64,
+    /// Out-of-order bytes one direction may buffer.
+    pub reassembly_dir_cap: usize,
+    /// Out-of-order bytes the whole table may buffer.
+    pub reassembly_total_cap: usize,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 262_144,
+            tcp_idle_s: 600,
+            udp_idle_s: 120,
+            closed_linger_s: 10,
+            reassembly_dir_cap: 1 << 20,
+            reassembly_total_cap: 128 << 20,
+        }
+    }
+}
+
+/// Table counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+    /// Flows expired normally (idle or closed).
+    pub expired: u64,
+    /// Reassembly gaps skipped.
+    pub reassembly_gaps: u64,
+    /// Bytes skipped in gaps.
+    pub reassembly_gap_bytes: u64,
+    /// Most flows held at once.
+    pub peak_flows: u64,
+}
+
+/// The flow table.
+pub struct FlowTable<S> {
+    flows: HashMap<FlowKey, Flow<S>, foldhash::fast::RandomState>,
+    config: FlowConfig,
+    next_id: u64,
+    pending_total: usize,
+    last_sweep_ts: i64,
+    packets_since_sweep: u64,
+    now: i64,
+    /// Counters.
+    pub stats: FlowStats,
+}
+
+impl<S: Default> FlowTable<S> {
+    /// An empty table.
+    pub fn new(config: FlowConfig) -> Self {
+        FlowTable {
+            flows: HashMap::default(),
+            config,
+            next_id: 0,
+            pending_total: 0,
+            last_sweep_ts: i64::MIN,
+            packets_since_sweep: 0,
+            now: i64::MIN,
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// Flows held now.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Accounts one IP packet (or a reassembled datagram) to its flow.
+    pub fn process(
+        &mut self,
+        meta: &PacketMeta,
+        dec: &Decoded<'_>,
+        ip: &IpPacket<'_>,
+        tr: &Transport<'_>,
+        sink: &mut impl FlowSink<S>,
+    ) {
+        self.now = self.now.max(meta.ts_ns);
+        self.packets_since_sweep += 1;
+        self.maybe_sweep(sink);
+
+        let (sport, dport) = tr.ports();
+        let src = Endpoint {
+            addr: ip.src,
+            port: sport,
+        };
+        let dst = Endpoint {
+            addr: ip.dst,
+            port: dport,
+        };
+        let (key, _) = FlowKey::new(dec.vlan_key(), ip.proto, src, dst);
+        let tcp = match tr {
+            Transport::Tcp(t) => Some(t),
+            _ => None,
+        };
+        let is_new_syn = tcp.is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
+
+        if is_new_syn {
+            // A fresh SYN on a closed 5-tuple starts a new connection.
+            let reuse = self
+                .flows
+                .get(&key)
+                .is_some_and(|f| f.info.tcp == TcpState::Closed);
+            if reuse {
+                if let Some(old) = self.flows.remove(&key) {
+                    self.end_flow(old, EndReason::Reused, sink);
+                }
+            }
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.config.max_flows {
+                self.evict(sink);
+            }
+            let client_is_src = match tcp {
+                Some(t) if t.flags & tcp_flags::SYN != 0 => t.flags & tcp_flags::ACK == 0,
+                // Mid-stream or datagram: the well-known port is the server.
+                _ => !(sport < 1024 && dport >= 1024) || sport == dport,
+            };
+            let (client, server) = if client_is_src { (src, dst) } else { (dst, src) };
+            self.next_id += 1;
+            self.stats.created += 1;
+            let info = FlowInfo {
+                id: self.next_id,
+                key,
+                client,
+                server,
+                dirs: [DirStats::default(); 2],
+                first_ts: meta.ts_ns,
+                last_ts: meta.ts_ns,
+                first_frame: (meta.input, meta.frame),
+                tcp: if tcp.is_some() {
+                    TcpState::Established
+                } else {
+                    TcpState::NotTcp
+                },
+                saw_syn: false,
+                vlan: dec.vlan(),
+                fin: [false; 2],
+            };
+            self.flows.insert(
+                key,
+                Flow {
+                    info,
+                    state: S::default(),
+                    reasm: Default::default(),
+                },
+            );
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        }
+        let Some(flow) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let dir = if src == flow.info.client {
+            Dir::ToServer
+        } else {
+            Dir::ToClient
+        };
+        let info = &mut flow.info;
+        info.last_ts = info.last_ts.max(meta.ts_ns);
+        let d = &mut info.dirs[dir.idx()];
+        d.packets += 1;
+        d.bytes += meta.wire_len as u64;
+        if d.mac.is_none() {
+            d.mac = dec.src_mac;
+        }
+        let payload: &[u8] = match tr {
+            Transport::Tcp(t) => t.payload,
+            Transport::Udp { payload, .. } => payload,
+            _ => &[],
+        };
+        d.payload_bytes += payload.len() as u64;
+
+        if let Some(t) = tcp {
+            d.tcp_flags |= t.flags;
+            let syn = t.flags & tcp_flags::SYN != 0;
+            let ack = t.flags & tcp_flags::ACK != 0;
+            if syn && !ack {
+                info.saw_syn = true;
+                if info.tcp == TcpState::Established && info.packets() == 1 {
+                    info.tcp = TcpState::SynSent;
+                }
+            } else if syn && ack && info.tcp == TcpState::SynSent {
+                info.tcp = TcpState::SynReceived;
+            } else if info.tcp == TcpState::SynSent || info.tcp == TcpState::SynReceived {
+                info.tcp = TcpState::Established;
+            }
+            if t.flags & tcp_flags::FIN != 0 {
+                info.fin[dir.idx()] = true;
+                info.tcp = if info.fin[dir.other().idx()] {
+                    TcpState::Closed
+                } else {
+                    TcpState::Closing
+                };
+            }
+            if t.flags & tcp_flags::RST != 0 {
+                info.tcp = TcpState::Closed;
+            }
+        }
+
+        sink.on_packet(&flow.info, &mut flow.state, dir, meta, tr);
+
+        if let Some(t) = tcp {
+            let origin = SegmentOrigin {
+                input: meta.input,
+                frame: meta.frame,
+                ts_ns: meta.ts_ns,
+            };
+            let Flow { info, state, reasm } = flow;
+            if t.flags & tcp_flags::SYN != 0 {
+                reasm[dir.idx()].syn(t.seq);
+            }
+            let wants = (!t.payload.is_empty() || reasm[dir.other().idx()].pending_bytes() > 0)
+                && sink.wants_stream(info, state);
+            if wants {
+                let before = reasm[0].pending_bytes() + reasm[1].pending_bytes();
+                let cap = if self.pending_total > self.config.reassembly_total_cap {
+                    0
+                } else {
+                    self.config.reassembly_dir_cap
+                };
+                let mut out = |ev: StreamEvent<'_>| sink.on_stream(info, state, dir, ev);
+                reasm[dir.idx()].segment(t.seq, t.payload, origin, cap, &mut out);
+                if t.flags & tcp_flags::ACK != 0 {
+                    let other = dir.other();
+                    let mut out = |ev: StreamEvent<'_>| sink.on_stream(info, state, other, ev);
+                    reasm[other.idx()].peer_ack(t.ack, &mut out);
+                }
+                let after = reasm[0].pending_bytes() + reasm[1].pending_bytes();
+                self.pending_total = (self.pending_total + after).saturating_sub(before);
+            }
+        }
+    }
+
+    fn maybe_sweep(&mut self, sink: &mut impl FlowSink<S>) {
+        let due_time = self.now.saturating_sub(self.last_sweep_ts) >= 1_000_000_000;
+        let due_work = self.packets_since_sweep as usize >= self.flows.len() / 4 + 1024;
+        if due_time && due_work {
+            self.sweep(sink);
+        }
+    }
+
+    /// Expires idle and closed flows as of the latest packet time.
+    pub fn sweep(&mut self, sink: &mut impl FlowSink<S>) {
+        self.last_sweep_ts = self.now;
+        self.packets_since_sweep = 0;
+        let now = self.now;
+        let cfg = &self.config;
+        let s = 1_000_000_000i64;
+        let expired: Vec<FlowKey> = self
+            .flows
+            .values()
+            .filter(|f| {
+                let idle = now.saturating_sub(f.info.last_ts);
+                match f.info.tcp {
+                    TcpState::Closed => idle > cfg.closed_linger_s * s,
+                    TcpState::NotTcp => idle > cfg.udp_idle_s * s,
+                    _ => idle > cfg.tcp_idle_s * s,
+                }
+            })
+            .map(|f| f.info.key)
+            .collect();
+        for k in expired {
+            if let Some(f) = self.flows.remove(&k) {
+                let reason = if f.info.tcp == TcpState::Closed {
+                    EndReason::Closed
+                } else {
+                    EndReason::Idle
+                };
+                self.stats.expired += 1;
+                self.end_flow(f, reason, sink);
+            }
+        }
+    }
+
+    /// Makes room: expires what it can, then evicts the least recently seen
+    /// eighth of the table.
+    fn evict(&mut self, sink: &mut impl FlowSink<S>) {
+        self.sweep(sink);
+        if self.flows.len() < self.config.max_flows {
+            return;
+        }
+        let mut by_age: Vec<(i64, FlowKey)> =
+            self.flows.values().map(|f| (f.info.last_ts, f.info.key)).collect();
+        let n = (by_age.len() / 8).max(1);
+        by_age.select_nth_unstable(n - 1);
+        for (_, k) in by_age.into_iter().take(n) {
+            if let Some(f) = self.flows.remove(&k) {
+                self.stats.evicted += 1;
+                self.end_flow(f, EndReason::Evicted, sink);
+            }
+        }
+    }
+
+    fn end_flow(&mut self, mut flow: Flow<S>, reason: EndReason, sink: &mut impl FlowSink<S>) {
+        let before = flow.reasm[0].pending_bytes() + flow.reasm[1].pending_bytes();
+        {
+            let Flow { info, state, reasm } = &mut flow;
+            for dir in [Dir::ToServer, Dir::ToClient] {
+                let mut out = |ev: StreamEvent<'_>| sink.on_stream(info, state, dir, ev);
+                reasm[dir.idx()].finish(&mut out);
+            }
+        }
+        self.pending_total = self.pending_total.saturating_sub(before);
+        self.stats.reassembly_gaps += flow.gaps();
+        self.stats.reassembly_gap_bytes += flow.reasm[0].gap_bytes + flow.reasm[1].gap_bytes;
+        sink.on_end(flow, reason);
+    }
+
+    /// Ends every flow (end of input), in flow-id order for determinism.
+    pub fn finish(&mut self, sink: &mut impl FlowSink<S>) {
+        let mut all: Vec<Flow<S>> = self.flows.drain().map(|(_, f)| f).collect();
+        all.sort_by_key(|f| f.info.id);
+        for f in all {
+            self.end_flow(f, EndReason::EndOfInput, sink);
+        }
+    }
+}
