@@ -1,0 +1,235 @@
+//! Per-address aggregates that the engine fills from finished flows and ARP,
+//! bounded in size, mergeable across worker threads.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// Where and when something was seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sighting {
+    /// Input index.
+    pub input: u16,
+    /// Frame number.
+    pub frame: u64,
+    /// Capture time (ns).
+    pub ts_ns: i64,
+    /// The MAC claimed the address in ARP (so it is the owner's, even on a
+    /// router).
+    pub arp_owner: bool,
+}
+
+/// What is known about one IP address.
+#[derive(Debug, Clone, Default)]
+pub struct HostAgg {
+    /// Outermost VLAN it was seen on.
+    pub vlan: Option<u16>,
+    /// MACs it was seen with (at most [`MAX_MACS`]).
+    pub macs: Vec<([u8; 6], Sighting)>,
+    /// Frames sent.
+    pub tx_packets: u64,
+    /// Wire bytes sent.
+    pub tx_bytes: u64,
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Wire bytes received.
+    pub rx_bytes: u64,
+    /// Flows.
+    pub flows: u64,
+    /// First packet time.
+    pub first_ts: i64,
+    /// Last packet time.
+    pub last_ts: i64,
+    /// Services offered: (IP protocol, port), at most [`MAX_SERVICES`].
+    pub services: BTreeSet<(u8, u16)>,
+    /// The earliest sighting.
+    pub first_seen: Sighting,
+}
+
+/// Most MACs remembered per address.
+pub const MAX_MACS: usize = 4;
+/// Most services remembered per address.
+pub const MAX_SERVICES: usize = 64;
+
+/// One host's side of a finished flow.
+#[derive(Debug, Clone, Copy)]
+pub struct HostUpdate {
+    /// Address.
+    pub ip: IpAddr,
+    /// The MAC its frames came from.
+    pub mac: Option<[u8; 6]>,
+    /// VLAN.
+    pub vlan: Option<u16>,
+    /// Frames it sent.
+    pub tx_packets: u64,
+    /// Bytes it sent.
+    pub tx_bytes: u64,
+    /// Frames it received.
+    pub rx_packets: u64,
+    /// Bytes it received.
+    pub rx_bytes: u64,
+    /// Flow start.
+    pub first_ts: i64,
+    /// Flow end.
+    pub last_ts: i64,
+    /// The flow's first frame.
+    pub first: Sighting,
+    /// A service it offered in this flow.
+    pub service: Option<(u8, u16)>,
+}
+
+/// The bounded table of hosts.
+#[derive(Debug, Default)]
+pub struct HostTable {
+    hosts: HashMap<IpAddr, HostAgg>,
+    cap: usize,
+    /// Addresses not tracked because the table was full.
+    pub evicted: u64,
+}
+
+impl HostTable {
+    /// A table holding at most `cap` addresses.
+    pub fn new(cap: usize) -> Self {
+        HostTable {
+            hosts: HashMap::new(),
+            cap,
+            evicted: 0,
+        }
+    }
+
+    /// Addresses held.
+    pub fn len(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Whether no address is held.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// The aggregate of one address.
+    pub fn get(&self, ip: &IpAddr) -> Option<&HostAgg> {
+        self.hosts.get(ip)
+    }
+
+    /// All addresses, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&IpAddr, &HostAgg)> {
+        self.hosts.iter()
+    }
+
+    fn entry(&mut self, ip: IpAddr, first: Sighting, ts: i64) -> Option<&mut HostAgg> {
+        if !self.hosts.contains_key(&ip) && self.hosts.len() >= self.cap {
+            self.evicted += 1;
+            return None;
+        }
+        Some(self.hosts.entry(ip).or_insert_with(|| HostAgg {
+            first_ts: ts,
+            last_ts: ts,
+            first_seen: first,
+            ..Default::default()
+        }))
+    }
+
+    /// Adds one host's side of a flow.
+    pub fn add(&mut self, u: HostUpdate) {
+        let Some(h) = self.entry(u.ip, u.first, u.first_ts) else {
+            return;
+        };
+        if h.vlan.is_none() {
+            h.vlan = u.vlan;
+        }
+        if let Some(m) = u.mac {
+            add_mac(h, m, u.first);
+        }
+        h.tx_packets += u.tx_packets;
+        h.tx_bytes += u.tx_bytes;
+        h.rx_packets += u.rx_packets;
+        h.rx_bytes += u.rx_bytes;
+        h.flows += 1;
+        if u.first_ts < h.first_ts {
+            h.first_ts = u.first_ts;
+            h.first_seen = u.first;
+        }
+        h.last_ts = h.last_ts.max(u.last_ts);
+        if let Some(s) = u.service {
+            if h.services.len() < MAX_SERVICES {
+                h.services.insert(s);
+            }
+        }
+    }
+
+    /// Records an ARP claim: `mac` says it owns `ip`.
+    pub fn arp(&mut self, ip: IpAddr, mac: [u8; 6], vlan: Option<u16>, at: Sighting) {
+        let Some(h) = self.entry(ip, at, at.ts_ns) else {
+            return;
+        };
+        if h.vlan.is_none() {
+            h.vlan = vlan;
+        }
+        let at = Sighting {
+            arp_owner: true,
+            ..at
+        };
+        if let Some(e) = h.macs.iter_mut().find(|(m, _)| *m == mac) {
+            e.1.arp_owner = true;
+        } else {
+            add_mac(h, mac, at);
+        }
+        h.first_ts = h.first_ts.min(at.ts_ns);
+        h.last_ts = h.last_ts.max(at.ts_ns);
+    }
+
+    /// Folds another table (from another worker) into this one.
+    pub fn merge(&mut self, other: HostTable) {
+        self.evicted += other.evicted;
+        for (ip, o) in other.hosts {
+            let Some(h) = self.entry(ip, o.first_seen, o.first_ts) else {
+                continue;
+            };
+            if h.vlan.is_none() {
+                h.vlan = o.vlan;
+            }
+            for (m, s) in o.macs {
+                if let Some(e) = h.macs.iter_mut().find(|(x, _)| *x == m) {
+                    e.1.arp_owner |= s.arp_owner;
+                } else {
+                    add_mac(h, m, s);
+                }
+            }
+            h.tx_packets += o.tx_packets;
+            h.tx_bytes += o.tx_bytes;
+            h.rx_packets += o.rx_packets;
+            h.rx_bytes += o.rx_bytes;
+            h.flows += o.flows;
+            if o.first_ts < h.first_ts {
+                h.first_ts = o.first_ts;
+                h.first_seen = o.first_seen;
+            }
+            h.last_ts = h.last_ts.max(o.last_ts);
+            for s in o.services {
+                if h.services.len() < MAX_SERVICES {
+                    h.services.insert(s);
+                }
+            }
+        }
+    }
+}
+
+fn add_mac(h: &mut HostAgg, m: [u8; 6], s: Sighting) {
+    if h.macs.iter().any(|(x, _)| *x == m) {
+        return;
+    }
+    if h.macs.len() < MAX_MACS {
+        h.macs.push((m, s));
+    }
+}
+
+/// Input paths by index, for evidence.
+#[derive(Debug, Clone, Default)]
+pub struct InputNames(pub Vec<String>);
+
+impl InputNames {
+    /// The path of input `i`.
+    pub fn name(&self, i: u16) -> Option<String> {
+        self.0.get(i as usize).cloned()
+    }
+}

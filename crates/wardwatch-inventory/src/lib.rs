@@ -1,0 +1,211 @@
+//! The device inventory: hosts seen on the wire merged into devices, keyed by
+//! their own MAC where it is theirs, by VLAN + IP where only a router's MAC
+//! is seen, with the vendor from the IEEE registries and every field backed
+//! by evidence.
+
+pub mod hosts;
+pub mod net;
+pub mod oui;
+pub mod ports;
+
+pub use hosts::{HostAgg, HostTable, InputNames, Sighting};
+pub use net::{LocalNets, Cidr};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use wardwatch_model::{stable_id, time::rfc3339, Confidence, Device, Evidence, Service, Traffic};
+
+/// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
+pub fn fmt_mac(m: &[u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+/// A MAC that cannot identify one device: zero, broadcast or multicast.
+fn usable_mac(m: &[u8; 6]) -> bool {
+    *m != [0; 6] && !oui::is_multicast(m)
+}
+
+/// How many private addresses one MAC may front before it is taken for a
+/// router rather than a host with a few addresses.
+const GATEWAY_PRIVATE_IPS: usize = 8;
+
+#[derive(Default)]
+struct DeviceBuild {
+    mac: Option<[u8; 6]>,
+    ips: BTreeSet<IpAddr>,
+    vlan: Option<u16>,
+    traffic: Traffic,
+    first_ts: i64,
+    last_ts: i64,
+    services: BTreeSet<(u8, u16)>,
+    evidence: Vec<Evidence>,
+    gateway_for: usize,
+}
+
+/// Builds the devices of the report from the host table.
+pub fn build_devices(
+    table: &HostTable,
+    site: &str,
+    local: &LocalNets,
+    inputs: &InputNames,
+) -> Vec<Device> {
+    // 1. Which MACs are routers: they carry non-local addresses, or many.
+    let mut mac_ips: HashMap<[u8; 6], (usize, usize)> = HashMap::new();
+    for (ip, h) in table.iter() {
+        for m in h.macs.iter().map(|(m, _)| m) {
+            let e = mac_ips.entry(*m).or_default();
+            if local.contains(ip) {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+    }
+    let is_gateway = |m: &[u8; 6]| {
+        mac_ips
+            .get(m)
+            .is_some_and(|(priv_n, pub_n)| *pub_n > 0 || *priv_n > GATEWAY_PRIVATE_IPS)
+    };
+
+    // 2. Group local hosts into devices.
+    let mut builds: BTreeMap<String, DeviceBuild> = BTreeMap::new();
+    for (ip, h) in table.iter() {
+        if !local.contains(ip) || !net::is_unicast_host(ip) {
+            continue;
+        }
+        let own_mac = h
+            .macs
+            .iter()
+            .find(|(m, s)| usable_mac(m) && (!is_gateway(m) || s.arp_owner))
+            .map(|(m, s)| (*m, *s));
+        let key = match own_mac {
+            Some((m, _)) => format!("mac|{}", fmt_mac(&m)),
+            None => format!("ip|{}|{}", h.vlan.unwrap_or(0), ip),
+        };
+        let b = builds.entry(key).or_insert_with(|| DeviceBuild {
+            first_ts: i64::MAX,
+            last_ts: i64::MIN,
+            ..Default::default()
+        });
+        b.ips.insert(*ip);
+        if b.vlan.is_none() {
+            b.vlan = h.vlan;
+        }
+        b.traffic.packets_out += h.tx_packets;
+        b.traffic.packets_in += h.rx_packets;
+        b.traffic.bytes_out += h.tx_bytes;
+        b.traffic.bytes_in += h.rx_bytes;
+        b.traffic.flows += h.flows;
+        b.first_ts = b.first_ts.min(h.first_ts);
+        b.last_ts = b.last_ts.max(h.last_ts);
+        b.services.extend(h.services.iter().copied());
+        if let Some((m, s)) = own_mac {
+            b.mac = Some(m);
+            b.evidence.push(Evidence {
+                source: if s.arp_owner { "arp" } else { "ethernet" }.into(),
+                field: "ip".into(),
+                value: format!("{ip} from {}", fmt_mac(&m)),
+                input: inputs.name(s.input),
+                frame: Some(s.frame),
+                ts: Some(rfc3339(s.ts_ns)),
+                rule: None,
+            });
+        } else {
+            b.evidence.push(Evidence {
+                source: "ip".into(),
+                field: "ip".into(),
+                value: format!("{ip} seen behind a router; its own MAC is not visible"),
+                input: inputs.name(h.first_seen.input),
+                frame: Some(h.first_seen.frame),
+                ts: Some(rfc3339(h.first_seen.ts_ns)),
+                rule: None,
+            });
+        }
+    }
+    // Routers get their role as evidence.
+    for (m, (priv_n, pub_n)) in &mac_ips {
+        if !is_gateway(m) || !usable_mac(m) {
+            continue;
+        }
+        if let Some(b) = builds.get_mut(&format!("mac|{}", fmt_mac(m))) {
+            b.gateway_for = priv_n + pub_n;
+        }
+    }
+
+    // 3. Finish each device.
+    let mut out = Vec::with_capacity(builds.len());
+    for (key, mut b) in builds {
+        let mut d = Device {
+            id: stable_id("dev", site, &[&key]),
+            mac: b.mac.map(|m| fmt_mac(&m)),
+            ips: b.ips.iter().map(|i| i.to_string()).collect(),
+            vlan: b.vlan,
+            category: "unknown".into(),
+            first_seen: rfc3339(b.first_ts),
+            last_seen: rfc3339(b.last_ts),
+            traffic: b.traffic.clone(),
+            confidence: Confidence::default(),
+            ..Default::default()
+        };
+        if let Some(m) = b.mac {
+            if let Some(v) = oui::vendor(&m) {
+                d.vendor = Some(v.to_string());
+                d.confidence.vendor = 0.6;
+                b.evidence.push(Evidence {
+                    source: "oui".into(),
+                    field: "vendor".into(),
+                    value: format!("{:02x}:{:02x}:{:02x} {v}", m[0], m[1], m[2]),
+                    input: None,
+                    frame: None,
+                    ts: None,
+                    rule: Some("ieee-registry".into()),
+                });
+            } else if oui::is_locally_administered(&m) {
+                b.evidence.push(Evidence {
+                    source: "oui".into(),
+                    field: "mac".into(),
+                    value: "locally administered (randomised or virtual) MAC".into(),
+                    input: None,
+                    frame: None,
+                    ts: None,
+                    rule: Some("ieee-local-bit".into()),
+                });
+            }
+        }
+        if b.gateway_for > 0 {
+            d.category = "network-device".into();
+            d.confidence.category = 0.7;
+            d.medical = Some(false);
+            b.evidence.push(Evidence {
+                source: "behaviour".into(),
+                field: "category".into(),
+                value: format!("routes traffic for {} addresses", b.gateway_for),
+                input: None,
+                frame: None,
+                ts: None,
+                rule: Some("role:gateway".into()),
+            });
+        }
+        d.services = b
+            .services
+            .iter()
+            .map(|(proto, port)| Service {
+                transport: if *proto == 6 { "tcp" } else { "udp" }.into(),
+                port: *port,
+                proto: ports::service_name(*proto, *port).map(str::to_string),
+            })
+            .collect();
+        d.evidence = b.evidence;
+        out.push(d);
+    }
+    out.sort_by(|a, b| {
+        let ka = a.ips.first().and_then(|s| s.parse::<IpAddr>().ok());
+        let kb = b.ips.first().and_then(|s| s.parse::<IpAddr>().ok());
+        ka.cmp(&kb).then(a.id.cmp(&b.id))
+    });
+    out
+}
