@@ -56,6 +56,9 @@ pub fn build_devices(
     // 1. Which MACs are routers: they carry non-local addresses, or many.
     let mut mac_ips: HashMap<[u8; 6], (usize, usize)> = HashMap::new();
     for (ip, h) in table.iter() {
+        if !net::is_unicast_host(ip) || h.tx_packets == 0 {
+            continue;
+        }
         for m in h.macs.iter().map(|(m, _)| m) {
             let e = mac_ips.entry(*m).or_default();
             if local.contains(ip) {
@@ -74,13 +77,18 @@ pub fn build_devices(
     // 2. Group local hosts into devices.
     let mut builds: BTreeMap<String, DeviceBuild> = BTreeMap::new();
     for (ip, h) in table.iter() {
-        if !local.contains(ip) || !net::is_unicast_host(ip) {
+        // A device is something that spoke: an address that only received
+        // (a scan target, a subnet broadcast) is not one.
+        let spoke = h.tx_packets > 0 || h.macs.iter().any(|(_, s)| s.arp_owner);
+        if !local.contains(ip) || !net::is_unicast_host(ip) || !spoke {
             continue;
         }
+        // Link-local addresses are never routed: their MAC is their own.
+        let link_local = net::is_link_local(ip);
         let own_mac = h
             .macs
             .iter()
-            .find(|(m, s)| usable_mac(m) && (!is_gateway(m) || s.arp_owner))
+            .find(|(m, s)| usable_mac(m) && (!is_gateway(m) || s.arp_owner || link_local))
             .map(|(m, s)| (*m, *s));
         let key = match own_mac {
             Some((m, _)) => format!("mac|{}", fmt_mac(&m)),

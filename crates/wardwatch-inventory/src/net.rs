@@ -87,6 +87,14 @@ pub fn is_unicast_host(ip: &IpAddr) -> bool {
     }
 }
 
+/// 169.254.0.0/16 and fe80::/10: valid on one link only.
+pub fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_link_local(),
+        IpAddr::V6(a) => a.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,1 +1,238 @@
-fn main() {}
+//! `wardwatch`: the command line. Wiring only; the work is in the crates.
+
+mod table;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use wardwatch_engine::{analyze_files, analyze_live, EngineConfig, EngineError, Outcome};
+use wardwatch_inventory::Cidr;
+
+/// Exit codes, documented in the README.
+mod exit {
+    /// A capture could not be read at all (missing, a directory, not a capture).
+    pub const INPUT: u8 = 3;
+    /// The report could not be written.
+    pub const OUTPUT: u8 = 4;
+    /// Live capture failed (no such interface, no permission, bad filter).
+    pub const LIVE: u8 = 5;
+}
+
+/// The demo capture, shipped inside the binary (see samples/README.md).
+const DEMO_PCAP: &[u8] = include_bytes!("../../../samples/demo-hospital.pcapng");
+
+#[derive(Parser)]
+#[command(name = "wardwatch", version, about = "Passive security monitor for hospital networks")]
+struct Cli {
+    /// Directory for all state (database, feeds, config).
+    #[arg(long, global = true, env = "WARDWATCH_DATA_DIR", default_value = "./wardwatch-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct AnalyzeOpts {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the report here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Flow worker threads (0 = one per core for large inputs, else 1).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Site name; scopes device and finding ids.
+    #[arg(long, default_value = "default")]
+    site: String,
+    /// An address block of the site besides the private ranges (repeatable).
+    #[arg(long = "local-net", value_name = "CIDR")]
+    local_net: Vec<String>,
+    /// Keep frames that arrive twice (mirror duplicates) instead of dropping them.
+    #[arg(long)]
+    no_dedup: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Analyse captures (one site, merged by time) or a live interface; print one report.
+    Analyze {
+        /// pcap, pcapng, or gzip-compressed captures.
+        #[arg(required_unless_present = "iface")]
+        captures: Vec<PathBuf>,
+        /// Capture live from this interface instead.
+        #[arg(short = 'i', long = "iface", conflicts_with = "captures")]
+        iface: Option<String>,
+        /// BPF filter for live capture.
+        #[arg(long, requires = "iface")]
+        filter: Option<String>,
+        /// How long to capture live (e.g. 30s, 5m).
+        #[arg(long, default_value = "30s", requires = "iface")]
+        duration: String,
+        #[command(flatten)]
+        opts: AnalyzeOpts,
+    },
+    /// Analyse the bundled sample capture of a small hospital network.
+    Demo {
+        #[command(flatten)]
+        opts: AnalyzeOpts,
+    },
+    /// List the flows of captures (one line each; JSON with --format json).
+    Flows {
+        /// Captures.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+fn engine_config(o: &AnalyzeOpts, input_bytes: u64) -> Result<EngineConfig, String> {
+    let mut cfg = EngineConfig {
+        site: o.site.clone(),
+        progress: !o.no_progress,
+        ..Default::default()
+    };
+    cfg.threads = if o.threads > 0 {
+        o.threads
+    } else if input_bytes >= (64 << 20) {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    } else {
+        1
+    };
+    if o.no_dedup {
+        cfg.dedup_window_ns = 0;
+    }
+    for n in &o.local_net {
+        cfg.local.add(n.parse::<Cidr>()?);
+    }
+    Ok(cfg)
+}
+
+fn emit(outcome: &Outcome, o: &AnalyzeOpts) -> Result<(), ExitCode> {
+    let text = match o.format {
+        Format::Json => match serde_json::to_string_pretty(&outcome.report) {
+            Ok(s) => s + "\n",
+            Err(e) => {
+                eprintln!("wardwatch: cannot encode report: {e}");
+                return Err(ExitCode::from(exit::OUTPUT));
+            }
+        },
+        Format::Table => table::render(&outcome.report),
+    };
+    write_out(&text, o.out.as_ref())
+}
+
+fn write_out(text: &str, out: Option<&PathBuf>) -> Result<(), ExitCode> {
+    let r = match out {
+        Some(p) => std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display())),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("standard output: {e}")),
+    };
+    r.map_err(|e| {
+        eprintln!("wardwatch: cannot write report: {e}");
+        ExitCode::from(exit::OUTPUT)
+    })
+}
+
+fn warn_issues(outcome: &Outcome) {
+    for w in &outcome.report.warnings {
+        eprintln!("wardwatch: warning: {}: byte {}: {}", w.input, w.offset, w.message);
+    }
+}
+
+fn input_error(e: EngineError) -> ExitCode {
+    eprintln!("wardwatch: error: {e}");
+    let live = matches!(&e, EngineError::Capture(c) if matches!(c.kind, wardwatch_capture::CaptureErrorKind::Live(_)));
+    ExitCode::from(if live { exit::LIVE } else { exit::INPUT })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(c) => c,
+    }
+}
+
+fn run(cli: Cli) -> Result<(), ExitCode> {
+    match cli.cmd {
+        Cmd::Analyze {
+            captures,
+            iface,
+            filter,
+            duration,
+            opts,
+        } => {
+            let size: u64 = captures
+                .iter()
+                .filter_map(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
+            let cfg = engine_config(&opts, size).map_err(|e| {
+                eprintln!("wardwatch: error: {e}");
+                ExitCode::from(2)
+            })?;
+            let outcome = if let Some(iface) = iface {
+                let Some(d) = wardwatch_capture::live::parse_duration(&duration) else {
+                    eprintln!("wardwatch: error: bad --duration {duration:?} (try 30s, 5m)");
+                    return Err(ExitCode::from(2));
+                };
+                analyze_live(&iface, filter.as_deref(), d, &cfg).map_err(input_error)?
+            } else {
+                analyze_files(&captures, &cfg).map_err(input_error)?
+            };
+            warn_issues(&outcome);
+            emit(&outcome, &opts)
+        }
+        Cmd::Demo { opts } => {
+            let cfg = engine_config(&opts, 0).map_err(|e| {
+                eprintln!("wardwatch: error: {e}");
+                ExitCode::from(2)
+            })?;
+            let outcome = wardwatch_engine::analyze_bytes("demo-hospital.pcapng", DEMO_PCAP, &cfg)
+                .map_err(input_error)?;
+            emit(&outcome, &opts)?;
+            // The demo also leaves its report in the data directory.
+            let path = cli.data_dir.join("demo-report.json");
+            let saved = std::fs::create_dir_all(&cli.data_dir)
+                .and_then(|_| {
+                    let json = serde_json::to_string_pretty(&outcome.report)
+                        .map_err(std::io::Error::other)?;
+                    std::fs::write(&path, json)
+                });
+            match saved {
+                Ok(()) => eprintln!("wardwatch: demo report saved to {}", path.display()),
+                Err(e) => eprintln!("wardwatch: warning: cannot save {}: {e}", path.display()),
+            }
+            Ok(())
+        }
+        Cmd::Flows { captures, format } => {
+            let cfg = EngineConfig {
+                collect_flows: true,
+                ..Default::default()
+            };
+            let outcome = analyze_files(&captures, &cfg).map_err(input_error)?;
+            warn_issues(&outcome);
+            let text = match format {
+                Format::Table => table::render_flows(&outcome.flows),
+                Format::Json => table::flows_json(&outcome.flows),
+            };
+            write_out(&text, None)
+        }
+    }
+}

@@ -1,0 +1,588 @@
+//! The analysis pipeline, wired: capture → decode → dedup → defragment →
+//! flow workers (sharded on a symmetric 5-tuple hash) → inventory → report.
+//!
+//! The hot path allocates nothing per packet in steady state: frames are
+//! decoded from the reader's buffer, and with several workers they are copied
+//! into recycled batch buffers.
+
+mod source;
+mod worker;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use wardwatch_capture::{CaptureError, Packet};
+use wardwatch_flow::{
+    decode, transport, Decoded, Deduper, Defragmenter, FlowConfig, FlowKey, IpPacket, Network,
+    PacketMeta, Transport,
+};
+use wardwatch_inventory::{build_devices, HostTable, InputNames, LocalNets, Sighting};
+use wardwatch_model::{
+    time::{now_secs, rfc3339_secs},
+    InputSummary, InputWarning, Report, Stats, Talker, REPORT_SCHEMA,
+};
+
+pub use source::MergedSource;
+pub use worker::{FlowRecord, FlowState};
+use worker::{Batch, Worker};
+
+/// How an analysis runs.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Site name; scopes every id.
+    pub site: String,
+    /// Flow workers (1 = everything on the reading thread).
+    pub threads: usize,
+    /// Frames identical within this window are mirror duplicates (0 = off).
+    pub dedup_window_ns: i64,
+    /// Flow table limits, per worker.
+    pub flow: FlowConfig,
+    /// Most addresses tracked.
+    pub max_hosts: usize,
+    /// The site's own address space.
+    pub local: LocalNets,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+    /// Keep a record of every flow (for tests and `flows` output).
+    pub collect_flows: bool,
+    /// Keep the reassembled TCP bytes of every flow (tests only).
+    pub collect_streams: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            site: "default".into(),
+            threads: 1,
+            dedup_window_ns: 2_000_000,
+            flow: FlowConfig::default(),
+            max_hosts: 1 << 20,
+            local: LocalNets::default(),
+            progress: false,
+            collect_flows: false,
+            collect_streams: false,
+        }
+    }
+}
+
+/// What an analysis produced.
+pub struct Outcome {
+    /// The report.
+    pub report: Report,
+    /// Flow records, when [`EngineConfig::collect_flows`] was set, in order
+    /// of first frame.
+    pub flows: Vec<FlowRecord>,
+}
+
+/// Why an analysis could not run.
+#[derive(Debug)]
+pub enum EngineError {
+    /// An input could not be read.
+    Capture(CaptureError),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Capture(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<CaptureError> for EngineError {
+    fn from(e: CaptureError) -> Self {
+        EngineError::Capture(e)
+    }
+}
+
+/// Where packets go after the dispatcher: inline to one worker or batched
+/// to several threads.
+enum Dispatch {
+    Inline(Box<Worker>),
+    Threads {
+        senders: Vec<mpsc::SyncSender<Batch>>,
+        recycled: mpsc::Receiver<Batch>,
+        spare: Vec<Batch>,
+        batches: Vec<Batch>,
+        handles: Vec<std::thread::JoinHandle<Worker>>,
+    },
+}
+
+const BATCH_PACKETS: usize = 512;
+
+/// Counters the dispatcher keeps.
+#[derive(Default)]
+struct Counters {
+    packets: u64,
+    bytes: u64,
+    decode_errors: u64,
+    tunneled: u64,
+    first_ts: Option<i64>,
+    last_ts: i64,
+    per_input: Vec<(u64, u64)>,
+}
+
+/// The reading side of the pipeline: decodes, drops duplicates, reassembles
+/// fragments and hands each packet to the worker owning its flow.
+struct Dispatcher {
+    dispatch: Dispatch,
+    dedup: Deduper,
+    defrag: Defragmenter,
+    arp_hosts: HostTable,
+    counters: Counters,
+    scratch: Vec<u8>,
+}
+
+impl Dispatcher {
+    fn new(cfg: &EngineConfig, inputs: usize) -> Self {
+        let threads = cfg.threads.max(1);
+        let per_worker = FlowConfig {
+            max_flows: (cfg.flow.max_flows / threads).max(1024),
+            reassembly_total_cap: cfg.flow.reassembly_total_cap / threads,
+            ..cfg.flow.clone()
+        };
+        let make = || Worker::new(per_worker.clone(), cfg.max_hosts, cfg);
+        let dispatch = if threads == 1 {
+            Dispatch::Inline(Box::new(make()))
+        } else {
+            let (recycle_tx, recycled) = mpsc::channel::<Batch>();
+            let mut senders = Vec::new();
+            let mut handles = Vec::new();
+            for _ in 0..threads {
+                let (tx, rx) = mpsc::sync_channel::<Batch>(16);
+                let mut w = make();
+                let back = recycle_tx.clone();
+                handles.push(std::thread::spawn(move || {
+                    for mut b in rx {
+                        w.run_batch(&b);
+                        b.clear();
+                        let _ = back.send(b);
+                    }
+                    w
+                }));
+                senders.push(tx);
+            }
+            Dispatch::Threads {
+                senders,
+                recycled,
+                spare: Vec::new(),
+                batches: (0..threads).map(|_| Batch::default()).collect(),
+                handles,
+            }
+        };
+        Dispatcher {
+            dispatch,
+            dedup: Deduper::new(cfg.dedup_window_ns),
+            defrag: Defragmenter::new(32 << 20, 30_000_000_000),
+            arp_hosts: HostTable::new(cfg.max_hosts),
+            counters: Counters {
+                per_input: vec![(0, 0); inputs],
+                ..Default::default()
+            },
+            scratch: Vec::new(),
+        }
+    }
+
+    fn packet(&mut self, input: u16, p: &Packet<'_>) {
+        let c = &mut self.counters;
+        c.packets += 1;
+        c.bytes += p.orig_len as u64;
+        if let Some(e) = c.per_input.get_mut(input as usize) {
+            e.0 += 1;
+            e.1 += p.orig_len as u64;
+        }
+        if p.ts_ns != 0 {
+            c.first_ts = Some(c.first_ts.map_or(p.ts_ns, |t| t.min(p.ts_ns)));
+            c.last_ts = c.last_ts.max(p.ts_ns);
+        }
+        let meta = PacketMeta {
+            input,
+            frame: p.frame,
+            ts_ns: p.ts_ns,
+            wire_len: p.orig_len,
+        };
+        let dec = match decode(p.linktype, p.data) {
+            Ok(d) => d,
+            Err(_) => {
+                self.counters.decode_errors += 1;
+                return;
+            }
+        };
+        if dec.tunnel.is_some() {
+            self.counters.tunneled += 1;
+        }
+        let ip = match dec.net {
+            Network::Ip(ip) => ip,
+            Network::Arp(a) => {
+                if a.spa.to_bits() != 0 {
+                    self.arp_hosts.arp(
+                        IpAddr::V4(a.spa),
+                        a.sha,
+                        dec.vlan(),
+                        Sighting {
+                            input,
+                            frame: p.frame,
+                            ts_ns: p.ts_ns,
+                            arp_owner: true,
+                        },
+                    );
+                }
+                return;
+            }
+            Network::Other(..) => return,
+        };
+        if self.dedup.is_duplicate(p.ts_ns, &ip) {
+            return;
+        }
+        if ip.frag.is_some() {
+            if let Some(whole) = self.defrag.push(p.ts_ns, &ip, p.orig_len) {
+                let meta = PacketMeta {
+                    wire_len: whole.wire_bytes.min(u32::MAX as u64) as u32,
+                    ..meta
+                };
+                self.scratch.clear();
+                if synthesize_ip(&mut self.scratch, &ip, whole.proto, &whole.payload) {
+                    let data = std::mem::take(&mut self.scratch);
+                    self.route_raw(&meta, &dec, &data);
+                    self.scratch = data;
+                }
+            }
+            return;
+        }
+        let tr = match transport(ip.proto, ip.payload) {
+            Ok(t) => t,
+            Err(_) => {
+                self.counters.decode_errors += 1;
+                return;
+            }
+        };
+        match &mut self.dispatch {
+            Dispatch::Inline(w) => w.process(&meta, &dec, &ip, &tr),
+            Dispatch::Threads { .. } => {
+                let shard = shard_of(&dec, &ip, &tr, self.threads());
+                self.enqueue(shard, &meta, p.linktype, p.data, None);
+            }
+        }
+    }
+
+    fn threads(&self) -> usize {
+        match &self.dispatch {
+            Dispatch::Inline(_) => 1,
+            Dispatch::Threads { senders, .. } => senders.len(),
+        }
+    }
+
+    /// Routes a reassembled datagram (a synthesized raw IP packet that keeps
+    /// the link-layer facts of its last fragment).
+    fn route_raw(&mut self, meta: &PacketMeta, outer: &Decoded<'_>, data: &[u8]) {
+        let Ok(dec) = decode(wardwatch_capture::linktype::RAW, data) else {
+            return;
+        };
+        let Network::Ip(ip) = dec.net else {
+            return;
+        };
+        let dec = Decoded {
+            src_mac: outer.src_mac,
+            dst_mac: outer.dst_mac,
+            vlans: outer.vlans,
+            tunnel: outer.tunnel,
+            net: dec.net,
+        };
+        let Ok(tr) = transport(ip.proto, ip.payload) else {
+            self.counters.decode_errors += 1;
+            return;
+        };
+        match &mut self.dispatch {
+            Dispatch::Inline(w) => w.process(meta, &dec, &ip, &tr),
+            Dispatch::Threads { .. } => {
+                let shard = shard_of(&dec, &ip, &tr, self.threads());
+                let link = (outer.src_mac, outer.dst_mac, outer.vlans);
+                self.enqueue(shard, meta, wardwatch_capture::linktype::RAW, data, Some(link));
+            }
+        }
+    }
+
+    fn enqueue(
+        &mut self,
+        shard: usize,
+        meta: &PacketMeta,
+        linktype: u32,
+        data: &[u8],
+        link: Option<worker::LinkOverride>,
+    ) {
+        let Dispatch::Threads {
+            senders,
+            recycled,
+            spare,
+            batches,
+            ..
+        } = &mut self.dispatch
+        else {
+            return;
+        };
+        let Some(b) = batches.get_mut(shard) else {
+            return;
+        };
+        b.push(meta, linktype, data, link);
+        if b.len() >= BATCH_PACKETS {
+            while let Ok(r) = recycled.try_recv() {
+                spare.push(r);
+            }
+            let fresh = spare.pop().unwrap_or_default();
+            let full = std::mem::replace(b, fresh);
+            if let Some(tx) = senders.get(shard) {
+                let _ = tx.send(full);
+            }
+        }
+    }
+
+    /// Flushes, joins the workers and returns them.
+    fn finish(self) -> (Vec<Worker>, Defragmenter, Deduper, HostTable, Counters) {
+        let workers = match self.dispatch {
+            Dispatch::Inline(w) => vec![*w],
+            Dispatch::Threads {
+                senders,
+                batches,
+                handles,
+                ..
+            } => {
+                for (tx, b) in senders.iter().zip(batches) {
+                    if b.len() > 0 {
+                        let _ = tx.send(b);
+                    }
+                }
+                drop(senders);
+                handles.into_iter().filter_map(|h| h.join().ok()).collect()
+            }
+        };
+        (workers, self.defrag, self.dedup, self.arp_hosts, self.counters)
+    }
+}
+
+fn shard_of(dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
+    let (sp, dp) = tr.ports();
+    let (key, _) = FlowKey::new(
+        dec.vlan_key(),
+        ip.proto,
+        wardwatch_flow::Endpoint {
+            addr: ip.src,
+            port: sp,
+        },
+        wardwatch_flow::Endpoint {
+            addr: ip.dst,
+            port: dp,
+        },
+    );
+    key.shard(n)
+}
+
+/// Writes a raw IPv4/IPv6 packet carrying a reassembled payload.
+fn synthesize_ip(out: &mut Vec<u8>, ip: &IpPacket<'_>, proto: u8, payload: &[u8]) -> bool {
+    match (ip.src, ip.dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let total = 20 + payload.len();
+            let Ok(total) = u16::try_from(total) else {
+                return false;
+            };
+            out.extend_from_slice(&[0x45, 0]);
+            out.extend_from_slice(&total.to_be_bytes());
+            out.extend_from_slice(&ip.ident.to_be_bytes());
+            out.extend_from_slice(&[0, 0, ip.ttl, proto, 0, 0]);
+            out.extend_from_slice(&s.octets());
+            out.extend_from_slice(&d.octets());
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let Ok(plen) = u16::try_from(payload.len()) else {
+                return false;
+            };
+            out.extend_from_slice(&[0x60, 0, 0, 0]);
+            out.extend_from_slice(&plen.to_be_bytes());
+            out.extend_from_slice(&[proto, ip.ttl]);
+            out.extend_from_slice(&s.octets());
+            out.extend_from_slice(&d.octets());
+        }
+        _ => return false,
+    }
+    out.extend_from_slice(payload);
+    true
+}
+
+/// Analyses capture files as one site and builds the report.
+pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, EngineError> {
+    let src = MergedSource::open(paths)?;
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    analyze_source(src, names, cfg)
+}
+
+/// Analyses a capture held in memory (the bundled demo sample).
+pub fn analyze_bytes(
+    name: &str,
+    bytes: &'static [u8],
+    cfg: &EngineConfig,
+) -> Result<Outcome, EngineError> {
+    let r = wardwatch_capture::CaptureReader::from_reader(name, Box::new(bytes))?;
+    analyze_source(MergedSource::from_readers(vec![r]), vec![name.to_string()], cfg)
+}
+
+fn analyze_source(
+    mut src: MergedSource,
+    names: Vec<String>,
+    cfg: &EngineConfig,
+) -> Result<Outcome, EngineError> {
+    let bar = progress_bar(cfg.progress, src.total_bytes);
+    let mut d = Dispatcher::new(cfg, names.len());
+    src.for_each(|i, p| d.packet(i, p), |done| {
+        if let Some(b) = &bar {
+            b.set_position(done);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut warnings = Vec::new();
+    let mut truncated = 0;
+    let mut corrupt = 0;
+    for (r, name) in src.readers().iter().zip(&names) {
+        truncated += r.snaplen_truncated() + r.truncated_records();
+        corrupt += r.corrupt_blocks();
+        for i in r.issues() {
+            warnings.push(InputWarning {
+                input: name.clone(),
+                offset: i.offset,
+                message: i.message.clone(),
+            });
+        }
+    }
+    Ok(assemble(d, cfg, names, warnings, truncated, corrupt, None))
+}
+
+/// Captures live from `iface` for `duration` and builds the report.
+pub fn analyze_live(
+    iface: &str,
+    filter: Option<&str>,
+    duration: Duration,
+    cfg: &EngineConfig,
+) -> Result<Outcome, EngineError> {
+    use wardwatch_capture::live::{LiveCapture, LiveEvent};
+    let mut cap = LiveCapture::open(iface, filter, 65_535)?;
+    let mut d = Dispatcher::new(cfg, 1);
+    let deadline = Instant::now() + duration;
+    while Instant::now() < deadline {
+        match cap.poll()? {
+            LiveEvent::Packet(p) => d.packet(0, &p),
+            LiveEvent::Idle => {}
+        }
+    }
+    let drops = cap.stats();
+    let names = vec![format!("iface:{iface}")];
+    let mut out = assemble(d, cfg, names, Vec::new(), 0, 0, Some(drops.kernel_drops + drops.iface_drops));
+    out.report.stats.kernel_drops = Some(drops.kernel_drops + drops.iface_drops);
+    Ok(out)
+}
+
+fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
+    if !enabled || total < (64 << 20) {
+        return None;
+    }
+    let b = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes}/{total_bytes} {bar:40} {bytes_per_sec} eta {eta}",
+    ) {
+        b.set_style(style);
+    }
+    Some(b)
+}
+
+fn assemble(
+    d: Dispatcher,
+    cfg: &EngineConfig,
+    names: Vec<String>,
+    warnings: Vec<InputWarning>,
+    truncated: u64,
+    corrupt: u64,
+    kernel_drops: Option<u64>,
+) -> Outcome {
+    let (workers, defrag, dedup, arp_hosts, counters) = d.finish();
+    let mut hosts = HostTable::new(cfg.max_hosts);
+    hosts.merge(arp_hosts);
+    let mut stats = Stats {
+        packets: counters.packets,
+        bytes: counters.bytes,
+        decode_errors: counters.decode_errors + corrupt,
+        truncated,
+        duplicates_dropped: dedup.dropped,
+        fragments_reassembled: defrag.reassembled,
+        tunneled: counters.tunneled,
+        kernel_drops,
+        ..Default::default()
+    };
+    if let Some(first) = counters.first_ts {
+        stats.duration_s = (counters.last_ts - first) as f64 / 1e9;
+    }
+    let mut flows = Vec::new();
+    for w in workers {
+        let (table_stats, sink) = w.finish();
+        stats.flows += table_stats.created;
+        stats.evicted_flows += table_stats.evicted;
+        stats.reassembly_gaps += table_stats.reassembly_gaps;
+        stats.peak_flows += table_stats.peak_flows;
+        hosts.merge(sink.hosts);
+        flows.extend(sink.flows);
+    }
+    stats.evicted_hosts = hosts.evicted;
+    flows.sort_by_key(|f| (f.first_frame, f.first_ts));
+
+    let input_names = InputNames(names.clone());
+    let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    let mut talkers: Vec<Talker> = hosts
+        .iter()
+        .map(|(ip, h)| Talker {
+            ip: ip.to_string(),
+            bytes: h.tx_bytes + h.rx_bytes,
+            packets: h.tx_packets + h.rx_packets,
+            flows: h.flows,
+        })
+        .filter(|t| t.packets > 0)
+        .collect();
+    talkers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.ip.cmp(&b.ip)));
+    talkers.truncate(10);
+
+    let inputs = names
+        .iter()
+        .zip(counters.per_input.iter())
+        .map(|(n, (p, b))| InputSummary {
+            path: n.clone(),
+            packets: *p,
+            bytes: *b,
+        })
+        .collect();
+    Outcome {
+        report: Report {
+            schema: REPORT_SCHEMA.into(),
+            generated_at: rfc3339_secs(now_secs()),
+            inputs,
+            stats,
+            site: cfg.site.clone(),
+            feeds: Vec::new(),
+            devices,
+            findings: Vec::new(),
+            top_talkers: talkers,
+            warnings,
+        },
+        flows,
+    }
+}
+
+/// Whether a path names a capture the engine can open (used by callers to
+/// give early, clear errors).
+pub fn check_input(path: &Path) -> Result<(), EngineError> {
+    wardwatch_capture::CaptureReader::open(path)?;
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! A flow worker: owns one shard of the flow table and what the layers above
+//! make of its flows.
+
+use wardwatch_flow::{
+    decode, transport, Decoded, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo, FlowKey,
+    FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent, TcpState,
+    Transport,
+};
+use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
+
+use crate::EngineConfig;
+
+/// Link-layer facts to restore on a synthesized (defragmented) packet.
+pub type LinkOverride = (Option<Mac>, Option<Mac>, [u16; 2]);
+
+/// Packets copied for a worker thread; buffers are recycled.
+#[derive(Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    items: Vec<(PacketMeta, u32, usize, usize, Option<LinkOverride>)>,
+}
+
+impl Batch {
+    pub fn push(&mut self, meta: &PacketMeta, linktype: u32, d: &[u8], link: Option<LinkOverride>) {
+        let off = self.data.len();
+        self.data.extend_from_slice(d);
+        self.items.push((*meta, linktype, off, d.len(), link));
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.items.clear();
+    }
+}
+
+/// Per-flow state the engine keeps.
+#[derive(Default)]
+pub struct FlowState {
+    streams: Option<Box<[Vec<u8>; 2]>>,
+    gaps: [u64; 2],
+}
+
+/// A finished flow, kept when the engine is asked to.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    /// Canonical key.
+    pub key: FlowKey,
+    /// Initiator.
+    pub client: Endpoint,
+    /// Responder.
+    pub server: Endpoint,
+    /// Frames client→server and server→client.
+    pub packets: [u64; 2],
+    /// Wire bytes client→server and server→client.
+    pub bytes: [u64; 2],
+    /// First and last packet times.
+    pub first_ts: i64,
+    /// Last packet time.
+    pub last_ts: i64,
+    /// Input and frame of the first packet.
+    pub first_frame: (u16, u64),
+    /// Reassembled TCP bytes per direction (when collected; gaps filled
+    /// with nothing).
+    pub streams: Option<[Vec<u8>; 2]>,
+    /// Gap bytes per direction.
+    pub gaps: [u64; 2],
+    /// Why it ended.
+    pub end: EndReason,
+}
+
+/// What a worker accumulates apart from its flow table.
+pub struct WorkerSink {
+    pub hosts: HostTable,
+    pub flows: Vec<FlowRecord>,
+    collect_flows: bool,
+    collect_streams: bool,
+}
+
+/// Bytes of stream kept per flow direction in test collection.
+const STREAM_KEEP: usize = 64 << 20;
+
+impl FlowSink<FlowState> for WorkerSink {
+    fn wants_stream(&mut self, _info: &FlowInfo, _state: &mut FlowState) -> bool {
+        self.collect_streams
+    }
+
+    fn on_stream(&mut self, _info: &FlowInfo, state: &mut FlowState, dir: Dir, ev: StreamEvent<'_>) {
+        let s = state.streams.get_or_insert_with(Default::default);
+        let i = dir as usize;
+        match ev {
+            StreamEvent::Data { data, .. } => {
+                if let Some(buf) = s.get_mut(i) {
+                    if buf.len() + data.len() <= STREAM_KEEP {
+                        buf.extend_from_slice(data);
+                    }
+                }
+            }
+            StreamEvent::Gap { len } => {
+                if let Some(g) = state.gaps.get_mut(i) {
+                    *g += len;
+                }
+            }
+        }
+    }
+
+    fn on_end(&mut self, flow: Flow<FlowState>, reason: EndReason) {
+        let info = &flow.info;
+        let first = Sighting {
+            input: info.first_frame.0,
+            frame: info.first_frame.1,
+            ts_ns: info.first_ts,
+            arp_owner: false,
+        };
+        let c = &info.dirs[Dir::ToServer as usize];
+        let s = &info.dirs[Dir::ToClient as usize];
+        let service = offered_service(info);
+        for (ep, tx, rx, svc) in [
+            (info.client, c, s, None),
+            (info.server, s, c, service),
+        ] {
+            if tx.packets == 0 && rx.packets == 0 {
+                continue;
+            }
+            self.hosts.add(HostUpdate {
+                ip: ep.addr,
+                mac: if tx.packets > 0 { tx.mac } else { None },
+                vlan: info.vlan,
+                tx_packets: tx.packets,
+                tx_bytes: tx.bytes,
+                rx_packets: rx.packets,
+                rx_bytes: rx.bytes,
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                first,
+                service: svc,
+            });
+        }
+        if self.collect_flows {
+            let gaps = flow.state.gaps;
+            self.flows.push(FlowRecord {
+                key: info.key,
+                client: info.client,
+                server: info.server,
+                packets: [c.packets, s.packets],
+                bytes: [c.bytes, s.bytes],
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                first_frame: info.first_frame,
+                streams: flow.state.streams.map(|b| *b),
+                gaps,
+                end: reason,
+            });
+        }
+    }
+}
+
+/// The service the server side of a flow demonstrably offered: it answered.
+fn offered_service(info: &FlowInfo) -> Option<(u8, u16)> {
+    let answered = info.dirs[Dir::ToClient as usize].packets > 0;
+    if !answered || info.server.port == 0 {
+        return None;
+    }
+    let proto = info.key.proto;
+    match proto {
+        6 => {
+            // A SYN-ACK (or data) from the server proves a listening port.
+            let flags = info.dirs[Dir::ToClient as usize].tcp_flags;
+            let synack = flags & 0x12 == 0x12;
+            let data = info.dirs[Dir::ToClient as usize].payload_bytes > 0
+                && info.tcp != TcpState::NotTcp;
+            (synack || (data && info.server.port < 49152)).then_some((6, info.server.port))
+        }
+        17 => (info.server.port < 49152 && info.server.port < info.client.port
+            || info.server.port < 1024)
+            .then_some((17, info.server.port)),
+        _ => None,
+    }
+}
+
+/// One shard's flow table and sink.
+pub struct Worker {
+    table: FlowTable<FlowState>,
+    sink: WorkerSink,
+}
+
+impl Worker {
+    pub fn new(flow: FlowConfig, max_hosts: usize, cfg: &EngineConfig) -> Self {
+        Worker {
+            table: FlowTable::new(flow),
+            sink: WorkerSink {
+                hosts: HostTable::new(max_hosts),
+                flows: Vec::new(),
+                collect_flows: cfg.collect_flows,
+                collect_streams: cfg.collect_streams,
+            },
+        }
+    }
+
+    pub fn process(&mut self, meta: &PacketMeta, dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>) {
+        self.table.process(meta, dec, ip, tr, &mut self.sink);
+    }
+
+    pub fn run_batch(&mut self, b: &Batch) {
+        for (meta, linktype, off, len, link) in &b.items {
+            let Some(data) = b.data.get(*off..off + len) else {
+                continue;
+            };
+            let Ok(mut dec) = decode(*linktype, data) else {
+                continue;
+            };
+            if let Some((s, d, v)) = link {
+                dec.src_mac = *s;
+                dec.dst_mac = *d;
+                dec.vlans = *v;
+            }
+            let Network::Ip(ip) = dec.net else {
+                continue;
+            };
+            let Ok(tr) = transport(ip.proto, ip.payload) else {
+                continue;
+            };
+            self.table.process(meta, &dec, &ip, &tr, &mut self.sink);
+        }
+    }
+
+    pub fn finish(mut self) -> (FlowStats, WorkerSink) {
+        self.table.finish(&mut self.sink);
+        (self.table.stats, self.sink)
+    }
+}
