@@ -36,9 +36,7 @@ pub enum LiveEvent<'a> {
 impl LiveCapture {
     /// Opens `iface` in promiscuous mode with an optional BPF `filter`.
     pub fn open(iface: &str, filter: Option<&str>, snaplen: i32) -> Result<Self, CaptureError> {
-        let err = |m: String| {
-            CaptureError::new(PathBuf::from(iface), 0, CaptureErrorKind::Live(m))
-        };
+        let err = |m: String| CaptureError::new(PathBuf::from(iface), 0, CaptureErrorKind::Live(m));
         let inactive = pcap::Capture::from_device(iface).map_err(|e| err(e.to_string()))?;
         let mut cap = inactive
             .promisc(true)
@@ -68,13 +66,15 @@ impl LiveCapture {
 
     /// Waits up to the read timeout for one packet.
     pub fn poll(&mut self) -> Result<LiveEvent<'_>, CaptureError> {
+        // tv_sec and tv_usec are i64 on the 64-bit Linux targets we build for.
         match self.cap.next_packet() {
             Ok(p) => {
                 self.frame += 1;
                 let ts = &p.header.ts;
-                let ts_ns = (ts.tv_sec as i64)
+                let ts_ns = ts
+                    .tv_sec
                     .saturating_mul(1_000_000_000)
-                    .saturating_add(ts.tv_usec as i64 * 1000);
+                    .saturating_add(ts.tv_usec * 1000);
                 Ok(LiveEvent::Packet(Packet {
                     frame: self.frame,
                     ts_ns,

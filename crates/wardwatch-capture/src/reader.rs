@@ -242,7 +242,9 @@ impl CaptureReader {
     }
 
     fn read_file_header(&mut self) -> Result<(), CaptureError> {
-        let have = self.fill(4).map_err(|e| self.error(0, CaptureErrorKind::Io(e)))?;
+        let have = self
+            .fill(4)
+            .map_err(|e| self.error(0, CaptureErrorKind::Io(e)))?;
         if have == 0 {
             return Err(self.error(0, CaptureErrorKind::Empty));
         }
@@ -459,7 +461,7 @@ impl CaptureReader {
             let head = &self.buf[self.pos..self.pos + 12];
             let btype = rd32(head, 0, be);
             let blen = rd32(head, 4, be);
-            if blen < 12 || blen > MAX_BLOCK_LEN || blen % 4 != 0 {
+            if !(12..=MAX_BLOCK_LEN).contains(&blen) || !blen.is_multiple_of(4) {
                 self.corrupt_blocks += 1;
                 self.issue(
                     at,
@@ -474,9 +476,7 @@ impl CaptureReader {
                 self.truncated_records += 1;
                 self.issue(
                     at,
-                    format!(
-                        "truncated last block: {have} of {blen} bytes present at end of file"
-                    ),
+                    format!("truncated last block: {have} of {blen} bytes present at end of file"),
                     true,
                 );
                 return Ok(None);

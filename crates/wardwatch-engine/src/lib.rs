@@ -25,8 +25,8 @@ use wardwatch_model::{
 };
 
 pub use source::MergedSource;
-pub use worker::{FlowRecord, FlowState};
 use worker::{Batch, Worker};
+pub use worker::{FlowRecord, FlowState};
 
 /// How an analysis runs.
 #[derive(Debug, Clone)]
@@ -301,7 +301,13 @@ impl Dispatcher {
             Dispatch::Threads { .. } => {
                 let shard = shard_of(&dec, &ip, &tr, self.threads());
                 let link = (outer.src_mac, outer.dst_mac, outer.vlans);
-                self.enqueue(shard, meta, wardwatch_capture::linktype::RAW, data, Some(link));
+                self.enqueue(
+                    shard,
+                    meta,
+                    wardwatch_capture::linktype::RAW,
+                    data,
+                    Some(link),
+                );
             }
         }
     }
@@ -359,7 +365,13 @@ impl Dispatcher {
                 handles.into_iter().filter_map(|h| h.join().ok()).collect()
             }
         };
-        (workers, self.defrag, self.dedup, self.arp_hosts, self.counters)
+        (
+            workers,
+            self.defrag,
+            self.dedup,
+            self.arp_hosts,
+            self.counters,
+        )
     }
 }
 
@@ -425,7 +437,11 @@ pub fn analyze_bytes(
     cfg: &EngineConfig,
 ) -> Result<Outcome, EngineError> {
     let r = wardwatch_capture::CaptureReader::from_reader(name, Box::new(bytes))?;
-    analyze_source(MergedSource::from_readers(vec![r]), vec![name.to_string()], cfg)
+    analyze_source(
+        MergedSource::from_readers(vec![r]),
+        vec![name.to_string()],
+        cfg,
+    )
 }
 
 fn analyze_source(
@@ -435,11 +451,14 @@ fn analyze_source(
 ) -> Result<Outcome, EngineError> {
     let bar = progress_bar(cfg.progress, src.total_bytes);
     let mut d = Dispatcher::new(cfg, names.len());
-    src.for_each(|i, p| d.packet(i, p), |done| {
-        if let Some(b) = &bar {
-            b.set_position(done);
-        }
-    })?;
+    src.for_each(
+        |i, p| d.packet(i, p),
+        |done| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        },
+    )?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -479,7 +498,15 @@ pub fn analyze_live(
     }
     let drops = cap.stats();
     let names = vec![format!("iface:{iface}")];
-    let mut out = assemble(d, cfg, names, Vec::new(), 0, 0, Some(drops.kernel_drops + drops.iface_drops));
+    let mut out = assemble(
+        d,
+        cfg,
+        names,
+        Vec::new(),
+        0,
+        0,
+        Some(drops.kernel_drops + drops.iface_drops),
+    );
     out.report.stats.kernel_drops = Some(drops.kernel_drops + drops.iface_drops);
     Ok(out)
 }

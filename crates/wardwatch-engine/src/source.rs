@@ -75,7 +75,7 @@ impl MergedSource {
             // One input: packets are handed on straight from the read buffer.
             loop {
                 count += 1;
-                if count % 16_384 == 0 {
+                if count.is_multiple_of(16_384) {
                     progress(self.consumed());
                 }
                 let Some(r) = self.readers.first_mut() else {
@@ -89,7 +89,7 @@ impl MergedSource {
         }
         loop {
             count += 1;
-            if count % 16_384 == 0 {
+            if count.is_multiple_of(16_384) {
                 progress(self.consumed());
             }
             for i in 0..self.readers.len() {

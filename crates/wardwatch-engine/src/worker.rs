@@ -86,7 +86,13 @@ impl FlowSink<FlowState> for WorkerSink {
         self.collect_streams
     }
 
-    fn on_stream(&mut self, _info: &FlowInfo, state: &mut FlowState, dir: Dir, ev: StreamEvent<'_>) {
+    fn on_stream(
+        &mut self,
+        _info: &FlowInfo,
+        state: &mut FlowState,
+        dir: Dir,
+        ev: StreamEvent<'_>,
+    ) {
         let s = state.streams.get_or_insert_with(Default::default);
         let i = dir as usize;
         match ev {
@@ -116,10 +122,7 @@ impl FlowSink<FlowState> for WorkerSink {
         let c = &info.dirs[Dir::ToServer as usize];
         let s = &info.dirs[Dir::ToClient as usize];
         let service = offered_service(info);
-        for (ep, tx, rx, svc) in [
-            (info.client, c, s, None),
-            (info.server, s, c, service),
-        ] {
+        for (ep, tx, rx, svc) in [(info.client, c, s, None), (info.server, s, c, service)] {
             if tx.packets == 0 && rx.packets == 0 {
                 continue;
             }
@@ -168,8 +171,8 @@ fn offered_service(info: &FlowInfo) -> Option<(u8, u16)> {
             // A SYN-ACK (or data) from the server proves a listening port.
             let flags = info.dirs[Dir::ToClient as usize].tcp_flags;
             let synack = flags & 0x12 == 0x12;
-            let data = info.dirs[Dir::ToClient as usize].payload_bytes > 0
-                && info.tcp != TcpState::NotTcp;
+            let data =
+                info.dirs[Dir::ToClient as usize].payload_bytes > 0 && info.tcp != TcpState::NotTcp;
             (synack || (data && info.server.port < 49152)).then_some((6, info.server.port))
         }
         17 => (info.server.port < 49152 && info.server.port < info.client.port
@@ -198,7 +201,13 @@ impl Worker {
         }
     }
 
-    pub fn process(&mut self, meta: &PacketMeta, dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>) {
+    pub fn process(
+        &mut self,
+        meta: &PacketMeta,
+        dec: &Decoded<'_>,
+        ip: &IpPacket<'_>,
+        tr: &Transport<'_>,
+    ) {
         self.table.process(meta, dec, ip, tr, &mut self.sink);
     }
 

@@ -259,7 +259,10 @@ fn decode_link<'a>(
 ) -> Result<Network<'a>, DecodeError> {
     match linktype {
         linktype::ETHERNET => decode_ethernet(ctx, data),
-        linktype::RAW | linktype::RAW_ALT1 | linktype::RAW_ALT2 | linktype::IPV4
+        linktype::RAW
+        | linktype::RAW_ALT1
+        | linktype::RAW_ALT2
+        | linktype::IPV4
         | linktype::IPV6 => decode_ip_by_version(ctx, data),
         linktype::NULL | linktype::LOOP => {
             let h = data.get(..4).ok_or(DecodeError::Truncated("loopback"))?;
@@ -273,7 +276,9 @@ fn decode_link<'a>(
             }
         }
         linktype::LINUX_SLL => {
-            let h = data.get(..16).ok_or(DecodeError::Truncated("linux cooked"))?;
+            let h = data
+                .get(..16)
+                .ok_or(DecodeError::Truncated("linux cooked"))?;
             let hatype = u16::from_be_bytes([h[2], h[3]]);
             let alen = u16::from_be_bytes([h[4], h[5]]);
             if hatype == 1 && alen == 6 {
@@ -283,7 +288,9 @@ fn decode_link<'a>(
             decode_ethertype(ctx, proto, &data[16..])
         }
         linktype::LINUX_SLL2 => {
-            let h = data.get(..20).ok_or(DecodeError::Truncated("linux cooked v2"))?;
+            let h = data
+                .get(..20)
+                .ok_or(DecodeError::Truncated("linux cooked v2"))?;
             let proto = u16::from_be_bytes([h[0], h[1]]);
             let hatype = u16::from_be_bytes([h[8], h[9]]);
             if hatype == 1 && h[11] == 6 {
@@ -369,10 +376,7 @@ fn decode_ppp<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeEr
     let (proto, rest) = if first & 1 == 1 {
         (first as u16, &d[1..])
     } else {
-        (
-            be16(d, 0).ok_or(DecodeError::Truncated("PPP"))?,
-            &d[2..],
-        )
+        (be16(d, 0).ok_or(DecodeError::Truncated("PPP"))?, &d[2..])
     };
     match proto {
         0x0021 => decode_ipv4(ctx, rest),
@@ -539,17 +543,23 @@ fn decode_ipv6<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeE
     for _ in 0..16 {
         match next {
             0 | 43 | 60 | 135 | 139 | 140 => {
-                let e = data.get(off..off + 2).ok_or(DecodeError::Truncated("IPv6 extension"))?;
+                let e = data
+                    .get(off..off + 2)
+                    .ok_or(DecodeError::Truncated("IPv6 extension"))?;
                 next = e[0];
                 off += (e[1] as usize + 1) * 8;
             }
             51 => {
-                let e = data.get(off..off + 2).ok_or(DecodeError::Truncated("IPv6 AH"))?;
+                let e = data
+                    .get(off..off + 2)
+                    .ok_or(DecodeError::Truncated("IPv6 AH"))?;
                 next = e[0];
                 off += (e[1] as usize + 2) * 4;
             }
             44 => {
-                let e = data.get(off..off + 8).ok_or(DecodeError::Truncated("IPv6 fragment"))?;
+                let e = data
+                    .get(off..off + 8)
+                    .ok_or(DecodeError::Truncated("IPv6 fragment"))?;
                 next = e[0];
                 let fo = u16::from_be_bytes([e[2], e[3]]);
                 frag = Some(Fragment {
@@ -726,7 +736,11 @@ pub fn transport(proto: u8, p: &[u8]) -> Result<Transport<'_>, DecodeError> {
         17 => {
             let h = p.get(..8).ok_or(DecodeError::Truncated("UDP"))?;
             let ulen = u16::from_be_bytes([h[4], h[5]]) as usize;
-            let end = if ulen >= 8 { ulen.min(p.len()) } else { p.len() };
+            let end = if ulen >= 8 {
+                ulen.min(p.len())
+            } else {
+                p.len()
+            };
             Ok(Transport::Udp {
                 sport: u16::from_be_bytes([h[0], h[1]]),
                 dport: u16::from_be_bytes([h[2], h[3]]),
@@ -750,7 +764,20 @@ mod tests {
 
     fn ipv4_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
         let total = 20 + 8 + payload.len();
-        let mut v = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0];
+        let mut v = vec![
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ];
         v.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
         v.extend_from_slice(&sport.to_be_bytes());
         v.extend_from_slice(&dport.to_be_bytes());

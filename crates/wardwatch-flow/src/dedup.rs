@@ -21,7 +21,7 @@ pub struct Deduper {
 impl Deduper {
     /// A deduplicator with the given window (nanoseconds); 0 disables it.
     pub fn new(window_ns: i64) -> Self {
-        let hasher = foldhash::fast::FixedState::with_seed(0x77_61_72_64);
+        let hasher = foldhash::fast::FixedState::with_seed(0x7761_7264);
         Deduper {
             seen: HashMap::with_hasher(hasher.clone()),
             hasher,

@@ -11,11 +11,11 @@ pub mod defrag;
 pub mod reassembly;
 pub mod table;
 
-pub use decode::{decode, transport, Decoded, DecodeError, IpPacket, Mac, Network, Transport};
+pub use decode::{decode, transport, DecodeError, Decoded, IpPacket, Mac, Network, Transport};
 pub use dedup::Deduper;
 pub use defrag::{Defragmenter, Reassembled};
 pub use reassembly::{Reassembler, SegmentOrigin, StreamEvent};
 pub use table::{
-    Dir, DirStats, EndReason, Endpoint, Flow, FlowConfig, FlowInfo, FlowKey, FlowSink,
-    FlowStats, FlowTable, PacketMeta, TcpState,
+    Dir, DirStats, EndReason, Endpoint, Flow, FlowConfig, FlowInfo, FlowKey, FlowSink, FlowStats,
+    FlowTable, PacketMeta, TcpState,
 };

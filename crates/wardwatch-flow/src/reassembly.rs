@@ -306,7 +306,13 @@ mod tests {
     #[test]
     fn in_order_out_of_order_and_retransmission() {
         let (got, gaps) = run(
-            &[(100, b"hel"), (106, b"wor"), (103, b"lo "), (100, b"XXXXXX"), (109, b"ld")],
+            &[
+                (100, b"hel"),
+                (106, b"wor"),
+                (103, b"lo "),
+                (100, b"XXXXXX"),
+                (109, b"ld"),
+            ],
             1 << 20,
         );
         assert_eq!(got, b"hello world");

@@ -4,7 +4,7 @@
 //! [`FlowSink`], which owns what the application layer makes of it.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use crate::decode::{tcp_flags, Decoded, IpPacket, Mac, Transport};
@@ -37,9 +37,25 @@ impl FlowKey {
     /// is the key's `a` side.
     pub fn new(vlan: u32, proto: u8, src: Endpoint, dst: Endpoint) -> (FlowKey, bool) {
         if src <= dst {
-            (FlowKey { vlan, proto, a: src, b: dst }, true)
+            (
+                FlowKey {
+                    vlan,
+                    proto,
+                    a: src,
+                    b: dst,
+                },
+                true,
+            )
         } else {
-            (FlowKey { vlan, proto, a: dst, b: src }, false)
+            (
+                FlowKey {
+                    vlan,
+                    proto,
+                    a: dst,
+                    b: src,
+                },
+                false,
+            )
         }
     }
 
@@ -49,9 +65,8 @@ impl FlowKey {
         if n <= 1 {
             return 0;
         }
-        let mut h = foldhash::fast::FixedState::with_seed(0x5eed).build_hasher();
-        self.hash(&mut h);
-        (h.finish() % n as u64) as usize
+        let h = foldhash::fast::FixedState::with_seed(0x5eed).hash_one(self);
+        (h % n as u64) as usize
     }
 }
 
@@ -325,7 +340,8 @@ impl<S: Default> FlowTable<S> {
             Transport::Tcp(t) => Some(t),
             _ => None,
         };
-        let is_new_syn = tcp.is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
+        let is_new_syn =
+            tcp.is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
 
         if is_new_syn {
             // A fresh SYN on a closed 5-tuple starts a new connection.
@@ -348,7 +364,11 @@ impl<S: Default> FlowTable<S> {
                 // Mid-stream or datagram: the well-known port is the server.
                 _ => !(sport < 1024 && dport >= 1024) || sport == dport,
             };
-            let (client, server) = if client_is_src { (src, dst) } else { (dst, src) };
+            let (client, server) = if client_is_src {
+                (src, dst)
+            } else {
+                (dst, src)
+            };
             self.next_id += 1;
             self.stats.created += 1;
             let info = FlowInfo {
@@ -511,8 +531,11 @@ impl<S: Default> FlowTable<S> {
         if self.flows.len() < self.config.max_flows {
             return;
         }
-        let mut by_age: Vec<(i64, FlowKey)> =
-            self.flows.values().map(|f| (f.info.last_ts, f.info.key)).collect();
+        let mut by_age: Vec<(i64, FlowKey)> = self
+            .flows
+            .values()
+            .map(|f| (f.info.last_ts, f.info.key))
+            .collect();
         let n = (by_age.len() / 8).max(1);
         by_age.select_nth_unstable(n - 1);
         for (_, k) in by_age.into_iter().take(n) {

@@ -145,10 +145,10 @@ impl HostTable {
         h.rx_packets += u.rx_packets;
         h.rx_bytes += u.rx_bytes;
         h.flows += 1;
-        if u.first_ts < h.first_ts {
-            h.first_ts = u.first_ts;
+        if earlier(&u.first, &h.first_seen) {
             h.first_seen = u.first;
         }
+        h.first_ts = h.first_ts.min(u.first_ts);
         h.last_ts = h.last_ts.max(u.last_ts);
         if let Some(s) = u.service {
             if h.services.len() < MAX_SERVICES {
@@ -169,11 +169,7 @@ impl HostTable {
             arp_owner: true,
             ..at
         };
-        if let Some(e) = h.macs.iter_mut().find(|(m, _)| *m == mac) {
-            e.1.arp_owner = true;
-        } else {
-            add_mac(h, mac, at);
-        }
+        add_mac(h, mac, at);
         h.first_ts = h.first_ts.min(at.ts_ns);
         h.last_ts = h.last_ts.max(at.ts_ns);
     }
@@ -189,21 +185,17 @@ impl HostTable {
                 h.vlan = o.vlan;
             }
             for (m, s) in o.macs {
-                if let Some(e) = h.macs.iter_mut().find(|(x, _)| *x == m) {
-                    e.1.arp_owner |= s.arp_owner;
-                } else {
-                    add_mac(h, m, s);
-                }
+                add_mac(h, m, s);
             }
             h.tx_packets += o.tx_packets;
             h.tx_bytes += o.tx_bytes;
             h.rx_packets += o.rx_packets;
             h.rx_bytes += o.rx_bytes;
             h.flows += o.flows;
-            if o.first_ts < h.first_ts {
-                h.first_ts = o.first_ts;
+            if earlier(&o.first_seen, &h.first_seen) {
                 h.first_seen = o.first_seen;
             }
+            h.first_ts = h.first_ts.min(o.first_ts);
             h.last_ts = h.last_ts.max(o.last_ts);
             for s in o.services {
                 if h.services.len() < MAX_SERVICES {
@@ -214,8 +206,19 @@ impl HostTable {
     }
 }
 
+/// A total order on sightings, so that merges do not depend on the order in
+/// which flows ended.
+fn earlier(a: &Sighting, b: &Sighting) -> bool {
+    (a.ts_ns, a.input, a.frame) < (b.ts_ns, b.input, b.frame)
+}
+
 fn add_mac(h: &mut HostAgg, m: [u8; 6], s: Sighting) {
-    if h.macs.iter().any(|(x, _)| *x == m) {
+    if let Some(e) = h.macs.iter_mut().find(|(x, _)| *x == m) {
+        let owner = e.1.arp_owner || s.arp_owner;
+        if earlier(&s, &e.1) {
+            e.1 = s;
+        }
+        e.1.arp_owner = owner;
         return;
     }
     if h.macs.len() < MAX_MACS {

@@ -9,7 +9,7 @@ pub mod oui;
 pub mod ports;
 
 pub use hosts::{HostAgg, HostTable, InputNames, Sighting};
-pub use net::{LocalNets, Cidr};
+pub use net::{Cidr, LocalNets};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -76,7 +76,10 @@ pub fn build_devices(
 
     // 2. Group local hosts into devices.
     let mut builds: BTreeMap<String, DeviceBuild> = BTreeMap::new();
-    for (ip, h) in table.iter() {
+    // Sorted, so that evidence comes out in the same order on every run.
+    let mut sorted: Vec<_> = table.iter().collect();
+    sorted.sort_by_key(|(ip, _)| **ip);
+    for (ip, h) in sorted {
         // A device is something that spoke: an address that only received
         // (a scan target, a subnet broadcast) is not one.
         let spoke = h.tx_packets > 0 || h.macs.iter().any(|(_, s)| s.arp_owner);
@@ -88,7 +91,8 @@ pub fn build_devices(
         let own_mac = h
             .macs
             .iter()
-            .find(|(m, s)| usable_mac(m) && (!is_gateway(m) || s.arp_owner || link_local))
+            .filter(|(m, s)| usable_mac(m) && (!is_gateway(m) || s.arp_owner || link_local))
+            .min_by_key(|(m, s)| (!s.arp_owner, s.ts_ns, s.input, s.frame, *m))
             .map(|(m, s)| (*m, *s));
         let key = match own_mac {
             Some((m, _)) => format!("mac|{}", fmt_mac(&m)),

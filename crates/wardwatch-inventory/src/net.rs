@@ -15,11 +15,19 @@ impl Cidr {
     pub fn contains(&self, ip: &IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.bits == 0 { 0 } else { u32::MAX << (32 - self.bits as u32) };
+                let mask = if self.bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.bits as u32)
+                };
                 n.to_bits() & mask == a.to_bits() & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.bits == 0 { 0 } else { u128::MAX << (128 - self.bits as u32) };
+                let mask = if self.bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.bits as u32)
+                };
                 n.to_bits() & mask == a.to_bits() & mask
             }
             _ => false,
@@ -31,12 +39,17 @@ impl FromStr for Cidr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let (a, b) = s.split_once('/').unwrap_or((s, ""));
-        let addr: IpAddr = a.trim().parse().map_err(|_| format!("bad address in {s:?}"))?;
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad address in {s:?}"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let bits = if b.is_empty() {
             max
         } else {
-            b.trim().parse::<u8>().map_err(|_| format!("bad prefix length in {s:?}"))?
+            b.trim()
+                .parse::<u8>()
+                .map_err(|_| format!("bad prefix length in {s:?}"))?
         };
         if bits > max {
             return Err(format!("prefix length {bits} too long in {s:?}"));

@@ -45,10 +45,19 @@ mod tests {
 
     #[test]
     fn medical_vendors_and_longest_prefix() {
-        assert_eq!(vendor(&[0x44, 0x4b, 0x5d, 0x3c, 0x81, 0x0f]), Some("GE Healthcare"));
-        assert_eq!(vendor(&[0x00, 0x0f, 0x14, 1, 2, 3]), Some("Mindray Co., Ltd."));
+        assert_eq!(
+            vendor(&[0x44, 0x4b, 0x5d, 0x3c, 0x81, 0x0f]),
+            Some("GE Healthcare")
+        );
+        assert_eq!(
+            vendor(&[0x00, 0x0f, 0x14, 1, 2, 3]),
+            Some("Mindray Co., Ltd.")
+        );
         // 00:50:C2 is an IEEE block whose 36-bit sub-assignment 00:50:C2:2E:0 is Baxter's.
-        assert_eq!(vendor(&[0x00, 0x50, 0xc2, 0x2e, 0x01, 0x23]), Some("Baxter International Inc"));
+        assert_eq!(
+            vendor(&[0x00, 0x50, 0xc2, 0x2e, 0x01, 0x23]),
+            Some("Baxter International Inc")
+        );
         assert_eq!(vendor(&[0x02, 0, 0, 0, 0, 1]), None);
         let (a, b, c) = table_sizes();
         assert!(a > 30_000 && b > 4_000 && c > 8_000, "{a} {b} {c}");

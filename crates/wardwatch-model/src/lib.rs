@@ -36,7 +36,10 @@ mod tests {
     #[test]
     fn ids_are_stable_and_site_scoped() {
         let a = stable_id("dev", "default", &["mac", "44:4b:5d:3c:81:0f"]);
-        assert_eq!(a, stable_id("dev", "default", &["mac", "44:4b:5d:3c:81:0f"]));
+        assert_eq!(
+            a,
+            stable_id("dev", "default", &["mac", "44:4b:5d:3c:81:0f"])
+        );
         assert_ne!(a, stable_id("dev", "other", &["mac", "44:4b:5d:3c:81:0f"]));
         assert!(a.starts_with("dev-") && a.len() == 20);
     }

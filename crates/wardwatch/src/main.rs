@@ -24,10 +24,19 @@ mod exit {
 const DEMO_PCAP: &[u8] = include_bytes!("../../../samples/demo-hospital.pcapng");
 
 #[derive(Parser)]
-#[command(name = "wardwatch", version, about = "Passive security monitor for hospital networks")]
+#[command(
+    name = "wardwatch",
+    version,
+    about = "Passive security monitor for hospital networks"
+)]
 struct Cli {
     /// Directory for all state (database, feeds, config).
-    #[arg(long, global = true, env = "WARDWATCH_DATA_DIR", default_value = "./wardwatch-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "WARDWATCH_DATA_DIR",
+        default_value = "./wardwatch-data"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     cmd: Cmd,
@@ -108,7 +117,9 @@ fn engine_config(o: &AnalyzeOpts, input_bytes: u64) -> Result<EngineConfig, Stri
     cfg.threads = if o.threads > 0 {
         o.threads
     } else if input_bytes >= (64 << 20) {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         1
     };
@@ -151,7 +162,10 @@ fn write_out(text: &str, out: Option<&PathBuf>) -> Result<(), ExitCode> {
 
 fn warn_issues(outcome: &Outcome) {
     for w in &outcome.report.warnings {
-        eprintln!("wardwatch: warning: {}: byte {}: {}", w.input, w.offset, w.message);
+        eprintln!(
+            "wardwatch: warning: {}: byte {}: {}",
+            w.input, w.offset, w.message
+        );
     }
 }
 
@@ -209,12 +223,11 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             emit(&outcome, &opts)?;
             // The demo also leaves its report in the data directory.
             let path = cli.data_dir.join("demo-report.json");
-            let saved = std::fs::create_dir_all(&cli.data_dir)
-                .and_then(|_| {
-                    let json = serde_json::to_string_pretty(&outcome.report)
-                        .map_err(std::io::Error::other)?;
-                    std::fs::write(&path, json)
-                });
+            let saved = std::fs::create_dir_all(&cli.data_dir).and_then(|_| {
+                let json =
+                    serde_json::to_string_pretty(&outcome.report).map_err(std::io::Error::other)?;
+                std::fs::write(&path, json)
+            });
             match saved {
                 Ok(()) => eprintln!("wardwatch: demo report saved to {}", path.display()),
                 Err(e) => eprintln!("wardwatch: warning: cannot save {}: {e}", path.display()),

@@ -41,7 +41,13 @@ pub fn render(r: &Report) -> String {
         r.inputs.len()
     );
     for i in &r.inputs {
-        let _ = writeln!(o, "  {}  {} packets, {}", i.path, i.packets, human_bytes(i.bytes));
+        let _ = writeln!(
+            o,
+            "  {}  {} packets, {}",
+            i.path,
+            i.packets,
+            human_bytes(i.bytes)
+        );
     }
     let _ = writeln!(
         o,

@@ -1,0 +1,470 @@
+//! The command line as a user meets it: bad inputs, exit codes, the report
+//! contract, determinism, several inputs, tunnels, and live capture.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared/data").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: ../shared/data/{rel} is absent");
+        None
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run wardwatch")
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut a = vec!["analyze", "--format", "json"];
+    a.extend_from_slice(args);
+    let out = run(&a);
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wardwatch-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn pcap_header() -> Vec<u8> {
+    let mut v = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+    v.extend_from_slice(&[0; 8]);
+    v.extend_from_slice(&65535u32.to_le_bytes());
+    v.extend_from_slice(&1u32.to_le_bytes());
+    v
+}
+
+fn record(data: &[u8], claimed: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for x in [1_700_000_000u32, 0, claimed, data.len() as u32] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn unreadable_inputs_fail_with_file_offset_and_exit_3() {
+    let empty = tmp("empty.pcap", b"");
+    let text = tmp("notes.pcap", b"this is not a capture file at all");
+    let short = tmp("short.pcap", &pcap_header()[..10]);
+    let dir = std::env::temp_dir();
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (empty.clone(), "empty file"),
+        (text.clone(), "not a pcap or pcapng"),
+        (short.clone(), "truncated file header: 10 of 24"),
+        (dir.clone(), "is a directory"),
+        (PathBuf::from("/nonexistent/x.pcap"), "No such file"),
+    ];
+    for (p, want) in cases {
+        let o = run(&["analyze", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(3), "{}: {}", p.display(), stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(p.to_str().unwrap()), "names the file: {e}");
+        assert!(e.contains("byte 0"), "names the offset: {e}");
+        assert!(e.contains(want), "says what is wrong ({want}): {e}");
+        assert_eq!(e.lines().count(), 1, "one line: {e}");
+        assert!(!e.contains("panicked"));
+    }
+}
+
+#[test]
+fn damaged_records_warn_count_and_analysis_goes_on() {
+    let frame = {
+        // Ethernet + IPv4 + UDP 10.0.0.1:1000 -> 10.0.0.2:53
+        let mut f = vec![0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 8, 0];
+        f.extend_from_slice(&[
+            0x45, 0, 0, 29, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        f.extend_from_slice(&[3, 232, 0, 53, 0, 9, 0, 0, b'x']);
+        f
+    };
+    // A good record, then one whose header claims 2 GB.
+    let mut huge = pcap_header();
+    huge.extend(record(&frame, frame.len() as u32));
+    let at = huge.len();
+    let mut bad = record(&[], 0);
+    bad[8..12].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+    huge.extend(bad);
+    // A good record, then a last record cut short.
+    let mut cut = pcap_header();
+    cut.extend(record(&frame, frame.len() as u32));
+    let cut_at = cut.len();
+    let r = record(&frame, frame.len() as u32);
+    cut.extend(&r[..r.len() - 7]);
+    // Snaplen-truncated frame: captured 30 of 60 bytes.
+    let mut snap = pcap_header();
+    let mut r = record(&frame[..30], 30);
+    r[12..16].copy_from_slice(&60u32.to_le_bytes());
+    snap.extend(r);
+
+    for (name, bytes, offset, counter) in [
+        ("huge.pcap", huge, Some(at), "decode_errors"),
+        ("cut.pcap", cut, Some(cut_at), "truncated"),
+        ("snap.pcap", snap, None, "truncated"),
+    ] {
+        let p = tmp(name, &bytes);
+        let o = run(&["analyze", "--format", "json", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["stats"]["packets"], 1, "{name}");
+        assert_eq!(r["stats"][counter], 1, "{name}: {}", r["stats"]);
+        if let Some(off) = offset {
+            let e = stderr(&o);
+            assert!(e.contains(&format!("byte {off}")), "{name}: {e}");
+            assert!(e.contains("warning"), "{name}: {e}");
+            assert_eq!(r["warnings"][0]["offset"], off as u64);
+        }
+    }
+}
+
+#[test]
+fn corrupt_pcapng_block_is_skipped() {
+    let Some(p) = shared("pcap/formats/pcapng_dhcp_dora__chrissanders.pcapng") else {
+        return;
+    };
+    let mut bytes = std::fs::read(&p).unwrap();
+    let good = json(&[p.to_str().unwrap()]);
+    // Find the first Enhanced Packet Block and make its captured length
+    // exceed the block.
+    let mut off = 0;
+    let mut epb = None;
+    while off + 12 <= bytes.len() {
+        let t = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap());
+        let l = u32::from_le_bytes(bytes[off + 4..off + 8].try_into().unwrap()) as usize;
+        if t == 6 {
+            epb = Some(off);
+            break;
+        }
+        off += l;
+    }
+    let epb = epb.expect("an EPB");
+    bytes[epb + 20..epb + 24].copy_from_slice(&0xFFFFu32.to_le_bytes());
+    let bad = tmp("corrupt.pcapng", &bytes);
+    let o = run(&["analyze", "--format", "json", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = good["stats"]["packets"].as_u64().unwrap();
+    assert_eq!(r["stats"]["packets"].as_u64().unwrap(), n - 1);
+    assert_eq!(r["stats"]["decode_errors"], 1);
+    assert!(
+        stderr(&o).contains(&format!("byte {epb}")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn report_contract_and_demo_devices() {
+    let dir = std::env::temp_dir().join(format!("wardwatch-demo-{}", std::process::id()));
+    let o = bin()
+        .args(["demo", "--format", "json", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["schema"], "wardwatch.report/1");
+    for k in [
+        "generated_at",
+        "inputs",
+        "stats",
+        "site",
+        "feeds",
+        "devices",
+        "findings",
+    ] {
+        assert!(r.get(k).is_some(), "missing {k}");
+    }
+    for k in [
+        "packets",
+        "bytes",
+        "flows",
+        "decode_errors",
+        "truncated",
+        "evicted_flows",
+        "duration_s",
+        "reassembly_gaps",
+        "duplicates_dropped",
+    ] {
+        assert!(r["stats"].get(k).is_some(), "missing stats.{k}");
+    }
+    let devs = r["devices"].as_array().unwrap();
+    let us = devs
+        .iter()
+        .find(|d| d["mac"] == "44:4b:5d:3c:81:0f")
+        .expect("the GE ultrasound");
+    assert_eq!(us["vendor"], "GE Healthcare");
+    assert_eq!(us["ips"][0], "10.30.1.15");
+    assert_eq!(us["vlan"], 30);
+    assert!(us["id"].as_str().unwrap().starts_with("dev-"));
+    assert!(us["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["source"] == "oui" && e["value"].as_str().unwrap().contains("GE Healthcare")));
+    let pacs = devs.iter().find(|d| d["ips"][0] == "10.20.1.10").unwrap();
+    assert!(pacs["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["port"] == 104 && s["transport"] == "tcp"));
+    // The demo leaves its report in the data directory too.
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("demo-report.json")).unwrap()).unwrap();
+    assert_eq!(saved["devices"], r["devices"]);
+}
+
+#[test]
+fn ids_are_deterministic_and_threads_do_not_change_results() {
+    let Some(p) = shared("pcap/it/mixed_iphone_dhcp_mdns_ssdp_tls__ndpi.pcap") else {
+        return;
+    };
+    let p = p.to_str().unwrap();
+    let mut a = json(&[p, "--threads", "1"]);
+    let mut b = json(&[p, "--threads", "2"]);
+    let mut c = json(&[p, "--threads", "1", "--site", "other"]);
+    for r in [&mut a, &mut b, &mut c] {
+        r["generated_at"] = Value::Null;
+        r["stats"]["peak_flows"] = Value::Null;
+    }
+    assert_eq!(a, b, "one or two workers give the same report");
+    assert!(!a["devices"].as_array().unwrap().is_empty());
+    assert_ne!(
+        a["devices"][0]["id"], c["devices"][0]["id"],
+        "ids are per site"
+    );
+}
+
+#[test]
+fn several_inputs_are_one_site_merged_by_time() {
+    let (Some(a), Some(b)) = (
+        shared("pcap/it/ftp_login_admin_qwerty__zeek.pcap"),
+        shared("pcap/it/telnet_login__ndpi.pcap"),
+    ) else {
+        return;
+    };
+    let ra = json(&[a.to_str().unwrap()]);
+    let rb = json(&[b.to_str().unwrap()]);
+    let both = json(&[a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(both["inputs"].as_array().unwrap().len(), 2);
+    let n = |r: &Value, k: &str| r["stats"][k].as_u64().unwrap();
+    assert_eq!(n(&both, "packets"), n(&ra, "packets") + n(&rb, "packets"));
+    assert_eq!(n(&both, "flows"), n(&ra, "flows") + n(&rb, "flows"));
+    assert_eq!(
+        both["devices"].as_array().unwrap().len(),
+        ra["devices"].as_array().unwrap().len() + rb["devices"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn gzip_capture_gives_the_same_report() {
+    let Some(p) = shared("pcap/it/tls12_full_handshake__ndpi-443-curl.pcap") else {
+        return;
+    };
+    let raw = std::fs::read(&p).unwrap();
+    let mut z = Vec::new();
+    {
+        let mut enc = flate2_writer(&mut z);
+        enc.write_all(&raw).unwrap();
+    }
+    let gz = tmp("tls.pcap.gz", &z);
+    let mut a = json(&[p.to_str().unwrap()]);
+    let mut b = json(&[gz.to_str().unwrap()]);
+    for r in [&mut a, &mut b] {
+        r["generated_at"] = Value::Null;
+        r["inputs"] = Value::Null;
+        for d in r["devices"].as_array_mut().unwrap() {
+            for e in d["evidence"].as_array_mut().unwrap() {
+                e["input"] = Value::Null;
+            }
+        }
+    }
+    assert_eq!(a, b);
+}
+
+/// gzip via the system tool, so the test does not need a compression crate.
+fn flate2_writer(out: &mut Vec<u8>) -> impl Write + '_ {
+    struct Gz<'a>(&'a mut Vec<u8>, Vec<u8>);
+    impl Write for Gz<'_> {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.1.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Drop for Gz<'_> {
+        fn drop(&mut self) {
+            let mut c = Command::new("gzip")
+                .arg("-c")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("gzip");
+            let mut stdin = c.stdin.take().unwrap();
+            let data = std::mem::take(&mut self.1);
+            let t = std::thread::spawn(move || stdin.write_all(&data));
+            let o = c.wait_with_output().unwrap();
+            t.join().unwrap().unwrap();
+            self.0.extend_from_slice(&o.stdout);
+        }
+    }
+    Gz(out, Vec::new())
+}
+
+#[test]
+fn tunnels_duplicates_fragments_and_one_direction() {
+    let dir = repo().join("tests/captures");
+    for (name, tunneled) in [
+        ("gre_teb.pcap", true),
+        ("erspan2.pcap", true),
+        ("erspan3.pcap", true),
+        ("vxlan.pcap", true),
+        ("capwap_80211.pcap", true),
+        ("duplicates_span.pcap", false),
+    ] {
+        let r = json(&[dir.join(name).to_str().unwrap()]);
+        let s = &r["stats"];
+        assert_eq!(s["flows"], 1, "{name}: one inner flow");
+        assert_eq!(s["tunneled"].as_u64().unwrap() > 0, tunneled, "{name}");
+        let devs = r["devices"].as_array().unwrap();
+        let pump = devs
+            .iter()
+            .find(|d| d["ips"][0] == "10.40.3.9")
+            .unwrap_or_else(|| panic!("{name}: pump found inside"));
+        assert_eq!(pump["mac"], "00:12:21:0a:0b:0c", "{name}");
+        assert_eq!(pump["vendor"], "B.Braun Melsungen AG", "{name}");
+        assert_eq!(pump["services"][0]["port"], 80, "{name}");
+        assert_eq!(
+            pump["traffic"]["packets_out"], 3,
+            "{name}: duplicates dropped"
+        );
+        if name == "duplicates_span.pcap" {
+            assert_eq!(s["duplicates_dropped"], 8);
+            assert_eq!(s["packets"], 16);
+        }
+    }
+    let r = json(&[dir.join("ipv4_fragments.pcap").to_str().unwrap()]);
+    assert_eq!(r["stats"]["fragments_reassembled"], 1);
+    assert_eq!(r["stats"]["flows"], 1);
+    let r = json(&[dir.join("one_direction.pcap").to_str().unwrap()]);
+    assert_eq!(r["stats"]["flows"], 1);
+    assert_eq!(r["devices"][0]["ips"][0], "10.40.5.21");
+}
+
+/// Live capture on a veth pair inside a network namespace this test creates.
+#[test]
+fn live_capture_in_a_network_namespace() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root {
+        eprintln!(
+            "SKIPPED: live capture needs root to create a network namespace (CI runs as root)"
+        );
+        return;
+    }
+    let ns = format!("wwtest{}", std::process::id() % 100_000);
+    let (a, b) = (
+        format!("wwa{}", std::process::id() % 100_000),
+        format!("wwb{}", std::process::id() % 100_000),
+    );
+    let sh = |c: &str| {
+        let o = Command::new("sh").arg("-c").arg(c).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let cleanup = format!("ip netns del {ns} 2>/dev/null; ip link del {a} 2>/dev/null; true");
+    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    sh(&format!("ip netns add {ns}"));
+    sh(&format!("ip link add {a} type veth peer name {b}"));
+    sh(&format!("ip link set {b} netns {ns}"));
+    sh(&format!(
+        "ip addr add 198.18.0.1/30 dev {a} && ip link set {a} up"
+    ));
+    sh(&format!(
+        "ip netns exec {ns} sh -c 'ip addr add 198.18.0.2/30 dev {b} && ip link set {b} up && ip link set lo up'"
+    ));
+    let child = bin()
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "-i",
+            &a,
+            "--duration",
+            "4s",
+            "--filter",
+            "udp or icmp or arp",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Traffic from inside the namespace: pings and UDP datagrams to us.
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ip netns exec {ns} ping -c 3 -i 0.2 198.18.0.1 >/dev/null; \
+             for i in 1 2 3 4 5; do ip netns exec {ns} sh -c 'echo hello > /dev/udp/198.18.0.1/9999' 2>/dev/null || \
+             ip netns exec {ns} python3 -c \"import socket;socket.socket(2,2).sendto(b'hello',('198.18.0.1',9999))\"; done"
+        ))
+        .status();
+    let o = child.wait_with_output().unwrap();
+    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["inputs"][0]["path"], format!("iface:{a}"));
+    assert!(
+        r["stats"]["packets"].as_u64().unwrap() >= 11,
+        "{}",
+        r["stats"]
+    );
+    assert!(r["stats"]["kernel_drops"].is_u64(), "kernel drops reported");
+    assert!(r["stats"]["flows"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn live_capture_errors_are_clear() {
+    let o = run(&["analyze", "-i", "no-such-iface0", "--duration", "1s"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-iface0"));
+}

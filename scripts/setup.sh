@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wardwatch needs to build (libpcap) and, with
+# --test, the real peers its tests run against (tshark, iproute2, ping, gzip).
+# Run as root on a fresh Debian machine; as another user it only checks.
+set -euo pipefail
+pkgs=(libpcap-dev pkg-config)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(tshark iproute2 iputils-ping gzip python3)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+command -v cargo >/dev/null || { echo "setup: the Rust toolchain (cargo) is required" >&2; exit 1; }

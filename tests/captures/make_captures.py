@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Regenerates the small test captures in this folder with scapy.
+
+They cover what the shared public captures do not: traffic mirrored inside
+GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), frames mirrored twice,
+fragmented datagrams, and a capture holding one direction only. Each file
+carries one HTTP-over-TCP exchange (handshake, request, response, close)
+between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
+
+    pip install scapy && python3 tests/captures/make_captures.py
+"""
+import os
+
+from scapy.all import (GRE, IP, TCP, UDP, Dot1Q, Ether, Raw, wrpcap, fragment)
+from scapy.layers.dot11 import Dot11, Dot11QoS
+from scapy.layers.l2 import LLC, SNAP
+from scapy.layers.vxlan import VXLAN
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WS_MAC, PUMP_MAC = "f8:bc:12:4a:10:21", "00:12:21:0a:0b:0c"
+WS, PUMP = "10.40.5.21", "10.40.3.9"
+REQ = b"GET /status HTTP/1.1\r\nHost: pump-3-9\r\nUser-Agent: curl/7.88.1\r\n\r\n"
+RESP = b"HTTP/1.1 200 OK\r\nServer: Pump-Web/2.1\r\nContent-Length: 12\r\n\r\npump ready\r\n"
+
+
+def conversation(t0=1_700_000_000.0):
+    """The inner frames: (time, ethernet frame)."""
+    c, s = 40000, 80
+    cs, ss = 1000, 5000
+    seq = [
+        (WS, PUMP, c, s, "S", cs, 0, b""),
+        (PUMP, WS, s, c, "SA", ss, cs + 1, b""),
+        (WS, PUMP, c, s, "A", cs + 1, ss + 1, b""),
+        (WS, PUMP, c, s, "PA", cs + 1, ss + 1, REQ),
+        (PUMP, WS, s, c, "PA", ss + 1, cs + 1 + len(REQ), RESP),
+        (WS, PUMP, c, s, "FA", cs + 1 + len(REQ), ss + 1 + len(RESP), b""),
+        (PUMP, WS, s, c, "FA", ss + 1 + len(RESP), cs + 2 + len(REQ), b""),
+        (WS, PUMP, c, s, "A", cs + 2 + len(REQ), ss + 2 + len(RESP), b""),
+    ]
+    out = []
+    for i, (src, dst, sp, dp, fl, sq, ak, pl) in enumerate(seq):
+        smac, dmac = (WS_MAC, PUMP_MAC) if src == WS else (PUMP_MAC, WS_MAC)
+        f = Ether(src=smac, dst=dmac) / Dot1Q(vlan=40) / IP(src=src, dst=dst, id=100 + i) / \
+            TCP(sport=sp, dport=dp, flags=fl, seq=sq, ack=ak) / Raw(pl)
+        f.time = t0 + i * 0.01
+        out.append(f)
+    return out
+
+
+def outer(inner_bytes, payload_builder):
+    return [payload_builder(f) for f in inner_bytes]
+
+
+def stamp(frames, like):
+    for f, l in zip(frames, like):
+        f.time = l.time
+    return frames
+
+
+def write(name, frames):
+    wrpcap(os.path.join(HERE, name), frames)
+
+
+def main():
+    inner = conversation()
+    sensor = Ether(src="00:1b:21:00:00:01", dst="00:1b:21:00:00:02")
+    outer_ip = IP(src="192.0.2.1", dst="192.0.2.2")
+
+    # GRE transparent Ethernet bridging (0x6558).
+    write("gre_teb.pcap", stamp([sensor / outer_ip / GRE(proto=0x6558) / f for f in inner], inner))
+    # ERSPAN type II: GRE with sequence number, protocol 0x88BE, 8-byte header.
+    erspan2 = bytes([0x10, 0x28, 0x00, 0x01, 0, 0, 0, 0])  # ver 1, vlan 40, session 1
+    write("erspan2.pcap", stamp([sensor / outer_ip / GRE(proto=0x88BE, seqnum_present=1, seqence_number=i) /
+                                 Raw(erspan2 + bytes(f)) for i, f in enumerate(inner)], inner))
+    # ERSPAN type III: protocol 0x22EB, 12-byte header (no optional subheader).
+    erspan3 = bytes([0x20, 0x28, 0x00, 0x01]) + bytes(4) + bytes([0, 0, 0, 0])
+    write("erspan3.pcap", stamp([sensor / outer_ip / GRE(proto=0x22EB, seqnum_present=1, seqence_number=i) /
+                                 Raw(erspan3 + bytes(f)) for i, f in enumerate(inner)], inner))
+    # VXLAN on UDP 4789, VNI 5040.
+    write("vxlan.pcap", stamp([sensor / outer_ip / UDP(sport=50000, dport=4789) / VXLAN(vni=5040) / f
+                               for f in inner], inner))
+    # CAPWAP data (UDP 5247): 8-byte header, T=1 and WBID=1, an 802.11 QoS data
+    # frame inside (the pump is a wireless client: To-DS from it, From-DS to it).
+    capwap = bytes([0x00, 0x10, 0x03, 0x00, 0, 0, 0, 0])  # HLEN=2 words, WBID=1, T=1
+    bssid = "00:0b:86:aa:bb:cc"
+    frames = []
+    for f in inner:
+        ip = f[IP]
+        if ip.src == PUMP:
+            d11 = Dot11(type=2, subtype=8, FCfield="to_DS", addr1=bssid, addr2=PUMP_MAC, addr3=WS_MAC)
+        else:
+            d11 = Dot11(type=2, subtype=8, FCfield="from_DS", addr1=PUMP_MAC, addr2=bssid, addr3=WS_MAC)
+        w = sensor / outer_ip / UDP(sport=5247, dport=5247) / Raw(capwap) / d11 / Dot11QoS() / \
+            LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=0x0800) / ip
+        w.time = f.time
+        frames.append(w)
+    write("capwap_80211.pcap", frames)
+    # Every frame mirrored twice, 20 microseconds apart, as a SPAN of both ports does.
+    dup = []
+    for f in inner:
+        g = f.copy()
+        g.time = f.time + 0.00002
+        dup += [f, g]
+    write("duplicates_span.pcap", dup)
+    # One direction only: the pump's side never reached the sensor.
+    write("one_direction.pcap", [f for f in inner if f[IP].src == WS])
+    # A fragmented UDP datagram (syslog-sized, 3 fragments) from the pump.
+    big = Ether(src=PUMP_MAC, dst=WS_MAC) / IP(src=PUMP, dst=WS, id=4242) / UDP(sport=40514, dport=514) / \
+        Raw(b"<134>pump-3-9: " + b"x" * 3000)
+    frags = fragment(big[IP], fragsize=1200)
+    out = []
+    for i, fr in enumerate(frags):
+        e = Ether(src=PUMP_MAC, dst=WS_MAC) / fr
+        e.time = 1_700_000_100.0 + i * 0.001
+        out.append(e)
+    write("ipv4_fragments.pcap", out)
+    print("captures written to", HERE)
+
+
+if __name__ == "__main__":
+    main()
