@@ -49,3 +49,20 @@ pub mod linktype {
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: u32 = 276;
 }
+
+/// Reads every packet of `data` as a capture file; what a fuzz target and its
+/// corpus replay run. Returns the number of packets read.
+#[doc(hidden)]
+pub fn exercise(data: &[u8]) -> usize {
+    let Ok(mut r) =
+        CaptureReader::from_reader("fuzz", Box::new(std::io::Cursor::new(data.to_vec())))
+    else {
+        return 0;
+    };
+    let mut n = 0;
+    while let Ok(Some(p)) = r.next_packet() {
+        n += 1;
+        debug_assert!(p.data.len() <= MAX_RECORD_LEN as usize);
+    }
+    n
+}

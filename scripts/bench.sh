@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Engine benchmark: builds large captures from the shared ones (addresses
+# rewritten per copy, so flows are many), then runs on the same file in the
+# same run: wardwatch (1 worker, and one per core), tshark -z conv,tcp and
+# ndpiReader. Prints wall time, packets/s, bytes/s, peak RSS and the ratios.
+# Not part of CI.
+#
+#   bash scripts/bench.sh [SIZE_MB]        (default 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-1000}
+shared=../shared
+[ -d "$shared/data/pcap" ] || { echo "bench: needs ../shared/data" >&2; exit 1; }
+if [ "$(id -u)" = 0 ]; then
+  for p in tshark libndpi-bin time; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" >/dev/null
+  done
+fi
+bash scripts/setup.sh
+cargo build --release --quiet -p wardwatch
+ww=./target/release/wardwatch
+mkdir -p bench/in
+for f in $(find "$shared/data/pcap" -name '*.pcap*') tests/captures/*.pcap; do
+  out="bench/in/$(basename "$f").pcap"
+  [ -s "$out" ] || editcap -F pcap "$f" "$out" 2>/dev/null || true
+done
+mix=bench/mix_${size}.pcap
+hosp=bench/hospital_${size}.pcap
+[ -s "$mix" ] || python3 "$shared/tools/make_bench_pcap.py" "$mix" "$size" bench/in/*.pcap
+# A hospital-like mix: DICOM transfers (large segments) with HL7, DNS and web.
+[ -s "$hosp" ] || python3 "$shared/tools/make_bench_pcap.py" "$hosp" "$size" \
+  bench/in/dicom_*.pcap bench/in/hl7_*.pcap bench/in/dns_a_aaaa_mx__suricata.pcap.pcap \
+  bench/in/tls12_full_handshake__ndpi-443-curl.pcap.pcap
+
+measure() { # label cmd... -> prints "label wall_s rss_kb"
+  local label=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -f '%M' -o bench/rss.txt "$@" >/dev/null 2>bench/stderr.txt || {
+    echo "bench: $label failed: $(tail -3 bench/stderr.txt)" >&2; return 1; }
+  t1=$(date +%s.%N)
+  echo "$label $(echo "$t1 - $t0" | bc) $(tail -1 bench/rss.txt)"
+}
+
+for f in "$mix" "$hosp"; do
+  bytes=$(stat -c %s "$f")
+  pkts=$(capinfos -c -M "$f" | awk '/Number of packets/ {print $NF}')
+  echo
+  echo "== $f: $bytes bytes, $pkts packets"
+  results=()
+  results+=("$(measure wardwatch-1core taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null "$f")")
+  results+=("$(measure wardwatch-allcores $ww analyze --threads "$(nproc)" --no-progress --format json --out /dev/null "$f")")
+  results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
+  results+=("$(measure tshark taskset -c 0 tshark -r "$f" -q -z conv,tcp)")
+  printf '%-20s %9s %12s %12s %10s\n' tool wall_s packets/s MB/s peak_MB
+  for r in "${results[@]}"; do
+    read -r label wall rss <<<"$r"
+    printf '%-20s %9.2f %12.0f %12.1f %10.1f\n' "$label" "$wall" \
+      "$(echo "$pkts / $wall" | bc -l)" "$(echo "$bytes / $wall / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  done
+  w1=$(echo "${results[0]}" | awk '{print $2}')
+  wn=$(echo "${results[1]}" | awk '{print $2}')
+  nd=$(echo "${results[2]}" | awk '{print $2}')
+  ts=$(echo "${results[3]}" | awk '{print $2}')
+  printf 'ratios: vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
+    "$(echo "$ts / $w1" | bc -l)" "$(echo "$nd / $w1" | bc -l)" "$(nproc)" "$(echo "$w1 / $wn" | bc -l)"
+done
