@@ -756,4 +756,103 @@ mod tests {
         assert!(r.is_compressed());
         assert_eq!(r.next_packet().unwrap().unwrap().data, b"zipped");
     }
+
+    fn block(btype: u32, body: &[u8]) -> Vec<u8> {
+        let mut b = body.to_vec();
+        while b.len() % 4 != 0 {
+            b.push(0);
+        }
+        let len = (b.len() + 12) as u32;
+        let mut v = btype.to_le_bytes().to_vec();
+        v.extend_from_slice(&len.to_le_bytes());
+        v.extend(b);
+        v.extend_from_slice(&len.to_le_bytes());
+        v
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = PCAPNG_BOM.to_le_bytes().to_vec();
+        body.extend_from_slice(&[1, 0, 0, 0]);
+        body.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(PCAPNG_SHB, &body)
+    }
+
+    fn idb(linktype: u16, tsresol: Option<u8>) -> Vec<u8> {
+        let mut body = linktype.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&0u32.to_le_bytes());
+        if let Some(r) = tsresol {
+            body.extend_from_slice(&9u16.to_le_bytes());
+            body.extend_from_slice(&1u16.to_le_bytes());
+            body.extend_from_slice(&[r, 0, 0, 0]);
+            body.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        block(PCAPNG_IDB, &body)
+    }
+
+    fn epb(iface: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = iface.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ts as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        block(PCAPNG_EPB, &body)
+    }
+
+    #[test]
+    fn pcapng_interfaces_resolutions_blocks_and_sections() {
+        let mut f = shb();
+        f.extend(idb(1, None)); // iface 0: Ethernet, microseconds
+        f.extend(idb(101, Some(9))); // iface 1: raw IP, nanoseconds
+        f.extend(block(0x0BAD, b"unknown block is skipped"));
+        f.extend(epb(0, 1_500_000, b"eth"));
+        f.extend(epb(1, 2_000_000_123, b"raw"));
+        // Simple packet block: interface 0, no timestamp.
+        let mut spb = 3u32.to_le_bytes().to_vec();
+        spb.extend_from_slice(b"spb");
+        f.extend(block(PCAPNG_SPB, &spb));
+        // Obsolete packet block on interface 1.
+        let mut opb = 1u16.to_le_bytes().to_vec();
+        opb.extend_from_slice(&0u16.to_le_bytes());
+        opb.extend_from_slice(&0u32.to_le_bytes());
+        opb.extend_from_slice(&5u32.to_le_bytes());
+        opb.extend_from_slice(&3u32.to_le_bytes());
+        opb.extend_from_slice(&3u32.to_le_bytes());
+        opb.extend_from_slice(b"opb");
+        f.extend(block(PCAPNG_OPB, &opb));
+        // A second section starts over with its own interfaces.
+        f.extend(shb());
+        f.extend(idb(113, None));
+        f.extend(epb(0, 7_000_000, b"sll"));
+        let mut r = open_bytes(f).unwrap();
+        let mut got = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            got.push((p.data.to_vec(), p.linktype, p.ts_ns, p.iface));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (b"eth".to_vec(), 1, 1_500_000_000, 0),
+                (b"raw".to_vec(), 101, 2_000_000_123, 1),
+                (b"spb".to_vec(), 1, 0, 0),
+                (b"opb".to_vec(), 101, 5, 1),
+                (b"sll".to_vec(), 113, 7_000_000_000, 0),
+            ]
+        );
+        assert!(r.issues().is_empty(), "{:?}", r.issues());
+    }
+
+    #[test]
+    fn pcapng_bad_block_length_stops_with_offset() {
+        let mut f = shb();
+        f.extend(idb(1, None));
+        let at = f.len();
+        let mut b = epb(0, 1, b"x");
+        b[4..8].copy_from_slice(&0x7FFF_FFF0u32.to_le_bytes());
+        f.extend(b);
+        let mut r = open_bytes(f).unwrap();
+        assert!(r.next_packet().unwrap().is_none());
+        assert_eq!(r.issues()[0].offset, at as u64);
+    }
 }

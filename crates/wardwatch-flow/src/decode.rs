@@ -824,4 +824,57 @@ mod tests {
         }
         assert!(decode(linktype::ETHERNET, &f[..20]).is_err());
     }
+
+    #[test]
+    fn null_loop_sll_and_nflog_links() {
+        let ip = ipv4_udp(5, 6, b"z");
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(&ip);
+        let mut lp = 2u32.to_be_bytes().to_vec();
+        lp.extend_from_slice(&ip);
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 9, 0, 0, 8, 0];
+        sll.extend_from_slice(&ip);
+        let mut nflog = vec![2, 0, 0, 0];
+        let tlv_len = (4 + ip.len()) as u16;
+        nflog.extend_from_slice(&tlv_len.to_le_bytes());
+        nflog.extend_from_slice(&9u16.to_le_bytes());
+        nflog.extend_from_slice(&ip);
+        for (lt, f) in [
+            (linktype::NULL, &null),
+            (linktype::LOOP, &lp),
+            (linktype::LINUX_SLL, &sll),
+            (linktype::NFLOG, &nflog),
+            (linktype::RAW, &ip),
+        ] {
+            let d = decode(lt, f).unwrap_or_else(|e| panic!("{lt}: {e}"));
+            let Network::Ip(p) = d.net else {
+                panic!("{lt}")
+            };
+            assert_eq!(
+                transport(p.proto, p.payload).unwrap().ports(),
+                (5, 6),
+                "{lt}"
+            );
+        }
+        let d = decode(linktype::LINUX_SLL, &sll).unwrap();
+        assert_eq!(d.src_mac, Some([2, 0, 0, 0, 0, 9]));
+    }
+
+    #[test]
+    fn ipv6_extension_headers_are_walked() {
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 0, 0, 64];
+        v6.extend_from_slice(&[0; 32]);
+        // Hop-by-hop (8 bytes) then destination options (8 bytes) then UDP.
+        let udp = [0, 7, 0, 8, 0, 8, 0, 0];
+        let ext = [60, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0];
+        let plen = (ext.len() + udp.len()) as u16;
+        v6[4..6].copy_from_slice(&plen.to_be_bytes());
+        v6[6] = 0;
+        v6.extend_from_slice(&ext);
+        v6.extend_from_slice(&udp);
+        let d = decode(linktype::RAW, &v6).unwrap();
+        let Network::Ip(p) = d.net else { panic!() };
+        assert_eq!(p.proto, 17);
+        assert_eq!(transport(p.proto, p.payload).unwrap().ports(), (7, 8));
+    }
 }

@@ -570,3 +570,102 @@ impl<S: Default> FlowTable<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Network, TcpSegment};
+    use std::net::Ipv4Addr;
+
+    #[derive(Default)]
+    struct Ends(Vec<(u64, EndReason)>);
+    impl FlowSink<()> for Ends {
+        fn on_end(&mut self, flow: Flow<()>, reason: EndReason) {
+            self.0.push((flow.info.packets(), reason));
+        }
+    }
+
+    fn packet(
+        n: u32,
+        ts: i64,
+        flags: u8,
+        sport: u16,
+    ) -> (PacketMeta, IpPacket<'static>, Transport<'static>) {
+        let ip = IpPacket {
+            src: IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)),
+            dst: IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1)),
+            proto: 6,
+            ttl: 64,
+            ident: 0,
+            frag: None,
+            payload: &[],
+        };
+        let tr = Transport::Tcp(TcpSegment {
+            sport,
+            dport: 80,
+            seq: 1,
+            ack: 0,
+            flags,
+            payload: &[],
+        });
+        (
+            PacketMeta {
+                input: 0,
+                frame: n as u64,
+                ts_ns: ts,
+                wire_len: 60,
+            },
+            ip,
+            tr,
+        )
+    }
+
+    fn dec() -> Decoded<'static> {
+        Decoded {
+            src_mac: None,
+            dst_mac: None,
+            vlans: [0; 2],
+            tunnel: None,
+            net: Network::Other(0, &[]),
+        }
+    }
+
+    #[test]
+    fn hard_cap_evicts_least_recent_and_counts() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig {
+            max_flows: 16,
+            ..Default::default()
+        });
+        let mut sink = Ends::default();
+        for n in 0..100 {
+            let (m, ip, tr) = packet(n, n as i64, tcp_flags::SYN, 40000);
+            t.process(&m, &dec(), &ip, &tr, &mut sink);
+            assert!(t.len() <= 16);
+        }
+        assert!(t.stats.evicted >= 84, "{:?}", t.stats);
+        assert!(sink.0.iter().all(|(_, r)| *r == EndReason::Evicted));
+        assert_eq!(t.stats.created, 100);
+    }
+
+    #[test]
+    fn idle_and_closed_flows_expire_and_syn_reuse_starts_a_new_flow() {
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let mut sink = Ends::default();
+        let s = 1_000_000_000i64;
+        let (m, ip, tr) = packet(1, 0, tcp_flags::SYN, 40000);
+        t.process(&m, &dec(), &ip, &tr, &mut sink);
+        let (m, ip, tr) = packet(1, s, tcp_flags::RST | tcp_flags::ACK, 40000);
+        t.process(&m, &dec(), &ip, &tr, &mut sink);
+        // The same 5-tuple opens again: a new connection.
+        let (m, ip, tr) = packet(1, 2 * s, tcp_flags::SYN, 40000);
+        t.process(&m, &dec(), &ip, &tr, &mut sink);
+        assert_eq!(sink.0, vec![(2, EndReason::Reused)]);
+        // Much later, packets of other flows drive expiry of the idle one.
+        for n in 0..2000u32 {
+            let (m, ip, tr) = packet(10 + n, 4000 * s, tcp_flags::SYN, 50000);
+            t.process(&m, &dec(), &ip, &tr, &mut sink);
+        }
+        assert!(sink.0.contains(&(1, EndReason::Idle)), "{:?}", &sink.0[..2]);
+        assert_eq!(t.stats.created, 2002);
+    }
+}
