@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use wardwatch_capture::{CaptureError, Packet};
 use wardwatch_flow::{
-    decode, transport, Decoded, Deduper, Defragmenter, FlowConfig, FlowKey, IpPacket, Network,
-    PacketMeta, Transport,
+    decode, transport, Decoded, Deduper, Defragmenter, FlowConfig, IpPacket, Network, PacketMeta,
+    Transport,
 };
 use wardwatch_inventory::{build_devices, HostTable, InputNames, LocalNets, Sighting};
 use wardwatch_model::{
@@ -81,12 +81,15 @@ pub struct Outcome {
 pub enum EngineError {
     /// An input could not be read.
     Capture(CaptureError),
+    /// A worker thread failed.
+    Internal(String),
 }
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             EngineError::Capture(e) => write!(f, "{e}"),
+            EngineError::Internal(e) => write!(f, "internal error: {e}"),
         }
     }
 }
@@ -103,6 +106,14 @@ impl From<CaptureError> for EngineError {
 /// to several threads.
 enum Dispatch {
     Inline(Box<Worker>),
+    /// One of several readers of the same files: this one owns the flows
+    /// whose symmetric hash falls on `index`; shard 0 also counts frames,
+    /// errors and ARP.
+    Shard {
+        index: usize,
+        count: usize,
+        worker: Box<Worker>,
+    },
     Threads {
         senders: Vec<mpsc::SyncSender<Batch>>,
         recycled: mpsc::Receiver<Batch>,
@@ -145,25 +156,31 @@ impl Dispatcher {
             reassembly_total_cap: cfg.flow.reassembly_total_cap / threads,
             ..cfg.flow.clone()
         };
-        let make = || Worker::new(per_worker.clone(), cfg.max_hosts, cfg);
+        let make = || Worker::new(per_worker.clone(), cfg);
         let dispatch = if threads == 1 {
             Dispatch::Inline(Box::new(make()))
         } else {
             let (recycle_tx, recycled) = mpsc::channel::<Batch>();
             let mut senders = Vec::new();
             let mut handles = Vec::new();
-            for _ in 0..threads {
+            for i in 0..threads {
                 let (tx, rx) = mpsc::sync_channel::<Batch>(16);
                 let mut w = make();
                 let back = recycle_tx.clone();
-                handles.push(std::thread::spawn(move || {
-                    for mut b in rx {
-                        w.run_batch(&b);
-                        b.clear();
-                        let _ = back.send(b);
-                    }
-                    w
-                }));
+                let spawned = std::thread::Builder::new()
+                    .name(format!("ww-flow-{i}"))
+                    .spawn(move || {
+                        for mut b in rx {
+                            w.run_batch(&b);
+                            b.clear();
+                            let _ = back.send(b);
+                        }
+                        w
+                    });
+                match spawned {
+                    Ok(h) => handles.push(h),
+                    Err(_) => continue,
+                }
                 senders.push(tx);
             }
             Dispatch::Threads {
@@ -187,7 +204,35 @@ impl Dispatcher {
         }
     }
 
+    /// A reader that owns shard `index` of `count`.
+    fn shard(cfg: &EngineConfig, inputs: usize, index: usize, count: usize) -> Self {
+        let single = EngineConfig {
+            threads: 1,
+            ..cfg.clone()
+        };
+        let mut d = Dispatcher::new(&single, inputs);
+        let per_worker = FlowConfig {
+            max_flows: (cfg.flow.max_flows / count.max(1)).max(1024),
+            reassembly_total_cap: cfg.flow.reassembly_total_cap / count.max(1),
+            ..cfg.flow.clone()
+        };
+        d.dispatch = Dispatch::Shard {
+            index,
+            count,
+            worker: Box::new(Worker::new(per_worker, cfg)),
+        };
+        d
+    }
+
+    /// Whether this dispatcher keeps the site-wide counters.
+    fn primary(&self) -> bool {
+        !matches!(self.dispatch, Dispatch::Shard { index, .. } if index != 0)
+    }
+
     fn packet(&mut self, input: u16, p: &Packet<'_>) {
+        if !self.primary() {
+            return self.packet_secondary(input, p);
+        }
         let c = &mut self.counters;
         c.packets += 1;
         c.bytes += p.orig_len as u64;
@@ -235,10 +280,13 @@ impl Dispatcher {
             }
             Network::Other(..) => return,
         };
-        if self.dedup.is_duplicate(p.ts_ns, &ip) {
-            return;
-        }
         if ip.frag.is_some() {
+            // Duplicates of whole packets are dropped by the worker that owns
+            // their flow (both copies land there); fragments are checked here
+            // before they reach the reassembler.
+            if self.dedup.is_duplicate(p.ts_ns, &ip) {
+                return;
+            }
             if let Some(whole) = self.defrag.push(p.ts_ns, &ip, p.orig_len) {
                 let meta = PacketMeta {
                     wire_len: whole.wire_bytes.min(u32::MAX as u64) as u32,
@@ -262,6 +310,15 @@ impl Dispatcher {
         };
         match &mut self.dispatch {
             Dispatch::Inline(w) => w.process(&meta, &dec, &ip, &tr),
+            Dispatch::Shard {
+                index,
+                count,
+                worker,
+            } => {
+                if shard_of(&dec, &ip, &tr, *count) == *index {
+                    worker.process(&meta, &dec, &ip, &tr)
+                }
+            }
             Dispatch::Threads { .. } => {
                 let shard = shard_of(&dec, &ip, &tr, self.threads());
                 self.enqueue(shard, &meta, p.linktype, p.data, None);
@@ -269,9 +326,58 @@ impl Dispatcher {
         }
     }
 
+    /// The lean path of a non-primary shard: no counters, no ARP; only the
+    /// flows it owns (and every fragment, since a datagram's owner is known
+    /// only once it is whole).
+    fn packet_secondary(&mut self, input: u16, p: &Packet<'_>) {
+        let Ok(dec) = decode(p.linktype, p.data) else {
+            return;
+        };
+        let Network::Ip(ip) = dec.net else {
+            return;
+        };
+        let meta = PacketMeta {
+            input,
+            frame: p.frame,
+            ts_ns: p.ts_ns,
+            wire_len: p.orig_len,
+        };
+        if ip.frag.is_some() {
+            if self.dedup.is_duplicate(p.ts_ns, &ip) {
+                return;
+            }
+            if let Some(whole) = self.defrag.push(p.ts_ns, &ip, p.orig_len) {
+                let meta = PacketMeta {
+                    wire_len: whole.wire_bytes.min(u32::MAX as u64) as u32,
+                    ..meta
+                };
+                self.scratch.clear();
+                if synthesize_ip(&mut self.scratch, &ip, whole.proto, &whole.payload) {
+                    let data = std::mem::take(&mut self.scratch);
+                    self.route_raw(&meta, &dec, &data);
+                    self.scratch = data;
+                }
+            }
+            return;
+        }
+        let Ok(tr) = transport(ip.proto, ip.payload) else {
+            return;
+        };
+        if let Dispatch::Shard {
+            index,
+            count,
+            worker,
+        } = &mut self.dispatch
+        {
+            if shard_of(&dec, &ip, &tr, *count) == *index {
+                worker.process(&meta, &dec, &ip, &tr)
+            }
+        }
+    }
+
     fn threads(&self) -> usize {
         match &self.dispatch {
-            Dispatch::Inline(_) => 1,
+            Dispatch::Inline(_) | Dispatch::Shard { .. } => 1,
             Dispatch::Threads { senders, .. } => senders.len(),
         }
     }
@@ -298,6 +404,15 @@ impl Dispatcher {
         };
         match &mut self.dispatch {
             Dispatch::Inline(w) => w.process(meta, &dec, &ip, &tr),
+            Dispatch::Shard {
+                index,
+                count,
+                worker,
+            } => {
+                if shard_of(&dec, &ip, &tr, *count) == *index {
+                    worker.process(meta, &dec, &ip, &tr)
+                }
+            }
             Dispatch::Threads { .. } => {
                 let shard = shard_of(&dec, &ip, &tr, self.threads());
                 let link = (outer.src_mac, outer.dst_mac, outer.vlans);
@@ -346,10 +461,10 @@ impl Dispatcher {
         }
     }
 
-    /// Flushes, joins the workers and returns them.
-    fn finish(self) -> (Vec<Worker>, Defragmenter, Deduper, HostTable, Counters) {
+    /// Flushes, joins the workers, ends their flows and returns everything.
+    fn finish(self) -> Finished {
         let workers = match self.dispatch {
-            Dispatch::Inline(w) => vec![*w],
+            Dispatch::Inline(w) | Dispatch::Shard { worker: w, .. } => vec![*w],
             Dispatch::Threads {
                 senders,
                 batches,
@@ -365,31 +480,52 @@ impl Dispatcher {
                 handles.into_iter().filter_map(|h| h.join().ok()).collect()
             }
         };
-        (
-            workers,
-            self.defrag,
-            self.dedup,
-            self.arp_hosts,
-            self.counters,
-        )
+        Finished {
+            parts: workers.into_iter().map(Worker::finish).collect(),
+            fragments_reassembled: self.defrag.reassembled,
+            fragment_duplicates: self.dedup.dropped,
+            arp_hosts: self.arp_hosts,
+            counters: self.counters,
+        }
     }
 }
 
+/// What a dispatcher leaves when its input is done.
+struct Finished {
+    parts: Vec<worker::Finished>,
+    fragments_reassembled: u64,
+    fragment_duplicates: u64,
+    arp_hosts: HostTable,
+    counters: Counters,
+}
+
+/// The worker owning a packet's flow: a symmetric hash (XOR of the two
+/// ends, so both directions agree) of VLAN, protocol, addresses and ports.
+/// Cheaper than building the canonical flow key on the reading thread.
 fn shard_of(dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
+    fn fold(a: IpAddr) -> u64 {
+        match a {
+            IpAddr::V4(v) => v.to_bits() as u64,
+            IpAddr::V6(v) => {
+                let b = v.to_bits();
+                (b as u64) ^ ((b >> 64) as u64)
+            }
+        }
+    }
     let (sp, dp) = tr.ports();
-    let (key, _) = FlowKey::new(
-        dec.vlan_key(),
-        ip.proto,
-        wardwatch_flow::Endpoint {
-            addr: ip.src,
-            port: sp,
-        },
-        wardwatch_flow::Endpoint {
-            addr: ip.dst,
-            port: dp,
-        },
-    );
-    key.shard(n)
+    let ends = (fold(ip.src) ^ fold(ip.dst))
+        ^ (((sp ^ dp) as u64) << 32)
+        ^ ((ip.proto as u64) << 48)
+        ^ ((dec.vlan_key() as u64) << 24);
+    // MurmurHash3's 64-bit finaliser: every input bit reaches every output
+    // bit, so flows that differ only in a port still spread.
+    let mut h = ends;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    ((h as u128 * n.max(1) as u128) >> 64) as usize
 }
 
 /// Writes a raw IPv4/IPv6 packet carrying a reassembled payload.
@@ -424,10 +560,119 @@ fn synthesize_ip(out: &mut Vec<u8>, ip: &IpPacket<'_>, proto: u8, payload: &[u8]
 }
 
 /// Analyses capture files as one site and builds the report.
+///
+/// With several threads each one reads the files itself and keeps the flows
+/// that hash to it (shared nothing: no packet is copied between threads).
 pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, EngineError> {
-    let src = MergedSource::open(paths)?;
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    analyze_source(src, names, cfg)
+    if cfg.threads <= 1 {
+        return analyze_source(MergedSource::open(paths)?, names, cfg);
+    }
+    let n = cfg.threads;
+    let started = Instant::now();
+    let results: Vec<Result<(Finished, InputReport), EngineError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let names = &names;
+                s.spawn(move || -> Result<(Finished, InputReport), EngineError> {
+                    let mut src = MergedSource::open(paths)?;
+                    let bar = if i == 0 {
+                        progress_bar(cfg.progress, src.total_bytes)
+                    } else {
+                        None
+                    };
+                    let mut d = Dispatcher::shard(cfg, names.len(), i, n);
+                    src.for_each(
+                        |inp, p| d.packet(inp, p),
+                        |done| {
+                            if let Some(b) = &bar {
+                                b.set_position(done);
+                            }
+                        },
+                    )?;
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    let inputs = input_report(&src, names);
+                    let t_read = started.elapsed();
+                    let f = d.finish();
+                    if std::env::var_os("WARDWATCH_TIMING").is_some() {
+                        eprintln!(
+                            "timing: shard {i} read {:.3}s finish {:.3}s",
+                            t_read.as_secs_f64(),
+                            (started.elapsed() - t_read).as_secs_f64()
+                        );
+                    }
+                    Ok((f, inputs))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(EngineError::Internal(
+                        "a flow worker stopped unexpectedly".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    let mut primary = None;
+    let mut parts = Vec::new();
+    for r in results {
+        let (f, inputs) = r?;
+        if primary.is_none() {
+            primary = Some((f, inputs));
+        } else {
+            parts.extend(f.parts);
+        }
+    }
+    let Some((mut first, inputs)) = primary else {
+        return Err(EngineError::Internal("no worker ran".into()));
+    };
+    first.parts.extend(parts);
+    let read_done = started.elapsed();
+    let out = assemble(first, cfg, names, inputs, None);
+    timing(started, read_done);
+    Ok(out)
+}
+
+/// Counters and warnings of the inputs themselves.
+struct InputReport {
+    warnings: Vec<InputWarning>,
+    truncated: u64,
+    corrupt: u64,
+}
+
+fn input_report(src: &MergedSource, names: &[String]) -> InputReport {
+    let mut r = InputReport {
+        warnings: Vec::new(),
+        truncated: 0,
+        corrupt: 0,
+    };
+    for (reader, name) in src.readers().iter().zip(names) {
+        r.truncated += reader.snaplen_truncated() + reader.truncated_records();
+        r.corrupt += reader.corrupt_blocks();
+        for i in reader.issues() {
+            r.warnings.push(InputWarning {
+                input: name.clone(),
+                offset: i.offset,
+                message: i.message.clone(),
+            });
+        }
+    }
+    r
+}
+
+fn timing(started: Instant, read_done: Duration) {
+    if std::env::var_os("WARDWATCH_TIMING").is_some() {
+        eprintln!(
+            "timing: read+flows {:.3}s, assemble {:.3}s",
+            read_done.as_secs_f64(),
+            (started.elapsed() - read_done).as_secs_f64()
+        );
+    }
 }
 
 /// Analyses a capture held in memory (the bundled demo sample).
@@ -450,6 +695,7 @@ fn analyze_source(
     cfg: &EngineConfig,
 ) -> Result<Outcome, EngineError> {
     let bar = progress_bar(cfg.progress, src.total_bytes);
+    let started = Instant::now();
     let mut d = Dispatcher::new(cfg, names.len());
     src.for_each(
         |i, p| d.packet(i, p),
@@ -462,21 +708,12 @@ fn analyze_source(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut warnings = Vec::new();
-    let mut truncated = 0;
-    let mut corrupt = 0;
-    for (r, name) in src.readers().iter().zip(&names) {
-        truncated += r.snaplen_truncated() + r.truncated_records();
-        corrupt += r.corrupt_blocks();
-        for i in r.issues() {
-            warnings.push(InputWarning {
-                input: name.clone(),
-                offset: i.offset,
-                message: i.message.clone(),
-            });
-        }
-    }
-    Ok(assemble(d, cfg, names, warnings, truncated, corrupt, None))
+    let inputs = input_report(&src, &names);
+    let finished = d.finish();
+    let read_done = started.elapsed();
+    let out = assemble(finished, cfg, names, inputs, None);
+    timing(started, read_done);
+    Ok(out)
 }
 
 /// Captures live from `iface` for `duration` and builds the report.
@@ -498,17 +735,18 @@ pub fn analyze_live(
     }
     let drops = cap.stats();
     let names = vec![format!("iface:{iface}")];
-    let mut out = assemble(
-        d,
+    let inputs = InputReport {
+        warnings: Vec::new(),
+        truncated: 0,
+        corrupt: 0,
+    };
+    Ok(assemble(
+        d.finish(),
         cfg,
         names,
-        Vec::new(),
-        0,
-        0,
+        inputs,
         Some(drops.kernel_drops + drops.iface_drops),
-    );
-    out.report.stats.kernel_drops = Some(drops.kernel_drops + drops.iface_drops);
-    Ok(out)
+    ))
 }
 
 fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
@@ -528,24 +766,23 @@ fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
 }
 
 fn assemble(
-    d: Dispatcher,
+    f: Finished,
     cfg: &EngineConfig,
     names: Vec<String>,
-    warnings: Vec<InputWarning>,
-    truncated: u64,
-    corrupt: u64,
+    inputs_report: InputReport,
     kernel_drops: Option<u64>,
 ) -> Outcome {
-    let (workers, defrag, dedup, arp_hosts, counters) = d.finish();
+    let t0 = Instant::now();
+    let counters = f.counters;
     let mut hosts = HostTable::new(cfg.max_hosts);
-    hosts.merge(arp_hosts);
+    hosts.merge(f.arp_hosts);
     let mut stats = Stats {
         packets: counters.packets,
         bytes: counters.bytes,
-        decode_errors: counters.decode_errors + corrupt,
-        truncated,
-        duplicates_dropped: dedup.dropped,
-        fragments_reassembled: defrag.reassembled,
+        decode_errors: counters.decode_errors + inputs_report.corrupt,
+        truncated: inputs_report.truncated,
+        duplicates_dropped: f.fragment_duplicates,
+        fragments_reassembled: f.fragments_reassembled,
         tunneled: counters.tunneled,
         kernel_drops,
         ..Default::default()
@@ -554,8 +791,8 @@ fn assemble(
         stats.duration_s = (counters.last_ts - first) as f64 / 1e9;
     }
     let mut flows = Vec::new();
-    for w in workers {
-        let (table_stats, sink) = w.finish();
+    for (table_stats, sink, dup) in f.parts {
+        stats.duplicates_dropped += dup;
         stats.flows += table_stats.created;
         stats.evicted_flows += table_stats.evicted;
         stats.reassembly_gaps += table_stats.reassembly_gaps;
@@ -564,10 +801,23 @@ fn assemble(
         flows.extend(sink.flows);
     }
     stats.evicted_hosts = hosts.evicted;
+    let t_merge = t0.elapsed();
+    let t_join = std::time::Duration::ZERO;
     flows.sort_by_key(|f| (f.first_frame, f.first_ts));
 
     let input_names = InputNames(names.clone());
     let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    let t_dev = t0.elapsed();
+    if std::env::var_os("WARDWATCH_TIMING").is_some() {
+        eprintln!(
+            "timing: join {:.3}s merge {:.3}s devices {:.3}s ({} hosts, {} devices)",
+            t_join.as_secs_f64(),
+            (t_merge - t_join).as_secs_f64(),
+            (t_dev - t_merge).as_secs_f64(),
+            hosts.len(),
+            devices.len()
+        );
+    }
     let mut talkers: Vec<Talker> = hosts
         .iter()
         .map(|(ip, h)| Talker {
@@ -601,7 +851,7 @@ fn assemble(
             devices,
             findings: Vec::new(),
             top_talkers: talkers,
-            warnings,
+            warnings: inputs_report.warnings,
         },
         flows,
     }

@@ -2,9 +2,9 @@
 //! make of its flows.
 
 use wardwatch_flow::{
-    decode, transport, Decoded, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo, FlowKey,
-    FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent, TcpState,
-    Transport,
+    decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
+    FlowKey, FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent,
+    TcpState, Transport,
 };
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
 
@@ -182,18 +182,23 @@ fn offered_service(info: &FlowInfo) -> Option<(u8, u16)> {
     }
 }
 
+/// A worker's results: table counters, sink, duplicates dropped.
+pub type Finished = (FlowStats, WorkerSink, u64);
+
 /// One shard's flow table and sink.
 pub struct Worker {
     table: FlowTable<FlowState>,
     sink: WorkerSink,
+    dedup: Deduper,
 }
 
 impl Worker {
-    pub fn new(flow: FlowConfig, max_hosts: usize, cfg: &EngineConfig) -> Self {
+    pub fn new(flow: FlowConfig, cfg: &EngineConfig) -> Self {
         Worker {
             table: FlowTable::new(flow),
+            dedup: Deduper::new(cfg.dedup_window_ns),
             sink: WorkerSink {
-                hosts: HostTable::new(max_hosts),
+                hosts: HostTable::new(cfg.max_hosts),
                 flows: Vec::new(),
                 collect_flows: cfg.collect_flows,
                 collect_streams: cfg.collect_streams,
@@ -208,6 +213,10 @@ impl Worker {
         ip: &IpPacket<'_>,
         tr: &Transport<'_>,
     ) {
+        // Both copies of a mirrored packet belong to this worker's flow.
+        if self.dedup.is_duplicate(meta.ts_ns, ip) {
+            return;
+        }
         self.table.process(meta, dec, ip, tr, &mut self.sink);
     }
 
@@ -230,12 +239,14 @@ impl Worker {
             let Ok(tr) = transport(ip.proto, ip.payload) else {
                 continue;
             };
-            self.table.process(meta, &dec, &ip, &tr, &mut self.sink);
+            self.process(meta, &dec, &ip, &tr);
         }
     }
 
-    pub fn finish(mut self) -> (FlowStats, WorkerSink) {
+    /// Ends every flow; returns the table's counters, the sink and the
+    /// duplicates dropped.
+    pub fn finish(mut self) -> Finished {
         self.table.finish(&mut self.sink);
-        (self.table.stats, self.sink)
+        (self.table.stats, self.sink, self.dedup.dropped)
     }
 }

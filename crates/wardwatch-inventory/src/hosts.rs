@@ -80,7 +80,7 @@ pub struct HostUpdate {
 /// The bounded table of hosts.
 #[derive(Debug, Default)]
 pub struct HostTable {
-    hosts: HashMap<IpAddr, HostAgg>,
+    hosts: HashMap<IpAddr, HostAgg, foldhash::fast::RandomState>,
     cap: usize,
     /// Addresses not tracked because the table was full.
     pub evicted: u64,
@@ -90,7 +90,7 @@ impl HostTable {
     /// A table holding at most `cap` addresses.
     pub fn new(cap: usize) -> Self {
         HostTable {
-            hosts: HashMap::new(),
+            hosts: HashMap::default(),
             cap,
             evicted: 0,
         }

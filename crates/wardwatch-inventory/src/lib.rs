@@ -33,6 +33,23 @@ fn usable_mac(m: &[u8; 6]) -> bool {
 /// router rather than a host with a few addresses.
 const GATEWAY_PRIVATE_IPS: usize = 8;
 
+/// What makes a device one: its own MAC, or VLAN + IP behind a router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum DeviceKey {
+    Mac([u8; 6]),
+    Ip(u16, IpAddr),
+}
+
+impl DeviceKey {
+    /// The text hashed into the device id (stable across versions).
+    fn id_text(&self) -> String {
+        match self {
+            DeviceKey::Mac(m) => format!("mac|{}", fmt_mac(m)),
+            DeviceKey::Ip(v, ip) => format!("ip|{v}|{ip}"),
+        }
+    }
+}
+
 #[derive(Default)]
 struct DeviceBuild {
     mac: Option<[u8; 6]>,
@@ -54,7 +71,8 @@ pub fn build_devices(
     inputs: &InputNames,
 ) -> Vec<Device> {
     // 1. Which MACs are routers: they carry non-local addresses, or many.
-    let mut mac_ips: HashMap<[u8; 6], (usize, usize)> = HashMap::new();
+    let mut mac_ips: HashMap<[u8; 6], (usize, usize), foldhash::fast::RandomState> =
+        HashMap::default();
     for (ip, h) in table.iter() {
         if !net::is_unicast_host(ip) || h.tx_packets == 0 {
             continue;
@@ -75,7 +93,7 @@ pub fn build_devices(
     };
 
     // 2. Group local hosts into devices.
-    let mut builds: BTreeMap<String, DeviceBuild> = BTreeMap::new();
+    let mut builds: BTreeMap<DeviceKey, DeviceBuild> = BTreeMap::new();
     // Sorted, so that evidence comes out in the same order on every run.
     let mut sorted: Vec<_> = table.iter().collect();
     sorted.sort_by_key(|(ip, _)| **ip);
@@ -95,8 +113,8 @@ pub fn build_devices(
             .min_by_key(|(m, s)| (!s.arp_owner, s.ts_ns, s.input, s.frame, *m))
             .map(|(m, s)| (*m, *s));
         let key = match own_mac {
-            Some((m, _)) => format!("mac|{}", fmt_mac(&m)),
-            None => format!("ip|{}|{}", h.vlan.unwrap_or(0), ip),
+            Some((m, _)) => DeviceKey::Mac(m),
+            None => DeviceKey::Ip(h.vlan.unwrap_or(0), *ip),
         };
         let b = builds.entry(key).or_insert_with(|| DeviceBuild {
             first_ts: i64::MAX,
@@ -143,7 +161,7 @@ pub fn build_devices(
         if !is_gateway(m) || !usable_mac(m) {
             continue;
         }
-        if let Some(b) = builds.get_mut(&format!("mac|{}", fmt_mac(m))) {
+        if let Some(b) = builds.get_mut(&DeviceKey::Mac(*m)) {
             b.gateway_for = priv_n + pub_n;
         }
     }
@@ -152,7 +170,7 @@ pub fn build_devices(
     let mut out = Vec::with_capacity(builds.len());
     for (key, mut b) in builds {
         let mut d = Device {
-            id: stable_id("dev", site, &[&key]),
+            id: stable_id("dev", site, &[&key.id_text()]),
             mac: b.mac.map(|m| fmt_mac(&m)),
             ips: b.ips.iter().map(|i| i.to_string()).collect(),
             vlan: b.vlan,
@@ -214,10 +232,12 @@ pub fn build_devices(
         d.evidence = b.evidence;
         out.push(d);
     }
-    out.sort_by(|a, b| {
-        let ka = a.ips.first().and_then(|s| s.parse::<IpAddr>().ok());
-        let kb = b.ips.first().and_then(|s| s.parse::<IpAddr>().ok());
-        ka.cmp(&kb).then(a.id.cmp(&b.id))
-    });
+    // By first address, then id: the builds were keyed by text.
+    let mut keyed: Vec<(Option<IpAddr>, Device)> = out
+        .into_iter()
+        .map(|d| (d.ips.first().and_then(|s| s.parse::<IpAddr>().ok()), d))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    let out: Vec<Device> = keyed.into_iter().map(|(_, d)| d).collect();
     out
 }

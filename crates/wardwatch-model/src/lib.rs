@@ -23,8 +23,10 @@ pub fn stable_id(prefix: &str, site: &str, parts: &[&str]) -> String {
     let mut s = String::with_capacity(prefix.len() + 17);
     s.push_str(prefix);
     s.push('-');
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in &d[..8] {
-        s.push_str(&format!("{b:02x}"));
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
     }
     s
 }

@@ -133,17 +133,33 @@ fn engine_config(o: &AnalyzeOpts, input_bytes: u64) -> Result<EngineConfig, Stri
 }
 
 fn emit(outcome: &Outcome, o: &AnalyzeOpts) -> Result<(), ExitCode> {
-    let text = match o.format {
-        Format::Json => match serde_json::to_string_pretty(&outcome.report) {
-            Ok(s) => s + "\n",
+    match o.format {
+        // Streamed: a large site's report is never held twice in memory.
+        Format::Json => write_json(&outcome.report, o.out.as_ref()),
+        Format::Table => write_out(&table::render(&outcome.report), o.out.as_ref()),
+    }
+}
+
+fn write_json(report: &wardwatch_model::Report, out: Option<&PathBuf>) -> Result<(), ExitCode> {
+    let sink: Box<dyn Write> = match out {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("wardwatch: cannot encode report: {e}");
+                eprintln!("wardwatch: cannot write report: {}: {e}", p.display());
                 return Err(ExitCode::from(exit::OUTPUT));
             }
         },
-        Format::Table => table::render(&outcome.report),
+        None => Box::new(std::io::stdout().lock()),
     };
-    write_out(&text, o.out.as_ref())
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, sink);
+    let r = serde_json::to_writer_pretty(&mut w, report)
+        .map_err(std::io::Error::other)
+        .and_then(|_| w.write_all(b"\n"))
+        .and_then(|_| w.flush());
+    r.map_err(|e| {
+        eprintln!("wardwatch: cannot write report: {e}");
+        ExitCode::from(exit::OUTPUT)
+    })
 }
 
 fn write_out(text: &str, out: Option<&PathBuf>) -> Result<(), ExitCode> {

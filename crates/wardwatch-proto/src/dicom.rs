@@ -1,0 +1,655 @@
+//! DICOM upper layer (PS3.8) over a TCP stream, found by content on any
+//! port. Association negotiation, DIMSE commands and, from datasets, only
+//! the device identity elements; group 0010 and everything else is skipped
+//! without being kept.
+
+use crate::obs::{ObsKind, PresentationContext};
+
+/// The largest non-data PDU buffered (association PDUs are small).
+const MAX_CONTROL_PDU: usize = 256 * 1024;
+/// Bytes of a dataset kept for identity extraction (the elements sit in
+/// groups 0008 and 0018, near the start).
+const DATASET_PREFIX: usize = 64 * 1024;
+/// Bytes of a DIMSE command kept.
+const COMMAND_MAX: usize = 16 * 1024;
+
+/// Whether a stream's first bytes look like an A-ASSOCIATE-RQ.
+pub fn probe(b: &[u8]) -> bool {
+    if b.len() < 10 || b[0] != 0x01 || b[1] != 0 {
+        return false;
+    }
+    let len = u32::from_be_bytes([b[2], b[3], b[4], b[5]]) as usize;
+    // Protocol version 1, and a plausible length for an association request.
+    (68..=MAX_CONTROL_PDU).contains(&len)
+        && b[6] == 0
+        && b[7] == 1
+        && b.get(10..26)
+            .is_none_or(|ae| ae.iter().all(|c| (0x20..0x7f).contains(c)))
+}
+
+/// Names of well-known SOP classes and transfer syntaxes.
+pub fn uid_name(uid: &str) -> Option<&'static str> {
+    Some(match uid {
+        "1.2.840.10008.1.1" => "Verification",
+        "1.2.840.10008.3.1.1.1" => "DICOM Application Context",
+        "1.2.840.10008.1.2" => "Implicit VR Little Endian",
+        "1.2.840.10008.1.2.1" => "Explicit VR Little Endian",
+        "1.2.840.10008.1.2.1.99" => "Deflated Explicit VR Little Endian",
+        "1.2.840.10008.1.2.2" => "Explicit VR Big Endian",
+        "1.2.840.10008.1.2.4.50" => "JPEG Baseline",
+        "1.2.840.10008.1.2.4.70" => "JPEG Lossless",
+        "1.2.840.10008.1.2.4.90" => "JPEG 2000 Lossless",
+        "1.2.840.10008.1.2.4.91" => "JPEG 2000",
+        "1.2.840.10008.1.2.5" => "RLE Lossless",
+        "1.2.840.10008.5.1.4.1.1.1" => "CR Image Storage",
+        "1.2.840.10008.5.1.4.1.1.1.1" => "Digital X-Ray Image Storage - For Presentation",
+        "1.2.840.10008.5.1.4.1.1.1.2" => {
+            "Digital Mammography X-Ray Image Storage - For Presentation"
+        }
+        "1.2.840.10008.5.1.4.1.1.2" => "CT Image Storage",
+        "1.2.840.10008.5.1.4.1.1.2.1" => "Enhanced CT Image Storage",
+        "1.2.840.10008.5.1.4.1.1.3.1" => "Ultrasound Multi-frame Image Storage",
+        "1.2.840.10008.5.1.4.1.1.4" => "MR Image Storage",
+        "1.2.840.10008.5.1.4.1.1.4.1" => "Enhanced MR Image Storage",
+        "1.2.840.10008.5.1.4.1.1.6.1" => "US Image Storage",
+        "1.2.840.10008.5.1.4.1.1.7" => "Secondary Capture Image Storage",
+        "1.2.840.10008.5.1.4.1.1.9.1.1" => "12-lead ECG Waveform Storage",
+        "1.2.840.10008.5.1.4.1.1.12.1" => "X-Ray Angiographic Image Storage",
+        "1.2.840.10008.5.1.4.1.1.20" => "NM Image Storage",
+        "1.2.840.10008.5.1.4.1.1.128" => "PET Image Storage",
+        "1.2.840.10008.5.1.4.1.1.481.1" => "RT Image Storage",
+        "1.2.840.10008.5.1.4.1.1.88.11" => "Basic Text SR Storage",
+        "1.2.840.10008.5.1.4.1.1.104.1" => "Encapsulated PDF Storage",
+        "1.2.840.10008.5.1.4.1.2.1.1" => "Patient Root Q/R FIND",
+        "1.2.840.10008.5.1.4.1.2.1.2" => "Patient Root Q/R MOVE",
+        "1.2.840.10008.5.1.4.1.2.1.3" => "Patient Root Q/R GET",
+        "1.2.840.10008.5.1.4.1.2.2.1" => "Study Root Q/R FIND",
+        "1.2.840.10008.5.1.4.1.2.2.2" => "Study Root Q/R MOVE",
+        "1.2.840.10008.5.1.4.1.2.2.3" => "Study Root Q/R GET",
+        "1.2.840.10008.5.1.4.31" => "Modality Worklist FIND",
+        "1.2.840.10008.3.1.2.3.3" => "Modality Performed Procedure Step",
+        "1.2.840.10008.1.20.1" => "Storage Commitment Push Model",
+        "1.2.840.10008.5.1.1.9" => "Basic Grayscale Print Management",
+        _ => return None,
+    })
+}
+
+/// DIMSE command field names.
+pub fn command_name(field: u16) -> String {
+    let base = match field & 0x7FFF {
+        0x0001 => "C-STORE",
+        0x0010 => "C-GET",
+        0x0020 => "C-FIND",
+        0x0021 => "C-MOVE",
+        0x0030 => "C-ECHO",
+        0x0100 => "N-EVENT-REPORT",
+        0x0110 => "N-GET",
+        0x0120 => "N-SET",
+        0x0130 => "N-ACTION",
+        0x0140 => "N-CREATE",
+        0x0150 => "N-DELETE",
+        0x0FFF => return "C-CANCEL-RQ".into(),
+        _ => return format!("0x{field:04x}"),
+    };
+    format!("{base}-{}", if field & 0x8000 != 0 { "RSP" } else { "RQ" })
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// A DICOM text value: trailing padding and NULs removed, control
+/// characters dropped.
+fn text(b: &[u8]) -> String {
+    let s: String = String::from_utf8_lossy(b)
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    s.trim().to_string()
+}
+
+fn uid(b: &[u8]) -> String {
+    text(b).trim_end_matches('\0').to_string()
+}
+
+/// Parses A-ASSOCIATE-RQ (type 1) or -AC (type 2) after the 6-byte header.
+pub fn parse_associate(request: bool, body: &[u8]) -> Option<ObsKind> {
+    let called = text(body.get(4..20)?);
+    let calling = text(body.get(20..36)?);
+    let mut items = body.get(68..)?;
+    let mut app = None;
+    let mut contexts = Vec::new();
+    let (mut impl_uid, mut impl_ver, mut max_pdu, mut user, mut pass) =
+        (None, None, None, None, false);
+    while items.len() >= 4 {
+        let ty = items[0];
+        let len = be16(items, 2)? as usize;
+        let val = items.get(4..4 + len)?;
+        match ty {
+            0x10 => app = Some(uid(val)),
+            0x20 | 0x21 => {
+                let mut pc = PresentationContext {
+                    id: *val.first()?,
+                    abstract_syntax: None,
+                    transfer_syntaxes: Vec::new(),
+                    result: (ty == 0x21).then(|| val.get(2).copied()).flatten(),
+                };
+                let mut sub = val.get(4..)?;
+                while sub.len() >= 4 {
+                    let st = sub[0];
+                    let sl = be16(sub, 2)? as usize;
+                    let sv = sub.get(4..4 + sl)?;
+                    match st {
+                        0x30 => pc.abstract_syntax = Some(uid(sv)),
+                        0x40 if pc.transfer_syntaxes.len() < 32 => {
+                            pc.transfer_syntaxes.push(uid(sv))
+                        }
+                        _ => {}
+                    }
+                    sub = &sub[4 + sl..];
+                }
+                if contexts.len() < 128 {
+                    contexts.push(pc);
+                }
+            }
+            0x50 => {
+                let mut sub = val;
+                while sub.len() >= 4 {
+                    let st = sub[0];
+                    let sl = be16(sub, 2)? as usize;
+                    let sv = sub.get(4..4 + sl)?;
+                    match st {
+                        0x51 if sv.len() >= 4 => {
+                            max_pdu = Some(u32::from_be_bytes([sv[0], sv[1], sv[2], sv[3]]))
+                        }
+                        0x52 => impl_uid = Some(uid(sv)),
+                        0x55 => impl_ver = Some(text(sv)),
+                        0x58 if request => {
+                            // User identity: type, response requested,
+                            // primary field (username), secondary (passcode).
+                            let kind = *sv.first()?;
+                            let plen = be16(sv, 2)? as usize;
+                            if matches!(kind, 1 | 2) {
+                                user = Some(text(sv.get(4..4 + plen)?));
+                            }
+                            let slen = be16(sv, 4 + plen).unwrap_or(0);
+                            pass = kind == 2 && slen > 0;
+                        }
+                        _ => {}
+                    }
+                    sub = &sub[4 + sl..];
+                }
+            }
+            _ => {}
+        }
+        items = &items[4 + len..];
+    }
+    Some(ObsKind::DicomAssociate {
+        request,
+        called_ae: called,
+        calling_ae: calling,
+        application_context: app,
+        contexts,
+        implementation_class_uid: impl_uid,
+        implementation_version: impl_ver,
+        max_pdu,
+        user_identity: user,
+        user_passcode_present: pass,
+    })
+}
+
+/// Parses a DIMSE command set (always implicit VR little endian).
+pub fn parse_command(b: &[u8]) -> Option<(u16, Option<String>, Option<u16>, bool)> {
+    let mut at = 0;
+    let (mut field, mut sop, mut status, mut has_data) = (None, None, None, false);
+    while at + 8 <= b.len() {
+        let group = le16(b, at)?;
+        let elem = le16(b, at + 2)?;
+        let len = le32(b, at + 4)? as usize;
+        let val = b.get(at + 8..at + 8 + len)?;
+        if group != 0 {
+            break;
+        }
+        match elem {
+            0x0002 => sop = Some(uid(val)),
+            0x0100 => field = le16(val, 0),
+            0x0800 => has_data = le16(val, 0).is_some_and(|v| v != 0x0101),
+            0x0900 => status = le16(val, 0),
+            _ => {}
+        }
+        at += 8 + len;
+    }
+    Some((field?, sop, status, has_data))
+}
+
+/// The identity elements a dataset may give up.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// (0008,0070)
+    pub manufacturer: Option<String>,
+    /// (0008,1090)
+    pub model: Option<String>,
+    /// (0018,1020)
+    pub software_versions: Option<String>,
+    /// (0018,1000)
+    pub serial: Option<String>,
+    /// (0008,1010)
+    pub station_name: Option<String>,
+    /// (0008,0060)
+    pub modality: Option<String>,
+    /// (0008,0080)
+    pub institution: Option<String>,
+}
+
+impl Identity {
+    /// Whether any element was found.
+    pub fn is_empty(&self) -> bool {
+        *self == Identity::default()
+    }
+}
+
+const VR_LONG: [&[u8; 2]; 9] = [
+    b"OB", b"OD", b"OF", b"OL", b"OW", b"SQ", b"UC", b"UR", b"UT",
+];
+
+/// Walks a dataset's top-level elements and keeps only the allow-listed
+/// identity elements. Stops at the first element past group 0018 or at the
+/// end of the bytes it has; sequences and everything else are skipped.
+pub fn parse_identity(b: &[u8], explicit: bool) -> Identity {
+    let mut id = Identity::default();
+    let mut at = 0usize;
+    while at + 8 <= b.len() {
+        let (Some(group), Some(elem)) = (le16(b, at), le16(b, at + 2)) else {
+            break;
+        };
+        if group > 0x0018 {
+            break;
+        }
+        let (hdr, len) = if explicit && group != 0xFFFE {
+            let vr = [b[at + 4], b[at + 5]];
+            if VR_LONG.iter().any(|v| **v == vr) || &vr == b"UN" {
+                let Some(l) = le32(b, at + 8) else { break };
+                (12, l)
+            } else {
+                let Some(l) = le16(b, at + 6) else { break };
+                (8, l as u32)
+            }
+        } else {
+            let Some(l) = le32(b, at + 4) else { break };
+            (8, l)
+        };
+        if len == u32::MAX {
+            // Undefined length (a sequence) before the identity groups end:
+            // find its delimiter without reading what is inside.
+            match skip_undefined(b, at + hdr) {
+                Some(next) => {
+                    at = next;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        let start = at + hdr;
+        let end = start.saturating_add(len as usize);
+        let Some(val) = b.get(start..end) else { break };
+        let keep = match (group, elem) {
+            (0x0008, 0x0070) => Some(&mut id.manufacturer),
+            (0x0008, 0x1090) => Some(&mut id.model),
+            (0x0018, 0x1020) => Some(&mut id.software_versions),
+            (0x0018, 0x1000) => Some(&mut id.serial),
+            (0x0008, 0x1010) => Some(&mut id.station_name),
+            (0x0008, 0x0060) => Some(&mut id.modality),
+            (0x0008, 0x0080) => Some(&mut id.institution),
+            _ => None,
+        };
+        if let Some(slot) = keep {
+            let v = text(val).replace('\\', " / ");
+            if !v.is_empty() {
+                *slot = Some(v.chars().take(128).collect());
+            }
+        }
+        at = end;
+    }
+    id
+}
+
+/// Finds the end of an undefined-length value: the sequence delimitation
+/// item (FFFE,E0DD) at nesting depth zero.
+fn skip_undefined(b: &[u8], mut at: usize) -> Option<usize> {
+    let mut depth = 0u32;
+    while at + 8 <= b.len() {
+        let group = le16(b, at)?;
+        let elem = le16(b, at + 2)?;
+        let len = le32(b, at + 4)?;
+        if group == 0xFFFE {
+            match elem {
+                0xE0DD if depth == 0 => return Some(at + 8),
+                0xE0DD | 0xE00D => {
+                    depth = depth.saturating_sub(1);
+                    at += 8;
+                }
+                0xE000 if len == u32::MAX => {
+                    depth += 1;
+                    at += 8;
+                }
+                _ => at = at.checked_add(8 + len as usize)?,
+            }
+            if depth > 16 {
+                return None;
+            }
+        } else {
+            // Elements inside items: step over them by their own length
+            // (explicit or implicit, guessed from the VR bytes).
+            let vr = b.get(at + 4..at + 6)?;
+            let explicit = vr.iter().all(|c| c.is_ascii_uppercase());
+            let (hdr, l) = if explicit {
+                if VR_LONG.iter().any(|v| v.as_slice() == vr) || vr == b"UN" {
+                    (12, le32(b, at + 8)?)
+                } else {
+                    (8, le16(b, at + 6)? as u32)
+                }
+            } else {
+                (8, len)
+            };
+            if l == u32::MAX {
+                depth += 1;
+                at += hdr;
+            } else {
+                at = at.checked_add(hdr + l as usize)?;
+            }
+        }
+    }
+    None
+}
+
+#[derive(Default)]
+struct DirState {
+    /// Bytes of an incomplete PDU header or control PDU.
+    buf: Vec<u8>,
+    /// Remaining bytes of the P-DATA PDU being streamed.
+    pdata_left: usize,
+    /// Remaining bytes of the current PDV item, its context and flags.
+    pdv_left: usize,
+    pdv_ctx: u8,
+    pdv_flags: u8,
+    /// Header bytes of the next PDV item.
+    pdv_head: Vec<u8>,
+    command: Vec<u8>,
+    dataset: Vec<u8>,
+    dataset_ctx: u8,
+    dataset_bytes: u64,
+    broken: bool,
+}
+
+/// The state of one DICOM association (one TCP connection).
+#[derive(Default)]
+pub struct DicomState {
+    dirs: [DirState; 2],
+    /// Accepted transfer syntax per presentation context id.
+    accepted: Vec<(u8, String)>,
+    identity_sent: bool,
+    deflated: bool,
+    /// Malformed PDUs seen.
+    pub errors: u64,
+}
+
+impl DicomState {
+    /// Feeds stream bytes of direction `dir` (0 client→server).
+    pub fn feed(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<ObsKind>) {
+        let Some(_) = self.dirs.get(dir) else { return };
+        while !data.is_empty() {
+            if self.dirs[dir].broken {
+                return;
+            }
+            if self.dirs[dir].pdata_left > 0 {
+                let n = self.stream_pdata(dir, data, out);
+                data = &data[n..];
+                continue;
+            }
+            // Need a PDU header (6 bytes) first.
+            let d = &mut self.dirs[dir];
+            let need_head = 6usize.saturating_sub(d.buf.len());
+            if need_head > 0 {
+                let n = need_head.min(data.len());
+                d.buf.extend_from_slice(&data[..n]);
+                data = &data[n..];
+                if d.buf.len() < 6 {
+                    return;
+                }
+            }
+            let ty = d.buf[0];
+            let len = u32::from_be_bytes([d.buf[2], d.buf[3], d.buf[4], d.buf[5]]) as usize;
+            if !(1..=7).contains(&ty) {
+                d.broken = true;
+                self.errors += 1;
+                return;
+            }
+            if ty == 4 {
+                d.buf.clear();
+                d.pdata_left = len;
+                if len == 0 {
+                    continue;
+                }
+                continue;
+            }
+            if len > MAX_CONTROL_PDU {
+                d.broken = true;
+                self.errors += 1;
+                return;
+            }
+            let have = d.buf.len() - 6;
+            let n = (len - have).min(data.len());
+            d.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if d.buf.len() - 6 < len {
+                return;
+            }
+            let pdu = std::mem::take(&mut self.dirs[dir].buf);
+            self.control_pdu(ty, pdu.get(6..).unwrap_or(&[]), out);
+        }
+    }
+
+    fn control_pdu(&mut self, ty: u8, body: &[u8], out: &mut Vec<ObsKind>) {
+        match ty {
+            1 | 2 => match parse_associate(ty == 1, body) {
+                Some(o) => {
+                    if let ObsKind::DicomAssociate {
+                        request: false,
+                        contexts,
+                        ..
+                    } = &o
+                    {
+                        for c in contexts {
+                            if c.result == Some(0) {
+                                if let Some(ts) = c.transfer_syntaxes.first() {
+                                    self.accepted.push((c.id, ts.clone()));
+                                }
+                            }
+                        }
+                    }
+                    out.push(o);
+                }
+                None => self.errors += 1,
+            },
+            3 => {
+                if let (Some(r), Some(s), Some(x)) = (body.get(1), body.get(2), body.get(3)) {
+                    out.push(ObsKind::DicomReject {
+                        result: *r,
+                        source: *s,
+                        reason: *x,
+                    });
+                } else {
+                    self.errors += 1;
+                }
+            }
+            5 => out.push(ObsKind::DicomRelease { abort: false }),
+            7 => out.push(ObsKind::DicomRelease { abort: true }),
+            _ => {}
+        }
+    }
+
+    /// Streams P-DATA bytes through PDV items; returns bytes consumed.
+    fn stream_pdata(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) -> usize {
+        let mut used = 0;
+        while used < data.len() && self.dirs[dir].pdata_left > 0 {
+            let d = &mut self.dirs[dir];
+            let avail = (data.len() - used).min(d.pdata_left);
+            if d.pdv_left == 0 {
+                // PDV item header: length(4) context(1) flags(1).
+                let n = (6 - d.pdv_head.len()).min(avail);
+                d.pdv_head.extend_from_slice(&data[used..used + n]);
+                used += n;
+                d.pdata_left -= n;
+                if d.pdv_head.len() < 6 {
+                    continue;
+                }
+                let h = &d.pdv_head;
+                let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+                d.pdv_ctx = h[4];
+                d.pdv_flags = h[5];
+                d.pdv_head.clear();
+                if len < 2 || len - 2 > d.pdata_left {
+                    d.broken = true;
+                    self.errors += 1;
+                    return data.len();
+                }
+                d.pdv_left = len - 2;
+                if d.pdv_left == 0 {
+                    self.pdv_done(dir, out);
+                }
+                continue;
+            }
+            let n = d.pdv_left.min(avail);
+            let chunk = &data[used..used + n];
+            if d.pdv_flags & 1 != 0 {
+                if d.command.len() + n <= COMMAND_MAX {
+                    d.command.extend_from_slice(chunk);
+                }
+            } else {
+                d.dataset_bytes += n as u64;
+                d.dataset_ctx = d.pdv_ctx;
+                let room = DATASET_PREFIX.saturating_sub(d.dataset.len());
+                d.dataset.extend_from_slice(&chunk[..n.min(room)]);
+            }
+            used += n;
+            d.pdata_left -= n;
+            d.pdv_left -= n;
+            if d.pdv_left == 0 {
+                self.pdv_done(dir, out);
+            }
+        }
+        used
+    }
+
+    fn pdv_done(&mut self, dir: usize, out: &mut Vec<ObsKind>) {
+        let d = &mut self.dirs[dir];
+        if d.pdv_flags & 2 == 0 {
+            return; // more fragments follow
+        }
+        if d.pdv_flags & 1 != 0 {
+            let cmd = std::mem::take(&mut d.command);
+            match parse_command(&cmd) {
+                Some((field, sop, status, _)) => out.push(ObsKind::DicomCommand {
+                    command: command_name(field),
+                    sop_class: sop,
+                    status: if field & 0x8000 != 0 { status } else { None },
+                }),
+                None => self.errors += 1,
+            }
+        } else {
+            let ds = std::mem::take(&mut d.dataset);
+            let ctx = d.dataset_ctx;
+            let ts = self
+                .accepted
+                .iter()
+                .find(|(id, _)| *id == ctx)
+                .map(|(_, t)| t.clone());
+            let implicit = ts.as_deref() == Some("1.2.840.10008.1.2");
+            let deflated = ts.as_deref() == Some("1.2.840.10008.1.2.1.99");
+            let big_endian = ts.as_deref() == Some("1.2.840.10008.1.2.2");
+            if deflated {
+                // Noted, not inflated.
+                self.deflated = true;
+            } else if !big_endian && !self.identity_sent {
+                let id = parse_identity(&ds, !implicit);
+                if !id.is_empty() {
+                    self.identity_sent = true;
+                    out.push(ObsKind::DicomIdentity {
+                        manufacturer: id.manufacturer,
+                        model: id.model,
+                        software_versions: id.software_versions,
+                        serial: id.serial,
+                        station_name: id.station_name,
+                        modality: id.modality,
+                        institution: id.institution,
+                        transfer_syntax: ts,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The association's volume, for its end.
+    pub fn volume(&self) -> ObsKind {
+        ObsKind::DicomVolume {
+            to_server: self.dirs[0].dataset_bytes,
+            to_client: self.dirs[1].dataset_bytes,
+            deflated: self.deflated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elem(g: u16, e: u16, vr: &[u8; 2], v: &[u8]) -> Vec<u8> {
+        let mut o = g.to_le_bytes().to_vec();
+        o.extend_from_slice(&e.to_le_bytes());
+        o.extend_from_slice(vr);
+        o.extend_from_slice(&(v.len() as u16).to_le_bytes());
+        o.extend_from_slice(v);
+        o
+    }
+
+    #[test]
+    fn identity_keeps_only_the_allow_list() {
+        let mut ds = elem(0x0008, 0x0060, b"CS", b"US");
+        ds.extend(elem(0x0008, 0x0070, b"LO", b"GE Healthcare "));
+        ds.extend(elem(0x0008, 0x1090, b"LO", b"LOGIQ E9"));
+        ds.extend(elem(0x0010, 0x0010, b"PN", b"DOE^JANE"));
+        ds.extend(elem(0x0018, 0x1020, b"LO", b"R6.0.5"));
+        ds.extend(elem(0x0020, 0x000D, b"UI", b"1.2.3"));
+        let id = parse_identity(&ds, true);
+        assert_eq!(id.manufacturer.as_deref(), Some("GE Healthcare"));
+        assert_eq!(id.model.as_deref(), Some("LOGIQ E9"));
+        assert_eq!(id.software_versions.as_deref(), Some("R6.0.5"));
+        assert_eq!(id.modality.as_deref(), Some("US"));
+        assert!(!format!("{id:?}").contains("DOE"));
+    }
+
+    #[test]
+    fn truncated_and_garbage_datasets_do_not_panic() {
+        let mut ds = elem(0x0008, 0x0070, b"LO", b"Vendor");
+        ds.extend(elem(0x0008, 0x1090, b"LO", b"Model"));
+        for n in 0..ds.len() {
+            let _ = parse_identity(&ds[..n], true);
+            let _ = parse_identity(&ds[..n], false);
+        }
+        let _ = parse_identity(&[0xFF; 64], true);
+        let _ = skip_undefined(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF], 0);
+    }
+}

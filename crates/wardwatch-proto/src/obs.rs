@@ -1,0 +1,216 @@
+//! Observations: typed facts the dissectors emit, free of references into
+//! packet buffers and free of patient data, so they can cross a process
+//! boundary as they are.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where an observation was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Input index.
+    pub input: u16,
+    /// Frame number in that input.
+    pub frame: u64,
+    /// Capture time (ns since the epoch).
+    pub ts_ns: i64,
+}
+
+/// Which end of the flow a fact describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    /// The initiator.
+    Client,
+    /// The responder.
+    Server,
+}
+
+/// One fact, with the flow it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// Frame and time.
+    pub origin: Origin,
+    /// The client's address and port.
+    pub client: (IpAddr, u16),
+    /// The server's address and port.
+    pub server: (IpAddr, u16),
+    /// Which side the fact is about.
+    pub subject: Side,
+    /// The fact.
+    pub kind: ObsKind,
+}
+
+impl Observation {
+    /// The address of the side the fact describes.
+    pub fn subject_ip(&self) -> IpAddr {
+        match self.subject {
+            Side::Client => self.client.0,
+            Side::Server => self.server.0,
+        }
+    }
+}
+
+/// A DICOM presentation context as proposed or accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresentationContext {
+    /// Context id.
+    pub id: u8,
+    /// Abstract syntax (SOP class) UID, when proposed.
+    pub abstract_syntax: Option<String>,
+    /// Transfer syntax UIDs proposed, or the one accepted.
+    pub transfer_syntaxes: Vec<String>,
+    /// Acceptance result (AC only): 0 accepted.
+    pub result: Option<u8>,
+}
+
+/// The facts, by protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ObsKind {
+    /// A-ASSOCIATE-RQ or -AC.
+    DicomAssociate {
+        /// True for the request (client), false for the accept.
+        request: bool,
+        /// Called AE title.
+        called_ae: String,
+        /// Calling AE title.
+        calling_ae: String,
+        /// Application context UID.
+        application_context: Option<String>,
+        /// Presentation contexts.
+        contexts: Vec<PresentationContext>,
+        /// Implementation class UID.
+        implementation_class_uid: Option<String>,
+        /// Implementation version name.
+        implementation_version: Option<String>,
+        /// Maximum PDU length.
+        max_pdu: Option<u32>,
+        /// User identity negotiation: the username (never the passcode).
+        user_identity: Option<String>,
+        /// Whether a passcode was sent with it (masked).
+        user_passcode_present: bool,
+    },
+    /// A-ASSOCIATE-RJ.
+    DicomReject {
+        /// Result (1 permanent, 2 transient).
+        result: u8,
+        /// Source.
+        source: u8,
+        /// Reason.
+        reason: u8,
+    },
+    /// A-RELEASE or A-ABORT.
+    DicomRelease {
+        /// True for A-ABORT.
+        abort: bool,
+    },
+    /// A DIMSE command.
+    DicomCommand {
+        /// Command field name, e.g. `C-STORE-RQ`.
+        command: String,
+        /// Affected SOP class UID.
+        sop_class: Option<String>,
+        /// Status (responses).
+        status: Option<u16>,
+    },
+    /// Device identity elements from a dataset; never anything else.
+    DicomIdentity {
+        /// (0008,0070)
+        manufacturer: Option<String>,
+        /// (0008,1090)
+        model: Option<String>,
+        /// (0018,1020)
+        software_versions: Option<String>,
+        /// (0018,1000)
+        serial: Option<String>,
+        /// (0008,1010)
+        station_name: Option<String>,
+        /// (0008,0060)
+        modality: Option<String>,
+        /// (0008,0080)
+        institution: Option<String>,
+        /// Transfer syntax the dataset was read in.
+        transfer_syntax: Option<String>,
+    },
+    /// Bytes moved in one association, per direction (at its end).
+    DicomVolume {
+        /// Dataset bytes from the client.
+        to_server: u64,
+        /// Dataset bytes from the server.
+        to_client: u64,
+        /// Deflated transfer syntax seen (not inflated).
+        deflated: bool,
+    },
+    /// An HL7 v2 message header (MSH) and acknowledgement (MSA) — never
+    /// PID, NK1, PV1, AL1 or OBX values.
+    Hl7Message {
+        /// MLLP framed.
+        mllp: bool,
+        /// Field separator and encoding characters (MSH-1, MSH-2).
+        encoding: String,
+        /// MSH-3.
+        sending_application: String,
+        /// MSH-4.
+        sending_facility: String,
+        /// MSH-5.
+        receiving_application: String,
+        /// MSH-6.
+        receiving_facility: String,
+        /// MSH-9.1.
+        message_type: String,
+        /// MSH-9.2.
+        trigger: String,
+        /// MSH-10.
+        control_id: String,
+        /// MSH-12.
+        version: String,
+        /// MSA-1, when an acknowledgement.
+        ack_code: Option<String>,
+        /// SFT software (vendor organisation, version, product).
+        software: Vec<String>,
+        /// OBX-18 and PRT device identifiers.
+        equipment: Vec<String>,
+        /// Segment names in order with their counts.
+        segments: Vec<(String, u32)>,
+    },
+    /// An HTTP request line and headers of interest.
+    HttpRequest {
+        /// Method.
+        method: String,
+        /// Path without query string.
+        path: String,
+        /// Host header.
+        host: Option<String>,
+        /// User-Agent.
+        user_agent: Option<String>,
+        /// Basic auth user (password masked), if any.
+        basic_user: Option<String>,
+    },
+    /// An HTTP response.
+    HttpResponse {
+        /// Status code.
+        status: u16,
+        /// Server header.
+        server: Option<String>,
+    },
+    /// A DHCP client message.
+    Dhcp {
+        /// Message type (1 DISCOVER … 8 INFORM).
+        message_type: u8,
+        /// Client MAC (chaddr).
+        client_mac: String,
+        /// Option 12.
+        hostname: Option<String>,
+        /// Option 60.
+        vendor_class: Option<String>,
+        /// Option 55, as a comma-separated list.
+        parameter_list: Option<String>,
+        /// Option 61, hex.
+        client_id: Option<String>,
+        /// Option 81 FQDN.
+        fqdn: Option<String>,
+        /// Option 50 / yiaddr: the address asked for or given.
+        address: Option<IpAddr>,
+    },
+}
