@@ -134,7 +134,7 @@ def run_hl7():
     oru = ("MSH|^~\\&|MX800|ICU|IE|GENERAL_HOSP|20261125120000||ORU^R01^ORU_R01|MSG0001|P|2.5.1\n"
            "PID|1||DEMO-0001^^^GH^MR||DEMO^FICTITIOUS||19700101|U\n"
            "OBR|1|||69837-2^Vital signs^LN\n"
-           "OBX|1|NM|8867-4^Heart rate^LN||72|/min|||||F||||||||MX800^Philips^IntelliVue MX800^M.00.03\n")
+           "OBX|1|NM|8867-4^Heart rate^LN||72|/min|||||F|||||||MX800^Philips^IntelliVue MX800^M.00.03\n")
     c.sendall(mllp(oru))
     time.sleep(0.3)
     c.close()

@@ -50,11 +50,12 @@ for f in "$mix" "$hosp"; do
   echo "== $f: $bytes bytes, $pkts packets"
   results=()
   results+=("$(measure wardwatch-1core taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null "$f")")
+  engine=("$(measure engine-only-1core taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null "$f")")
   results+=("$(measure wardwatch-allcores $ww analyze --threads "$(nproc)" --no-progress --format json --out /dev/null "$f")")
   results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
   results+=("$(measure tshark taskset -c 0 tshark -r "$f" -q -z conv,tcp)")
   printf '%-20s %9s %12s %12s %10s\n' tool wall_s packets/s MB/s peak_MB
-  for r in "${results[@]}"; do
+  for r in "${results[@]}" "${engine[@]}"; do
     read -r label wall rss <<<"$r"
     printf '%-20s %9.2f %12.0f %12.1f %10.1f\n' "$label" "$wall" \
       "$(echo "$pkts / $wall" | bc -l)" "$(echo "$bytes / $wall / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
@@ -63,6 +64,8 @@ for f in "$mix" "$hosp"; do
   wn=$(echo "${results[1]}" | awk '{print $2}')
   nd=$(echo "${results[2]}" | awk '{print $2}')
   ts=$(echo "${results[3]}" | awk '{print $2}')
+  en=$(echo "${engine[0]}" | awk '{print $2}')
+  printf 'dissectors cost: %.0f%% of engine-only throughput\n' "$(echo "(1 - $en / $w1) * 100" | bc -l)"
   printf 'ratios: vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
     "$(echo "$ts / $w1" | bc -l)" "$(echo "$nd / $w1" | bc -l)" "$(nproc)" "$(echo "$w1 / $wn" | bc -l)"
 done

@@ -25,6 +25,7 @@ use wardwatch_model::{
 };
 
 pub use source::MergedSource;
+pub use wardwatch_proto::Observation;
 use worker::{Batch, Worker};
 pub use worker::{FlowRecord, FlowState};
 
@@ -49,6 +50,8 @@ pub struct EngineConfig {
     pub collect_flows: bool,
     /// Keep the reassembled TCP bytes of every flow (tests only).
     pub collect_streams: bool,
+    /// Run the protocol dissectors (off: the engine alone, for benchmarks).
+    pub dissect: bool,
 }
 
 impl Default for EngineConfig {
@@ -63,6 +66,7 @@ impl Default for EngineConfig {
             progress: false,
             collect_flows: false,
             collect_streams: false,
+            dissect: true,
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct Outcome {
     /// Flow records, when [`EngineConfig::collect_flows`] was set, in order
     /// of first frame.
     pub flows: Vec<FlowRecord>,
+    /// What the dissectors observed, in frame order.
+    pub observations: Vec<Observation>,
 }
 
 /// Why an analysis could not run.
@@ -791,7 +797,11 @@ fn assemble(
         stats.duration_s = (counters.last_ts - first) as f64 / 1e9;
     }
     let mut flows = Vec::new();
+    let mut observations = Vec::new();
     for (table_stats, sink, dup) in f.parts {
+        stats.observations_dropped += sink.observations_dropped;
+        stats.decode_errors += sink.proto_errors;
+        observations.extend(sink.observations);
         stats.duplicates_dropped += dup;
         stats.flows += table_stats.created;
         stats.evicted_flows += table_stats.evicted;
@@ -806,7 +816,9 @@ fn assemble(
     flows.sort_by_key(|f| (f.first_frame, f.first_ts));
 
     let input_names = InputNames(names.clone());
+    observations.sort_by_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
     let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    let devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
     let t_dev = t0.elapsed();
     if std::env::var_os("WARDWATCH_TIMING").is_some() {
         eprintln!(
@@ -854,6 +866,7 @@ fn assemble(
             warnings: inputs_report.warnings,
         },
         flows,
+        observations,
     }
 }
 

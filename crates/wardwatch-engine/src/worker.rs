@@ -7,6 +7,7 @@ use wardwatch_flow::{
     TcpState, Transport,
 };
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
+use wardwatch_proto::{ObsKind, Observation, Origin, ProtoFlow, Side};
 
 use crate::EngineConfig;
 
@@ -40,6 +41,7 @@ impl Batch {
 pub struct FlowState {
     streams: Option<Box<[Vec<u8>; 2]>>,
     gaps: [u64; 2],
+    proto: ProtoFlow,
 }
 
 /// A finished flow, kept when the engine is asked to.
@@ -74,27 +76,101 @@ pub struct FlowRecord {
 pub struct WorkerSink {
     pub hosts: HostTable,
     pub flows: Vec<FlowRecord>,
+    pub observations: Vec<Observation>,
+    /// Observations not kept: over a flow's share or the sink's cap.
+    pub observations_dropped: u64,
+    /// Malformed application messages.
+    pub proto_errors: u64,
     collect_flows: bool,
     collect_streams: bool,
+    dissect: bool,
+    scratch: Vec<(usize, ObsKind)>,
+}
+
+/// Most observations one worker keeps.
+const MAX_OBSERVATIONS: usize = 1 << 18;
+
+impl WorkerSink {
+    fn record(&mut self, info: &FlowInfo, origin: Origin, dir: usize, kind: ObsKind) {
+        if self.observations.len() >= MAX_OBSERVATIONS {
+            self.observations_dropped += 1;
+            return;
+        }
+        self.observations.push(Observation {
+            origin,
+            client: (info.client.addr, info.client.port),
+            server: (info.server.addr, info.server.port),
+            subject: if dir == 0 { Side::Client } else { Side::Server },
+            kind,
+        });
+    }
+
+    fn drain_scratch(&mut self, info: &FlowInfo, origin: Origin) {
+        let got = std::mem::take(&mut self.scratch);
+        for (dir, kind) in got {
+            self.record(info, origin, dir, kind);
+        }
+    }
 }
 
 /// Bytes of stream kept per flow direction in test collection.
 const STREAM_KEEP: usize = 64 << 20;
 
 impl FlowSink<FlowState> for WorkerSink {
-    fn wants_stream(&mut self, _info: &FlowInfo, _state: &mut FlowState) -> bool {
-        self.collect_streams
+    fn wants_stream(&mut self, _info: &FlowInfo, state: &mut FlowState) -> bool {
+        self.collect_streams || (self.dissect && state.proto.wants_stream())
     }
 
-    fn on_stream(
+    fn on_packet(
         &mut self,
-        _info: &FlowInfo,
-        state: &mut FlowState,
+        info: &FlowInfo,
+        _state: &mut FlowState,
         dir: Dir,
-        ev: StreamEvent<'_>,
+        meta: &PacketMeta,
+        transport: &Transport<'_>,
     ) {
-        let s = state.streams.get_or_insert_with(Default::default);
+        if !self.dissect {
+            return;
+        }
+        if let Transport::Udp {
+            sport,
+            dport,
+            payload,
+        } = transport
+        {
+            if let Some(kind) = wardwatch_proto::on_datagram(*sport, *dport, payload) {
+                let origin = Origin {
+                    input: meta.input,
+                    frame: meta.frame,
+                    ts_ns: meta.ts_ns,
+                };
+                self.record(info, origin, dir as usize, kind);
+            }
+        }
+    }
+
+    fn on_stream(&mut self, info: &FlowInfo, state: &mut FlowState, dir: Dir, ev: StreamEvent<'_>) {
         let i = dir as usize;
+        if self.dissect && state.proto.wants_stream() {
+            match ev {
+                StreamEvent::Data { data, origin } => {
+                    let mut scratch = std::mem::take(&mut self.scratch);
+                    state.proto.on_stream(i, data, &mut scratch);
+                    self.scratch = scratch;
+                    let origin = Origin {
+                        input: origin.input,
+                        frame: origin.frame,
+                        ts_ns: origin.ts_ns,
+                    };
+                    self.drain_scratch(info, origin);
+                }
+                StreamEvent::Gap { .. } => state.proto.on_gap(i),
+            }
+        }
+        if !self.collect_streams {
+            return;
+        }
+        let s = state.streams.get_or_insert_with(Default::default);
         match ev {
             StreamEvent::Data { data, .. } => {
                 if let Some(buf) = s.get_mut(i) {
@@ -111,7 +187,20 @@ impl FlowSink<FlowState> for WorkerSink {
         }
     }
 
-    fn on_end(&mut self, flow: Flow<FlowState>, reason: EndReason) {
+    fn on_end(&mut self, mut flow: Flow<FlowState>, reason: EndReason) {
+        if self.dissect {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            flow.state.proto.finish(&mut scratch);
+            self.scratch = scratch;
+            let origin = Origin {
+                input: flow.info.first_frame.0,
+                frame: flow.info.first_frame.1,
+                ts_ns: flow.info.first_ts,
+            };
+            self.drain_scratch(&flow.info, origin);
+            self.observations_dropped += flow.state.proto.suppressed;
+            self.proto_errors += flow.state.proto.errors();
+        }
         let info = &flow.info;
         let first = Sighting {
             input: info.first_frame.0,
@@ -202,6 +291,11 @@ impl Worker {
                 flows: Vec::new(),
                 collect_flows: cfg.collect_flows,
                 collect_streams: cfg.collect_streams,
+                dissect: cfg.dissect,
+                observations: Vec::new(),
+                observations_dropped: 0,
+                proto_errors: 0,
+                scratch: Vec::new(),
             },
         }
     }

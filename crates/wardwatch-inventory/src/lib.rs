@@ -5,11 +5,13 @@
 
 pub mod hosts;
 pub mod net;
+pub mod observe;
 pub mod oui;
 pub mod ports;
 
 pub use hosts::{HostAgg, HostTable, InputNames, Sighting};
 pub use net::{Cidr, LocalNets};
+pub use observe::apply_observations;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;

@@ -80,6 +80,9 @@ pub struct Stats {
     /// Most flows held at once (additive).
     #[serde(default)]
     pub peak_flows: u64,
+    /// Dissector observations not kept (repetitive, or over a cap) (additive).
+    #[serde(default)]
+    pub observations_dropped: u64,
 }
 
 /// An intelligence feed and its date.

@@ -27,6 +27,14 @@ pub fn probe(b: &[u8]) -> bool {
             .is_none_or(|ae| ae.iter().all(|c| (0x20..0x7f).contains(c)))
 }
 
+/// Whether a short stream head could still become an A-ASSOCIATE-RQ.
+pub fn probe_prefix(b: &[u8]) -> bool {
+    b.first() == Some(&0x01)
+        && b.get(1).is_none_or(|c| *c == 0)
+        && b.get(6).is_none_or(|c| *c == 0)
+        && b.get(7).is_none_or(|c| *c == 1)
+}
+
 /// Names of well-known SOP classes and transfer syntaxes.
 pub fn uid_name(uid: &str) -> Option<&'static str> {
     Some(match uid {

@@ -1,8 +1,179 @@
 //! Protocol dissectors. Each protocol is a module with a pure parser and a
-//! per-flow state; facts come out as typed [`Observation`]s that hold no
-//! reference into packet buffers and no patient data.
+//! per-flow state; facts come out as typed [`ObsKind`]s that hold no
+//! reference into packet buffers and no patient data. Protocols are found by
+//! content, not by port.
 
+pub mod dhcp;
 pub mod dicom;
+pub mod hl7;
+pub mod http;
 pub mod obs;
 
 pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
+
+/// Bytes looked at before deciding what a stream carries.
+const PROBE_BYTES: usize = 64;
+/// Observations one flow may emit; repetitive ones are counted, not kept.
+const MAX_PER_FLOW: usize = 64;
+
+/// What a TCP flow was found to carry.
+#[derive(Default)]
+enum App {
+    #[default]
+    Undecided,
+    Dicom(Box<dicom::DicomState>),
+    Hl7(Box<hl7::Hl7State>),
+    Http(Box<http::HttpState>),
+    /// Nothing this crate dissects.
+    Other,
+}
+
+/// The dissection state of one TCP flow.
+#[derive(Default)]
+pub struct ProtoFlow {
+    app: App,
+    probe: [Vec<u8>; 2],
+    emitted: usize,
+    seen_commands: Vec<(String, Option<String>)>,
+    /// Observations not kept because the flow had emitted its share.
+    pub suppressed: u64,
+}
+
+impl ProtoFlow {
+    /// Whether stream data is still wanted.
+    pub fn wants_stream(&self) -> bool {
+        !matches!(self.app, App::Other)
+    }
+
+    /// The protocol found, if any.
+    pub fn protocol(&self) -> Option<&'static str> {
+        match self.app {
+            App::Dicom(_) => Some("dicom"),
+            App::Hl7(_) => Some("hl7"),
+            App::Http(_) => Some("http"),
+            _ => None,
+        }
+    }
+
+    /// Malformed messages met in this flow.
+    pub fn errors(&self) -> u64 {
+        match &self.app {
+            App::Dicom(d) => d.errors,
+            App::Hl7(h) => h.errors,
+            _ => 0,
+        }
+    }
+
+    /// Stream bytes in direction `dir` (0 client→server, 1 server→client).
+    pub fn on_stream(&mut self, dir: usize, data: &[u8], out: &mut Vec<(usize, ObsKind)>) {
+        let mut rest = data;
+        if matches!(self.app, App::Undecided) {
+            let Some(p) = self.probe.get_mut(dir) else {
+                return;
+            };
+            let took = PROBE_BYTES.saturating_sub(p.len()).min(data.len());
+            p.extend_from_slice(&data[..took]);
+            rest = &data[took..];
+            self.decide(dir);
+            if matches!(self.app, App::Undecided | App::Other) {
+                return;
+            }
+            // Replay what was held back while deciding, both directions.
+            for d in [1 - dir.min(1), dir] {
+                let head = std::mem::take(&mut self.probe[d]);
+                let mut tmp = Vec::new();
+                self.dispatch(d, &head, &mut tmp);
+                self.keep(d, tmp, out);
+            }
+        }
+        let mut tmp = Vec::new();
+        self.dispatch(dir, rest, &mut tmp);
+        self.keep(dir, tmp, out);
+    }
+
+    fn decide(&mut self, dir: usize) {
+        let p = &self.probe[dir];
+        self.app = if dir == 0 && dicom::probe(p) {
+            App::Dicom(Box::default())
+        } else if hl7::probe(p) {
+            App::Hl7(Box::default())
+        } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
+            App::Http(Box::default())
+        } else if p.len() >= PROBE_BYTES
+            || (p.len() >= 8
+                && !p.iter().take(8).all(|c| c.is_ascii_graphic() || *c == b' ')
+                && !dicom::probe_prefix(p)
+                && p.first() != Some(&0x0B))
+        {
+            App::Other
+        } else {
+            App::Undecided
+        };
+    }
+
+    fn dispatch(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
+        match &mut self.app {
+            App::Dicom(d) => d.feed(dir, data, out),
+            App::Hl7(h) => h.feed(dir, data, out),
+            App::Http(h) => h.feed(dir, data, out),
+            App::Undecided | App::Other => {}
+        }
+    }
+
+    /// Keeps what is new: the first of each DIMSE command per flow, and at
+    /// most [`MAX_PER_FLOW`] observations.
+    fn keep(&mut self, dir: usize, got: Vec<ObsKind>, out: &mut Vec<(usize, ObsKind)>) {
+        for o in got {
+            if let ObsKind::DicomCommand {
+                command, sop_class, ..
+            } = &o
+            {
+                let k = (command.clone(), sop_class.clone());
+                if self.seen_commands.contains(&k) {
+                    self.suppressed += 1;
+                    continue;
+                }
+                if self.seen_commands.len() < 32 {
+                    self.seen_commands.push(k);
+                }
+            }
+            if self.emitted >= MAX_PER_FLOW {
+                self.suppressed += 1;
+                continue;
+            }
+            self.emitted += 1;
+            out.push((dir, o));
+        }
+    }
+
+    /// A gap in direction `dir`: framing is lost there.
+    pub fn on_gap(&mut self, dir: usize) {
+        match &mut self.app {
+            App::Undecided => self.app = App::Other,
+            // Framing cannot be recovered after lost bytes.
+            App::Http(_) | App::Dicom(_) => self.app = App::Other,
+            // MLLP resynchronises on the next start block.
+            App::Hl7(h) => h.resync(dir),
+            App::Other => {}
+        }
+    }
+
+    /// The flow ended.
+    pub fn finish(&mut self, out: &mut Vec<(usize, ObsKind)>) {
+        let mut tmp = Vec::new();
+        match &mut self.app {
+            App::Hl7(h) => h.finish(&mut tmp),
+            App::Dicom(d) => tmp.push(d.volume()),
+            _ => {}
+        }
+        out.extend(tmp.into_iter().map(|o| (0, o)));
+    }
+}
+
+/// Dissects one UDP datagram.
+pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
+    if matches!((sport, dport), (68, 67) | (67, 68) | (67, 67)) && dhcp::probe(payload) {
+        return dhcp::parse(payload);
+    }
+    None
+}

@@ -71,6 +71,9 @@ struct AnalyzeOpts {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Skip the protocol dissectors (flows and inventory from L2–L4 only).
+    #[arg(long)]
+    no_dissect: bool,
 }
 
 #[derive(Subcommand)]
@@ -126,6 +129,7 @@ fn engine_config(o: &AnalyzeOpts, input_bytes: u64) -> Result<EngineConfig, Stri
     if o.no_dedup {
         cfg.dedup_window_ns = 0;
     }
+    cfg.dissect = !o.no_dissect;
     for n in &o.local_net {
         cfg.local.add(n.parse::<Cidr>()?);
     }

@@ -468,3 +468,48 @@ fn live_capture_errors_are_clear() {
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(stderr(&o).contains("no-such-iface0"));
 }
+
+/// Patient data in the captures (HL7 PID, DICOM group 0010, C-FIND keys)
+/// never reaches the report, the logs or the data directory.
+#[test]
+fn no_patient_data_leaves_the_parsers() {
+    let mut cases: Vec<(PathBuf, Vec<&str>)> = Vec::new();
+    if let Some(p) = shared("pcap/medical/hl7_mllp_adt_a01__ndpi.pcap") {
+        cases.push((p, vec!["MOUSE", "MICKEY"]));
+    }
+    if let Some(p) =
+        shared("pcap/medical/generated/dicom_echo_store_find_reject_port104__generated.pcapng")
+    {
+        cases.push((p, vec!["CompressedSamples", "CT1"]));
+    }
+    if let Some(p) = shared("pcap/medical/generated/hl7_mllp_adt_oru_port2575__generated.pcapng") {
+        cases.push((p, vec!["PID|"]));
+    }
+    let dir = std::env::temp_dir().join(format!("wardwatch-privacy-{}", std::process::id()));
+    // The bundled demo carries a fictitious patient in DICOM and HL7.
+    let o = bin()
+        .args(["demo", "--format", "json", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let mut everything = String::from_utf8_lossy(&o.stdout).into_owned();
+    everything += &stderr(&o);
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        everything += &String::from_utf8_lossy(&std::fs::read(e.path()).unwrap());
+    }
+    assert!(everything.contains("LOGIQ E9"), "identity is kept");
+    for s in ["DEMO^FICTITIOUS", "FICTITIOUS", "DEMO-0001", "19700101"] {
+        assert!(!everything.contains(s), "demo leaked {s}");
+    }
+    for (p, secrets) in cases {
+        for fmt in ["json", "table"] {
+            let o = run(&["analyze", "--format", fmt, p.to_str().unwrap()]);
+            assert!(o.status.success());
+            let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+            for s in &secrets {
+                assert!(!all.contains(s), "{}: {s} leaked in {fmt}", p.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Differential tests of the dissectors against tshark's `-T fields` on the
+//! same frames: DICOM association fields, HL7 message type and trigger,
+//! HTTP host/user-agent/server/method, DHCP host name, vendor class and
+//! parameter list.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wardwatch_engine::{analyze_files, EngineConfig, Observation};
+use wardwatch_proto::{dicom, ObsKind};
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: ../shared/data/{rel} is absent");
+        None
+    }
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+/// tshark rows: frame number -> fields.
+fn tshark(
+    path: &Path,
+    extra: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> BTreeMap<u64, Vec<String>> {
+    let mut args: Vec<String> = vec!["-r".into(), path.to_str().unwrap().into()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend([
+        "-Y".into(),
+        filter.into(),
+        "-T".into(),
+        "fields".into(),
+        "-e".into(),
+        "frame.number".into(),
+    ]);
+    for f in fields {
+        args.extend(["-e".into(), f.to_string()]);
+    }
+    let out = Command::new("tshark")
+        .args(&args)
+        .output()
+        .expect("tshark is required: apt-get install tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let n = f.next()?.parse().ok()?;
+            Some((n, f.map(|s| s.trim().to_string()).collect()))
+        })
+        .collect()
+}
+
+fn observations(path: &Path) -> Vec<Observation> {
+    analyze_files(&[path.to_path_buf()], &EngineConfig::default())
+        .expect("analyze")
+        .observations
+}
+
+/// tshark writes "Name (uid)"; keep the uid.
+fn uid_of(s: &str) -> String {
+    let s = s.trim().trim_end_matches(')');
+    match s.rfind('(') {
+        Some(a) => s[a + 1..].to_string(),
+        None => s.to_string(),
+    }
+}
+
+#[test]
+fn dicom_association_fields_match_tshark() {
+    let mut files: Vec<(PathBuf, Vec<&str>)> = Vec::new();
+    if let Some(p) =
+        shared("pcap/medical/generated/dicom_echo_store_find_reject_port104__generated.pcapng")
+    {
+        files.push((p, vec![]));
+    }
+    if let Some(p) = shared("pcap/medical/generated/dicom_echo_port11112__generated.pcapng") {
+        files.push((p, vec!["-d", "tcp.port==11112,dicom"]));
+    }
+    files.push((repo("samples/demo-hospital.pcapng"), vec![]));
+    let mut compared = 0;
+    for (path, extra) in files {
+        let theirs = tshark(
+            &path,
+            &extra,
+            "dicom.pdu.type==1",
+            &[
+                "dicom.assoc.ae.called",
+                "dicom.assoc.ae.calling",
+                "dicom.userinfo.uid",
+                "dicom.userinfo.version",
+                "dicom.pctx.abss.syntax",
+            ],
+        );
+        let obs = observations(&path);
+        let ours: BTreeMap<u64, &ObsKind> = obs
+            .iter()
+            .filter(|o| matches!(o.kind, ObsKind::DicomAssociate { request: true, .. }))
+            .map(|o| (o.origin.frame, &o.kind))
+            .collect();
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "{}: association requests",
+            path.display()
+        );
+        for (frame, t) in &theirs {
+            let Some(ObsKind::DicomAssociate {
+                called_ae,
+                calling_ae,
+                implementation_class_uid,
+                implementation_version,
+                contexts,
+                ..
+            }) = ours.get(frame)
+            else {
+                panic!("{}: no A-ASSOCIATE-RQ at frame {frame}", path.display());
+            };
+            assert_eq!(called_ae, &t[0], "frame {frame}");
+            assert_eq!(calling_ae, &t[1], "frame {frame}");
+            assert_eq!(implementation_class_uid.as_deref(), Some(t[2].as_str()));
+            assert_eq!(implementation_version.as_deref(), Some(t[3].as_str()));
+            let theirs_sops: Vec<String> = t[4].split("),").map(uid_of).collect();
+            let ours_sops: Vec<String> = contexts
+                .iter()
+                .filter_map(|c| c.abstract_syntax.clone())
+                .collect();
+            assert_eq!(ours_sops, theirs_sops, "frame {frame}");
+            // Names we give SOP classes are known to tshark too.
+            for s in &ours_sops {
+                assert!(dicom::uid_name(s).is_some(), "{s} unnamed");
+            }
+            compared += 1;
+        }
+    }
+    eprintln!("DICOM: {compared} A-ASSOCIATE-RQ compared on 5 fields");
+    assert!(compared >= 5);
+}
+
+#[test]
+fn hl7_message_types_match_tshark() {
+    let mut files: Vec<(PathBuf, Vec<&str>)> = Vec::new();
+    if let Some(p) = shared("pcap/medical/hl7_mllp_adt_a01__ndpi.pcap") {
+        files.push((p, vec!["-d", "tcp.port==6661,hl7"]));
+    }
+    if let Some(p) = shared("pcap/medical/generated/hl7_mllp_adt_oru_port2575__generated.pcapng") {
+        files.push((p, vec![]));
+    }
+    files.push((
+        repo("samples/demo-hospital.pcapng"),
+        vec!["-d", "tcp.port==2575,hl7"],
+    ));
+    let mut compared = 0;
+    for (path, extra) in files {
+        let theirs = tshark(
+            &path,
+            &extra,
+            "hl7",
+            &["hl7.message.type", "hl7.event.type"],
+        );
+        let obs = observations(&path);
+        let ours: BTreeMap<u64, (String, String, String)> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::Hl7Message {
+                    message_type,
+                    trigger,
+                    control_id,
+                    ..
+                } => Some((
+                    o.origin.frame,
+                    (message_type.clone(), trigger.clone(), control_id.clone()),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{}: messages", path.display());
+        for (frame, t) in &theirs {
+            let (ty, trig, _) = ours
+                .get(frame)
+                .unwrap_or_else(|| panic!("{}: frame {frame}", path.display()));
+            assert_eq!(ty, &t[0], "frame {frame}");
+            assert_eq!(trig, t.get(1).unwrap_or(&String::new()), "frame {frame}");
+            compared += 1;
+        }
+    }
+    eprintln!("HL7: {compared} messages compared on type and trigger");
+    assert!(compared >= 7);
+}
+
+#[test]
+fn http_fields_match_tshark() {
+    let mut files = vec![repo("samples/demo-hospital.pcapng")];
+    for rel in [
+        "pcap/it/http_basic_auth__ndpi.pcap",
+        "pcap/it/http_form_login_dvwa__chrissanders.pcapng",
+        "pcap/formats/vlan_8021q_http__zeek.pcap",
+        "pcap/formats/linux_sll2_http__suricata.pcap",
+        "pcap/formats/nflog_http__zeek.pcap",
+    ] {
+        files.extend(shared(rel));
+    }
+    let mut compared = 0;
+    for path in files {
+        let req = tshark(
+            &path,
+            &[],
+            "http.request",
+            &["http.request.method", "http.host", "http.user_agent"],
+        );
+        let resp = tshark(
+            &path,
+            &[],
+            "http.response",
+            &["http.response.code", "http.server"],
+        );
+        // tshark reports a message at the frame that completes its body;
+        // wardwatch at the frame that completes its head. Pair them in order,
+        // ours never later than theirs.
+        let obs = observations(&path);
+        let our_req: Vec<_> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::HttpRequest {
+                    method,
+                    host,
+                    user_agent,
+                    ..
+                } => Some((
+                    o.origin.frame,
+                    vec![
+                        method.clone(),
+                        host.clone().unwrap_or_default(),
+                        user_agent.clone().unwrap_or_default(),
+                    ],
+                )),
+                _ => None,
+            })
+            .collect();
+        let our_resp: Vec<_> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::HttpResponse { status, server } => Some((
+                    o.origin.frame,
+                    vec![status.to_string(), server.clone().unwrap_or_default()],
+                )),
+                _ => None,
+            })
+            .collect();
+        for (ours, theirs) in [(&our_req, &req), (&our_resp, &resp)] {
+            assert_eq!(
+                ours.len(),
+                theirs.len(),
+                "{}: message count",
+                path.display()
+            );
+            for ((of, ov), (tf, tv)) in ours.iter().zip(theirs.iter()) {
+                assert!(of <= tf, "{}: ours at {of}, tshark at {tf}", path.display());
+                assert_eq!(ov, tv, "{}: frame {tf}", path.display());
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("HTTP: {compared} requests/responses compared");
+    assert!(compared >= 10);
+}
+
+#[test]
+fn dhcp_options_match_tshark() {
+    let mut compared = 0;
+    for rel in [
+        "pcap/it/dhcp_option60_msft__suricata.pcap",
+        "pcap/it/dhcp_hostname__zeek.pcap",
+        "pcap/formats/pcapng_dhcp_dora__chrissanders.pcapng",
+        "pcap/it/mixed_iphone_dhcp_mdns_ssdp_tls__ndpi.pcap",
+    ] {
+        let Some(path) = shared(rel) else { continue };
+        let theirs = tshark(
+            &path,
+            &[],
+            "dhcp",
+            &[
+                "dhcp.option.hostname",
+                "dhcp.option.vendor_class_id",
+                "dhcp.option.request_list_item",
+            ],
+        );
+        let obs = observations(&path);
+        let ours: BTreeMap<u64, &ObsKind> = obs
+            .iter()
+            .filter(|o| matches!(o.kind, ObsKind::Dhcp { .. }))
+            .map(|o| (o.origin.frame, &o.kind))
+            .collect();
+        assert_eq!(ours.len(), theirs.len(), "{rel}: DHCP messages");
+        for (frame, t) in &theirs {
+            let Some(ObsKind::Dhcp {
+                hostname,
+                vendor_class,
+                parameter_list,
+                ..
+            }) = ours.get(frame)
+            else {
+                panic!("{rel}: frame {frame}");
+            };
+            assert_eq!(
+                hostname.clone().unwrap_or_default(),
+                t[0],
+                "{rel} frame {frame}"
+            );
+            assert_eq!(
+                vendor_class.clone().unwrap_or_default(),
+                t[1],
+                "{rel} frame {frame}"
+            );
+            assert_eq!(
+                parameter_list.clone().unwrap_or_default(),
+                t[2],
+                "{rel} frame {frame}"
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("DHCP: {compared} messages compared on options 12, 60, 55");
+    assert!(compared >= 10);
+}

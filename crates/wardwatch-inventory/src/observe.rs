@@ -1,0 +1,379 @@
+//! Folding dissector observations into devices: every fact becomes evidence
+//! on the device it describes, and the strongest facts fill fields.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use wardwatch_model::{time::rfc3339, Device, Evidence};
+use wardwatch_proto::{dicom, ObsKind, Observation, Side};
+
+use crate::hosts::InputNames;
+
+/// Evidence entries kept per device (the first of each kind are the ones
+/// that matter; repeats add nothing).
+const MAX_EVIDENCE: usize = 64;
+
+fn ev(o: &Observation, inputs: &InputNames, source: &str, field: &str, value: String) -> Evidence {
+    Evidence {
+        source: source.into(),
+        field: field.into(),
+        value,
+        input: inputs.name(o.origin.input),
+        frame: Some(o.origin.frame),
+        ts: Some(rfc3339(o.origin.ts_ns)),
+        rule: None,
+    }
+}
+
+/// The device category a DICOM Modality code implies.
+pub fn modality_category(m: &str) -> Option<&'static str> {
+    match m.trim() {
+        "US" | "IVUS" => Some("ultrasound"),
+        "CT" | "MR" | "CR" | "DX" | "DR" | "MG" | "XA" | "RF" | "NM" | "PT" | "OT" | "IO"
+        | "PX" | "RG" | "XC" | "ES" | "OP" | "OPT" | "BMD" => Some("imaging-modality"),
+        "ECG" | "HD" | "EPS" => Some("medical-workstation"),
+        _ => None,
+    }
+}
+
+/// Manufacturer, model, software versions: what tells two makers apart.
+type Maker = (Option<String>, Option<String>, Option<String>);
+
+/// The first identity a device sent about itself.
+struct SelfIdentity {
+    maker: Maker,
+    serial: Option<String>,
+    modality: Option<String>,
+}
+
+struct Acc {
+    evidence: Vec<Evidence>,
+    protocols: BTreeSet<String>,
+    ae_titles: BTreeSet<String>,
+    identities: BTreeSet<Maker>,
+    identity: Option<SelfIdentity>,
+    hostname: Option<String>,
+    dicom_server: bool,
+    hl7_receiver: bool,
+}
+
+impl Acc {
+    fn push(&mut self, e: Evidence) {
+        let dup = self
+            .evidence
+            .iter()
+            .any(|x| x.source == e.source && x.field == e.field && x.value == e.value);
+        if !dup && self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(e);
+        }
+    }
+}
+
+/// Adds observation evidence and fields to the devices.
+pub fn apply_observations(
+    mut devices: Vec<Device>,
+    observations: &[Observation],
+    inputs: &InputNames,
+) -> Vec<Device> {
+    let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
+    let mut by_mac: HashMap<String, usize> = HashMap::new();
+    for (i, d) in devices.iter().enumerate() {
+        for ip in &d.ips {
+            if let Ok(a) = ip.parse() {
+                by_ip.insert(a, i);
+            }
+        }
+        if let Some(m) = &d.mac {
+            by_mac.insert(m.clone(), i);
+        }
+    }
+    let mut acc: Vec<Acc> = devices
+        .iter()
+        .map(|_| Acc {
+            evidence: Vec::new(),
+            protocols: BTreeSet::new(),
+            ae_titles: BTreeSet::new(),
+            identities: BTreeSet::new(),
+            identity: None,
+            hostname: None,
+            dicom_server: false,
+            hl7_receiver: false,
+        })
+        .collect();
+    for o in observations {
+        let me = by_ip.get(&o.subject_ip()).copied();
+        let peer_ip = match o.subject {
+            Side::Client => o.server.0,
+            Side::Server => o.client.0,
+        };
+        let peer = by_ip.get(&peer_ip).copied();
+        let proto = match &o.kind {
+            ObsKind::DicomAssociate { .. }
+            | ObsKind::DicomReject { .. }
+            | ObsKind::DicomRelease { .. }
+            | ObsKind::DicomCommand { .. }
+            | ObsKind::DicomIdentity { .. }
+            | ObsKind::DicomVolume { .. } => "dicom",
+            ObsKind::Hl7Message { .. } => "hl7",
+            ObsKind::HttpRequest { .. } | ObsKind::HttpResponse { .. } => "http",
+            ObsKind::Dhcp { .. } => "dhcp",
+        };
+        for i in [me, peer].into_iter().flatten() {
+            if let Some(a) = acc.get_mut(i) {
+                a.protocols.insert(proto.into());
+            }
+        }
+        match &o.kind {
+            ObsKind::DicomAssociate {
+                request,
+                called_ae,
+                calling_ae,
+                implementation_class_uid,
+                implementation_version,
+                user_identity,
+                ..
+            } => {
+                // The request names the caller's own AE; the accept confirms
+                // the called AE belongs to the responder.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    let own = if *request { calling_ae } else { called_ae };
+                    a.ae_titles.insert(own.clone());
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "dicom",
+                        if *request { "calling_ae" } else { "called_ae" },
+                        own.clone(),
+                    ));
+                    if let Some(u) = implementation_class_uid {
+                        a.push(ev(
+                            o,
+                            inputs,
+                            "dicom",
+                            "implementation_class_uid",
+                            u.clone(),
+                        ));
+                    }
+                    if let Some(v) = implementation_version {
+                        a.push(ev(o, inputs, "dicom", "implementation_version", v.clone()));
+                    }
+                    if let Some(u) = user_identity {
+                        a.push(ev(o, inputs, "dicom", "user_identity", u.clone()));
+                    }
+                    if !*request {
+                        a.dicom_server = true;
+                    }
+                }
+            }
+            ObsKind::DicomReject { reason, .. } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "dicom",
+                        "associate_reject",
+                        format!("reason {reason}"),
+                    ));
+                }
+            }
+            ObsKind::DicomCommand {
+                command,
+                sop_class,
+                status,
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    let sop = sop_class
+                        .as_deref()
+                        .map(|u| {
+                            dicom::uid_name(u)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| u.to_string())
+                        })
+                        .unwrap_or_default();
+                    let st = status
+                        .map(|s| format!(" status 0x{s:04x}"))
+                        .unwrap_or_default();
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "dicom",
+                        "dimse",
+                        format!("{command} {sop}{st}").trim().to_string(),
+                    ));
+                }
+            }
+            ObsKind::DicomIdentity {
+                manufacturer,
+                model,
+                software_versions,
+                serial,
+                station_name,
+                modality,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    for (f, v) in [
+                        ("Manufacturer", manufacturer),
+                        ("ManufacturerModelName", model),
+                        ("SoftwareVersions", software_versions),
+                        ("DeviceSerialNumber", serial),
+                        ("StationName", station_name),
+                        ("Modality", modality),
+                    ] {
+                        if let Some(v) = v {
+                            a.push(ev(o, inputs, "dicom", f, v.clone()));
+                        }
+                    }
+                    // Only the sender of C-STORE as association requester is
+                    // taken for the maker of the image; a PACS forwarding
+                    // studies of many makers shows several identities.
+                    if o.subject == Side::Client {
+                        a.identities.insert((
+                            manufacturer.clone(),
+                            model.clone(),
+                            software_versions.clone(),
+                        ));
+                        a.identity.get_or_insert(SelfIdentity {
+                            maker: (
+                                manufacturer.clone(),
+                                model.clone(),
+                                software_versions.clone(),
+                            ),
+                            serial: serial.clone(),
+                            modality: modality.clone(),
+                        });
+                    }
+                }
+            }
+            ObsKind::DicomVolume { .. } | ObsKind::DicomRelease { .. } => {}
+            ObsKind::Hl7Message {
+                sending_application,
+                sending_facility,
+                message_type,
+                trigger,
+                version,
+                software,
+                equipment,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "hl7",
+                        "MSH-3",
+                        format!("{sending_application} ({sending_facility})"),
+                    ));
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "hl7",
+                        "MSH-9",
+                        format!("{message_type}^{trigger} v{version}"),
+                    ));
+                    for s in software {
+                        a.push(ev(o, inputs, "hl7", "SFT", s.clone()));
+                    }
+                    for e in equipment {
+                        a.push(ev(o, inputs, "hl7", "OBX-18", e.clone()));
+                    }
+                }
+                if o.subject == Side::Client && message_type != "ACK" {
+                    if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
+                        a.hl7_receiver = true;
+                    }
+                }
+            }
+            ObsKind::HttpRequest {
+                host,
+                user_agent,
+                basic_user,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(u) = user_agent {
+                        a.push(ev(o, inputs, "http", "User-Agent", u.clone()));
+                    }
+                    if let Some(u) = basic_user {
+                        a.push(ev(o, inputs, "http", "basic_auth_user", u.clone()));
+                    }
+                }
+                if let (Some(h), Some(a)) = (host, peer.and_then(|i| acc.get_mut(i))) {
+                    a.push(ev(o, inputs, "http", "Host", h.clone()));
+                }
+            }
+            ObsKind::HttpResponse { server, .. } => {
+                if let (Some(s), Some(a)) = (server, me.and_then(|i| acc.get_mut(i))) {
+                    a.push(ev(o, inputs, "http", "Server", s.clone()));
+                }
+            }
+            ObsKind::Dhcp {
+                client_mac,
+                hostname,
+                vendor_class,
+                parameter_list,
+                message_type,
+                ..
+            } => {
+                // The client often has no address yet: find it by MAC.
+                if matches!(message_type, 1 | 3 | 8) {
+                    if let Some(a) = by_mac.get(client_mac).and_then(|i| acc.get_mut(*i)) {
+                        if let Some(h) = hostname {
+                            a.hostname.get_or_insert(h.clone());
+                            a.push(ev(o, inputs, "dhcp", "option 12 hostname", h.clone()));
+                        }
+                        if let Some(v) = vendor_class {
+                            a.push(ev(o, inputs, "dhcp", "option 60 vendor class", v.clone()));
+                        }
+                        if let Some(p) = parameter_list {
+                            a.push(ev(o, inputs, "dhcp", "option 55 parameter list", p.clone()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (d, a) in devices.iter_mut().zip(acc) {
+        d.protocols = a.protocols.into_iter().collect();
+        d.ae_titles = a.ae_titles.into_iter().filter(|t| !t.is_empty()).collect();
+        if d.hostname.is_none() {
+            d.hostname = a.hostname;
+        }
+        if let Some(SelfIdentity {
+            maker: (mfr, model, sw),
+            serial,
+            modality,
+        }) = a.identity.filter(|_| a.identities.len() == 1)
+        {
+            if let Some(m) = mfr {
+                d.vendor = Some(m);
+                d.confidence.vendor = 0.9;
+            }
+            if let Some(m) = model {
+                d.model = Some(m);
+                d.confidence.model = 0.9;
+            }
+            if let Some(s) = sw {
+                d.firmware = Some(s);
+                d.confidence.firmware = 0.8;
+            }
+            d.serial = serial;
+            if let Some(c) = modality.as_deref().and_then(modality_category) {
+                d.category = c.into();
+                d.medical = Some(true);
+                d.confidence.category = 0.9;
+            }
+        } else if a.dicom_server && d.category == "unknown" {
+            d.category = "pacs".into();
+            d.medical = Some(true);
+            d.confidence.category = 0.6;
+        }
+        if a.hl7_receiver && d.category == "unknown" {
+            d.category = "interface-engine".into();
+            d.medical = Some(true);
+            d.confidence.category = 0.5;
+        }
+        d.evidence.extend(a.evidence);
+    }
+    devices
+}

@@ -1,0 +1,124 @@
+//! DHCPv4 (BOOTP with the magic cookie): the client's host name (12),
+//! vendor class (60), parameter request list (55, a fingerprint), client id
+//! (61), FQDN (81) and the address asked for (50) or given (yiaddr).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::obs::ObsKind;
+
+/// Whether a UDP payload is DHCP (ports are checked by the caller).
+pub fn probe(b: &[u8]) -> bool {
+    b.len() >= 240 && b.get(236..240) == Some(&[99, 130, 83, 99][..])
+}
+
+fn printable(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(128)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// Parses a DHCP message.
+pub fn parse(b: &[u8]) -> Option<ObsKind> {
+    if !probe(b) {
+        return None;
+    }
+    let op = b[0];
+    let hlen = (b[2] as usize).min(16);
+    let chaddr = b.get(28..28 + hlen)?;
+    let client_mac = chaddr
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let yiaddr = Ipv4Addr::new(b[16], b[17], b[18], b[19]);
+    let (mut mtype, mut host, mut vendor, mut params, mut cid, mut fqdn, mut req) =
+        (0u8, None, None, None, None, None, None);
+    let mut opts = &b[240..];
+    while let Some((&code, rest)) = opts.split_first() {
+        match code {
+            0 => {
+                opts = rest;
+                continue;
+            }
+            255 => break,
+            _ => {}
+        }
+        let (&len, rest) = rest.split_first()?;
+        let val = rest.get(..len as usize)?;
+        match code {
+            53 => mtype = *val.first()?,
+            12 => host = Some(printable(val)),
+            60 => vendor = Some(printable(val)),
+            55 => {
+                params = Some(
+                    val.iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            }
+            61 => cid = Some(val.iter().map(|x| format!("{x:02x}")).collect()),
+            81 if val.len() > 3 => fqdn = Some(printable(&val[3..])),
+            50 if val.len() == 4 => {
+                req = Some(IpAddr::V4(Ipv4Addr::new(val[0], val[1], val[2], val[3])))
+            }
+            _ => {}
+        }
+        opts = &rest[len as usize..];
+    }
+    let address = if op == 2 && !yiaddr.is_unspecified() {
+        Some(IpAddr::V4(yiaddr))
+    } else {
+        req
+    };
+    Some(ObsKind::Dhcp {
+        message_type: mtype,
+        client_mac,
+        hostname: host.filter(|h| !h.is_empty()),
+        vendor_class: vendor.filter(|v| !v.is_empty()),
+        parameter_list: params,
+        client_id: cid,
+        fqdn: fqdn.filter(|f| !f.is_empty()),
+        address,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_and_garbage() {
+        let mut m = vec![0u8; 240];
+        m[0] = 1;
+        m[2] = 6;
+        m[28..34].copy_from_slice(&[0x28, 0xcf, 0xda, 0xdc, 0x8d, 0x76]);
+        m[236..240].copy_from_slice(&[99, 130, 83, 99]);
+        m.extend_from_slice(&[53, 1, 3, 12, 4, b'p', b'u', b'm', b'p', 60, 8]);
+        m.extend_from_slice(b"MSFT 5.0");
+        m.extend_from_slice(&[55, 3, 1, 3, 6, 255]);
+        let Some(ObsKind::Dhcp {
+            hostname,
+            vendor_class,
+            parameter_list,
+            client_mac,
+            message_type,
+            ..
+        }) = parse(&m)
+        else {
+            panic!()
+        };
+        assert_eq!(message_type, 3);
+        assert_eq!(hostname.as_deref(), Some("pump"));
+        assert_eq!(vendor_class.as_deref(), Some("MSFT 5.0"));
+        assert_eq!(parameter_list.as_deref(), Some("1,3,6"));
+        assert_eq!(client_mac, "28:cf:da:dc:8d:76");
+        for n in 0..m.len() {
+            let _ = parse(&m[..n]);
+        }
+    }
+}

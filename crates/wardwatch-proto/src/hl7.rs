@@ -1,0 +1,325 @@
+//! HL7 v2 over MLLP (0x0B … 0x1C 0x0D), unframed, and in batches (FHS/BHS).
+//! Framing is check-then-parse: a message is parsed only once it is whole,
+//! and a segment boundary in the middle of a message is not an error.
+//!
+//! Privacy: only an allow-list leaves the parser — MSH (separators,
+//! applications, facilities, type, control id, version), MSA, SFT, PRT and
+//! OBX-18 equipment identifiers, segment names and counts. PID, NK1, PV1,
+//! AL1 and OBX-5 values are never copied.
+
+use crate::obs::ObsKind;
+
+/// Largest message buffered; a longer one is skipped to its end.
+const MAX_MESSAGE: usize = 1 << 20;
+
+const SB: u8 = 0x0B;
+const EB: u8 = 0x1C;
+const CR: u8 = 0x0D;
+
+/// Whether a stream starts like HL7 (MLLP framed or bare MSH/FHS/BHS).
+pub fn probe(b: &[u8]) -> bool {
+    let b = b.strip_prefix(&[SB]).unwrap_or(b);
+    let b = trim_leading_ws(b);
+    // The field separator follows the segment name: any printable
+    // non-alphanumeric character (it is `|` in practice).
+    b.len() >= 8
+        && (b.starts_with(b"MSH") || b.starts_with(b"FHS") || b.starts_with(b"BHS"))
+        && b[3].is_ascii_punctuation()
+}
+
+fn trim_leading_ws(mut b: &[u8]) -> &[u8] {
+    while let Some((&c, rest)) = b.split_first() {
+        if c == b'\r' || c == b'\n' || c == b' ' {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+/// Splits a field into components by the component separator.
+fn component(field: &str, comp_sep: char, i: usize) -> &str {
+    field.split(comp_sep).nth(i).unwrap_or("")
+}
+
+/// Parses one whole message (segments separated by CR, or LF leniently).
+pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
+    let text = String::from_utf8_lossy(msg);
+    let mut segments = text
+        .split(['\r', '\n'])
+        .map(str::trim_start)
+        .filter(|s| !s.is_empty());
+    // Batches: skip file and batch headers to the first MSH.
+    let msh = segments.find(|s| s.starts_with("MSH"))?;
+    let fs = msh.chars().nth(3)?;
+    let enc: String = msh
+        .chars()
+        .skip(4)
+        .take_while(|c| *c != fs)
+        .take(5)
+        .collect();
+    let comp = enc.chars().next().unwrap_or('^');
+    // MSH-1 is the separator itself, so MSH-n is split index n-1.
+    let f: Vec<&str> = msh.split(fs).collect();
+    let get = |n: usize| f.get(n - 1).copied().unwrap_or("").trim().to_string();
+    let msh9 = f.get(8).copied().unwrap_or("");
+    let mut counts: Vec<(String, u32)> = vec![("MSH".into(), 1)];
+    let mut ack_code = None;
+    let mut software = Vec::new();
+    let mut equipment = Vec::new();
+    for seg in segments {
+        let name: String = seg.chars().take(3).collect();
+        if name.len() != 3 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        if let Some(e) = counts.iter_mut().find(|(n, _)| *n == name) {
+            e.1 += 1;
+        } else if counts.len() < 64 {
+            counts.push((name.clone(), 1));
+        }
+        let fields: Vec<&str> = seg.split(fs).collect();
+        match name.as_str() {
+            "MSA" => ack_code = fields.get(1).map(|s| s.trim().to_string()),
+            "SFT" if software.len() < 8 => {
+                // SFT-1 vendor organisation, SFT-2 version, SFT-3 product.
+                let org = component(fields.get(1).copied().unwrap_or(""), comp, 0);
+                let ver = fields.get(2).copied().unwrap_or("");
+                let prod = fields.get(3).copied().unwrap_or("");
+                let s = [org, prod, ver]
+                    .iter()
+                    .filter(|x| !x.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if !s.is_empty() {
+                    software.push(s);
+                }
+            }
+            "OBX" if equipment.len() < 16 => {
+                // OBX-18: equipment instance identifier (never OBX-5).
+                if let Some(e) = fields.get(18).filter(|e| !e.is_empty()) {
+                    let e = e.replace(comp, " ").trim().to_string();
+                    if !equipment.contains(&e) {
+                        equipment.push(e);
+                    }
+                }
+            }
+            "PRT" if equipment.len() < 16 => {
+                // PRT-10 participation device, PRT-16 UDI.
+                for i in [10, 16] {
+                    if let Some(e) = fields.get(i).filter(|e| !e.is_empty()) {
+                        let e = e.replace(comp, " ").trim().to_string();
+                        if !equipment.contains(&e) {
+                            equipment.push(e);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(ObsKind::Hl7Message {
+        mllp,
+        encoding: format!("{fs}{enc}"),
+        sending_application: component(&get(3), comp, 0).to_string(),
+        sending_facility: component(&get(4), comp, 0).to_string(),
+        receiving_application: component(&get(5), comp, 0).to_string(),
+        receiving_facility: component(&get(6), comp, 0).to_string(),
+        message_type: component(msh9, comp, 0).trim().to_string(),
+        trigger: component(msh9, comp, 1).trim().to_string(),
+        control_id: get(10),
+        version: component(&get(12), comp, 0).to_string(),
+        ack_code,
+        software,
+        equipment,
+        segments: counts,
+    })
+}
+
+/// Per-direction framing state.
+#[derive(Default)]
+struct DirState {
+    buf: Vec<u8>,
+    /// Skipping an oversized message to its end block.
+    skipping: bool,
+}
+
+/// HL7 state of one TCP connection.
+#[derive(Default)]
+pub struct Hl7State {
+    dirs: [DirState; 2],
+    /// Messages that could not be parsed.
+    pub errors: u64,
+}
+
+impl Hl7State {
+    /// Feeds stream bytes of direction `dir`.
+    pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
+        let Some(d) = self.dirs.get_mut(dir) else {
+            return;
+        };
+        if d.skipping {
+            match data.iter().position(|&c| c == EB) {
+                Some(i) => {
+                    d.skipping = false;
+                    return self.feed(dir, data.get(i + 1..).unwrap_or(&[]), out);
+                }
+                None => return,
+            }
+        }
+        d.buf.extend_from_slice(data);
+        loop {
+            let d = &mut self.dirs[dir];
+            // Check: is a whole message here?
+            let start = match d.buf.iter().position(|&c| c == SB) {
+                Some(s) => s,
+                None => {
+                    // Unframed HL7: messages start at MSH; a message is whole
+                    // when the next MSH begins (or the stream ends).
+                    if let Some(msg) = take_unframed(&mut d.buf, false) {
+                        match parse_message(&msg, false) {
+                            Some(o) => out.push(o),
+                            None => self.errors += 1,
+                        }
+                        continue;
+                    }
+                    if d.buf.len() > MAX_MESSAGE {
+                        d.buf.clear();
+                        self.errors += 1;
+                    }
+                    return;
+                }
+            };
+            let Some(end) = d.buf[start..].windows(2).position(|w| w == [EB, CR]) else {
+                if d.buf.len() - start > MAX_MESSAGE {
+                    d.buf.clear();
+                    d.skipping = true;
+                    self.errors += 1;
+                }
+                return;
+            };
+            // Parse.
+            let msg: Vec<u8> = d.buf[start + 1..start + end].to_vec();
+            d.buf.drain(..start + end + 2);
+            match parse_message(&msg, true) {
+                Some(o) => out.push(o),
+                None => self.errors += 1,
+            }
+        }
+    }
+
+    /// Bytes were lost in direction `dir`: drop the partial message.
+    pub fn resync(&mut self, dir: usize) {
+        if let Some(d) = self.dirs.get_mut(dir) {
+            d.buf.clear();
+            d.skipping = false;
+        }
+    }
+
+    /// The stream ended: an unframed message still buffered is whole now.
+    pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
+        for d in &mut self.dirs {
+            while let Some(msg) = take_unframed(&mut d.buf, true) {
+                if let Some(o) = parse_message(&msg, false) {
+                    out.push(o);
+                }
+            }
+            d.buf.clear();
+        }
+    }
+}
+
+/// Takes one unframed message off the front of `buf` when the next one has
+/// begun (or, at the end, whatever is left).
+fn take_unframed(buf: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
+    let first = find(buf, b"MSH", 0)?;
+    let next = find(buf, b"\rMSH", first + 3)
+        .or_else(|| find(buf, b"\nMSH", first + 3))
+        .map(|i| i + 1);
+    let end = match next {
+        Some(n) => n,
+        None if at_end => buf.len(),
+        None => return None,
+    };
+    let msg = buf[first..end].to_vec();
+    buf.drain(..end);
+    Some(msg)
+}
+
+fn find(h: &[u8], n: &[u8], from: usize) -> Option<usize> {
+    h.get(from..)?
+        .windows(n.len())
+        .position(|w| w == n)
+        .map(|i| i + from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORU: &str = "MSH|^~\\&|MX800|ICU|IE|HOSP|20260101||ORU^R01^ORU_R01|MSG1|P|2.5.1\rPID|1||123^^^H^MR||DOE^JANE||19700101|F\rOBX|1|NM|8867-4^HR^LN||72|/min|||||F|||||||MX800^Philips^IntelliVue MX800\r";
+
+    #[test]
+    fn mllp_split_anywhere_and_two_per_segment() {
+        let framed = |m: &str| {
+            let mut v = vec![SB];
+            v.extend_from_slice(m.as_bytes());
+            v.extend_from_slice(&[EB, CR]);
+            v
+        };
+        let mut stream = framed(ORU);
+        stream.extend(framed(
+            "MSH|^~\\&|IE|HOSP|MX800|ICU|20260101||ACK^R01|A1|P|2.5.1\rMSA|AA|MSG1\r",
+        ));
+        for cut in [1, 5, 40, stream.len() / 2, stream.len() - 1] {
+            let mut st = Hl7State::default();
+            let mut out = Vec::new();
+            st.feed(0, &stream[..cut], &mut out);
+            st.feed(0, &stream[cut..], &mut out);
+            assert_eq!(out.len(), 2, "cut at {cut}");
+            let ObsKind::Hl7Message {
+                sending_application,
+                message_type,
+                trigger,
+                control_id,
+                equipment,
+                segments,
+                ..
+            } = &out[0]
+            else {
+                panic!()
+            };
+            assert_eq!(sending_application, "MX800");
+            assert_eq!((message_type.as_str(), trigger.as_str()), ("ORU", "R01"));
+            assert_eq!(control_id, "MSG1");
+            assert_eq!(
+                equipment,
+                &vec!["MX800 Philips IntelliVue MX800".to_string()]
+            );
+            assert!(segments.contains(&("PID".to_string(), 1)));
+            let ObsKind::Hl7Message { ack_code, .. } = &out[1] else {
+                panic!()
+            };
+            assert_eq!(ack_code.as_deref(), Some("AA"));
+            let dump = format!("{out:?}");
+            assert!(
+                !dump.contains("DOE")
+                    && !dump.contains("JANE")
+                    && !dump.contains("19700101")
+                    && !dump.contains("72")
+            );
+        }
+    }
+
+    #[test]
+    fn unframed_messages_split_on_msh() {
+        let mut st = Hl7State::default();
+        let mut out = Vec::new();
+        let two = format!("{ORU}{ORU}");
+        st.feed(0, two.as_bytes(), &mut out);
+        assert_eq!(out.len(), 1);
+        st.finish(&mut out);
+        assert_eq!(out.len(), 2);
+    }
+}

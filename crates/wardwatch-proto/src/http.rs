@@ -1,0 +1,215 @@
+//! HTTP/1.x request and response heads: request line, Host, User-Agent,
+//! Server, and the user of Basic authentication (the password is never
+//! kept). FHIR requests are recognised by their path.
+
+use crate::obs::ObsKind;
+
+/// Largest head buffered.
+const MAX_HEAD: usize = 16 * 1024;
+
+const METHODS: [&[u8]; 9] = [
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+    b"CONNECT ",
+    b"TRACE ",
+];
+
+/// Whether a client stream starts with an HTTP request line.
+pub fn probe_request(b: &[u8]) -> bool {
+    METHODS.iter().any(|m| b.starts_with(m))
+}
+
+/// Whether a server stream starts with an HTTP status line.
+pub fn probe_response(b: &[u8]) -> bool {
+    b.starts_with(b"HTTP/1.")
+}
+
+fn header<'a>(lines: &[&'a str], name: &str) -> Option<&'a str> {
+    lines.iter().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+fn clean(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(256).collect()
+}
+
+/// Decodes standard base64 (padding optional); `None` on bad input.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The user of a `Basic` Authorization value; the password is dropped here.
+pub fn basic_user(value: &str) -> Option<String> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64_decode(rest.trim())?;
+    let text = String::from_utf8_lossy(&raw);
+    let user = text.split(':').next().unwrap_or("");
+    Some(clean(user))
+}
+
+/// Parses a request head (through the blank line).
+pub fn parse_request(head: &str) -> Option<(ObsKind, Option<usize>)> {
+    let lines: Vec<&str> = head.split("\r\n").flat_map(|l| l.split('\n')).collect();
+    let mut first = lines.first()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?;
+    let path = target.split(['?', '#']).next().unwrap_or("");
+    let obs = ObsKind::HttpRequest {
+        method: clean(&method),
+        path: clean(path),
+        host: header(&lines, "host").map(clean),
+        user_agent: header(&lines, "user-agent").map(clean),
+        basic_user: header(&lines, "authorization").and_then(basic_user),
+    };
+    Some((obs, body_len(&lines)))
+}
+
+/// Parses a response head.
+pub fn parse_response(head: &str) -> Option<(ObsKind, Option<usize>)> {
+    let lines: Vec<&str> = head.split("\r\n").flat_map(|l| l.split('\n')).collect();
+    let status = lines.first()?.split(' ').nth(1)?.parse().ok()?;
+    let obs = ObsKind::HttpResponse {
+        status,
+        server: header(&lines, "server").map(clean),
+    };
+    Some((obs, body_len(&lines)))
+}
+
+/// The body length to skip: `Some(n)` with Content-Length, `Some(0)`
+/// without a body, `None` when it cannot be known (chunked).
+fn body_len(lines: &[&str]) -> Option<usize> {
+    if header(lines, "transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        return None;
+    }
+    Some(
+        header(lines, "content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+#[derive(Default)]
+struct DirState {
+    buf: Vec<u8>,
+    skip: usize,
+    done: bool,
+}
+
+/// HTTP state of one connection.
+#[derive(Default)]
+pub struct HttpState {
+    dirs: [DirState; 2],
+}
+
+impl HttpState {
+    /// Feeds stream bytes of direction `dir` (0 requests, 1 responses).
+    pub fn feed(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<ObsKind>) {
+        let Some(d) = self.dirs.get_mut(dir) else {
+            return;
+        };
+        while !data.is_empty() && !d.done {
+            if d.skip > 0 {
+                let n = d.skip.min(data.len());
+                d.skip -= n;
+                data = &data[n..];
+                continue;
+            }
+            let before = d.buf.len();
+            let take = data.len().min(MAX_HEAD + 4 - before.min(MAX_HEAD));
+            d.buf.extend_from_slice(&data[..take]);
+            let Some(end) = d.buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                if d.buf.len() >= MAX_HEAD {
+                    d.done = true;
+                }
+                return;
+            };
+            let head = String::from_utf8_lossy(&d.buf[..end]).into_owned();
+            // Bytes of `data` past the head belong to the body.
+            let used = end + 4 - before;
+            data = &data[used.min(data.len())..];
+            d.buf.clear();
+            let parsed = if dir == 0 {
+                parse_request(&head)
+            } else {
+                parse_response(&head)
+            };
+            match parsed {
+                Some((o, Some(body))) => {
+                    out.push(o);
+                    d.skip = body;
+                }
+                Some((o, None)) => {
+                    out.push(o);
+                    d.done = true;
+                }
+                None => d.done = true,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_user_without_password() {
+        assert_eq!(
+            basic_user("Basic dGVzdDpmYWlsMg==").as_deref(),
+            Some("test")
+        );
+        assert_eq!(basic_user("Basic  dGVzdDoxMjM0").as_deref(), Some("test"));
+        assert_eq!(basic_user("Bearer abc"), None);
+    }
+
+    #[test]
+    fn pipelined_requests_with_bodies() {
+        let mut st = HttpState::default();
+        let mut out = Vec::new();
+        let s = b"POST /fhir/Observation HTTP/1.1\r\nHost: ehr\r\nContent-Length: 5\r\n\r\nhelloGET /x?id=1 HTTP/1.1\r\nHost: ehr\r\nUser-Agent: pump/2\r\n\r\n";
+        for c in s.chunks(7) {
+            st.feed(0, c, &mut out);
+        }
+        assert_eq!(out.len(), 2);
+        let ObsKind::HttpRequest {
+            path, user_agent, ..
+        } = &out[1]
+        else {
+            panic!()
+        };
+        assert_eq!(path, "/x");
+        assert_eq!(user_agent.as_deref(), Some("pump/2"));
+    }
+}
