@@ -287,25 +287,7 @@ impl Dispatcher {
             Network::Other(..) => return,
         };
         if ip.frag.is_some() {
-            // Duplicates of whole packets are dropped by the worker that owns
-            // their flow (both copies land there); fragments are checked here
-            // before they reach the reassembler.
-            if self.dedup.is_duplicate(p.ts_ns, &ip) {
-                return;
-            }
-            if let Some(whole) = self.defrag.push(p.ts_ns, &ip, p.orig_len) {
-                let meta = PacketMeta {
-                    wire_len: whole.wire_bytes.min(u32::MAX as u64) as u32,
-                    ..meta
-                };
-                self.scratch.clear();
-                if synthesize_ip(&mut self.scratch, &ip, whole.proto, &whole.payload) {
-                    let data = std::mem::take(&mut self.scratch);
-                    self.route_raw(&meta, &dec, &data);
-                    self.scratch = data;
-                }
-            }
-            return;
+            return self.fragment(meta, &dec, &ip);
         }
         let tr = match transport(ip.proto, ip.payload) {
             Ok(t) => t,
@@ -314,22 +296,7 @@ impl Dispatcher {
                 return;
             }
         };
-        match &mut self.dispatch {
-            Dispatch::Inline(w) => w.process(&meta, &dec, &ip, &tr),
-            Dispatch::Shard {
-                index,
-                count,
-                worker,
-            } => {
-                if shard_of(&dec, &ip, &tr, *count) == *index {
-                    worker.process(&meta, &dec, &ip, &tr)
-                }
-            }
-            Dispatch::Threads { .. } => {
-                let shard = shard_of(&dec, &ip, &tr, self.threads());
-                self.enqueue(shard, &meta, p.linktype, p.data, None);
-            }
-        }
+        self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
     }
 
     /// The lean path of a non-primary shard: no counters, no ARP; only the
@@ -349,42 +316,61 @@ impl Dispatcher {
             wire_len: p.orig_len,
         };
         if ip.frag.is_some() {
-            if self.dedup.is_duplicate(p.ts_ns, &ip) {
-                return;
-            }
-            if let Some(whole) = self.defrag.push(p.ts_ns, &ip, p.orig_len) {
-                let meta = PacketMeta {
-                    wire_len: whole.wire_bytes.min(u32::MAX as u64) as u32,
-                    ..meta
-                };
-                self.scratch.clear();
-                if synthesize_ip(&mut self.scratch, &ip, whole.proto, &whole.payload) {
-                    let data = std::mem::take(&mut self.scratch);
-                    self.route_raw(&meta, &dec, &data);
-                    self.scratch = data;
-                }
-            }
-            return;
+            return self.fragment(meta, &dec, &ip);
         }
-        let Ok(tr) = transport(ip.proto, ip.payload) else {
-            return;
-        };
-        if let Dispatch::Shard {
-            index,
-            count,
-            worker,
-        } = &mut self.dispatch
-        {
-            if shard_of(&dec, &ip, &tr, *count) == *index {
-                worker.process(&meta, &dec, &ip, &tr)
-            }
+        if let Ok(tr) = transport(ip.proto, ip.payload) {
+            self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
         }
     }
 
-    fn threads(&self) -> usize {
-        match &self.dispatch {
-            Dispatch::Inline(_) | Dispatch::Shard { .. } => 1,
-            Dispatch::Threads { senders, .. } => senders.len(),
+    /// Feeds a fragment to the reassembler and routes the datagram once it
+    /// is whole. Duplicates of whole packets are dropped by the worker that
+    /// owns their flow (both copies land there); fragments are checked here.
+    fn fragment(&mut self, meta: PacketMeta, dec: &Decoded<'_>, ip: &IpPacket<'_>) {
+        if self.dedup.is_duplicate(meta.ts_ns, ip) {
+            return;
+        }
+        let Some(whole) = self.defrag.push(meta.ts_ns, ip, meta.wire_len) else {
+            return;
+        };
+        let meta = PacketMeta {
+            wire_len: whole.wire_bytes.min(u32::MAX as u64) as u32,
+            ..meta
+        };
+        let mut data = std::mem::take(&mut self.scratch);
+        data.clear();
+        if synthesize_ip(&mut data, ip, whole.proto, &whole.payload) {
+            self.route_raw(&meta, dec, &data);
+        }
+        self.scratch = data;
+    }
+
+    /// Hands a packet to the worker owning its flow: inline, this shard's
+    /// own worker (or nobody, if another shard owns it), or a worker thread
+    /// through a batch (which needs the raw frame).
+    fn route(
+        &mut self,
+        meta: &PacketMeta,
+        dec: &Decoded<'_>,
+        ip: &IpPacket<'_>,
+        tr: &Transport<'_>,
+        raw: (u32, &[u8], Option<worker::LinkOverride>),
+    ) {
+        match &mut self.dispatch {
+            Dispatch::Inline(w) => w.process(meta, dec, ip, tr),
+            Dispatch::Shard {
+                index,
+                count,
+                worker,
+            } => {
+                if shard_of(dec, ip, tr, *count) == *index {
+                    worker.process(meta, dec, ip, tr)
+                }
+            }
+            Dispatch::Threads { senders, .. } => {
+                let shard = shard_of(dec, ip, tr, senders.len());
+                self.enqueue(shard, meta, raw.0, raw.1, raw.2);
+            }
         }
     }
 
@@ -408,29 +394,14 @@ impl Dispatcher {
             self.counters.decode_errors += 1;
             return;
         };
-        match &mut self.dispatch {
-            Dispatch::Inline(w) => w.process(meta, &dec, &ip, &tr),
-            Dispatch::Shard {
-                index,
-                count,
-                worker,
-            } => {
-                if shard_of(&dec, &ip, &tr, *count) == *index {
-                    worker.process(meta, &dec, &ip, &tr)
-                }
-            }
-            Dispatch::Threads { .. } => {
-                let shard = shard_of(&dec, &ip, &tr, self.threads());
-                let link = (outer.src_mac, outer.dst_mac, outer.vlans);
-                self.enqueue(
-                    shard,
-                    meta,
-                    wardwatch_capture::linktype::RAW,
-                    data,
-                    Some(link),
-                );
-            }
-        }
+        let link = (outer.src_mac, outer.dst_mac, outer.vlans);
+        self.route(
+            meta,
+            &dec,
+            &ip,
+            &tr,
+            (wardwatch_capture::linktype::RAW, data, Some(link)),
+        );
     }
 
     fn enqueue(

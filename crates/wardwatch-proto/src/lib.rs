@@ -177,3 +177,36 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
     }
     None
 }
+
+/// Runs `data` through every dissector: as a client stream, a server
+/// stream (split into chunks at 0xA5 bytes), a UDP datagram and a DICOM
+/// dataset; what the fuzz target and its corpus replay run.
+#[doc(hidden)]
+pub fn exercise(data: &[u8]) -> usize {
+    let mut out = Vec::new();
+    let mut flow = ProtoFlow::default();
+    for (i, chunk) in data.split(|b| *b == 0xA5).enumerate().take(256) {
+        flow.on_stream(i % 2, chunk, &mut out);
+        if i % 7 == 6 {
+            flow.on_gap(i % 2);
+        }
+    }
+    flow.finish(&mut out);
+    // Each dissector on its own, so that one's probe does not hide another.
+    let mut d = dicom::DicomState::default();
+    let mut h = hl7::Hl7State::default();
+    let mut w = http::HttpState::default();
+    let mut o = Vec::new();
+    for (i, chunk) in data.chunks(97).enumerate() {
+        d.feed(i % 2, chunk, &mut o);
+        h.feed(i % 2, chunk, &mut o);
+        w.feed(i % 2, chunk, &mut o);
+    }
+    h.finish(&mut o);
+    let _ = dicom::parse_identity(data, true);
+    let _ = dicom::parse_identity(data, false);
+    let _ = dicom::parse_associate(true, data);
+    let _ = dicom::parse_command(data);
+    let _ = on_datagram(68, 67, data);
+    out.len() + o.len()
+}
