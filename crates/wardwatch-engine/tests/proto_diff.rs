@@ -341,3 +341,75 @@ fn dhcp_options_match_tshark() {
     eprintln!("DHCP: {compared} messages compared on options 12, 60, 55");
     assert!(compared >= 10);
 }
+
+#[test]
+fn tls_hello_fields_match_tshark() {
+    let mut compared = 0;
+    for rel in [
+        "pcap/it/tls12_full_handshake__ndpi-443-curl.pcap",
+        "pcap/it/tls13_firefox__ndpi.pcap",
+        "pcap/it/tls13_clienthello_only__ndpi.pcapng",
+        "pcap/it/mixed_iphone_dhcp_mdns_ssdp_tls__ndpi.pcap",
+    ] {
+        let Some(path) = shared(rel) else { continue };
+        let hello = tshark(
+            &path,
+            &[],
+            "tls.handshake.type==1",
+            &[
+                "tls.handshake.extensions_server_name",
+                "tls.handshake.ja3",
+                "tls.handshake.extensions_alpn_str",
+            ],
+        );
+        let server = tshark(
+            &path,
+            &[],
+            "tls.handshake.type==2",
+            &[
+                "tls.handshake.ciphersuite",
+                "tls.handshake.extensions.supported_version",
+                "tls.handshake.version",
+            ],
+        );
+        let obs = observations(&path);
+        let mut ours_hello = 0;
+        let mut ours_server = 0;
+        for o in &obs {
+            match &o.kind {
+                ObsKind::TlsClientHello { sni, ja3, alpn, .. } => {
+                    let t = hello.get(&o.origin.frame).unwrap_or_else(|| {
+                        panic!("{rel}: ClientHello at frame {}", o.origin.frame)
+                    });
+                    assert_eq!(sni.clone().unwrap_or_default(), t[0], "{rel}");
+                    assert_eq!(ja3, &t[1], "{rel} frame {}", o.origin.frame);
+                    assert_eq!(alpn.join(","), t[2], "{rel}");
+                    ours_hello += 1;
+                    compared += 1;
+                }
+                ObsKind::TlsServerHello { version, cipher } => {
+                    let t = server.get(&o.origin.frame).unwrap_or_else(|| {
+                        panic!("{rel}: ServerHello at frame {}", o.origin.frame)
+                    });
+                    assert_eq!(cipher, &t[0], "{rel}");
+                    let v = if t[1].is_empty() { &t[2] } else { &t[1] };
+                    let want = match v.as_str() {
+                        "0x0304" => "TLS 1.3",
+                        "0x0303" => "TLS 1.2",
+                        "0x0302" => "TLS 1.1",
+                        "0x0301" => "TLS 1.0",
+                        other => other,
+                    };
+                    assert_eq!(version, want, "{rel}");
+                    ours_server += 1;
+                    compared += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(ours_hello, hello.len(), "{rel}: ClientHellos");
+        assert_eq!(ours_server, server.len(), "{rel}: ServerHellos");
+    }
+    eprintln!("TLS: {compared} hellos compared (SNI, JA3, ALPN; cipher, version)");
+    assert!(compared >= 20);
+}

@@ -117,6 +117,7 @@ pub fn apply_observations(
             ObsKind::Hl7Message { .. } => "hl7",
             ObsKind::HttpRequest { .. } | ObsKind::HttpResponse { .. } => "http",
             ObsKind::Dhcp { .. } => "dhcp",
+            ObsKind::TlsClientHello { .. } | ObsKind::TlsServerHello { .. } => "tls",
         };
         for i in [me, peer].into_iter().flatten() {
             if let Some(a) = acc.get_mut(i) {
@@ -305,6 +306,39 @@ pub fn apply_observations(
             ObsKind::HttpResponse { server, .. } => {
                 if let (Some(s), Some(a)) = (server, me.and_then(|i| acc.get_mut(i))) {
                     a.push(ev(o, inputs, "http", "Server", s.clone()));
+                }
+            }
+            ObsKind::TlsClientHello {
+                sni,
+                ja3,
+                ja4,
+                versions,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(o, inputs, "tls", "JA4", ja4.clone()));
+                    a.push(ev(o, inputs, "tls", "JA3", ja3.clone()));
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "tls",
+                        "offered versions",
+                        versions.join(", "),
+                    ));
+                }
+                if let (Some(n), Some(a)) = (sni, peer.and_then(|i| acc.get_mut(i))) {
+                    a.push(ev(o, inputs, "tls", "SNI", n.clone()));
+                }
+            }
+            ObsKind::TlsServerHello { version, cipher } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "tls",
+                        "chosen version and cipher",
+                        format!("{version} {cipher}"),
+                    ));
                 }
             }
             ObsKind::Dhcp {

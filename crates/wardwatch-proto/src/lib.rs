@@ -8,6 +8,7 @@ pub mod dicom;
 pub mod hl7;
 pub mod http;
 pub mod obs;
+pub mod tls;
 
 pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
 
@@ -24,6 +25,7 @@ enum App {
     Dicom(Box<dicom::DicomState>),
     Hl7(Box<hl7::Hl7State>),
     Http(Box<http::HttpState>),
+    Tls(Box<tls::TlsState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -42,7 +44,12 @@ pub struct ProtoFlow {
 impl ProtoFlow {
     /// Whether stream data is still wanted.
     pub fn wants_stream(&self) -> bool {
-        !matches!(self.app, App::Other)
+        match &self.app {
+            App::Other => false,
+            // After the hellos everything is encrypted.
+            App::Tls(t) => !t.done(),
+            _ => true,
+        }
     }
 
     /// The protocol found, if any.
@@ -51,6 +58,7 @@ impl ProtoFlow {
             App::Dicom(_) => Some("dicom"),
             App::Hl7(_) => Some("hl7"),
             App::Http(_) => Some("http"),
+            App::Tls(_) => Some("tls"),
             _ => None,
         }
     }
@@ -97,6 +105,8 @@ impl ProtoFlow {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
             App::Hl7(Box::default())
+        } else if tls::probe(p) {
+            App::Tls(Box::default())
         } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
             App::Http(Box::default())
         } else if p.len() >= PROBE_BYTES
@@ -116,6 +126,7 @@ impl ProtoFlow {
             App::Dicom(d) => d.feed(dir, data, out),
             App::Hl7(h) => h.feed(dir, data, out),
             App::Http(h) => h.feed(dir, data, out),
+            App::Tls(t) => t.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -151,7 +162,7 @@ impl ProtoFlow {
         match &mut self.app {
             App::Undecided => self.app = App::Other,
             // Framing cannot be recovered after lost bytes.
-            App::Http(_) | App::Dicom(_) => self.app = App::Other,
+            App::Http(_) | App::Dicom(_) | App::Tls(_) => self.app = App::Other,
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
             App::Other => {}
@@ -196,12 +207,16 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut d = dicom::DicomState::default();
     let mut h = hl7::Hl7State::default();
     let mut w = http::HttpState::default();
+    let mut t = tls::TlsState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
         h.feed(i % 2, chunk, &mut o);
         w.feed(i % 2, chunk, &mut o);
+        t.feed(i % 2, chunk, &mut o);
     }
+    let _ = tls::parse_client_hello(data);
+    let _ = tls::parse_server_hello(data);
     h.finish(&mut o);
     let _ = dicom::parse_identity(data, true);
     let _ = dicom::parse_identity(data, false);

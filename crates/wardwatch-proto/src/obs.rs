@@ -194,6 +194,28 @@ pub enum ObsKind {
         /// Server header.
         server: Option<String>,
     },
+    /// A TLS ClientHello.
+    TlsClientHello {
+        /// Server name indication.
+        sni: Option<String>,
+        /// ALPN protocols offered.
+        alpn: Vec<String>,
+        /// Versions offered (supported_versions, else the hello version).
+        versions: Vec<String>,
+        /// JA3 MD5.
+        ja3: String,
+        /// JA3 string.
+        ja3_string: String,
+        /// JA4 client fingerprint.
+        ja4: String,
+    },
+    /// A TLS ServerHello.
+    TlsServerHello {
+        /// Version chosen.
+        version: String,
+        /// Cipher suite chosen (hex code).
+        cipher: String,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).
