@@ -51,6 +51,7 @@ for f in "$mix" "$hosp"; do
   results=()
   results+=("$(measure wardwatch-1core taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null "$f")")
   engine=("$(measure engine-only-1core taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null "$f")")
+  engine+=("$(measure engine-only-allcores $ww analyze --threads "$(nproc)" --no-dissect --no-progress --format json --out /dev/null "$f")")
   results+=("$(measure wardwatch-allcores $ww analyze --threads "$(nproc)" --no-progress --format json --out /dev/null "$f")")
   results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
   results+=("$(measure tshark taskset -c 0 tshark -r "$f" -q -z conv,tcp)")
@@ -66,6 +67,9 @@ for f in "$mix" "$hosp"; do
   ts=$(echo "${results[3]}" | awk '{print $2}')
   en=$(echo "${engine[0]}" | awk '{print $2}')
   printf 'dissectors cost: %.0f%% of engine-only throughput\n' "$(echo "(1 - $en / $w1) * 100" | bc -l)"
-  printf 'ratios: vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
+  enn=$(echo "${engine[1]}" | awk '{print $2}')
+  printf 'full pipeline: vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
     "$(echo "$ts / $w1" | bc -l)" "$(echo "$nd / $w1" | bc -l)" "$(nproc)" "$(echo "$w1 / $wn" | bc -l)"
+  printf 'engine only:   vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
+    "$(echo "$ts / $en" | bc -l)" "$(echo "$nd / $en" | bc -l)" "$(nproc)" "$(echo "$en / $enn" | bc -l)"
 done

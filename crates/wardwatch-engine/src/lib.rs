@@ -52,6 +52,10 @@ pub struct EngineConfig {
     pub collect_streams: bool,
     /// Run the protocol dissectors (off: the engine alone, for benchmarks).
     pub dissect: bool,
+    /// Return the dissectors' observations with the outcome (tests).
+    pub collect_observations: bool,
+    /// Keep every observation, repeats included (differential tests).
+    pub keep_repeats: bool,
 }
 
 impl Default for EngineConfig {
@@ -67,6 +71,8 @@ impl Default for EngineConfig {
             collect_flows: false,
             collect_streams: false,
             dissect: true,
+            collect_observations: false,
+            keep_repeats: false,
         }
     }
 }
@@ -771,6 +777,7 @@ fn assemble(
     let mut observations = Vec::new();
     for (table_stats, sink, dup) in f.parts {
         stats.observations_dropped += sink.observations_dropped;
+        stats.observations_repeated += sink.observations_repeated;
         stats.decode_errors += sink.proto_errors;
         observations.extend(sink.observations);
         stats.duplicates_dropped += dup;
@@ -788,8 +795,24 @@ fn assemble(
 
     let input_names = InputNames(names.clone());
     observations.sort_by_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
+    // Workers drop repeats within their shard; the same fact seen on flows
+    // of two shards is dropped here, keeping the earliest.
+    let mut seen = std::collections::HashSet::new();
+    observations.retain(|o| {
+        let Some(k) = o.kind.repeat_key().filter(|_| !cfg.keep_repeats) else {
+            return true;
+        };
+        let fresh = seen.insert((o.client.0, o.server.0, o.subject, k));
+        if !fresh {
+            stats.observations_repeated += 1;
+        }
+        fresh
+    });
     let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
     let devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
+    if !cfg.collect_observations {
+        observations = Vec::new();
+    }
     let t_dev = t0.elapsed();
     if std::env::var_os("WARDWATCH_TIMING").is_some() {
         eprintln!(

@@ -1,11 +1,14 @@
 //! A flow worker: owns one shard of the flow table and what the layers above
 //! make of its flows.
 
+use std::collections::HashSet;
+use std::net::IpAddr;
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
     FlowKey, FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent,
     TcpState, Transport,
 };
+
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
 use wardwatch_proto::{ObsKind, Observation, Origin, ProtoFlow, Side};
 
@@ -81,9 +84,13 @@ pub struct WorkerSink {
     pub observations_dropped: u64,
     /// Malformed application messages.
     pub proto_errors: u64,
+    /// Observations that repeated a fact already kept.
+    pub observations_repeated: u64,
+    seen: HashSet<(IpAddr, IpAddr, usize, u64), foldhash::fast::RandomState>,
     collect_flows: bool,
     collect_streams: bool,
     dissect: bool,
+    keep_repeats: bool,
     scratch: Vec<(usize, ObsKind)>,
 }
 
@@ -92,6 +99,19 @@ const MAX_OBSERVATIONS: usize = 1 << 18;
 
 impl WorkerSink {
     fn record(&mut self, info: &FlowInfo, origin: Origin, dir: usize, kind: ObsKind) {
+        // The same fact between the same two hosts is kept once.
+        if let Some(k) = kind.repeat_key().filter(|_| !self.keep_repeats) {
+            let key = (info.client.addr, info.server.addr, dir, k);
+            if self.seen.contains(&key) {
+                self.observations_repeated += 1;
+                return;
+            }
+            if self.seen.len() >= MAX_OBSERVATIONS {
+                self.observations_dropped += 1;
+                return;
+            }
+            self.seen.insert(key);
+        }
         if self.observations.len() >= MAX_OBSERVATIONS {
             self.observations_dropped += 1;
             return;
@@ -292,9 +312,12 @@ impl Worker {
                 collect_flows: cfg.collect_flows,
                 collect_streams: cfg.collect_streams,
                 dissect: cfg.dissect,
+                keep_repeats: cfg.keep_repeats,
                 observations: Vec::new(),
                 observations_dropped: 0,
                 proto_errors: 0,
+                observations_repeated: 0,
+                seen: HashSet::default(),
                 scratch: Vec::new(),
             },
         }

@@ -70,7 +70,12 @@ fn tshark(
 }
 
 fn observations(path: &Path) -> Vec<Observation> {
-    analyze_files(&[path.to_path_buf()], &EngineConfig::default())
+    let cfg = EngineConfig {
+        collect_observations: true,
+        keep_repeats: true,
+        ..Default::default()
+    };
+    analyze_files(&[path.to_path_buf()], &cfg)
         .expect("analyze")
         .observations
 }
@@ -411,5 +416,88 @@ fn tls_hello_fields_match_tshark() {
         assert_eq!(ours_server, server.len(), "{rel}: ServerHellos");
     }
     eprintln!("TLS: {compared} hellos compared (SNI, JA3, ALPN; cipher, version)");
+    assert!(compared >= 20);
+}
+
+#[test]
+fn ftp_ssdp_snmp_fields_match_tshark() {
+    let mut compared = 0;
+    // FTP: the banner and the user (never the password).
+    for rel in [
+        "pcap/it/ftp_login_admin_qwerty__zeek.pcap",
+        "pcap/it/ftp_anonymous_retr__zeek.pcap",
+        "pcap/it/ftp_login_failed__ndpi.pcap",
+    ] {
+        let Some(path) = shared(rel) else { continue };
+        let users = tshark(
+            &path,
+            &[],
+            "ftp.request.command==USER",
+            &["ftp.request.arg"],
+        );
+        let banners = tshark(&path, &[], "ftp.response.code==220", &["ftp.response.arg"]);
+        let obs = observations(&path);
+        let our_users: Vec<&str> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::Login { user, .. } => Some(user.as_str()),
+                _ => None,
+            })
+            .collect();
+        let their_users: Vec<&str> = users.values().map(|v| v[0].as_str()).collect();
+        assert_eq!(our_users, their_users, "{rel}: FTP users");
+        let our_banner = obs.iter().find_map(|o| match &o.kind {
+            ObsKind::Banner { text, .. } => Some(text.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            our_banner.as_deref(),
+            banners.values().next().map(|v| v[0].as_str()),
+            "{rel}"
+        );
+        let dump = format!("{obs:?}");
+        for secret in ["qwerty", "PASS test"] {
+            assert!(!dump.contains(secret), "{rel}: password kept");
+        }
+        compared += our_users.len() + 1;
+    }
+    // SSDP: SERVER header (tshark decodes SSDP as HTTP).
+    if let Some(path) = shared("pcap/it/ssdp_notify__suricata.pcap") {
+        let theirs = tshark(&path, &[], "ssdp", &["http.server"]);
+        for o in observations(&path) {
+            if let ObsKind::Ssdp { server, .. } = &o.kind {
+                assert_eq!(
+                    server.clone().unwrap_or_default(),
+                    theirs[&o.origin.frame][0]
+                );
+                compared += 1;
+            }
+        }
+    }
+    // SNMP: the community's class (the string itself is never kept).
+    if let Some(path) = shared("pcap/it/snmp_v1_v2c_communities__ndpi.pcap") {
+        let theirs = tshark(&path, &[], "snmp.community", &["snmp.community"]);
+        let obs = observations(&path);
+        let mut n = 0;
+        for o in &obs {
+            if let ObsKind::Snmp {
+                community: Some(c), ..
+            } = &o.kind
+            {
+                let t = &theirs[&o.origin.frame][0];
+                let want = match t.as_str() {
+                    "public" => "public (default)",
+                    "private" => "private (default)",
+                    _ => "other (masked)",
+                };
+                assert_eq!(c, want, "frame {}", o.origin.frame);
+                n += 1;
+            }
+        }
+        assert_eq!(n, theirs.len(), "SNMP messages with a community");
+        assert!(!format!("{obs:?}").contains("public2c"), "community kept");
+        compared += n;
+    }
+    eprintln!("FTP/SSDP/SNMP: {compared} fields compared");
     assert!(compared >= 20);
 }

@@ -117,7 +117,13 @@ pub fn apply_observations(
             ObsKind::Hl7Message { .. } => "hl7",
             ObsKind::HttpRequest { .. } | ObsKind::HttpResponse { .. } => "http",
             ObsKind::Dhcp { .. } => "dhcp",
+            ObsKind::Dns { flavour, .. } => flavour.as_str(),
+            ObsKind::Ssdp { .. } => "ssdp",
+            ObsKind::Snmp { .. } => "snmp",
             ObsKind::TlsClientHello { .. } | ObsKind::TlsServerHello { .. } => "tls",
+            ObsKind::Banner { protocol, .. }
+            | ObsKind::Login { protocol, .. }
+            | ObsKind::FileTransfers { protocol, .. } => protocol.as_str(),
         };
         for i in [me, peer].into_iter().flatten() {
             if let Some(a) = acc.get_mut(i) {
@@ -328,6 +334,83 @@ pub fn apply_observations(
                 }
                 if let (Some(n), Some(a)) = (sni, peer.and_then(|i| acc.get_mut(i))) {
                     a.push(ev(o, inputs, "tls", "SNI", n.clone()));
+                }
+            }
+            ObsKind::Banner { protocol, text } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(o, inputs, protocol, "banner", text.clone()));
+                }
+            }
+            ObsKind::Login {
+                protocol,
+                user,
+                success,
+                ..
+            } => {
+                // Evidence on the server: which account was used on it.
+                if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
+                    let outcome = match success {
+                        Some(true) => "accepted",
+                        Some(false) => "refused",
+                        None => "outcome not seen",
+                    };
+                    a.push(ev(
+                        o,
+                        inputs,
+                        protocol,
+                        "login user",
+                        format!("{user} ({outcome})"),
+                    ));
+                }
+            }
+            ObsKind::FileTransfers { .. } => {}
+            ObsKind::Dns {
+                flavour,
+                response,
+                answers,
+                ..
+            } => {
+                // mDNS and LLMNR answers are the responder naming itself.
+                if *response && flavour != "dns" {
+                    if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                        for ans in answers.iter().take(4) {
+                            a.push(ev(o, inputs, flavour, "answer", ans.clone()));
+                        }
+                    }
+                }
+            }
+            ObsKind::Ssdp { server, usn, .. } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(s) = server {
+                        a.push(ev(o, inputs, "ssdp", "SERVER", s.clone()));
+                    }
+                    if let Some(u) = usn {
+                        a.push(ev(o, inputs, "ssdp", "USN", u.clone()));
+                    }
+                }
+            }
+            ObsKind::Snmp {
+                version,
+                community,
+                sys_descr,
+                sys_object_id,
+                sys_name,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(d) = sys_descr {
+                        a.push(ev(o, inputs, "snmp", "sysDescr", d.clone()));
+                    }
+                    if let Some(d) = sys_object_id {
+                        a.push(ev(o, inputs, "snmp", "sysObjectID", d.clone()));
+                    }
+                    if let Some(d) = sys_name {
+                        a.hostname.get_or_insert(d.clone());
+                        a.push(ev(o, inputs, "snmp", "sysName", d.clone()));
+                    }
+                    if let Some(c) = community {
+                        a.push(ev(o, inputs, "snmp", "community", format!("{version} {c}")));
+                    }
                 }
             }
             ObsKind::TlsServerHello { version, cipher } => {

@@ -80,9 +80,12 @@ pub struct Stats {
     /// Most flows held at once (additive).
     #[serde(default)]
     pub peak_flows: u64,
-    /// Dissector observations not kept (repetitive, or over a cap) (additive).
+    /// Dissector observations not kept: over a flow's share or a cap (additive).
     #[serde(default)]
     pub observations_dropped: u64,
+    /// Dissector observations that repeated a fact already kept (additive).
+    #[serde(default)]
+    pub observations_repeated: u64,
 }
 
 /// An intelligence feed and its date.

@@ -5,9 +5,15 @@
 
 pub mod dhcp;
 pub mod dicom;
+pub mod dns;
+pub mod ftp;
 pub mod hl7;
 pub mod http;
+mod lines;
 pub mod obs;
+pub mod snmp;
+pub mod ssdp;
+pub mod ssh;
 pub mod tls;
 
 pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
@@ -26,6 +32,8 @@ enum App {
     Hl7(Box<hl7::Hl7State>),
     Http(Box<http::HttpState>),
     Tls(Box<tls::TlsState>),
+    Ftp(Box<ftp::FtpState>),
+    Ssh(Box<ssh::SshState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -48,6 +56,7 @@ impl ProtoFlow {
             App::Other => false,
             // After the hellos everything is encrypted.
             App::Tls(t) => !t.done(),
+            App::Ssh(t) => !t.done(),
             _ => true,
         }
     }
@@ -59,6 +68,8 @@ impl ProtoFlow {
             App::Hl7(_) => Some("hl7"),
             App::Http(_) => Some("http"),
             App::Tls(_) => Some("tls"),
+            App::Ftp(_) => Some("ftp"),
+            App::Ssh(_) => Some("ssh"),
             _ => None,
         }
     }
@@ -105,6 +116,10 @@ impl ProtoFlow {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
             App::Hl7(Box::default())
+        } else if ssh::probe(p) {
+            App::Ssh(Box::default())
+        } else if (dir == 1 && ftp::probe_server(p)) || (dir == 0 && ftp::probe_client(p)) {
+            App::Ftp(Box::default())
         } else if tls::probe(p) {
             App::Tls(Box::default())
         } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
@@ -127,6 +142,8 @@ impl ProtoFlow {
             App::Hl7(h) => h.feed(dir, data, out),
             App::Http(h) => h.feed(dir, data, out),
             App::Tls(t) => t.feed(dir, data, out),
+            App::Ftp(f) => f.feed(dir, data, out),
+            App::Ssh(f) => f.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -162,7 +179,8 @@ impl ProtoFlow {
         match &mut self.app {
             App::Undecided => self.app = App::Other,
             // Framing cannot be recovered after lost bytes.
-            App::Http(_) | App::Dicom(_) | App::Tls(_) => self.app = App::Other,
+            App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
+            App::Ftp(_) => {}
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
             App::Other => {}
@@ -175,18 +193,31 @@ impl ProtoFlow {
         match &mut self.app {
             App::Hl7(h) => h.finish(&mut tmp),
             App::Dicom(d) => tmp.push(d.volume()),
+            App::Ftp(f) => f.finish(&mut tmp),
             _ => {}
         }
         out.extend(tmp.into_iter().map(|o| (0, o)));
     }
 }
 
-/// Dissects one UDP datagram.
+/// Dissects one UDP datagram. Plain DNS (port 53) is parsed by
+/// [`dns::parse`] but not reported per message: a busy site sends millions,
+/// and what detection needs from them is an aggregate, not a list.
 pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
+    let either = |p: u16| sport == p || dport == p;
     if matches!((sport, dport), (68, 67) | (67, 68) | (67, 67)) && dhcp::probe(payload) {
-        return dhcp::parse(payload);
+        dhcp::parse(payload)
+    } else if either(5353) {
+        dns::parse(payload, "mdns")
+    } else if either(5355) {
+        dns::parse(payload, "llmnr")
+    } else if either(1900) {
+        ssdp::parse(payload)
+    } else if either(161) || either(162) {
+        snmp::parse(payload)
+    } else {
+        None
     }
-    None
 }
 
 /// Runs `data` through every dissector: as a client stream, a server
@@ -208,13 +239,18 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut h = hl7::Hl7State::default();
     let mut w = http::HttpState::default();
     let mut t = tls::TlsState::default();
+    let mut f = ftp::FtpState::default();
+    let mut sh = ssh::SshState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
         h.feed(i % 2, chunk, &mut o);
         w.feed(i % 2, chunk, &mut o);
         t.feed(i % 2, chunk, &mut o);
+        f.feed(i % 2, chunk, &mut o);
+        sh.feed(i % 2, chunk, &mut o);
     }
+    f.finish(&mut o);
     let _ = tls::parse_client_hello(data);
     let _ = tls::parse_server_hello(data);
     h.finish(&mut o);
@@ -223,5 +259,8 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = dicom::parse_associate(true, data);
     let _ = dicom::parse_command(data);
     let _ = on_datagram(68, 67, data);
+    let _ = on_datagram(5353, 5353, data);
+    let _ = on_datagram(1900, 1900, data);
+    let _ = on_datagram(40000, 161, data);
     out.len() + o.len()
 }

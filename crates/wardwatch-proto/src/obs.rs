@@ -18,7 +18,7 @@ pub struct Origin {
 }
 
 /// Which end of the flow a fact describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Side {
     /// The initiator.
     Client,
@@ -52,7 +52,7 @@ impl Observation {
 }
 
 /// A DICOM presentation context as proposed or accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PresentationContext {
     /// Context id.
     pub id: u8,
@@ -65,7 +65,7 @@ pub struct PresentationContext {
 }
 
 /// The facts, by protocol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ObsKind {
     /// A-ASSOCIATE-RQ or -AC.
@@ -216,6 +216,73 @@ pub enum ObsKind {
         /// Cipher suite chosen (hex code).
         cipher: String,
     },
+    /// A service's greeting or identification string (FTP 220, SSH, Telnet).
+    Banner {
+        /// Protocol.
+        protocol: String,
+        /// The text, cut at 256 characters.
+        text: String,
+    },
+    /// A cleartext login attempt. The password is never kept: only whether
+    /// one was sent.
+    Login {
+        /// Protocol.
+        protocol: String,
+        /// User name.
+        user: String,
+        /// A password was sent.
+        password_present: bool,
+        /// Whether the server accepted it, when its answer was seen.
+        success: Option<bool>,
+        /// The session was protected (AUTH TLS) before the login.
+        encrypted: bool,
+    },
+    /// File transfers on a control connection (counts, no names).
+    FileTransfers {
+        /// Protocol.
+        protocol: String,
+        /// Uploads (STOR/STOU/APPE).
+        uploads: u32,
+        /// Downloads (RETR).
+        downloads: u32,
+    },
+    /// A DNS, mDNS or LLMNR message.
+    Dns {
+        /// `dns`, `mdns` or `llmnr`.
+        flavour: String,
+        /// A response.
+        response: bool,
+        /// `name TYPE` asked.
+        queries: Vec<String>,
+        /// `name TYPE value` answered.
+        answers: Vec<String>,
+    },
+    /// An SSDP message.
+    Ssdp {
+        /// NOTIFY, M-SEARCH or the status line's protocol.
+        method: String,
+        /// SERVER header.
+        server: Option<String>,
+        /// USN header.
+        usn: Option<String>,
+        /// LOCATION header.
+        location: Option<String>,
+    },
+    /// An SNMP message; the community is classified, never kept.
+    Snmp {
+        /// v1, v2c or v3.
+        version: String,
+        /// `public (default)`, `private (default)` or `other (masked)`.
+        community: Option<String>,
+        /// PDU type.
+        pdu: String,
+        /// sysDescr.0 from a response.
+        sys_descr: Option<String>,
+        /// sysObjectID.0.
+        sys_object_id: Option<String>,
+        /// sysName.0.
+        sys_name: Option<String>,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).
@@ -235,4 +302,51 @@ pub enum ObsKind {
         /// Option 50 / yiaddr: the address asked for or given.
         address: Option<IpAddr>,
     },
+}
+
+impl ObsKind {
+    /// A key under which repeats of the same fact collapse: the same modality
+    /// storing a thousand images to the same PACS is one fact, not a
+    /// thousand. `None` for facts that are events in their own right
+    /// (logins, volumes, transfers), which are all kept.
+    pub fn repeat_key(&self) -> Option<u64> {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = foldhash::fast::FixedState::with_seed(0x0b5).build_hasher();
+        match self {
+            ObsKind::DicomVolume { .. } | ObsKind::Login { .. } | ObsKind::FileTransfers { .. } => {
+                return None
+            }
+            // Control ids differ on every message.
+            ObsKind::Hl7Message {
+                control_id: _,
+                mllp,
+                encoding,
+                sending_application,
+                sending_facility,
+                receiving_application,
+                receiving_facility,
+                message_type,
+                trigger,
+                version,
+                ack_code,
+                software,
+                equipment,
+                segments: _,
+            } => {
+                (
+                    mllp,
+                    encoding,
+                    sending_application,
+                    sending_facility,
+                    receiving_application,
+                    receiving_facility,
+                    message_type,
+                )
+                    .hash(&mut h);
+                (trigger, version, ack_code, software, equipment).hash(&mut h);
+            }
+            other => other.hash(&mut h),
+        }
+        Some(h.finish())
+    }
 }

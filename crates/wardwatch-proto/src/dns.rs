@@ -1,0 +1,134 @@
+//! DNS, mDNS and LLMNR messages: the names asked and answered (host names
+//! and service instances identify devices). Name compression is followed
+//! with a bound, so a pointer loop cannot hang the parser.
+
+use crate::obs::ObsKind;
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Reads a (possibly compressed) name at `at`; returns it and the offset
+/// after it in the original position.
+pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
+    let mut labels: Vec<String> = Vec::new();
+    let mut end = None;
+    for _ in 0..128 {
+        let len = *msg.get(at)? as usize;
+        if len == 0 {
+            end.get_or_insert(at + 1);
+            let name = labels.join(".");
+            return Some((name, end?));
+        }
+        if len & 0xC0 == 0xC0 {
+            let ptr = (be16(msg, at)? & 0x3FFF) as usize;
+            end.get_or_insert(at + 2);
+            at = ptr;
+            continue;
+        }
+        if len > 63 {
+            return None;
+        }
+        let l = msg.get(at + 1..at + 1 + len)?;
+        labels.push(
+            String::from_utf8_lossy(l)
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect(),
+        );
+        if labels.iter().map(|s| s.len() + 1).sum::<usize>() > 255 {
+            return None;
+        }
+        at += 1 + len;
+    }
+    None
+}
+
+fn type_name(t: u16) -> String {
+    match t {
+        1 => "A".into(),
+        2 => "NS".into(),
+        5 => "CNAME".into(),
+        12 => "PTR".into(),
+        15 => "MX".into(),
+        16 => "TXT".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        255 => "ANY".into(),
+        t => format!("TYPE{t}"),
+    }
+}
+
+/// Parses a DNS-format message; `flavour` is `dns`, `mdns` or `llmnr`.
+pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
+    let flags = be16(b, 2)?;
+    let qd = be16(b, 4)? as usize;
+    let an = be16(b, 6)? as usize;
+    let mut at = 12;
+    let mut queries = Vec::new();
+    for _ in 0..qd.min(32) {
+        let (name, next) = read_name(b, at)?;
+        let ty = be16(b, next)?;
+        at = next + 4;
+        if queries.len() < 16 {
+            queries.push(format!("{name} {}", type_name(ty)));
+        }
+    }
+    let mut answers = Vec::new();
+    for _ in 0..an.min(64) {
+        let Some((name, next)) = read_name(b, at) else {
+            break;
+        };
+        let (Some(ty), Some(rdlen)) = (be16(b, next), be16(b, next + 8)) else {
+            break;
+        };
+        let rdata_at = next + 10;
+        let Some(rdata) = b.get(rdata_at..rdata_at + rdlen as usize) else {
+            break;
+        };
+        let value = match ty {
+            1 if rdata.len() == 4 => format!("{}.{}.{}.{}", rdata[0], rdata[1], rdata[2], rdata[3]),
+            28 if rdata.len() == 16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(rdata);
+                std::net::Ipv6Addr::from(a).to_string()
+            }
+            5 | 12 | 2 => read_name(b, rdata_at).map(|(n, _)| n).unwrap_or_default(),
+            33 => read_name(b, rdata_at + 6)
+                .map(|(n, _)| n)
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        if answers.len() < 16 {
+            answers.push(
+                format!("{name} {} {value}", type_name(ty))
+                    .trim()
+                    .to_string(),
+            );
+        }
+        at = rdata_at + rdlen as usize;
+    }
+    Some(ObsKind::Dns {
+        flavour: flavour.into(),
+        response: flags & 0x8000 != 0,
+        queries,
+        answers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_loops_end() {
+        // A name pointing at itself.
+        let mut m = vec![0u8; 12];
+        m[5] = 1;
+        m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
+        assert!(parse(&m, "dns").is_none());
+        for n in 0..m.len() {
+            let _ = parse(&m[..n], "dns");
+        }
+    }
+}
