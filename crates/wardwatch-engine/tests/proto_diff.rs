@@ -501,3 +501,71 @@ fn ftp_ssdp_snmp_fields_match_tshark() {
     eprintln!("FTP/SSDP/SNMP: {compared} fields compared");
     assert!(compared >= 20);
 }
+
+#[test]
+fn telnet_and_mqtt_logins() {
+    // Telnet: the MANIFEST (and `tshark -qz follow,tcp,ascii,0`) shows the
+    // login `fake` typed character by character and the password `user`.
+    if let Some(path) = shared("pcap/it/telnet_login__ndpi.pcap") {
+        let obs = observations(&path);
+        let logins: Vec<_> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::Login {
+                    protocol,
+                    user,
+                    success,
+                    password_present,
+                    ..
+                } if protocol == "telnet" => Some((user.clone(), *success, *password_present)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(logins, vec![("fake".to_string(), Some(true), true)]);
+        assert!(obs.iter().any(|o| matches!(&o.kind, ObsKind::Banner { text, .. } if text == "OpenBSD/i386 (oof) (ttyp2)")));
+    }
+    // MQTT: client ids and user against tshark.
+    let mut compared = 0;
+    for rel in [
+        "pcap/it/mqtt311_userpass__suricata.pcap",
+        "pcap/it/mqtt_paho__zeek.pcap",
+    ] {
+        let Some(path) = shared(rel) else { continue };
+        let theirs = tshark(
+            &path,
+            &[],
+            "mqtt.msgtype==1",
+            &["mqtt.clientid", "mqtt.username"],
+        );
+        let obs = observations(&path);
+        let ids: Vec<String> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::MqttConnect { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            })
+            .collect();
+        let their_ids: Vec<String> = theirs.values().map(|v| v[0].clone()).collect();
+        assert_eq!(ids, their_ids, "{rel}");
+        let users: Vec<String> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::Login { user, .. } => Some(user.clone()),
+                _ => None,
+            })
+            .collect();
+        let their_users: Vec<String> = theirs
+            .values()
+            .map(|v| v[1].clone())
+            .filter(|u| !u.is_empty())
+            .collect();
+        assert_eq!(users, their_users, "{rel}");
+        assert!(
+            !format!("{obs:?}").contains("\"pass\""),
+            "{rel}: password kept"
+        );
+        compared += ids.len() + users.len();
+    }
+    eprintln!("MQTT: {compared} fields compared");
+    assert!(compared >= 4);
+}

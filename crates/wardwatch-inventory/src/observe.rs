@@ -119,6 +119,7 @@ pub fn apply_observations(
             ObsKind::Dhcp { .. } => "dhcp",
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
             ObsKind::Ssdp { .. } => "ssdp",
+            ObsKind::MqttConnect { .. } | ObsKind::MqttTopic { .. } => "mqtt",
             ObsKind::Snmp { .. } => "snmp",
             ObsKind::TlsClientHello { .. } | ObsKind::TlsServerHello { .. } => "tls",
             ObsKind::Banner { protocol, .. }
@@ -295,8 +296,14 @@ pub fn apply_observations(
                 host,
                 user_agent,
                 basic_user,
+                fhir_resource,
+                fhir_interaction,
                 ..
             } => {
+                if let (Some(r), Some(a)) = (fhir_resource, peer.and_then(|i| acc.get_mut(i))) {
+                    let i = fhir_interaction.clone().unwrap_or_default();
+                    a.push(ev(o, inputs, "fhir", "resource", format!("{r} {i}")));
+                }
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(u) = user_agent {
                         a.push(ev(o, inputs, "http", "User-Agent", u.clone()));
@@ -347,8 +354,10 @@ pub fn apply_observations(
                 success,
                 ..
             } => {
-                // Evidence on the server: which account was used on it.
-                if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
+                // Evidence on the server: which account was used on it,
+                // whichever direction reported the outcome.
+                let server = by_ip.get(&o.server.0).copied();
+                if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
                     let outcome = match success {
                         Some(true) => "accepted",
                         Some(false) => "refused",
@@ -364,6 +373,16 @@ pub fn apply_observations(
                 }
             }
             ObsKind::FileTransfers { .. } => {}
+            ObsKind::MqttConnect { client_id, .. } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(o, inputs, "mqtt", "client id", client_id.clone()));
+                }
+            }
+            ObsKind::MqttTopic { topic } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(o, inputs, "mqtt", "topic", topic.clone()));
+                }
+            }
             ObsKind::Dns {
                 flavour,
                 response,

@@ -77,16 +77,109 @@ pub fn basic_user(value: &str) -> Option<String> {
     Some(clean(user))
 }
 
+/// FHIR R4 resource types most seen from clinical systems.
+const FHIR_RESOURCES: [&str; 28] = [
+    "Patient",
+    "Observation",
+    "Device",
+    "DeviceMetric",
+    "DeviceRequest",
+    "DiagnosticReport",
+    "Encounter",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "MedicationStatement",
+    "Medication",
+    "AllergyIntolerance",
+    "Immunization",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Location",
+    "ServiceRequest",
+    "Specimen",
+    "ImagingStudy",
+    "DocumentReference",
+    "Bundle",
+    "CapabilityStatement",
+    "Communication",
+    "Appointment",
+    "Subscription",
+];
+
+/// A path segment that may identify a person or record: long digit runs,
+/// UUIDs, long hex strings.
+fn looks_like_id(seg: &str) -> bool {
+    let digits = seg.chars().filter(|c| c.is_ascii_digit()).count();
+    let hexish = seg.len() >= 8 && seg.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    digits >= 4 || hexish
+}
+
+/// The path with identifier-like segments replaced by `{id}`, and the FHIR
+/// resource type and interaction when the path is a FHIR one.
+pub fn redact_path(method: &str, path: &str) -> (String, Option<(String, String)>) {
+    let segs: Vec<&str> = path.split('/').collect();
+    let mut fhir = None;
+    for (i, seg) in segs.iter().enumerate() {
+        if FHIR_RESOURCES.contains(seg) {
+            let has_id = segs
+                .get(i + 1)
+                .is_some_and(|s| !s.is_empty() && !s.starts_with('_') && !s.starts_with('$'));
+            let interaction = match (method, has_id) {
+                ("GET", true) => "read",
+                ("GET", false) | ("POST", false) if segs.get(i + 1) == Some(&"_search") => "search",
+                ("GET", false) => "search",
+                ("POST", false) => "create",
+                ("PUT", _) => "update",
+                ("PATCH", _) => "patch",
+                ("DELETE", _) => "delete",
+                _ => "other",
+            };
+            fhir = Some((seg.to_string(), interaction.to_string()));
+            break;
+        }
+    }
+    let red: Vec<String> = segs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            // In FHIR, the segment after a resource type is its id.
+            let after_resource = i > 0
+                && FHIR_RESOURCES.contains(&segs[i - 1])
+                && !s.is_empty()
+                && !s.starts_with('_')
+                && !s.starts_with('$');
+            if after_resource || looks_like_id(s) {
+                "{id}".to_string()
+            } else {
+                s.to_string()
+            }
+        })
+        .collect();
+    (red.join("/"), fhir)
+}
+
 /// Parses a request head (through the blank line).
 pub fn parse_request(head: &str) -> Option<(ObsKind, Option<usize>)> {
     let lines: Vec<&str> = head.split("\r\n").flat_map(|l| l.split('\n')).collect();
     let mut first = lines.first()?.split(' ');
     let method = first.next()?.to_string();
     let target = first.next()?;
-    let path = target.split(['?', '#']).next().unwrap_or("");
+    let raw = target.split(['?', '#']).next().unwrap_or("");
+    // Absolute-form targets (proxies): keep only the path.
+    let raw = raw
+        .strip_prefix("http://")
+        .or_else(|| raw.strip_prefix("https://"))
+        .map(|r| r.find('/').map_or("/", |i| &r[i..]))
+        .unwrap_or(raw);
+    let (path, fhir) = redact_path(&method, raw);
     let obs = ObsKind::HttpRequest {
         method: clean(&method),
-        path: clean(path),
+        path: clean(&path),
+        fhir_resource: fhir.as_ref().map(|f| f.0.clone()),
+        fhir_interaction: fhir.map(|f| f.1),
         host: header(&lines, "host").map(clean),
         user_agent: header(&lines, "user-agent").map(clean),
         basic_user: header(&lines, "authorization").and_then(basic_user),
@@ -211,5 +304,29 @@ mod tests {
         };
         assert_eq!(path, "/x");
         assert_eq!(user_agent.as_deref(), Some("pump/2"));
+        let ObsKind::HttpRequest {
+            fhir_resource,
+            fhir_interaction,
+            ..
+        } = &out[0]
+        else {
+            panic!()
+        };
+        assert_eq!(fhir_resource.as_deref(), Some("Observation"));
+        assert_eq!(fhir_interaction.as_deref(), Some("create"));
+    }
+
+    #[test]
+    fn identifiers_never_leave_the_path() {
+        let (p, f) = redact_path("GET", "/fhir/Patient/pat-77a");
+        assert_eq!(p, "/fhir/Patient/{id}");
+        assert_eq!(f, Some(("Patient".into(), "read".into())));
+        let (p, _) = redact_path("GET", "/api/records/1234567/view");
+        assert_eq!(p, "/api/records/{id}/view");
+        let (p, f) = redact_path("GET", "/fhir/Observation");
+        assert_eq!(
+            (p.as_str(), f.map(|x| x.1)),
+            ("/fhir/Observation", Some("search".into()))
+        );
     }
 }

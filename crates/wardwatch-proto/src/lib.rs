@@ -10,10 +10,12 @@ pub mod ftp;
 pub mod hl7;
 pub mod http;
 mod lines;
+pub mod mqtt;
 pub mod obs;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod telnet;
 pub mod tls;
 
 pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
@@ -34,6 +36,8 @@ enum App {
     Tls(Box<tls::TlsState>),
     Ftp(Box<ftp::FtpState>),
     Ssh(Box<ssh::SshState>),
+    Telnet(Box<telnet::TelnetState>),
+    Mqtt(Box<mqtt::MqttState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -70,6 +74,8 @@ impl ProtoFlow {
             App::Tls(_) => Some("tls"),
             App::Ftp(_) => Some("ftp"),
             App::Ssh(_) => Some("ssh"),
+            App::Telnet(_) => Some("telnet"),
+            App::Mqtt(_) => Some("mqtt"),
             _ => None,
         }
     }
@@ -116,6 +122,10 @@ impl ProtoFlow {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
             App::Hl7(Box::default())
+        } else if dir == 0 && mqtt::probe(p) {
+            App::Mqtt(Box::default())
+        } else if telnet::probe(p) {
+            App::Telnet(Box::default())
         } else if ssh::probe(p) {
             App::Ssh(Box::default())
         } else if (dir == 1 && ftp::probe_server(p)) || (dir == 0 && ftp::probe_client(p)) {
@@ -144,6 +154,8 @@ impl ProtoFlow {
             App::Tls(t) => t.feed(dir, data, out),
             App::Ftp(f) => f.feed(dir, data, out),
             App::Ssh(f) => f.feed(dir, data, out),
+            App::Telnet(t) => t.feed(dir, data, out),
+            App::Mqtt(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -180,7 +192,8 @@ impl ProtoFlow {
             App::Undecided => self.app = App::Other,
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
-            App::Ftp(_) => {}
+            App::Ftp(_) | App::Telnet(_) => {}
+            App::Mqtt(_) => self.app = App::Other,
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
             App::Other => {}
@@ -194,6 +207,7 @@ impl ProtoFlow {
             App::Hl7(h) => h.finish(&mut tmp),
             App::Dicom(d) => tmp.push(d.volume()),
             App::Ftp(f) => f.finish(&mut tmp),
+            App::Telnet(t) => t.finish(&mut tmp),
             _ => {}
         }
         out.extend(tmp.into_iter().map(|o| (0, o)));
@@ -241,6 +255,8 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut t = tls::TlsState::default();
     let mut f = ftp::FtpState::default();
     let mut sh = ssh::SshState::default();
+    let mut tn = telnet::TelnetState::default();
+    let mut mq = mqtt::MqttState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -249,7 +265,10 @@ pub fn exercise(data: &[u8]) -> usize {
         t.feed(i % 2, chunk, &mut o);
         f.feed(i % 2, chunk, &mut o);
         sh.feed(i % 2, chunk, &mut o);
+        tn.feed(i % 2, chunk, &mut o);
+        mq.feed(i % 2, chunk, &mut o);
     }
+    tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);
     let _ = tls::parse_server_hello(data);

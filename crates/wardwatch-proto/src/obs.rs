@@ -178,8 +178,12 @@ pub enum ObsKind {
     HttpRequest {
         /// Method.
         method: String,
-        /// Path without query string.
+        /// Path without query string, identifier-like segments as `{id}`.
         path: String,
+        /// FHIR resource type, when the path is a FHIR one (never its id).
+        fhir_resource: Option<String>,
+        /// FHIR interaction (read, search, create, update, patch, delete).
+        fhir_interaction: Option<String>,
         /// Host header.
         host: Option<String>,
         /// User-Agent.
@@ -282,6 +286,18 @@ pub enum ObsKind {
         sys_object_id: Option<String>,
         /// sysName.0.
         sys_name: Option<String>,
+    },
+    /// An MQTT CONNECT.
+    MqttConnect {
+        /// Client identifier.
+        client_id: String,
+        /// Protocol level (4 = 3.1.1, 5 = 5.0).
+        level: u8,
+    },
+    /// A topic published to (only names without identifiers).
+    MqttTopic {
+        /// The topic.
+        topic: String,
     },
     /// A DHCP client message.
     Dhcp {
