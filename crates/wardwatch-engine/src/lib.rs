@@ -149,6 +149,24 @@ struct Counters {
     per_input: Vec<(u64, u64)>,
 }
 
+impl Counters {
+    fn add(&mut self, o: &Counters) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.decode_errors += o.decode_errors;
+        self.tunneled += o.tunneled;
+        self.first_ts = match (self.first_ts, o.first_ts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ts = self.last_ts.max(o.last_ts);
+        for (a, b) in self.per_input.iter_mut().zip(&o.per_input) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+    }
+}
+
 /// The reading side of the pipeline: decodes, drops duplicates, reassembles
 /// fragments and hands each packet to the worker owning its flow.
 struct Dispatcher {
@@ -236,15 +254,19 @@ impl Dispatcher {
         d
     }
 
-    /// Whether this dispatcher keeps the site-wide counters.
-    fn primary(&self) -> bool {
-        !matches!(self.dispatch, Dispatch::Shard { index, .. } if index != 0)
+    /// This dispatcher's shard and the shard count (0 of 1 unless sharded).
+    fn shard_slot(&self) -> (usize, usize) {
+        match &self.dispatch {
+            Dispatch::Shard { index, count, .. } => (*index, *count),
+            _ => (0, 1),
+        }
     }
 
-    fn packet(&mut self, input: u16, p: &Packet<'_>) {
-        if !self.primary() {
-            return self.packet_secondary(input, p);
-        }
+    /// Counts a frame as this dispatcher's. With several shards every frame
+    /// is counted by exactly one: the owner of its flow, or for frames that
+    /// belong to no flow (ARP, fragments, errors) the shard its frame
+    /// number falls on. The shards' counters add up to the whole.
+    fn count(&mut self, input: u16, p: &Packet<'_>, tunneled: bool) {
         let c = &mut self.counters;
         c.packets += 1;
         c.bytes += p.orig_len as u64;
@@ -256,6 +278,24 @@ impl Dispatcher {
             c.first_ts = Some(c.first_ts.map_or(p.ts_ns, |t| t.min(p.ts_ns)));
             c.last_ts = c.last_ts.max(p.ts_ns);
         }
+        if tunneled {
+            c.tunneled += 1;
+        }
+    }
+
+    fn packet(&mut self, input: u16, p: &Packet<'_>) {
+        let (index, shards) = self.shard_slot();
+        if shards > 1 {
+            // Most frames are plain Ethernet/IPv4 TCP or UDP: their owner is
+            // read straight from the bytes, and other shards skip them
+            // without decoding.
+            if let Some(owner) = fast_shard(p.linktype, p.data, shards) {
+                if owner != index {
+                    return;
+                }
+            }
+        }
+        let by_frame = (p.frame as usize).wrapping_add(input as usize) % shards == index;
         let meta = PacketMeta {
             input,
             frame: p.frame,
@@ -265,68 +305,65 @@ impl Dispatcher {
         let dec = match decode(p.linktype, p.data) {
             Ok(d) => d,
             Err(_) => {
-                self.counters.decode_errors += 1;
-                return;
-            }
-        };
-        if dec.tunnel.is_some() {
-            self.counters.tunneled += 1;
-        }
-        let ip = match dec.net {
-            Network::Ip(ip) => ip,
-            Network::Arp(a) => {
-                if a.spa.to_bits() != 0 {
-                    self.arp_hosts.arp(
-                        IpAddr::V4(a.spa),
-                        a.sha,
-                        dec.vlan(),
-                        Sighting {
-                            input,
-                            frame: p.frame,
-                            ts_ns: p.ts_ns,
-                            arp_owner: true,
-                        },
-                    );
+                if by_frame {
+                    self.count(input, p, false);
+                    self.counters.decode_errors += 1;
                 }
                 return;
             }
-            Network::Other(..) => return,
+        };
+        let tunneled = dec.tunnel.is_some();
+        let ip = match dec.net {
+            Network::Ip(ip) => ip,
+            Network::Arp(a) => {
+                if by_frame {
+                    self.count(input, p, tunneled);
+                    if a.spa.to_bits() != 0 {
+                        self.arp_hosts.arp(
+                            IpAddr::V4(a.spa),
+                            a.sha,
+                            dec.vlan(),
+                            Sighting {
+                                input,
+                                frame: p.frame,
+                                ts_ns: p.ts_ns,
+                                arp_owner: true,
+                            },
+                        );
+                    }
+                }
+                return;
+            }
+            Network::Other(..) => {
+                if by_frame {
+                    self.count(input, p, tunneled);
+                }
+                return;
+            }
         };
         if ip.frag.is_some() {
+            if by_frame {
+                self.count(input, p, tunneled);
+            }
+            // Every shard reassembles: a datagram's owner is known only once
+            // it is whole.
             return self.fragment(meta, &dec, &ip);
         }
         let tr = match transport(ip.proto, ip.payload) {
             Ok(t) => t,
             Err(_) => {
-                self.counters.decode_errors += 1;
+                if by_frame {
+                    self.count(input, p, tunneled);
+                    self.counters.decode_errors += 1;
+                }
                 return;
             }
         };
+        if shards > 1 && shard_of(&dec, &ip, &tr, shards) != index {
+            return;
+        }
+        self.count(input, p, tunneled);
         self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
-    }
-
-    /// The lean path of a non-primary shard: no counters, no ARP; only the
-    /// flows it owns (and every fragment, since a datagram's owner is known
-    /// only once it is whole).
-    fn packet_secondary(&mut self, input: u16, p: &Packet<'_>) {
-        let Ok(dec) = decode(p.linktype, p.data) else {
-            return;
-        };
-        let Network::Ip(ip) = dec.net else {
-            return;
-        };
-        let meta = PacketMeta {
-            input,
-            frame: p.frame,
-            ts_ns: p.ts_ns,
-            wire_len: p.orig_len,
-        };
-        if ip.frag.is_some() {
-            return self.fragment(meta, &dec, &ip);
-        }
-        if let Ok(tr) = transport(ip.proto, ip.payload) {
-            self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
-        }
     }
 
     /// Feeds a fragment to the reassembler and routes the datagram once it
@@ -496,10 +533,18 @@ fn shard_of(dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) 
         }
     }
     let (sp, dp) = tr.ports();
-    let ends = (fold(ip.src) ^ fold(ip.dst))
-        ^ (((sp ^ dp) as u64) << 32)
-        ^ ((ip.proto as u64) << 48)
-        ^ ((dec.vlan_key() as u64) << 24);
+    shard_hash(
+        fold(ip.src) ^ fold(ip.dst),
+        sp ^ dp,
+        ip.proto,
+        dec.vlan_key(),
+        n,
+    )
+}
+
+/// The shard of a flow from its parts (see [`shard_of`]).
+fn shard_hash(addrs: u64, ports: u16, proto: u8, vlan_key: u32, n: usize) -> usize {
+    let ends = addrs ^ ((ports as u64) << 32) ^ ((proto as u64) << 48) ^ ((vlan_key as u64) << 24);
     // MurmurHash3's 64-bit finaliser: every input bit reaches every output
     // bit, so flows that differ only in a port still spread.
     let mut h = ends;
@@ -509,6 +554,54 @@ fn shard_of(dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) 
     h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^= h >> 33;
     ((h as u128 * n.max(1) as u128) >> 64) as usize
+}
+
+/// The shard of an untagged Ethernet/IPv4 TCP or UDP frame read straight
+/// from its bytes, or `None` when the frame needs the full decoder (tags,
+/// options, fragments, tunnels, short headers). Where it answers, it answers
+/// exactly what [`shard_of`] answers after decoding.
+fn fast_shard(linktype: u32, d: &[u8], n: usize) -> Option<usize> {
+    if linktype != wardwatch_capture::linktype::ETHERNET {
+        return None;
+    }
+    let ip = d.get(14..)?;
+    if d.get(12..14)? != [0x08, 0x00] || *ip.first()? != 0x45 {
+        return None;
+    }
+    let total = u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]) as usize;
+    let flags = u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]);
+    if total < 20 || flags & 0x3FFF != 0 {
+        return None;
+    }
+    let proto = *ip.get(9)?;
+    let payload = ip.get(20..total.min(ip.len()))?;
+    let (sp, dp) = match proto {
+        6 => {
+            if payload.len() < 20 || (payload[12] >> 4) < 5 {
+                return None;
+            }
+            (
+                u16::from_be_bytes([payload[0], payload[1]]),
+                u16::from_be_bytes([payload[2], payload[3]]),
+            )
+        }
+        17 => {
+            if payload.len() < 8 {
+                return None;
+            }
+            let sp = u16::from_be_bytes([payload[0], payload[1]]);
+            let dp = u16::from_be_bytes([payload[2], payload[3]]);
+            // Tunnels the decoder looks inside.
+            if matches!(dp, 4789 | 8472) || sp == 5247 || dp == 5247 {
+                return None;
+            }
+            (sp, dp)
+        }
+        _ => return None,
+    };
+    let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]) as u64;
+    let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]) as u64;
+    Some(shard_hash(src ^ dst, sp ^ dp, proto, 0, n))
 }
 
 /// Writes a raw IPv4/IPv6 packet carrying a reassembled payload.
@@ -601,20 +694,24 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
             })
             .collect()
     });
-    let mut primary = None;
-    let mut parts = Vec::new();
+    let mut primary: Option<(Finished, InputReport)> = None;
     for r in results {
         let (f, inputs) = r?;
-        if primary.is_none() {
-            primary = Some((f, inputs));
-        } else {
-            parts.extend(f.parts);
+        match &mut primary {
+            None => primary = Some((f, inputs)),
+            Some((first, _)) => {
+                // Frame counters are partitioned between shards; fragment
+                // reassembly ran in every shard, so the first one's counts
+                // stand for all.
+                first.parts.extend(f.parts);
+                first.arp_hosts.merge(f.arp_hosts);
+                first.counters.add(&f.counters);
+            }
         }
     }
-    let Some((mut first, inputs)) = primary else {
+    let Some((first, inputs)) = primary else {
         return Err(EngineError::Internal("no worker ran".into()));
     };
-    first.parts.extend(parts);
     let read_done = started.elapsed();
     let out = assemble(first, cfg, names, inputs, None);
     timing(started, read_done);
@@ -775,7 +872,14 @@ fn assemble(
     }
     let mut flows = Vec::new();
     let mut observations = Vec::new();
-    for (table_stats, sink, dup) in f.parts {
+    let mut parts = f.parts;
+    // Merge into the largest table rather than rehash everything.
+    if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.hosts.len()) {
+        let base = std::mem::take(&mut parts[big].1.hosts);
+        let arp = std::mem::replace(&mut hosts, base);
+        hosts.merge(arp);
+    }
+    for (table_stats, sink, dup) in parts {
         stats.observations_dropped += sink.observations_dropped;
         stats.observations_repeated += sink.observations_repeated;
         stats.decode_errors += sink.proto_errors;
@@ -824,18 +928,28 @@ fn assemble(
             devices.len()
         );
     }
-    let mut talkers: Vec<Talker> = hosts
+    // The ten that moved most bytes; ties by address, for determinism.
+    let mut ranked: Vec<(u64, IpAddr)> = hosts
         .iter()
+        .filter(|(_, h)| h.tx_packets + h.rx_packets > 0)
+        .map(|(ip, h)| (h.tx_bytes + h.rx_bytes, *ip))
+        .collect();
+    let top = ranked.len().min(10);
+    if top > 0 && ranked.len() > top {
+        ranked.select_nth_unstable_by(top - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(top);
+    }
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let talkers: Vec<Talker> = ranked
+        .iter()
+        .filter_map(|(_, ip)| hosts.get(ip).map(|h| (ip, h)))
         .map(|(ip, h)| Talker {
             ip: ip.to_string(),
             bytes: h.tx_bytes + h.rx_bytes,
             packets: h.tx_packets + h.rx_packets,
             flows: h.flows,
         })
-        .filter(|t| t.packets > 0)
         .collect();
-    talkers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.ip.cmp(&b.ip)));
-    talkers.truncate(10);
 
     let inputs = names
         .iter()
