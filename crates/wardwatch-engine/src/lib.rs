@@ -9,7 +9,7 @@ mod source;
 mod worker;
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -976,11 +976,4 @@ fn assemble(
         flows,
         observations,
     }
-}
-
-/// Whether a path names a capture the engine can open (used by callers to
-/// give early, clear errors).
-pub fn check_input(path: &Path) -> Result<(), EngineError> {
-    wardwatch_capture::CaptureReader::open(path)?;
-    Ok(())
 }
