@@ -569,3 +569,68 @@ fn telnet_and_mqtt_logins() {
     eprintln!("MQTT: {compared} fields compared");
     assert!(compared >= 4);
 }
+
+#[test]
+fn smb_fields_match_tshark() {
+    let mut compared = 0;
+    if let Some(path) = shared("pcap/it/smb1__ndpi.pcap") {
+        let theirs = tshark(&path, &[], "smb.native_os", &["smb.native_os"]);
+        let obs = observations(&path);
+        let ours: Vec<(u64, String)> = obs
+            .iter()
+            .filter_map(|o| match &o.kind {
+                ObsKind::SmbNativeOs { os } => Some((o.origin.frame, os.clone())),
+                _ => None,
+            })
+            .collect();
+        let want: Vec<(u64, String)> = theirs.iter().map(|(f, v)| (*f, v[0].clone())).collect();
+        assert_eq!(ours, want);
+        assert!(obs
+            .iter()
+            .any(|o| matches!(o.kind, ObsKind::SmbDialect { smb1: true, .. })));
+        compared += ours.len() + 1;
+    }
+    if let Some(path) = shared("pcap/it/smb3__suricata.pcap") {
+        let theirs = tshark(
+            &path,
+            &[],
+            "smb2.cmd==0 && smb2.flags.response==1",
+            &["smb2.dialect"],
+        );
+        let ntlm = tshark(
+            &path,
+            &[],
+            "ntlmssp.version.major",
+            &[
+                "ntlmssp.version.major",
+                "ntlmssp.version.minor",
+                "ntlmssp.version.build_number",
+            ],
+        );
+        let obs = observations(&path);
+        for o in &obs {
+            match &o.kind {
+                ObsKind::SmbDialect { dialect, .. } => {
+                    let d = u16::from_str_radix(
+                        theirs[&o.origin.frame][0].trim_start_matches("0x"),
+                        16,
+                    )
+                    .unwrap();
+                    assert_eq!(dialect, &wardwatch_proto::smb::dialect_name(d));
+                    compared += 1;
+                }
+                ObsKind::Ntlm { os: Some(os), .. } => {
+                    let t = &ntlm[&o.origin.frame];
+                    assert!(
+                        os.ends_with(&format!("({}.{}.{})", t[0], t[1], t[2])),
+                        "{os}"
+                    );
+                    compared += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    eprintln!("SMB: {compared} fields compared");
+    assert!(compared >= 4);
+}

@@ -53,6 +53,7 @@ struct Acc {
     identities: BTreeSet<Maker>,
     identity: Option<SelfIdentity>,
     hostname: Option<String>,
+    os: Option<String>,
     dicom_server: bool,
     hl7_receiver: bool,
 }
@@ -96,6 +97,7 @@ pub fn apply_observations(
             identities: BTreeSet::new(),
             identity: None,
             hostname: None,
+            os: None,
             dicom_server: false,
             hl7_receiver: false,
         })
@@ -120,6 +122,9 @@ pub fn apply_observations(
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
             ObsKind::Ssdp { .. } => "ssdp",
             ObsKind::MqttConnect { .. } | ObsKind::MqttTopic { .. } => "mqtt",
+            ObsKind::SmbDialect { .. } | ObsKind::SmbNativeOs { .. } | ObsKind::Ntlm { .. } => {
+                "smb"
+            }
             ObsKind::Snmp { .. } => "snmp",
             ObsKind::TlsClientHello { .. } | ObsKind::TlsServerHello { .. } => "tls",
             ObsKind::Banner { protocol, .. }
@@ -378,6 +383,44 @@ pub fn apply_observations(
                     a.push(ev(o, inputs, "mqtt", "client id", client_id.clone()));
                 }
             }
+            ObsKind::SmbDialect { dialect, .. } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(o, inputs, "smb", "dialect", dialect.clone()));
+                }
+            }
+            ObsKind::SmbNativeOs { os } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.os.get_or_insert(os.clone());
+                    a.push(ev(o, inputs, "smb", "native OS", os.clone()));
+                }
+            }
+            ObsKind::Ntlm {
+                message,
+                domain,
+                host,
+                os,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(h) = host {
+                        a.hostname.get_or_insert(h.clone());
+                        a.push(ev(o, inputs, "ntlmssp", "workstation", h.clone()));
+                    }
+                    if let Some(d) = domain {
+                        a.push(ev(
+                            o,
+                            inputs,
+                            "ntlmssp",
+                            &format!("{message} domain"),
+                            d.clone(),
+                        ));
+                    }
+                    if let Some(v) = os {
+                        a.os.get_or_insert(v.clone());
+                        a.push(ev(o, inputs, "ntlmssp", "version", v.clone()));
+                    }
+                }
+            }
             ObsKind::MqttTopic { topic } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.push(ev(o, inputs, "mqtt", "topic", topic.clone()));
@@ -474,6 +517,9 @@ pub fn apply_observations(
         d.ae_titles = a.ae_titles.into_iter().filter(|t| !t.is_empty()).collect();
         if d.hostname.is_none() {
             d.hostname = a.hostname;
+        }
+        if d.os.is_none() {
+            d.os = a.os;
         }
         if let Some(SelfIdentity {
             maker: (mfr, model, sw),

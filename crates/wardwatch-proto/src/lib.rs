@@ -12,6 +12,7 @@ pub mod http;
 mod lines;
 pub mod mqtt;
 pub mod obs;
+pub mod smb;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
@@ -38,6 +39,7 @@ enum App {
     Ssh(Box<ssh::SshState>),
     Telnet(Box<telnet::TelnetState>),
     Mqtt(Box<mqtt::MqttState>),
+    Smb(Box<smb::SmbState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -76,6 +78,7 @@ impl ProtoFlow {
             App::Ssh(_) => Some("ssh"),
             App::Telnet(_) => Some("telnet"),
             App::Mqtt(_) => Some("mqtt"),
+            App::Smb(_) => Some("smb"),
             _ => None,
         }
     }
@@ -122,6 +125,8 @@ impl ProtoFlow {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
             App::Hl7(Box::default())
+        } else if smb::probe(p) {
+            App::Smb(Box::default())
         } else if dir == 0 && mqtt::probe(p) {
             App::Mqtt(Box::default())
         } else if telnet::probe(p) {
@@ -156,6 +161,7 @@ impl ProtoFlow {
             App::Ssh(f) => f.feed(dir, data, out),
             App::Telnet(t) => t.feed(dir, data, out),
             App::Mqtt(m) => m.feed(dir, data, out),
+            App::Smb(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -193,7 +199,7 @@ impl ProtoFlow {
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
             App::Ftp(_) | App::Telnet(_) => {}
-            App::Mqtt(_) => self.app = App::Other,
+            App::Mqtt(_) | App::Smb(_) => self.app = App::Other,
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
             App::Other => {}
@@ -257,6 +263,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut sh = ssh::SshState::default();
     let mut tn = telnet::TelnetState::default();
     let mut mq = mqtt::MqttState::default();
+    let mut sm = smb::SmbState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -267,6 +274,7 @@ pub fn exercise(data: &[u8]) -> usize {
         sh.feed(i % 2, chunk, &mut o);
         tn.feed(i % 2, chunk, &mut o);
         mq.feed(i % 2, chunk, &mut o);
+        sm.feed(i % 2, chunk, &mut o);
     }
     tn.finish(&mut o);
     f.finish(&mut o);

@@ -299,6 +299,31 @@ pub enum ObsKind {
         /// The topic.
         topic: String,
     },
+    /// The SMB dialect offered (SMB1) or chosen (SMB2/3).
+    SmbDialect {
+        /// Dialect name.
+        dialect: String,
+        /// SMB version 1 (deprecated, EternalBlue-era).
+        smb1: bool,
+    },
+    /// SMB1 native OS string from Session Setup.
+    SmbNativeOs {
+        /// The OS string.
+        os: String,
+    },
+    /// NTLMSSP identity (never responses or hashes).
+    Ntlm {
+        /// `challenge` (server) or `authenticate` (client).
+        message: String,
+        /// Domain or target name.
+        domain: Option<String>,
+        /// Workstation name.
+        host: Option<String>,
+        /// User name.
+        user: Option<String>,
+        /// Windows version from the NTLM version field.
+        os: Option<String>,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).
