@@ -126,6 +126,9 @@ pub fn apply_observations(
                 "smb"
             }
             ObsKind::Snmp { .. } => "snmp",
+            ObsKind::RemoteAccess { protocol, .. } => protocol.as_str(),
+            ObsKind::Syslog { .. } => "syslog",
+            ObsKind::Ntp { .. } => "ntp",
             ObsKind::TlsClientHello { .. } | ObsKind::TlsServerHello { .. } => "tls",
             ObsKind::Banner { protocol, .. }
             | ObsKind::Login { protocol, .. }
@@ -421,6 +424,25 @@ pub fn apply_observations(
                     }
                 }
             }
+            ObsKind::RemoteAccess { protocol, detail } => {
+                // Evidence on the server: it accepts remote access.
+                let server = by_ip.get(&o.server.0).copied();
+                if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
+                    a.push(ev(o, inputs, protocol, "remote access", detail.clone()));
+                }
+            }
+            ObsKind::Syslog { hostname, app, .. } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(h) = hostname {
+                        a.hostname.get_or_insert(h.clone());
+                        a.push(ev(o, inputs, "syslog", "HOSTNAME", h.clone()));
+                    }
+                    if let Some(x) = app {
+                        a.push(ev(o, inputs, "syslog", "APP-NAME", x.clone()));
+                    }
+                }
+            }
+            ObsKind::Ntp { .. } => {}
             ObsKind::MqttTopic { topic } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.push(ev(o, inputs, "mqtt", "topic", topic.clone()));

@@ -12,10 +12,12 @@ pub mod http;
 mod lines;
 pub mod mqtt;
 pub mod obs;
+pub mod remote;
 pub mod smb;
 pub mod snmp;
 pub mod ssdp;
 pub mod ssh;
+pub mod syslog;
 pub mod telnet;
 pub mod tls;
 
@@ -40,6 +42,7 @@ enum App {
     Telnet(Box<telnet::TelnetState>),
     Mqtt(Box<mqtt::MqttState>),
     Smb(Box<smb::SmbState>),
+    Remote(Box<remote::RemoteState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -63,6 +66,7 @@ impl ProtoFlow {
             // After the hellos everything is encrypted.
             App::Tls(t) => !t.done(),
             App::Ssh(t) => !t.done(),
+            App::Remote(t) => !t.done(),
             _ => true,
         }
     }
@@ -79,6 +83,7 @@ impl ProtoFlow {
             App::Telnet(_) => Some("telnet"),
             App::Mqtt(_) => Some("mqtt"),
             App::Smb(_) => Some("smb"),
+            App::Remote(_) => Some("remote-access"),
             _ => None,
         }
     }
@@ -125,6 +130,8 @@ impl ProtoFlow {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
             App::Hl7(Box::default())
+        } else if (dir == 0 && remote::probe_rdp(p)) || (dir == 1 && remote::probe_vnc(p)) {
+            App::Remote(Box::default())
         } else if smb::probe(p) {
             App::Smb(Box::default())
         } else if dir == 0 && mqtt::probe(p) {
@@ -162,6 +169,7 @@ impl ProtoFlow {
             App::Telnet(t) => t.feed(dir, data, out),
             App::Mqtt(m) => m.feed(dir, data, out),
             App::Smb(m) => m.feed(dir, data, out),
+            App::Remote(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -199,7 +207,7 @@ impl ProtoFlow {
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
             App::Ftp(_) | App::Telnet(_) => {}
-            App::Mqtt(_) | App::Smb(_) => self.app = App::Other,
+            App::Mqtt(_) | App::Smb(_) | App::Remote(_) => self.app = App::Other,
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
             App::Other => {}
@@ -235,6 +243,10 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         ssdp::parse(payload)
     } else if either(161) || either(162) {
         snmp::parse(payload)
+    } else if dport == 514 {
+        syslog::parse_syslog(payload)
+    } else if either(123) {
+        syslog::parse_ntp(payload)
     } else {
         None
     }
@@ -264,6 +276,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut tn = telnet::TelnetState::default();
     let mut mq = mqtt::MqttState::default();
     let mut sm = smb::SmbState::default();
+    let mut rm = remote::RemoteState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -275,7 +288,10 @@ pub fn exercise(data: &[u8]) -> usize {
         tn.feed(i % 2, chunk, &mut o);
         mq.feed(i % 2, chunk, &mut o);
         sm.feed(i % 2, chunk, &mut o);
+        rm.feed(i % 2, chunk, &mut o);
     }
+    let _ = on_datagram(40000, 514, data);
+    let _ = on_datagram(123, 123, data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

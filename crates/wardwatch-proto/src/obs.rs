@@ -324,6 +324,33 @@ pub enum ObsKind {
         /// Windows version from the NTLM version field.
         os: Option<String>,
     },
+    /// A remote-access session start (RDP, VNC).
+    RemoteAccess {
+        /// Protocol.
+        protocol: String,
+        /// What identifies it (RFB version; RDP cookie user).
+        detail: String,
+    },
+    /// A syslog header (never the message).
+    Syslog {
+        /// Facility.
+        facility: u8,
+        /// Severity.
+        severity: u8,
+        /// HOSTNAME field.
+        hostname: Option<String>,
+        /// APP-NAME or TAG.
+        app: Option<String>,
+    },
+    /// An NTP header.
+    Ntp {
+        /// Version.
+        version: u8,
+        /// Mode (3 client, 4 server …).
+        mode: u8,
+        /// Stratum.
+        stratum: u8,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).
