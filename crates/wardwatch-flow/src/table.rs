@@ -369,52 +369,51 @@ impl<S: Default> FlowTable<S> {
                 }
             }
         }
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.config.max_flows {
-                self.evict(sink);
-            }
-            let client_is_src = match tcp {
-                Some(t) if t.flags & tcp_flags::SYN != 0 => t.flags & tcp_flags::ACK == 0,
-                // Mid-stream or datagram: the well-known port is the server.
-                _ => !(sport < 1024 && dport >= 1024) || sport == dport,
-            };
-            let (client, server) = if client_is_src {
-                (src, dst)
-            } else {
-                (dst, src)
-            };
-            self.next_id += 1;
-            self.stats.created += 1;
-            let info = FlowInfo {
-                id: self.next_id,
-                key,
-                client,
-                server,
-                dirs: [DirStats::default(); 2],
-                first_ts: meta.ts_ns,
-                last_ts: meta.ts_ns,
-                first_frame: (meta.input, meta.frame),
-                tcp: if tcp.is_some() {
-                    TcpState::Established
+        if self.flows.len() >= self.config.max_flows && !self.flows.contains_key(&key) {
+            self.evict(sink);
+        }
+        let len_if_new = self.flows.len() as u64 + 1;
+        // One hash look-up per packet: the entry either holds the flow or
+        // takes the new one.
+        let flow = match self.flows.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let client_is_src = match tcp {
+                    Some(t) if t.flags & tcp_flags::SYN != 0 => t.flags & tcp_flags::ACK == 0,
+                    // Mid-stream or datagram: the well-known port is the server.
+                    _ => !(sport < 1024 && dport >= 1024) || sport == dport,
+                };
+                let (client, server) = if client_is_src {
+                    (src, dst)
                 } else {
-                    TcpState::NotTcp
-                },
-                saw_syn: false,
-                vlan: dec.vlan(),
-                fin: [false; 2],
-            };
-            self.flows.insert(
-                key,
-                Flow {
-                    info,
+                    (dst, src)
+                };
+                self.next_id += 1;
+                self.stats.created += 1;
+                self.stats.peak_flows = self.stats.peak_flows.max(len_if_new);
+                v.insert(Flow {
+                    info: FlowInfo {
+                        id: self.next_id,
+                        key,
+                        client,
+                        server,
+                        dirs: [DirStats::default(); 2],
+                        first_ts: meta.ts_ns,
+                        last_ts: meta.ts_ns,
+                        first_frame: (meta.input, meta.frame),
+                        tcp: if tcp.is_some() {
+                            TcpState::Established
+                        } else {
+                            TcpState::NotTcp
+                        },
+                        saw_syn: false,
+                        vlan: dec.vlan(),
+                        fin: [false; 2],
+                    },
                     state: S::default(),
                     reasm: None,
-                },
-            );
-            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
-        }
-        let Some(flow) = self.flows.get_mut(&key) else {
-            return;
+                })
+            }
         };
         let dir = if src == flow.info.client {
             Dir::ToServer
