@@ -33,6 +33,20 @@ hosp=bench/hospital_${size}.pcap
   bench/in/dicom_*.pcap bench/in/hl7_*.pcap bench/in/dns_a_aaaa_mx__suricata.pcap.pcap \
   bench/in/tls12_full_handshake__ndpi-443-curl.pcap.pcap
 
+# wardwatch runs take seconds on a shared machine whose speed wanders; each
+# is run three times and the median reported. The peers run for minutes and
+# are run once.
+median3() { # label cmd... -> "label median_wall_s max_rss_kb"
+  local label=$1; shift
+  local walls=() rss=0 r
+  for _ in 1 2 3; do
+    r=$(measure "$label" "$@") || return 1
+    walls+=("$(echo "$r" | awk '{print $2}')")
+    rss=$(( $(echo "$r" | awk '{print $3}') > rss ? $(echo "$r" | awk '{print $3}') : rss ))
+  done
+  echo "$label $(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p) $rss"
+}
+
 measure() { # label cmd... -> prints "label wall_s rss_kb"
   local label=$1; shift
   local t0 t1
@@ -49,10 +63,10 @@ for f in "$mix" "$hosp"; do
   echo
   echo "== $f: $bytes bytes, $pkts packets"
   results=()
-  results+=("$(measure wardwatch-1core taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null "$f")")
-  engine=("$(measure engine-only-1core taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null "$f")")
-  engine+=("$(measure engine-only-allcores $ww analyze --threads "$(nproc)" --no-dissect --no-progress --format json --out /dev/null "$f")")
-  results+=("$(measure wardwatch-allcores $ww analyze --threads "$(nproc)" --no-progress --format json --out /dev/null "$f")")
+  results+=("$(median3 wardwatch-1core taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null "$f")")
+  engine=("$(median3 engine-only-1core taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null "$f")")
+  engine+=("$(median3 engine-only-allcores $ww analyze --threads "$(nproc)" --no-dissect --no-progress --format json --out /dev/null "$f")")
+  results+=("$(median3 wardwatch-allcores $ww analyze --threads "$(nproc)" --no-progress --format json --out /dev/null "$f")")
   results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
   results+=("$(measure tshark taskset -c 0 tshark -r "$f" -q -z conv,tcp)")
   printf '%-20s %9s %12s %12s %10s\n' tool wall_s packets/s MB/s peak_MB
