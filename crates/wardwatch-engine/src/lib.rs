@@ -651,27 +651,10 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
             .map(|i| {
                 let names = &names;
                 s.spawn(move || -> Result<(Finished, InputReport), EngineError> {
-                    let mut src = MergedSource::open(paths)?;
-                    let bar = if i == 0 {
-                        progress_bar(cfg.progress, src.total_bytes)
-                    } else {
-                        None
-                    };
-                    let mut d = Dispatcher::shard(cfg, names.len(), i, n);
-                    src.for_each(
-                        |inp, p| d.packet(inp, p),
-                        |done| {
-                            if let Some(b) = &bar {
-                                b.set_position(done);
-                            }
-                        },
-                    )?;
-                    if let Some(b) = bar {
-                        b.finish_and_clear();
-                    }
-                    let inputs = input_report(&src, names);
+                    let src = MergedSource::open(paths)?;
+                    let d = Dispatcher::shard(cfg, names.len(), i, n);
+                    let (f, inputs) = read_all(src, d, names, cfg.progress && i == 0)?;
                     let t_read = started.elapsed();
-                    let f = d.finish();
                     if std::env::var_os("WARDWATCH_TIMING").is_some() {
                         eprintln!(
                             "timing: shard {i} read {:.3}s finish {:.3}s",
@@ -716,6 +699,30 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
     let out = assemble(first, cfg, names, inputs, None);
     timing(started, read_done);
     Ok(out)
+}
+
+/// Reads every packet of `src` through `d` (with a progress bar when asked
+/// and the input is large) and finishes the dispatcher.
+fn read_all(
+    mut src: MergedSource,
+    mut d: Dispatcher,
+    names: &[String],
+    progress: bool,
+) -> Result<(Finished, InputReport), EngineError> {
+    let bar = progress_bar(progress, src.total_bytes);
+    src.for_each(
+        |i, p| d.packet(i, p),
+        |done| {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        },
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let inputs = input_report(&src, names);
+    Ok((d.finish(), inputs))
 }
 
 /// Counters and warnings of the inputs themselves.
@@ -770,26 +777,13 @@ pub fn analyze_bytes(
 }
 
 fn analyze_source(
-    mut src: MergedSource,
+    src: MergedSource,
     names: Vec<String>,
     cfg: &EngineConfig,
 ) -> Result<Outcome, EngineError> {
-    let bar = progress_bar(cfg.progress, src.total_bytes);
     let started = Instant::now();
-    let mut d = Dispatcher::new(cfg, names.len());
-    src.for_each(
-        |i, p| d.packet(i, p),
-        |done| {
-            if let Some(b) = &bar {
-                b.set_position(done);
-            }
-        },
-    )?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let inputs = input_report(&src, &names);
-    let finished = d.finish();
+    let d = Dispatcher::new(cfg, names.len());
+    let (finished, inputs) = read_all(src, d, &names, cfg.progress)?;
     let read_done = started.elapsed();
     let out = assemble(finished, cfg, names, inputs, None);
     timing(started, read_done);
