@@ -184,6 +184,8 @@ pub struct Flow<S> {
     /// Allocated on the first stream data, so that flows without payload
     /// (scans, most UDP) stay small.
     reasm: Option<Box<[Reassembler; 2]>>,
+    /// Initial sequence numbers from SYNs seen before any data.
+    isn: [Option<u32>; 2],
 }
 
 impl<S> Flow<S> {
@@ -412,6 +414,7 @@ impl<S: Default> FlowTable<S> {
                     },
                     state: S::default(),
                     reasm: None,
+                    isn: [None; 2],
                 })
             }
         };
@@ -471,14 +474,31 @@ impl<S: Default> FlowTable<S> {
                 ts_ns: meta.ts_ns,
             };
             let has_pending = flow.pending_bytes() > 0;
-            let Flow { info, state, reasm } = flow;
-            let wants = (!t.payload.is_empty() || has_pending || t.flags & tcp_flags::SYN != 0)
-                && sink.wants_stream(info, state);
-            if wants {
-                let reasm = reasm.get_or_insert_with(Default::default);
-                if t.flags & tcp_flags::SYN != 0 {
-                    reasm[dir.idx()].syn(t.seq);
+            let Flow {
+                info,
+                state,
+                reasm,
+                isn,
+            } = flow;
+            if t.flags & tcp_flags::SYN != 0 {
+                // Remembered without allocating: most SYNs (scans) never
+                // carry data.
+                match reasm {
+                    Some(r) => r[dir.idx()].syn(t.seq),
+                    None => isn[dir.idx()] = Some(t.seq),
                 }
+            }
+            let wants = (!t.payload.is_empty() || has_pending) && sink.wants_stream(info, state);
+            if wants {
+                let reasm = reasm.get_or_insert_with(|| {
+                    let mut r: Box<[Reassembler; 2]> = Box::default();
+                    for (d, s) in isn.iter().enumerate() {
+                        if let (Some(seq), Some(x)) = (s, r.get_mut(d)) {
+                            x.syn(*seq);
+                        }
+                    }
+                    r
+                });
                 let before = reasm[0].pending_bytes() + reasm[1].pending_bytes();
                 let cap = if self.pending_total > self.config.reassembly_total_cap {
                     0
@@ -565,7 +585,9 @@ impl<S: Default> FlowTable<S> {
     fn end_flow(&mut self, mut flow: Flow<S>, reason: EndReason, sink: &mut impl FlowSink<S>) {
         let before = flow.pending_bytes();
         {
-            let Flow { info, state, reasm } = &mut flow;
+            let Flow {
+                info, state, reasm, ..
+            } = &mut flow;
             if let Some(reasm) = reasm {
                 for dir in [Dir::ToServer, Dir::ToClient] {
                     let mut out = |ev: StreamEvent<'_>| sink.on_stream(info, state, dir, ev);

@@ -47,11 +47,33 @@ enum App {
     Other,
 }
 
+/// The first bytes of a direction, held while deciding (no allocation).
+#[derive(Clone, Copy)]
+struct Probe {
+    buf: [u8; PROBE_BYTES],
+    len: usize,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            buf: [0; PROBE_BYTES],
+            len: 0,
+        }
+    }
+}
+
+impl Probe {
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len.min(PROBE_BYTES)]
+    }
+}
+
 /// The dissection state of one TCP flow.
 #[derive(Default)]
 pub struct ProtoFlow {
     app: App,
-    probe: [Vec<u8>; 2],
+    probe: [Probe; 2],
     emitted: usize,
     seen_commands: Vec<(String, Option<String>)>,
     /// Observations not kept because the flow had emitted its share.
@@ -104,8 +126,11 @@ impl ProtoFlow {
             let Some(p) = self.probe.get_mut(dir) else {
                 return;
             };
-            let took = PROBE_BYTES.saturating_sub(p.len()).min(data.len());
-            p.extend_from_slice(&data[..took]);
+            let took = PROBE_BYTES.saturating_sub(p.len).min(data.len());
+            if let Some(dst) = p.buf.get_mut(p.len..p.len + took) {
+                dst.copy_from_slice(&data[..took]);
+                p.len += took;
+            }
             rest = &data[took..];
             self.decide(dir);
             if matches!(self.app, App::Undecided | App::Other) {
@@ -115,7 +140,7 @@ impl ProtoFlow {
             for d in [1 - dir.min(1), dir] {
                 let head = std::mem::take(&mut self.probe[d]);
                 let mut tmp = Vec::new();
-                self.dispatch(d, &head, &mut tmp);
+                self.dispatch(d, head.bytes(), &mut tmp);
                 self.keep(d, tmp, out);
             }
         }
@@ -125,7 +150,7 @@ impl ProtoFlow {
     }
 
     fn decide(&mut self, dir: usize) {
-        let p = &self.probe[dir];
+        let p = self.probe[dir].bytes();
         self.app = if dir == 0 && dicom::probe(p) {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
