@@ -86,8 +86,15 @@ pub fn render(r: &Report) -> String {
     } else {
         let _ = writeln!(
             o,
-            "  {:<26} {:<17} {:>4}  {:<28} {:<16} {:<22} {:>8} {:>9}",
-            "IP", "MAC", "VLAN", "VENDOR", "CATEGORY", "SERVICES", "PACKETS", "BYTES"
+            "  {:<26} {:<17} {:>4}  {:<40} {:<24} {:<22} {:>8} {:>9}",
+            "IP",
+            "MAC",
+            "VLAN",
+            "VENDOR MODEL FIRMWARE",
+            "CATEGORY",
+            "SERVICES",
+            "PACKETS",
+            "BYTES"
         );
         for d in devs {
             let services: Vec<String> = d
@@ -98,14 +105,28 @@ pub fn render(r: &Report) -> String {
                     None => format!("{}/{}", s.transport, s.port),
                 })
                 .collect();
+            let identity = [
+                d.vendor.as_deref(),
+                d.model.as_deref(),
+                d.firmware.as_deref(),
+            ]
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+            let category = match d.medical {
+                Some(true) => format!("{} (med)", d.category),
+                _ => d.category.clone(),
+            };
             let _ = writeln!(
                 o,
-                "  {:<26} {:<17} {:>4}  {:<28} {:<16} {:<22} {:>8} {:>9}",
+                "  {:<26} {:<17} {:>4}  {:<40} {:<24} {:<22} {:>8} {:>9}",
                 cut(&d.ips.join(","), 26),
                 d.mac.as_deref().unwrap_or("(routed)"),
                 d.vlan.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-                cut(d.vendor.as_deref().unwrap_or("?"), 28),
-                cut(&d.category, 16),
+                cut(if identity.is_empty() { "?" } else { &identity }, 40),
+                cut(&category, 24),
                 cut(&services.join(" "), 22),
                 d.traffic.packets_in + d.traffic.packets_out,
                 human_bytes(d.traffic.bytes_in + d.traffic.bytes_out)
