@@ -634,3 +634,59 @@ fn smb_fields_match_tshark() {
     eprintln!("SMB: {compared} fields compared");
     assert!(compared >= 4);
 }
+
+#[test]
+fn tls_certificate_matches_tshark() {
+    let Some(path) = shared("pcap/it/tls12_full_handshake__ndpi-443-curl.pcap") else {
+        return;
+    };
+    let theirs = tshark(
+        &path,
+        &[],
+        "tls.handshake.type==11",
+        &["x509sat.printableString", "x509af.utcTime"],
+    );
+    let obs = observations(&path);
+    let certs: Vec<_> = obs
+        .iter()
+        .filter_map(|o| match &o.kind {
+            ObsKind::TlsCertificate {
+                subject,
+                issuer,
+                not_after,
+                self_signed,
+                rsa_bits,
+                ..
+            } => Some((
+                o.origin.frame,
+                subject.clone(),
+                issuer.clone(),
+                not_after.clone(),
+                *self_signed,
+                *rsa_bits,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(certs.len(), 1, "{certs:?}");
+    let (frame, subject, issuer, not_after, self_signed, rsa_bits) = &certs[0];
+    let t = &theirs[frame];
+    // tshark lists the chain's strings: issuer O, issuer CN, subject CN, …
+    let strings: Vec<&str> = t[0].split(',').collect();
+    assert_eq!(issuer, strings[1]);
+    assert_eq!(subject, strings[2]);
+    // notAfter of the first certificate: "2020-03-16 01:17:28 (UTC)" → 200316011728Z
+    let na: String = t[1]
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
+    assert_eq!(not_after, &format!("{}Z", &na[2..]));
+    assert!(!self_signed);
+    // The first modulus, as hex without its sign byte: bits = 4 per digit.
+    let modulus: String = t[2].split(',').next().unwrap().replace(':', "");
+    let modulus = modulus.trim_start_matches("00");
+    assert_eq!(rsa_bits.unwrap() as usize, modulus.len() * 4);
+}

@@ -129,7 +129,9 @@ pub fn apply_observations(
             ObsKind::RemoteAccess { protocol, .. } => protocol.as_str(),
             ObsKind::Syslog { .. } => "syslog",
             ObsKind::Ntp { .. } => "ntp",
-            ObsKind::TlsClientHello { .. } | ObsKind::TlsServerHello { .. } => "tls",
+            ObsKind::TlsClientHello { .. }
+            | ObsKind::TlsServerHello { .. }
+            | ObsKind::TlsCertificate { .. } => "tls",
             ObsKind::Banner { protocol, .. }
             | ObsKind::Login { protocol, .. }
             | ObsKind::FileTransfers { protocol, .. } => protocol.as_str(),
@@ -443,6 +445,30 @@ pub fn apply_observations(
                 }
             }
             ObsKind::Ntp { .. } => {}
+            ObsKind::TlsCertificate {
+                subject,
+                issuer,
+                not_after,
+                self_signed,
+                rsa_bits,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    let bits = rsa_bits.map(|b| format!(", RSA {b}")).unwrap_or_default();
+                    let signer = if *self_signed {
+                        "self-signed".to_string()
+                    } else {
+                        format!("issued by {issuer}")
+                    };
+                    a.push(ev(
+                        o,
+                        inputs,
+                        "tls",
+                        "certificate",
+                        format!("{subject} ({signer}, until {not_after}{bits})"),
+                    ));
+                }
+            }
             ObsKind::MqttTopic { topic } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.push(ev(o, inputs, "mqtt", "topic", topic.clone()));

@@ -20,6 +20,7 @@ pub mod ssh;
 pub mod syslog;
 pub mod telnet;
 pub mod tls;
+pub mod x509;
 
 pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
 
@@ -321,6 +322,7 @@ pub fn exercise(data: &[u8]) -> usize {
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);
     let _ = tls::parse_server_hello(data);
+    let _ = x509::parse(data);
     h.finish(&mut o);
     let _ = dicom::parse_identity(data, true);
     let _ = dicom::parse_identity(data, false);

@@ -351,6 +351,21 @@ pub enum ObsKind {
         /// Stratum.
         stratum: u8,
     },
+    /// A server certificate sent in the clear (TLS ≤ 1.2).
+    TlsCertificate {
+        /// Subject common name.
+        subject: String,
+        /// Issuer common name.
+        issuer: String,
+        /// notBefore as written.
+        not_before: String,
+        /// notAfter as written.
+        not_after: String,
+        /// Subject equals issuer.
+        self_signed: bool,
+        /// RSA key size.
+        rsa_bits: Option<u32>,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).

@@ -361,6 +361,32 @@ impl TlsState {
                         version: version_name(version),
                         cipher: format!("0x{cipher:04x}"),
                     });
+                    // Before TLS 1.3 the Certificate message follows in the
+                    // clear: read it too.
+                    if version < 0x0304 {
+                        let next = 4 + hlen;
+                        d.handshake.drain(..next.min(d.handshake.len()));
+                        return self.feed(dir, &[], out);
+                    }
+                }
+            }
+            11 => {
+                // Certificate: a 3-byte list length, then 3-byte-length certs;
+                // the first is the server's own.
+                if let Some(first) = body.get(3..6).and_then(|l| {
+                    let n = u32::from_be_bytes([0, l[0], l[1], l[2]]) as usize;
+                    body.get(6..6 + n)
+                }) {
+                    if let Some(c) = crate::x509::parse(first) {
+                        out.push(ObsKind::TlsCertificate {
+                            subject: c.subject,
+                            issuer: c.issuer,
+                            not_before: c.not_before,
+                            not_after: c.not_after,
+                            self_signed: c.self_signed,
+                            rsa_bits: c.rsa_bits,
+                        });
+                    }
                 }
             }
             _ => {}
