@@ -644,7 +644,7 @@ fn tls_certificate_matches_tshark() {
         &path,
         &[],
         "tls.handshake.type==11",
-        &["x509sat.printableString", "x509af.utcTime"],
+        &["x509sat.printableString", "x509af.utcTime", "pkcs1.modulus"],
     );
     let obs = observations(&path);
     let certs: Vec<_> = obs
