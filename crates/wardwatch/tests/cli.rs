@@ -425,6 +425,9 @@ fn live_capture_in_a_network_namespace() {
     let child = bin()
         .args([
             "analyze",
+            // Two workers: live capture goes through the batched dispatcher.
+            "--threads",
+            "2",
             "--format",
             "json",
             "-i",
