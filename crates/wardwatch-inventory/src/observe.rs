@@ -56,6 +56,7 @@ struct Acc {
     os: Option<String>,
     dicom_server: bool,
     hl7_receiver: bool,
+    lab: bool,
 }
 
 impl Acc {
@@ -100,6 +101,7 @@ pub fn apply_observations(
             os: None,
             dicom_server: false,
             hl7_receiver: false,
+            lab: false,
         })
         .collect();
     for o in observations {
@@ -129,6 +131,7 @@ pub fn apply_observations(
             ObsKind::RemoteAccess { protocol, .. } => protocol.as_str(),
             ObsKind::Syslog { .. } => "syslog",
             ObsKind::Ntp { .. } => "ntp",
+            ObsKind::LabInstrument { protocol, .. } => protocol.as_str(),
             ObsKind::TlsClientHello { .. }
             | ObsKind::TlsServerHello { .. }
             | ObsKind::TlsCertificate { .. } => "tls",
@@ -445,6 +448,28 @@ pub fn apply_observations(
                 }
             }
             ObsKind::Ntp { .. } => {}
+            ObsKind::LabInstrument {
+                protocol,
+                vendor,
+                model,
+                version,
+                serial,
+                ..
+            } => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    for (f, v) in [
+                        ("vendor", vendor),
+                        ("instrument", model),
+                        ("software", version),
+                        ("serial", serial),
+                    ] {
+                        if let Some(v) = v {
+                            a.push(ev(o, inputs, protocol, f, v.clone()));
+                        }
+                    }
+                    a.lab = true;
+                }
+            }
             ObsKind::TlsCertificate {
                 subject,
                 issuer,
@@ -597,6 +622,11 @@ pub fn apply_observations(
             d.category = "pacs".into();
             d.medical = Some(true);
             d.confidence.category = 0.6;
+        }
+        if a.lab && d.category == "unknown" {
+            d.category = "lab-analyzer".into();
+            d.medical = Some(true);
+            d.confidence.category = 0.7;
         }
         if a.hl7_receiver && d.category == "unknown" {
             d.category = "interface-engine".into();

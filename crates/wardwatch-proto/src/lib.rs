@@ -9,6 +9,7 @@ pub mod dns;
 pub mod ftp;
 pub mod hl7;
 pub mod http;
+pub mod lab;
 mod lines;
 pub mod mqtt;
 pub mod obs;
@@ -44,6 +45,8 @@ enum App {
     Mqtt(Box<mqtt::MqttState>),
     Smb(Box<smb::SmbState>),
     Remote(Box<remote::RemoteState>),
+    Astm(Box<lab::AstmState>),
+    Poct(Box<lab::PoctState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -90,6 +93,8 @@ impl ProtoFlow {
             App::Tls(t) => !t.done(),
             App::Ssh(t) => !t.done(),
             App::Remote(t) => !t.done(),
+            App::Astm(t) => !t.done(),
+            App::Poct(t) => !t.done(),
             _ => true,
         }
     }
@@ -107,6 +112,8 @@ impl ProtoFlow {
             App::Mqtt(_) => Some("mqtt"),
             App::Smb(_) => Some("smb"),
             App::Remote(_) => Some("remote-access"),
+            App::Astm(_) => Some("astm"),
+            App::Poct(_) => Some("poct1-a"),
             _ => None,
         }
     }
@@ -156,6 +163,10 @@ impl ProtoFlow {
             App::Dicom(Box::default())
         } else if hl7::probe(p) {
             App::Hl7(Box::default())
+        } else if lab::probe_astm(p) {
+            App::Astm(Box::default())
+        } else if lab::probe_poct(p) {
+            App::Poct(Box::default())
         } else if (dir == 0 && remote::probe_rdp(p)) || (dir == 1 && remote::probe_vnc(p)) {
             App::Remote(Box::default())
         } else if smb::probe(p) {
@@ -196,6 +207,8 @@ impl ProtoFlow {
             App::Mqtt(m) => m.feed(dir, data, out),
             App::Smb(m) => m.feed(dir, data, out),
             App::Remote(m) => m.feed(dir, data, out),
+            App::Astm(m) => m.feed(data, out),
+            App::Poct(m) => m.feed(data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -233,7 +246,8 @@ impl ProtoFlow {
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
             App::Ftp(_) | App::Telnet(_) => {}
-            App::Mqtt(_) | App::Smb(_) | App::Remote(_) => self.app = App::Other,
+            App::Mqtt(_) | App::Smb(_) | App::Remote(_) | App::Poct(_) => self.app = App::Other,
+            App::Astm(_) => {}
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
             App::Other => {}
@@ -303,6 +317,8 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut mq = mqtt::MqttState::default();
     let mut sm = smb::SmbState::default();
     let mut rm = remote::RemoteState::default();
+    let mut astm = lab::AstmState::default();
+    let mut poct = lab::PoctState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -315,6 +331,8 @@ pub fn exercise(data: &[u8]) -> usize {
         mq.feed(i % 2, chunk, &mut o);
         sm.feed(i % 2, chunk, &mut o);
         rm.feed(i % 2, chunk, &mut o);
+        astm.feed(chunk, &mut o);
+        poct.feed(chunk, &mut o);
     }
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);

@@ -366,6 +366,22 @@ pub enum ObsKind {
         /// RSA key size.
         rsa_bits: Option<u32>,
     },
+    /// A laboratory or point-of-care instrument's identity (ASTM header,
+    /// POCT1-A HEL/DST device element).
+    LabInstrument {
+        /// `astm` or `poct1-a`.
+        protocol: String,
+        /// Vendor.
+        vendor: Option<String>,
+        /// Instrument name or model.
+        model: Option<String>,
+        /// Software version.
+        version: Option<String>,
+        /// Serial number.
+        serial: Option<String>,
+        /// Standard version (e.g. LIS2-A2).
+        standard: Option<String>,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).
