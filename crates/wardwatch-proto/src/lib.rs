@@ -352,3 +352,35 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(40000, 161, data);
     out.len() + o.len()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Content decides, whatever the port: an instrument bidding with ENQ,
+    /// then sending its header frame in a later segment.
+    #[test]
+    fn astm_found_by_content_across_segments() {
+        let mut f = ProtoFlow::default();
+        let mut out = Vec::new();
+        f.on_stream(0, &[0x05], &mut out);
+        assert_eq!(f.protocol(), Some("astm"));
+        f.on_stream(1, &[0x06], &mut out);
+        let mut frame = vec![0x02, b'1'];
+        frame.extend_from_slice(b"H|\\^&|||AU480^2.1^77|||||||P|LIS2-A2\r");
+        frame.extend_from_slice(&[0x03, b'0', b'0', b'\r', b'\n']);
+        f.on_stream(0, &frame, &mut out);
+        assert!(
+            matches!(&out[..], [(0, ObsKind::LabInstrument { model: Some(m), .. })] if m == "AU480"),
+            "{out:?}"
+        );
+        // An unrelated binary stream is given up quickly.
+        let mut g = ProtoFlow::default();
+        g.on_stream(
+            0,
+            &[0x99, 0x01, 0x02, 0x03, 0xfe, 0x00, 0x10, 0x20, 0x30],
+            &mut out,
+        );
+        assert!(!g.wants_stream());
+    }
+}
