@@ -132,6 +132,7 @@ pub fn apply_observations(
             ObsKind::Syslog { .. } => "syslog",
             ObsKind::Ntp { .. } => "ntp",
             ObsKind::LabInstrument { protocol, .. } => protocol.as_str(),
+            ObsKind::NetbiosName { .. } => "netbios-ns",
             ObsKind::TlsClientHello { .. }
             | ObsKind::TlsServerHello { .. }
             | ObsKind::TlsCertificate { .. } => "tls",
@@ -448,6 +449,29 @@ pub fn apply_observations(
                 }
             }
             ObsKind::Ntp { .. } => {}
+            ObsKind::NetbiosName {
+                name,
+                suffix,
+                registration,
+                response,
+            } => {
+                // A registration, or a positive answer, is the host naming
+                // itself; a query names someone else.
+                if *registration || *response {
+                    if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                        if *suffix == 0 {
+                            a.hostname.get_or_insert(name.clone());
+                        }
+                        a.push(ev(
+                            o,
+                            inputs,
+                            "netbios-ns",
+                            "name",
+                            format!("{name}<{suffix:02x}>"),
+                        ));
+                    }
+                }
+            }
             ObsKind::LabInstrument {
                 protocol,
                 vendor,

@@ -121,6 +121,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn netbios_names() {
+        // "WORKSTATION" padded with spaces, suffix 0x00.
+        let enc: String = b"WORKSTATION    \0"
+            .iter()
+            .flat_map(|c| [(b'A' + (c >> 4)) as char, (b'A' + (c & 15)) as char])
+            .collect();
+        assert_eq!(netbios_decode(&enc), Some(("WORKSTATION".into(), 0)));
+        assert_eq!(netbios_decode("NOTNETBIOS"), None);
+    }
+
+    #[test]
     fn compression_loops_end() {
         // A name pointing at itself.
         let mut m = vec![0u8; 12];
@@ -131,4 +142,50 @@ mod tests {
             let _ = parse(&m[..n], "dns");
         }
     }
+}
+
+/// Decodes a NetBIOS first-level encoded name (32 letters A–P) into the
+/// name and its 16th-byte suffix.
+pub fn netbios_decode(label: &str) -> Option<(String, u8)> {
+    let first = label.split('.').next()?;
+    let b = first.as_bytes();
+    if b.len() != 32 {
+        return None;
+    }
+    let mut raw = [0u8; 16];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        let hi = pair[0].checked_sub(b'A')?;
+        let lo = pair[1].checked_sub(b'A')?;
+        if hi > 15 || lo > 15 {
+            return None;
+        }
+        raw[i] = (hi << 4) | lo;
+    }
+    let name: String = String::from_utf8_lossy(&raw[..15])
+        .trim_end()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    Some((name, raw[15]))
+}
+
+/// Parses a NetBIOS name service message (UDP 137): the name asked,
+/// registered or released.
+pub fn parse_netbios(b: &[u8]) -> Option<ObsKind> {
+    let flags = be16(b, 2)?;
+    let opcode = ((flags >> 11) & 0xF) as u8;
+    let qd = be16(b, 4)?;
+    let an = be16(b, 6)?;
+    let at = 12;
+    if qd == 0 && an == 0 {
+        return None;
+    }
+    let (label, _) = read_name(b, at)?;
+    let (name, suffix) = netbios_decode(&label)?;
+    Some(ObsKind::NetbiosName {
+        name,
+        suffix,
+        registration: matches!(opcode, 5 | 8 | 15),
+        response: flags & 0x8000 != 0,
+    })
 }

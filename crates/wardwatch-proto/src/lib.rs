@@ -277,6 +277,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dhcp::parse(payload)
     } else if either(5353) {
         dns::parse(payload, "mdns")
+    } else if either(137) {
+        dns::parse_netbios(payload)
     } else if either(5355) {
         dns::parse(payload, "llmnr")
     } else if either(1900) {
@@ -336,6 +338,7 @@ pub fn exercise(data: &[u8]) -> usize {
     }
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);
+    let _ = on_datagram(137, 137, data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

@@ -382,6 +382,17 @@ pub enum ObsKind {
         /// Standard version (e.g. LIS2-A2).
         standard: Option<String>,
     },
+    /// A NetBIOS name service message.
+    NetbiosName {
+        /// The name (15 characters at most, padding removed).
+        name: String,
+        /// The 16th byte: 0x00 workstation, 0x20 file server, 0x1C domain …
+        suffix: u8,
+        /// A registration or refresh (the sender naming itself).
+        registration: bool,
+        /// A response.
+        response: bool,
+    },
     /// A DHCP client message.
     Dhcp {
         /// Message type (1 DISCOVER … 8 INFORM).
