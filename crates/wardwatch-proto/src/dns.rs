@@ -116,34 +116,6 @@ pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn netbios_names() {
-        // "WORKSTATION" padded with spaces, suffix 0x00.
-        let enc: String = b"WORKSTATION    \0"
-            .iter()
-            .flat_map(|c| [(b'A' + (c >> 4)) as char, (b'A' + (c & 15)) as char])
-            .collect();
-        assert_eq!(netbios_decode(&enc), Some(("WORKSTATION".into(), 0)));
-        assert_eq!(netbios_decode("NOTNETBIOS"), None);
-    }
-
-    #[test]
-    fn compression_loops_end() {
-        // A name pointing at itself.
-        let mut m = vec![0u8; 12];
-        m[5] = 1;
-        m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
-        assert!(parse(&m, "dns").is_none());
-        for n in 0..m.len() {
-            let _ = parse(&m[..n], "dns");
-        }
-    }
-}
-
 /// Decodes a NetBIOS first-level encoded name (32 letters A–P) into the
 /// name and its 16th-byte suffix.
 pub fn netbios_decode(label: &str) -> Option<(String, u8)> {
@@ -188,4 +160,32 @@ pub fn parse_netbios(b: &[u8]) -> Option<ObsKind> {
         registration: matches!(opcode, 5 | 8 | 15),
         response: flags & 0x8000 != 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netbios_names() {
+        // "WORKSTATION" padded with spaces, suffix 0x00.
+        let enc: String = b"WORKSTATION    \0"
+            .iter()
+            .flat_map(|c| [(b'A' + (c >> 4)) as char, (b'A' + (c & 15)) as char])
+            .collect();
+        assert_eq!(netbios_decode(&enc), Some(("WORKSTATION".into(), 0)));
+        assert_eq!(netbios_decode("NOTNETBIOS"), None);
+    }
+
+    #[test]
+    fn compression_loops_end() {
+        // A name pointing at itself.
+        let mut m = vec![0u8; 12];
+        m[5] = 1;
+        m.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1]);
+        assert!(parse(&m, "dns").is_none());
+        for n in 0..m.len() {
+            let _ = parse(&m[..n], "dns");
+        }
+    }
 }
