@@ -690,3 +690,53 @@ fn tls_certificate_matches_tshark() {
     let modulus = modulus.trim_start_matches("00");
     assert_eq!(rsa_bits.unwrap() as usize, modulus.len() * 4);
 }
+
+#[test]
+fn snmpv3_engine_and_user_match_tshark() {
+    let Some(path) = shared("pcap/it/snmp_v1_v2c_communities__ndpi.pcap") else {
+        return;
+    };
+    let theirs = tshark(
+        &path,
+        &[],
+        "snmp.msgVersion==3",
+        &["snmp.msgAuthoritativeEngineID", "snmp.msgUserName"],
+    );
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        if let ObsKind::Snmp {
+            version,
+            engine_id,
+            user,
+            ..
+        } = &o.kind
+        {
+            if version != "v3" {
+                continue;
+            }
+            let t = &theirs[&o.origin.frame];
+            let want_engine = if t[0] == "<MISSING>" {
+                ""
+            } else {
+                t[0].as_str()
+            };
+            assert_eq!(
+                engine_id.clone().unwrap_or_default(),
+                want_engine,
+                "frame {}",
+                o.origin.frame
+            );
+            assert_eq!(
+                user.clone().unwrap_or_default(),
+                t[1],
+                "frame {}",
+                o.origin.frame
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, theirs.len());
+    eprintln!("SNMPv3: {compared} messages compared on engine id and user");
+    assert!(compared >= 40);
+}

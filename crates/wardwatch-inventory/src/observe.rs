@@ -551,6 +551,7 @@ pub fn apply_observations(
             ObsKind::Snmp {
                 version,
                 community,
+                engine_id,
                 sys_descr,
                 sys_object_id,
                 sys_name,
@@ -569,6 +570,9 @@ pub fn apply_observations(
                     }
                     if let Some(c) = community {
                         a.push(ev(o, inputs, "snmp", "community", format!("{version} {c}")));
+                    }
+                    if let Some(e) = engine_id {
+                        a.push(ev(o, inputs, "snmp", "v3 engine id", e.clone()));
                     }
                 }
             }

@@ -286,6 +286,10 @@ pub enum ObsKind {
         sys_object_id: Option<String>,
         /// sysName.0.
         sys_name: Option<String>,
+        /// SNMPv3 authoritative engine id (hex).
+        engine_id: Option<String>,
+        /// SNMPv3 user name.
+        user: Option<String>,
     },
     /// An MQTT CONNECT.
     MqttConnect {

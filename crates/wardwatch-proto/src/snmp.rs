@@ -82,6 +82,23 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     }
     let version = int(ver);
     if version == 3 {
+        // msgGlobalData, then msgSecurityParameters: an OCTET STRING holding
+        // the USM SEQUENCE { engineID, boots, time, userName, auth, priv }.
+        let (engine_id, user) = (|| {
+            let (_, _global, r) = tlv(rest)?;
+            let (t, sec, _) = tlv(r)?;
+            if t != 0x04 {
+                return None;
+            }
+            let (_, usm, _) = tlv(sec)?;
+            let (_, engine, r) = tlv(usm)?;
+            let (_, _, r) = tlv(r)?;
+            let (_, _, r) = tlv(r)?;
+            let (_, user, _) = tlv(r)?;
+            let hex: String = engine.iter().map(|b| format!("{b:02x}")).collect();
+            Some((hex, text(user)))
+        })()
+        .unwrap_or_default();
         return Some(ObsKind::Snmp {
             version: "v3".into(),
             community: None,
@@ -89,6 +106,8 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             sys_descr: None,
             sys_object_id: None,
             sys_name: None,
+            engine_id: (!engine_id.is_empty()).then_some(engine_id),
+            user: (!user.is_empty()).then_some(user),
         });
     }
     let (t, community, rest) = tlv(rest)?;
@@ -150,6 +169,8 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         sys_descr: descr,
         sys_object_id: objid,
         sys_name: name,
+        engine_id: None,
+        user: None,
     })
 }
 
