@@ -455,7 +455,48 @@ fn ftp_ssdp_snmp_fields_match_tshark() {
             banners.values().next().map(|v| v[0].as_str()),
             "{rel}"
         );
+        // Transfers: RETR/STOR counts and the sizes announced in 150 replies.
+        let retr = tshark(
+            &path,
+            &[],
+            "ftp.request.command==RETR",
+            &["ftp.request.command"],
+        )
+        .len();
+        let stor = tshark(
+            &path,
+            &[],
+            "ftp.request.command==STOR",
+            &["ftp.request.command"],
+        )
+        .len();
+        let announced: u64 = tshark(&path, &[], "ftp.response.code==150", &["ftp.response.arg"])
+            .values()
+            .filter_map(|v| {
+                v[0].rsplit_once('(')?
+                    .1
+                    .split_once(" bytes")?
+                    .0
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum();
+        let ours = obs.iter().find_map(|o| match &o.kind {
+            ObsKind::FileTransfers {
+                uploads,
+                downloads,
+                announced_bytes,
+                ..
+            } => Some((*uploads as usize, *downloads as usize, *announced_bytes)),
+            _ => None,
+        });
+        if retr + stor > 0 {
+            assert_eq!(ours, Some((stor, retr, announced)), "{rel}: transfers");
+            compared += 1;
+        }
         let dump = format!("{obs:?}");
+        assert!(!dump.contains("robots.txt"), "{rel}: file name kept");
         for secret in ["qwerty", "PASS test"] {
             assert!(!dump.contains(secret), "{rel}: password kept");
         }

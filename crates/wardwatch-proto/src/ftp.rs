@@ -30,6 +30,8 @@ pub struct FtpState {
     stor: u32,
     retr: u32,
     auth_tls: bool,
+    /// Bytes announced in `150 … (N bytes)` replies.
+    announced_bytes: u64,
 }
 
 impl FtpState {
@@ -69,6 +71,17 @@ impl FtpState {
 
     fn reply(&mut self, line: &str, out: &mut Vec<ObsKind>) {
         let code = line.get(..3).and_then(|c| c.parse::<u16>().ok());
+        if code == Some(150) {
+            // "Opening BINARY mode data connection for 'x' (77 bytes)": the
+            // size only; the file name is never kept.
+            if let Some(n) = line
+                .rsplit_once('(')
+                .and_then(|(_, r)| r.split_once(" bytes"))
+                .and_then(|(n, _)| n.trim().parse::<u64>().ok())
+            {
+                self.announced_bytes = self.announced_bytes.saturating_add(n);
+            }
+        }
         if !self.banner_sent && code == Some(220) {
             self.banner_sent = true;
             out.push(ObsKind::Banner {
@@ -102,6 +115,7 @@ impl FtpState {
                 protocol: "ftp".into(),
                 uploads: self.stor,
                 downloads: self.retr,
+                announced_bytes: self.announced_bytes,
             });
         }
     }

@@ -249,6 +249,8 @@ pub enum ObsKind {
         uploads: u32,
         /// Downloads (RETR).
         downloads: u32,
+        /// Sizes the server announced for them (`150 … (N bytes)`).
+        announced_bytes: u64,
     },
     /// A DNS, mDNS or LLMNR message.
     Dns {
