@@ -114,6 +114,27 @@ def main():
         e.time = 1_700_000_100.0 + i * 0.001
         out.append(e)
     write("ipv4_fragments.pcap", out)
+    # Link-layer discovery: the pump announces itself over LLDP, a switch over
+    # CDP, and the pump answers ARP so that it is a device.
+    from scapy.contrib.lldp import (LLDPDU, LLDPDUChassisID, LLDPDUPortID, LLDPDUTimeToLive,
+                                    LLDPDUSystemName, LLDPDUSystemDescription, LLDPDUEndOfLLDPDU)
+    from scapy.contrib.cdp import CDPv2_HDR, CDPMsgDeviceID, CDPMsgSoftwareVersion, CDPMsgPlatform
+    from scapy.layers.l2 import ARP, Dot3
+    lldp = Ether(src=PUMP_MAC, dst="01:80:c2:00:00:0e", type=0x88CC) / LLDPDU() / \
+        LLDPDUChassisID(subtype=4, id=PUMP_MAC) / LLDPDUPortID(subtype=7, id=b"eth0") / \
+        LLDPDUTimeToLive(ttl=120) / LLDPDUSystemName(system_name=b"pump-3-9") / \
+        LLDPDUSystemDescription(description=b"Infusion pump network module 2.1") / LLDPDUEndOfLLDPDU()
+    lldp.time = 1_700_000_200.0
+    switch_mac = "00:1b:54:aa:bb:01"
+    cdp = Dot3(src=switch_mac, dst="01:00:0c:cc:cc:cc") / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / \
+        SNAP(OUI=0x0c, code=0x2000) / CDPv2_HDR(vers=2, ttl=180) / CDPMsgDeviceID(val=b"ward3-access-sw") / \
+        CDPMsgSoftwareVersion(val=b"Cisco IOS Software, C2960 Version 15.0(2)SE") / CDPMsgPlatform(val=b"cisco WS-C2960-24TT-L")
+    cdp.time = 1_700_000_201.0
+    arp = Ether(src=PUMP_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=PUMP_MAC, psrc=PUMP, hwdst=WS_MAC, pdst=WS)
+    arp.time = 1_700_000_202.0
+    arp2 = Ether(src=switch_mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=switch_mac, psrc="10.40.0.2", hwdst=WS_MAC, pdst=WS)
+    arp2.time = 1_700_000_203.0
+    write("lldp_cdp.pcap", [lldp, cdp, arp, arp2])
     print("captures written to", HERE)
 
 

@@ -176,6 +176,9 @@ struct Dispatcher {
     arp_hosts: HostTable,
     counters: Counters,
     scratch: Vec<u8>,
+    dissect: bool,
+    link_observations: Vec<Observation>,
+    link_seen: std::collections::HashSet<(String, Option<u64>)>,
 }
 
 impl Dispatcher {
@@ -231,6 +234,9 @@ impl Dispatcher {
                 ..Default::default()
             },
             scratch: Vec::new(),
+            dissect: cfg.dissect,
+            link_observations: Vec::new(),
+            link_seen: std::collections::HashSet::new(),
         }
     }
 
@@ -334,9 +340,12 @@ impl Dispatcher {
                 }
                 return;
             }
-            Network::Other(..) => {
+            Network::Other(ethertype, payload) => {
                 if by_frame {
                     self.count(input, p, tunneled);
+                    if self.dissect {
+                        self.link_layer(&meta, dec.src_mac, ethertype, payload);
+                    }
                 }
                 return;
             }
@@ -364,6 +373,43 @@ impl Dispatcher {
         }
         self.count(input, p, tunneled);
         self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
+    }
+
+    /// LLDP and CDP: facts about the sender's MAC, kept once per MAC and
+    /// announcement.
+    fn link_layer(
+        &mut self,
+        meta: &PacketMeta,
+        mac: Option<wardwatch_flow::Mac>,
+        ethertype: u16,
+        payload: &[u8],
+    ) {
+        let kind = match ethertype {
+            0x88CC => wardwatch_proto::l2::parse_lldp(payload),
+            0x2000 => wardwatch_proto::l2::parse_cdp(payload),
+            _ => None,
+        };
+        let (Some(kind), Some(mac)) = (kind, mac) else {
+            return;
+        };
+        let mac = wardwatch_inventory::fmt_mac(&mac);
+        let key = (mac.clone(), kind.repeat_key());
+        if self.link_seen.len() >= 4096 || !self.link_seen.insert(key) {
+            return;
+        }
+        let unspecified = (IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+        self.link_observations.push(Observation {
+            origin: wardwatch_proto::Origin {
+                input: meta.input,
+                frame: meta.frame,
+                ts_ns: meta.ts_ns,
+            },
+            client: unspecified,
+            server: unspecified,
+            subject: wardwatch_proto::Side::Client,
+            mac: Some(mac),
+            kind,
+        });
     }
 
     /// Feeds a fragment to the reassembler and routes the datagram once it
@@ -501,6 +547,7 @@ impl Dispatcher {
             }
         };
         Finished {
+            link_observations: self.link_observations,
             parts: workers.into_iter().map(Worker::finish).collect(),
             fragments_reassembled: self.defrag.reassembled,
             fragment_duplicates: self.dedup.dropped,
@@ -512,6 +559,7 @@ impl Dispatcher {
 
 /// What a dispatcher leaves when its input is done.
 struct Finished {
+    link_observations: Vec<Observation>,
     parts: Vec<worker::Finished>,
     fragments_reassembled: u64,
     fragment_duplicates: u64,
@@ -688,6 +736,7 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
                 // stand for all.
                 first.parts.extend(f.parts);
                 first.arp_hosts.merge(f.arp_hosts);
+                first.link_observations.extend(f.link_observations);
                 first.counters.add(&f.counters);
             }
         }
@@ -865,7 +914,7 @@ fn assemble(
         stats.duration_s = (counters.last_ts - first) as f64 / 1e9;
     }
     let mut flows = Vec::new();
-    let mut observations = Vec::new();
+    let mut observations = f.link_observations;
     let mut parts = f.parts;
     // Merge into the largest table rather than rehash everything.
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.hosts.len()) {
@@ -900,7 +949,7 @@ fn assemble(
         let Some(k) = o.kind.repeat_key().filter(|_| !cfg.keep_repeats) else {
             return true;
         };
-        let fresh = seen.insert((o.client.0, o.server.0, o.subject, k));
+        let fresh = seen.insert((o.client.0, o.server.0, o.subject, o.mac.clone(), k));
         if !fresh {
             stats.observations_repeated += 1;
         }

@@ -121,6 +121,7 @@ impl WorkerSink {
             client: (info.client.addr, info.client.port),
             server: (info.server.addr, info.server.port),
             subject: if dir == 0 { Side::Client } else { Side::Server },
+            mac: None,
             kind,
         });
     }

@@ -781,3 +781,36 @@ fn snmpv3_engine_and_user_match_tshark() {
     eprintln!("SNMPv3: {compared} messages compared on engine id and user");
     assert!(compared >= 40);
 }
+
+#[test]
+fn lldp_and_cdp_match_tshark() {
+    let path = repo("tests/captures/lldp_cdp.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "lldp or cdp",
+        &["lldp.tlv.system.name", "cdp.deviceid", "cdp.platform"],
+    );
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        if let ObsKind::LinkNeighbor {
+            protocol,
+            system_name,
+            platform,
+            ..
+        } = &o.kind
+        {
+            let t = &theirs[&o.origin.frame];
+            let want = if protocol == "lldp" { &t[0] } else { &t[1] };
+            assert_eq!(system_name.as_deref(), Some(want.as_str()));
+            if protocol == "cdp" {
+                assert_eq!(platform.as_deref(), Some(t[2].as_str()));
+            }
+            assert!(o.mac.is_some());
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, theirs.len());
+    eprintln!("LLDP/CDP: {compared} announcements compared");
+}

@@ -310,8 +310,9 @@ fn decode_ethernet<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Dec
     ctx.dst_mac = mac_at(h, 0);
     ctx.src_mac = mac_at(h, 6);
     let et = u16::from_be_bytes([h[12], h[13]]);
-    if et <= 1500 {
-        // 802.3 length field: LLC, possibly SNAP with an EtherType.
+    if et <= 1500 || et == 0x8870 {
+        // 802.3 length field (or 0x8870, LLC in jumbo frames): LLC,
+        // possibly SNAP with an EtherType.
         let llc = &data[14..];
         if llc.len() >= 8 && llc[0] == 0xAA && llc[1] == 0xAA && llc[2] == 0x03 {
             let et = u16::from_be_bytes([llc[6], llc[7]]);

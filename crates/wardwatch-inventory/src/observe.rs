@@ -133,6 +133,7 @@ pub fn apply_observations(
             ObsKind::Ntp { .. } => "ntp",
             ObsKind::LabInstrument { protocol, .. } => protocol.as_str(),
             ObsKind::NetbiosName { .. } => "netbios-ns",
+            ObsKind::LinkNeighbor { protocol, .. } => protocol.as_str(),
             ObsKind::TlsClientHello { .. }
             | ObsKind::TlsServerHello { .. }
             | ObsKind::TlsCertificate { .. } => "tls",
@@ -449,6 +450,28 @@ pub fn apply_observations(
                 }
             }
             ObsKind::Ntp { .. } => {}
+            ObsKind::LinkNeighbor {
+                protocol,
+                system_name,
+                system_description,
+                platform,
+                ..
+            } => {
+                // Link-layer facts carry the sender's MAC, not an address.
+                let dev = o.mac.as_ref().and_then(|m| by_mac.get(m)).copied();
+                if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
+                    if let Some(n) = system_name {
+                        a.hostname.get_or_insert(n.clone());
+                        a.push(ev(o, inputs, protocol, "system name", n.clone()));
+                    }
+                    if let Some(d) = system_description {
+                        a.push(ev(o, inputs, protocol, "system description", d.clone()));
+                    }
+                    if let Some(p) = platform {
+                        a.push(ev(o, inputs, protocol, "platform", p.clone()));
+                    }
+                }
+            }
             ObsKind::NetbiosName {
                 name,
                 suffix,

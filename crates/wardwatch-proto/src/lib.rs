@@ -9,6 +9,7 @@ pub mod dns;
 pub mod ftp;
 pub mod hl7;
 pub mod http;
+pub mod l2;
 pub mod lab;
 mod lines;
 pub mod mqtt;
@@ -344,6 +345,8 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = tls::parse_client_hello(data);
     let _ = tls::parse_server_hello(data);
     let _ = x509::parse(data);
+    let _ = l2::parse_lldp(data);
+    let _ = l2::parse_cdp(data);
     h.finish(&mut o);
     let _ = dicom::parse_identity(data, true);
     let _ = dicom::parse_identity(data, false);

@@ -37,6 +37,9 @@ pub struct Observation {
     pub server: (IpAddr, u16),
     /// Which side the fact is about.
     pub subject: Side,
+    /// For link-layer facts (no addresses): the sender's MAC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
     /// The fact.
     pub kind: ObsKind,
 }
@@ -398,6 +401,21 @@ pub enum ObsKind {
         registration: bool,
         /// A response.
         response: bool,
+    },
+    /// A link-layer discovery announcement (LLDP, CDP), found by MAC.
+    LinkNeighbor {
+        /// `lldp` or `cdp`.
+        protocol: String,
+        /// Chassis id.
+        chassis_id: Option<String>,
+        /// Port id.
+        port_id: Option<String>,
+        /// System name (CDP device id).
+        system_name: Option<String>,
+        /// System description (CDP software version).
+        system_description: Option<String>,
+        /// CDP platform.
+        platform: Option<String>,
     },
     /// A DHCP client message.
     Dhcp {
