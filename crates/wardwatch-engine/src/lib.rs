@@ -435,8 +435,8 @@ impl Dispatcher {
     }
 
     /// Hands a packet to the worker owning its flow: inline, this shard's
-    /// own worker (or nobody, if another shard owns it), or a worker thread
-    /// through a batch (which needs the raw frame).
+    /// own worker (the caller has checked that this shard owns it), or a
+    /// worker thread through a batch (which needs the raw frame).
     fn route(
         &mut self,
         meta: &PacketMeta,
@@ -446,16 +446,7 @@ impl Dispatcher {
         raw: (u32, &[u8], Option<worker::LinkOverride>),
     ) {
         match &mut self.dispatch {
-            Dispatch::Inline(w) => w.process(meta, dec, ip, tr),
-            Dispatch::Shard {
-                index,
-                count,
-                worker,
-            } => {
-                if shard_of(dec, ip, tr, *count) == *index {
-                    worker.process(meta, dec, ip, tr)
-                }
-            }
+            Dispatch::Inline(w) | Dispatch::Shard { worker: w, .. } => w.process(meta, dec, ip, tr),
             Dispatch::Threads { senders, .. } => {
                 let shard = shard_of(dec, ip, tr, senders.len());
                 self.enqueue(shard, meta, raw.0, raw.1, raw.2);
@@ -483,6 +474,10 @@ impl Dispatcher {
             self.counters.decode_errors += 1;
             return;
         };
+        let (index, shards) = self.shard_slot();
+        if shards > 1 && shard_of(&dec, &ip, &tr, shards) != index {
+            return;
+        }
         let link = (outer.src_mac, outer.dst_mac, outer.vlans);
         self.route(
             meta,

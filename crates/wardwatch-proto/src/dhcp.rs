@@ -6,19 +6,13 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use crate::obs::ObsKind;
 
+fn printable(b: &[u8]) -> String {
+    crate::bytes::text(b, 128)
+}
+
 /// Whether a UDP payload is DHCP (ports are checked by the caller).
 pub fn probe(b: &[u8]) -> bool {
     b.len() >= 240 && b.get(236..240) == Some(&[99, 130, 83, 99][..])
-}
-
-fn printable(b: &[u8]) -> String {
-    String::from_utf8_lossy(b)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(128)
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 /// Parses a DHCP message.
@@ -61,7 +55,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
                         .join(","),
                 )
             }
-            61 => cid = Some(val.iter().map(|x| format!("{x:02x}")).collect()),
+            61 => cid = Some(crate::bytes::hex(val)),
             81 if val.len() > 3 => fqdn = Some(printable(&val[3..])),
             50 if val.len() == 4 => {
                 req = Some(IpAddr::V4(Ipv4Addr::new(val[0], val[1], val[2], val[3])))

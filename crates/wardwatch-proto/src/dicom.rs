@@ -3,7 +3,13 @@
 //! the device identity elements; group 0010 and everything else is skipped
 //! without being kept.
 
+use crate::bytes::{be16, le16, le32};
 use crate::obs::{ObsKind, PresentationContext};
+
+/// A DICOM text value: padding, NULs and control characters removed.
+fn text(b: &[u8]) -> String {
+    crate::bytes::text(b, usize::MAX)
+}
 
 /// The largest non-data PDU buffered (association PDUs are small).
 const MAX_CONTROL_PDU: usize = 256 * 1024;
@@ -100,33 +106,6 @@ pub fn command_name(field: u16) -> String {
         _ => return format!("0x{field:04x}"),
     };
     format!("{base}-{}", if field & 0x8000 != 0 { "RSP" } else { "RQ" })
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
-}
-
-/// A DICOM text value: trailing padding and NULs removed, control
-/// characters dropped.
-fn text(b: &[u8]) -> String {
-    let s: String = String::from_utf8_lossy(b)
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect();
-    s.trim().to_string()
 }
 
 fn uid(b: &[u8]) -> String {

@@ -2,11 +2,8 @@
 //! and service instances identify devices). Name compression is followed
 //! with a bound, so a pointer loop cannot hang the parser.
 
+use crate::bytes::be16;
 use crate::obs::ObsKind;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
 
 /// Reads a (possibly compressed) name at `at`; returns it and the offset
 /// after it in the original position.

@@ -5,14 +5,7 @@
 use crate::obs::ObsKind;
 
 fn text(b: &[u8]) -> Option<String> {
-    let s: String = String::from_utf8_lossy(b)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(256)
-        .collect::<String>()
-        .trim()
-        .to_string();
-    (!s.is_empty()).then_some(s)
+    crate::bytes::text_opt(b, 256)
 }
 
 /// Parses an LLDPDU (after the Ethernet header).

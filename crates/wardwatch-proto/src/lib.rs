@@ -3,6 +3,7 @@
 //! reference into packet buffers and no patient data. Protocols are found by
 //! content, not by port.
 
+mod bytes;
 pub mod dhcp;
 pub mod dicom;
 pub mod dns;

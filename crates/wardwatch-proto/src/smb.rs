@@ -3,24 +3,12 @@
 //! domain and Windows version from the challenge and authenticate messages.
 //! Passwords and hashes are never read.
 
+use crate::bytes::{le16, le32};
 use crate::obs::ObsKind;
 
 /// Whether a stream starts with an NBSS message carrying SMB1 or SMB2/3.
 pub fn probe(b: &[u8]) -> bool {
     b.len() >= 8 && b[0] == 0 && (b[4..8] == *b"\xffSMB" || b[4..8] == *b"\xfeSMB")
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
 }
 
 fn utf16(b: &[u8]) -> String {

@@ -2,27 +2,11 @@
 //! one of the well-known defaults — and sysDescr, sysObjectID and sysName
 //! from responses. SNMPv3 messages are noted by version only.
 
+use crate::bytes::tlv;
 use crate::obs::ObsKind;
 
-/// One BER element: tag, value, and the rest after it.
-fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *b.first()?;
-    let first = *b.get(1)? as usize;
-    let (len, hdr) = if first < 0x80 {
-        (first, 2)
-    } else {
-        let n = first & 0x7F;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut l = 0usize;
-        for i in 0..n {
-            l = (l << 8) | *b.get(2 + i)? as usize;
-        }
-        (l, 2 + n)
-    };
-    let v = b.get(hdr..hdr.checked_add(len)?)?;
-    Some((tag, v, &b[hdr + len..]))
+fn text(v: &[u8]) -> String {
+    crate::bytes::text(v, 256)
 }
 
 fn int(v: &[u8]) -> i64 {
@@ -60,16 +44,6 @@ pub fn oid(v: &[u8]) -> String {
         .join(".")
 }
 
-fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(256)
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 /// Parses an SNMP message.
 pub fn parse(b: &[u8]) -> Option<ObsKind> {
     let (tag, msg, _) = tlv(b)?;
@@ -95,7 +69,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             let (_, _, r) = tlv(r)?;
             let (_, _, r) = tlv(r)?;
             let (_, user, _) = tlv(r)?;
-            let hex: String = engine.iter().map(|b| format!("{b:02x}")).collect();
+            let hex = crate::bytes::hex(engine);
             Some((hex, text(user)))
         })()
         .unwrap_or_default();

@@ -7,6 +7,7 @@
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
+use crate::bytes::{be16, hex};
 use crate::obs::ObsKind;
 
 /// Most handshake bytes gathered per direction (a ClientHello with many
@@ -21,10 +22,6 @@ pub fn probe(b: &[u8]) -> bool {
 /// GREASE values (RFC 8701): 0x?A?A with both bytes equal.
 pub fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 
 /// Reads a vector with a `n`-byte length prefix at `*at`.
@@ -179,16 +176,6 @@ pub fn ja3(h: &ClientHello) -> (String, String) {
     );
     let digest = Md5::digest(s.as_bytes());
     (s, hex(&digest))
-}
-
-fn hex(b: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push(HEX[(x >> 4) as usize] as char);
-        s.push(HEX[(x & 15) as usize] as char);
-    }
-    s
 }
 
 /// The first 12 hex digits of SHA-256 of `s`, or twelve zeros for nothing.

@@ -2,26 +2,7 @@
 //! the clear (TLS 1.2 and earlier): subject and issuer common names,
 //! validity, whether it is self-signed, and the RSA key size.
 
-/// One DER element: tag, contents, rest.
-fn der(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *b.first()?;
-    let first = *b.get(1)? as usize;
-    let (len, hdr) = if first < 0x80 {
-        (first, 2)
-    } else {
-        let n = first & 0x7F;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut l = 0usize;
-        for i in 0..n {
-            l = (l << 8) | *b.get(2 + i)? as usize;
-        }
-        (l, 2 + n)
-    };
-    let v = b.get(hdr..hdr.checked_add(len)?)?;
-    Some((tag, v, &b[hdr + len..]))
-}
+use crate::bytes::tlv as der;
 
 /// What a certificate says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -1,0 +1,92 @@
+//! Byte-level helpers the dissectors share: bounds-checked integer reads
+//! (never a panic on short input), text cleaning, hex, and BER/DER elements.
+
+/// Big-endian u16 at `at`, if the bytes are there.
+pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Little-endian u16 at `at`.
+pub(crate) fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Little-endian u32 at `at`.
+pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// Wire text for a report: lossy UTF-8, control characters dropped, at most
+/// `max` characters, surrounding blanks trimmed.
+pub(crate) fn text(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// [`text`], or `None` when nothing is left.
+pub(crate) fn text_opt(b: &[u8], max: usize) -> Option<String> {
+    let s = text(b, max);
+    (!s.is_empty()).then_some(s)
+}
+
+/// Lower-case hex of `b`.
+pub(crate) fn hex(b: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
+    }
+    s
+}
+
+/// One BER/DER element: tag, contents, and the bytes after it. Lengths of
+/// more than four bytes, or past the input, are refused.
+pub(crate) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *b.first()?;
+    let first = *b.get(1)? as usize;
+    let (len, hdr) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let n = first & 0x7F;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut l = 0usize;
+        for i in 0..n {
+            l = (l << 8) | *b.get(2 + i)? as usize;
+        }
+        (l, 2 + n)
+    };
+    let v = b.get(hdr..hdr.checked_add(len)?)?;
+    Some((tag, v, &b[hdr + len..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_input_is_none_not_a_panic() {
+        assert_eq!(be16(&[1], 0), None);
+        assert_eq!(le32(&[1, 2, 3, 4], 1), None);
+        assert_eq!(tlv(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]), None);
+        assert_eq!(
+            tlv(&[0x04, 0x02, b'h', b'i', 9]),
+            Some((0x04, &b"hi"[..], &[9u8][..]))
+        );
+        assert_eq!(text(b" a\x01b \n", 10), "ab");
+        assert_eq!(text_opt(b"\x00\x01", 10), None);
+        assert_eq!(hex(&[0x0a, 0xff]), "0aff");
+    }
+}
