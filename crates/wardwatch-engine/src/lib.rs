@@ -470,11 +470,14 @@ impl Dispatcher {
             tunnel: outer.tunnel,
             net: dec.net,
         };
+        let (index, shards) = self.shard_slot();
         let Ok(tr) = transport(ip.proto, ip.payload) else {
-            self.counters.decode_errors += 1;
+            // Every shard reassembles every datagram; one counts the error.
+            if index == 0 {
+                self.counters.decode_errors += 1;
+            }
             return;
         };
-        let (index, shards) = self.shard_slot();
         if shards > 1 && shard_of(&dec, &ip, &tr, shards) != index {
             return;
         }
