@@ -39,7 +39,10 @@ fn broken_reassembled_datagram_counted_once() {
             threads,
             ..Default::default()
         };
-        let s = analyze_files(&[path.clone()], &cfg).unwrap().report.stats;
+        let s = analyze_files(std::slice::from_ref(&path), &cfg)
+            .unwrap()
+            .report
+            .stats;
         seen.push((s.packets, s.decode_errors, s.fragments_reassembled));
     }
     assert_eq!(seen, vec![(2, 1, 1); 3]);
