@@ -159,6 +159,34 @@ pub fn parse_netbios(b: &[u8]) -> Option<ObsKind> {
     })
 }
 
+/// Shannon entropy of a string, bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    if n == 0.0 {
+        return 0.0;
+    }
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether a query name looks like data: a long label of high entropy.
+pub fn tunnel_like(name: &str) -> bool {
+    let sub = name.trim_end_matches('.');
+    let longest = sub.split('.').map(str::len).max().unwrap_or(0);
+    let data: String = sub.split('.').filter(|l| l.len() >= 16).collect();
+    longest >= 24 && entropy(&data) >= 3.5 || sub.len() >= 100
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +212,13 @@ mod tests {
         for n in 0..m.len() {
             let _ = parse(&m[..n], "dns");
         }
+    }
+}
+#[cfg(test)]
+mod tunnel_tests {
+    #[test]
+    fn dnscat_names_look_like_data() {
+        let n = "dnscat.546b03f50000000000a6023ed4df184d6ac5c2628b47714fdee584fed739.5a03b5b1e1aa8f8fdb1bbe8d5e04952141f7d4f82c7e3b06dcc8b87fad7a.19e4d098dc8c618f8d81cfeb02";
+        assert!(super::tunnel_like(n));
     }
 }

@@ -2,6 +2,7 @@
 //! whether it succeeded (the password is only noted as present, never kept),
 //! AUTH TLS, and counts of uploads and downloads (no file names).
 
+use crate::creds::{self, PasswordCheck};
 use crate::lines::LineBuf;
 use crate::obs::ObsKind;
 
@@ -26,6 +27,7 @@ pub struct FtpState {
     banner_sent: bool,
     user: Option<String>,
     password_present: bool,
+    password: PasswordCheck,
     awaiting_login: bool,
     stor: u32,
     retr: u32,
@@ -55,10 +57,16 @@ impl FtpState {
             "USER" => {
                 self.user = Some(arg.trim().chars().take(128).collect());
                 self.password_present = false;
+                self.password = PasswordCheck::Unknown;
                 self.awaiting_login = true;
             }
             // The password is never copied: only that one was sent.
-            "PASS" => self.password_present = !arg.is_empty(),
+            "PASS" => {
+                self.password_present = !arg.is_empty();
+                let user = self.user.as_deref().unwrap_or("");
+                // Judged here and dropped: only the verdict is kept.
+                self.password = creds::classify(user, arg.as_bytes());
+            }
             "AUTH" => {
                 self.auth_tls =
                     arg.trim().eq_ignore_ascii_case("tls") || arg.trim().eq_ignore_ascii_case("ssl")
@@ -104,6 +112,7 @@ impl FtpState {
                 password_present: self.password_present,
                 success: Some(code == Some(230)),
                 encrypted: self.auth_tls,
+                password: std::mem::take(&mut self.password),
             });
         }
     }

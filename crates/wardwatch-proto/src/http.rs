@@ -2,6 +2,7 @@
 //! Server, and the user of Basic authentication (the password is never
 //! kept). FHIR requests are recognised by their path.
 
+use crate::creds::{self, PasswordCheck};
 use crate::obs::ObsKind;
 
 /// Largest head buffered.
@@ -67,14 +68,85 @@ pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
 
 /// The user of a `Basic` Authorization value; the password is dropped here.
 pub fn basic_user(value: &str) -> Option<String> {
+    basic_credentials(value).map(|(u, _)| u)
+}
+
+/// The user of a `Basic` Authorization value and the verdict on its
+/// password; the password itself is dropped here.
+pub fn basic_credentials(value: &str) -> Option<(String, PasswordCheck)> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
     let raw = base64_decode(rest.trim())?;
-    let text = String::from_utf8_lossy(&raw);
-    let user = text.split(':').next().unwrap_or("");
-    Some(clean(user))
+    let (user, pass) = match raw.iter().position(|b| *b == b':') {
+        Some(i) => (&raw[..i], raw.get(i + 1..).unwrap_or(&[])),
+        None => (&raw[..], &[][..]),
+    };
+    let user = clean(&String::from_utf8_lossy(user));
+    let check = creds::classify(&user, pass);
+    Some((user, check))
+}
+
+/// Field names that carry a password in an HTML login form.
+fn is_password_field(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    k.contains("password") || k.contains("passwd") || matches!(k.as_str(), "pass" | "pwd" | "pw")
+}
+
+/// Field names that carry the user in an HTML login form.
+fn is_user_field(k: &str) -> bool {
+    matches!(
+        k.to_ascii_lowercase().as_str(),
+        "username" | "user" | "login" | "userid" | "user_id" | "uname" | "email" | "j_username"
+    )
+}
+
+/// Decodes `application/x-www-form-urlencoded` text.
+fn form_decode(v: &str) -> Vec<u8> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    None => out.push(c),
+                }
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A login in an urlencoded form body: the user and the verdict on the
+/// password; nothing else of the body is kept.
+pub fn form_login(body: &[u8]) -> Option<(String, PasswordCheck)> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut user = None;
+    let mut check = None;
+    for pair in text.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if is_password_field(k) && check.is_none() {
+            check = Some(form_decode(v));
+        } else if is_user_field(k) && user.is_none() {
+            user = Some(clean(&String::from_utf8_lossy(&form_decode(v))));
+        }
+    }
+    let pass = check?;
+    let user = user.unwrap_or_default();
+    let verdict = creds::classify(&user, &pass);
+    Some((user, verdict))
 }
 
 /// FHIR R4 resource types most seen from clinical systems.
@@ -218,25 +290,61 @@ struct DirState {
     buf: Vec<u8>,
     skip: usize,
     done: bool,
+    /// The body of a form POST being read to look for a login.
+    form: Option<Vec<u8>>,
 }
+
+/// Largest form body read for a login.
+const MAX_FORM: usize = 8192;
 
 /// HTTP state of one connection.
 #[derive(Default)]
 pub struct HttpState {
     dirs: [DirState; 2],
+    /// A login sent with the last request, waiting for its answer.
+    pending: Option<(String, String, PasswordCheck)>,
+}
+
+impl HttpState {
+    fn login(&mut self, success: Option<bool>, out: &mut Vec<ObsKind>) {
+        if let Some((protocol, user, check)) = self.pending.take() {
+            out.push(ObsKind::Login {
+                protocol,
+                user,
+                password_present: check != PasswordCheck::Empty,
+                success,
+                encrypted: false,
+                password: check,
+            });
+        }
+    }
+
+    /// A login still waiting for an answer when the connection ends.
+    pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
+        self.login(None, out);
+    }
 }
 
 impl HttpState {
     /// Feeds stream bytes of direction `dir` (0 requests, 1 responses).
     pub fn feed(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<ObsKind>) {
-        let Some(d) = self.dirs.get_mut(dir) else {
+        if dir > 1 {
             return;
-        };
-        while !data.is_empty() && !d.done {
+        }
+        while !data.is_empty() && !self.dirs[dir].done {
+            let d = &mut self.dirs[dir];
             if d.skip > 0 {
                 let n = d.skip.min(data.len());
                 d.skip -= n;
+                if let Some(f) = d.form.as_mut() {
+                    f.extend_from_slice(&data[..n]);
+                }
                 data = &data[n..];
+                if d.skip == 0 {
+                    if let Some((user, check)) = d.form.take().and_then(|b| form_login(&b)) {
+                        self.pending = Some(("http-form".into(), user, check));
+                    }
+                }
                 continue;
             }
             let before = d.buf.len();
@@ -258,8 +366,19 @@ impl HttpState {
             } else {
                 parse_response(&head)
             };
+            self.track_login(dir, &head, parsed.as_ref().map(|p| &p.0), out);
+            let d = &mut self.dirs[dir];
             match parsed {
                 Some((o, Some(body))) => {
+                    let form = dir == 0
+                        && body > 0
+                        && body <= MAX_FORM
+                        && head
+                            .to_ascii_lowercase()
+                            .contains("application/x-www-form-urlencoded");
+                    if form {
+                        d.form = Some(Vec::with_capacity(body));
+                    }
                     out.push(o);
                     d.skip = body;
                 }
@@ -268,6 +387,30 @@ impl HttpState {
                     d.done = true;
                 }
                 None => d.done = true,
+            }
+        }
+    }
+
+    /// Basic credentials on a request wait for the response to learn the
+    /// outcome (401/403/407 refuse, anything else final accepts).
+    fn track_login(
+        &mut self,
+        dir: usize,
+        head: &str,
+        parsed: Option<&ObsKind>,
+        out: &mut Vec<ObsKind>,
+    ) {
+        if dir == 0 {
+            // A new request: an earlier login got no answer we could see.
+            self.login(None, out);
+            let lines: Vec<&str> = head.split("\r\n").collect();
+            if let Some((user, check)) = header(&lines, "authorization").and_then(basic_credentials)
+            {
+                self.pending = Some(("http-basic".into(), user, check));
+            }
+        } else if let Some(ObsKind::HttpResponse { status, .. }) = parsed {
+            if *status >= 200 {
+                self.login(Some(!matches!(status, 401 | 403 | 407)), out);
             }
         }
     }

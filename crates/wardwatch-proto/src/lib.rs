@@ -4,6 +4,7 @@
 //! content, not by port.
 
 mod bytes;
+pub mod creds;
 pub mod dhcp;
 pub mod dicom;
 pub mod dns;
@@ -263,6 +264,7 @@ impl ProtoFlow {
             App::Hl7(h) => h.finish(&mut tmp),
             App::Dicom(d) => tmp.push(d.volume()),
             App::Ftp(f) => f.finish(&mut tmp),
+            App::Http(h) => h.finish(&mut tmp),
             App::Telnet(t) => t.finish(&mut tmp),
             _ => {}
         }
@@ -281,6 +283,28 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dns::parse(payload, "mdns")
     } else if either(137) {
         dns::parse_netbios(payload)
+    } else if dport == 53 {
+        // Plain DNS is not reported per message; only queries whose names
+        // look like data (tunnelling) are.
+        match dns::parse(payload, "dns") {
+            Some(ObsKind::Dns {
+                response: false,
+                queries,
+                answers,
+                flavour,
+            }) if queries
+                .iter()
+                .any(|q| dns::tunnel_like(q.split(' ').next().unwrap_or(""))) =>
+            {
+                Some(ObsKind::Dns {
+                    flavour,
+                    response: false,
+                    queries,
+                    answers,
+                })
+            }
+            _ => None,
+        }
     } else if either(5355) {
         dns::parse(payload, "llmnr")
     } else if either(1900) {

@@ -2,6 +2,7 @@
 //! present), CONNACK (accepted or refused), and the names of topics
 //! published — only those that match no identifier pattern.
 
+use crate::creds::{self, PasswordCheck};
 use crate::obs::ObsKind;
 
 /// Whether a client stream starts with an MQTT CONNECT.
@@ -53,6 +54,14 @@ fn string(b: &[u8], at: &mut usize) -> Option<String> {
     )
 }
 
+/// A length-prefixed binary field (the CONNECT password), borrowed.
+fn binary<'a>(b: &'a [u8], at: &mut usize) -> Option<&'a [u8]> {
+    let l = u16::from_be_bytes([*b.get(*at)?, *b.get(*at + 1)?]) as usize;
+    let s = b.get(*at + 2..*at + 2 + l)?;
+    *at += 2 + l;
+    Some(s)
+}
+
 /// A topic is reported only if it carries no identifier-like part (long
 /// digit runs, UUIDs, hex serials), which could name a patient or bed.
 pub fn topic_is_safe(t: &str) -> bool {
@@ -67,7 +76,7 @@ pub fn topic_is_safe(t: &str) -> bool {
 #[derive(Default)]
 pub struct MqttState {
     buf: [Vec<u8>; 2],
-    pending: Option<(String, String, bool)>,
+    pending: Option<(String, String, PasswordCheck)>,
     topics: Vec<String>,
 }
 
@@ -97,13 +106,15 @@ impl MqttState {
                     // CONNACK: return/reason code in the second byte.
                     let code = body.get(1).copied().unwrap_or(0xFF);
                     if let Some((_, user, pass)) = self.pending.take() {
-                        if !user.is_empty() || pass {
+                        let present = pass != PasswordCheck::Unknown;
+                        if !user.is_empty() || present {
                             out.push(ObsKind::Login {
                                 protocol: "mqtt".into(),
                                 user,
-                                password_present: pass,
+                                password_present: present,
                                 success: Some(code == 0),
                                 encrypted: false,
+                                password: pass,
                             });
                         }
                     }
@@ -157,7 +168,15 @@ impl MqttState {
         } else {
             String::new()
         };
-        let pass = flags & 0x40 != 0;
+        // Judged here and dropped: only the verdict is kept.
+        let pass = if flags & 0x40 != 0 {
+            match binary(b, &mut at) {
+                Some(p) => creds::classify(&user, p),
+                None => PasswordCheck::Other,
+            }
+        } else {
+            PasswordCheck::Unknown
+        };
         out.push(ObsKind::MqttConnect {
             client_id: client_id.clone(),
             level,

@@ -243,6 +243,9 @@ pub enum ObsKind {
         success: Option<bool>,
         /// The session was protected (AUTH TLS) before the login.
         encrypted: bool,
+        /// The verdict on the password, made in the parser (see `creds`).
+        #[serde(default)]
+        password: crate::creds::PasswordCheck,
     },
     /// File transfers on a control connection (counts, no names).
     FileTransfers {

@@ -3,6 +3,7 @@
 //! character by character or sent as lines), with its outcome. The password
 //! typed after `Password:` is only noted as present.
 
+use crate::creds::{self, PasswordCheck};
 use crate::obs::ObsKind;
 
 const IAC: u8 = 255;
@@ -32,6 +33,7 @@ pub struct TelnetState {
     typed: Vec<u8>,
     user: Option<String>,
     password_present: bool,
+    password: PasswordCheck,
     iac: [u8; 2],
     iac_state: [u8; 2],
     attempts: u32,
@@ -106,8 +108,10 @@ impl TelnetState {
                             self.phase = Phase::Password;
                         }
                         Phase::Password => {
-                            // Not kept: only that something was typed.
+                            // Judged here and dropped: only the verdict is kept.
                             self.password_present = true;
+                            let user = self.user.as_deref().unwrap_or("");
+                            self.password = creds::classify(user, &typed);
                             self.phase = Phase::Outcome;
                         }
                         _ => {}
@@ -136,7 +140,9 @@ impl TelnetState {
                 .unwrap_or(0);
             self.server.drain(..cut);
         }
-        if !self.banner_sent {
+        // The banner is what the server says before the first prompt; later
+        // lines are echoes and session output.
+        if !self.banner_sent && self.phase == Phase::Banner {
             if let Some(line) = self
                 .server
                 .lines()
@@ -198,6 +204,7 @@ impl TelnetState {
             password_present: std::mem::take(&mut self.password_present),
             success,
             encrypted: false,
+            password: std::mem::take(&mut self.password),
         });
     }
 

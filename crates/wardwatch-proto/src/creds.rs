@@ -1,0 +1,173 @@
+//! Password classification inside the parser: a password seen on the wire is
+//! compared here with the shipped default-credentials list and the
+//! common-password list, and only the verdict leaves the parser. The
+//! password itself is never stored, printed or exported.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+/// What a password seen on the wire turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(tag = "class", rename_all = "kebab-case")]
+pub enum PasswordCheck {
+    /// No password was seen (or it could not be read).
+    #[default]
+    Unknown,
+    /// A documented default of some product for this user name. `entry` names
+    /// the list entry as `vendor (user)`, never the password.
+    VendorDefault {
+        /// The first matching entry of the list.
+        entry: String,
+        /// How many list entries share this user and password.
+        matches: u32,
+    },
+    /// On the common-password list.
+    Common,
+    /// Empty.
+    Empty,
+    /// Anything else.
+    Other,
+}
+
+impl PasswordCheck {
+    /// True for a vendor default.
+    pub fn is_default(&self) -> bool {
+        matches!(self, PasswordCheck::VendorDefault { .. })
+    }
+}
+
+const DEFAULTS_CSV: &str = include_str!("../data/default-credentials.csv");
+const COMMON_TXT: &str = include_str!("../data/common-passwords.txt");
+
+struct Lists {
+    /// password → (vendor, user) entries, in file order.
+    defaults: HashMap<String, Vec<(String, String)>>,
+    common: std::collections::HashSet<String>,
+}
+
+static LISTS: OnceLock<Lists> = OnceLock::new();
+static EXTRA: OnceLock<Vec<(String, String, String)>> = OnceLock::new();
+
+/// Adds a site's own default-credential entries (vendor, user, password)
+/// before the first classification. Returns false when the lists were
+/// already built (the call came too late) or entries were already added.
+pub fn add_site_defaults(entries: Vec<(String, String, String)>) -> bool {
+    LISTS.get().is_none() && EXTRA.set(entries).is_ok()
+}
+
+/// Parses `vendor,user,password` lines (`#` comments, a header line and
+/// `<blank>` for empty fields) into entries.
+pub fn parse_defaults_csv(text: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() || line.starts_with('#') || line == "productvendor,username,password" {
+            continue;
+        }
+        // Vendors may contain commas; user and password are the last two fields.
+        let mut it = line.rsplitn(3, ',');
+        let (Some(pass), Some(user), Some(vendor)) = (it.next(), it.next(), it.next()) else {
+            continue;
+        };
+        let unblank = |s: &str| {
+            if s == "<blank>" {
+                String::new()
+            } else {
+                s.trim_matches('"').to_string()
+            }
+        };
+        out.push((
+            vendor.trim_matches('"').to_string(),
+            unblank(user),
+            unblank(pass),
+        ));
+    }
+    out
+}
+
+fn lists() -> &'static Lists {
+    LISTS.get_or_init(|| {
+        let mut defaults: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let extra = EXTRA.get().cloned().unwrap_or_default();
+        for (vendor, user, pass) in parse_defaults_csv(DEFAULTS_CSV).into_iter().chain(extra) {
+            defaults.entry(pass).or_default().push((vendor, user));
+        }
+        let common = COMMON_TXT
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        Lists { defaults, common }
+    })
+}
+
+/// Whether a user name is an anonymous login (FTP), whose "password" is an
+/// e-mail address by convention and no secret.
+pub fn is_anonymous(user: &str) -> bool {
+    user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp")
+}
+
+/// Classifies `password` sent for `user`. Call it where the password is in
+/// hand and drop the password right after.
+pub fn classify(user: &str, password: &[u8]) -> PasswordCheck {
+    let Ok(password) = std::str::from_utf8(password) else {
+        return PasswordCheck::Other;
+    };
+    if is_anonymous(user) {
+        return PasswordCheck::Other;
+    }
+    let l = lists();
+    if let Some(entries) = l.defaults.get(password) {
+        // A blank user in the list means the product asks only for a
+        // password; it matches only a login without a user name.
+        let mut hits = entries
+            .iter()
+            .filter(|(_, u)| u.eq_ignore_ascii_case(user) || (u.is_empty() && user.is_empty()));
+        if let Some((vendor, u)) = hits.next() {
+            let matches = 1 + hits.count() as u32;
+            let who = if u.is_empty() { "no user" } else { u.as_str() };
+            return PasswordCheck::VendorDefault {
+                entry: format!("{vendor} ({who})"),
+                matches,
+            };
+        }
+    }
+    if password.is_empty() {
+        return PasswordCheck::Empty;
+    }
+    if l.common.contains(password) || password.eq_ignore_ascii_case(user) {
+        return PasswordCheck::Common;
+    }
+    PasswordCheck::Other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_common_and_other() {
+        assert!(classify("admin", b"password").is_default());
+        assert!(classify("Admin", b"admin").is_default());
+        match classify("sa", b"Cardio.Perfect") {
+            PasswordCheck::VendorDefault { entry, .. } => assert!(entry.contains("WelchAllyn")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(classify("Admin", b"qwerty"), PasswordCheck::Common);
+        assert_eq!(classify("test", b"1234"), PasswordCheck::Common);
+        assert_eq!(classify("bob", b"bob"), PasswordCheck::Common);
+        assert_eq!(classify("test", b"fail2"), PasswordCheck::Other);
+        assert_eq!(classify("anonymous", b"guest@x"), PasswordCheck::Other);
+        assert_eq!(classify("nurse7", b""), PasswordCheck::Empty);
+    }
+
+    #[test]
+    fn csv_parsing_keeps_commas_in_vendor() {
+        let e =
+            parse_defaults_csv("# c\nproductvendor,username,password\nAcme, Inc,root,<blank>\n");
+        assert_eq!(e, vec![("Acme, Inc".into(), "root".into(), String::new())]);
+    }
+}
