@@ -5,6 +5,7 @@
 //! decoded from the reader's buffer, and with several workers they are copied
 //! into recycled batch buffers.
 
+pub mod config;
 mod source;
 mod worker;
 
@@ -14,6 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use wardwatch_capture::{CaptureError, Packet};
+use wardwatch_detect::{DetectConfig, DetectInput, FlowDigest, Suppressions};
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Defragmenter, FlowConfig, IpPacket, Network, PacketMeta,
     Transport,
@@ -56,6 +58,12 @@ pub struct EngineConfig {
     pub collect_observations: bool,
     /// Keep every observation, repeats included (differential tests).
     pub keep_repeats: bool,
+    /// Run detection (findings).
+    pub detect: bool,
+    /// Detection thresholds.
+    pub detect_config: DetectConfig,
+    /// Findings the site has decided to suppress, with reasons.
+    pub suppressions: Suppressions,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +81,9 @@ impl Default for EngineConfig {
             dissect: true,
             collect_observations: false,
             keep_repeats: false,
+            detect: true,
+            detect_config: DetectConfig::default(),
+            suppressions: Suppressions::default(),
         }
     }
 }
@@ -174,6 +185,7 @@ struct Dispatcher {
     dedup: Deduper,
     defrag: Defragmenter,
     arp_hosts: HostTable,
+    arp_digest: FlowDigest,
     counters: Counters,
     scratch: Vec<u8>,
     dissect: bool,
@@ -229,6 +241,7 @@ impl Dispatcher {
             dedup: Deduper::new(cfg.dedup_window_ns),
             defrag: Defragmenter::new(32 << 20, 30_000_000_000),
             arp_hosts: HostTable::new(cfg.max_hosts),
+            arp_digest: FlowDigest::new(0),
             counters: Counters {
                 per_input: vec![(0, 0); inputs],
                 ..Default::default()
@@ -324,6 +337,10 @@ impl Dispatcher {
             Network::Arp(a) => {
                 if by_frame {
                     self.count(input, p, tunneled);
+                    if a.op == 1 {
+                        self.arp_digest
+                            .arp_request(a.spa, a.tpa, p.ts_ns, (input, p.frame));
+                    }
                     if a.spa.to_bits() != 0 {
                         self.arp_hosts.arp(
                             IpAddr::V4(a.spa),
@@ -550,6 +567,7 @@ impl Dispatcher {
             fragments_reassembled: self.defrag.reassembled,
             fragment_duplicates: self.dedup.dropped,
             arp_hosts: self.arp_hosts,
+            arp_digest: self.arp_digest,
             counters: self.counters,
         }
     }
@@ -562,6 +580,7 @@ struct Finished {
     fragments_reassembled: u64,
     fragment_duplicates: u64,
     arp_hosts: HostTable,
+    arp_digest: FlowDigest,
     counters: Counters,
 }
 
@@ -734,6 +753,7 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
                 // stand for all.
                 first.parts.extend(f.parts);
                 first.arp_hosts.merge(f.arp_hosts);
+                first.arp_digest.merge(f.arp_digest);
                 first.link_observations.extend(f.link_observations);
                 first.counters.add(&f.counters);
             }
@@ -913,6 +933,8 @@ fn assemble(
     }
     let mut flows = Vec::new();
     let mut observations = f.link_observations;
+    let mut digest = FlowDigest::default();
+    digest.merge(f.arp_digest);
     let mut parts = f.parts;
     // Merge into the largest table rather than rehash everything.
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.hosts.len()) {
@@ -931,6 +953,7 @@ fn assemble(
         stats.reassembly_gaps += table_stats.reassembly_gaps;
         stats.peak_flows += table_stats.peak_flows;
         hosts.merge(sink.hosts);
+        digest.merge(sink.digest);
         flows.extend(sink.flows);
     }
     stats.evicted_hosts = hosts.evicted;
@@ -955,6 +978,21 @@ fn assemble(
     });
     let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
     let devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
+    let mut findings = if cfg.detect {
+        wardwatch_detect::detect(&DetectInput {
+            site: &cfg.site,
+            inputs: &names,
+            devices: &devices,
+            observations: &observations,
+            digest: &digest,
+            local: &cfg.local,
+            config: &cfg.detect_config,
+        })
+    } else {
+        Vec::new()
+    };
+    cfg.suppressions.apply(&mut findings);
+    stats.digest_dropped = digest.dropped;
     if !cfg.collect_observations {
         observations = Vec::new();
     }
@@ -1010,7 +1048,7 @@ fn assemble(
             site: cfg.site.clone(),
             feeds: Vec::new(),
             devices,
-            findings: Vec::new(),
+            findings,
             top_talkers: talkers,
             warnings: inputs_report.warnings,
         },

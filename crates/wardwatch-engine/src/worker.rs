@@ -12,6 +12,8 @@ use wardwatch_flow::{
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
 use wardwatch_proto::{ObsKind, Observation, Origin, ProtoFlow, Side};
 
+use wardwatch_detect::{FlowDigest, FlowFact};
+
 use crate::EngineConfig;
 
 /// Link-layer facts to restore on a synthesized (defragmented) packet.
@@ -78,6 +80,8 @@ pub struct FlowRecord {
 /// What a worker accumulates apart from its flow table.
 pub struct WorkerSink {
     pub hosts: HostTable,
+    /// Flows folded per conversation pair, for behaviour detection.
+    pub digest: FlowDigest,
     pub flows: Vec<FlowRecord>,
     pub observations: Vec<Observation>,
     /// Observations not kept: over a flow's share or the sink's cap.
@@ -250,6 +254,29 @@ impl FlowSink<FlowState> for WorkerSink {
                 service: svc,
             });
         }
+        let proto = info.key.proto;
+        if proto == 6 || proto == 17 {
+            let tcp_ok = s.tcp_flags & 0x12 == 0x12 || (c.payload_bytes > 0 && s.payload_bytes > 0);
+            let refused = proto == 6 && s.tcp_flags & 0x04 != 0 && s.payload_bytes == 0;
+            self.digest.add(&FlowFact {
+                proto,
+                client: info.client.addr,
+                server: info.server.addr,
+                server_port: info.server.port,
+                payload: [c.payload_bytes, s.payload_bytes],
+                packets: [c.packets, s.packets],
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                first_frame: info.first_frame,
+                answered: s.packets > 0,
+                established: if proto == 6 {
+                    tcp_ok && !refused
+                } else {
+                    s.packets > 0
+                },
+                refused,
+            });
+        }
         if self.collect_flows {
             let gaps = flow.state.gaps;
             self.flows.push(FlowRecord {
@@ -309,6 +336,7 @@ impl Worker {
             dedup: Deduper::new(cfg.dedup_window_ns),
             sink: WorkerSink {
                 hosts: HostTable::new(cfg.max_hosts),
+                digest: FlowDigest::default(),
                 flows: Vec::new(),
                 collect_flows: cfg.collect_flows,
                 collect_streams: cfg.collect_streams,

@@ -86,6 +86,10 @@ pub struct Stats {
     /// Dissector observations that repeated a fact already kept (additive).
     #[serde(default)]
     pub observations_repeated: u64,
+    /// Flows left out of behaviour detection because its digest was full
+    /// (additive).
+    #[serde(default)]
+    pub digest_dropped: u64,
 }
 
 /// An intelligence feed and its date.

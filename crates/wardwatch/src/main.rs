@@ -59,9 +59,10 @@ struct AnalyzeOpts {
     /// Flow worker threads (0 = one per core for large inputs, else 1).
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Site name; scopes device and finding ids.
-    #[arg(long, default_value = "default")]
-    site: String,
+    /// Site name; scopes device and finding ids (default: `site` in
+    /// wardwatch.toml, else "default").
+    #[arg(long)]
+    site: Option<String>,
     /// An address block of the site besides the private ranges (repeatable).
     #[arg(long = "local-net", value_name = "CIDR")]
     local_net: Vec<String>,
@@ -111,12 +112,31 @@ enum Cmd {
     },
 }
 
-fn engine_config(o: &AnalyzeOpts, input_bytes: u64) -> Result<EngineConfig, String> {
+fn engine_config(
+    o: &AnalyzeOpts,
+    input_bytes: u64,
+    data_dir: &std::path::Path,
+) -> Result<EngineConfig, String> {
+    let site_cfg = wardwatch_engine::config::load(data_dir)?;
+    if !site_cfg.default_credentials.is_empty() {
+        wardwatch_proto::creds::add_site_defaults(site_cfg.default_credentials);
+    }
     let mut cfg = EngineConfig {
-        site: o.site.clone(),
+        site: match (&o.site, &site_cfg.site.site) {
+            (Some(s), _) | (None, Some(s)) => s.clone(),
+            (None, None) => "default".into(),
+        },
         progress: !o.no_progress,
+        detect_config: site_cfg.site.detect,
+        suppressions: site_cfg.suppressions,
         ..Default::default()
     };
+    for n in &site_cfg.site.local_nets {
+        cfg.local.add(
+            n.parse::<Cidr>()
+                .map_err(|e| format!("wardwatch.toml: local_nets: {e}"))?,
+        );
+    }
     cfg.threads = if o.threads > 0 {
         o.threads
     } else if input_bytes >= (64 << 20) {
@@ -217,7 +237,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 .filter_map(|p| std::fs::metadata(p).ok())
                 .map(|m| m.len())
                 .sum();
-            let cfg = engine_config(&opts, size).map_err(|e| {
+            let cfg = engine_config(&opts, size, &cli.data_dir).map_err(|e| {
                 eprintln!("wardwatch: error: {e}");
                 ExitCode::from(2)
             })?;
@@ -234,7 +254,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             emit(&outcome, &opts)
         }
         Cmd::Demo { opts } => {
-            let cfg = engine_config(&opts, 0).map_err(|e| {
+            let cfg = engine_config(&opts, 0, &cli.data_dir).map_err(|e| {
                 eprintln!("wardwatch: error: {e}");
                 ExitCode::from(2)
             })?;

@@ -146,9 +146,51 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
-    let _ = writeln!(o, "\nFINDINGS ({})", r.findings.len());
+    let by = |s: &str| r.findings.iter().filter(|f| f.severity == s).count();
+    let _ = writeln!(
+        o,
+        "\nFINDINGS ({}: {} critical, {} high, {} medium, {} low)",
+        r.findings.len(),
+        by("critical"),
+        by("high"),
+        by("medium"),
+        by("low")
+    );
     for f in &r.findings {
-        let _ = writeln!(o, "  [{}] {} {}", f.severity, f.kind, f.summary);
+        let peer = match (f.peer.as_deref(), f.peer_count) {
+            (Some(p), n) if n > 1 => format!(" <-> {p} (+{} more)", n - 1),
+            (Some(p), _) => format!(" <-> {p}"),
+            (None, _) => String::new(),
+        };
+        let times = if f.count > 1 {
+            format!(" (x{})", f.count)
+        } else {
+            String::new()
+        };
+        let status = if f.status == "suppressed" {
+            " [suppressed]"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "  [{}] {}/{} {}{}{}{}",
+            f.severity,
+            f.kind,
+            f.rule,
+            f.ip.as_deref().unwrap_or("-"),
+            peer,
+            times,
+            status
+        );
+        let _ = writeln!(o, "      {}", f.summary);
+        if let Some(e) = f.evidence.first() {
+            let _ = writeln!(
+                o,
+                "      evidence: {} frame {}: {}",
+                e.input, e.frame, e.detail
+            );
+        }
     }
     if !r.warnings.is_empty() {
         let _ = writeln!(o, "\nINPUT WARNINGS");

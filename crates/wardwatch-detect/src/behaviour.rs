@@ -1,0 +1,689 @@
+//! Behaviour: what the flows show — scans, brute force, data leaving,
+//! beaconing, services reachable from the internet, medical devices talking
+//! to the internet, DNS tunnelling.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use wardwatch_proto::dns::tunnel_like;
+use wardwatch_proto::obs::{ObsKind, Observation};
+
+use crate::digest::{FlowDigest, PairKey, PairStats};
+use crate::{Context, Findings, Raise, Severity};
+
+mod remedy {
+    pub const SCAN: &str = "Find out who runs the scanner: an approved vulnerability scan should be scheduled and exclude fragile medical devices; otherwise isolate the source and investigate.";
+    pub const BRUTE: &str = "Block the source, check whether any attempt succeeded, and enforce lockout and strong passwords on the service.";
+    pub const EXFIL: &str = "Confirm whether the destination is an approved vendor or cloud service; if not, block it, isolate the device and start incident response.";
+    pub const BEACON: &str = "Regular call-backs to an external host can be malware command and control: identify the process on the device (ask the vendor for a medical device) and block the destination if it is not approved.";
+    pub const EXPOSED: &str = "Remove the inbound path from the internet (firewall/NAT rule, VPN for vendor access) and check the device for compromise.";
+    pub const EXTERNAL: &str = "Medical devices should talk to the internet only through approved, documented paths: confirm the destination with the vendor or block it.";
+    pub const DNS_TUNNEL: &str = "Long, random-looking DNS names to one domain carry data out through DNS: block the domain at the resolver and investigate the host.";
+}
+
+/// Ports whose logins can be guessed.
+fn login_service(port: u16) -> Option<&'static str> {
+    Some(match port {
+        21 => "FTP",
+        22 => "SSH",
+        23 => "Telnet",
+        110 => "POP3",
+        143 => "IMAP",
+        445 => "SMB",
+        1433 => "SQL Server",
+        3306 => "MySQL",
+        3389 => "RDP",
+        5900 => "VNC",
+        _ => return None,
+    })
+}
+
+/// Ports of periodic infrastructure traffic that is regular by design.
+fn periodic_by_design(port: u16) -> bool {
+    matches!(
+        port,
+        53 | 123 | 67 | 68 | 137 | 138 | 161 | 162 | 514 | 5353 | 1900
+    )
+}
+
+/// Where an occurrence was seen: (input, frame, ts).
+type At = Option<(u16, u64, i64)>;
+/// Per (client, server): ports probed, ports failed, first, last, where.
+type Vertical = BTreeMap<(IpAddr, IpAddr), (usize, usize, i64, i64, At)>;
+/// Per (client, port): first, last, where, failed probes.
+type HorizontalSpan = HashMap<(IpAddr, u16), (i64, i64, At, usize)>;
+/// Per (client, server, protocol): failures, users, sample observations.
+type Failures<'o> =
+    BTreeMap<(IpAddr, IpAddr, String), (u64, BTreeSet<String>, Vec<&'o Observation>)>;
+/// Per exposed (server, port): clients, first pair, connections, last.
+type Inbound<'p> = BTreeMap<(IpAddr, u16), (BTreeSet<IpAddr>, &'p PairStats, u64, i64)>;
+/// Per (medical device, external peer): first pair, connections, last, ports.
+type External<'p> = BTreeMap<(IpAddr, IpAddr), (&'p PairStats, u64, i64, BTreeSet<u16>)>;
+/// Per (client, domain): names, first observation, last, resolver.
+type Tunnels<'o> = BTreeMap<(IpAddr, String), (BTreeSet<String>, &'o Observation, i64, IpAddr)>;
+
+fn pair_origin(p: &PairStats) -> Option<(u16, u64, i64)> {
+    Some((p.first_frame.0, p.first_frame.1, p.first_ts))
+}
+
+fn mb(b: u64) -> String {
+    format!("{:.1} MB", b as f64 / 1_048_576.0)
+}
+
+fn cv(xs: &[f64]) -> Option<(f64, f64)> {
+    if xs.len() < 2 {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    if mean <= 0.0 {
+        return None;
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    Some((mean, var.sqrt() / mean))
+}
+
+/// Runs the behaviour rules.
+pub fn run(ctx: &Context<'_>, digest: &FlowDigest, obs: &[Observation], out: &mut Findings<'_>) {
+    // Deterministic order whatever the hash map did.
+    let mut pairs: Vec<(&PairKey, &PairStats)> = digest.pairs.iter().collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    scans(ctx, &pairs, out);
+    arp_sweeps(ctx, digest, out);
+    brute_force(ctx, &pairs, obs, out);
+    exfiltration(ctx, &pairs, out);
+    beaconing(ctx, &pairs, out);
+    exposure(ctx, &pairs, out);
+    dns_tunnels(ctx, obs, out);
+}
+
+/// A probe that got nowhere: TCP not established, UDP not answered, and
+/// the client sent no data (so a capture holding one direction only does
+/// not turn every client into a scanner).
+fn failed(p: &PairStats) -> bool {
+    p.established == 0 && p.payload[0] == 0
+}
+
+fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+    let cfg = ctx.config();
+    // Vertical: one client, one server, many ports. Horizontal: one
+    // client, one port, many servers.
+    let mut vertical: Vertical = BTreeMap::new();
+    let mut horizontal: BTreeMap<(IpAddr, u16), BTreeSet<IpAddr>> = BTreeMap::new();
+    let mut horizontal_span: HorizontalSpan = HashMap::new();
+    for (k, p) in pairs.iter().filter(|(k, _)| k.proto == 6 || k.proto == 17) {
+        let v = vertical
+            .entry((k.client, k.server))
+            .or_insert((0, 0, i64::MAX, i64::MIN, None));
+        v.0 += 1;
+        if failed(p) {
+            v.1 += 1;
+        }
+        if p.first_ts < v.2 {
+            v.2 = p.first_ts;
+            v.4 = pair_origin(p);
+        }
+        v.3 = v.3.max(p.last_ts);
+        let h = horizontal_span
+            .entry((k.client, k.port))
+            .or_insert((i64::MAX, i64::MIN, None, 0));
+        if p.first_ts < h.0 {
+            h.0 = p.first_ts;
+            h.2 = pair_origin(p);
+        }
+        h.1 = h.1.max(p.last_ts);
+        if failed(p) {
+            h.3 += 1;
+            horizontal
+                .entry((k.client, k.port))
+                .or_default()
+                .insert(k.server);
+        }
+    }
+    for ((client, server), (ports, failed_ports, first, last, origin)) in vertical {
+        // Most probes unanswered, or refused: that is a scan, not a client.
+        if failed_ports >= cfg.scan_ports && failed_ports * 2 >= ports {
+            let sev = if ctx.is_public(&client) || ports >= 100 {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            out.raise(Raise {
+                kind: "port-scan",
+                rule: "vertical-scan".into(),
+                severity: sev,
+                subject: client,
+                peer: Some(server),
+                peers: Vec::new(),
+                peer_count: None,
+                summary: format!("Port scan: {ports} ports of {server} probed, {failed_ports} without a connection"),
+                detail: format!("first probe to {server}"),
+                origin,
+                span: (first, last),
+                count: ports as u64,
+                remediation: remedy::SCAN,
+            });
+        }
+    }
+    for ((client, port), servers) in horizontal {
+        if servers.len() < cfg.scan_hosts {
+            continue;
+        }
+        let (first, last, origin, _) = horizontal_span
+            .get(&(client, port))
+            .copied()
+            .unwrap_or((0, 0, None, 0));
+        let n = servers.len();
+        out.raise(Raise {
+            kind: "port-scan",
+            rule: "horizontal-scan".into(),
+            severity: if ctx.is_public(&client) {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            subject: client,
+            peer: servers.iter().next().copied(),
+            peers: servers.iter().copied().collect(),
+            peer_count: Some(n as u64),
+            summary: format!("Sweep: port {port} probed on {n} hosts without a connection"),
+            detail: format!("first probe of port {port}"),
+            origin,
+            span: (first, last),
+            count: n as u64,
+            remediation: remedy::SCAN,
+        });
+    }
+}
+
+fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
+    let mut senders: Vec<_> = digest.arp.iter().collect();
+    senders.sort_by_key(|(ip, _)| **ip);
+    for (ip, a) in senders {
+        let n = a.targets.len();
+        if n < ctx.config().arp_sweep_targets {
+            continue;
+        }
+        out.raise(Raise {
+            kind: "port-scan",
+            rule: "arp-sweep".into(),
+            severity: Severity::Medium,
+            subject: IpAddr::V4(*ip),
+            peer: None,
+            peers: Vec::new(),
+            peer_count: Some(n as u64),
+            summary: format!(
+                "Host discovery: ARP requests for {n} addresses ({} requests)",
+                a.requests
+            ),
+            detail: "first ARP request of the sweep".into(),
+            origin: Some((a.first_frame.0, a.first_frame.1, a.first_ts)),
+            span: (a.first_ts, a.last_ts),
+            count: a.requests,
+            remediation: remedy::SCAN,
+        });
+    }
+}
+
+fn brute_force(
+    ctx: &Context<'_>,
+    pairs: &[(&PairKey, &PairStats)],
+    obs: &[Observation],
+    out: &mut Findings<'_>,
+) {
+    let cfg = ctx.config();
+    // Failed logins the dissectors saw.
+    let mut fails: Failures<'_> = BTreeMap::new();
+    for o in obs {
+        if let ObsKind::Login {
+            protocol,
+            user,
+            success: Some(false),
+            ..
+        } = &o.kind
+        {
+            let e = fails
+                .entry((o.client.0, o.server.0, protocol.clone()))
+                .or_default();
+            e.0 += 1;
+            if e.1.len() < 16 {
+                e.1.insert(user.clone());
+            }
+            if e.2.len() < 5 {
+                e.2.push(o);
+            }
+        }
+    }
+    let mut by_login: BTreeSet<(IpAddr, IpAddr)> = BTreeSet::new();
+    for ((client, server, protocol), (n, users, samples)) in fails {
+        if n < cfg.brute_force_failures {
+            continue;
+        }
+        by_login.insert((client, server));
+        for o in samples {
+            out.raise(Raise {
+                kind: "brute-force",
+                rule: "failed-logins".into(),
+                severity: Severity::High,
+                subject: server,
+                peer: Some(client),
+                peers: Vec::new(),
+                peer_count: None,
+                summary: format!(
+                    "{n} failed {protocol} logins from {client} ({} user names)",
+                    users.len()
+                ),
+                detail: format!("{protocol} login refused"),
+                origin: Some((o.origin.input, o.origin.frame, o.origin.ts_ns)),
+                span: (o.origin.ts_ns, o.origin.ts_ns),
+                count: 0,
+                remediation: remedy::BRUTE,
+            });
+        }
+    }
+    // Many short connections to a login service in a short time.
+    for (k, p) in pairs {
+        let Some(service) = login_service(k.port) else {
+            continue;
+        };
+        if k.proto != 6 || by_login.contains(&(k.client, k.server)) {
+            continue;
+        }
+        if p.samples.len() < cfg.brute_force_connections {
+            continue;
+        }
+        let mut starts: Vec<i64> = p.samples.iter().map(|s| s.0).collect();
+        starts.sort_unstable();
+        let window = cfg.brute_force_window_s * 1_000_000_000;
+        let mut best = 0;
+        let mut lo = 0;
+        for hi in 0..starts.len() {
+            while starts[hi] - starts[lo] > window {
+                lo += 1;
+            }
+            best = best.max(hi - lo + 1);
+        }
+        // Interactive sessions carry data; guesses are short.
+        let avg = p.payload[0] / p.conns.max(1);
+        if best >= cfg.brute_force_connections && avg < 4096 {
+            out.raise(Raise {
+                kind: "brute-force",
+                rule: "login-connection-burst".into(),
+                severity: if ctx.is_public(&k.client) { Severity::High } else { Severity::Medium },
+                subject: k.server,
+                peer: Some(k.client),
+                peers: Vec::new(),
+                peer_count: None,
+                summary: format!(
+                    "{best} {service} connections from {} within {} s (short sessions, likely password guessing)",
+                    k.client, cfg.brute_force_window_s
+                ),
+                detail: format!("first {service} connection"),
+                origin: pair_origin(p),
+                span: (p.first_ts, p.last_ts),
+                count: p.conns,
+                remediation: remedy::BRUTE,
+            });
+        }
+    }
+}
+
+fn exfiltration(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+    let cfg = ctx.config();
+    // Bytes from each local host to each external one, whichever side
+    // opened the connections.
+    struct Flowed<'p> {
+        out: u64,
+        inb: u64,
+        conns: u64,
+        first: &'p PairStats,
+        last_ts: i64,
+        ports: BTreeSet<u16>,
+    }
+    let mut sums: BTreeMap<(IpAddr, IpAddr), Flowed<'_>> = BTreeMap::new();
+    for (k, p) in pairs {
+        let (local, ext, sent, got) = if ctx.is_local(&k.client) && ctx.is_public(&k.server) {
+            (k.client, k.server, p.payload[0], p.payload[1])
+        } else if ctx.is_local(&k.server) && ctx.is_public(&k.client) {
+            (k.server, k.client, p.payload[1], p.payload[0])
+        } else {
+            continue;
+        };
+        let e = sums.entry((local, ext)).or_insert(Flowed {
+            out: 0,
+            inb: 0,
+            conns: 0,
+            first: p,
+            last_ts: p.last_ts,
+            ports: BTreeSet::new(),
+        });
+        e.out += sent;
+        e.inb += got;
+        e.conns += p.conns;
+        if p.first_ts < e.first.first_ts {
+            e.first = p;
+        }
+        e.last_ts = e.last_ts.max(p.last_ts);
+        if e.ports.len() < 8 {
+            e.ports.insert(k.port);
+        }
+    }
+    for ((local, ext), s) in sums {
+        let medical = ctx.is_medical(&local) || ctx.speaks_clinical(&local);
+        let limit = if medical {
+            cfg.exfil_bytes_medical
+        } else {
+            cfg.exfil_bytes_other
+        };
+        let ratio = s.out as f64 / (s.inb.max(1)) as f64;
+        if s.out < limit || ratio < cfg.exfil_ratio {
+            continue;
+        }
+        let who = if medical { "Medical device" } else { "Host" };
+        out.raise(Raise {
+            kind: "exfiltration",
+            rule: "outbound-volume".into(),
+            severity: if medical {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            subject: local,
+            peer: Some(ext),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "{who} sent {} to external {ext} in {} connections (received {}; ports {})",
+                mb(s.out),
+                s.conns,
+                mb(s.inb),
+                s.ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            detail: "first connection to the destination".into(),
+            origin: pair_origin(s.first),
+            span: (s.first.first_ts, s.last_ts),
+            count: s.conns,
+            remediation: remedy::EXFIL,
+        });
+    }
+}
+
+fn beaconing(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+    let cfg = ctx.config();
+    for (k, p) in pairs {
+        if p.samples.len() < cfg.beacon_min_connections
+            || periodic_by_design(k.port)
+            || !ctx.is_local(&k.client)
+            || !ctx.is_public(&k.server)
+        {
+            continue;
+        }
+        let mut s = p.samples.clone();
+        s.sort_unstable();
+        let intervals: Vec<f64> = s
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) as f64 / 1e9)
+            .collect();
+        let sizes: Vec<f64> = s.iter().map(|x| x.1 as f64).collect();
+        let Some((mean, icv)) = cv(&intervals) else {
+            continue;
+        };
+        let scv = cv(&sizes).map(|x| x.1).unwrap_or(0.0);
+        if mean < cfg.beacon_min_interval_s
+            || icv > cfg.beacon_max_interval_cv
+            || scv > cfg.beacon_max_size_cv
+        {
+            continue;
+        }
+        let medical = ctx.is_medical(&k.client);
+        // Score: 1 for a perfect clock, falling with jitter.
+        let score = (1.0 - icv / cfg.beacon_max_interval_cv.max(1e-9)).clamp(0.0, 1.0) * 0.5
+            + (1.0 - scv / cfg.beacon_max_size_cv.max(1e-9)).clamp(0.0, 1.0) * 0.5;
+        out.raise(Raise {
+            kind: "beaconing",
+            rule: "periodic-callback".into(),
+            severity: if medical { Severity::High } else { Severity::Medium },
+            subject: k.client,
+            peer: Some(k.server),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "{} connections to {}:{} every {:.0} s (interval jitter {:.0} %, size jitter {:.0} %, score {:.2})",
+                p.conns,
+                k.server,
+                k.port,
+                mean,
+                icv * 100.0,
+                scv * 100.0,
+                score
+            ),
+            detail: "first connection of the series".into(),
+            origin: pair_origin(p),
+            span: (p.first_ts, p.last_ts),
+            count: p.conns,
+            remediation: remedy::BEACON,
+        });
+    }
+}
+
+/// Ports whose exposure to the internet is worst: clinical protocols and
+/// remote administration.
+fn sensitive_port(port: u16) -> bool {
+    matches!(
+        port,
+        21 | 23 | 104 | 445 | 1433 | 2575 | 3389 | 5900 | 11112 | 161 | 502 | 6661
+    )
+}
+
+fn exposure(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+    // Inbound from the internet, accepted.
+    let mut inbound: Inbound<'_> = BTreeMap::new();
+    // Medical devices' external peers.
+    let mut external: External<'_> = BTreeMap::new();
+    for (k, p) in pairs {
+        if p.established == 0 {
+            continue;
+        }
+        if ctx.is_local(&k.server) && ctx.is_public(&k.client) {
+            // UDP "answers" from a local port above 1023 are usually a reply
+            // to the local side (NAT, QUIC, STUN), not a service.
+            if k.proto == 17 && k.port >= 1024 {
+                continue;
+            }
+            let e = inbound
+                .entry((k.server, k.port))
+                .or_insert((BTreeSet::new(), p, 0, p.last_ts));
+            if e.0.len() < 64 {
+                e.0.insert(k.client);
+            }
+            if p.first_ts < e.1.first_ts {
+                e.1 = p;
+            }
+            e.2 += p.conns;
+            e.3 = e.3.max(p.last_ts);
+        }
+        let (local, ext) = if ctx.is_local(&k.client) && ctx.is_public(&k.server) {
+            (k.client, k.server)
+        } else if ctx.is_local(&k.server) && ctx.is_public(&k.client) {
+            (k.server, k.client)
+        } else {
+            continue;
+        };
+        if ctx.is_medical(&local) {
+            let e = external
+                .entry((local, ext))
+                .or_insert((p, 0, p.last_ts, BTreeSet::new()));
+            if p.first_ts < e.0.first_ts {
+                e.0 = p;
+            }
+            e.1 += p.conns;
+            e.2 = e.2.max(p.last_ts);
+            if e.3.len() < 8 {
+                e.3.insert(k.port);
+            }
+        }
+    }
+    for ((server, port), (clients, first, conns, last)) in inbound {
+        let medical = ctx.is_medical(&server);
+        let sev = if medical || sensitive_port(port) {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        let n = clients.len();
+        out.raise(Raise {
+            kind: "internet-exposed",
+            rule: "inbound-from-internet".into(),
+            severity: sev,
+            subject: server,
+            peer: clients.iter().next().copied(),
+            peers: clients.iter().copied().collect(),
+            peer_count: Some(n as u64),
+            summary: format!(
+                "Port {port} accepted {conns} connections from {n} internet address(es)"
+            ),
+            detail: "first accepted connection from the internet".into(),
+            origin: pair_origin(first),
+            span: (first.first_ts, last),
+            count: conns,
+            remediation: remedy::EXPOSED,
+        });
+    }
+    for ((local, ext), (first, conns, last, ports)) in external {
+        let clinical = ports
+            .iter()
+            .any(|p| matches!(p, 104 | 11112 | 2575 | 2762 | 6661));
+        out.raise(Raise {
+            kind: "external-communication",
+            rule: "medical-device-internet".into(),
+            severity: if clinical {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            subject: local,
+            peer: Some(ext),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "Medical device talked to internet address {ext} ({conns} connections, ports {})",
+                ports
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            detail: "first connection with the external peer".into(),
+            origin: pair_origin(first),
+            span: (first.first_ts, last),
+            count: conns,
+            remediation: remedy::EXTERNAL,
+        });
+    }
+}
+
+/// The registered domain of a name, approximated by its last two labels
+/// (three under a two-letter country code with a short second level).
+/// Names whose last label is no top-level domain (dnscat sends data
+/// straight to the resolver) share the key `(no domain)`.
+pub fn base_domain(name: &str) -> String {
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    let n = labels.len();
+    let tld = labels.last().copied().unwrap_or("");
+    let plausible = (2..=24).contains(&tld.len())
+        && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--"));
+    if !plausible {
+        return "(no domain)".into();
+    }
+    let take = if n >= 3 && labels[n - 1].len() == 2 && labels[n - 2].len() <= 3 {
+        3
+    } else {
+        2
+    };
+    labels[n.saturating_sub(take)..].join(".")
+}
+
+fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
+    let mut per: Tunnels<'_> = BTreeMap::new();
+    for o in obs {
+        let ObsKind::Dns {
+            flavour,
+            response: false,
+            queries,
+            ..
+        } = &o.kind
+        else {
+            continue;
+        };
+        if flavour != "dns" {
+            continue;
+        }
+        for q in queries {
+            let name = q.split(' ').next().unwrap_or("");
+            if !tunnel_like(name) {
+                continue;
+            }
+            let e = per.entry((o.client.0, base_domain(name))).or_insert((
+                BTreeSet::new(),
+                o,
+                o.origin.ts_ns,
+                o.server.0,
+            ));
+            if e.0.len() < 4096 {
+                e.0.insert(name.to_string());
+            }
+            e.2 = e.2.max(o.origin.ts_ns);
+        }
+    }
+    for ((client, domain), (names, first, last, resolver)) in per {
+        if names.len() < ctx.config().dns_tunnel_names {
+            continue;
+        }
+        out.raise(Raise {
+            kind: "exfiltration",
+            rule: "dns-tunnel".into(),
+            severity: Severity::High,
+            subject: client,
+            peer: Some(resolver),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "DNS tunnelling suspected: {} distinct long, random-looking names under {domain}",
+                names.len()
+            ),
+            detail: format!("query under {domain}"),
+            origin: Some((first.origin.input, first.origin.frame, first.origin.ts_ns)),
+            span: (first.origin.ts_ns, last),
+            count: names.len() as u64,
+            remediation: remedy::DNS_TUNNEL,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_name_shapes() {
+        assert!(tunnel_like(
+            "dnscat.546b03f5a2c1e0d9b8f7a6e5d4c3b2a1f0e9d8c7b6a5.example.com"
+        ));
+        assert!(!tunnel_like("www.google.com"));
+        assert!(!tunnel_like("_ldap._tcp.dc._msdcs.hospital.local"));
+        assert_eq!(base_domain("a.b.example.co.uk"), "example.co.uk");
+        assert_eq!(base_domain("x.y.example.com."), "example.com");
+        assert_eq!(base_domain("dnscat.5a03b5b1.19e4d098dc"), "(no domain)");
+    }
+
+    #[test]
+    fn coefficient_of_variation() {
+        let (m, c) = cv(&[60.0, 60.0, 60.0]).unwrap_or((0.0, 1.0));
+        assert_eq!((m, c), (60.0, 0.0));
+        assert!(cv(&[1.0]).is_none());
+    }
+}

@@ -1,0 +1,246 @@
+//! The flow digest: what behaviour detection needs from the flows, folded
+//! per conversation pair as flows end, so that a million beacon connections
+//! cost one entry, not a million. Bounded: a cap on pairs and on samples
+//! per pair, with counters.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// What one finished flow contributes.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowFact {
+    /// IP protocol (6 TCP, 17 UDP …).
+    pub proto: u8,
+    /// Initiator.
+    pub client: IpAddr,
+    /// Responder.
+    pub server: IpAddr,
+    /// Responder port.
+    pub server_port: u16,
+    /// Transport payload bytes client→server and server→client.
+    pub payload: [u64; 2],
+    /// Frames each way.
+    pub packets: [u64; 2],
+    /// First packet.
+    pub first_ts: i64,
+    /// Last packet.
+    pub last_ts: i64,
+    /// Input and frame of the first packet.
+    pub first_frame: (u16, u64),
+    /// The responder answered at all.
+    pub answered: bool,
+    /// TCP: the handshake completed or data flowed both ways; UDP: answered.
+    pub established: bool,
+    /// TCP: refused with a reset before any data.
+    pub refused: bool,
+}
+
+/// A conversation pair: one client talking to one service of one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PairKey {
+    /// IP protocol.
+    pub proto: u8,
+    /// Initiator.
+    pub client: IpAddr,
+    /// Responder.
+    pub server: IpAddr,
+    /// Responder port.
+    pub port: u16,
+}
+
+/// Most connection samples kept per pair (for interval statistics).
+pub const MAX_SAMPLES: usize = 512;
+
+/// Everything seen of one pair.
+#[derive(Debug, Clone, Default)]
+pub struct PairStats {
+    /// Connections (flows).
+    pub conns: u64,
+    /// Connections the server answered.
+    pub answered: u64,
+    /// Connections established.
+    pub established: u64,
+    /// Connections refused.
+    pub refused: u64,
+    /// Payload bytes client→server and server→client.
+    pub payload: [u64; 2],
+    /// Frames both ways.
+    pub packets: u64,
+    /// First packet.
+    pub first_ts: i64,
+    /// Last packet.
+    pub last_ts: i64,
+    /// First frame (input, frame).
+    pub first_frame: (u16, u64),
+    /// Start time and client payload of each connection (the first
+    /// [`MAX_SAMPLES`]).
+    pub samples: Vec<(i64, u64)>,
+}
+
+/// Per ARP sender: the distinct addresses it asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ArpAsks {
+    /// Distinct target addresses (capped).
+    pub targets: std::collections::HashSet<std::net::Ipv4Addr, foldhash::fast::RandomState>,
+    /// Requests.
+    pub requests: u64,
+    /// First request time.
+    pub first_ts: i64,
+    /// Last request time.
+    pub last_ts: i64,
+    /// First frame.
+    pub first_frame: (u16, u64),
+}
+
+/// Most distinct targets remembered per ARP sender.
+const MAX_ARP_TARGETS: usize = 4096;
+/// Most ARP senders tracked.
+const MAX_ARP_SENDERS: usize = 65_536;
+
+/// The digest of all flows of a run.
+#[derive(Debug, Clone)]
+pub struct FlowDigest {
+    /// Pairs.
+    pub pairs: HashMap<PairKey, PairStats, foldhash::fast::RandomState>,
+    /// ARP requests by sender address.
+    pub arp: HashMap<std::net::Ipv4Addr, ArpAsks, foldhash::fast::RandomState>,
+    /// Most pairs held.
+    pub cap: usize,
+    /// Flows not folded because the digest was full.
+    pub dropped: u64,
+}
+
+impl Default for FlowDigest {
+    fn default() -> Self {
+        FlowDigest::new(1 << 20)
+    }
+}
+
+impl FlowDigest {
+    /// A digest of at most `cap` pairs.
+    pub fn new(cap: usize) -> Self {
+        FlowDigest {
+            pairs: HashMap::default(),
+            arp: HashMap::default(),
+            cap,
+            dropped: 0,
+        }
+    }
+
+    /// Folds one finished flow in.
+    pub fn add(&mut self, f: &FlowFact) {
+        let key = PairKey {
+            proto: f.proto,
+            client: f.client,
+            server: f.server,
+            port: f.server_port,
+        };
+        let full = self.pairs.len() >= self.cap;
+        let p = match self.pairs.get_mut(&key) {
+            Some(p) => p,
+            None if full => {
+                self.dropped += 1;
+                return;
+            }
+            None => self.pairs.entry(key).or_insert_with(|| PairStats {
+                first_ts: f.first_ts,
+                last_ts: f.last_ts,
+                first_frame: f.first_frame,
+                ..Default::default()
+            }),
+        };
+        p.conns += 1;
+        p.answered += f.answered as u64;
+        p.established += f.established as u64;
+        p.refused += f.refused as u64;
+        p.payload[0] += f.payload[0];
+        p.payload[1] += f.payload[1];
+        p.packets += f.packets[0] + f.packets[1];
+        if f.first_ts < p.first_ts {
+            p.first_ts = f.first_ts;
+            p.first_frame = f.first_frame;
+        }
+        p.last_ts = p.last_ts.max(f.last_ts);
+        if p.samples.len() < MAX_SAMPLES {
+            p.samples.push((f.first_ts, f.payload[0]));
+        }
+    }
+
+    /// Notes an ARP request from `sender` for `target`.
+    pub fn arp_request(
+        &mut self,
+        sender: std::net::Ipv4Addr,
+        target: std::net::Ipv4Addr,
+        ts: i64,
+        frame: (u16, u64),
+    ) {
+        if sender == target || sender.is_unspecified() {
+            return;
+        }
+        if !self.arp.contains_key(&sender) && self.arp.len() >= MAX_ARP_SENDERS {
+            self.dropped += 1;
+            return;
+        }
+        let a = self.arp.entry(sender).or_insert_with(|| ArpAsks {
+            first_ts: ts,
+            first_frame: frame,
+            ..Default::default()
+        });
+        a.requests += 1;
+        a.last_ts = a.last_ts.max(ts);
+        if a.targets.len() < MAX_ARP_TARGETS {
+            a.targets.insert(target);
+        }
+    }
+
+    /// Adds another digest (another worker's) into this one.
+    pub fn merge(&mut self, other: FlowDigest) {
+        self.dropped += other.dropped;
+        for (k, o) in other.pairs {
+            let full = self.pairs.len() >= self.cap;
+            match self.pairs.get_mut(&k) {
+                Some(p) => {
+                    p.conns += o.conns;
+                    p.answered += o.answered;
+                    p.established += o.established;
+                    p.refused += o.refused;
+                    p.payload[0] += o.payload[0];
+                    p.payload[1] += o.payload[1];
+                    p.packets += o.packets;
+                    if o.first_ts < p.first_ts {
+                        p.first_ts = o.first_ts;
+                        p.first_frame = o.first_frame;
+                    }
+                    p.last_ts = p.last_ts.max(o.last_ts);
+                    let room = MAX_SAMPLES.saturating_sub(p.samples.len());
+                    p.samples.extend(o.samples.into_iter().take(room));
+                }
+                None if full => self.dropped += o.conns,
+                None => {
+                    self.pairs.insert(k, o);
+                }
+            }
+        }
+        for (s, o) in other.arp {
+            match self.arp.get_mut(&s) {
+                Some(a) => {
+                    a.requests += o.requests;
+                    if o.first_ts < a.first_ts {
+                        a.first_ts = o.first_ts;
+                        a.first_frame = o.first_frame;
+                    }
+                    a.last_ts = a.last_ts.max(o.last_ts);
+                    for t in o.targets {
+                        if a.targets.len() >= MAX_ARP_TARGETS {
+                            break;
+                        }
+                        a.targets.insert(t);
+                    }
+                }
+                None => {
+                    self.arp.insert(s, o);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! Findings: what should not be happening on a hospital network, each with
+//! the frames that prove it and what to do about it.
+//!
+//! Three families of rules, one module each:
+//! - [`posture`]: facts the dissectors saw (default and cleartext logins,
+//!   insecure protocols, weak TLS, clinical protocols leaving the site);
+//! - [`behaviour`]: the flow digest (scans, brute force, exfiltration,
+//!   beaconing, internet exposure, medical devices talking to the internet);
+//! - device facts from the inventory (legacy operating systems).
+//!
+//! Findings are aggregated per kind, rule, device and peer (count, first
+//! and last seen, a few evidence frames), get deterministic ids, and can be
+//! suppressed by a rules file with a reason ([`Suppressions`]).
+
+pub mod behaviour;
+pub mod digest;
+pub mod posture;
+pub mod suppress;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use wardwatch_inventory::LocalNets;
+use wardwatch_model::time::rfc3339;
+use wardwatch_model::{stable_id, Device, Finding, FindingEvidence};
+use wardwatch_proto::obs::Observation;
+
+pub use digest::{FlowDigest, FlowFact};
+pub use suppress::Suppressions;
+
+/// Finding severity, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Act now.
+    Critical,
+    /// Act soon.
+    High,
+    /// Plan.
+    Medium,
+    /// Note.
+    Low,
+    /// For the record.
+    Info,
+}
+
+impl Severity {
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+    /// Parses a contract name.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "critical" => Severity::Critical,
+            "high" => Severity::High,
+            "medium" => Severity::Medium,
+            "low" => Severity::Low,
+            "info" => Severity::Info,
+            _ => return None,
+        })
+    }
+}
+
+/// Thresholds of the behaviour rules. Defaults suit a hospital; every one
+/// can be set in the config file.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectConfig {
+    /// Distinct ports of one host probed without an answer before a
+    /// vertical scan is reported.
+    pub scan_ports: usize,
+    /// Distinct hosts probed on one port without an answer before a
+    /// horizontal scan is reported.
+    pub scan_hosts: usize,
+    /// Distinct addresses asked for by ARP before a sweep is reported.
+    pub arp_sweep_targets: usize,
+    /// Failed logins from one client to one server before brute force.
+    pub brute_force_failures: u64,
+    /// Connections to a login service within `brute_force_window_s`.
+    pub brute_force_connections: usize,
+    /// Window for connection-count brute force, seconds.
+    pub brute_force_window_s: i64,
+    /// Bytes a medical device may send to one external peer before
+    /// exfiltration is reported.
+    pub exfil_bytes_medical: u64,
+    /// Bytes any other device may send to one external peer.
+    pub exfil_bytes_other: u64,
+    /// Outbound/inbound ratio above which an upload counts as one.
+    pub exfil_ratio: f64,
+    /// Connections of one pair before beaconing is scored.
+    pub beacon_min_connections: usize,
+    /// Largest coefficient of variation of the intervals for a beacon.
+    pub beacon_max_interval_cv: f64,
+    /// Largest coefficient of variation of the sizes for a beacon.
+    pub beacon_max_size_cv: f64,
+    /// Shortest mean interval of a beacon, seconds.
+    pub beacon_min_interval_s: f64,
+    /// Distinct long query names under one domain before DNS tunnelling.
+    pub dns_tunnel_names: usize,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            scan_ports: 25,
+            scan_hosts: 20,
+            arp_sweep_targets: 64,
+            brute_force_failures: 5,
+            brute_force_connections: 20,
+            brute_force_window_s: 300,
+            exfil_bytes_medical: 10 << 20,
+            exfil_bytes_other: 200 << 20,
+            exfil_ratio: 5.0,
+            beacon_min_connections: 8,
+            beacon_max_interval_cv: 0.15,
+            beacon_max_size_cv: 0.3,
+            beacon_min_interval_s: 5.0,
+            dns_tunnel_names: 20,
+        }
+    }
+}
+
+/// Everything detection looks at.
+pub struct DetectInput<'a> {
+    /// Site (scopes ids).
+    pub site: &'a str,
+    /// Input names, by index.
+    pub inputs: &'a [String],
+    /// The inventory.
+    pub devices: &'a [Device],
+    /// Dissector observations.
+    pub observations: &'a [Observation],
+    /// Flows folded per pair.
+    pub digest: &'a FlowDigest,
+    /// The site's own address space.
+    pub local: &'a LocalNets,
+    /// Thresholds.
+    pub config: &'a DetectConfig,
+}
+
+/// Categories of medical devices.
+pub fn is_medical_category(c: &str) -> bool {
+    matches!(
+        c,
+        "imaging-modality"
+            | "ultrasound"
+            | "infusion-pump"
+            | "patient-monitor"
+            | "ventilator"
+            | "lab-analyzer"
+            | "pacs"
+            | "interface-engine"
+            | "medical-workstation"
+            | "nurse-call"
+    )
+}
+
+/// Looks devices up by address and decides what is local.
+pub struct Context<'a> {
+    input: &'a DetectInput<'a>,
+    by_ip: HashMap<IpAddr, &'a Device>,
+}
+
+impl<'a> Context<'a> {
+    fn new(input: &'a DetectInput<'a>) -> Self {
+        let mut by_ip = HashMap::new();
+        for d in input.devices {
+            for ip in &d.ips {
+                if let Ok(a) = ip.parse::<IpAddr>() {
+                    by_ip.entry(a).or_insert(d);
+                }
+            }
+        }
+        Context { input, by_ip }
+    }
+
+    /// The device using `ip`.
+    pub fn device(&self, ip: &IpAddr) -> Option<&'a Device> {
+        self.by_ip.get(ip).copied()
+    }
+
+    /// Whether the device at `ip` is known to be medical.
+    pub fn is_medical(&self, ip: &IpAddr) -> bool {
+        self.device(ip)
+            .is_some_and(|d| d.medical == Some(true) || is_medical_category(&d.category))
+    }
+
+    /// Whether the device at `ip` spoke a clinical protocol.
+    pub fn speaks_clinical(&self, ip: &IpAddr) -> bool {
+        self.device(ip).is_some_and(|d| {
+            d.protocols
+                .iter()
+                .any(|p| matches!(p.as_str(), "dicom" | "hl7" | "astm" | "poct1-a"))
+        })
+    }
+
+    /// Whether `ip` is a public (internet) unicast address.
+    pub fn is_public(&self, ip: &IpAddr) -> bool {
+        !self.input.local.contains(ip)
+            && wardwatch_inventory::net::is_unicast_host(ip)
+            && !wardwatch_inventory::net::is_link_local(ip)
+            && !is_documentation_or_reserved(ip)
+    }
+
+    /// Whether `ip` belongs to the site.
+    pub fn is_local(&self, ip: &IpAddr) -> bool {
+        self.input.local.contains(ip)
+    }
+
+    /// Thresholds.
+    pub fn config(&self) -> &DetectConfig {
+        self.input.config
+    }
+}
+
+/// Reserved ranges that are neither the site's nor the internet's
+/// (240/4, 0/8, IPv6 documentation and unique-local already local).
+fn is_documentation_or_reserved(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.octets()[0] >= 240 || a.octets()[0] == 0,
+        IpAddr::V6(a) => a.segments()[0] == 0x2001 && a.segments()[1] == 0x0db8,
+    }
+}
+
+/// One occurrence of a finding, before aggregation.
+pub struct Raise {
+    /// Finding kind.
+    pub kind: &'static str,
+    /// Rule.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The address the finding is about (its device is looked up).
+    pub subject: IpAddr,
+    /// The main peer.
+    pub peer: Option<IpAddr>,
+    /// Further peers (scans).
+    pub peers: Vec<IpAddr>,
+    /// Distinct peers in all (when more than listed).
+    pub peer_count: Option<u64>,
+    /// One line for the analyst; no secrets, no patient data.
+    pub summary: String,
+    /// What the evidence frame shows.
+    pub detail: String,
+    /// (input, frame, ts) of the evidence.
+    pub origin: Option<(u16, u64, i64)>,
+    /// Time span covered.
+    pub span: (i64, i64),
+    /// Occurrences this raise stands for.
+    pub count: u64,
+    /// What to do.
+    pub remediation: &'static str,
+}
+
+struct Acc {
+    finding: Finding,
+    severity: Severity,
+    peers: BTreeSet<IpAddr>,
+    extra_peers: u64,
+    span: (i64, i64),
+}
+
+/// Most evidence frames kept per finding.
+const MAX_EVIDENCE: usize = 5;
+/// Most peers listed per finding (`peer_count` has them all).
+const MAX_PEERS: usize = 64;
+
+/// Findings being collected, aggregated by kind, rule, device and peer.
+pub struct Findings<'a> {
+    ctx: &'a Context<'a>,
+    acc: BTreeMap<(String, String, String, String), Acc>,
+}
+
+impl<'a> Findings<'a> {
+    fn new(ctx: &'a Context<'a>) -> Self {
+        Findings {
+            ctx,
+            acc: BTreeMap::new(),
+        }
+    }
+
+    /// Adds one occurrence.
+    pub fn raise(&mut self, r: Raise) {
+        let device = self.ctx.device(&r.subject);
+        let subject_key = device
+            .map(|d| d.id.clone())
+            .unwrap_or_else(|| r.subject.to_string());
+        // Scans aggregate over their targets: the peer is not in the key.
+        let peer_key = match (r.kind, r.peer) {
+            ("port-scan", _) | (_, None) => String::new(),
+            (_, Some(p)) => p.to_string(),
+        };
+        let key = (
+            r.kind.to_string(),
+            r.rule.clone(),
+            subject_key.clone(),
+            peer_key.clone(),
+        );
+        let site = self.ctx.input.site;
+        let inputs = self.ctx.input.inputs;
+        let e = self.acc.entry(key).or_insert_with(|| Acc {
+            finding: Finding {
+                id: stable_id("f", site, &[r.kind, &r.rule, &subject_key, &peer_key]),
+                kind: r.kind.to_string(),
+                rule: r.rule.clone(),
+                severity: r.severity.as_str().to_string(),
+                status: "new".into(),
+                device: device.map(|d| d.id.clone()),
+                ip: Some(r.subject.to_string()),
+                peer: r.peer.map(|p| p.to_string()),
+                peers: Vec::new(),
+                peer_count: 0,
+                peer_country: None,
+                peer_asn: None,
+                summary: r.summary.clone(),
+                evidence: Vec::new(),
+                first_seen: String::new(),
+                last_seen: String::new(),
+                count: 0,
+                remediation: r.remediation.to_string(),
+            },
+            severity: r.severity,
+            peers: BTreeSet::new(),
+            extra_peers: 0,
+            span: r.span,
+        });
+        e.finding.count += r.count.max(1);
+        if r.severity < e.severity {
+            e.severity = r.severity;
+            e.finding.severity = r.severity.as_str().to_string();
+            e.finding.summary = r.summary;
+        }
+        e.span.0 = e.span.0.min(r.span.0);
+        e.span.1 = e.span.1.max(r.span.1);
+        for p in r.peer.iter().chain(r.peers.iter()) {
+            if e.peers.len() < MAX_PEERS {
+                e.peers.insert(*p);
+            } else if !e.peers.contains(p) {
+                e.extra_peers += 1;
+            }
+        }
+        if let Some(n) = r.peer_count {
+            e.extra_peers = e.extra_peers.max(n.saturating_sub(e.peers.len() as u64));
+        }
+        if let Some((input, frame, ts)) = r.origin {
+            if e.finding.evidence.len() < MAX_EVIDENCE {
+                e.finding.evidence.push(FindingEvidence {
+                    input: inputs.get(input as usize).cloned().unwrap_or_default(),
+                    frame,
+                    ts: rfc3339(ts),
+                    detail: r.detail,
+                });
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<Finding> {
+        let mut out: Vec<(Severity, Finding)> = self
+            .acc
+            .into_values()
+            .map(|mut a| {
+                a.finding.peers = a.peers.iter().map(|p| p.to_string()).collect();
+                a.finding.peer_count = a.peers.len() as u64 + a.extra_peers;
+                a.finding.first_seen = rfc3339(a.span.0);
+                a.finding.last_seen = rfc3339(a.span.1);
+                a.finding
+                    .evidence
+                    .sort_by_key(|e| (e.input.clone(), e.frame));
+                (a.severity, a.finding)
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.kind.cmp(&b.1.kind))
+                .then_with(|| a.1.id.cmp(&b.1.id))
+        });
+        out.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
+/// Runs every rule and returns the findings, most severe first.
+pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
+    let ctx = Context::new(input);
+    let mut f = Findings::new(&ctx);
+    posture::run(&ctx, input.observations, &mut f);
+    posture::device_rules(&ctx, input.devices, &mut f);
+    behaviour::run(&ctx, input.digest, input.observations, &mut f);
+    f.finish()
+}

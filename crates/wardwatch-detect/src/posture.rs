@@ -1,0 +1,632 @@
+//! Posture: what the dissectors saw that is unsafe in itself — default,
+//! weak and cleartext logins, insecure protocols and TLS, clinical
+//! protocols leaving the site in the clear — and legacy systems.
+
+use std::net::IpAddr;
+
+use wardwatch_model::Device;
+use wardwatch_proto::creds::{is_anonymous, PasswordCheck};
+use wardwatch_proto::obs::{ObsKind, Observation};
+
+use crate::{Context, Findings, Raise, Severity};
+
+/// What to do, per rule family.
+pub mod remedy {
+    /// Default credentials.
+    pub const DEFAULT_LOGIN: &str = "Change the default password now (ask the vendor how, for a medical device); restrict the service to the management network.";
+    /// Weak password.
+    pub const WEAK_PASSWORD: &str = "Replace the password with a strong unique one and move the login to an encrypted protocol (SSH, SFTP, HTTPS).";
+    /// Cleartext login.
+    pub const CLEARTEXT_LOGIN: &str = "Move the login to an encrypted protocol (SSH, SFTP/FTPS, HTTPS, MQTT over TLS) and rotate the password that crossed the network.";
+    /// Telnet.
+    pub const TELNET: &str = "Disable Telnet and use SSH; if the device cannot, allow Telnet only from a jump host on the management VLAN.";
+    /// FTP.
+    pub const FTP: &str = "Replace FTP with SFTP or FTPS; if the device cannot, restrict it to the hosts that need it.";
+    /// Anonymous FTP.
+    pub const FTP_ANON: &str = "Disable anonymous FTP unless the server is meant to be public.";
+    /// SNMP default community.
+    pub const SNMP_DEFAULT: &str = "Change the SNMP community from its default (or move to SNMPv3 with authentication and privacy) and limit SNMP to the monitoring hosts.";
+    /// SNMP v1/v2c.
+    pub const SNMP_V12: &str =
+        "Prefer SNMPv3 with authentication and privacy; limit SNMP to the monitoring hosts.";
+    /// SMBv1.
+    pub const SMB1: &str = "Disable SMBv1 (EternalBlue/WannaCry); for a medical device that needs it, ask the vendor and isolate it.";
+    /// Old TLS.
+    pub const TLS_OLD: &str = "Enable TLS 1.2 or later and disable SSL 3.0, TLS 1.0 and 1.1.";
+    /// Weak cipher.
+    pub const TLS_CIPHER: &str = "Disable RC4, DES/3DES, NULL, EXPORT and anonymous cipher suites.";
+    /// Certificate.
+    pub const TLS_CERT: &str =
+        "Install a valid certificate from the hospital's CA with an RSA key of at least 2048 bits.";
+    /// Clinical protocol leaving the site.
+    pub const CLINICAL_EXTERNAL: &str = "Clinical data must not cross the internet in the clear: use DICOM TLS (port 2762) or HL7 over TLS/VPN, and confirm the peer is an approved partner.";
+    /// DICOM passcode.
+    pub const DICOM_PASSCODE: &str =
+        "DICOM user identity passcodes cross the network in the clear: use DICOM TLS.";
+    /// Legacy OS.
+    pub const LEGACY_OS: &str = "The operating system no longer gets security updates: ask the vendor for a supported version; until then isolate the device and allow only the flows it needs.";
+}
+
+/// Cipher suites no one should negotiate: NULL, EXPORT, RC4, DES, 3DES and
+/// anonymous key exchange (IANA TLS Cipher Suites registry).
+fn weak_cipher(code: u16) -> Option<&'static str> {
+    Some(match code {
+        0x0000..=0x0002 | 0x002C..=0x002E | 0x003B | 0xC001 | 0xC006 | 0xC00B | 0xC010 | 0xC015 => {
+            "NULL encryption"
+        }
+        0x0003 | 0x0006 | 0x0008 | 0x000B | 0x000E | 0x0011 | 0x0014 | 0x0017 | 0x0019 => "EXPORT",
+        0x0004 | 0x0005 | 0x0018 | 0x008A | 0x008E | 0x0092 | 0xC002 | 0xC007 | 0xC00C | 0xC011
+        | 0xC016 => "RC4",
+        0x0009 | 0x000C | 0x000F | 0x0012 | 0x0015 | 0x001A => "DES",
+        0x000A | 0x000D | 0x0010 | 0x0013 | 0x0016 | 0x001B | 0x008B | 0x008F | 0x0093 | 0xC003
+        | 0xC008 | 0xC00D | 0xC012 | 0xC017 => "3DES",
+        0x0034 | 0x003A | 0x006C | 0x006D | 0x00A6 | 0x00A7 | 0xC018 | 0xC019 => {
+            "anonymous key exchange"
+        }
+        _ => return None,
+    })
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// An X.509 UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime
+/// (`YYYYMMDDHHMMSSZ`) as ns since the epoch.
+pub fn x509_time_ns(t: &str) -> Option<i64> {
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let (y, rest) = match digits.len() {
+        12 => {
+            let yy: i64 = digits.get(..2)?.parse().ok()?;
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                digits.get(2..)?,
+            )
+        }
+        14 => (digits.get(..4)?.parse().ok()?, digits.get(4..)?),
+        _ => return None,
+    };
+    let n = |a: usize| -> Option<i64> { rest.get(a..a + 2)?.parse().ok() };
+    let days = days_from_civil(y, n(0)?, n(2)?);
+    Some(((days * 86_400) + n(4)? * 3600 + n(6)? * 60 + n(8)?) * 1_000_000_000)
+}
+
+fn origin(o: &Observation) -> Option<(u16, u64, i64)> {
+    Some((o.origin.input, o.origin.frame, o.origin.ts_ns))
+}
+
+fn span(o: &Observation) -> (i64, i64) {
+    (o.origin.ts_ns, o.origin.ts_ns)
+}
+
+/// A finding about the server side of an observation, the client its peer.
+fn on_server(
+    o: &Observation,
+    kind: &'static str,
+    rule: &str,
+    severity: Severity,
+    summary: String,
+    detail: String,
+    remediation: &'static str,
+) -> Raise {
+    Raise {
+        kind,
+        rule: rule.to_string(),
+        severity,
+        subject: o.server.0,
+        peer: Some(o.client.0),
+        peers: Vec::new(),
+        peer_count: None,
+        summary,
+        detail,
+        origin: origin(o),
+        span: span(o),
+        count: 1,
+        remediation,
+    }
+}
+
+fn proto_label(p: &str) -> &str {
+    match p {
+        "telnet" => "Telnet",
+        "ftp" => "FTP",
+        "mqtt" => "MQTT",
+        "http-basic" => "HTTP Basic",
+        "http-form" => "HTTP form",
+        other => other,
+    }
+}
+
+/// Runs the posture rules over the observations.
+pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'_>) {
+    for o in observations {
+        match &o.kind {
+            ObsKind::Login {
+                protocol,
+                user,
+                password_present,
+                success,
+                encrypted,
+                password,
+            } => login(ctx, o, protocol, user, *password_present, *success, *encrypted, password, out),
+            ObsKind::Banner { protocol, text } if protocol == "telnet" => out.raise(on_server(
+                o,
+                "insecure-protocol",
+                "telnet-service",
+                Severity::Medium,
+                format!("Telnet service offered ({})", short(text)),
+                format!("Telnet banner: {}", short(text)),
+                remedy::TELNET,
+            )),
+            ObsKind::Banner { protocol, text } if protocol == "ftp" => out.raise(on_server(
+                o,
+                "insecure-protocol",
+                "ftp-service",
+                Severity::Low,
+                format!("FTP service offered ({})", short(text)),
+                format!("FTP banner: {}", short(text)),
+                remedy::FTP,
+            )),
+            ObsKind::Snmp {
+                version,
+                community: Some(c),
+                pdu,
+                ..
+            } => snmp(o, version, c, pdu, out),
+            ObsKind::SmbDialect { dialect, smb1: true } => out.raise(on_server(
+                o,
+                "insecure-protocol",
+                "smbv1",
+                Severity::High,
+                "SMBv1 offered (the protocol of EternalBlue/WannaCry)".into(),
+                format!("SMB negotiate: {dialect}"),
+                remedy::SMB1,
+            )),
+            ObsKind::TlsServerHello { version, cipher } => tls(o, version, cipher, out),
+            ObsKind::TlsCertificate {
+                subject,
+                not_after,
+                self_signed,
+                rsa_bits,
+                ..
+            } => certificate(o, subject, not_after, *self_signed, *rsa_bits, out),
+            ObsKind::DicomAssociate {
+                request: true,
+                called_ae,
+                calling_ae,
+                user_passcode_present,
+                user_identity,
+                ..
+            } => {
+                if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) {
+                    out.raise(on_server(
+                        o,
+                        "insecure-protocol",
+                        "dicom-cleartext-external",
+                        Severity::High,
+                        format!("DICOM in the clear across the internet: {calling_ae} → {called_ae}"),
+                        format!("A-ASSOCIATE-RQ {calling_ae} → {called_ae}"),
+                        remedy::CLINICAL_EXTERNAL,
+                    ));
+                }
+                if *user_passcode_present {
+                    out.raise(on_server(
+                        o,
+                        "cleartext-credentials",
+                        "dicom-user-identity-cleartext",
+                        Severity::Medium,
+                        format!(
+                            "DICOM user identity with passcode sent in the clear by {calling_ae} (user {})",
+                            user_identity.as_deref().unwrap_or("?")
+                        ),
+                        "A-ASSOCIATE-RQ user identity: username and passcode (masked)".into(),
+                        remedy::DICOM_PASSCODE,
+                    ));
+                }
+            }
+            ObsKind::Hl7Message {
+                sending_application,
+                receiving_application,
+                message_type,
+                trigger,
+                ..
+            } if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => out.raise(on_server(
+                o,
+                "insecure-protocol",
+                "hl7-cleartext-external",
+                Severity::High,
+                format!(
+                    "HL7 in the clear across the internet: {sending_application} → {receiving_application}"
+                ),
+                format!("HL7 {message_type}^{trigger}"),
+                remedy::CLINICAL_EXTERNAL,
+            )),
+            _ => {}
+        }
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn login(
+    ctx: &Context<'_>,
+    o: &Observation,
+    protocol: &str,
+    user: &str,
+    password_present: bool,
+    success: Option<bool>,
+    encrypted: bool,
+    password: &PasswordCheck,
+    out: &mut Findings<'_>,
+) {
+    if encrypted {
+        return;
+    }
+    if protocol == "telnet" {
+        // A Telnet login proves the service even without a banner.
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "telnet-service",
+            Severity::Medium,
+            "Telnet service offered".into(),
+            "Telnet login prompt".into(),
+            remedy::TELNET,
+        ));
+    }
+    let p = proto_label(protocol);
+    let outcome = match success {
+        Some(true) => "accepted",
+        Some(false) => "refused",
+        None => "outcome not seen",
+    };
+    let user_shown = if user.is_empty() { "(no user)" } else { user };
+    if protocol == "ftp" && is_anonymous(user) {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "ftp-anonymous",
+            Severity::Low,
+            "Anonymous FTP login".into(),
+            format!("FTP USER {user} ({outcome})"),
+            remedy::FTP_ANON,
+        ));
+        return;
+    }
+    let medical = ctx.is_medical(&o.server.0);
+    // A refused attempt proves nothing about the device's own password, but
+    // the password still crossed the network in the clear.
+    if success == Some(false) {
+        let weak = matches!(password, PasswordCheck::Common | PasswordCheck::Empty);
+        let tried = match password {
+            PasswordCheck::VendorDefault { entry, .. } => {
+                format!(" (tried vendor default {entry})")
+            }
+            PasswordCheck::Common => " (a common password)".into(),
+            PasswordCheck::Empty => " (an empty password)".into(),
+            _ => String::new(),
+        };
+        if !password_present && !weak {
+            return;
+        }
+        let rule = if weak {
+            "weak-password".to_string()
+        } else {
+            format!("{protocol}-cleartext-login")
+        };
+        out.raise(on_server(
+            o,
+            "cleartext-credentials",
+            &rule,
+            if weak {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            format!("{p} login as {user_shown} with the password in the clear{tried}; refused"),
+            format!("{p} login user {user_shown}, password in the clear (masked){tried}; refused"),
+            remedy::CLEARTEXT_LOGIN,
+        ));
+        return;
+    }
+    match password {
+        PasswordCheck::VendorDefault { entry, matches } => {
+            let sev = if success == Some(true) || medical {
+                Severity::Critical
+            } else {
+                Severity::High
+            };
+            let which = if *matches > 1 {
+                format!("a documented default of {matches} products, e.g. {entry}")
+            } else {
+                format!("the documented default of {entry}")
+            };
+            out.raise(on_server(
+                o,
+                "default-credentials",
+                &format!("{protocol}-default-login"),
+                sev,
+                format!(
+                    "{p} login as {user_shown} with a vendor default password ({which}); {outcome}"
+                ),
+                format!("{p} login user {user_shown}, password is {which} (masked); {outcome}"),
+                remedy::DEFAULT_LOGIN,
+            ));
+        }
+        PasswordCheck::Common | PasswordCheck::Empty => {
+            let what = if *password == PasswordCheck::Empty {
+                "an empty password"
+            } else {
+                "a common password"
+            };
+            out.raise(on_server(
+                o,
+                "cleartext-credentials",
+                "weak-password",
+                Severity::Critical,
+                format!("{p} login as {user_shown} in the clear with {what}; {outcome}"),
+                format!("{p} login user {user_shown}, {what} (masked); {outcome}"),
+                remedy::WEAK_PASSWORD,
+            ));
+        }
+        PasswordCheck::Other | PasswordCheck::Unknown => {
+            if !password_present {
+                return;
+            }
+            out.raise(on_server(
+                o,
+                "cleartext-credentials",
+                &format!("{protocol}-cleartext-login"),
+                Severity::High,
+                format!("{p} login as {user_shown} with the password in the clear; {outcome}"),
+                format!(
+                    "{p} login user {user_shown}, password sent in the clear (masked); {outcome}"
+                ),
+                remedy::CLEARTEXT_LOGIN,
+            ));
+        }
+    }
+}
+
+fn snmp(o: &Observation, version: &str, community: &str, pdu: &str, out: &mut Findings<'_>) {
+    // The agent answers on 161 and sends traps from anywhere to 162.
+    let (agent, manager) = if o.server.1 == 162 || pdu.contains("trap") || pdu.contains("Trap") {
+        (o.client.0, o.server.0)
+    } else {
+        (o.server.0, o.client.0)
+    };
+    let default = community.contains("(default)");
+    let (kind, rule, sev, summary, remediation) = if default {
+        let name = community.split(' ').next().unwrap_or("public");
+        (
+            "default-credentials",
+            "snmp-default-community",
+            Severity::High,
+            format!("SNMP {version} with the default community \"{name}\""),
+            remedy::SNMP_DEFAULT,
+        )
+    } else {
+        (
+            "insecure-protocol",
+            "snmp-v1-v2c",
+            Severity::Low,
+            format!("SNMP {version}: community strings cross the network in the clear"),
+            remedy::SNMP_V12,
+        )
+    };
+    out.raise(Raise {
+        kind,
+        rule: rule.into(),
+        severity: sev,
+        subject: agent,
+        peer: Some(manager),
+        peers: Vec::new(),
+        peer_count: None,
+        summary,
+        detail: format!("SNMP {version} {pdu}, community {community}"),
+        origin: origin(o),
+        span: span(o),
+        count: 1,
+        remediation,
+    });
+}
+
+fn tls(o: &Observation, version: &str, cipher: &str, out: &mut Findings<'_>) {
+    let sev = match version {
+        "SSL 2.0" | "SSL 3.0" => Some(Severity::High),
+        "TLS 1.0" | "TLS 1.1" => Some(Severity::Medium),
+        _ => None,
+    };
+    if let Some(sev) = sev {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "tls-legacy-version",
+            sev,
+            format!("Server negotiated {version}"),
+            format!("ServerHello {version}, cipher {cipher}"),
+            remedy::TLS_OLD,
+        ));
+    }
+    let code = u16::from_str_radix(cipher.trim_start_matches("0x"), 16).ok();
+    if let Some(why) = code.and_then(weak_cipher) {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "tls-weak-cipher",
+            Severity::Medium,
+            format!("Server negotiated a weak cipher suite ({why}, {cipher})"),
+            format!("ServerHello {version}, cipher {cipher}"),
+            remedy::TLS_CIPHER,
+        ));
+    }
+}
+
+fn certificate(
+    o: &Observation,
+    subject: &str,
+    not_after: &str,
+    self_signed: bool,
+    rsa_bits: Option<u32>,
+    out: &mut Findings<'_>,
+) {
+    if x509_time_ns(not_after).is_some_and(|t| t < o.origin.ts_ns) {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "tls-expired-certificate",
+            Severity::Medium,
+            format!("Server certificate \"{subject}\" expired ({not_after})"),
+            format!("Certificate {subject}, notAfter {not_after}"),
+            remedy::TLS_CERT,
+        ));
+    }
+    if self_signed {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "tls-self-signed-certificate",
+            Severity::Low,
+            format!("Server certificate \"{subject}\" is self-signed"),
+            format!("Certificate {subject}, issuer = subject"),
+            remedy::TLS_CERT,
+        ));
+    }
+    if let Some(bits) = rsa_bits.filter(|b| *b < 2048) {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "tls-weak-key",
+            Severity::Medium,
+            format!("Server certificate \"{subject}\" has a {bits}-bit RSA key"),
+            format!("Certificate {subject}, RSA {bits} bits"),
+            remedy::TLS_CERT,
+        ));
+    }
+}
+
+/// Whether an operating system string names one without security updates.
+pub fn legacy_os(os: &str) -> Option<&'static str> {
+    let l = os.to_ascii_lowercase();
+    let names: [(&str, &'static str); 14] = [
+        ("windows xp", "Windows XP"),
+        ("windows 2000", "Windows 2000"),
+        ("windows nt", "Windows NT"),
+        ("windows 95", "Windows 95"),
+        ("windows 98", "Windows 98"),
+        ("windows me", "Windows ME"),
+        ("server 2003", "Windows Server 2003"),
+        ("windows 2003", "Windows Server 2003"),
+        ("vista", "Windows Vista"),
+        ("server 2008", "Windows Server 2008"),
+        ("windows 7", "Windows 7"),
+        ("windows 8", "Windows 8/8.1"),
+        ("windows ce", "Windows CE"),
+        ("windows embedded", "Windows Embedded"),
+    ];
+    if let Some((_, n)) = names.iter().find(|(k, _)| l.contains(k)) {
+        return Some(n);
+    }
+    // NTLM versions: 5.x is 2000/XP/2003, 6.0 Vista/2008, 6.1 7/2008 R2,
+    // 6.2/6.3 8/8.1/2012 (support ended 2023).
+    for (k, n) in [
+        ("windows 5.", "Windows 2000/XP/2003"),
+        ("windows 6.0", "Windows Vista/2008"),
+        ("windows 6.1", "Windows 7/2008 R2"),
+        ("windows 6.2", "Windows 8/2012"),
+        ("windows 6.3", "Windows 8.1/2012 R2"),
+    ] {
+        if l.starts_with(k) {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// Rules on devices as the inventory describes them.
+pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_>) {
+    let _ = ctx;
+    for d in devices {
+        let Some(os) = d.os.as_deref() else { continue };
+        let Some(name) = legacy_os(os) else { continue };
+        let Some(ip) = d.ips.iter().find_map(|i| i.parse::<IpAddr>().ok()) else {
+            continue;
+        };
+        let medical = d.medical == Some(true) || crate::is_medical_category(&d.category);
+        let ev = d.evidence.iter().find(|e| e.value == os);
+        out.raise(Raise {
+            kind: "legacy-os",
+            rule: "unsupported-os".into(),
+            severity: if medical {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            subject: ip,
+            peer: None,
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!("Runs {name}, which no longer receives security updates ({os})"),
+            detail: format!(
+                "{} {}: {os}",
+                ev.map(|e| e.source.as_str()).unwrap_or("os"),
+                ev.map(|e| e.field.as_str()).unwrap_or("")
+            ),
+            origin: None,
+            span: (0, 0),
+            count: 1,
+            remediation: remedy::LEGACY_OS,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x509_times() {
+        // 2025-01-01T00:00:00Z
+        assert_eq!(
+            x509_time_ns("250101000000Z"),
+            Some(1_735_689_600_000_000_000)
+        );
+        assert_eq!(
+            x509_time_ns("20250101000000Z"),
+            Some(1_735_689_600_000_000_000)
+        );
+        assert_eq!(x509_time_ns("garbage"), None);
+    }
+
+    #[test]
+    fn legacy_names() {
+        assert_eq!(
+            legacy_os("Windows 7 Ultimate 7601 Service Pack 1"),
+            Some("Windows 7")
+        );
+        assert_eq!(legacy_os("Windows 2000 2195"), Some("Windows 2000"));
+        assert_eq!(
+            legacy_os("Windows 6.1 build 7601"),
+            Some("Windows 7/2008 R2")
+        );
+        assert_eq!(legacy_os("Windows 10.0 build 19041"), None);
+        assert_eq!(legacy_os("Linux"), None);
+    }
+
+    #[test]
+    fn weak_ciphers() {
+        assert_eq!(weak_cipher(0x0005), Some("RC4"));
+        assert_eq!(weak_cipher(0x000A), Some("3DES"));
+        assert_eq!(weak_cipher(0xC02F), None);
+    }
+}
