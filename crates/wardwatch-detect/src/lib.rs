@@ -144,22 +144,7 @@ pub struct DetectInput<'a> {
     pub config: &'a DetectConfig,
 }
 
-/// Categories of medical devices.
-pub fn is_medical_category(c: &str) -> bool {
-    matches!(
-        c,
-        "imaging-modality"
-            | "ultrasound"
-            | "infusion-pump"
-            | "patient-monitor"
-            | "ventilator"
-            | "lab-analyzer"
-            | "pacs"
-            | "interface-engine"
-            | "medical-workstation"
-            | "nurse-call"
-    )
-}
+pub use wardwatch_inventory::kb::is_medical_category;
 
 /// Looks devices up by address and decides what is local.
 pub struct Context<'a> {

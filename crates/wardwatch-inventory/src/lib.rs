@@ -4,6 +4,7 @@
 //! by evidence.
 
 pub mod hosts;
+pub mod kb;
 pub mod net;
 pub mod observe;
 pub mod oui;

@@ -686,5 +686,9 @@ pub fn apply_observations(
         }
         d.evidence.extend(a.evidence);
     }
+    let kb = crate::kb::kb();
+    for d in devices.iter_mut() {
+        crate::kb::classify(d, kb);
+    }
     devices
 }

@@ -97,9 +97,10 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
                 }
             }
             "OBX" if equipment.len() < 16 => {
-                // OBX-18: equipment instance identifier (never OBX-5).
+                // OBX-18: equipment instance identifier (never OBX-5), its
+                // components joined by the standard `^` whatever MSH-2 said.
                 if let Some(e) = fields.get(18).filter(|e| !e.is_empty()) {
-                    let e = e.replace(comp, " ").trim().to_string();
+                    let e = e.replace(comp, "^").trim().to_string();
                     if !equipment.contains(&e) {
                         equipment.push(e);
                     }
@@ -109,7 +110,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
                 // PRT-10 participation device, PRT-16 UDI.
                 for i in [10, 16] {
                     if let Some(e) = fields.get(i).filter(|e| !e.is_empty()) {
-                        let e = e.replace(comp, " ").trim().to_string();
+                        let e = e.replace(comp, "^").trim().to_string();
                         if !equipment.contains(&e) {
                             equipment.push(e);
                         }

@@ -224,7 +224,10 @@ fn report_contract_and_demo_devices() {
         .iter()
         .find(|d| d["mac"] == "44:4b:5d:3c:81:0f")
         .expect("the GE ultrasound");
-    assert_eq!(us["vendor"], "GE Healthcare");
+    assert_eq!(us["vendor"], "GE HealthCare");
+    assert_eq!(us["model"], "LOGIQ E9");
+    assert_eq!(us["category"], "ultrasound");
+    assert_eq!(us["medical"], true);
     assert_eq!(us["ips"][0], "10.30.1.15");
     assert_eq!(us["vlan"], 30);
     assert!(us["id"].as_str().unwrap().starts_with("dev-"));
@@ -365,7 +368,8 @@ fn tunnels_duplicates_fragments_and_one_direction() {
             .find(|d| d["ips"][0] == "10.40.3.9")
             .unwrap_or_else(|| panic!("{name}: pump found inside"));
         assert_eq!(pump["mac"], "00:12:21:0a:0b:0c", "{name}");
-        assert_eq!(pump["vendor"], "B.Braun Melsungen AG", "{name}");
+        assert_eq!(pump["vendor"], "B. Braun", "{name}");
+        assert_eq!(pump["category"], "infusion-pump", "{name}");
         assert_eq!(pump["services"][0]["port"], 80, "{name}");
         assert_eq!(
             pump["traffic"]["packets_out"], 3,

@@ -1,0 +1,448 @@
+//! The classification knowledge base: rules kept as data (`kb/*.toml`, in
+//! the repository and compiled in), read once. A rule reads one kind of
+//! evidence and proposes vendor, model, firmware, OS, category and whether
+//! the device is medical, each with a confidence; the strongest proposal per
+//! field wins, and the evidence that carried it is marked with the rule id.
+//! Vendor names are normalised to one canonical spelling.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use wardwatch_model::Device;
+
+const KB_FILES: [(&str, &str); 3] = [
+    ("kb/vendors.toml", include_str!("../kb/vendors.toml")),
+    ("kb/medical.toml", include_str!("../kb/medical.toml")),
+    ("kb/it.toml", include_str!("../kb/it.toml")),
+];
+
+/// A canonical vendor and its spellings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorAlias {
+    /// The name reported.
+    pub canonical: String,
+    /// Spellings that start a name (case-insensitive).
+    #[serde(default)]
+    pub prefix: Vec<String>,
+    /// Public source of the spellings.
+    pub source: String,
+}
+
+/// One classification rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable id, written into the evidence it read.
+    pub id: String,
+    /// Evidence source (`dicom`, `hl7`, `oui`, `dhcp` …).
+    pub source: String,
+    /// Evidence field.
+    pub field: String,
+    /// Values equal to one of these (case-insensitive).
+    #[serde(default)]
+    pub equals: Vec<String>,
+    /// Values starting with one of these.
+    #[serde(default)]
+    pub prefix: Vec<String>,
+    /// Values containing one of these.
+    #[serde(default)]
+    pub contains: Vec<String>,
+    /// Proposed vendor (`{value}`, `{part N}`, `{oui}` templates).
+    pub vendor: Option<String>,
+    /// Proposed model.
+    pub model: Option<String>,
+    /// Proposed firmware.
+    pub firmware: Option<String>,
+    /// Proposed operating system.
+    pub os: Option<String>,
+    /// Proposed category.
+    pub category: Option<String>,
+    /// Proposed medical flag.
+    pub medical: Option<bool>,
+    /// Confidence of every proposal of this rule.
+    pub confidence: f64,
+    /// Public source.
+    #[serde(rename = "ref")]
+    pub reference: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KbFile {
+    #[serde(default)]
+    vendor: Vec<VendorAlias>,
+    #[serde(default)]
+    rule: Vec<Rule>,
+}
+
+/// The loaded knowledge base.
+#[derive(Debug, Default)]
+pub struct Kb {
+    /// Vendor spellings.
+    pub vendors: Vec<VendorAlias>,
+    /// Rules, in file order.
+    pub rules: Vec<Rule>,
+}
+
+/// The DESIGN categories.
+pub const CATEGORIES: [&str; 18] = [
+    "imaging-modality",
+    "ultrasound",
+    "infusion-pump",
+    "patient-monitor",
+    "ventilator",
+    "lab-analyzer",
+    "pacs",
+    "interface-engine",
+    "medical-workstation",
+    "nurse-call",
+    "workstation",
+    "server",
+    "network-device",
+    "printer",
+    "voip",
+    "building-automation",
+    "iot",
+    "unknown",
+];
+
+impl Kb {
+    /// Parses knowledge-base files; errors name the file and the problem.
+    pub fn parse(files: &[(&str, &str)]) -> Result<Kb, String> {
+        let mut kb = Kb::default();
+        for (name, text) in files {
+            let f: KbFile = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+            kb.vendors.extend(f.vendor);
+            kb.rules.extend(f.rule);
+        }
+        let mut ids = std::collections::HashSet::new();
+        for r in &kb.rules {
+            if !ids.insert(r.id.as_str()) {
+                return Err(format!("rule {} defined twice", r.id));
+            }
+            if let Some(c) = &r.category {
+                if !CATEGORIES.contains(&c.as_str()) {
+                    return Err(format!("rule {}: unknown category {c}", r.id));
+                }
+            }
+            if !(0.0..=1.0).contains(&r.confidence) {
+                return Err(format!("rule {}: confidence out of 0..1", r.id));
+            }
+            if r.equals.is_empty() && r.prefix.is_empty() && r.contains.is_empty() {
+                return Err(format!("rule {}: no equals/prefix/contains", r.id));
+            }
+            if r.reference.trim().is_empty() {
+                return Err(format!("rule {}: no ref (public source)", r.id));
+            }
+        }
+        Ok(kb)
+    }
+
+    /// The canonical spelling of a vendor name (or the name, trimmed).
+    pub fn canonical_vendor(&self, name: &str) -> String {
+        let n = name.trim();
+        let lower = n.to_lowercase();
+        for v in &self.vendors {
+            if v.prefix
+                .iter()
+                .any(|p| lower.starts_with(&p.to_lowercase()))
+            {
+                return v.canonical.clone();
+            }
+        }
+        n.to_string()
+    }
+}
+
+/// The shipped knowledge base.
+pub fn kb() -> &'static Kb {
+    static KB: OnceLock<Kb> = OnceLock::new();
+    // The files are compiled in and tested; a broken one leaves the
+    // inventory to the non-KB facts rather than stopping analysis.
+    KB.get_or_init(|| Kb::parse(&KB_FILES).unwrap_or_default())
+}
+
+/// Whether the shipped knowledge base parses (tests and `inventory` checks).
+pub fn check() -> Result<(usize, usize), String> {
+    Kb::parse(&KB_FILES).map(|k| (k.rules.len(), k.vendors.len()))
+}
+
+fn matches(r: &Rule, value: &str) -> bool {
+    let v = value.to_lowercase();
+    if v.is_empty() {
+        return false;
+    }
+    r.equals.iter().any(|e| v == e.to_lowercase())
+        || r.prefix.iter().any(|p| v.starts_with(&p.to_lowercase()))
+        || r.contains.iter().any(|c| v.contains(&c.to_lowercase()))
+}
+
+/// Fills a template: `{value}`, `{part N}` (1-based `^` component) or
+/// `{oui}` (the vendor name of an `oui` evidence value, after the prefix).
+fn fill(t: &str, value: &str) -> Option<String> {
+    let out = match t {
+        "{value}" => value.trim().to_string(),
+        "{oui}" => value
+            .split_once(' ')
+            .map(|x| x.1)
+            .unwrap_or(value)
+            .trim()
+            .to_string(),
+        _ if t.starts_with("{part ") && t.ends_with('}') => {
+            let n: usize = t[6..t.len() - 1].trim().parse().ok()?;
+            value.split('^').nth(n.checked_sub(1)?)?.trim().to_string()
+        }
+        _ => t.to_string(),
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+/// Criticality of a category: what failing or being tampered with costs a
+/// patient.
+pub fn criticality(category: &str) -> Option<&'static str> {
+    Some(match category {
+        "ventilator" | "infusion-pump" | "patient-monitor" => "critical",
+        "imaging-modality" | "ultrasound" | "lab-analyzer" | "pacs" | "interface-engine"
+        | "nurse-call" => "high",
+        "medical-workstation" | "server" | "network-device" => "medium",
+        "workstation" | "printer" | "voip" | "building-automation" | "iot" => "low",
+        _ => return None,
+    })
+}
+
+/// Medical categories.
+pub fn is_medical_category(c: &str) -> bool {
+    CATEGORIES.iter().take(10).any(|m| *m == c)
+}
+
+#[derive(Default)]
+struct Best {
+    value: Option<String>,
+    conf: f64,
+}
+
+impl Best {
+    fn offer(&mut self, value: String, conf: f64) {
+        if conf > self.conf {
+            self.value = Some(value);
+            self.conf = conf;
+        }
+    }
+}
+
+/// Dicom identity fields: ambiguous on a device that relays images of
+/// several makers (a PACS, a router for modalities).
+const IDENTITY_FIELDS: [&str; 4] = [
+    "Manufacturer",
+    "ManufacturerModelName",
+    "SoftwareVersions",
+    "Modality",
+];
+
+/// Applies the knowledge base to one device: fields are set by the
+/// strongest proposal (existing values compete with their confidence), the
+/// evidence is marked with the rules that read it, vendor names normalised,
+/// medical and criticality derived from the category.
+pub fn classify(d: &mut Device, kb: &Kb) {
+    let mut vendor = Best::default();
+    let mut model = Best::default();
+    let mut firmware = Best::default();
+    let mut os = Best::default();
+    let mut category = Best::default();
+    let mut medical: Option<(bool, f64)> = None;
+    if let Some(v) = d.vendor.clone() {
+        vendor.offer(v, d.confidence.vendor);
+    }
+    if let Some(v) = d.model.clone() {
+        model.offer(v, d.confidence.model);
+    }
+    if let Some(v) = d.firmware.clone() {
+        firmware.offer(v, d.confidence.firmware);
+    }
+    if let Some(v) = d.os.clone() {
+        os.offer(v, 0.5);
+    }
+    if d.category != "unknown" {
+        category.offer(d.category.clone(), d.confidence.category);
+    }
+    let distinct_models: std::collections::BTreeSet<&str> = d
+        .evidence
+        .iter()
+        .filter(|e| e.source == "dicom" && e.field == "ManufacturerModelName")
+        .map(|e| e.value.as_str())
+        .collect();
+    let relays = distinct_models.len() > 1 || d.category == "pacs";
+    for e in d.evidence.iter_mut() {
+        // The rule credited on the evidence: the surest; on a tie the later
+        // (family rules follow the generic ones).
+        let mut credit: Option<(f64, &str)> = None;
+        if relays && e.source == "dicom" && IDENTITY_FIELDS.contains(&e.field.as_str()) {
+            continue;
+        }
+        for r in kb
+            .rules
+            .iter()
+            .filter(|r| r.source == e.source && r.field == e.field)
+        {
+            if !matches(r, &e.value) {
+                continue;
+            }
+            let c = r.confidence;
+            let mut used = false;
+            if let Some(v) = r.vendor.as_deref().and_then(|t| fill(t, &e.value)) {
+                vendor.offer(kb.canonical_vendor(&v), c);
+                used = true;
+            }
+            if let Some(v) = r.model.as_deref().and_then(|t| fill(t, &e.value)) {
+                model.offer(v, c);
+                used = true;
+            }
+            if let Some(v) = r.firmware.as_deref().and_then(|t| fill(t, &e.value)) {
+                firmware.offer(v, c);
+                used = true;
+            }
+            if let Some(v) = r.os.as_deref().and_then(|t| fill(t, &e.value)) {
+                os.offer(v, c);
+                used = true;
+            }
+            if let Some(v) = &r.category {
+                category.offer(v.clone(), c);
+                used = true;
+            }
+            if let Some(m) = r.medical {
+                if medical.is_none_or(|(_, mc)| c > mc) {
+                    medical = Some((m, c));
+                }
+                used = true;
+            }
+            if used && credit.is_none_or(|(cc, _)| c >= cc) {
+                credit = Some((c, r.id.as_str()));
+            }
+        }
+        if let (Some((_, id)), None) = (credit, &e.rule) {
+            e.rule = Some(format!("kb:{id}"));
+        }
+    }
+    if let Some(v) = vendor.value {
+        d.vendor = Some(kb.canonical_vendor(&v));
+        d.confidence.vendor = vendor.conf;
+    }
+    if let Some(v) = model.value {
+        d.model = Some(v);
+        d.confidence.model = model.conf;
+    }
+    if let Some(v) = firmware.value {
+        d.firmware = Some(v);
+        d.confidence.firmware = firmware.conf;
+    }
+    if let Some(v) = os.value {
+        d.os = Some(v);
+    }
+    if let Some(v) = category.value {
+        d.category = v;
+        d.confidence.category = category.conf;
+    }
+    // The category speaks for medical when it is at least as sure.
+    let from_category = match d.category.as_str() {
+        "unknown" => None,
+        c => Some((is_medical_category(c), d.confidence.category)),
+    };
+    d.medical = match (from_category, medical) {
+        (Some((m, cc)), Some((r, rc))) => Some(if cc >= rc { m } else { r }),
+        (Some((m, _)), None) => Some(m),
+        (None, Some((r, _))) => Some(r),
+        (None, None) => d.medical,
+    };
+    if d.criticality.is_none() {
+        d.criticality = criticality(&d.category).map(str::to_string);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wardwatch_model::Evidence;
+
+    fn evidence(source: &str, field: &str, value: &str) -> Evidence {
+        Evidence {
+            source: source.into(),
+            field: field.into(),
+            value: value.into(),
+            input: None,
+            frame: None,
+            ts: None,
+            rule: None,
+        }
+    }
+
+    #[test]
+    fn shipped_kb_parses_and_covers_the_field() {
+        let (rules, vendors) = check().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            rules >= 90 && vendors >= 30,
+            "{rules} rules, {vendors} vendors"
+        );
+        // At least 15 medical vendors named by rules with a category.
+        let kb = kb();
+        let medical_vendors: std::collections::BTreeSet<String> = kb
+            .rules
+            .iter()
+            .filter(|r| r.category.as_deref().is_some_and(is_medical_category))
+            .filter_map(|r| r.vendor.clone())
+            .filter(|v| !v.starts_with('{'))
+            .collect();
+        assert!(medical_vendors.len() >= 15, "{medical_vendors:?}");
+    }
+
+    #[test]
+    fn ultrasound_from_dicom_and_conflicts_by_confidence() {
+        let mut d = Device {
+            category: "unknown".into(),
+            evidence: vec![
+                evidence("oui", "vendor", "00:12:21 B. Braun Melsungen AG"),
+                evidence("dicom", "Manufacturer", "GE MEDICAL SYSTEMS"),
+                evidence("dicom", "ManufacturerModelName", "LOGIQ E9"),
+                evidence("dicom", "SoftwareVersions", "R6.0.5"),
+                evidence("dicom", "Modality", "US"),
+            ],
+            ..Default::default()
+        };
+        classify(&mut d, kb());
+        assert_eq!(d.vendor.as_deref(), Some("GE HealthCare"));
+        assert_eq!(d.model.as_deref(), Some("LOGIQ E9"));
+        assert_eq!(d.firmware.as_deref(), Some("R6.0.5"));
+        assert_eq!(d.category, "ultrasound");
+        assert_eq!(d.medical, Some(true));
+        assert_eq!(d.criticality.as_deref(), Some("high"));
+        // The weaker OUI proposal lost but its evidence is kept and marked.
+        assert_eq!(d.evidence[0].rule.as_deref(), Some("kb:oui-bbraun"));
+        assert_eq!(d.evidence[2].rule.as_deref(), Some("kb:ge-logiq"));
+    }
+
+    #[test]
+    fn hl7_equipment_parts_and_templates() {
+        let mut d = Device {
+            category: "unknown".into(),
+            evidence: vec![evidence(
+                "hl7",
+                "OBX-18",
+                "MX800^Philips^IntelliVue MX800^M.00.03",
+            )],
+            ..Default::default()
+        };
+        classify(&mut d, kb());
+        assert_eq!(d.vendor.as_deref(), Some("Philips"));
+        assert_eq!(d.model.as_deref(), Some("IntelliVue MX800"));
+        assert_eq!(d.category, "patient-monitor");
+        assert_eq!(d.criticality.as_deref(), Some("critical"));
+    }
+
+    #[test]
+    fn bad_kb_files_are_refused_with_the_reason() {
+        let e = Kb::parse(&[("x.toml", "[[rule]]\nid='a'\nsource='s'\nfield='f'\nprefix=['']\ncategory='toaster'\nconfidence=0.5\nref='r'\n")]);
+        assert!(e.unwrap_err().contains("toaster"));
+        let e = Kb::parse(&[("x.toml", "[[rule]]\nid='a'\n")]);
+        assert!(e.unwrap_err().starts_with("x.toml"));
+    }
+}
