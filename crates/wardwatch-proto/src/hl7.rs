@@ -296,7 +296,7 @@ mod tests {
             assert_eq!(control_id, "MSG1");
             assert_eq!(
                 equipment,
-                &vec!["MX800 Philips IntelliVue MX800".to_string()]
+                &vec!["MX800^Philips^IntelliVue MX800".to_string()]
             );
             assert!(segments.contains(&("PID".to_string(), 1)));
             let ObsKind::Hl7Message { ack_code, .. } = &out[1] else {
