@@ -1,0 +1,266 @@
+//! Matching devices to the products feeds name: vendor by canonical name,
+//! product by name tokens, firmware by version range. Every match says why
+//! (`match`) and how sure it is (`confidence`); nothing fuzzy is reported as
+//! certain.
+
+use std::collections::{BTreeMap, HashMap};
+
+use wardwatch_inventory::kb::Kb;
+use wardwatch_model::{Device, Vulnerability};
+
+use crate::feeds::Product;
+use crate::version::{Version, VersionSpec};
+use crate::Intel;
+
+/// Words that say nothing about which product it is.
+const STOP: [&str; 22] = [
+    "the",
+    "and",
+    "for",
+    "with",
+    "of",
+    "inc",
+    "ltd",
+    "co",
+    "system",
+    "systems",
+    "medical",
+    "device",
+    "devices",
+    "software",
+    "version",
+    "versions",
+    "series",
+    "model",
+    "models",
+    "all",
+    "corporation",
+    "company",
+];
+
+/// Significant lowercase tokens of a name.
+pub fn tokens(s: &str) -> Vec<String> {
+    let mut t: Vec<String> = s
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() >= 2 && !STOP.contains(w))
+        .map(str::to_string)
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+/// Tokens of a product name without the vendor's own words ("Baxter
+/// Spectrum" is "spectrum" under Baxter), unless nothing else is left
+/// ("OpenClinic GA" by OpenClinic GA).
+pub fn product_tokens(vendor: &str, name: &str) -> Vec<String> {
+    let vt = tokens(vendor);
+    let all = tokens(name);
+    let rest: Vec<String> = all.iter().filter(|t| !vt.contains(t)).cloned().collect();
+    if rest.is_empty() {
+        all
+    } else {
+        rest
+    }
+}
+
+/// The key under which a vendor's products are indexed.
+pub fn vendor_key(kb: &Kb, vendor: &str) -> String {
+    kb.canonical_vendor(vendor).to_lowercase()
+}
+
+/// How well a device model names a product: 0 when it does not.
+pub fn name_score(model: &[String], product: &[String]) -> f64 {
+    if model.is_empty() || product.is_empty() {
+        return 0.0;
+    }
+    let in_model = product.iter().filter(|t| model.contains(t)).count();
+    if in_model == product.len() {
+        return if model.len() == product.len() {
+            0.95
+        } else {
+            0.9
+        };
+    }
+    let in_product = model.iter().filter(|t| product.contains(t)).count();
+    if in_product == model.len() && in_product * 2 >= product.len() {
+        return 0.75;
+    }
+    0.0
+}
+
+/// Whether the device's firmware is in the product's versions, and why.
+pub fn version_verdict(firmware: Option<&str>, p: &Product) -> Option<(f64, String)> {
+    let spec = p.versions.as_ref()?;
+    match (spec, firmware.and_then(Version::parse)) {
+        (VersionSpec::All, _) => Some((1.0, "all versions affected".into())),
+        (spec, Some(v)) => spec.contains(&v).then(|| {
+            (
+                1.0,
+                format!("version {} within \"{}\"", v.as_str(), p.version_text),
+            )
+        }),
+        (_, None) => Some((
+            0.5,
+            format!("firmware not observed; affected: \"{}\"", p.version_text),
+        )),
+    }
+}
+
+/// A CVE a product carries: id, CVSS, advisory naming it.
+type Hit = (String, Option<f64>, Option<String>);
+
+/// A product of a feed with its source.
+#[derive(Debug, Clone, Copy)]
+pub enum ProductRef {
+    /// Advisory index, product index.
+    Advisory(usize, usize),
+    /// CVE record index, product index.
+    Cve(usize, usize),
+}
+
+/// Products indexed by vendor key, with their name tokens.
+#[derive(Debug, Default)]
+pub struct Index {
+    pub(crate) by_vendor: HashMap<String, Vec<(ProductRef, Vec<String>)>>,
+}
+
+impl Index {
+    /// Indexes every product of the loaded feeds.
+    pub fn build(intel: &Intel, kb: &Kb) -> Index {
+        let mut by_vendor: HashMap<String, Vec<(ProductRef, Vec<String>)>> = HashMap::new();
+        let mut add = |r: ProductRef, p: &Product| {
+            let key = vendor_key(kb, &p.vendor);
+            let nt = product_tokens(&p.vendor, &p.name);
+            by_vendor.entry(key).or_default().push((r, nt));
+        };
+        for (ai, a) in intel.advisories.iter().enumerate() {
+            if a.vex {
+                continue;
+            }
+            for (pi, p) in a.products.iter().enumerate() {
+                add(ProductRef::Advisory(ai, pi), p);
+            }
+        }
+        for (ci, c) in intel.cves.iter().enumerate() {
+            for (pi, p) in c.products.iter().enumerate() {
+                add(ProductRef::Cve(ci, pi), p);
+            }
+        }
+        Index { by_vendor }
+    }
+}
+
+/// The vulnerabilities of one device, one per CVE, surest first.
+pub fn match_device(intel: &Intel, kb: &Kb, d: &Device) -> Vec<Vulnerability> {
+    let (Some(vendor), Some(model)) = (d.vendor.as_deref(), d.model.as_deref()) else {
+        return Vec::new();
+    };
+    let Some(candidates) = intel.index.by_vendor.get(&vendor_key(kb, vendor)) else {
+        return Vec::new();
+    };
+    let mt = product_tokens(vendor, model);
+    let mut out: BTreeMap<String, Vulnerability> = BTreeMap::new();
+    for (r, pt) in candidates {
+        let name = name_score(&mt, pt);
+        if name == 0.0 {
+            continue;
+        }
+        let (product, hits): (&Product, Vec<Hit>) = match *r {
+            ProductRef::Advisory(ai, pi) => {
+                let Some(a) = intel.advisories.get(ai) else {
+                    continue;
+                };
+                let Some(p) = a.products.get(pi) else {
+                    continue;
+                };
+                let cves = a
+                    .vulns
+                    .iter()
+                    .filter(|v| v.affected.contains(&pi))
+                    .map(|v| (v.cve.clone(), v.cvss, Some(a.id.clone())))
+                    .collect();
+                (p, cves)
+            }
+            ProductRef::Cve(ci, pi) => {
+                let Some(c) = intel.cves.get(ci) else {
+                    continue;
+                };
+                let Some(p) = c.products.get(pi) else {
+                    continue;
+                };
+                (p, vec![(c.id.clone(), c.cvss, None)])
+            }
+        };
+        let Some((vconf, why)) = version_verdict(d.firmware.as_deref(), product) else {
+            continue;
+        };
+        // The device's own identity bounds how sure a match can be.
+        let conf = (name * vconf * d.confidence.model.max(0.5)).clamp(0.0, 1.0);
+        let conf = (conf * 100.0).round() / 100.0;
+        for (cve, cvss, adv) in hits {
+            let source = if adv.is_some() { "csaf" } else { "cve" };
+            let text = format!("{} {}: {}", product.vendor, product.name, why);
+            let e = out.entry(cve.clone()).or_insert_with(|| Vulnerability {
+                id: cve.clone(),
+                kev: intel.kev.contains_key(&cve),
+                epss: intel.epss.get(&cve).map(|x| x.0),
+                cvss,
+                advisories: Vec::new(),
+                source: source.into(),
+                vex_status: None,
+                confidence: conf,
+                match_reason: text.clone(),
+            });
+            if let Some(a) = adv {
+                if !e.advisories.contains(&a) {
+                    e.advisories.push(a);
+                }
+            }
+            if conf > e.confidence {
+                e.confidence = conf;
+                e.match_reason = text;
+                e.source = source.into();
+            }
+            if let (Some(x), Some(y)) = (cvss, e.cvss) {
+                e.cvss = Some(x.max(y));
+            } else if e.cvss.is_none() {
+                e.cvss = cvss;
+            }
+        }
+    }
+    let mut v: Vec<Vulnerability> = out.into_values().collect();
+    for x in v.iter_mut() {
+        x.advisories.sort();
+        if let Some(status) = intel.vex_status(kb, d, &x.id) {
+            x.vex_status = Some(status);
+        }
+    }
+    v.sort_by(|a, b| {
+        b.kev
+            .cmp(&a.kev)
+            .then(b.confidence.total_cmp(&a.confidence))
+            .then(b.cvss.unwrap_or(0.0).total_cmp(&a.cvss.unwrap_or(0.0)))
+            .then(a.id.cmp(&b.id))
+    });
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let m = tokens("Sigma Spectrum");
+        assert_eq!(name_score(&m, &tokens("Sigma Spectrum")), 0.95);
+        assert_eq!(
+            name_score(&tokens("Sigma Spectrum LVP 8"), &tokens("Sigma Spectrum")),
+            0.9
+        );
+        assert_eq!(name_score(&m, &tokens("Sigma Spectrum LVP")), 0.75);
+        assert_eq!(name_score(&m, &tokens("Alaris PC Unit")), 0.0);
+        assert_eq!(name_score(&tokens("LOGIQ E9"), &tokens("Vivid")), 0.0);
+    }
+}
