@@ -43,6 +43,10 @@ pub mod remedy {
     /// DICOM passcode.
     pub const DICOM_PASSCODE: &str =
         "DICOM user identity passcodes cross the network in the clear: use DICOM TLS.";
+    /// Known exploited vulnerability.
+    pub const KEV: &str = "Exploited in the wild: apply the vendor's fix or mitigation first (CISA KEV due dates apply to US federal sites; treat them as the bar). Until then isolate the device.";
+    /// Known vulnerability.
+    pub const VULN: &str = "Check the advisories' remediations with the vendor and plan the update; restrict network access to what the device needs.";
     /// Legacy OS.
     pub const LEGACY_OS: &str = "The operating system no longer gets security updates: ask the vendor for a supported version; until then isolate the device and allow only the flows it needs.";
 }
@@ -76,6 +80,23 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// An RFC 3339 time as the report writes it (`2026-01-01T00:00:00.123Z`)
+/// as ns since the epoch; 0 when it cannot be read.
+pub fn rfc3339_ns(t: &str) -> i64 {
+    let n = |a: usize, b: usize| -> Option<i64> { t.get(a..b)?.parse().ok() };
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
+        (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19))
+    else {
+        return 0;
+    };
+    (days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000
+}
+
+/// A device's time span as ns.
+fn device_span(d: &Device) -> (i64, i64) {
+    (rfc3339_ns(&d.first_seen), rfc3339_ns(&d.last_seen))
 }
 
 /// An X.509 UTCTime (`YYMMDDHHMMSSZ`) or GeneralizedTime
@@ -553,10 +574,109 @@ pub fn legacy_os(os: &str) -> Option<&'static str> {
     None
 }
 
+/// Known-exploited and known vulnerabilities the intel stage matched: one
+/// finding per KEV CVE, one per device for the rest (VEX `not_affected` and
+/// `fixed` statements take a CVE out).
+fn vulnerability_rules(d: &Device, ip: IpAddr, out: &mut Findings<'_>) {
+    let live: Vec<_> = d
+        .vulnerabilities
+        .iter()
+        .filter(|v| {
+            !matches!(
+                v.vex_status.as_deref(),
+                Some("not_affected") | Some("fixed")
+            )
+        })
+        .collect();
+    let what = format!(
+        "{} {}{}",
+        d.vendor.as_deref().unwrap_or("?"),
+        d.model.as_deref().unwrap_or("?"),
+        d.firmware
+            .as_deref()
+            .map(|f| format!(" {f}"))
+            .unwrap_or_default()
+    );
+    for v in live.iter().filter(|v| v.kev) {
+        out.raise(Raise {
+            kind: "known-exploited-vulnerability",
+            rule: format!("kev:{}", v.id),
+            severity: if v.confidence >= 0.8 {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            subject: ip,
+            peer: None,
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "{what}: {} is exploited in the wild (CISA KEV); match confidence {:.2}",
+                v.id, v.confidence
+            ),
+            detail: v.match_reason.clone(),
+            origin: None,
+            span: device_span(d),
+            count: 1,
+            remediation: remedy::KEV,
+        });
+    }
+    let rest: Vec<_> = live.iter().filter(|v| !v.kev).collect();
+    if rest.is_empty() {
+        return;
+    }
+    let top = rest
+        .iter()
+        .max_by(|a, b| a.cvss.unwrap_or(0.0).total_cmp(&b.cvss.unwrap_or(0.0)));
+    let max = top.and_then(|v| v.cvss).unwrap_or(0.0);
+    let sure = rest.iter().any(|v| v.confidence >= 0.8);
+    let severity = match (max, sure) {
+        (m, true) if m >= 9.0 => Severity::High,
+        (m, _) if m >= 7.0 => Severity::Medium,
+        _ => Severity::Low,
+    };
+    let mut advisories: Vec<&str> = rest
+        .iter()
+        .flat_map(|v| v.advisories.iter().map(String::as_str))
+        .collect();
+    advisories.sort();
+    advisories.dedup();
+    out.raise(Raise {
+        kind: "vulnerability",
+        rule: "advisory-match".into(),
+        severity,
+        subject: ip,
+        peer: None,
+        peers: Vec::new(),
+        peer_count: None,
+        summary: format!(
+            "{what}: {} known vulnerabilities (highest CVSS {max:.1}; advisories {})",
+            rest.len(),
+            if advisories.is_empty() {
+                "-".to_string()
+            } else {
+                advisories.join(", ")
+            }
+        ),
+        detail: top
+            .map(|v| format!("{}: {}", v.id, v.match_reason))
+            .unwrap_or_default(),
+        origin: None,
+        span: device_span(d),
+        count: rest.len() as u64,
+        remediation: remedy::VULN,
+    });
+}
+
 /// Rules on devices as the inventory describes them.
 pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_>) {
     let _ = ctx;
     for d in devices {
+        if !d.vulnerabilities.is_empty() {
+            if let Some(ip) = d.ips.iter().find_map(|i| i.parse::<IpAddr>().ok()) {
+                vulnerability_rules(d, ip, out);
+            }
+        }
         let Some(os) = d.os.as_deref() else { continue };
         let Some(name) = legacy_os(os) else { continue };
         let Some(ip) = d.ips.iter().find_map(|i| i.parse::<IpAddr>().ok()) else {
@@ -583,7 +703,7 @@ pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_
                 ev.map(|e| e.field.as_str()).unwrap_or("")
             ),
             origin: None,
-            span: (0, 0),
+            span: device_span(d),
             count: 1,
             remediation: remedy::LEGACY_OS,
         });
@@ -593,6 +713,19 @@ pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_times() {
+        assert_eq!(
+            rfc3339_ns("2025-01-01T00:00:00Z"),
+            1_735_689_600_000_000_000
+        );
+        assert_eq!(
+            rfc3339_ns("2025-01-01T00:00:01.500Z"),
+            1_735_689_601_000_000_000
+        );
+        assert_eq!(rfc3339_ns(""), 0);
+    }
 
     #[test]
     fn x509_times() {

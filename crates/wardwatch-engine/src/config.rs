@@ -19,6 +19,8 @@ pub struct SiteConfig {
     pub local_nets: Vec<String>,
     /// Detection thresholds (see `DetectConfig`).
     pub detect: DetectConfig,
+    /// Risk weights (see `RiskConfig` and docs/risk.md).
+    pub risk: wardwatch_risk::RiskConfig,
 }
 
 /// Everything read from the data directory.

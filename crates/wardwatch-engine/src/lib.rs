@@ -64,6 +64,10 @@ pub struct EngineConfig {
     pub detect_config: DetectConfig,
     /// Findings the site has decided to suppress, with reasons.
     pub suppressions: Suppressions,
+    /// Vulnerability intelligence (loaded from the data dir), if any.
+    pub intel: Option<std::sync::Arc<wardwatch_intel::Intel>>,
+    /// Risk weights.
+    pub risk: wardwatch_risk::RiskConfig,
 }
 
 impl Default for EngineConfig {
@@ -84,6 +88,8 @@ impl Default for EngineConfig {
             detect: true,
             detect_config: DetectConfig::default(),
             suppressions: Suppressions::default(),
+            intel: None,
+            risk: wardwatch_risk::RiskConfig::default(),
         }
     }
 }
@@ -977,7 +983,14 @@ fn assemble(
         fresh
     });
     let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
-    let devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
+    let mut devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
+    let feeds = match &cfg.intel {
+        Some(intel) => {
+            intel.apply(wardwatch_inventory::kb::kb(), &mut devices);
+            intel.feeds()
+        }
+        None => Vec::new(),
+    };
     let mut findings = if cfg.detect {
         wardwatch_detect::detect(&DetectInput {
             site: &cfg.site,
@@ -992,6 +1005,7 @@ fn assemble(
         Vec::new()
     };
     cfg.suppressions.apply(&mut findings);
+    let devices = wardwatch_risk::rank(devices, &findings, &cfg.risk);
     stats.digest_dropped = digest.dropped;
     if !cfg.collect_observations {
         observations = Vec::new();
@@ -1046,7 +1060,7 @@ fn assemble(
             inputs,
             stats,
             site: cfg.site.clone(),
-            feeds: Vec::new(),
+            feeds,
             devices,
             findings,
             top_talkers: talkers,

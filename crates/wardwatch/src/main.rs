@@ -101,6 +101,11 @@ enum Cmd {
         #[command(flatten)]
         opts: AnalyzeOpts,
     },
+    /// Vulnerability intelligence feeds in the data directory.
+    Intel {
+        #[command(subcommand)]
+        cmd: IntelCmd,
+    },
     /// List the flows of captures (one line each; JSON with --format json).
     Flows {
         /// Captures.
@@ -110,6 +115,97 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+}
+
+#[derive(Subcommand)]
+enum IntelCmd {
+    /// Import feed files (KEV JSON, CSAF and CVE JSON 5 directories, EPSS
+    /// CSV) after validating every one; the previous copy is kept.
+    Update {
+        /// A directory holding the downloaded feeds (air-gapped sites).
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Each feed's date and age; warns when a feed is stale.
+    Status {
+        /// Days after which a feed is stale.
+        #[arg(long, default_value_t = 14)]
+        max_age_days: i64,
+    },
+}
+
+/// Days from a `YYYY-MM-DD` date to today.
+fn age_days(date: &str) -> Option<i64> {
+    let y: i64 = date.get(0..4)?.parse().ok()?;
+    let m: i64 = date.get(5..7)?.parse().ok()?;
+    let d: i64 = date.get(8..10)?.parse().ok()?;
+    let yy = if m <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(wardwatch_model::time::now_secs() / 86_400 - days)
+}
+
+fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
+    let dir = data_dir.join("intel");
+    match cmd {
+        IntelCmd::Update { from } => {
+            let n = wardwatch_intel::update::import(&from, &dir).map_err(|e| {
+                eprintln!("wardwatch: error: {e}");
+                ExitCode::from(exit::INPUT)
+            })?;
+            println!(
+                "imported into {}: {} KEV entries, {} CSAF documents, {} CVE records, {} EPSS scores",
+                dir.display(),
+                n.kev,
+                n.csaf,
+                n.cve,
+                n.epss
+            );
+            Ok(())
+        }
+        IntelCmd::Status { max_age_days } => {
+            let intel = wardwatch_intel::Intel::load_dir(&dir, wardwatch_inventory::kb::kb());
+            for p in &intel.problems {
+                eprintln!("wardwatch: warning: {p}");
+            }
+            let feeds = intel.feeds();
+            if feeds.is_empty() {
+                println!(
+                    "no feeds in {} (run: wardwatch intel update --from DIR)",
+                    dir.display()
+                );
+                return Ok(());
+            }
+            println!("{:<6} {:<12} {:>8}  entries", "feed", "date", "age");
+            for f in &feeds {
+                let n = match f.name.as_str() {
+                    "kev" => intel.kev.len(),
+                    "csaf" => intel.advisories.len(),
+                    "cve" => intel.cves.len(),
+                    _ => intel.epss.len(),
+                };
+                let age = age_days(&f.date);
+                let stale = age.is_some_and(|a| a > max_age_days);
+                println!(
+                    "{:<6} {:<12} {:>7}d  {n}{}",
+                    f.name,
+                    f.date,
+                    age.map(|a| a.to_string()).unwrap_or("?".into()),
+                    if stale { "  STALE" } else { "" }
+                );
+                if stale {
+                    eprintln!(
+                        "wardwatch: warning: feed {} is {} days old (more than {max_age_days})",
+                        f.name,
+                        age.unwrap_or(0)
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn engine_config(
@@ -128,9 +224,20 @@ fn engine_config(
         },
         progress: !o.no_progress,
         detect_config: site_cfg.site.detect,
+        risk: site_cfg.site.risk,
         suppressions: site_cfg.suppressions,
         ..Default::default()
     };
+    let intel_dir = data_dir.join("intel");
+    if intel_dir.is_dir() {
+        let intel = wardwatch_intel::Intel::load_dir(&intel_dir, wardwatch_inventory::kb::kb());
+        for p in &intel.problems {
+            eprintln!("wardwatch: warning: intel: {p}");
+        }
+        if !intel.is_empty() {
+            cfg.intel = Some(std::sync::Arc::new(intel));
+        }
+    }
     for n in &site_cfg.site.local_nets {
         cfg.local.add(
             n.parse::<Cidr>()
@@ -274,6 +381,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
             Ok(())
         }
+        Cmd::Intel { cmd } => intel_cmd(cmd, &cli.data_dir),
         Cmd::Flows { captures, format } => {
             let cfg = EngineConfig {
                 collect_flows: true,

@@ -77,7 +77,48 @@ pub fn render(r: &Report) -> String {
         );
     }
 
-    // Medical devices first, then by category, then by address.
+    // The riskiest 5 % first, each rank explained.
+    let top: Vec<_> = r.devices.iter().filter(|d| d.risk.top5).collect();
+    if !top.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nRISK: TOP 5 % ({} of {} devices)",
+            top.len(),
+            r.devices.len()
+        );
+        for d in top {
+            let identity = [
+                d.vendor.as_deref(),
+                d.model.as_deref(),
+                d.firmware.as_deref(),
+            ]
+            .iter()
+            .flatten()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+            let _ = writeln!(
+                o,
+                "  #{} {:>5.1}  {} {} ({})",
+                d.risk.rank,
+                d.risk.score,
+                d.ips.first().map(String::as_str).unwrap_or("-"),
+                if identity.is_empty() { "?" } else { &identity },
+                d.category
+            );
+            let mut fx: Vec<_> = d.risk.factors.iter().collect();
+            fx.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+            for f in fx.iter().take(5) {
+                let _ = writeln!(
+                    o,
+                    "        +{:<5.1} {}: {}",
+                    f.contribution, f.name, f.detail
+                );
+            }
+        }
+    }
+
+    // Medical devices first, then by category, then by risk.
     let mut devs: Vec<_> = r.devices.iter().collect();
     devs.sort_by_key(|d| (d.medical != Some(true), d.category.clone()));
     let _ = writeln!(o, "\nDEVICES ({})", devs.len());
@@ -86,7 +127,8 @@ pub fn render(r: &Report) -> String {
     } else {
         let _ = writeln!(
             o,
-            "  {:<26} {:<17} {:>4}  {:<40} {:<24} {:<22} {:>8} {:>9}",
+            "  {:>5} {:<26} {:<17} {:>4}  {:<40} {:<24} {:<22} {:>8} {:>9}",
+            "RISK",
             "IP",
             "MAC",
             "VLAN",
@@ -121,7 +163,8 @@ pub fn render(r: &Report) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {:<26} {:<17} {:>4}  {:<40} {:<24} {:<22} {:>8} {:>9}",
+                "  {:>5.1} {:<26} {:<17} {:>4}  {:<40} {:<24} {:<22} {:>8} {:>9}",
+                d.risk.score,
                 cut(&d.ips.join(","), 26),
                 d.mac.as_deref().unwrap_or("(routed)"),
                 d.vlan.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
