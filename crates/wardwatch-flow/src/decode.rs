@@ -98,6 +98,9 @@ pub struct IpPacket<'a> {
     pub frag: Option<Fragment>,
     /// Upper-layer bytes as captured (may be shorter than on the wire).
     pub payload: &'a [u8],
+    /// Bytes the header says follow it (more than `payload` holds when the
+    /// capture cut the packet at its snap length).
+    pub claimed_len: u32,
 }
 
 /// What sits above the link layer.
@@ -522,6 +525,11 @@ fn decode_ipv4<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeE
         ident,
         frag,
         payload,
+        claimed_len: if total == 0 {
+            payload.len() as u32
+        } else {
+            total.saturating_sub(ihl) as u32
+        },
     };
     maybe_decapsulate(ctx, ip)
 }
@@ -592,6 +600,11 @@ fn decode_ipv6<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeE
         ident: 0,
         frag,
         payload: &data[off..end],
+        claimed_len: if plen == 0 {
+            (end - off) as u32
+        } else {
+            (40 + plen).saturating_sub(off) as u32
+        },
     };
     maybe_decapsulate(ctx, ip)
 }

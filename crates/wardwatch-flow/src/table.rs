@@ -436,7 +436,9 @@ impl<S: Default> FlowTable<S> {
             Transport::Udp { payload, .. } => payload,
             _ => &[],
         };
-        d.payload_bytes += payload.len() as u64;
+        // Bytes the snap length cut off still crossed the wire.
+        let cut = (ip.claimed_len as usize).saturating_sub(ip.payload.len());
+        d.payload_bytes += (payload.len() + cut) as u64;
 
         if let Some(t) = tcp {
             d.tcp_flags |= t.flags;
@@ -639,6 +641,7 @@ mod tests {
             ident: 0,
             frag: None,
             payload: &[],
+            claimed_len: 0,
         };
         let tr = Transport::Tcp(TcpSegment {
             sport,
