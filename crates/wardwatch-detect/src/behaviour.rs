@@ -18,6 +18,7 @@ mod remedy {
     pub const BEACON: &str = "Regular call-backs to an external host can be malware command and control: identify the process on the device (ask the vendor for a medical device) and block the destination if it is not approved.";
     pub const EXPOSED: &str = "Remove the inbound path from the internet (firewall/NAT rule, VPN for vendor access) and check the device for compromise.";
     pub const EXTERNAL: &str = "Medical devices should talk to the internet only through approved, documented paths: confirm the destination with the vendor or block it.";
+    pub const NEW_PEER: &str = "Confirm the new destination with the device owner (a new archive, a vendor's service, a teleradiology partner); if nobody expects it, block it and investigate the device.";
     pub const DNS_TUNNEL: &str = "Long, random-looking DNS names to one domain carry data out through DNS: block the domain at the resolver and investigate the host.";
 }
 
@@ -95,6 +96,91 @@ pub fn run(ctx: &Context<'_>, digest: &FlowDigest, obs: &[Observation], out: &mu
     beaconing(ctx, &pairs, out);
     exposure(ctx, &pairs, out);
     dns_tunnels(ctx, obs, out);
+    new_clinical_peers(ctx, &pairs, obs, out);
+}
+
+/// DICOM destinations (host and called AE) and HL7 receivers a device
+/// starts using after the learning period: the modality that has sent to
+/// the PACS all along and now sends a study somewhere else.
+fn new_clinical_peers(
+    ctx: &Context<'_>,
+    pairs: &[(&PairKey, &PairStats)],
+    obs: &[Observation],
+    out: &mut Findings<'_>,
+) {
+    let (Some(start), Some(end)) = (
+        pairs.iter().map(|p| p.1.first_ts).min(),
+        pairs.iter().map(|p| p.1.last_ts).max(),
+    ) else {
+        return;
+    };
+    let span = (end - start) as f64 / 1e9;
+    let learn = ctx.config().learning_s.min(span / 4.0);
+    // Under half a minute of history is no baseline to be new against.
+    if learn < 30.0 {
+        return;
+    }
+    let cutoff = start + (learn * 1e9) as i64;
+    // First use of each (client, server, label), in time order.
+    let mut first: BTreeMap<(IpAddr, IpAddr, String), &Observation> = BTreeMap::new();
+    let mut learned: BTreeSet<IpAddr> = BTreeSet::new();
+    for o in obs {
+        let label = match &o.kind {
+            ObsKind::DicomAssociate {
+                request: true,
+                called_ae,
+                ..
+            } => format!("DICOM {called_ae}"),
+            ObsKind::Hl7Message { message_type, .. }
+                if o.subject == wardwatch_proto::obs::Side::Client && message_type != "ACK" =>
+            {
+                "HL7".to_string()
+            }
+            _ => continue,
+        };
+        let e = first.entry((o.client.0, o.server.0, label)).or_insert(o);
+        if o.origin.ts_ns < e.origin.ts_ns {
+            *e = o;
+        }
+        if o.origin.ts_ns <= cutoff {
+            learned.insert(o.client.0);
+        }
+    }
+    for ((client, server, label), o) in first {
+        // Only devices already seen using the protocol while learning have
+        // a baseline to be new against.
+        if o.origin.ts_ns <= cutoff || !learned.contains(&client) {
+            continue;
+        }
+        let external = ctx.is_public(&server);
+        out.raise(Raise {
+            kind: "new-peer",
+            rule: if label.starts_with("DICOM") {
+                "dicom-new-destination".into()
+            } else {
+                "hl7-new-receiver".into()
+            },
+            severity: if external {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            subject: client,
+            peer: Some(server),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "{label} to {server}{} never used during the {:.0}-s learning period",
+                if external { " (internet)" } else { "" },
+                learn
+            ),
+            detail: format!("first {label} association to the new destination"),
+            origin: Some((o.origin.input, o.origin.frame, o.origin.ts_ns)),
+            span: (o.origin.ts_ns, o.origin.ts_ns),
+            count: 1,
+            remediation: remedy::NEW_PEER,
+        });
+    }
 }
 
 /// A probe that got nowhere: TCP not established, UDP not answered, and

@@ -103,6 +103,10 @@ pub struct DetectConfig {
     pub beacon_min_interval_s: f64,
     /// Distinct long query names under one domain before DNS tunnelling.
     pub dns_tunnel_names: usize,
+    /// Learning period for new clinical peers, seconds: DICOM destinations
+    /// and HL7 receivers first used after it are `new-peer` findings. In one
+    /// capture the period is at most a quarter of its span.
+    pub learning_s: f64,
 }
 
 impl Default for DetectConfig {
@@ -122,6 +126,7 @@ impl Default for DetectConfig {
             beacon_max_size_cv: 0.3,
             beacon_min_interval_s: 5.0,
             dns_tunnel_names: 20,
+            learning_s: 86_400.0,
         }
     }
 }

@@ -127,6 +127,21 @@ fn span(o: &Observation) -> (i64, i64) {
     (o.origin.ts_ns, o.origin.ts_ns)
 }
 
+/// A finding about the local side of a conversation with the internet,
+/// the external end its peer.
+fn on_local(ctx: &Context<'_>, o: &Observation, r: Raise) -> Raise {
+    let (subject, peer) = if ctx.is_public(&o.server.0) {
+        (o.client.0, o.server.0)
+    } else {
+        (o.server.0, o.client.0)
+    };
+    Raise {
+        subject,
+        peer: Some(peer),
+        ..r
+    }
+}
+
 /// A finding about the server side of an observation, the client its peer.
 fn on_server(
     o: &Observation,
@@ -227,7 +242,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 ..
             } => {
                 if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) {
-                    out.raise(on_server(
+                    let r = on_server(
                         o,
                         "insecure-protocol",
                         "dicom-cleartext-external",
@@ -235,7 +250,8 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                         format!("DICOM in the clear across the internet: {calling_ae} → {called_ae}"),
                         format!("A-ASSOCIATE-RQ {calling_ae} → {called_ae}"),
                         remedy::CLINICAL_EXTERNAL,
-                    ));
+                    );
+                    out.raise(on_local(ctx, o, r));
                 }
                 if *user_passcode_present {
                     out.raise(on_server(
@@ -258,7 +274,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 message_type,
                 trigger,
                 ..
-            } if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => out.raise(on_server(
+            } if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => out.raise(on_local(ctx, o, on_server(
                 o,
                 "insecure-protocol",
                 "hl7-cleartext-external",
@@ -268,7 +284,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 ),
                 format!("HL7 {message_type}^{trigger}"),
                 remedy::CLINICAL_EXTERNAL,
-            )),
+            ))),
             _ => {}
         }
     }

@@ -32,6 +32,8 @@ pub struct DataDirConfig {
     pub suppressions: Suppressions,
     /// `default-credentials.csv` entries (vendor, user, password).
     pub default_credentials: Vec<(String, String, String)>,
+    /// `corrections.toml`: analysts' corrections of devices.
+    pub corrections: Vec<wardwatch_inventory::assets::Correction>,
 }
 
 /// Reads the configuration files that exist in `dir`; a file that exists
@@ -53,6 +55,10 @@ pub fn load(dir: &Path) -> Result<DataDirConfig, String> {
     if let Some(t) = read("suppressions.toml")? {
         out.suppressions = Suppressions::parse(&t)
             .map_err(|e| format!("{}: {e}", dir.join("suppressions.toml").display()))?;
+    }
+    if let Some(t) = read("corrections.toml")? {
+        out.corrections = wardwatch_inventory::assets::parse_corrections(&t)
+            .map_err(|e| format!("{}: {e}", dir.join("corrections.toml").display()))?;
     }
     if let Some(t) = read("default-credentials.csv")? {
         out.default_credentials = wardwatch_proto::creds::parse_defaults_csv(&t);

@@ -68,6 +68,8 @@ pub struct EngineConfig {
     pub intel: Option<std::sync::Arc<wardwatch_intel::Intel>>,
     /// Risk weights.
     pub risk: wardwatch_risk::RiskConfig,
+    /// Analysts' corrections of devices (win over inferred values).
+    pub corrections: Vec<wardwatch_inventory::assets::Correction>,
 }
 
 impl Default for EngineConfig {
@@ -90,6 +92,7 @@ impl Default for EngineConfig {
             suppressions: Suppressions::default(),
             intel: None,
             risk: wardwatch_risk::RiskConfig::default(),
+            corrections: Vec::new(),
         }
     }
 }
@@ -984,6 +987,7 @@ fn assemble(
     });
     let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
     let mut devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
+    wardwatch_inventory::assets::apply_corrections(&mut devices, &cfg.corrections);
     let feeds = match &cfg.intel {
         Some(intel) => {
             intel.apply(wardwatch_inventory::kb::kb(), &mut devices);

@@ -25,6 +25,9 @@ pub struct VendorAlias {
     /// Spellings that start a name (case-insensitive).
     #[serde(default)]
     pub prefix: Vec<String>,
+    /// Whole names (case-insensitive), for short ones such as "GE".
+    #[serde(default)]
+    pub equals: Vec<String>,
     /// Public source of the spellings.
     pub source: String,
 }
@@ -144,9 +147,10 @@ impl Kb {
         let n = name.trim();
         let lower = n.to_lowercase();
         for v in &self.vendors {
-            if v.prefix
-                .iter()
-                .any(|p| lower.starts_with(&p.to_lowercase()))
+            if v.equals.iter().any(|e| lower == e.to_lowercase())
+                || v.prefix
+                    .iter()
+                    .any(|p| lower.starts_with(&p.to_lowercase()))
             {
                 return v.canonical.clone();
             }

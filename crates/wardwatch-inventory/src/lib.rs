@@ -3,6 +3,7 @@
 //! is seen, with the vendor from the IEEE registries and every field backed
 //! by evidence.
 
+pub mod assets;
 pub mod hosts;
 pub mod kb;
 pub mod net;

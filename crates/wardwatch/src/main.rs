@@ -101,6 +101,12 @@ enum Cmd {
         #[command(flatten)]
         opts: AnalyzeOpts,
     },
+    /// The device inventory of captures, for a CMMS (CSV or JSON), and
+    /// reconciliation with the hospital's asset list.
+    Inventory {
+        #[command(subcommand)]
+        cmd: InventoryCmd,
+    },
     /// Vulnerability intelligence feeds in the data directory.
     Intel {
         #[command(subcommand)]
@@ -115,6 +121,237 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ListFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand)]
+enum InventoryCmd {
+    /// Every device of the captures with vendor, model, firmware, category,
+    /// criticality and risk.
+    List {
+        /// Captures (one site).
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Reconciles a CMMS / asset-management CSV export with the devices of
+    /// the captures: matched, seen but not listed (shadow), listed but never
+    /// seen. The list is kept in the data directory (assets.csv).
+    Import {
+        /// The asset list (CSV with a header row).
+        file: PathBuf,
+        /// Column mapping, e.g. --map mac="MAC Address" (fields: tag, serial,
+        /// mac, ip, vendor, model, location, department).
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
+        /// Captures to reconcile with.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
+    },
+}
+
+/// Analysis options for commands that only need the inventory.
+fn quiet_opts() -> AnalyzeOpts {
+    AnalyzeOpts {
+        format: Format::Table,
+        out: None,
+        threads: 0,
+        site: None,
+        local_net: Vec::new(),
+        no_dedup: false,
+        no_progress: true,
+        no_dissect: false,
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn inventory_csv(r: &wardwatch_model::Report) -> String {
+    let mut o = String::from(
+        "id,mac,ips,vlan,hostname,vendor,model,firmware,serial,category,medical,criticality,os,risk_score,risk_rank,vulnerabilities,first_seen,last_seen\n",
+    );
+    for d in &r.devices {
+        let cols = [
+            d.id.clone(),
+            d.mac.clone().unwrap_or_default(),
+            d.ips.join(" "),
+            d.vlan.map(|v| v.to_string()).unwrap_or_default(),
+            d.hostname.clone().unwrap_or_default(),
+            d.vendor.clone().unwrap_or_default(),
+            d.model.clone().unwrap_or_default(),
+            d.firmware.clone().unwrap_or_default(),
+            d.serial.clone().unwrap_or_default(),
+            d.category.clone(),
+            d.medical.map(|m| m.to_string()).unwrap_or_default(),
+            d.criticality.clone().unwrap_or_default(),
+            d.os.clone().unwrap_or_default(),
+            format!("{:.1}", d.risk.score),
+            d.risk.rank.to_string(),
+            d.vulnerabilities.len().to_string(),
+            d.first_seen.clone(),
+            d.last_seen.clone(),
+        ];
+        o.push_str(
+            &cols
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        o.push('\n');
+    }
+    o
+}
+
+fn inventory_cmd(cmd: InventoryCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
+    let usage = |e: String| {
+        eprintln!("wardwatch: error: {e}");
+        ExitCode::from(2)
+    };
+    match cmd {
+        InventoryCmd::List {
+            captures,
+            format,
+            out,
+        } => {
+            let opts = AnalyzeOpts {
+                out,
+                ..quiet_opts()
+            };
+            let cfg = engine_config(&opts, 0, data_dir).map_err(usage)?;
+            let outcome = analyze_files(&captures, &cfg).map_err(input_error)?;
+            warn_issues(&outcome);
+            match format {
+                ListFormat::Csv => write_out(&inventory_csv(&outcome.report), opts.out.as_ref()),
+                ListFormat::Json => {
+                    let json = serde_json::to_string_pretty(&outcome.report.devices)
+                        .map_err(|e| usage(e.to_string()))?;
+                    write_out(&(json + "\n"), opts.out.as_ref())
+                }
+                ListFormat::Table => write_out(&table::render(&outcome.report), opts.out.as_ref()),
+            }
+        }
+        InventoryCmd::Import {
+            file,
+            map,
+            captures,
+            format,
+        } => {
+            let mapping: Vec<(String, String)> = map
+                .iter()
+                .map(|m| {
+                    m.split_once('=')
+                        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                        .ok_or_else(|| format!("--map {m}: expected FIELD=COLUMN"))
+                })
+                .collect::<Result<_, _>>()
+                .map_err(usage)?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                eprintln!("wardwatch: error: {}: {e}", file.display());
+                ExitCode::from(exit::INPUT)
+            })?;
+            let assets =
+                wardwatch_inventory::assets::read_assets(&text, &mapping).map_err(|e| {
+                    eprintln!("wardwatch: error: {}: {e}", file.display());
+                    ExitCode::from(exit::INPUT)
+                })?;
+            let opts = quiet_opts();
+            let cfg = engine_config(&opts, 0, data_dir).map_err(usage)?;
+            let outcome = analyze_files(&captures, &cfg).map_err(input_error)?;
+            let devices = &outcome.report.devices;
+            let rec = wardwatch_inventory::assets::reconcile(&assets, devices);
+            // Keep the list for later runs and the dashboard.
+            if std::fs::create_dir_all(data_dir)
+                .and_then(|_| std::fs::write(data_dir.join("assets.csv"), &text))
+                .is_err()
+            {
+                eprintln!(
+                    "wardwatch: warning: cannot keep the list in {}",
+                    data_dir.display()
+                );
+            }
+            match format {
+                ListFormat::Json | ListFormat::Csv => {
+                    let json =
+                        serde_json::to_string_pretty(&rec).map_err(|e| usage(e.to_string()))?;
+                    write_out(&(json + "\n"), None)
+                }
+                ListFormat::Table => {
+                    let by_id: std::collections::HashMap<&str, &wardwatch_model::Device> =
+                        devices.iter().map(|d| (d.id.as_str(), d)).collect();
+                    let mut o = format!(
+                        "ASSET LIST {}: {} assets · {} matched · {} seen but not listed · {} listed but never seen\n",
+                        file.display(),
+                        assets.len(),
+                        rec.matched.len(),
+                        rec.shadow.len(),
+                        rec.unseen.len()
+                    );
+                    o.push_str("\nMATCHED\n");
+                    for (a, id, how) in &rec.matched {
+                        let d = by_id.get(id.as_str());
+                        o.push_str(&format!(
+                            "  {:<12} by {:<6} {:<16} listed {} {} / seen {} {}\n",
+                            a.tag.as_deref().unwrap_or("-"),
+                            how,
+                            d.and_then(|d| d.ips.first())
+                                .map(String::as_str)
+                                .unwrap_or("-"),
+                            a.vendor.as_deref().unwrap_or("?"),
+                            a.model.as_deref().unwrap_or("?"),
+                            d.and_then(|d| d.vendor.as_deref()).unwrap_or("?"),
+                            d.and_then(|d| d.model.as_deref()).unwrap_or("?"),
+                        ));
+                    }
+                    o.push_str("\nSEEN BUT NOT LISTED (shadow devices)\n");
+                    for id in &rec.shadow {
+                        if let Some(d) = by_id.get(id.as_str()) {
+                            o.push_str(&format!(
+                                "  {:<16} {:<17} {} {} ({})\n",
+                                d.ips.first().map(String::as_str).unwrap_or("-"),
+                                d.mac.as_deref().unwrap_or("-"),
+                                d.vendor.as_deref().unwrap_or("?"),
+                                d.model.as_deref().unwrap_or(""),
+                                d.category
+                            ));
+                        }
+                    }
+                    o.push_str("\nLISTED BUT NEVER SEEN\n");
+                    for a in &rec.unseen {
+                        o.push_str(&format!(
+                            "  {:<12} {} {} {} {}\n",
+                            a.tag.as_deref().unwrap_or("-"),
+                            a.vendor.as_deref().unwrap_or("?"),
+                            a.model.as_deref().unwrap_or("?"),
+                            a.ip.as_deref().or(a.mac.as_deref()).unwrap_or("-"),
+                            a.location.as_deref().unwrap_or("")
+                        ));
+                    }
+                    write_out(&o, None)
+                }
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -225,6 +462,7 @@ fn engine_config(
         progress: !o.no_progress,
         detect_config: site_cfg.site.detect,
         risk: site_cfg.site.risk,
+        corrections: site_cfg.corrections,
         suppressions: site_cfg.suppressions,
         ..Default::default()
     };
@@ -382,6 +620,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             Ok(())
         }
         Cmd::Intel { cmd } => intel_cmd(cmd, &cli.data_dir),
+        Cmd::Inventory { cmd } => inventory_cmd(cmd, &cli.data_dir),
         Cmd::Flows { captures, format } => {
             let cfg = EngineConfig {
                 collect_flows: true,
