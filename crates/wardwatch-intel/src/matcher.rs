@@ -91,11 +91,11 @@ pub fn name_score(model: &[String], product: &[String]) -> f64 {
 }
 
 /// Whether the device's firmware is in the product's versions, and why.
-pub fn version_verdict(firmware: Option<&str>, p: &Product) -> Option<(f64, String)> {
+pub fn version_verdict(firmware: Option<&Version>, p: &Product) -> Option<(f64, String)> {
     let spec = p.versions.as_ref()?;
-    match (spec, firmware.and_then(Version::parse)) {
+    match (spec, firmware) {
         (VersionSpec::All, _) => Some((1.0, "all versions affected".into())),
-        (spec, Some(v)) => spec.contains(&v).then(|| {
+        (spec, Some(v)) => spec.contains(v).then(|| {
             (
                 1.0,
                 format!("version {} within \"{}\"", v.as_str(), p.version_text),
@@ -161,6 +161,7 @@ pub fn match_device(intel: &Intel, kb: &Kb, d: &Device) -> Vec<Vulnerability> {
         return Vec::new();
     };
     let mt = product_tokens(vendor, model);
+    let firmware = d.firmware.as_deref().and_then(Version::parse);
     let mut out: BTreeMap<String, Vulnerability> = BTreeMap::new();
     for (r, pt) in candidates {
         let name = name_score(&mt, pt);
@@ -193,7 +194,7 @@ pub fn match_device(intel: &Intel, kb: &Kb, d: &Device) -> Vec<Vulnerability> {
                 (p, vec![(c.id.clone(), c.cvss, None)])
             }
         };
-        let Some((vconf, why)) = version_verdict(d.firmware.as_deref(), product) else {
+        let Some((vconf, why)) = version_verdict(firmware.as_ref(), product) else {
             continue;
         };
         // The device's own identity bounds how sure a match can be.

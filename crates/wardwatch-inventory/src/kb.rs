@@ -86,6 +86,8 @@ pub struct Kb {
     pub vendors: Vec<VendorAlias>,
     /// Rules, in file order.
     pub rules: Vec<Rule>,
+    /// Rule indexes by (source, field), in file order.
+    by_key: std::collections::HashMap<(String, String), Vec<usize>>,
 }
 
 /// The DESIGN categories.
@@ -118,6 +120,20 @@ impl Kb {
             let f: KbFile = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
             kb.vendors.extend(f.vendor);
             kb.rules.extend(f.rule);
+        }
+        for r in kb.rules.iter_mut() {
+            // Matching is case-insensitive: patterns are kept lowercase.
+            for list in [&mut r.equals, &mut r.prefix, &mut r.contains] {
+                for p in list.iter_mut() {
+                    *p = p.to_lowercase();
+                }
+            }
+        }
+        for (i, r) in kb.rules.iter().enumerate() {
+            kb.by_key
+                .entry((r.source.clone(), r.field.clone()))
+                .or_default()
+                .push(i);
         }
         let mut ids = std::collections::HashSet::new();
         for r in &kb.rules {
@@ -172,14 +188,14 @@ pub fn check() -> Result<(usize, usize), String> {
     Kb::parse(&KB_FILES).map(|k| (k.rules.len(), k.vendors.len()))
 }
 
-fn matches(r: &Rule, value: &str) -> bool {
-    let v = value.to_lowercase();
+/// Whether a lowercased value matches a rule (patterns are lowercase).
+fn matches(r: &Rule, v: &str) -> bool {
     if v.is_empty() {
         return false;
     }
-    r.equals.iter().any(|e| v == e.to_lowercase())
-        || r.prefix.iter().any(|p| v.starts_with(&p.to_lowercase()))
-        || r.contains.iter().any(|c| v.contains(&c.to_lowercase()))
+    r.equals.iter().any(|e| v == e)
+        || r.prefix.iter().any(|p| v.starts_with(p.as_str()))
+        || r.contains.iter().any(|c| v.contains(c.as_str()))
 }
 
 /// Fills a template: `{value}`, `{part N}` (1-based `^` component) or
@@ -284,12 +300,12 @@ pub fn classify(d: &mut Device, kb: &Kb) {
         if relays && e.source == "dicom" && IDENTITY_FIELDS.contains(&e.field.as_str()) {
             continue;
         }
-        for r in kb
-            .rules
-            .iter()
-            .filter(|r| r.source == e.source && r.field == e.field)
-        {
-            if !matches(r, &e.value) {
+        let Some(ids) = kb.by_key.get(&(e.source.clone(), e.field.clone())) else {
+            continue;
+        };
+        let lower = e.value.to_lowercase();
+        for r in ids.iter().filter_map(|i| kb.rules.get(*i)) {
+            if !matches(r, &lower) {
                 continue;
             }
             let c = r.confidence;

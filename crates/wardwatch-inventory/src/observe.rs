@@ -2,6 +2,7 @@
 //! on the device it describes, and the strongest facts fill fields.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use wardwatch_model::{time::rfc3339, Device, Evidence};
@@ -48,6 +49,7 @@ struct SelfIdentity {
 
 struct Acc {
     evidence: Vec<Evidence>,
+    seen: std::collections::HashSet<u64, foldhash::fast::FixedState>,
     protocols: BTreeSet<String>,
     ae_titles: BTreeSet<String>,
     identities: BTreeSet<Maker>,
@@ -60,14 +62,25 @@ struct Acc {
 }
 
 impl Acc {
-    fn push(&mut self, e: Evidence) {
-        let dup = self
-            .evidence
-            .iter()
-            .any(|x| x.source == e.source && x.field == e.field && x.value == e.value);
-        if !dup && self.evidence.len() < MAX_EVIDENCE {
-            self.evidence.push(e);
+    /// Adds a fact once: repeats are recognised by a hash before anything
+    /// is built (a busy device repeats the same facts millions of times).
+    fn add(
+        &mut self,
+        o: &Observation,
+        inputs: &InputNames,
+        source: &str,
+        field: &str,
+        value: &str,
+    ) {
+        if self.evidence.len() >= MAX_EVIDENCE {
+            return;
         }
+        let h = foldhash::fast::FixedState::with_seed(0xe7).hash_one((source, field, value));
+        if !self.seen.insert(h) {
+            return;
+        }
+        self.evidence
+            .push(ev(o, inputs, source, field, value.to_string()));
     }
 }
 
@@ -77,8 +90,8 @@ pub fn apply_observations(
     observations: &[Observation],
     inputs: &InputNames,
 ) -> Vec<Device> {
-    let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
-    let mut by_mac: HashMap<String, usize> = HashMap::new();
+    let mut by_ip: HashMap<IpAddr, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut by_mac: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
     for (i, d) in devices.iter().enumerate() {
         for ip in &d.ips {
             if let Ok(a) = ip.parse() {
@@ -93,6 +106,7 @@ pub fn apply_observations(
         .iter()
         .map(|_| Acc {
             evidence: Vec::new(),
+            seen: Default::default(),
             protocols: BTreeSet::new(),
             ae_titles: BTreeSet::new(),
             identities: BTreeSet::new(),
@@ -143,7 +157,9 @@ pub fn apply_observations(
         };
         for i in [me, peer].into_iter().flatten() {
             if let Some(a) = acc.get_mut(i) {
-                a.protocols.insert(proto.into());
+                if !a.protocols.contains(proto) {
+                    a.protocols.insert(proto.into());
+                }
             }
         }
         match &o.kind {
@@ -161,27 +177,21 @@ pub fn apply_observations(
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     let own = if *request { calling_ae } else { called_ae };
                     a.ae_titles.insert(own.clone());
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         "dicom",
                         if *request { "calling_ae" } else { "called_ae" },
-                        own.clone(),
-                    ));
+                        own,
+                    );
                     if let Some(u) = implementation_class_uid {
-                        a.push(ev(
-                            o,
-                            inputs,
-                            "dicom",
-                            "implementation_class_uid",
-                            u.clone(),
-                        ));
+                        a.add(o, inputs, "dicom", "implementation_class_uid", u);
                     }
                     if let Some(v) = implementation_version {
-                        a.push(ev(o, inputs, "dicom", "implementation_version", v.clone()));
+                        a.add(o, inputs, "dicom", "implementation_version", v);
                     }
                     if let Some(u) = user_identity {
-                        a.push(ev(o, inputs, "dicom", "user_identity", u.clone()));
+                        a.add(o, inputs, "dicom", "user_identity", u);
                     }
                     if !*request {
                         a.dicom_server = true;
@@ -190,13 +200,13 @@ pub fn apply_observations(
             }
             ObsKind::DicomReject { reason, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         "dicom",
                         "associate_reject",
-                        format!("reason {reason}"),
-                    ));
+                        &format!("reason {reason}"),
+                    );
                 }
             }
             ObsKind::DicomCommand {
@@ -216,13 +226,13 @@ pub fn apply_observations(
                     let st = status
                         .map(|s| format!(" status 0x{s:04x}"))
                         .unwrap_or_default();
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         "dicom",
                         "dimse",
-                        format!("{command} {sop}{st}").trim().to_string(),
-                    ));
+                        &format!("{command} {sop}{st}").trim().to_string(),
+                    );
                 }
             }
             ObsKind::DicomIdentity {
@@ -244,7 +254,7 @@ pub fn apply_observations(
                         ("Modality", modality),
                     ] {
                         if let Some(v) = v {
-                            a.push(ev(o, inputs, "dicom", f, v.clone()));
+                            a.add(o, inputs, "dicom", f, v);
                         }
                     }
                     // Only the sender of C-STORE as association requester is
@@ -280,25 +290,25 @@ pub fn apply_observations(
                 ..
             } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         "hl7",
                         "MSH-3",
-                        format!("{sending_application} ({sending_facility})"),
-                    ));
-                    a.push(ev(
+                        &format!("{sending_application} ({sending_facility})"),
+                    );
+                    a.add(
                         o,
                         inputs,
                         "hl7",
                         "MSH-9",
-                        format!("{message_type}^{trigger} v{version}"),
-                    ));
+                        &format!("{message_type}^{trigger} v{version}"),
+                    );
                     for s in software {
-                        a.push(ev(o, inputs, "hl7", "SFT", s.clone()));
+                        a.add(o, inputs, "hl7", "SFT", s);
                     }
                     for e in equipment {
-                        a.push(ev(o, inputs, "hl7", "OBX-18", e.clone()));
+                        a.add(o, inputs, "hl7", "OBX-18", e);
                     }
                 }
                 if o.subject == Side::Client && message_type != "ACK" {
@@ -317,23 +327,23 @@ pub fn apply_observations(
             } => {
                 if let (Some(r), Some(a)) = (fhir_resource, peer.and_then(|i| acc.get_mut(i))) {
                     let i = fhir_interaction.clone().unwrap_or_default();
-                    a.push(ev(o, inputs, "fhir", "resource", format!("{r} {i}")));
+                    a.add(o, inputs, "fhir", "resource", &format!("{r} {i}"));
                 }
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(u) = user_agent {
-                        a.push(ev(o, inputs, "http", "User-Agent", u.clone()));
+                        a.add(o, inputs, "http", "User-Agent", u);
                     }
                     if let Some(u) = basic_user {
-                        a.push(ev(o, inputs, "http", "basic_auth_user", u.clone()));
+                        a.add(o, inputs, "http", "basic_auth_user", u);
                     }
                 }
                 if let (Some(h), Some(a)) = (host, peer.and_then(|i| acc.get_mut(i))) {
-                    a.push(ev(o, inputs, "http", "Host", h.clone()));
+                    a.add(o, inputs, "http", "Host", h);
                 }
             }
             ObsKind::HttpResponse { server, .. } => {
                 if let (Some(s), Some(a)) = (server, me.and_then(|i| acc.get_mut(i))) {
-                    a.push(ev(o, inputs, "http", "Server", s.clone()));
+                    a.add(o, inputs, "http", "Server", s);
                 }
             }
             ObsKind::TlsClientHello {
@@ -344,23 +354,17 @@ pub fn apply_observations(
                 ..
             } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(o, inputs, "tls", "JA4", ja4.clone()));
-                    a.push(ev(o, inputs, "tls", "JA3", ja3.clone()));
-                    a.push(ev(
-                        o,
-                        inputs,
-                        "tls",
-                        "offered versions",
-                        versions.join(", "),
-                    ));
+                    a.add(o, inputs, "tls", "JA4", ja4);
+                    a.add(o, inputs, "tls", "JA3", ja3);
+                    a.add(o, inputs, "tls", "offered versions", &versions.join(", "));
                 }
                 if let (Some(n), Some(a)) = (sni, peer.and_then(|i| acc.get_mut(i))) {
-                    a.push(ev(o, inputs, "tls", "SNI", n.clone()));
+                    a.add(o, inputs, "tls", "SNI", n);
                 }
             }
             ObsKind::Banner { protocol, text } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(o, inputs, protocol, "banner", text.clone()));
+                    a.add(o, inputs, protocol, "banner", text);
                 }
             }
             ObsKind::Login {
@@ -378,30 +382,30 @@ pub fn apply_observations(
                         Some(false) => "refused",
                         None => "outcome not seen",
                     };
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         protocol,
                         "login user",
-                        format!("{user} ({outcome})"),
-                    ));
+                        &format!("{user} ({outcome})"),
+                    );
                 }
             }
             ObsKind::FileTransfers { .. } => {}
             ObsKind::MqttConnect { client_id, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(o, inputs, "mqtt", "client id", client_id.clone()));
+                    a.add(o, inputs, "mqtt", "client id", client_id);
                 }
             }
             ObsKind::SmbDialect { dialect, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(o, inputs, "smb", "dialect", dialect.clone()));
+                    a.add(o, inputs, "smb", "dialect", dialect);
                 }
             }
             ObsKind::SmbNativeOs { os } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.os.get_or_insert(os.clone());
-                    a.push(ev(o, inputs, "smb", "native OS", os.clone()));
+                    a.add(o, inputs, "smb", "native OS", os);
                 }
             }
             ObsKind::Ntlm {
@@ -414,20 +418,14 @@ pub fn apply_observations(
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(h) = host {
                         a.hostname.get_or_insert(h.clone());
-                        a.push(ev(o, inputs, "ntlmssp", "workstation", h.clone()));
+                        a.add(o, inputs, "ntlmssp", "workstation", h);
                     }
                     if let Some(d) = domain {
-                        a.push(ev(
-                            o,
-                            inputs,
-                            "ntlmssp",
-                            &format!("{message} domain"),
-                            d.clone(),
-                        ));
+                        a.add(o, inputs, "ntlmssp", &format!("{message} domain"), d);
                     }
                     if let Some(v) = os {
                         a.os.get_or_insert(v.clone());
-                        a.push(ev(o, inputs, "ntlmssp", "version", v.clone()));
+                        a.add(o, inputs, "ntlmssp", "version", v);
                     }
                 }
             }
@@ -435,17 +433,17 @@ pub fn apply_observations(
                 // Evidence on the server: it accepts remote access.
                 let server = by_ip.get(&o.server.0).copied();
                 if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(o, inputs, protocol, "remote access", detail.clone()));
+                    a.add(o, inputs, protocol, "remote access", detail);
                 }
             }
             ObsKind::Syslog { hostname, app, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(h) = hostname {
                         a.hostname.get_or_insert(h.clone());
-                        a.push(ev(o, inputs, "syslog", "HOSTNAME", h.clone()));
+                        a.add(o, inputs, "syslog", "HOSTNAME", h);
                     }
                     if let Some(x) = app {
-                        a.push(ev(o, inputs, "syslog", "APP-NAME", x.clone()));
+                        a.add(o, inputs, "syslog", "APP-NAME", x);
                     }
                 }
             }
@@ -462,13 +460,13 @@ pub fn apply_observations(
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
                     if let Some(n) = system_name {
                         a.hostname.get_or_insert(n.clone());
-                        a.push(ev(o, inputs, protocol, "system name", n.clone()));
+                        a.add(o, inputs, protocol, "system name", n);
                     }
                     if let Some(d) = system_description {
-                        a.push(ev(o, inputs, protocol, "system description", d.clone()));
+                        a.add(o, inputs, protocol, "system description", d);
                     }
                     if let Some(p) = platform {
-                        a.push(ev(o, inputs, protocol, "platform", p.clone()));
+                        a.add(o, inputs, protocol, "platform", p);
                     }
                 }
             }
@@ -485,13 +483,13 @@ pub fn apply_observations(
                         if *suffix == 0 {
                             a.hostname.get_or_insert(name.clone());
                         }
-                        a.push(ev(
+                        a.add(
                             o,
                             inputs,
                             "netbios-ns",
                             "name",
-                            format!("{name}<{suffix:02x}>"),
-                        ));
+                            &format!("{name}<{suffix:02x}>"),
+                        );
                     }
                 }
             }
@@ -511,7 +509,7 @@ pub fn apply_observations(
                         ("serial", serial),
                     ] {
                         if let Some(v) = v {
-                            a.push(ev(o, inputs, protocol, f, v.clone()));
+                            a.add(o, inputs, protocol, f, v);
                         }
                     }
                     a.lab = true;
@@ -532,18 +530,18 @@ pub fn apply_observations(
                     } else {
                         format!("issued by {issuer}")
                     };
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         "tls",
                         "certificate",
-                        format!("{subject} ({signer}, until {not_after}{bits})"),
-                    ));
+                        &format!("{subject} ({signer}, until {not_after}{bits})"),
+                    );
                 }
             }
             ObsKind::MqttTopic { topic } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(o, inputs, "mqtt", "topic", topic.clone()));
+                    a.add(o, inputs, "mqtt", "topic", topic);
                 }
             }
             ObsKind::Dns {
@@ -556,7 +554,7 @@ pub fn apply_observations(
                 if *response && flavour != "dns" {
                     if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                         for ans in answers.iter().take(4) {
-                            a.push(ev(o, inputs, flavour, "answer", ans.clone()));
+                            a.add(o, inputs, flavour, "answer", ans);
                         }
                     }
                 }
@@ -564,10 +562,10 @@ pub fn apply_observations(
             ObsKind::Ssdp { server, usn, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(s) = server {
-                        a.push(ev(o, inputs, "ssdp", "SERVER", s.clone()));
+                        a.add(o, inputs, "ssdp", "SERVER", s);
                     }
                     if let Some(u) = usn {
-                        a.push(ev(o, inputs, "ssdp", "USN", u.clone()));
+                        a.add(o, inputs, "ssdp", "USN", u);
                     }
                 }
             }
@@ -582,32 +580,32 @@ pub fn apply_observations(
             } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(d) = sys_descr {
-                        a.push(ev(o, inputs, "snmp", "sysDescr", d.clone()));
+                        a.add(o, inputs, "snmp", "sysDescr", d);
                     }
                     if let Some(d) = sys_object_id {
-                        a.push(ev(o, inputs, "snmp", "sysObjectID", d.clone()));
+                        a.add(o, inputs, "snmp", "sysObjectID", d);
                     }
                     if let Some(d) = sys_name {
                         a.hostname.get_or_insert(d.clone());
-                        a.push(ev(o, inputs, "snmp", "sysName", d.clone()));
+                        a.add(o, inputs, "snmp", "sysName", d);
                     }
                     if let Some(c) = community {
-                        a.push(ev(o, inputs, "snmp", "community", format!("{version} {c}")));
+                        a.add(o, inputs, "snmp", "community", &format!("{version} {c}"));
                     }
                     if let Some(e) = engine_id {
-                        a.push(ev(o, inputs, "snmp", "v3 engine id", e.clone()));
+                        a.add(o, inputs, "snmp", "v3 engine id", e);
                     }
                 }
             }
             ObsKind::TlsServerHello { version, cipher } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.push(ev(
+                    a.add(
                         o,
                         inputs,
                         "tls",
                         "chosen version and cipher",
-                        format!("{version} {cipher}"),
-                    ));
+                        &format!("{version} {cipher}"),
+                    );
                 }
             }
             ObsKind::Dhcp {
@@ -623,13 +621,13 @@ pub fn apply_observations(
                     if let Some(a) = by_mac.get(client_mac).and_then(|i| acc.get_mut(*i)) {
                         if let Some(h) = hostname {
                             a.hostname.get_or_insert(h.clone());
-                            a.push(ev(o, inputs, "dhcp", "option 12 hostname", h.clone()));
+                            a.add(o, inputs, "dhcp", "option 12 hostname", h);
                         }
                         if let Some(v) = vendor_class {
-                            a.push(ev(o, inputs, "dhcp", "option 60 vendor class", v.clone()));
+                            a.add(o, inputs, "dhcp", "option 60 vendor class", v);
                         }
                         if let Some(p) = parameter_list {
-                            a.push(ev(o, inputs, "dhcp", "option 55 parameter list", p.clone()));
+                            a.add(o, inputs, "dhcp", "option 55 parameter list", p);
                         }
                     }
                 }

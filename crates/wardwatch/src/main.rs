@@ -1,5 +1,6 @@
 //! `wardwatch`: the command line. Wiring only; the work is in the crates.
 
+mod bench;
 mod table;
 
 use std::io::Write;
@@ -111,6 +112,11 @@ enum Cmd {
     Intel {
         #[command(subcommand)]
         cmd: IntelCmd,
+    },
+    /// Benchmarks of the stages without a peer (not part of the tests).
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
     },
     /// List the flows of captures (one line each; JSON with --format json).
     Flows {
@@ -352,6 +358,32 @@ fn inventory_cmd(cmd: InventoryCmd, data_dir: &std::path::Path) -> Result<(), Ex
             }
         }
     }
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Fold synthetic observations into devices and classify them.
+    Inventory {
+        /// Devices.
+        #[arg(long, default_value_t = 100_000)]
+        devices: u32,
+        /// Observations.
+        #[arg(long, default_value_t = 10_000_000)]
+        observations: u64,
+    },
+    /// Load KEV, CSAF advisories (real ones, then copies) and a full-size
+    /// EPSS list, then match devices drawn from the advisories.
+    Intel {
+        /// Directory laid out like ../shared/data/intel.
+        #[arg(long)]
+        from: PathBuf,
+        /// CSAF advisories to load.
+        #[arg(long, default_value_t = 1000)]
+        advisories: usize,
+        /// Devices to match.
+        #[arg(long, default_value_t = 10_000)]
+        devices: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -621,6 +653,24 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Cmd::Intel { cmd } => intel_cmd(cmd, &cli.data_dir),
         Cmd::Inventory { cmd } => inventory_cmd(cmd, &cli.data_dir),
+        Cmd::Bench { cmd } => {
+            let line = match cmd {
+                BenchCmd::Inventory {
+                    devices,
+                    observations,
+                } => bench::inventory(devices.max(1), observations),
+                BenchCmd::Intel {
+                    from,
+                    advisories,
+                    devices,
+                } => bench::intel(&from, advisories, devices).map_err(|e| {
+                    eprintln!("wardwatch: error: {e}");
+                    ExitCode::from(exit::INPUT)
+                })?,
+            };
+            println!("{line}");
+            Ok(())
+        }
         Cmd::Flows { captures, format } => {
             let cfg = EngineConfig {
                 collect_flows: true,
