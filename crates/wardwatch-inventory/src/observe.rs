@@ -231,7 +231,7 @@ pub fn apply_observations(
                         inputs,
                         "dicom",
                         "dimse",
-                        &format!("{command} {sop}{st}").trim().to_string(),
+                        format!("{command} {sop}{st}").trim(),
                     );
                 }
             }
