@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wardwatch needs to build (libpcap) and, with
-# --test, the real peers its tests run against (tshark, iproute2, ping, gzip).
+# --test, the real peers its tests run against (tshark, iproute2, ping, gzip,
+# and the OASIS stix2-validator from PyPI).
 # Run as root on a fresh Debian machine; as another user it only checks.
 set -euo pipefail
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tshark iproute2 iputils-ping gzip python3)
+  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -22,3 +23,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 command -v cargo >/dev/null || { echo "setup: the Rust toolchain (cargo) is required" >&2; exit 1; }
+if [ "${1:-}" = "--test" ] && ! command -v stix2_validator >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing stix2-validator (PyPI)" >&2
+    # Debian's Python refuses system-wide pip installs unless told.
+    python3 -m pip install -q stix2-validator 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages stix2-validator
+  else
+    echo "setup: stix2_validator missing (pip install stix2-validator)" >&2
+    exit 1
+  fi
+fi

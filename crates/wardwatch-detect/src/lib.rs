@@ -14,6 +14,7 @@
 
 pub mod behaviour;
 pub mod digest;
+pub mod ioc;
 pub mod posture;
 pub mod suppress;
 
@@ -147,6 +148,8 @@ pub struct DetectInput<'a> {
     pub local: &'a LocalNets,
     /// Thresholds.
     pub config: &'a DetectConfig,
+    /// Indicators of compromise.
+    pub indicators: &'a ioc::Indicators,
 }
 
 pub use wardwatch_inventory::kb::is_medical_category;
@@ -381,5 +384,8 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
     posture::run(&ctx, input.observations, &mut f);
     posture::device_rules(&ctx, input.devices, &mut f);
     behaviour::run(&ctx, input.digest, input.observations, &mut f);
+    let mut pairs: Vec<_> = input.digest.pairs.iter().collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    ioc::run(&ctx, input.indicators, &pairs, input.observations, &mut f);
     f.finish()
 }

@@ -34,6 +34,33 @@ pub struct DataDirConfig {
     pub default_credentials: Vec<(String, String, String)>,
     /// `corrections.toml`: analysts' corrections of devices.
     pub corrections: Vec<wardwatch_inventory::assets::Correction>,
+    /// `indicators/*.json` (STIX 2.1 bundles) and `indicators/*.txt` (lists).
+    pub indicators: wardwatch_detect::ioc::Indicators,
+}
+
+/// Reads one indicator file (STIX bundle if it ends in .json, else a list).
+pub fn read_indicator_file(
+    path: &Path,
+    into: &mut wardwatch_detect::ioc::Indicators,
+) -> Result<usize, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let before = into.len();
+    if path.extension().is_some_and(|x| x == "json") {
+        into.add_stix(&bytes, &name)?;
+    } else {
+        let text = String::from_utf8_lossy(&bytes);
+        let bad = into.add_list(&text, &name);
+        if bad > 0 && into.len() == before {
+            return Err(format!(
+                "{name}: no indicator in it ({bad} lines not understood)"
+            ));
+        }
+    }
+    Ok(into.len() - before)
 }
 
 /// Reads the configuration files that exist in `dir`; a file that exists
@@ -59,6 +86,18 @@ pub fn load(dir: &Path) -> Result<DataDirConfig, String> {
     if let Some(t) = read("corrections.toml")? {
         out.corrections = wardwatch_inventory::assets::parse_corrections(&t)
             .map_err(|e| format!("{}: {e}", dir.join("corrections.toml").display()))?;
+    }
+    let ind_dir = dir.join("indicators");
+    if let Ok(rd) = std::fs::read_dir(&ind_dir) {
+        let mut files: Vec<_> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        for f in files {
+            read_indicator_file(&f, &mut out.indicators)?;
+        }
     }
     if let Some(t) = read("default-credentials.csv")? {
         out.default_credentials = wardwatch_proto::creds::parse_defaults_csv(&t);

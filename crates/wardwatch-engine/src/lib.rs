@@ -70,6 +70,8 @@ pub struct EngineConfig {
     pub risk: wardwatch_risk::RiskConfig,
     /// Analysts' corrections of devices (win over inferred values).
     pub corrections: Vec<wardwatch_inventory::assets::Correction>,
+    /// Indicators of compromise.
+    pub indicators: std::sync::Arc<wardwatch_detect::ioc::Indicators>,
 }
 
 impl Default for EngineConfig {
@@ -93,6 +95,7 @@ impl Default for EngineConfig {
             intel: None,
             risk: wardwatch_risk::RiskConfig::default(),
             corrections: Vec::new(),
+            indicators: Default::default(),
         }
     }
 }
@@ -1004,6 +1007,7 @@ fn assemble(
             digest: &digest,
             local: &cfg.local,
             config: &cfg.detect_config,
+            indicators: &cfg.indicators,
         })
     } else {
         Vec::new()

@@ -24,6 +24,7 @@ pub mod ssh;
 pub mod syslog;
 pub mod telnet;
 pub mod tls;
+pub mod watch;
 pub mod x509;
 
 pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
@@ -283,22 +284,24 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dns::parse(payload, "mdns")
     } else if either(137) {
         dns::parse_netbios(payload)
-    } else if dport == 53 {
+    } else if dport == 53 || sport == 53 {
         // Plain DNS is not reported per message; only queries whose names
-        // look like data (tunnelling) are.
+        // look like data (tunnelling) and messages naming a watched domain
+        // are.
         match dns::parse(payload, "dns") {
             Some(ObsKind::Dns {
-                response: false,
+                response,
                 queries,
                 answers,
                 flavour,
-            }) if queries
-                .iter()
-                .any(|q| dns::tunnel_like(q.split(' ').next().unwrap_or(""))) =>
+            }) if queries.iter().any(|q| {
+                let name = q.split(' ').next().unwrap_or("");
+                (!response && dns::tunnel_like(name)) || watch::is_watched(name)
+            }) =>
             {
                 Some(ObsKind::Dns {
                     flavour,
-                    response: false,
+                    response,
                     queries,
                     answers,
                 })

@@ -108,6 +108,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: InventoryCmd,
     },
+    /// Indicators of compromise (STIX 2.1 bundles, lists of IPs, domains,
+    /// URLs, JA4) kept in the data directory and matched by analyze.
+    Indicators {
+        #[command(subcommand)]
+        cmd: IndicatorsCmd,
+    },
     /// Vulnerability intelligence feeds in the data directory.
     Intel {
         #[command(subcommand)]
@@ -361,6 +367,59 @@ fn inventory_cmd(cmd: InventoryCmd, data_dir: &std::path::Path) -> Result<(), Ex
 }
 
 #[derive(Subcommand)]
+enum IndicatorsCmd {
+    /// Validates files and copies them into <data-dir>/indicators.
+    Import {
+        /// STIX 2.1 bundles (.json) or plain lists (one indicator per line).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// How many indicators each file in the data directory holds.
+    List,
+}
+
+fn indicators_cmd(cmd: IndicatorsCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
+    let dir = data_dir.join("indicators");
+    let fail = |e: String| {
+        eprintln!("wardwatch: error: {e}");
+        ExitCode::from(exit::INPUT)
+    };
+    match cmd {
+        IndicatorsCmd::Import { files } => {
+            // Validate everything before copying anything.
+            for f in &files {
+                let mut i = wardwatch_detect::ioc::Indicators::default();
+                let n = wardwatch_engine::config::read_indicator_file(f, &mut i).map_err(fail)?;
+                println!("{}: {n} indicators", f.display());
+            }
+            std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+            for f in &files {
+                let name = f.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                std::fs::copy(f, dir.join(name))
+                    .map_err(|e| fail(format!("{}: {e}", f.display())))?;
+            }
+            Ok(())
+        }
+        IndicatorsCmd::List => {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                println!("no indicators in {}", dir.display());
+                return Ok(());
+            };
+            let mut files: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+            files.sort();
+            for f in files {
+                let mut i = wardwatch_detect::ioc::Indicators::default();
+                match wardwatch_engine::config::read_indicator_file(&f, &mut i) {
+                    Ok(n) => println!("{}: {n} indicators", f.display()),
+                    Err(e) => println!("{}: unreadable: {e}", f.display()),
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand)]
 enum BenchCmd {
     /// Fold synthetic observations into devices and classify them.
     Inventory {
@@ -483,6 +542,9 @@ fn engine_config(
     data_dir: &std::path::Path,
 ) -> Result<EngineConfig, String> {
     let site_cfg = wardwatch_engine::config::load(data_dir)?;
+    if !site_cfg.indicators.is_empty() {
+        wardwatch_proto::watch::set_watched_domains(site_cfg.indicators.domains());
+    }
     if !site_cfg.default_credentials.is_empty() {
         wardwatch_proto::creds::add_site_defaults(site_cfg.default_credentials);
     }
@@ -495,6 +557,7 @@ fn engine_config(
         detect_config: site_cfg.site.detect,
         risk: site_cfg.site.risk,
         corrections: site_cfg.corrections,
+        indicators: std::sync::Arc::new(site_cfg.indicators),
         suppressions: site_cfg.suppressions,
         ..Default::default()
     };
@@ -653,6 +716,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         Cmd::Intel { cmd } => intel_cmd(cmd, &cli.data_dir),
         Cmd::Inventory { cmd } => inventory_cmd(cmd, &cli.data_dir),
+        Cmd::Indicators { cmd } => indicators_cmd(cmd, &cli.data_dir),
         Cmd::Bench { cmd } => {
             let line = match cmd {
                 BenchCmd::Inventory {
