@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wardwatch needs to build (libpcap) and, with
 # --test, the real peers its tests run against (tshark, iproute2, ping, gzip,
-# and the OASIS stix2-validator from PyPI).
+# nftables, and the OASIS stix2-validator from PyPI).
 # Run as root on a fresh Debian machine; as another user it only checks.
 set -euo pipefail
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip)
+  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip nftables)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,6 +16,7 @@ pub mod behaviour;
 pub mod digest;
 pub mod ioc;
 pub mod posture;
+pub mod segment;
 pub mod suppress;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -150,6 +151,8 @@ pub struct DetectInput<'a> {
     pub config: &'a DetectConfig,
     /// Indicators of compromise.
     pub indicators: &'a ioc::Indicators,
+    /// Zones and the allowed matrix (empty: no segmentation rules).
+    pub zones: &'a segment::Policy,
 }
 
 pub use wardwatch_inventory::kb::is_medical_category;
@@ -161,7 +164,8 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(input: &'a DetectInput<'a>) -> Self {
+    /// Indexes the devices of `input`.
+    pub fn new(input: &'a DetectInput<'a>) -> Self {
         let mut by_ip = HashMap::new();
         for d in input.devices {
             for ip in &d.ips {
@@ -387,5 +391,6 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
     let mut pairs: Vec<_> = input.digest.pairs.iter().collect();
     pairs.sort_by(|a, b| a.0.cmp(b.0));
     ioc::run(&ctx, input.indicators, &pairs, input.observations, &mut f);
+    segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
     f.finish()
 }

@@ -36,6 +36,8 @@ pub struct DataDirConfig {
     pub corrections: Vec<wardwatch_inventory::assets::Correction>,
     /// `indicators/*.json` (STIX 2.1 bundles) and `indicators/*.txt` (lists).
     pub indicators: wardwatch_detect::ioc::Indicators,
+    /// `zones.toml`: zones and the allowed matrix.
+    pub zones: wardwatch_detect::segment::Policy,
 }
 
 /// Reads one indicator file (STIX bundle if it ends in .json, else a list).
@@ -86,6 +88,10 @@ pub fn load(dir: &Path) -> Result<DataDirConfig, String> {
     if let Some(t) = read("corrections.toml")? {
         out.corrections = wardwatch_inventory::assets::parse_corrections(&t)
             .map_err(|e| format!("{}: {e}", dir.join("corrections.toml").display()))?;
+    }
+    if let Some(t) = read("zones.toml")? {
+        out.zones = wardwatch_detect::segment::Policy::parse(&t)
+            .map_err(|e| format!("{}: {e}", dir.join("zones.toml").display()))?;
     }
     let ind_dir = dir.join("indicators");
     if let Ok(rd) = std::fs::read_dir(&ind_dir) {

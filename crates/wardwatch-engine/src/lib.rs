@@ -72,6 +72,8 @@ pub struct EngineConfig {
     pub corrections: Vec<wardwatch_inventory::assets::Correction>,
     /// Indicators of compromise.
     pub indicators: std::sync::Arc<wardwatch_detect::ioc::Indicators>,
+    /// Zones and allowed matrix (`zones.toml`).
+    pub zones: std::sync::Arc<wardwatch_detect::segment::Policy>,
 }
 
 impl Default for EngineConfig {
@@ -96,6 +98,7 @@ impl Default for EngineConfig {
             risk: wardwatch_risk::RiskConfig::default(),
             corrections: Vec::new(),
             indicators: Default::default(),
+            zones: Default::default(),
         }
     }
 }
@@ -109,6 +112,8 @@ pub struct Outcome {
     pub flows: Vec<FlowRecord>,
     /// What the dissectors observed, in frame order.
     pub observations: Vec<Observation>,
+    /// Flows folded per conversation pair (policy synthesis and replay).
+    pub digest: FlowDigest,
 }
 
 /// Why an analysis could not run.
@@ -1008,6 +1013,7 @@ fn assemble(
             local: &cfg.local,
             config: &cfg.detect_config,
             indicators: &cfg.indicators,
+            zones: &cfg.zones,
         })
     } else {
         Vec::new()
@@ -1076,5 +1082,6 @@ fn assemble(
         },
         flows,
         observations,
+        digest,
     }
 }

@@ -114,6 +114,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: IndicatorsCmd,
     },
+    /// Segmentation: derive a least-privilege policy from traffic, replay
+    /// traffic against a policy, export it for enforcement.
+    Policy {
+        #[command(subcommand)]
+        cmd: PolicyCmd,
+    },
     /// Vulnerability intelligence feeds in the data directory.
     Intel {
         #[command(subcommand)]
@@ -366,6 +372,207 @@ fn inventory_cmd(cmd: InventoryCmd, data_dir: &std::path::Path) -> Result<(), Ex
     }
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum PolicyFormat {
+    Toml,
+    Json,
+    Nftables,
+    Cisco,
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// A least-privilege allow-list per zone pair from observed traffic
+    /// (zones from --zones, else one zone per device category).
+    Synthesize {
+        /// Captures (one site).
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Zones to use (a policy file; its allows are ignored).
+        #[arg(long)]
+        zones: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "toml")]
+        format: PolicyFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Replays captures against a policy: what it would have blocked.
+    Simulate {
+        /// The policy (TOML).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Captures.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exports a policy as nftables, Cisco IOS ACLs or JSON (captures give
+    /// the members of zones defined by VLAN or category).
+    Export {
+        /// The policy (TOML).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "nftables")]
+        format: PolicyFormat,
+        /// Captures whose devices fill VLAN/category zones.
+        captures: Vec<PathBuf>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn read_policy(p: &std::path::Path) -> Result<wardwatch_detect::segment::Policy, ExitCode> {
+    let t = std::fs::read_to_string(p).map_err(|e| {
+        eprintln!("wardwatch: error: {}: {e}", p.display());
+        ExitCode::from(exit::INPUT)
+    })?;
+    wardwatch_detect::segment::Policy::parse(&t).map_err(|e| {
+        eprintln!("wardwatch: error: {}: {e}", p.display());
+        ExitCode::from(exit::INPUT)
+    })
+}
+
+fn policy_cmd(cmd: PolicyCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
+    use wardwatch_detect::segment;
+    let usage = |e: String| {
+        eprintln!("wardwatch: error: {e}");
+        ExitCode::from(2)
+    };
+    let run = |captures: &[PathBuf]| -> Result<(EngineConfig, Outcome), ExitCode> {
+        let cfg = engine_config(&quiet_opts(), 0, data_dir).map_err(usage)?;
+        if captures.is_empty() {
+            let empty = Outcome {
+                report: wardwatch_model::Report {
+                    schema: wardwatch_model::REPORT_SCHEMA.into(),
+                    generated_at: String::new(),
+                    inputs: vec![],
+                    stats: Default::default(),
+                    site: cfg.site.clone(),
+                    feeds: vec![],
+                    devices: vec![],
+                    findings: vec![],
+                    top_talkers: vec![],
+                    warnings: vec![],
+                },
+                flows: vec![],
+                observations: vec![],
+                digest: Default::default(),
+            };
+            return Ok((cfg, empty));
+        }
+        let out = analyze_files(captures, &cfg).map_err(input_error)?;
+        warn_issues(&out);
+        Ok((cfg, out))
+    };
+    let render =
+        |p: &segment::Policy,
+         format: PolicyFormat,
+         members: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>|
+         -> Result<String, ExitCode> {
+            Ok(match format {
+                PolicyFormat::Toml => toml::to_string(p).map_err(|e| usage(e.to_string()))?,
+                PolicyFormat::Json => {
+                    serde_json::to_string_pretty(p).map_err(|e| usage(e.to_string()))? + "\n"
+                }
+                PolicyFormat::Nftables => segment::to_nftables(p, members),
+                PolicyFormat::Cisco => segment::to_cisco(p, members),
+            })
+        };
+    match cmd {
+        PolicyCmd::Synthesize {
+            captures,
+            zones,
+            format,
+            out,
+        } => {
+            let zones = zones.as_deref().map(read_policy).transpose()?;
+            let (cfg, o) = run(&captures)?;
+            let input = detect_input(&cfg, &o);
+            let ctx = wardwatch_detect::Context::new(&input);
+            let pairs = sorted_pairs(&o.digest);
+            let p = segment::synthesize(&ctx, zones.as_ref(), &o.report.devices, &pairs);
+            let members = segment::members(&ctx, &p, &o.report.devices);
+            write_out(&render(&p, format, &members)?, out.as_ref())
+        }
+        PolicyCmd::Simulate {
+            policy,
+            captures,
+            json,
+        } => {
+            let p = read_policy(&policy)?;
+            let (cfg, o) = run(&captures)?;
+            let input = detect_input(&cfg, &o);
+            let ctx = wardwatch_detect::Context::new(&input);
+            let pairs = sorted_pairs(&o.digest);
+            let blocked = segment::simulate(&ctx, &p, &o.report.devices, &pairs);
+            if json {
+                let j = serde_json::to_string_pretty(&blocked).map_err(|e| usage(e.to_string()))?;
+                return write_out(&(j + "\n"), None);
+            }
+            let total: u64 = pairs.iter().map(|(_, s)| s.established).sum();
+            let blocked_n: u64 = blocked.iter().map(|b| b.connections).sum();
+            let mut t = format!(
+                "POLICY {}: {} of {} established connections would have been blocked ({} conversations)\n",
+                policy.display(),
+                blocked_n,
+                total,
+                blocked.len()
+            );
+            for b in &blocked {
+                t.push_str(&format!(
+                    "  {:<16} {:<16} -> {:<16} {:<16} {}/{} x{}\n",
+                    b.from, b.client, b.to, b.server, b.proto, b.port, b.connections
+                ));
+            }
+            write_out(&t, None)
+        }
+        PolicyCmd::Export {
+            policy,
+            format,
+            captures,
+            out,
+        } => {
+            let p = read_policy(&policy)?;
+            let (cfg, o) = run(&captures)?;
+            let input = detect_input(&cfg, &o);
+            let ctx = wardwatch_detect::Context::new(&input);
+            let members = segment::members(&ctx, &p, &o.report.devices);
+            write_out(&render(&p, format, &members)?, out.as_ref())
+        }
+    }
+}
+
+fn sorted_pairs(
+    d: &wardwatch_detect::FlowDigest,
+) -> Vec<(
+    &wardwatch_detect::digest::PairKey,
+    &wardwatch_detect::digest::PairStats,
+)> {
+    let mut v: Vec<_> = d.pairs.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::DetectInput<'a> {
+    wardwatch_detect::DetectInput {
+        site: &cfg.site,
+        inputs: &[],
+        devices: &o.report.devices,
+        observations: &o.observations,
+        digest: &o.digest,
+        local: &cfg.local,
+        config: &cfg.detect_config,
+        indicators: &cfg.indicators,
+        zones: &cfg.zones,
+    }
+}
+
 #[derive(Subcommand)]
 enum IndicatorsCmd {
     /// Validates files and copies them into <data-dir>/indicators.
@@ -558,6 +765,7 @@ fn engine_config(
         risk: site_cfg.site.risk,
         corrections: site_cfg.corrections,
         indicators: std::sync::Arc::new(site_cfg.indicators),
+        zones: std::sync::Arc::new(site_cfg.zones),
         suppressions: site_cfg.suppressions,
         ..Default::default()
     };
@@ -717,6 +925,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         Cmd::Intel { cmd } => intel_cmd(cmd, &cli.data_dir),
         Cmd::Inventory { cmd } => inventory_cmd(cmd, &cli.data_dir),
         Cmd::Indicators { cmd } => indicators_cmd(cmd, &cli.data_dir),
+        Cmd::Policy { cmd } => policy_cmd(cmd, &cli.data_dir),
         Cmd::Bench { cmd } => {
             let line = match cmd {
                 BenchCmd::Inventory {

@@ -1,0 +1,322 @@
+//! The analyst's and engineer's workflows end to end through the command
+//! line: segmentation (synthesize a policy from an hour of normal traffic,
+//! replay the attack scenario against it, export to nftables checked by the
+//! real `nft -c`, Cisco ACL), zones in the data directory raising
+//! policy-violation findings, intel import and matching, the CMMS asset-list
+//! reconciliation and analysts' corrections.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scenario(name: &str) -> String {
+    repo()
+        .join("tests/scenarios")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn data_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ww-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn ww(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run wardwatch");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn segmentation_synthesize_simulate_export() {
+    let d = data_dir("policy");
+    let pol = d.join("learned.toml");
+    ww(
+        &d,
+        &[
+            "policy",
+            "synthesize",
+            &scenario("baseline.pcapng"),
+            "--out",
+            pol.to_str().unwrap(),
+        ],
+    );
+    let text = std::fs::read_to_string(&pol).unwrap();
+    assert!(
+        text.contains("[[allow]]") && text.contains("to = \"pacs\""),
+        "{text}"
+    );
+    // The policy learned on normal traffic blocks none of it…
+    let out = ww(
+        &d,
+        &[
+            "policy",
+            "simulate",
+            "--json",
+            "--policy",
+            pol.to_str().unwrap(),
+            &scenario("baseline.pcapng"),
+        ],
+    );
+    let blocked: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(blocked.as_array().unwrap().len(), 0, "{blocked}");
+    // …and would have stopped the exfiltration and the rogue DICOM store.
+    let out = ww(
+        &d,
+        &[
+            "policy",
+            "simulate",
+            "--json",
+            "--policy",
+            pol.to_str().unwrap(),
+            &scenario("attacks.pcapng"),
+        ],
+    );
+    let blocked: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let has = |server: &str, port: u64| {
+        blocked
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["server"] == server && b["port"] == port && b["to"] == "internet")
+    };
+    assert!(
+        has("185.220.101.7", 443) && has("45.155.205.10", 104),
+        "{blocked}"
+    );
+    // nftables, checked by the real nft.
+    let nft = d.join("policy.nft");
+    ww(
+        &d,
+        &[
+            "policy",
+            "export",
+            "--policy",
+            pol.to_str().unwrap(),
+            "--format",
+            "nftables",
+            &scenario("baseline.pcapng"),
+            "--out",
+            nft.to_str().unwrap(),
+        ],
+    );
+    let check = Command::new("nft")
+        .args(["-c", "-f"])
+        .arg(&nft)
+        .output()
+        .expect("nft is required: apt-get install nftables (scripts/setup.sh --test)");
+    assert!(
+        check.status.success(),
+        "nft -c: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = ww(
+        &d,
+        &[
+            "policy",
+            "export",
+            "--policy",
+            pol.to_str().unwrap(),
+            "--format",
+            "cisco",
+        ],
+    );
+    let acl = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        acl.contains("permit tcp host 10.30.1.21 host 10.20.1.10 eq 104"),
+        "{acl}"
+    );
+    // Zones in the data directory: analyze reports what crosses them.
+    std::fs::copy(&pol, d.join("zones.toml")).unwrap();
+    let out = ww(
+        &d,
+        &[
+            "analyze",
+            "--format",
+            "json",
+            "--no-progress",
+            &scenario("attacks.pcapng"),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "policy-violation")
+        .collect();
+    assert!(
+        v.iter()
+            .any(|f| f["ip"] == "10.30.1.15" && f["peer"] == "185.220.101.7"),
+        "{v:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn intel_import_status_and_matching() {
+    let shared = repo().join("../shared/data/intel");
+    if !shared.exists() {
+        eprintln!("SKIPPED: ../shared/data/intel is absent");
+        return;
+    }
+    let d = data_dir("intel");
+    let out = ww(&d, &["intel", "update", "--from", shared.to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("1404 KEV entries") && s.contains("144 CSAF documents"),
+        "{s}"
+    );
+    assert!(d.join("intel/kev.json").exists());
+    // A second import keeps the previous copy.
+    ww(&d, &["intel", "update", "--from", shared.to_str().unwrap()]);
+    assert!(d.join("intel.prev/kev.json").exists());
+    let out = ww(&d, &["intel", "status", "--max-age-days", "100000"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("kev") && s.contains("2025-08-25") && !s.contains("STALE"),
+        "{s}"
+    );
+    // A broken feed directory is refused and nothing is replaced.
+    let bad = d.join("bad");
+    std::fs::create_dir_all(bad.join("csaf")).unwrap();
+    std::fs::write(bad.join("csaf/x.json"), b"{not json").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["intel", "update", "--from", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x.json"));
+    assert!(d.join("intel/kev.json").exists());
+    // The BD Alaris PC unit of the inventory scenario meets its advisories.
+    let out = ww(
+        &d,
+        &[
+            "analyze",
+            "--format",
+            "json",
+            "--no-progress",
+            &scenario("inventory.pcapng"),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "kev"));
+    let alaris = r["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ips"][0] == "10.40.3.10")
+        .unwrap();
+    let vulns = alaris["vulnerabilities"].as_array().unwrap();
+    assert!(!vulns.is_empty(), "{alaris:#}");
+    assert!(vulns.iter().all(
+        |v| v["confidence"].as_f64().unwrap() > 0.0 && !v["match"].as_str().unwrap().is_empty()
+    ));
+    assert!(alaris["risk"]["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "cvss"));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn asset_list_reconciliation_and_corrections() {
+    let d = data_dir("assets");
+    let csv = d.join("cmms.csv");
+    std::fs::write(
+        &csv,
+        "Asset Tag,Serial Number,MAC Address,IP Address,Manufacturer,Model,Location\n\
+         BME-0101,LE10-0042,44-4B-5D-3C-81-0F,,GE Healthcare,LOGIQ E10,US Room 3\n\
+         BME-0301,SP-9912,00:12:21:0A:0B:0C,,B. Braun,Infusomat Space,ICU Bed 3\n\
+         BME-0999,,,10.40.9.99,Draeger,Evita V500,ICU Bed 7\n",
+    )
+    .unwrap();
+    let out = ww(
+        &d,
+        &[
+            "inventory",
+            "import",
+            csv.to_str().unwrap(),
+            "--format",
+            "json",
+            &scenario("inventory.pcapng"),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["matched"].as_array().unwrap().len(), 2);
+    assert_eq!(r["unseen"][0]["tag"], "BME-0999");
+    assert_eq!(r["shadow"].as_array().unwrap().len(), 19);
+    assert!(d.join("assets.csv").exists());
+    // Column mapping for an export with other headers.
+    let csv2 = d.join("other.csv");
+    std::fs::write(&csv2, "Kennung;Netzadresse\nX-1;10.30.1.21\n").unwrap();
+    let out = ww(
+        &d,
+        &[
+            "inventory",
+            "import",
+            csv2.to_str().unwrap(),
+            "--map",
+            "tag=Kennung",
+            "--map",
+            "ip=Netzadresse",
+            "--format",
+            "json",
+            &scenario("inventory.pcapng"),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["matched"][0][2], "ip");
+    // A correction wins over the inferred values on the next run.
+    std::fs::write(
+        d.join("corrections.toml"),
+        "[[device]]\nmac = \"00:12:21:0a:0b:0c\"\nmodel = \"Infusomat Space\"\nfirmware = \"L81\"\nnote = \"BME verified, ticket 4711\"\n",
+    )
+    .unwrap();
+    let out = ww(
+        &d,
+        &[
+            "inventory",
+            "list",
+            "--format",
+            "csv",
+            &scenario("inventory.pcapng"),
+        ],
+    );
+    let csv_out = String::from_utf8_lossy(&out.stdout);
+    let line = csv_out
+        .lines()
+        .find(|l| l.contains("00:12:21:0a:0b:0c"))
+        .unwrap();
+    assert!(
+        line.contains("Infusomat Space") && line.contains("L81") && line.contains("infusion-pump"),
+        "{line}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
