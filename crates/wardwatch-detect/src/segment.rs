@@ -290,6 +290,9 @@ pub fn violations(
     }
 }
 
+/// Per (from zone, to zone, proto): ports, connections, examples.
+type Observed = BTreeMap<(String, String, String), (BTreeSet<u16>, u64, BTreeSet<String>)>;
+
 /// A least-privilege policy from observed traffic: zones from the given
 /// policy (or, without one, one zone per device category with its members),
 /// and one allow per (zone pair, protocol) with the ports seen.
@@ -332,8 +335,7 @@ pub fn synthesize(
     };
     let eps = endpoints(devices);
     let none = Endpoint::default();
-    let mut seen: BTreeMap<(String, String, String), (BTreeSet<u16>, u64, BTreeSet<String>)> =
-        BTreeMap::new();
+    let mut seen: Observed = BTreeMap::new();
     for (k, p) in pairs {
         if p.established == 0 || !(k.proto == 6 || k.proto == 17) {
             continue;
