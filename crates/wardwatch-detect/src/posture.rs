@@ -594,16 +594,7 @@ pub fn legacy_os(os: &str) -> Option<&'static str> {
 /// finding per KEV CVE, one per device for the rest (VEX `not_affected` and
 /// `fixed` statements take a CVE out).
 fn vulnerability_rules(d: &Device, ip: IpAddr, out: &mut Findings<'_>) {
-    let live: Vec<_> = d
-        .vulnerabilities
-        .iter()
-        .filter(|v| {
-            !matches!(
-                v.vex_status.as_deref(),
-                Some("not_affected") | Some("fixed")
-            )
-        })
-        .collect();
+    let live: Vec<_> = d.vulnerabilities.iter().filter(|v| v.applies()).collect();
     let what = format!(
         "{} {}{}",
         d.vendor.as_deref().unwrap_or("?"),

@@ -188,6 +188,24 @@ fn endpoints(devices: &[Device]) -> BTreeMap<IpAddr, Endpoint> {
     m
 }
 
+/// The zones an established TCP/UDP conversation goes from and to, when it
+/// crosses between two zones the policy knows.
+fn crossing(
+    ctx: &Context<'_>,
+    policy: &Policy,
+    eps: &BTreeMap<IpAddr, Endpoint>,
+    k: &PairKey,
+    p: &PairStats,
+) -> Option<(String, String)> {
+    if p.established == 0 || !(k.proto == 6 || k.proto == 17) {
+        return None;
+    }
+    let none = Endpoint::default();
+    let from = policy.zone_of(ctx, &k.client, eps.get(&k.client).unwrap_or(&none));
+    let to = policy.zone_of(ctx, &k.server, eps.get(&k.server).unwrap_or(&none));
+    (from != to && from != UNZONED && to != UNZONED).then_some((from, to))
+}
+
 /// One flow the policy would block.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Blocked {
@@ -216,17 +234,11 @@ pub fn simulate(
     pairs: &[(&PairKey, &PairStats)],
 ) -> Vec<Blocked> {
     let eps = endpoints(devices);
-    let none = Endpoint::default();
     let mut out = Vec::new();
     for (k, p) in pairs {
-        if p.established == 0 || !(k.proto == 6 || k.proto == 17) {
+        let Some((from, to)) = crossing(ctx, policy, &eps, k, p) else {
             continue;
-        }
-        let from = policy.zone_of(ctx, &k.client, eps.get(&k.client).unwrap_or(&none));
-        let to = policy.zone_of(ctx, &k.server, eps.get(&k.server).unwrap_or(&none));
-        if from == to || from == UNZONED || to == UNZONED {
-            continue;
-        }
+        };
         if policy.allows(&from, &to, k.proto, k.port).is_some() {
             continue;
         }
@@ -334,17 +346,11 @@ pub fn synthesize(
         }
     };
     let eps = endpoints(devices);
-    let none = Endpoint::default();
     let mut seen: Observed = BTreeMap::new();
     for (k, p) in pairs {
-        if p.established == 0 || !(k.proto == 6 || k.proto == 17) {
+        let Some((from, to)) = crossing(ctx, &policy, &eps, k, p) else {
             continue;
-        }
-        let from = policy.zone_of(ctx, &k.client, eps.get(&k.client).unwrap_or(&none));
-        let to = policy.zone_of(ctx, &k.server, eps.get(&k.server).unwrap_or(&none));
-        if from == to || from == UNZONED || to == UNZONED {
-            continue;
-        }
+        };
         let proto = if k.proto == 6 { "tcp" } else { "udp" };
         let e = seen.entry((from, to, proto.into())).or_default();
         e.0.insert(k.port);

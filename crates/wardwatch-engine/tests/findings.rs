@@ -6,23 +6,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::shared;
+
+use std::path::Path;
 use std::process::Command;
 
 use wardwatch_engine::{analyze_files, EngineConfig};
 use wardwatch_model::Finding;
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: ../shared/data/{rel} is absent");
-        None
-    }
-}
 
 fn findings(p: &Path) -> (Vec<Finding>, String) {
     let out = analyze_files(&[p.to_path_buf()], &EngineConfig::default()).unwrap();

@@ -4,30 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{repo, shared};
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
 use wardwatch_detect::ioc::Indicators;
 use wardwatch_engine::{analyze_files, config::read_indicator_file, EngineConfig};
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: ../shared/data/{rel} is absent");
-        None
-    }
-}
 
 fn indicators() -> Arc<Indicators> {
     let mut i = Indicators::default();

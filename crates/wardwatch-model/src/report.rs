@@ -220,6 +220,17 @@ pub struct Vulnerability {
     pub match_reason: String,
 }
 
+impl Vulnerability {
+    /// Whether it still applies: a VEX `not_affected` or `fixed` statement
+    /// takes it out.
+    pub fn applies(&self) -> bool {
+        !matches!(
+            self.vex_status.as_deref(),
+            Some("not_affected") | Some("fixed")
+        )
+    }
+}
+
 /// Risk of a device.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Risk {

@@ -80,16 +80,7 @@ pub fn factors(d: &Device, findings: &[&Finding], w: &RiskConfig) -> Vec<RiskFac
         }
     };
     // VEX `not_affected` and `fixed` statements take a vulnerability out.
-    let live: Vec<_> = d
-        .vulnerabilities
-        .iter()
-        .filter(|v| {
-            !matches!(
-                v.vex_status.as_deref(),
-                Some("not_affected") | Some("fixed")
-            )
-        })
-        .collect();
+    let live: Vec<_> = d.vulnerabilities.iter().filter(|v| v.applies()).collect();
     if let Some(v) = live
         .iter()
         .filter(|v| v.kev)

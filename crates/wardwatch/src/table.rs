@@ -30,6 +30,20 @@ fn cut(s: &str, n: usize) -> String {
     }
 }
 
+/// Vendor, model and firmware as far as known.
+fn identity(d: &wardwatch_model::Device) -> String {
+    [
+        d.vendor.as_deref(),
+        d.model.as_deref(),
+        d.firmware.as_deref(),
+    ]
+    .iter()
+    .flatten()
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
 /// The report as a terminal table.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
@@ -87,16 +101,7 @@ pub fn render(r: &Report) -> String {
             r.devices.len()
         );
         for d in top {
-            let identity = [
-                d.vendor.as_deref(),
-                d.model.as_deref(),
-                d.firmware.as_deref(),
-            ]
-            .iter()
-            .flatten()
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ");
+            let identity = identity(d);
             let _ = writeln!(
                 o,
                 "  #{} {:>5.1}  {} {} ({})",
@@ -147,16 +152,7 @@ pub fn render(r: &Report) -> String {
                     None => format!("{}/{}", s.transport, s.port),
                 })
                 .collect();
-            let identity = [
-                d.vendor.as_deref(),
-                d.model.as_deref(),
-                d.firmware.as_deref(),
-            ]
-            .iter()
-            .flatten()
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ");
+            let identity = identity(d);
             let category = match d.medical {
                 Some(true) => format!("{} (med)", d.category),
                 _ => d.category.clone(),
