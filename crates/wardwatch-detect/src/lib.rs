@@ -394,3 +394,15 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
     segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
     f.finish()
 }
+
+/// Runs the parsers of site files (indicator lists and STIX bundles,
+/// policies, suppressions) on `data`: none may panic (fuzzing).
+pub fn exercise(data: &[u8]) {
+    let mut i = ioc::Indicators::default();
+    let _ = i.add_stix(data, "fuzz");
+    let text = String::from_utf8_lossy(data);
+    let _ = i.add_list(&text, "fuzz");
+    let _ = segment::Policy::parse(&text);
+    let _ = Suppressions::parse(&text);
+    let _ = ioc::stix_comparisons(&text);
+}

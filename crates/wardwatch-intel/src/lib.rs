@@ -174,3 +174,24 @@ impl Intel {
         }
     }
 }
+
+/// Runs every reader and parser of untrusted feed files on `data` (fuzzing
+/// and corpus replay): none may panic.
+pub fn exercise(data: &[u8]) {
+    let _ = feeds::read_kev(data, "fuzz");
+    let _ = feeds::read_csaf(data, "fuzz");
+    let _ = feeds::read_cve(data, "fuzz");
+    let _ = feeds::read_epss(data, "fuzz");
+    let text = String::from_utf8_lossy(data);
+    for line in text.lines().take(64) {
+        let v = version::Version::parse(line);
+        if let Some(s) = version::VersionSpec::parse(line) {
+            if let Some(v) = &v {
+                let _ = s.contains(v);
+            }
+            let _ = s.example_inside();
+            let _ = s.example_outside();
+        }
+        let _ = matcher::tokens(line);
+    }
+}
