@@ -9,6 +9,7 @@
 
 pub mod feeds;
 pub mod matcher;
+pub mod sbom;
 pub mod update;
 pub mod version;
 
@@ -40,6 +41,31 @@ pub struct Intel {
     index: matcher::Index,
     /// Indexes of the CSAF VEX documents among `advisories`.
     vex_docs: Vec<usize>,
+    /// SBOMs attached to device models: (vendor, model, SBOM).
+    pub sboms: Vec<(String, String, sbom::Sbom)>,
+    /// OpenVEX and CycloneDX VEX statements.
+    pub vex: Vec<sbom::VexStatement>,
+}
+
+/// One entry of `<data-dir>/sbom/index.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct SbomEntry {
+    /// Vendor of the model.
+    pub vendor: String,
+    /// Model.
+    pub model: String,
+    /// File name inside the sbom directory.
+    pub file: String,
+}
+
+/// Reads `index.json` of an sbom directory (empty when absent).
+pub fn sbom_index(dir: &Path) -> Result<Vec<SbomEntry>, String> {
+    let p = dir.join("index.json");
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", p.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("{}: {e}", p.display())),
+    }
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
@@ -92,6 +118,30 @@ impl Intel {
         i
     }
 
+    /// Loads the SBOMs of `<data-dir>/sbom` (index.json names vendor,
+    /// model and file) and the VEX documents of `<data-dir>/vex`.
+    pub fn load_sboms_and_vex(&mut self, sbom_dir: &Path, vex_dir: &Path) {
+        match sbom_index(sbom_dir) {
+            Ok(entries) => {
+                for e in entries {
+                    let p = sbom_dir.join(&e.file);
+                    match read(&p).and_then(|b| sbom::read_sbom(&b, &p.display().to_string())) {
+                        Ok(s) => self.sboms.push((e.vendor, e.model, s)),
+                        Err(err) => self.problems.push(err),
+                    }
+                }
+            }
+            Err(e) => self.problems.push(e),
+        }
+        for f in feeds::json_files(vex_dir) {
+            let name = f.display().to_string();
+            match read(&f).and_then(|b| sbom::read_vex(&b, &name)) {
+                Ok(v) => self.vex.extend(v),
+                Err(e) => self.problems.push(e),
+            }
+        }
+    }
+
     /// Rebuilds the product index after feeds were added.
     pub fn reindex(&mut self, kb: &Kb) {
         self.index = matcher::Index::build(self, kb);
@@ -134,7 +184,10 @@ impl Intel {
 
     /// Whether anything was loaded.
     pub fn is_empty(&self) -> bool {
-        self.kev.is_empty() && self.advisories.is_empty() && self.cves.is_empty()
+        self.kev.is_empty()
+            && self.advisories.is_empty()
+            && self.cves.is_empty()
+            && self.sboms.is_empty()
     }
 
     /// A VEX statement (CSAF VEX) about this device's product and `cve`.

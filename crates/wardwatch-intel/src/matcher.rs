@@ -157,9 +157,12 @@ pub fn match_device(intel: &Intel, kb: &Kb, d: &Device) -> Vec<Vulnerability> {
     let (Some(vendor), Some(model)) = (d.vendor.as_deref(), d.model.as_deref()) else {
         return Vec::new();
     };
-    let Some(candidates) = intel.index.by_vendor.get(&vendor_key(kb, vendor)) else {
-        return Vec::new();
-    };
+    let none = Vec::new();
+    let candidates = intel
+        .index
+        .by_vendor
+        .get(&vendor_key(kb, vendor))
+        .unwrap_or(&none);
     let mt = product_tokens(vendor, model);
     let firmware = d.firmware.as_deref().and_then(Version::parse);
     let mut out: BTreeMap<String, Vulnerability> = BTreeMap::new();
@@ -231,6 +234,7 @@ pub fn match_device(intel: &Intel, kb: &Kb, d: &Device) -> Vec<Vulnerability> {
             }
         }
     }
+    sbom_matches(intel, kb, vendor, &mt, &mut out);
     let mut v: Vec<Vulnerability> = out.into_values().collect();
     for x in v.iter_mut() {
         x.advisories.sort();
@@ -246,6 +250,89 @@ pub fn match_device(intel: &Intel, kb: &Kb, d: &Device) -> Vec<Vulnerability> {
             .then(a.id.cmp(&b.id))
     });
     v
+}
+
+/// Vulnerabilities of the components of SBOMs attached to the device's
+/// model: the SBOM's own CVE references, CVE records naming the component
+/// at its version, KEV entries naming it; VEX statements about the
+/// component set `vex_status`.
+fn sbom_matches(
+    intel: &Intel,
+    kb: &Kb,
+    vendor: &str,
+    model_tokens: &[String],
+    out: &mut BTreeMap<String, Vulnerability>,
+) {
+    for (sv, sm, sb) in &intel.sboms {
+        if vendor_key(kb, sv) != vendor_key(kb, vendor)
+            || name_score(model_tokens, &product_tokens(sv, sm)) < 0.75
+        {
+            continue;
+        }
+        for c in &sb.components {
+            let at = format!("{}@{}", c.name, c.version.as_deref().unwrap_or("?"));
+            let mut hits: Vec<(String, Option<f64>, f64, String)> = c
+                .cves
+                .iter()
+                .map(|id| {
+                    (
+                        id.clone(),
+                        None,
+                        0.9,
+                        format!("SBOM of {sv} {sm}: component {at} listed with {id}"),
+                    )
+                })
+                .collect();
+            for rec in &intel.cves {
+                for p in &rec.products {
+                    if crate::sbom::component_affected(c, &p.name, p.versions.as_ref()) {
+                        hits.push((
+                            rec.id.clone(),
+                            rec.cvss,
+                            0.85,
+                            format!(
+                                "SBOM of {sv} {sm}: component {at} within \"{}\" ({})",
+                                p.version_text, rec.id
+                            ),
+                        ));
+                    }
+                }
+            }
+            for (id, k) in &intel.kev {
+                if k.product.eq_ignore_ascii_case(&c.name) {
+                    hits.push((id.clone(), None, 0.5, format!("SBOM of {sv} {sm}: component {at} is KEV product {} (version not checked)", k.product)));
+                }
+            }
+            for (id, cvss, conf, why) in hits {
+                let vex = intel.vex.iter().find(|s| {
+                    s.vulnerability == id
+                        && s.products
+                            .iter()
+                            .any(|p| crate::sbom::names_component(p, c))
+                });
+                let e = out.entry(id.clone()).or_insert_with(|| Vulnerability {
+                    id: id.clone(),
+                    kev: intel.kev.contains_key(&id),
+                    epss: intel.epss.get(&id).map(|x| x.0),
+                    cvss,
+                    advisories: Vec::new(),
+                    source: "sbom".into(),
+                    vex_status: None,
+                    confidence: conf,
+                    match_reason: why.clone(),
+                });
+                if let Some(s) = vex {
+                    e.vex_status = Some(s.status.clone());
+                    if let Some(j) = &s.justification {
+                        e.match_reason = format!("{}; VEX {}: {j}", e.match_reason, s.status);
+                    }
+                }
+                if conf > e.confidence {
+                    e.confidence = conf;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -661,6 +661,32 @@ enum IntelCmd {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Attaches a CycloneDX or SPDX JSON SBOM to a device model: its
+    /// components' vulnerabilities apply to every device of that model.
+    ImportSbom {
+        /// "VENDOR MODEL" (the vendor as wardwatch names it, e.g. "Philips IntelliVue MX800").
+        #[arg(long)]
+        model: String,
+        /// The vendor, when it cannot be read off --model.
+        #[arg(long)]
+        vendor: Option<String>,
+        /// The SBOM.
+        file: PathBuf,
+    },
+    /// Imports OpenVEX or CycloneDX VEX statements.
+    ImportVex {
+        /// The VEX document.
+        file: PathBuf,
+    },
+    /// Pre-purchase check of a candidate device's SBOM: known and
+    /// known-exploited vulnerabilities of its components, missing fields.
+    CheckSbom {
+        /// The SBOM.
+        file: PathBuf,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Each feed's date and age; warns when a feed is stale.
     Status {
         /// Days after which a feed is stale.
@@ -698,6 +724,164 @@ fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> 
                 n.cve,
                 n.epss
             );
+            Ok(())
+        }
+        IntelCmd::ImportSbom {
+            model,
+            vendor,
+            file,
+        } => {
+            let kb = wardwatch_inventory::kb::kb();
+            let bytes = std::fs::read(&file).map_err(|e| {
+                eprintln!("wardwatch: error: {}: {e}", file.display());
+                ExitCode::from(exit::INPUT)
+            })?;
+            let sb = wardwatch_intel::sbom::read_sbom(&bytes, &file.display().to_string())
+                .map_err(|e| {
+                    eprintln!("wardwatch: error: {e}");
+                    ExitCode::from(exit::INPUT)
+                })?;
+            // The vendor is the longest leading words wardwatch knows as one.
+            let words: Vec<&str> = model.split_whitespace().collect();
+            let (v, m) = match vendor {
+                Some(v) => (v, model.clone()),
+                None => (1..words.len())
+                    .map(|i| (words[..i].join(" "), words[i..].join(" ")))
+                    .find(|(v, _)| {
+                        kb.canonical_vendor(v) != *v || kb.vendors.iter().any(|a| a.canonical == *v)
+                    })
+                    .unwrap_or_else(|| {
+                        (
+                            words.first().map(|w| w.to_string()).unwrap_or_default(),
+                            words.get(1..).map(|w| w.join(" ")).unwrap_or_default(),
+                        )
+                    }),
+            };
+            let v = kb.canonical_vendor(&v);
+            let dir = data_dir.join("sbom");
+            let io = |e: std::io::Error| {
+                eprintln!("wardwatch: error: {}: {e}", dir.display());
+                ExitCode::from(exit::OUTPUT)
+            };
+            std::fs::create_dir_all(&dir).map_err(io)?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "sbom.json".into());
+            std::fs::write(dir.join(&name), &bytes).map_err(io)?;
+            let mut index = wardwatch_intel::sbom_index(&dir).map_err(|e| {
+                eprintln!("wardwatch: error: {e}");
+                ExitCode::from(exit::INPUT)
+            })?;
+            index.retain(|e| !(e.vendor == v && e.model == m));
+            index.push(wardwatch_intel::SbomEntry {
+                vendor: v.clone(),
+                model: m.clone(),
+                file: name,
+            });
+            let json =
+                serde_json::to_string_pretty(&index).map_err(|e| io(std::io::Error::other(e)))?;
+            std::fs::write(dir.join("index.json"), json).map_err(io)?;
+            println!(
+                "{}: {} with {} components attached to {v} / {m}",
+                file.display(),
+                sb.format,
+                sb.components.len()
+            );
+            Ok(())
+        }
+        IntelCmd::ImportVex { file } => {
+            let bytes = std::fs::read(&file).map_err(|e| {
+                eprintln!("wardwatch: error: {}: {e}", file.display());
+                ExitCode::from(exit::INPUT)
+            })?;
+            let st = wardwatch_intel::sbom::read_vex(&bytes, &file.display().to_string()).map_err(
+                |e| {
+                    eprintln!("wardwatch: error: {e}");
+                    ExitCode::from(exit::INPUT)
+                },
+            )?;
+            let dir = data_dir.join("vex");
+            let name = file
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_default();
+            std::fs::create_dir_all(&dir)
+                .and_then(|_| std::fs::write(dir.join(name), &bytes))
+                .map_err(|e| {
+                    eprintln!("wardwatch: error: {}: {e}", dir.display());
+                    ExitCode::from(exit::OUTPUT)
+                })?;
+            println!("{}: {} VEX statements imported", file.display(), st.len());
+            Ok(())
+        }
+        IntelCmd::CheckSbom { file, json } => {
+            let kb = wardwatch_inventory::kb::kb();
+            let bytes = std::fs::read(&file).map_err(|e| {
+                eprintln!("wardwatch: error: {}: {e}", file.display());
+                ExitCode::from(exit::INPUT)
+            })?;
+            let sb = wardwatch_intel::sbom::read_sbom(&bytes, &file.display().to_string())
+                .map_err(|e| {
+                    eprintln!("wardwatch: error: {e}");
+                    ExitCode::from(exit::INPUT)
+                })?;
+            let mut intel = wardwatch_intel::Intel::load_dir(&dir, kb);
+            intel.load_sboms_and_vex(std::path::Path::new("/nonexistent"), &data_dir.join("vex"));
+            intel
+                .sboms
+                .push(("candidate".into(), "candidate unit".into(), sb.clone()));
+            let probe = wardwatch_model::Device {
+                vendor: Some("candidate".into()),
+                model: Some("candidate unit".into()),
+                category: "unknown".into(),
+                ..Default::default()
+            };
+            let vulns = wardwatch_intel::matcher::match_device(&intel, kb, &probe);
+            let missing: Vec<(String, Vec<&str>)> = sb
+                .components
+                .iter()
+                .map(|c| {
+                    (
+                        format!("{}@{}", c.name, c.version.as_deref().unwrap_or("?")),
+                        wardwatch_intel::sbom::missing_fields(c),
+                    )
+                })
+                .filter(|(_, m)| !m.is_empty())
+                .collect();
+            if json {
+                let v = serde_json::json!({
+                    "file": file.display().to_string(),
+                    "format": sb.format,
+                    "components": sb.components.len(),
+                    "vulnerabilities": vulns,
+                    "missing_fields": missing.iter().map(|(c, m)| serde_json::json!({"component": c, "missing": m})).collect::<Vec<_>>(),
+                });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                return Ok(());
+            }
+            let kev = vulns.iter().filter(|v| v.kev && v.applies()).count();
+            println!(
+                "SBOM {} ({}): {} components · {} known vulnerabilities ({} known exploited) · {} components missing NTIA fields",
+                file.display(),
+                sb.format,
+                sb.components.len(),
+                vulns.iter().filter(|v| v.applies()).count(),
+                kev,
+                missing.len()
+            );
+            for v in &vulns {
+                println!(
+                    "  {}{} {} {}",
+                    v.id,
+                    if v.kev { " [KEV]" } else { "" },
+                    v.cvss.map(|c| format!("CVSS {c:.1}")).unwrap_or_default(),
+                    v.match_reason
+                );
+            }
+            for (c, m) in missing.iter().take(50) {
+                println!("  missing {}: {}", m.join(", "), c);
+            }
             Ok(())
         }
         IntelCmd::Status { max_age_days } => {
@@ -770,8 +954,9 @@ fn engine_config(
         ..Default::default()
     };
     let intel_dir = data_dir.join("intel");
-    if intel_dir.is_dir() {
-        let intel = wardwatch_intel::Intel::load_dir(&intel_dir, wardwatch_inventory::kb::kb());
+    if intel_dir.is_dir() || data_dir.join("sbom").is_dir() {
+        let mut intel = wardwatch_intel::Intel::load_dir(&intel_dir, wardwatch_inventory::kb::kb());
+        intel.load_sboms_and_vex(&data_dir.join("sbom"), &data_dir.join("vex"));
         for p in &intel.problems {
             eprintln!("wardwatch: warning: intel: {p}");
         }

@@ -320,3 +320,157 @@ fn asset_list_reconciliation_and_corrections() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn sbom_and_vex_on_the_shared_samples() {
+    let shared = repo().join("../shared/data/sbom");
+    if !shared.exists() {
+        eprintln!("SKIPPED: ../shared/data/sbom is absent");
+        return;
+    }
+    // Every shared SBOM and VEX sample reads.
+    for f in [
+        "cyclonedx/laravel-7.12.0.cdx-1.4.json",
+        "cyclonedx/proton-bridge-v1.8.0.cdx-1.2.json",
+        "cyclonedx/hbom-pcie-sata-adapter.cdx-1.4.json",
+        "cyclonedx/cbom-protocol-tls.cdx-1.6.json",
+        "spdx/examplemaven-0.0.1-enriched.spdx-2.3.json",
+        "spdx/ACME-v2.3.spdx.json",
+        "spdx/sbom-with-security.spdx-2.3.json",
+        "spdx/vexctl-example.spdx-2.3.json",
+        "vex/cyclonedx-vex-companion-bom-1.3.json",
+    ] {
+        let b = std::fs::read(shared.join(f)).unwrap();
+        let s = wardwatch_intel::sbom::read_sbom(&b, f).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !s.components.is_empty() || f.contains("cbom"),
+            "{f}: no components"
+        );
+    }
+    for f in [
+        "vex/openvex-demo.openvex.json",
+        "vex/openvex-wolfi-example.openvex.json",
+        "vex/cyclonedx-vex-1.4.json",
+    ] {
+        let b = std::fs::read(shared.join(f)).unwrap();
+        let v = wardwatch_intel::sbom::read_vex(&b, f).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !v.is_empty()
+                && v.iter()
+                    .all(|s| !s.vulnerability.is_empty() && !s.status.is_empty()),
+            "{f}"
+        );
+    }
+    let csaf_vex = std::fs::read(shared.join("vex/csaf-vex-wolfi-example.csaf.json")).unwrap();
+    assert!(
+        wardwatch_intel::feeds::read_csaf(&csaf_vex, "csaf-vex")
+            .unwrap()
+            .vex
+    );
+
+    // An SBOM attached to a model gives its devices the component's CVE…
+    let d = data_dir("sbom");
+    ww(
+        &d,
+        &[
+            "intel",
+            "update",
+            "--from",
+            repo().join("tests/intel").to_str().unwrap(),
+        ],
+    );
+    ww(
+        &d,
+        &[
+            "intel",
+            "import-sbom",
+            "--model",
+            "Philips IntelliVue MX800",
+            shared
+                .join("vex/cyclonedx-vex-companion-bom-1.3.json")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    let monitor = |d: &Path| -> (Value, Vec<Value>) {
+        let out = ww(
+            d,
+            &[
+                "analyze",
+                "--format",
+                "json",
+                "--no-progress",
+                &scenario("inventory.pcapng"),
+            ],
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let dev = r["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["ips"][0] == "10.40.2.7")
+            .unwrap()
+            .clone();
+        let f: Vec<Value> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "vulnerability" && f["ip"] == "10.40.2.7")
+            .cloned()
+            .collect();
+        (dev, f)
+    };
+    let (dev, findings) = monitor(&d);
+    let v = &dev["vulnerabilities"][0];
+    assert_eq!(v["id"], "CVE-2020-25649");
+    assert_eq!(v["source"], "sbom");
+    assert!(v["match"]
+        .as_str()
+        .unwrap()
+        .contains("jackson-databind@2.10.0"));
+    assert_eq!(findings.len(), 1);
+    // …and a VEX `not_affected` statement removes the finding and the risk.
+    ww(
+        &d,
+        &[
+            "intel",
+            "import-vex",
+            shared.join("vex/cyclonedx-vex-1.4.json").to_str().unwrap(),
+        ],
+    );
+    let (dev, findings) = monitor(&d);
+    assert_eq!(dev["vulnerabilities"][0]["vex_status"], "not_affected");
+    assert!(findings.is_empty(), "{findings:#?}");
+    assert!(dev["risk"]["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["name"] != "cvss"));
+    // The pre-purchase check reads the SBOM's own CVE references and missing fields.
+    let out = ww(
+        &d,
+        &[
+            "intel",
+            "check-sbom",
+            "--json",
+            shared.join("spdx/ACME-v2.3.spdx.json").to_str().unwrap(),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = r["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"CVE-2022-2274") && ids.contains(&"CVE-2020-28498"),
+        "{ids:?}"
+    );
+    assert!(r["missing_fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["component"] == "alpine@latest"));
+    let _ = std::fs::remove_dir_all(&d);
+}
