@@ -399,3 +399,88 @@ pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Reads an NVD API 2.0 response (`/rest/json/cves/2.0`): each CVE's CPE
+/// configurations (vulnerable `cpeMatch` entries with their version bounds)
+/// become products, with the highest CVSS base score.
+pub fn read_nvd(bytes: &[u8], file: &str) -> Result<Vec<CveRecord>, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("{file}: {e}"))?;
+    let list = v
+        .get("vulnerabilities")
+        .and_then(Value::as_array)
+        .filter(|_| v.get("format").and_then(Value::as_str) == Some("NVD_CVE"))
+        .ok_or_else(|| format!("{file}: not an NVD API 2.0 response (format NVD_CVE)"))?;
+    let mut out = Vec::new();
+    for item in list {
+        let Some(cve) = item.get("cve") else { continue };
+        let id = s(cve, "id");
+        let mut cvss: Option<f64> = None;
+        if let Some(m) = cve.get("metrics").and_then(Value::as_object) {
+            for arr in m.values().filter_map(Value::as_array) {
+                for x in arr {
+                    if let Some(b) = x
+                        .get("cvssData")
+                        .and_then(|d| d.get("baseScore"))
+                        .and_then(Value::as_f64)
+                    {
+                        cvss = Some(cvss.map_or(b, |c: f64| c.max(b)));
+                    }
+                }
+            }
+        }
+        let mut products = Vec::new();
+        let configs = cve.get("configurations").and_then(Value::as_array);
+        for node in configs.into_iter().flatten().flat_map(|c| {
+            c.get("nodes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        }) {
+            for m in node
+                .get("cpeMatch")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if m.get("vulnerable").and_then(Value::as_bool) != Some(true) {
+                    continue;
+                }
+                let crit = s(m, "criteria");
+                let parts: Vec<&str> = crit.split(':').collect();
+                let (Some(vendor), Some(product)) = (parts.get(3), parts.get(4)) else {
+                    continue;
+                };
+                let mut cons = Vec::new();
+                for (k, op) in [
+                    ("versionStartIncluding", ">="),
+                    ("versionStartExcluding", ">"),
+                    ("versionEndIncluding", "<="),
+                    ("versionEndExcluding", "<"),
+                ] {
+                    if let Some(x) = m.get(k).and_then(Value::as_str) {
+                        cons.push(format!("{op}{x}"));
+                    }
+                }
+                let exact = parts.get(5).copied().filter(|x| *x != "*" && *x != "-");
+                let text = match (exact, cons.is_empty()) {
+                    (Some(e), _) => e.to_string(),
+                    (None, true) => "vers:all/*".to_string(),
+                    (None, false) => cons.join(" | "),
+                };
+                products.push(Product {
+                    vendor: vendor.replace('_', " "),
+                    name: product.replace('_', " "),
+                    versions: VersionSpec::parse(&text),
+                    version_text: text,
+                });
+            }
+        }
+        out.push(CveRecord {
+            id,
+            cvss,
+            products,
+            date: s(cve, "lastModified").chars().take(10).collect(),
+        });
+    }
+    Ok(out)
+}

@@ -101,6 +101,13 @@ impl Intel {
                 Err(e) => i.problems.push(e),
             }
         }
+        for f in feeds::json_files(&dir.join("nvd")) {
+            let name = f.display().to_string();
+            match read(&f).and_then(|b| feeds::read_nvd(&b, &name)) {
+                Ok(c) => i.cves.extend(c),
+                Err(e) => i.problems.push(e),
+            }
+        }
         for name in ["epss.csv.gz", "epss.csv"] {
             let p = dir.join(name);
             if p.exists() {
@@ -235,6 +242,7 @@ pub fn exercise(data: &[u8]) {
     let _ = feeds::read_csaf(data, "fuzz");
     let _ = feeds::read_cve(data, "fuzz");
     let _ = feeds::read_epss(data, "fuzz");
+    let _ = feeds::read_nvd(data, "fuzz");
     let text = String::from_utf8_lossy(data);
     for line in text.lines().take(64) {
         let v = version::Version::parse(line);
@@ -246,5 +254,37 @@ pub fn exercise(data: &[u8]) {
             let _ = s.example_outside();
         }
         let _ = matcher::tokens(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::version::Version;
+
+    #[test]
+    fn nvd_cpe_configurations() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/intel/nvd/nvd-log4shell.json");
+        let b = std::fs::read(&p).unwrap_or_default();
+        let recs = feeds::read_nvd(&b, "nvd").unwrap_or_default();
+        assert_eq!(recs.len(), 1);
+        let r = &recs[0];
+        assert_eq!(r.cvss, Some(10.0));
+        assert_eq!(
+            r.products.len(),
+            3,
+            "the non-vulnerable platform is not a product"
+        );
+        let v = |s: &str| Version::parse(s).unwrap_or_else(|| panic!("{s}"));
+        let hit = |x: &str| {
+            r.products
+                .iter()
+                .any(|p| p.versions.as_ref().is_some_and(|s| s.contains(&v(x))))
+        };
+        assert!(hit("2.14.1") && hit("2.0.1") && hit("2.12.1"));
+        assert!(!hit("2.15.0") && !hit("2.17.1") && !hit("2.3.1"));
+        assert_eq!(r.products[0].vendor, "apache");
+        assert!(feeds::read_nvd(b"{\"format\":\"x\"}", "f").is_err());
     }
 }

@@ -657,9 +657,23 @@ enum IntelCmd {
     /// Import feed files (KEV JSON, CSAF and CVE JSON 5 directories, EPSS
     /// CSV) after validating every one; the previous copy is kept.
     Update {
-        /// A directory holding the downloaded feeds (air-gapped sites).
+        /// Import from a directory holding the feed files (air-gapped
+        /// sites) instead of downloading.
         #[arg(long)]
-        from: PathBuf,
+        from: Option<PathBuf>,
+        /// Download the KEV catalog from this URL (with any --*-url, only
+        /// the sources given are used; without, the official ones).
+        #[arg(long)]
+        kev_url: Option<String>,
+        /// Base URL of a CSAF directory distribution (with index.txt).
+        #[arg(long)]
+        csaf_url: Option<String>,
+        /// The EPSS CSV (gzip) URL.
+        #[arg(long)]
+        epss_url: Option<String>,
+        /// CVE JSON 5 record URLs (repeatable).
+        #[arg(long)]
+        cve_url: Vec<String>,
     },
     /// Attaches a CycloneDX or SPDX JSON SBOM to a device model: its
     /// components' vulnerabilities apply to every device of that model.
@@ -711,17 +725,73 @@ fn age_days(date: &str) -> Option<i64> {
 fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
     let dir = data_dir.join("intel");
     match cmd {
-        IntelCmd::Update { from } => {
-            let n = wardwatch_intel::update::import(&from, &dir).map_err(|e| {
+        IntelCmd::Update {
+            from,
+            kev_url,
+            csaf_url,
+            epss_url,
+            cve_url,
+        } => {
+            let fail = |e: String| {
                 eprintln!("wardwatch: error: {e}");
                 ExitCode::from(exit::INPUT)
-            })?;
+            };
+            let n = match from {
+                Some(from) => wardwatch_intel::update::import(&from, &dir).map_err(fail)?,
+                None => {
+                    let custom = kev_url.is_some()
+                        || csaf_url.is_some()
+                        || epss_url.is_some()
+                        || !cve_url.is_empty();
+                    let sources = if custom {
+                        wardwatch_intel::update::Sources {
+                            kev: kev_url,
+                            csaf: csaf_url,
+                            epss: epss_url,
+                            cve: cve_url,
+                        }
+                    } else {
+                        wardwatch_intel::update::Sources::default()
+                    };
+                    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+                        let b = indicatif::ProgressBar::new(0);
+                        b.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{bar:30} {pos}/{len} {wide_msg}",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                        );
+                        b
+                    });
+                    let d = wardwatch_intel::update::download(
+                        &sources,
+                        &dir,
+                        &mut |done, total, what| {
+                            if let Some(b) = &bar {
+                                b.set_length(total as u64);
+                                b.set_position(done as u64);
+                                b.set_message(what.to_string());
+                            }
+                        },
+                    )
+                    .map_err(fail)?;
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    println!(
+                        "downloaded {} files, {} not modified since the last update",
+                        d.fetched, d.not_modified
+                    );
+                    d.imported
+                }
+            };
             println!(
-                "imported into {}: {} KEV entries, {} CSAF documents, {} CVE records, {} EPSS scores",
+                "imported into {}: {} KEV entries, {} CSAF documents, {} CVE records, {} NVD CVEs, {} EPSS scores",
                 dir.display(),
                 n.kev,
                 n.csaf,
                 n.cve,
+                n.nvd,
                 n.epss
             );
             Ok(())

@@ -474,3 +474,97 @@ fn sbom_and_vex_on_the_shared_samples() {
         .any(|m| m["component"] == "alpine@latest"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn intel_download_from_a_real_http_server_with_conditional_requests() {
+    let shared = repo().join("../shared/data/intel");
+    if !shared.exists() {
+        eprintln!("SKIPPED: ../shared/data/intel is absent");
+        return;
+    }
+    // A mirror of the official layout, served by Python's http.server
+    // (which answers If-Modified-Since with 304).
+    let d = data_dir("download");
+    let www = d.join("www");
+    std::fs::create_dir_all(www.join("csaf/2024")).unwrap();
+    std::fs::copy(
+        shared.join("kev/known_exploited_vulnerabilities.json"),
+        www.join("kev.json"),
+    )
+    .unwrap();
+    let mut index = String::new();
+    for f in std::fs::read_dir(shared.join("csaf_icsma/2024"))
+        .unwrap()
+        .flatten()
+        .take(4)
+    {
+        let name = f.file_name().to_string_lossy().into_owned();
+        std::fs::copy(f.path(), www.join("csaf/2024").join(&name)).unwrap();
+        index.push_str(&format!("2024/{name}\n"));
+    }
+    std::fs::write(www.join("csaf/index.txt"), index).unwrap();
+    let epss = "#model_version:v2025.03.14,score_date:2025-08-25T00:00:00+0000\ncve,epss,percentile\nCVE-2021-44228,0.94358,0.99957\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, epss.as_bytes()).unwrap();
+    std::fs::write(www.join("epss.csv.gz"), gz.finish().unwrap()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(&www)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let args = [
+        "intel".to_string(),
+        "update".into(),
+        "--kev-url".into(),
+        format!("{base}/kev.json"),
+        "--csaf-url".into(),
+        format!("{base}/csaf"),
+        "--epss-url".into(),
+        format!("{base}/epss.csv.gz"),
+    ];
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = String::from_utf8_lossy(&ww(&d, &a).stdout).to_string();
+    let second = String::from_utf8_lossy(&ww(&d, &a).stdout).to_string();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        first.contains("downloaded 6 files, 0 not modified"),
+        "{first}"
+    );
+    assert!(
+        first.contains("1404 KEV entries")
+            && first.contains("4 CSAF documents")
+            && first.contains("1 EPSS scores"),
+        "{first}"
+    );
+    // The second run asks conditionally and keeps the copies it has.
+    assert!(
+        second.contains("downloaded 0 files, 6 not modified"),
+        "{second}"
+    );
+    assert!(d.join("intel/kev.json").exists() && d.join("intel.prev/kev.json").exists());
+    let out = ww(&d, &["intel", "status", "--max-age-days", "100000"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("epss"));
+    let _ = std::fs::remove_dir_all(&d);
+}
