@@ -319,3 +319,44 @@ mod tests {
         );
     }
 }
+
+const EOL_CSV: &str = include_str!("../data/end-of-life.csv");
+
+/// Whether a component is past its end of support: the date and source.
+pub fn end_of_life(c: &Component) -> Option<(String, String)> {
+    let v = c.version.as_deref().and_then(Version::parse)?;
+    let name = c.name.to_ascii_lowercase();
+    for line in EOL_CSV.lines().skip_while(|l| l.starts_with('#')).skip(1) {
+        let mut f = line.splitn(4, ',');
+        let (Some(n), Some(range), Some(ended), Some(src)) =
+            (f.next(), f.next(), f.next(), f.next())
+        else {
+            continue;
+        };
+        if n != name {
+            continue;
+        }
+        if VersionSpec::parse(range).is_some_and(|s| s.contains(&v)) {
+            return Some((ended.to_string(), src.to_string()));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod eol_tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_components() {
+        let c = |n: &str, v: &str| Component {
+            name: n.into(),
+            version: Some(v.into()),
+            ..Default::default()
+        };
+        assert!(end_of_life(&c("OpenSSL", "1.1.1k")).is_some());
+        assert!(end_of_life(&c("OpenSSL", "3.0.4")).is_none());
+        assert!(end_of_life(&c("jackson-databind", "2.10.0")).is_some());
+        assert!(end_of_life(&c("elliptic", "6.5.2")).is_none());
+    }
+}

@@ -919,8 +919,22 @@ fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> 
                 })
                 .filter(|(_, m)| !m.is_empty())
                 .collect();
+            let unsupported: Vec<(String, String, String)> = sb
+                .components
+                .iter()
+                .filter_map(|c| {
+                    wardwatch_intel::sbom::end_of_life(c).map(|(ended, src)| {
+                        (
+                            format!("{}@{}", c.name, c.version.as_deref().unwrap_or("?")),
+                            ended,
+                            src,
+                        )
+                    })
+                })
+                .collect();
             if json {
                 let v = serde_json::json!({
+                    "unsupported": unsupported.iter().map(|(c, e, s)| serde_json::json!({"component": c, "support_ended": e, "source": s})).collect::<Vec<_>>(),
                     "file": file.display().to_string(),
                     "format": sb.format,
                     "components": sb.components.len(),
@@ -932,12 +946,13 @@ fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> 
             }
             let kev = vulns.iter().filter(|v| v.kev && v.applies()).count();
             println!(
-                "SBOM {} ({}): {} components · {} known vulnerabilities ({} known exploited) · {} components missing NTIA fields",
+                "SBOM {} ({}): {} components · {} known vulnerabilities ({} known exploited) · {} unsupported · {} components missing NTIA fields",
                 file.display(),
                 sb.format,
                 sb.components.len(),
                 vulns.iter().filter(|v| v.applies()).count(),
                 kev,
+                unsupported.len(),
                 missing.len()
             );
             for v in &vulns {
@@ -948,6 +963,9 @@ fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> 
                     v.cvss.map(|c| format!("CVSS {c:.1}")).unwrap_or_default(),
                     v.match_reason
                 );
+            }
+            for (c, ended, src) in &unsupported {
+                println!("  unsupported since {ended}: {c} ({src})");
             }
             for (c, m) in missing.iter().take(50) {
                 println!("  missing {}: {}", m.join(", "), c);

@@ -472,6 +472,28 @@ fn sbom_and_vex_on_the_shared_samples() {
         .unwrap()
         .iter()
         .any(|m| m["component"] == "alpine@latest"));
+    // An unsupported component is flagged (jackson-databind 2.10 is a closed line).
+    let out = ww(
+        &d,
+        &[
+            "intel",
+            "check-sbom",
+            "--json",
+            shared
+                .join("vex/cyclonedx-vex-companion-bom-1.3.json")
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["unsupported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["component"] == "jackson-databind@2.10.0"),
+        "{r:#}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 
