@@ -993,7 +993,8 @@ fn assemble(
         }
         fresh
     });
-    let devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    let mut devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    wardwatch_inventory::add_dhcp_clients(&mut devices, &observations, &cfg.site);
     let mut devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
     wardwatch_inventory::assets::apply_corrections(&mut devices, &cfg.corrections);
     let feeds = match &cfg.intel {

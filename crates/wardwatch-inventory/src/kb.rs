@@ -188,21 +188,27 @@ pub fn check() -> Result<(usize, usize), String> {
     Kb::parse(&KB_FILES).map(|k| (k.rules.len(), k.vendors.len()))
 }
 
-/// Whether a lowercased value matches a rule (patterns are lowercase).
-fn matches(r: &Rule, v: &str) -> bool {
+/// The pattern of a rule a lowercased value matches (patterns are
+/// lowercase), if any.
+fn matches<'r>(r: &'r Rule, v: &str) -> Option<&'r str> {
     if v.is_empty() {
-        return false;
+        return None;
     }
-    r.equals.iter().any(|e| v == e)
-        || r.prefix.iter().any(|p| v.starts_with(p.as_str()))
-        || r.contains.iter().any(|c| v.contains(c.as_str()))
+    r.equals
+        .iter()
+        .find(|e| v == e.as_str())
+        .or_else(|| r.prefix.iter().find(|p| v.starts_with(p.as_str())))
+        .or_else(|| r.contains.iter().find(|c| v.contains(c.as_str())))
+        .map(String::as_str)
 }
 
-/// Fills a template: `{value}`, `{part N}` (1-based `^` component) or
-/// `{oui}` (the vendor name of an `oui` evidence value, after the prefix).
-fn fill(t: &str, value: &str) -> Option<String> {
+/// Fills a template: `{value}`, `{part N}` (1-based `^` component),
+/// `{oui}` (the vendor name of an `oui` evidence value, after the prefix) or
+/// `{match}` (the pattern that matched).
+fn fill(t: &str, value: &str, matched: &str) -> Option<String> {
     let out = match t {
         "{value}" => value.trim().to_string(),
+        "{match}" => matched.to_string(),
         "{oui}" => value
             .split_once(' ')
             .map(|x| x.1)
@@ -305,24 +311,28 @@ pub fn classify(d: &mut Device, kb: &Kb) {
         };
         let lower = e.value.to_lowercase();
         for r in ids.iter().filter_map(|i| kb.rules.get(*i)) {
-            if !matches(r, &lower) {
+            let Some(matched) = matches(r, &lower) else {
                 continue;
-            }
+            };
             let c = r.confidence;
             let mut used = false;
-            if let Some(v) = r.vendor.as_deref().and_then(|t| fill(t, &e.value)) {
+            if let Some(v) = r.vendor.as_deref().and_then(|t| fill(t, &e.value, matched)) {
                 vendor.offer(kb.canonical_vendor(&v), c);
                 used = true;
             }
-            if let Some(v) = r.model.as_deref().and_then(|t| fill(t, &e.value)) {
+            if let Some(v) = r.model.as_deref().and_then(|t| fill(t, &e.value, matched)) {
                 model.offer(v, c);
                 used = true;
             }
-            if let Some(v) = r.firmware.as_deref().and_then(|t| fill(t, &e.value)) {
+            if let Some(v) = r
+                .firmware
+                .as_deref()
+                .and_then(|t| fill(t, &e.value, matched))
+            {
                 firmware.offer(v, c);
                 used = true;
             }
-            if let Some(v) = r.os.as_deref().and_then(|t| fill(t, &e.value)) {
+            if let Some(v) = r.os.as_deref().and_then(|t| fill(t, &e.value, matched)) {
                 os.offer(v, c);
                 used = true;
             }
@@ -456,6 +466,30 @@ mod tests {
         assert_eq!(d.model.as_deref(), Some("IntelliVue MX800"));
         assert_eq!(d.category, "patient-monitor");
         assert_eq!(d.criticality.as_deref(), Some("critical"));
+    }
+
+    #[test]
+    fn dhcp_fingerprints_and_certificate_makers() {
+        let mut d = Device {
+            category: "unknown".into(),
+            evidence: vec![
+                evidence(
+                    "dhcp",
+                    "option 55 parameter list",
+                    "1,15,3,6,44,46,47,31,33,121,249,43",
+                ),
+                evidence(
+                    "tls",
+                    "certificate",
+                    "pump-0042.bbraun.local (self-signed, until 350101000000Z)",
+                ),
+            ],
+            ..Default::default()
+        };
+        classify(&mut d, kb());
+        assert_eq!(d.os.as_deref(), Some("Windows 7/8"));
+        assert_eq!(d.vendor.as_deref(), Some("B. Braun"));
+        assert_eq!(d.evidence[1].rule.as_deref(), Some("kb:tls-cert-maker"));
     }
 
     #[test]

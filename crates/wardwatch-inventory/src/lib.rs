@@ -245,3 +245,82 @@ pub fn build_devices(
     let out: Vec<Device> = keyed.into_iter().map(|(_, d)| d).collect();
     out
 }
+
+/// Devices seen only through DHCP (a client asking for an address has none
+/// yet, so no flow names it): one per client MAC not already a device, with
+/// the address it asked for or was given, and its OUI vendor. The DHCP facts
+/// themselves are added by [`apply_observations`].
+pub fn add_dhcp_clients(
+    devices: &mut Vec<Device>,
+    observations: &[wardwatch_proto::Observation],
+    site: &str,
+) {
+    use std::collections::{BTreeMap, HashSet};
+    let known: HashSet<String> = devices.iter().filter_map(|d| d.mac.clone()).collect();
+    // mac -> (first ts, last ts, address)
+    let mut new: BTreeMap<String, (i64, i64, Option<IpAddr>)> = BTreeMap::new();
+    for o in observations {
+        let wardwatch_proto::ObsKind::Dhcp {
+            client_mac,
+            address,
+            message_type,
+            ..
+        } = &o.kind
+        else {
+            continue;
+        };
+        let Some(bytes) = parse_mac(client_mac) else {
+            continue;
+        };
+        if known.contains(client_mac) || bytes == [0; 6] || oui::is_multicast(&bytes) {
+            continue;
+        }
+        let e = new
+            .entry(client_mac.clone())
+            .or_insert((o.origin.ts_ns, o.origin.ts_ns, None));
+        e.0 = e.0.min(o.origin.ts_ns);
+        e.1 = e.1.max(o.origin.ts_ns);
+        // The address the server gave (ACK) wins over the one asked for.
+        if let Some(a) = address.filter(net::is_unicast_host) {
+            if *message_type == 5 || e.2.is_none() {
+                e.2 = Some(a);
+            }
+        }
+    }
+    for (mac, (first, last, addr)) in new {
+        let Some(m) = parse_mac(&mac) else { continue };
+        let mut d = Device {
+            id: stable_id("dev", site, &[&DeviceKey::Mac(m).id_text()]),
+            mac: Some(mac.clone()),
+            ips: addr.map(|a| vec![a.to_string()]).unwrap_or_default(),
+            category: "unknown".into(),
+            first_seen: rfc3339(first),
+            last_seen: rfc3339(last),
+            ..Default::default()
+        };
+        if let Some(v) = oui::vendor(&m) {
+            d.vendor = Some(v.to_string());
+            d.confidence.vendor = 0.6;
+            d.evidence.push(Evidence {
+                source: "oui".into(),
+                field: "vendor".into(),
+                value: format!("{:02x}:{:02x}:{:02x} {v}", m[0], m[1], m[2]),
+                input: None,
+                frame: None,
+                ts: None,
+                rule: Some("ieee-registry".into()),
+            });
+        }
+        devices.push(d);
+    }
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut n = 0;
+    for part in s.split(':') {
+        *out.get_mut(n)? = u8::from_str_radix(part, 16).ok()?;
+        n += 1;
+    }
+    (n == 6).then_some(out)
+}

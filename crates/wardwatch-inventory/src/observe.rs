@@ -58,6 +58,7 @@ struct Acc {
     os: Option<String>,
     dicom_server: bool,
     hl7_receiver: bool,
+    dhcp_server: bool,
     lab: bool,
 }
 
@@ -115,6 +116,7 @@ pub fn apply_observations(
             os: None,
             dicom_server: false,
             hl7_receiver: false,
+            dhcp_server: false,
             lab: false,
         })
         .collect();
@@ -616,6 +618,12 @@ pub fn apply_observations(
                 message_type,
                 ..
             } => {
+                // OFFER and ACK come from the server.
+                if matches!(message_type, 2 | 5) {
+                    if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                        a.dhcp_server = true;
+                    }
+                }
                 // The client often has no address yet: find it by MAC.
                 if matches!(message_type, 1 | 3 | 8) {
                     if let Some(a) = by_mac.get(client_mac).and_then(|i| acc.get_mut(*i)) {
@@ -676,6 +684,31 @@ pub fn apply_observations(
             d.category = "lab-analyzer".into();
             d.medical = Some(true);
             d.confidence.category = 0.7;
+        }
+        // Infrastructure roles from behaviour: answering DNS, handing out
+        // DHCP leases.
+        let dns = d
+            .services
+            .iter()
+            .any(|s| s.port == 53 && s.proto.as_deref() == Some("dns"));
+        for (on, role) in [(dns, "DNS server"), (a.dhcp_server, "DHCP server")] {
+            if !on {
+                continue;
+            }
+            d.evidence.push(Evidence {
+                source: "behaviour".into(),
+                field: "role".into(),
+                value: role.into(),
+                input: None,
+                frame: None,
+                ts: None,
+                rule: Some(format!("role:{}", role.to_lowercase().replace(' ', "-"))),
+            });
+            if d.category == "unknown" {
+                d.category = "server".into();
+                d.medical = Some(false);
+                d.confidence.category = 0.5;
+            }
         }
         if a.hl7_receiver && d.category == "unknown" {
             d.category = "interface-engine".into();
