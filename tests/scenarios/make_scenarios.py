@@ -13,7 +13,11 @@ hydra, pyftpdlib (FTP server), snmpd and snmpget, inetutils telnet.
 
 Scenarios:
   inventory.pcapng   modalities storing to a PACS, monitors and pumps sending
-                     HL7, a lab analyzer, IT around them.
+                     HL7, a lab analyzer, a receiver known by its TLS
+                     certificate (openssl s_server), IT around them.
+  dhcp.pcapng        a workstation leasing an address from dnsmasq (ISC
+                     dhclient in a network namespace); analysed with
+                     inventory.pcapng as one site.
   attacks.pcapng     an ultrasound uploading 40 MB in periodic chunks to an
                      internet address (frames cut to 128 bytes, wire lengths
                      kept), scans, brute force, a default-credential login,
@@ -66,6 +70,7 @@ PLAN = {
     "127.60.5.21": ("10.60.5.21", "00:06:5b:4a:10:21", 60),  # Dell workstation
     "127.60.5.66": ("10.60.5.66", "00:06:5b:4a:10:66", 60),  # Dell laptop used by the attacker
     "127.60.7.3": ("10.60.7.3", "00:01:e6:77:00:03", 60),    # HP printer
+    "127.40.2.20": ("10.40.2.20", "00:02:b3:11:22:40", 40),  # telemetry receiver known by its certificate (Intel NIC)
     "127.0.0.1": ("10.60.5.66", "00:06:5b:4a:10:66", 60),    # hydra cannot bind: the attacker
     # internet (reached through the router 10.20.0.1)
     "127.185.220.7": ("185.220.101.7", None, 20),
@@ -399,6 +404,55 @@ def rewrite(raw, out, stretch=None, truncate_port=None):
     w.close()
 
 
+def tls_exchange(tmp):
+    import ssl
+    key = os.path.join(tmp, "key.pem")
+    crt = os.path.join(tmp, "crt.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "3650", "-subj", "/O=Philips Medical Systems/CN=IntelliVue Telemetry Receiver Philips"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    srv = subprocess.Popen(["openssl", "s_server", "-accept", "127.40.2.20:443", "-cert", crt, "-key", key,
+                            "-tls1_2", "-www", "-quiet"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port("127.40.2.20", 443)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = socket.create_connection(("127.40.2.20", 443), source_address=("127.60.5.21", 0))
+    with ctx.wrap_socket(raw) as t:
+        t.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        t.recv(4096)
+    srv.terminate()
+
+
+def dhcp(tmp):
+    """A Dell workstation gets its address from dnsmasq over a veth pair
+    in a network namespace (ISC dhclient, hostname option)."""
+    out = os.path.join(HERE, "dhcp.pcapng")
+    sh = lambda c: subprocess.run(c, shell=True, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sh("ip netns del wwdhcp; ip link del wwd0")
+    sh("ip netns add wwdhcp && ip link add wwd0 type veth peer name wwd1 && ip link set wwd1 netns wwdhcp")
+    sh("ip link set wwd0 address 00:05:69:a1:01:05 && ip addr add 10.60.0.1/24 dev wwd0 && ip link set wwd0 up")
+    sh("ip netns exec wwdhcp ip link set wwd1 address 00:06:5b:4a:10:77 && ip netns exec wwdhcp ip link set wwd1 up")
+    conf = os.path.join(tmp, "dhclient.conf")
+    with open(conf, "w") as f:
+        f.write('send host-name "WS-RAD-07";\n')
+    dns = subprocess.Popen(["dnsmasq", "--no-daemon", "--port=0", "--interface=wwd0", "--bind-interfaces",
+                            "--dhcp-range=10.60.0.50,10.60.0.99,12h", "--dhcp-leasefile=" + os.path.join(tmp, "leases")],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cap = subprocess.Popen(["dumpcap", "-q", "-i", "wwd0", "-w", out, "-f", "udp port 67 or udp port 68"],
+                           stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    sh(f"ip netns exec wwdhcp dhclient -1 -cf {conf} -pf {tmp}/dh.pid -lf {tmp}/dh.lease wwd1")
+    time.sleep(2)
+    sh(f"ip netns exec wwdhcp dhclient -r -cf {conf} -pf {tmp}/dh.pid -lf {tmp}/dh.lease wwd1")
+    cap.terminate()
+    cap.wait()
+    dns.terminate()
+    sh("ip netns del wwdhcp; ip link del wwd0")
+
+
 def inventory(tmp):
     raw = os.path.join(tmp, "inv.pcapng")
     stop = threading.Event()
@@ -419,6 +473,9 @@ def inventory(tmp):
     dig("127.60.5.21", "intranet.hospital.example")
     curl_get("127.60.5.21", "http://127.20.1.30/", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36")
     snmp_poll()
+    # A telemetry receiver known only by its TLS certificate (TLS 1.2, so
+    # the certificate crosses in the clear).
+    tls_exchange(tmp)
     # Pumps known only by their MAC: a heartbeat to the intranet server.
     for src in ("127.40.3.9", "127.40.3.11"):
         s = socket.socket()
@@ -529,7 +586,7 @@ def baseline(tmp):
 
 
 def main():
-    which = sys.argv[1:] or ["inventory", "attacks", "baseline"]
+    which = sys.argv[1:] or ["inventory", "dhcp", "attacks", "baseline"]
     with tempfile.TemporaryDirectory() as tmp:
         for name in which:
             print("generating", name, flush=True)

@@ -29,7 +29,7 @@ fn analyze(files: &[&str]) -> wardwatch_model::Report {
 #[test]
 fn inventory_precision_and_recall_per_field() {
     let t = truth("inventory.truth.json");
-    let r = analyze(&["inventory.pcapng"]);
+    let r = analyze(&["inventory.pcapng", "dhcp.pcapng"]);
     let by_ip: BTreeMap<&str, &wardwatch_model::Device> = r
         .devices
         .iter()

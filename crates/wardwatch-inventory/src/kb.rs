@@ -63,6 +63,10 @@ pub struct Rule {
     pub category: Option<String>,
     /// Proposed medical flag.
     pub medical: Option<bool>,
+    /// The OUI names the network-module maker, not the device's: the
+    /// vendor taken from it drops to this rule's confidence.
+    #[serde(default)]
+    pub nic: bool,
     /// Confidence of every proposal of this rule.
     pub confidence: f64,
     /// Public source.
@@ -277,8 +281,26 @@ pub fn classify(d: &mut Device, kb: &Kb) {
     let mut os = Best::default();
     let mut category = Best::default();
     let mut medical: Option<(bool, f64)> = None;
+    // A vendor read off a network-module maker's OUI is weak evidence.
+    let nic = d.evidence.iter().any(|e| {
+        e.source == "oui"
+            && kb
+                .by_key
+                .get(&(e.source.clone(), e.field.clone()))
+                .is_some_and(|ids| {
+                    let lower = e.value.to_lowercase();
+                    ids.iter()
+                        .filter_map(|i| kb.rules.get(*i))
+                        .any(|r| r.nic && matches(r, &lower).is_some())
+                })
+    });
     if let Some(v) = d.vendor.clone() {
-        vendor.offer(v, d.confidence.vendor);
+        let c = if nic && d.confidence.vendor <= 0.6 {
+            0.3
+        } else {
+            d.confidence.vendor
+        };
+        vendor.offer(v, c);
     }
     if let Some(v) = d.model.clone() {
         model.offer(v, d.confidence.model);
