@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use wardwatch_inventory::kb::legacy_os;
 use wardwatch_model::Device;
 use wardwatch_proto::creds::{is_anonymous, PasswordCheck};
 use wardwatch_proto::obs::{ObsKind, Observation};
@@ -550,44 +551,6 @@ fn certificate(
             remedy::TLS_CERT,
         ));
     }
-}
-
-/// Whether an operating system string names one without security updates.
-pub fn legacy_os(os: &str) -> Option<&'static str> {
-    let l = os.to_ascii_lowercase();
-    let names: [(&str, &'static str); 14] = [
-        ("windows xp", "Windows XP"),
-        ("windows 2000", "Windows 2000"),
-        ("windows nt", "Windows NT"),
-        ("windows 95", "Windows 95"),
-        ("windows 98", "Windows 98"),
-        ("windows me", "Windows ME"),
-        ("server 2003", "Windows Server 2003"),
-        ("windows 2003", "Windows Server 2003"),
-        ("vista", "Windows Vista"),
-        ("server 2008", "Windows Server 2008"),
-        ("windows 7", "Windows 7"),
-        ("windows 8", "Windows 8/8.1"),
-        ("windows ce", "Windows CE"),
-        ("windows embedded", "Windows Embedded"),
-    ];
-    if let Some((_, n)) = names.iter().find(|(k, _)| l.contains(k)) {
-        return Some(n);
-    }
-    // NTLM versions: 5.x is 2000/XP/2003, 6.0 Vista/2008, 6.1 7/2008 R2,
-    // 6.2/6.3 8/8.1/2012 (support ended 2023).
-    for (k, n) in [
-        ("windows 5.", "Windows 2000/XP/2003"),
-        ("windows 6.0", "Windows Vista/2008"),
-        ("windows 6.1", "Windows 7/2008 R2"),
-        ("windows 6.2", "Windows 8/2012"),
-        ("windows 6.3", "Windows 8.1/2012 R2"),
-    ] {
-        if l.starts_with(k) {
-            return Some(n);
-        }
-    }
-    None
 }
 
 /// Known-exploited and known vulnerabilities the intel stage matched: one

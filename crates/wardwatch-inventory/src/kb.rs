@@ -212,7 +212,12 @@ fn matches<'r>(r: &'r Rule, v: &str) -> Option<&'r str> {
 fn fill(t: &str, value: &str, matched: &str) -> Option<String> {
     let out = match t {
         "{value}" => value.trim().to_string(),
-        "{match}" => matched.to_string(),
+        "{match}" => {
+            let mut c = matched.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
         "{oui}" => value
             .split_once(' ')
             .map(|x| x.1)
@@ -239,6 +244,44 @@ pub fn criticality(category: &str) -> Option<&'static str> {
         "workstation" | "printer" | "voip" | "building-automation" | "iot" => "low",
         _ => return None,
     })
+}
+
+/// Whether an operating system string names one without security updates.
+pub fn legacy_os(os: &str) -> Option<&'static str> {
+    let l = os.to_ascii_lowercase();
+    let names: [(&str, &'static str); 14] = [
+        ("windows xp", "Windows XP"),
+        ("windows 2000", "Windows 2000"),
+        ("windows nt", "Windows NT"),
+        ("windows 95", "Windows 95"),
+        ("windows 98", "Windows 98"),
+        ("windows me", "Windows ME"),
+        ("server 2003", "Windows Server 2003"),
+        ("windows 2003", "Windows Server 2003"),
+        ("vista", "Windows Vista"),
+        ("server 2008", "Windows Server 2008"),
+        ("windows 7", "Windows 7"),
+        ("windows 8", "Windows 8/8.1"),
+        ("windows ce", "Windows CE"),
+        ("windows embedded", "Windows Embedded"),
+    ];
+    if let Some((_, n)) = names.iter().find(|(k, _)| l.contains(k)) {
+        return Some(n);
+    }
+    // NTLM versions: 5.x is 2000/XP/2003, 6.0 Vista/2008, 6.1 7/2008 R2,
+    // 6.2/6.3 8/8.1/2012 (support ended 2023).
+    for (k, n) in [
+        ("windows 5.", "Windows 2000/XP/2003"),
+        ("windows 6.0", "Windows Vista/2008"),
+        ("windows 6.1", "Windows 7/2008 R2"),
+        ("windows 6.2", "Windows 8/2012"),
+        ("windows 6.3", "Windows 8.1/2012 R2"),
+    ] {
+        if l.starts_with(k) {
+            return Some(n);
+        }
+    }
+    None
 }
 
 /// Medical categories.
@@ -409,6 +452,21 @@ pub fn classify(d: &mut Device, kb: &Kb) {
     if d.criticality.is_none() {
         d.criticality = criticality(&d.category).map(str::to_string);
     }
+    // An operating system without security updates is marked legacy.
+    if let Some(name) = d.os.as_deref().and_then(legacy_os) {
+        let value = format!("legacy: {name} receives no security updates");
+        if !d.evidence.iter().any(|e| e.field == "os support") {
+            d.evidence.push(wardwatch_model::Evidence {
+                source: "kb".into(),
+                field: "os support".into(),
+                value,
+                input: None,
+                frame: None,
+                ts: None,
+                rule: Some("kb:legacy-os".into()),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -488,6 +546,21 @@ mod tests {
         assert_eq!(d.model.as_deref(), Some("IntelliVue MX800"));
         assert_eq!(d.category, "patient-monitor");
         assert_eq!(d.criticality.as_deref(), Some("critical"));
+    }
+
+    #[test]
+    fn legacy_names() {
+        assert_eq!(
+            legacy_os("Windows 7 Ultimate 7601 Service Pack 1"),
+            Some("Windows 7")
+        );
+        assert_eq!(legacy_os("Windows 2000 2195"), Some("Windows 2000"));
+        assert_eq!(
+            legacy_os("Windows 6.1 build 7601"),
+            Some("Windows 7/2008 R2")
+        );
+        assert_eq!(legacy_os("Windows 10.0 build 19041"), None);
+        assert_eq!(legacy_os("Linux"), None);
     }
 
     #[test]
