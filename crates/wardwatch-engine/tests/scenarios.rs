@@ -26,23 +26,23 @@ fn analyze(files: &[&str]) -> wardwatch_model::Report {
         .report
 }
 
-#[test]
-fn inventory_precision_and_recall_per_field() {
-    let t = truth("inventory.truth.json");
-    let r = analyze(&["inventory.pcapng", "dhcp.pcapng"]);
+/// Per field: true positives, false positives, false negatives.
+type Counts = BTreeMap<&'static str, (u32, u32, u32)>;
+
+const FIELDS: [&str; 5] = ["vendor", "model", "firmware", "category", "medical"];
+
+/// Scores one labelled capture set against its truth file.
+fn score(files: &[&str], truth_file: &str, counts: &mut Counts, misses: &mut Vec<String>) {
+    let t = truth(truth_file);
+    let r = analyze(files);
     let by_ip: BTreeMap<&str, &wardwatch_model::Device> = r
         .devices
         .iter()
         .flat_map(|d| d.ips.iter().map(move |ip| (ip.as_str(), d)))
         .collect();
-    let fields = ["vendor", "model", "firmware", "category", "medical"];
-    let mut tp: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut fp: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut fneg: BTreeMap<&str, u32> = BTreeMap::new();
-    let mut misses = Vec::new();
     for (ip, want) in t["devices"].as_object().unwrap() {
         let d = by_ip.get(ip.as_str()).copied();
-        for f in fields {
+        for f in FIELDS {
             let w = &want[f];
             if w.is_null() {
                 continue;
@@ -58,28 +58,45 @@ fn inventory_precision_and_recall_per_field() {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
+            let c = counts.entry(f).or_default();
             match got {
-                Some(g) if g.eq_ignore_ascii_case(&want_s) => *tp.entry(f).or_default() += 1,
+                Some(g) if g.eq_ignore_ascii_case(&want_s) => c.0 += 1,
                 Some(g) => {
-                    *fp.entry(f).or_default() += 1;
-                    *fneg.entry(f).or_default() += 1;
-                    misses.push(format!("{ip} {f}: got {g:?}, truth {want_s:?}"));
+                    c.1 += 1;
+                    c.2 += 1;
+                    misses.push(format!(
+                        "{truth_file} {ip} {f}: got {g:?}, truth {want_s:?}"
+                    ));
                 }
                 None => {
-                    *fneg.entry(f).or_default() += 1;
-                    misses.push(format!("{ip} {f}: unknown, truth {want_s:?}"));
+                    c.2 += 1;
+                    misses.push(format!("{truth_file} {ip} {f}: unknown, truth {want_s:?}"));
                 }
             }
         }
     }
+}
+
+#[test]
+fn inventory_precision_and_recall_per_field() {
+    let mut counts = Counts::new();
+    let mut misses = Vec::new();
+    score(
+        &["inventory.pcapng", "dhcp.pcapng"],
+        "inventory.truth.json",
+        &mut counts,
+        &mut misses,
+    );
+    score(
+        &["../../samples/demo-hospital.pcapng"],
+        "demo.truth.json",
+        &mut counts,
+        &mut misses,
+    );
     println!("field      precision  recall  (tp/fp/fn)");
     let mut worst: f64 = 1.0;
-    for f in fields {
-        let (a, b, c) = (
-            tp.get(f).copied().unwrap_or(0),
-            fp.get(f).copied().unwrap_or(0),
-            fneg.get(f).copied().unwrap_or(0),
-        );
+    for f in FIELDS {
+        let (a, b, c) = counts.get(f).copied().unwrap_or((0, 0, 0));
         let p = a as f64 / (a + b).max(1) as f64;
         let rc = a as f64 / (a + c).max(1) as f64;
         worst = worst.min(p).min(rc);
