@@ -712,21 +712,6 @@ mod tests {
     }
 
     #[test]
-    fn legacy_names() {
-        assert_eq!(
-            legacy_os("Windows 7 Ultimate 7601 Service Pack 1"),
-            Some("Windows 7")
-        );
-        assert_eq!(legacy_os("Windows 2000 2195"), Some("Windows 2000"));
-        assert_eq!(
-            legacy_os("Windows 6.1 build 7601"),
-            Some("Windows 7/2008 R2")
-        );
-        assert_eq!(legacy_os("Windows 10.0 build 19041"), None);
-        assert_eq!(legacy_os("Linux"), None);
-    }
-
-    #[test]
     fn weak_ciphers() {
         assert_eq!(weak_cipher(0x0005), Some("RC4"));
         assert_eq!(weak_cipher(0x000A), Some("3DES"));

@@ -186,18 +186,8 @@ pub fn build_devices(
             ..Default::default()
         };
         if let Some(m) = b.mac {
-            if let Some(v) = oui::vendor(&m) {
-                d.vendor = Some(v.to_string());
-                d.confidence.vendor = 0.6;
-                b.evidence.push(Evidence {
-                    source: "oui".into(),
-                    field: "vendor".into(),
-                    value: format!("{:02x}:{:02x}:{:02x} {v}", m[0], m[1], m[2]),
-                    input: None,
-                    frame: None,
-                    ts: None,
-                    rule: Some("ieee-registry".into()),
-                });
+            if let Some(e) = oui_vendor(&mut d, &m) {
+                b.evidence.push(e);
             } else if oui::is_locally_administered(&m) {
                 b.evidence.push(Evidence {
                     source: "oui".into(),
@@ -298,21 +288,28 @@ pub fn add_dhcp_clients(
             last_seen: rfc3339(last),
             ..Default::default()
         };
-        if let Some(v) = oui::vendor(&m) {
-            d.vendor = Some(v.to_string());
-            d.confidence.vendor = 0.6;
-            d.evidence.push(Evidence {
-                source: "oui".into(),
-                field: "vendor".into(),
-                value: format!("{:02x}:{:02x}:{:02x} {v}", m[0], m[1], m[2]),
-                input: None,
-                frame: None,
-                ts: None,
-                rule: Some("ieee-registry".into()),
-            });
+        if let Some(e) = oui_vendor(&mut d, &m) {
+            d.evidence.push(e);
         }
         devices.push(d);
     }
+}
+
+/// Sets the device's vendor from the IEEE registry and returns the evidence
+/// for it, when the MAC's block is assigned.
+fn oui_vendor(d: &mut Device, m: &[u8; 6]) -> Option<Evidence> {
+    let v = oui::vendor(m)?;
+    d.vendor = Some(v.to_string());
+    d.confidence.vendor = 0.6;
+    Some(Evidence {
+        source: "oui".into(),
+        field: "vendor".into(),
+        value: format!("{:02x}:{:02x}:{:02x} {v}", m[0], m[1], m[2]),
+        input: None,
+        frame: None,
+        ts: None,
+        rule: Some("ieee-registry".into()),
+    })
 }
 
 fn parse_mac(s: &str) -> Option<[u8; 6]> {

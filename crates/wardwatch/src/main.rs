@@ -722,6 +722,22 @@ fn age_days(date: &str) -> Option<i64> {
     Some(wardwatch_model::time::now_secs() / 86_400 - days)
 }
 
+/// Reads an SBOM file, or says why not (exit 3).
+fn read_sbom_file(
+    file: &std::path::Path,
+) -> Result<(Vec<u8>, wardwatch_intel::sbom::Sbom), ExitCode> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        eprintln!("wardwatch: error: {}: {e}", file.display());
+        ExitCode::from(exit::INPUT)
+    })?;
+    let sb =
+        wardwatch_intel::sbom::read_sbom(&bytes, &file.display().to_string()).map_err(|e| {
+            eprintln!("wardwatch: error: {e}");
+            ExitCode::from(exit::INPUT)
+        })?;
+    Ok((bytes, sb))
+}
+
 fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
     let dir = data_dir.join("intel");
     match cmd {
@@ -802,15 +818,7 @@ fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> 
             file,
         } => {
             let kb = wardwatch_inventory::kb::kb();
-            let bytes = std::fs::read(&file).map_err(|e| {
-                eprintln!("wardwatch: error: {}: {e}", file.display());
-                ExitCode::from(exit::INPUT)
-            })?;
-            let sb = wardwatch_intel::sbom::read_sbom(&bytes, &file.display().to_string())
-                .map_err(|e| {
-                    eprintln!("wardwatch: error: {e}");
-                    ExitCode::from(exit::INPUT)
-                })?;
+            let (bytes, sb) = read_sbom_file(&file)?;
             // The vendor is the longest leading words wardwatch knows as one.
             let words: Vec<&str> = model.split_whitespace().collect();
             let (v, m) = match vendor {
@@ -887,15 +895,7 @@ fn intel_cmd(cmd: IntelCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> 
         }
         IntelCmd::CheckSbom { file, json } => {
             let kb = wardwatch_inventory::kb::kb();
-            let bytes = std::fs::read(&file).map_err(|e| {
-                eprintln!("wardwatch: error: {}: {e}", file.display());
-                ExitCode::from(exit::INPUT)
-            })?;
-            let sb = wardwatch_intel::sbom::read_sbom(&bytes, &file.display().to_string())
-                .map_err(|e| {
-                    eprintln!("wardwatch: error: {e}");
-                    ExitCode::from(exit::INPUT)
-                })?;
+            let (_, sb) = read_sbom_file(&file)?;
             let mut intel = wardwatch_intel::Intel::load_dir(&dir, kb);
             intel.load_sboms_and_vex(std::path::Path::new("/nonexistent"), &data_dir.join("vex"));
             intel
