@@ -18,6 +18,7 @@ mod remedy {
     pub const BEACON: &str = "Regular call-backs to an external host can be malware command and control: identify the process on the device (ask the vendor for a medical device) and block the destination if it is not approved.";
     pub const EXPOSED: &str = "Remove the inbound path from the internet (firewall/NAT rule, VPN for vendor access) and check the device for compromise.";
     pub const EXTERNAL: &str = "Medical devices should talk to the internet only through approved, documented paths: confirm the destination with the vendor or block it.";
+    pub const CFIND: &str = "Find out who queries the archive: restrict C-FIND to known AE titles and hosts on the PACS, and check what was retrieved (C-MOVE/C-GET) afterwards.";
     pub const NEW_PEER: &str = "Confirm the new destination with the device owner (a new archive, a vendor's service, a teleradiology partner); if nobody expects it, block it and investigate the device.";
     pub const DNS_TUNNEL: &str = "Long, random-looking DNS names to one domain carry data out through DNS: block the domain at the resolver and investigate the host.";
 }
@@ -97,6 +98,49 @@ pub fn run(ctx: &Context<'_>, digest: &FlowDigest, obs: &[Observation], out: &mu
     exposure(ctx, &pairs, out);
     dns_tunnels(ctx, obs, out);
     new_clinical_peers(ctx, &pairs, obs, out);
+    cfind_sweeps(ctx, obs, out);
+}
+
+/// Many C-FIND queries from one client to one archive: someone walking the
+/// patient or study list (a worklist client asks a handful per hour).
+fn cfind_sweeps(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
+    let mut per: BTreeMap<(IpAddr, IpAddr), (u64, u64, &Observation, i64)> = BTreeMap::new();
+    for o in obs {
+        let ObsKind::DicomVolume { finds, .. } = &o.kind else {
+            continue;
+        };
+        if *finds == 0 {
+            continue;
+        }
+        let e = per
+            .entry((o.client.0, o.server.0))
+            .or_insert((0, 0, o, o.origin.ts_ns));
+        e.0 += *finds as u64;
+        e.1 += 1;
+        e.3 = e.3.max(o.origin.ts_ns);
+    }
+    for ((client, server), (finds, assocs, first, last)) in per {
+        if finds < ctx.config().cfind_sweep as u64 {
+            continue;
+        }
+        out.raise(Raise {
+            kind: "exfiltration",
+            rule: "dicom-cfind-sweep".into(),
+            severity: if ctx.is_public(&client) { Severity::Critical } else { Severity::High },
+            subject: client,
+            peer: Some(server),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "{finds} DICOM C-FIND queries to {server} in {assocs} associations: the patient/study list is being walked"
+            ),
+            detail: "association with C-FIND queries".into(),
+            origin: Some((first.origin.input, first.origin.frame, first.origin.ts_ns)),
+            span: (first.origin.ts_ns, last),
+            count: finds,
+            remediation: remedy::CFIND,
+        });
+    }
 }
 
 /// DICOM destinations (host and called AE) and HL7 receivers a device
@@ -764,6 +808,64 @@ mod tests {
         assert_eq!(base_domain("a.b.example.co.uk"), "example.co.uk");
         assert_eq!(base_domain("x.y.example.com."), "example.com");
         assert_eq!(base_domain("dnscat.5a03b5b1.19e4d098dc"), "(no domain)");
+    }
+
+    #[test]
+    fn cfind_sweep_needs_many_queries() {
+        use crate::digest::FlowDigest;
+        use crate::{DetectConfig, DetectInput};
+        use wardwatch_proto::obs::{Origin, Side};
+        let vol = |finds: u32, frame: u64| Observation {
+            origin: Origin {
+                input: 0,
+                frame,
+                ts_ns: frame as i64,
+            },
+            client: (
+                "10.60.5.66".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                40000,
+            ),
+            server: (
+                "10.20.1.10".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                104,
+            ),
+            subject: Side::Client,
+            mac: None,
+            kind: ObsKind::DicomVolume {
+                to_server: 0,
+                to_client: 0,
+                deflated: false,
+                finds,
+            },
+        };
+        let run = |obs: Vec<Observation>| {
+            let digest = FlowDigest::default();
+            let local = wardwatch_inventory::LocalNets::default();
+            let cfg = DetectConfig::default();
+            let ind = crate::ioc::Indicators::default();
+            let zones = crate::segment::Policy::default();
+            let input = DetectInput {
+                site: "t",
+                inputs: &[],
+                devices: &[],
+                observations: &obs,
+                digest: &digest,
+                local: &local,
+                config: &cfg,
+                indicators: &ind,
+                zones: &zones,
+            };
+            crate::detect(&input)
+        };
+        // A worklist client: a few queries.
+        assert!(run(vec![vol(3, 1), vol(2, 2)]).is_empty());
+        // Someone walking the archive.
+        let f = run(vec![vol(150, 1), vol(120, 2)]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].kind.as_str(), f[0].rule.as_str(), f[0].count),
+            ("exfiltration", "dicom-cfind-sweep", 270)
+        );
     }
 
     #[test]

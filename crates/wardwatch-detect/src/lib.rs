@@ -105,6 +105,9 @@ pub struct DetectConfig {
     pub beacon_min_interval_s: f64,
     /// Distinct long query names under one domain before DNS tunnelling.
     pub dns_tunnel_names: usize,
+    /// C-FIND requests from one client to one server before a query sweep
+    /// (patient-list harvesting) is reported.
+    pub cfind_sweep: u32,
     /// Learning period for new clinical peers, seconds: DICOM destinations
     /// and HL7 receivers first used after it are `new-peer` findings. In one
     /// capture the period is at most a quarter of its span.
@@ -129,6 +132,7 @@ impl Default for DetectConfig {
             beacon_min_interval_s: 5.0,
             dns_tunnel_names: 20,
             learning_s: 86_400.0,
+            cfind_sweep: 200,
         }
     }
 }

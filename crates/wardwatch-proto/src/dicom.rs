@@ -378,6 +378,8 @@ struct DirState {
     dataset: Vec<u8>,
     dataset_ctx: u8,
     dataset_bytes: u64,
+    /// C-FIND requests sent in this direction (queries, never their keys).
+    finds: u32,
     broken: bool,
 }
 
@@ -549,11 +551,16 @@ impl DicomState {
         if d.pdv_flags & 1 != 0 {
             let cmd = std::mem::take(&mut d.command);
             match parse_command(&cmd) {
-                Some((field, sop, status, _)) => out.push(ObsKind::DicomCommand {
-                    command: command_name(field),
-                    sop_class: sop,
-                    status: if field & 0x8000 != 0 { status } else { None },
-                }),
+                Some((field, sop, status, _)) => {
+                    if field == 0x0020 {
+                        d.finds = d.finds.saturating_add(1);
+                    }
+                    out.push(ObsKind::DicomCommand {
+                        command: command_name(field),
+                        sop_class: sop,
+                        status: if field & 0x8000 != 0 { status } else { None },
+                    })
+                }
                 None => self.errors += 1,
             }
         } else {
@@ -595,6 +602,7 @@ impl DicomState {
             to_server: self.dirs[0].dataset_bytes,
             to_client: self.dirs[1].dataset_bytes,
             deflated: self.deflated,
+            finds: self.dirs[0].finds,
         }
     }
 }

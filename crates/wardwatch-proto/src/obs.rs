@@ -144,6 +144,9 @@ pub enum ObsKind {
         to_client: u64,
         /// Deflated transfer syntax seen (not inflated).
         deflated: bool,
+        /// C-FIND requests the client sent (a count, never the keys).
+        #[serde(default)]
+        finds: u32,
     },
     /// An HL7 v2 message header (MSH) and acknowledgement (MSA) — never
     /// PID, NK1, PV1, AL1 or OBX values.
