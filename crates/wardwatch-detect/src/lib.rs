@@ -14,6 +14,7 @@
 
 pub mod behaviour;
 pub mod digest;
+pub mod geo;
 pub mod ioc;
 pub mod posture;
 pub mod segment;
@@ -157,6 +158,8 @@ pub struct DetectInput<'a> {
     pub indicators: &'a ioc::Indicators,
     /// Zones and the allowed matrix (empty: no segmentation rules).
     pub zones: &'a segment::Policy,
+    /// Offline country/ASN databases for external peers.
+    pub geo: Option<&'a geo::Geo>,
 }
 
 pub use wardwatch_inventory::kb::is_medical_category;
@@ -362,10 +365,29 @@ impl<'a> Findings<'a> {
     }
 
     fn finish(self) -> Vec<Finding> {
+        let geo = self.ctx.input.geo.filter(|g| !g.is_empty());
+        let ctx = self.ctx;
         let mut out: Vec<(Severity, Finding)> = self
             .acc
             .into_values()
             .map(|mut a| {
+                // Where an external main peer is.
+                if let (Some(g), Some(p)) = (
+                    geo,
+                    a.finding
+                        .peer
+                        .as_deref()
+                        .and_then(|p| p.parse::<IpAddr>().ok()),
+                ) {
+                    if ctx.is_public(&p) {
+                        let (cc, asn) = g.lookup(p);
+                        if let Some(c) = &cc {
+                            a.finding.summary = format!("{} [peer in {c}]", a.finding.summary);
+                        }
+                        a.finding.peer_country = cc;
+                        a.finding.peer_asn = asn;
+                    }
+                }
                 a.finding.peers = a.peers.iter().map(|p| p.to_string()).collect();
                 a.finding.peer_count = a.peers.len() as u64 + a.extra_peers;
                 a.finding.first_seen = rfc3339(a.span.0);

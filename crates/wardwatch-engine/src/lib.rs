@@ -74,6 +74,8 @@ pub struct EngineConfig {
     pub indicators: std::sync::Arc<wardwatch_detect::ioc::Indicators>,
     /// Zones and allowed matrix (`zones.toml`).
     pub zones: std::sync::Arc<wardwatch_detect::segment::Policy>,
+    /// Offline country/ASN databases (`geo/*.mmdb`).
+    pub geo: Option<std::sync::Arc<wardwatch_detect::geo::Geo>>,
 }
 
 impl Default for EngineConfig {
@@ -99,6 +101,7 @@ impl Default for EngineConfig {
             corrections: Vec::new(),
             indicators: Default::default(),
             zones: Default::default(),
+            geo: None,
         }
     }
 }
@@ -1015,6 +1018,7 @@ fn assemble(
             config: &cfg.detect_config,
             indicators: &cfg.indicators,
             zones: &cfg.zones,
+            geo: cfg.geo.as_deref(),
         })
     } else {
         Vec::new()

@@ -570,6 +570,7 @@ fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::
         config: &cfg.detect_config,
         indicators: &cfg.indicators,
         zones: &cfg.zones,
+        geo: cfg.geo.as_deref(),
     }
 }
 
@@ -1041,6 +1042,10 @@ fn engine_config(
         suppressions: site_cfg.suppressions,
         ..Default::default()
     };
+    let geo = wardwatch_detect::geo::Geo::open_dir(&data_dir.join("geo"))?;
+    if !geo.is_empty() {
+        cfg.geo = Some(std::sync::Arc::new(geo));
+    }
     let intel_dir = data_dir.join("intel");
     if intel_dir.is_dir() || data_dir.join("sbom").is_dir() {
         let mut intel = wardwatch_intel::Intel::load_dir(&intel_dir, wardwatch_inventory::kb::kb());

@@ -608,3 +608,43 @@ fn intel_download_from_a_real_http_server_with_conditional_requests() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("epss"));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn external_peers_get_their_country_from_an_offline_database() {
+    let db = repo().join("tests/.cache/geo/geo-whois-asn-country-2.3.2026061719.mmdb");
+    assert!(
+        db.exists(),
+        "{} is fetched by scripts/setup.sh --test",
+        db.display()
+    );
+    let d = data_dir("geo");
+    std::fs::create_dir_all(d.join("geo")).unwrap();
+    std::fs::copy(&db, d.join("geo/country.mmdb")).unwrap();
+    let out = ww(
+        &d,
+        &[
+            "analyze",
+            "--format",
+            "json",
+            "--no-progress",
+            &scenario("attacks.pcapng"),
+        ],
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rogue = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "dicom-cleartext-external")
+        .unwrap();
+    assert_eq!(rogue["peer"], "45.155.205.10");
+    assert_eq!(rogue["peer_country"], "RU", "{rogue:#}");
+    // Local peers get no country.
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["peer"].as_str().is_some_and(|p| p.starts_with("10.")))
+        .all(|f| f["peer_country"].is_null()));
+    let _ = std::fs::remove_dir_all(&d);
+}
