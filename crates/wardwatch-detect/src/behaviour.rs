@@ -101,6 +101,59 @@ pub fn run(ctx: &Context<'_>, digest: &FlowDigest, obs: &[Observation], out: &mu
     cfind_sweeps(ctx, obs, out);
 }
 
+/// Internet peers a medical device starts talking to after the learning
+/// period, when it was already active during it (a device that first
+/// appears later has no baseline).
+fn new_external_peers(
+    ctx: &Context<'_>,
+    pairs: &[(&PairKey, &PairStats)],
+    start: i64,
+    cutoff: i64,
+    learn: f64,
+    out: &mut Findings<'_>,
+) {
+    let mut active: BTreeSet<IpAddr> = BTreeSet::new();
+    let mut first: BTreeMap<(IpAddr, IpAddr), &PairStats> = BTreeMap::new();
+    for (k, p) in pairs {
+        for (local, other) in [(k.client, k.server), (k.server, k.client)] {
+            if !ctx.is_local(&local) || !ctx.is_medical(&local) {
+                continue;
+            }
+            if p.first_ts <= cutoff && p.first_ts >= start {
+                active.insert(local);
+            }
+            if p.established > 0 && ctx.is_public(&other) {
+                let e = first.entry((local, other)).or_insert(p);
+                if p.first_ts < e.first_ts {
+                    *e = p;
+                }
+            }
+        }
+    }
+    for ((local, ext), p) in first {
+        if p.first_ts <= cutoff || !active.contains(&local) {
+            continue;
+        }
+        out.raise(Raise {
+            kind: "new-peer",
+            rule: "medical-device-new-external-peer".into(),
+            severity: Severity::Medium,
+            subject: local,
+            peer: Some(ext),
+            peers: Vec::new(),
+            peer_count: None,
+            summary: format!(
+                "Medical device started talking to internet address {ext}, not seen during the {learn:.0}-s learning period"
+            ),
+            detail: "first connection with the new peer".into(),
+            origin: pair_origin(p),
+            span: (p.first_ts, p.last_ts),
+            count: p.conns,
+            remediation: remedy::NEW_PEER,
+        });
+    }
+}
+
 /// Many C-FIND queries from one client to one archive: someone walking the
 /// patient or study list (a worklist client asks a handful per hour).
 fn cfind_sweeps(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
@@ -165,6 +218,7 @@ fn new_clinical_peers(
         return;
     }
     let cutoff = start + (learn * 1e9) as i64;
+    new_external_peers(ctx, pairs, start, cutoff, learn, out);
     // First use of each (client, server, label), in time order.
     let mut first: BTreeMap<(IpAddr, IpAddr, String), &Observation> = BTreeMap::new();
     let mut learned: BTreeSet<IpAddr> = BTreeSet::new();
