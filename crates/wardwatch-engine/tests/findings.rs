@@ -229,16 +229,7 @@ fn ordinary_traffic_raises_nothing_serious() {
     for rel in quiet {
         let Some(p) = shared(rel) else { continue };
         let (fs, _) = findings(&p);
-        let loud: Vec<_> = fs
-            .iter()
-            .filter(|f| matches!(f.severity.as_str(), "critical" | "high" | "medium"))
-            .map(|f| {
-                format!(
-                    "{} {} {} {:?}: {}",
-                    f.severity, f.kind, f.rule, f.ip, f.summary
-                )
-            })
-            .collect();
+        let loud = common::serious(&fs);
         assert!(loud.is_empty(), "{rel}: false alarms {loud:#?}");
     }
 }

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -113,30 +115,21 @@ fn attack_findings_recall_and_false_positives() {
     let t = truth("attacks.truth.json");
     let r = analyze(&["attacks.pcapng"]);
     let key = |k: &str, rule: &str, ip: &str| (k.to_string(), rule.to_string(), ip.to_string());
-    let expected: BTreeSet<(String, String, String)> = t["expected"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            key(
-                e["kind"].as_str().unwrap(),
-                e["rule"].as_str().unwrap(),
-                e["ip"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    let acceptable: BTreeSet<(String, String, String)> = t["also_acceptable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            key(
-                e["kind"].as_str().unwrap(),
-                e["rule"].as_str().unwrap(),
-                e["ip"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let keys = |list: &Value| -> BTreeSet<(String, String, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                key(
+                    e["kind"].as_str().unwrap(),
+                    e["rule"].as_str().unwrap(),
+                    e["ip"].as_str().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let expected = keys(&t["expected"]);
+    let acceptable = keys(&t["also_acceptable"]);
     let got: BTreeSet<(String, String, String)> = r
         .findings
         .iter()
@@ -185,17 +178,7 @@ fn an_hour_of_normal_traffic_raises_nothing_serious() {
         "baseline spans {} s",
         r.stats.duration_s
     );
-    let loud: Vec<String> = r
-        .findings
-        .iter()
-        .filter(|f| matches!(f.severity.as_str(), "critical" | "high" | "medium"))
-        .map(|f| {
-            format!(
-                "{} {} {} {:?}: {}",
-                f.severity, f.kind, f.rule, f.ip, f.summary
-            )
-        })
-        .collect();
+    let loud = common::serious(&r.findings);
     println!(
         "baseline: {} packets over {:.0} s, {} devices, {} findings ({} medium or above)",
         r.stats.packets,

@@ -24,3 +24,17 @@ pub fn repo(rel: &str) -> PathBuf {
         .join("../..")
         .join(rel)
 }
+
+/// Findings of severity medium or above, one line each.
+pub fn serious(findings: &[wardwatch_model::Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .filter(|f| matches!(f.severity.as_str(), "critical" | "high" | "medium"))
+        .map(|f| {
+            format!(
+                "{} {} {} {:?}: {}",
+                f.severity, f.kind, f.rule, f.ip, f.summary
+            )
+        })
+        .collect()
+}
