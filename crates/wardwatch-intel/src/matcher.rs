@@ -40,12 +40,24 @@ const STOP: [&str; 22] = [
 
 /// Significant lowercase tokens of a name.
 pub fn tokens(s: &str) -> Vec<String> {
-    let mut t: Vec<String> = s
-        .to_lowercase()
+    let lower = s.to_lowercase();
+    let mut t: Vec<String> = lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() >= 2 && !STOP.contains(w))
         .map(str::to_string)
         .collect();
+    // Advisories list models as "MX700/800" or "MP2/X2": a bare number
+    // after a slash takes the letters of the model before it ("mx800").
+    for pair in lower.split(|c: char| !(c.is_alphanumeric() || c == '/')) {
+        let parts: Vec<&str> = pair.split('/').collect();
+        for w in parts.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let prefix: String = a.chars().take_while(|c| c.is_alphabetic()).collect();
+            if !prefix.is_empty() && !b.is_empty() && b.chars().all(|c| c.is_ascii_digit()) {
+                t.push(format!("{prefix}{b}"));
+            }
+        }
+    }
     t.sort();
     t.dedup();
     t
@@ -84,7 +96,10 @@ pub fn name_score(model: &[String], product: &[String]) -> f64 {
         };
     }
     let in_product = model.iter().filter(|t| product.contains(t)).count();
-    if in_product == model.len() && in_product * 2 >= product.len() {
+    // Every word of the model is in the product name, and either they cover
+    // half of it or one is a model number in a list ("… MX700/800").
+    let numbered = model.iter().any(|t| t.chars().any(|c| c.is_ascii_digit()));
+    if in_product == model.len() && (in_product * 2 >= product.len() || numbered) {
         return 0.75;
     }
     0.0
@@ -92,7 +107,19 @@ pub fn name_score(model: &[String], product: &[String]) -> f64 {
 
 /// Whether the device's firmware is in the product's versions, and why.
 pub fn version_verdict(firmware: Option<&Version>, p: &Product) -> Option<(f64, String)> {
-    let spec = p.versions.as_ref()?;
+    let Some(spec) = p.versions.as_ref() else {
+        // "Rev B-M", "all with wireless module": a person has to compare.
+        return Some((
+            0.4,
+            format!(
+                "affected versions \"{}\" cannot be compared automatically{}",
+                p.version_text,
+                firmware
+                    .map(|f| format!(" with {}", f.as_str()))
+                    .unwrap_or_default()
+            ),
+        ));
+    };
     match (spec, firmware) {
         (VersionSpec::All, _) => Some((1.0, "all versions affected".into())),
         (spec, Some(v)) => spec.contains(v).then(|| {
@@ -350,5 +377,11 @@ mod tests {
         assert_eq!(name_score(&m, &tokens("Sigma Spectrum LVP")), 0.75);
         assert_eq!(name_score(&m, &tokens("Alaris PC Unit")), 0.0);
         assert_eq!(name_score(&tokens("LOGIQ E9"), &tokens("Vivid")), 0.0);
+        // Slash lists of models.
+        let mp = tokens(
+            "IntelliVue Patient Monitors MP Series (includingMP2/X2/MP30/MP50/MP70/NP90/MX700/800)",
+        );
+        assert!(mp.contains(&"mx800".to_string()));
+        assert_eq!(name_score(&tokens("IntelliVue MX800"), &mp), 0.75);
     }
 }

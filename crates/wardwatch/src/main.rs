@@ -23,6 +23,22 @@ mod exit {
 
 /// The demo capture, shipped inside the binary (see samples/README.md).
 const DEMO_PCAP: &[u8] = include_bytes!("../../../samples/demo-hospital.pcapng");
+/// Intelligence the demo uses when the data directory has none (see
+/// samples/intel/README.md).
+const DEMO_CSAF: &[u8] = include_bytes!("../../../samples/intel/icsma-18-156-01.json");
+const DEMO_KEV: &[u8] = include_bytes!("../../../samples/intel/kev-subset.json");
+
+/// The bundled demo feeds.
+fn demo_intel() -> Option<wardwatch_intel::Intel> {
+    let mut i = wardwatch_intel::Intel::default();
+    let (kev, date) = wardwatch_intel::feeds::read_kev(DEMO_KEV, "kev-subset.json").ok()?;
+    i.kev = kev;
+    i.kev_date = Some(date);
+    i.advisories
+        .push(wardwatch_intel::feeds::read_csaf(DEMO_CSAF, "icsma-18-156-01.json").ok()?);
+    i.reindex(wardwatch_inventory::kb::kb());
+    Some(i)
+}
 
 #[derive(Parser)]
 #[command(
@@ -1180,10 +1196,13 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             emit(&outcome, &opts)
         }
         Cmd::Demo { opts } => {
-            let cfg = engine_config(&opts, 0, &cli.data_dir).map_err(|e| {
+            let mut cfg = engine_config(&opts, 0, &cli.data_dir).map_err(|e| {
                 eprintln!("wardwatch: error: {e}");
                 ExitCode::from(2)
             })?;
+            if cfg.intel.is_none() {
+                cfg.intel = demo_intel().map(std::sync::Arc::new);
+            }
             let outcome = wardwatch_engine::analyze_bytes("demo-hospital.pcapng", DEMO_PCAP, &cfg)
                 .map_err(input_error)?;
             emit(&outcome, &opts)?;
