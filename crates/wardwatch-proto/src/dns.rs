@@ -179,6 +179,32 @@ pub fn entropy(s: &str) -> f64 {
         .sum()
 }
 
+/// Whether a plain-DNS message can matter, decided from its bytes without
+/// allocating (DNS is the busiest protocol of a network): anything when
+/// domains are watched; else only a query whose first name has a label long
+/// enough to look like tunnelled data.
+pub fn worth_parsing(b: &[u8], to_server: bool, watching: bool) -> bool {
+    if watching {
+        return true;
+    }
+    if !to_server {
+        return false;
+    }
+    let mut at = 12;
+    let mut total = 0;
+    while let Some(&len) = b.get(at) {
+        if len == 0 || len & 0xC0 != 0 {
+            break;
+        }
+        if len >= 24 {
+            return true;
+        }
+        total += len as usize + 1;
+        at += len as usize + 1;
+    }
+    total >= 100
+}
+
 /// Whether a query name looks like data: a long label of high entropy.
 pub fn tunnel_like(name: &str) -> bool {
     let sub = name.trim_end_matches('.');
@@ -220,5 +246,45 @@ mod tunnel_tests {
     fn dnscat_names_look_like_data() {
         let n = "dnscat.546b03f50000000000a6023ed4df184d6ac5c2628b47714fdee584fed739.5a03b5b1e1aa8f8fdb1bbe8d5e04952141f7d4f82c7e3b06dcc8b87fad7a.19e4d098dc8c618f8d81cfeb02";
         assert!(super::tunnel_like(n));
+    }
+}
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::worth_parsing;
+
+    fn query(labels: &[&str]) -> Vec<u8> {
+        let mut b = vec![0u8; 12];
+        for l in labels {
+            b.push(l.len() as u8);
+            b.extend_from_slice(l.as_bytes());
+        }
+        b.push(0);
+        b
+    }
+
+    #[test]
+    fn only_long_labels_or_watched_domains_are_parsed() {
+        assert!(!worth_parsing(
+            &query(&["www", "google", "com"]),
+            true,
+            false
+        ));
+        assert!(worth_parsing(
+            &query(&["546b03f50000000000a6023ed4df184d", "example", "com"]),
+            true,
+            false
+        ));
+        assert!(!worth_parsing(
+            &query(&["www", "google", "com"]),
+            false,
+            false
+        ));
+        assert!(worth_parsing(
+            &query(&["www", "google", "com"]),
+            false,
+            true
+        ));
+        assert!(!worth_parsing(&[], true, false));
     }
 }

@@ -13,6 +13,11 @@ pub fn set_watched_domains(domains: HashSet<String>) -> bool {
     WATCHED.set(domains).is_ok()
 }
 
+/// Whether any domain is watched (a cheap check before parsing DNS).
+pub fn any() -> bool {
+    WATCHED.get().is_some_and(|w| !w.is_empty())
+}
+
 /// Whether `name` is a watched domain or under one.
 pub fn is_watched(name: &str) -> bool {
     let Some(w) = WATCHED.get() else { return false };
