@@ -72,27 +72,10 @@ fn weak_cipher(code: u16) -> Option<&'static str> {
     })
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// An RFC 3339 time as the report writes it (`2026-01-01T00:00:00.123Z`)
 /// as ns since the epoch; 0 when it cannot be read.
 pub fn rfc3339_ns(t: &str) -> i64 {
-    let n = |a: usize, b: usize| -> Option<i64> { t.get(a..b)?.parse().ok() };
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
-        (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19))
-    else {
-        return 0;
-    };
-    (days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000
+    wardwatch_model::time::parse_rfc3339_ns(t).unwrap_or(0)
 }
 
 /// A device's time span as ns.
@@ -116,7 +99,7 @@ pub fn x509_time_ns(t: &str) -> Option<i64> {
         _ => return None,
     };
     let n = |a: usize| -> Option<i64> { rest.get(a..a + 2)?.parse().ok() };
-    let days = days_from_civil(y, n(0)?, n(2)?);
+    let days = wardwatch_model::time::days_from_civil(y, n(0)?, n(2)?);
     Some(((days * 86_400) + n(4)? * 3600 + n(6)? * 60 + n(8)?) * 1_000_000_000)
 }
 

@@ -36,6 +36,25 @@ pub fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's
+/// days-from-civil; the inverse of the formatting above).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Reads back what [`rfc3339`] and [`rfc3339_secs`] write (whole seconds;
+/// the fraction is dropped), as ns since the epoch.
+pub fn parse_rfc3339_ns(t: &str) -> Option<i64> {
+    let n = |a: usize, b: usize| -> Option<i64> { t.get(a..b)?.parse().ok() };
+    let days = days_from_civil(n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    Some((days * 86_400 + n(11, 13)? * 3600 + n(14, 16)? * 60 + n(17, 19)?) * 1_000_000_000)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -53,6 +72,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for ns in [
+            0i64,
+            1_735_689_600_000_000_000,
+            951_782_400_000_000_000,
+            -86_400_000_000_000,
+        ] {
+            assert_eq!(parse_rfc3339_ns(&rfc3339(ns)), Some(ns));
+        }
+        assert_eq!(parse_rfc3339_ns("garbage"), None);
+    }
 
     #[test]
     fn known_dates() {

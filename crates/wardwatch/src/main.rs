@@ -731,12 +731,10 @@ fn age_days(date: &str) -> Option<i64> {
     let y: i64 = date.get(0..4)?.parse().ok()?;
     let m: i64 = date.get(5..7)?.parse().ok()?;
     let d: i64 = date.get(8..10)?.parse().ok()?;
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(wardwatch_model::time::now_secs() / 86_400 - days)
+    Some(
+        wardwatch_model::time::now_secs() / 86_400
+            - wardwatch_model::time::days_from_civil(y, m, d),
+    )
 }
 
 /// Reads an SBOM file, or says why not (exit 3).
