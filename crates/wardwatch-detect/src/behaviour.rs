@@ -2,7 +2,7 @@
 //! beaconing, services reachable from the internet, medical devices talking
 //! to the internet, DNS tunnelling.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use wardwatch_proto::dns::tunnel_like;
@@ -50,10 +50,6 @@ fn periodic_by_design(port: u16) -> bool {
 
 /// Where an occurrence was seen: (input, frame, ts).
 type At = Option<(u16, u64, i64)>;
-/// Per (client, server): ports probed, ports failed, first, last, where.
-type Vertical = BTreeMap<(IpAddr, IpAddr), (usize, usize, i64, i64, At)>;
-/// Per (client, port): first, last, where, failed probes.
-type HorizontalSpan = HashMap<(IpAddr, u16), (i64, i64, At, usize)>;
 /// Per (client, server, protocol): failures, users, sample observations.
 type Failures<'o> =
     BTreeMap<(IpAddr, IpAddr, String), (u64, BTreeSet<String>, Vec<&'o Observation>)>;
@@ -86,18 +82,24 @@ fn cv(xs: &[f64]) -> Option<(f64, f64)> {
 }
 
 /// Runs the behaviour rules.
-pub fn run(ctx: &Context<'_>, digest: &FlowDigest, obs: &[Observation], out: &mut Findings<'_>) {
-    // Deterministic order whatever the hash map did.
-    let mut pairs: Vec<(&PairKey, &PairStats)> = digest.pairs.iter().collect();
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
-    scans(ctx, &pairs, out);
+///
+/// `pairs` are the digest's, sorted by key (client, server, protocol,
+/// port): deterministic whatever the hash map did.
+pub fn run(
+    ctx: &Context<'_>,
+    digest: &FlowDigest,
+    pairs: &[(&PairKey, &PairStats)],
+    obs: &[Observation],
+    out: &mut Findings<'_>,
+) {
+    scans(ctx, pairs, out);
     arp_sweeps(ctx, digest, out);
-    brute_force(ctx, &pairs, obs, out);
-    exfiltration(ctx, &pairs, out);
-    beaconing(ctx, &pairs, out);
-    exposure(ctx, &pairs, out);
+    brute_force(ctx, pairs, obs, out);
+    exfiltration(ctx, pairs, out);
+    beaconing(ctx, pairs, out);
+    exposure(ctx, pairs, out);
     dns_tunnels(ctx, obs, out);
-    new_clinical_peers(ctx, &pairs, obs, out);
+    new_clinical_peers(ctx, pairs, obs, out);
     cfind_sweeps(ctx, obs, out);
 }
 
@@ -229,8 +231,8 @@ fn new_clinical_peers(
                 called_ae,
                 ..
             } => format!("DICOM {called_ae}"),
-            ObsKind::Hl7Message { message_type, .. }
-                if o.subject == wardwatch_proto::obs::Side::Client && message_type != "ACK" =>
+            ObsKind::Hl7Message(m)
+                if o.subject == wardwatch_proto::obs::Side::Client && m.message_type != "ACK" =>
             {
                 "HL7".to_string()
             }
@@ -290,41 +292,32 @@ fn failed(p: &PairStats) -> bool {
 
 fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
     let cfg = ctx.config();
-    // Vertical: one client, one server, many ports. Horizontal: one
-    // client, one port, many servers.
-    let mut vertical: Vertical = BTreeMap::new();
-    let mut horizontal: BTreeMap<(IpAddr, u16), BTreeSet<IpAddr>> = BTreeMap::new();
-    let mut horizontal_span: HorizontalSpan = HashMap::new();
-    for (k, p) in pairs.iter().filter(|(k, _)| k.proto == 6 || k.proto == 17) {
-        let v = vertical
-            .entry((k.client, k.server))
-            .or_insert((0, 0, i64::MAX, i64::MIN, None));
-        v.0 += 1;
-        if failed(p) {
-            v.1 += 1;
+    // Vertical: one client, one server, many ports. The pairs are sorted by
+    // client then server, so each (client, server) is one run of them.
+    let mut horizontal: Vec<(IpAddr, u16, IpAddr, i64, i64, At)> = Vec::new();
+    for run in pairs.chunk_by(|a, b| a.0.client == b.0.client && a.0.server == b.0.server) {
+        let (client, server) = (run[0].0.client, run[0].0.server);
+        let (mut ports, mut failed_ports) = (0usize, 0usize);
+        let (mut first, mut last, mut origin) = (i64::MAX, i64::MIN, None);
+        for (k, p) in run.iter().filter(|(k, _)| k.proto == 6 || k.proto == 17) {
+            ports += 1;
+            if failed(p) {
+                failed_ports += 1;
+                horizontal.push((
+                    client,
+                    k.port,
+                    server,
+                    p.first_ts,
+                    p.last_ts,
+                    pair_origin(p),
+                ));
+            }
+            if p.first_ts < first {
+                first = p.first_ts;
+                origin = pair_origin(p);
+            }
+            last = last.max(p.last_ts);
         }
-        if p.first_ts < v.2 {
-            v.2 = p.first_ts;
-            v.4 = pair_origin(p);
-        }
-        v.3 = v.3.max(p.last_ts);
-        let h = horizontal_span
-            .entry((k.client, k.port))
-            .or_insert((i64::MAX, i64::MIN, None, 0));
-        if p.first_ts < h.0 {
-            h.0 = p.first_ts;
-            h.2 = pair_origin(p);
-        }
-        h.1 = h.1.max(p.last_ts);
-        if failed(p) {
-            h.3 += 1;
-            horizontal
-                .entry((k.client, k.port))
-                .or_default()
-                .insert(k.server);
-        }
-    }
-    for ((client, server), (ports, failed_ports, first, last, origin)) in vertical {
         // Most probes unanswered, or refused: that is a scan, not a client.
         if failed_ports >= cfg.scan_ports && failed_ports * 2 >= ports {
             let sev = if ctx.is_public(&client) || ports >= 100 {
@@ -349,14 +342,20 @@ fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings
             });
         }
     }
-    for ((client, port), servers) in horizontal {
+    // Horizontal: one client, one port, many servers, from the failed
+    // probes alone (a sorted list, not a set per client: a sweep of a /16
+    // costs one entry per probe).
+    horizontal.sort_unstable_by_key(|a| (a.0, a.1, a.2, a.3));
+    for run in horizontal.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+        let mut servers: Vec<IpAddr> = run.iter().map(|h| h.2).collect();
+        servers.dedup();
         if servers.len() < cfg.scan_hosts {
             continue;
         }
-        let (first, last, origin, _) = horizontal_span
-            .get(&(client, port))
-            .copied()
-            .unwrap_or((0, 0, None, 0));
+        let (client, port) = (run[0].0, run[0].1);
+        let earliest = run.iter().min_by_key(|h| h.3).unwrap_or(&run[0]);
+        let (first, origin) = (earliest.3, earliest.5);
+        let last = run.iter().map(|h| h.4).max().unwrap_or(first);
         let n = servers.len();
         out.raise(Raise {
             kind: "port-scan",
@@ -367,8 +366,8 @@ fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings
                 Severity::Medium
             },
             subject: client,
-            peer: servers.iter().next().copied(),
-            peers: servers.iter().copied().collect(),
+            peer: servers.first().copied(),
+            peers: servers.to_vec(),
             peer_count: Some(n as u64),
             summary: format!("Sweep: port {port} probed on {n} hosts without a connection"),
             detail: format!("first probe of port {port}"),
@@ -473,10 +472,10 @@ fn brute_force(
         if k.proto != 6 || by_login.contains(&(k.client, k.server)) {
             continue;
         }
-        if p.samples.len() < cfg.brute_force_connections {
+        if p.sample_count() < cfg.brute_force_connections {
             continue;
         }
-        let mut starts: Vec<i64> = p.samples.iter().map(|s| s.0).collect();
+        let mut starts: Vec<i64> = p.samples().iter().map(|s| s.0).collect();
         starts.sort_unstable();
         let window = cfg.brute_force_window_s * 1_000_000_000;
         let mut best = 0;
@@ -599,14 +598,14 @@ fn exfiltration(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut F
 fn beaconing(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
     let cfg = ctx.config();
     for (k, p) in pairs {
-        if p.samples.len() < cfg.beacon_min_connections
+        if p.sample_count() < cfg.beacon_min_connections
             || periodic_by_design(k.port)
             || !ctx.is_local(&k.client)
             || !ctx.is_public(&k.server)
         {
             continue;
         }
-        let mut s = p.samples.clone();
+        let mut s = p.samples();
         s.sort_unstable();
         let intervals: Vec<f64> = s
             .windows(2)

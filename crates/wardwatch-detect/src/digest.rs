@@ -36,14 +36,16 @@ pub struct FlowFact {
 }
 
 /// A conversation pair: one client talking to one service of one server.
+/// Ordered by client, server, protocol, port (the field order): sorted
+/// pairs put each (client, server) in one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PairKey {
-    /// IP protocol.
-    pub proto: u8,
     /// Initiator.
     pub client: IpAddr,
     /// Responder.
     pub server: IpAddr,
+    /// IP protocol.
+    pub proto: u8,
     /// Responder port.
     pub port: u16,
 }
@@ -73,8 +75,37 @@ pub struct PairStats {
     /// First frame (input, frame).
     pub first_frame: (u16, u64),
     /// Start time and client payload of each connection (the first
-    /// [`MAX_SAMPLES`]).
-    pub samples: Vec<(i64, u64)>,
+    /// [`MAX_SAMPLES`]), kept only once a second connection arrives: most
+    /// pairs have one, whose sample is `(first_ts, payload[0])`, and an
+    /// allocation per pair would be most of the digest's memory.
+    more: Vec<(i64, u64)>,
+}
+
+impl PairStats {
+    /// The connection samples (start, client payload) held, in arrival order.
+    pub fn samples(&self) -> Vec<(i64, u64)> {
+        if self.conns == 1 && self.more.is_empty() {
+            vec![(self.first_ts, self.payload[0])]
+        } else {
+            self.more.clone()
+        }
+    }
+
+    /// How many samples [`PairStats::samples`] returns.
+    pub fn sample_count(&self) -> usize {
+        if self.conns == 1 && self.more.is_empty() {
+            1
+        } else {
+            self.more.len()
+        }
+    }
+
+    /// Makes room for a second connection's sample by storing the first.
+    fn spill(&mut self) {
+        if self.conns == 1 && self.more.is_empty() {
+            self.more.push((self.first_ts, self.payload[0]));
+        }
+    }
 }
 
 /// Per ARP sender: the distinct addresses it asked for.
@@ -111,8 +142,9 @@ pub struct FlowDigest {
 }
 
 impl Default for FlowDigest {
+    /// As many pairs as the default `[detect] max_pairs`.
     fn default() -> Self {
-        FlowDigest::new(1 << 20)
+        FlowDigest::new(crate::DetectConfig::default().max_pairs)
     }
 }
 
@@ -149,6 +181,8 @@ impl FlowDigest {
                 ..Default::default()
             }),
         };
+        p.spill();
+        let fresh = p.conns == 0;
         p.conns += 1;
         p.answered += f.answered as u64;
         p.established += f.established as u64;
@@ -161,8 +195,8 @@ impl FlowDigest {
             p.first_frame = f.first_frame;
         }
         p.last_ts = p.last_ts.max(f.last_ts);
-        if p.samples.len() < MAX_SAMPLES {
-            p.samples.push((f.first_ts, f.payload[0]));
+        if !fresh && p.more.len() < MAX_SAMPLES {
+            p.more.push((f.first_ts, f.payload[0]));
         }
     }
 
@@ -200,6 +234,8 @@ impl FlowDigest {
             let full = self.pairs.len() >= self.cap;
             match self.pairs.get_mut(&k) {
                 Some(p) => {
+                    p.spill();
+                    let theirs = o.samples();
                     p.conns += o.conns;
                     p.answered += o.answered;
                     p.established += o.established;
@@ -212,8 +248,8 @@ impl FlowDigest {
                         p.first_frame = o.first_frame;
                     }
                     p.last_ts = p.last_ts.max(o.last_ts);
-                    let room = MAX_SAMPLES.saturating_sub(p.samples.len());
-                    p.samples.extend(o.samples.into_iter().take(room));
+                    let room = MAX_SAMPLES.saturating_sub(p.more.len());
+                    p.more.extend(theirs.into_iter().take(room));
                 }
                 None if full => self.dropped += o.conns,
                 None => {

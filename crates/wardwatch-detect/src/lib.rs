@@ -113,6 +113,10 @@ pub struct DetectConfig {
     /// and HL7 receivers first used after it are `new-peer` findings. In one
     /// capture the period is at most a quarter of its span.
     pub learning_s: f64,
+    /// Conversation pairs (client, server, port) held for behaviour
+    /// detection, about 140 bytes each; flows of further pairs are counted
+    /// in `stats.digest_dropped` and not scored.
+    pub max_pairs: usize,
 }
 
 impl Default for DetectConfig {
@@ -134,6 +138,7 @@ impl Default for DetectConfig {
             dns_tunnel_names: 20,
             learning_s: 86_400.0,
             cfind_sweep: 200,
+            max_pairs: 1 << 18,
         }
     }
 }
@@ -413,9 +418,9 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
     let mut f = Findings::new(&ctx);
     posture::run(&ctx, input.observations, &mut f);
     posture::device_rules(&ctx, input.devices, &mut f);
-    behaviour::run(&ctx, input.digest, input.observations, &mut f);
     let mut pairs: Vec<_> = input.digest.pairs.iter().collect();
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut f);
     ioc::run(&ctx, input.indicators, &pairs, input.observations, &mut f);
     segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
     f.finish()

@@ -175,7 +175,17 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 success,
                 encrypted,
                 password,
-            } => login(ctx, o, protocol, user, *password_present, *success, *encrypted, password, out),
+            } => login(
+                ctx,
+                o,
+                protocol,
+                user,
+                *password_present,
+                *success,
+                *encrypted,
+                password,
+                out,
+            ),
             ObsKind::Banner { protocol, text } if protocol == "telnet" => out.raise(on_server(
                 o,
                 "insecure-protocol",
@@ -200,7 +210,10 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 pdu,
                 ..
             } => snmp(o, version, c, pdu, out),
-            ObsKind::SmbDialect { dialect, smb1: true } => out.raise(on_server(
+            ObsKind::SmbDialect {
+                dialect,
+                smb1: true,
+            } => out.raise(on_server(
                 o,
                 "insecure-protocol",
                 "smbv1",
@@ -231,7 +244,9 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                         "insecure-protocol",
                         "dicom-cleartext-external",
                         Severity::High,
-                        format!("DICOM in the clear across the internet: {calling_ae} → {called_ae}"),
+                        format!(
+                            "DICOM in the clear across the internet: {calling_ae} → {called_ae}"
+                        ),
                         format!("A-ASSOCIATE-RQ {calling_ae} → {called_ae}"),
                         remedy::CLINICAL_EXTERNAL,
                     );
@@ -252,23 +267,24 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                     ));
                 }
             }
-            ObsKind::Hl7Message {
-                sending_application,
-                receiving_application,
-                message_type,
-                trigger,
-                ..
-            } if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => out.raise(on_local(ctx, o, on_server(
-                o,
-                "insecure-protocol",
-                "hl7-cleartext-external",
-                Severity::High,
-                format!(
-                    "HL7 in the clear across the internet: {sending_application} → {receiving_application}"
-                ),
-                format!("HL7 {message_type}^{trigger}"),
-                remedy::CLINICAL_EXTERNAL,
-            ))),
+            ObsKind::Hl7Message(m) if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => {
+                out.raise(on_local(
+                    ctx,
+                    o,
+                    on_server(
+                        o,
+                        "insecure-protocol",
+                        "hl7-cleartext-external",
+                        Severity::High,
+                        format!(
+                            "HL7 in the clear across the internet: {} → {}",
+                            m.sending_application, m.receiving_application
+                        ),
+                        format!("HL7 {}^{}", m.message_type, m.trigger),
+                        remedy::CLINICAL_EXTERNAL,
+                    ),
+                ))
+            }
             _ => {}
         }
     }

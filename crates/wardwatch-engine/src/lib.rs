@@ -85,7 +85,7 @@ impl Default for EngineConfig {
             threads: 1,
             dedup_window_ns: 2_000_000,
             flow: FlowConfig::default(),
-            max_hosts: 1 << 20,
+            max_hosts: 1 << 18,
             local: LocalNets::default(),
             progress: false,
             collect_flows: false,
@@ -842,11 +842,25 @@ fn input_report(src: &MergedSource, names: &[String]) -> InputReport {
 fn timing(started: Instant, read_done: Duration) {
     if std::env::var_os("WARDWATCH_TIMING").is_some() {
         eprintln!(
-            "timing: read+flows {:.3}s, assemble {:.3}s",
+            "timing: read+flows {:.3}s, assemble {:.3}s, peak RSS {} MB",
             read_done.as_secs_f64(),
-            (started.elapsed() - read_done).as_secs_f64()
+            (started.elapsed() - read_done).as_secs_f64(),
+            peak_rss_mb()
         );
     }
+}
+
+/// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere),
+/// for the `WARDWATCH_TIMING` diagnostics.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }
 
 /// Analyses a capture held in memory (the bundled demo sample).
@@ -953,14 +967,24 @@ fn assemble(
     }
     let mut flows = Vec::new();
     let mut observations = f.link_observations;
-    let mut digest = FlowDigest::default();
-    digest.merge(f.arp_digest);
     let mut parts = f.parts;
-    // Merge into the largest table rather than rehash everything.
+    // Merge into the largest tables rather than rehash everything (and
+    // never hold a second copy of the largest).
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.hosts.len()) {
         let base = std::mem::take(&mut parts[big].1.hosts);
         let arp = std::mem::replace(&mut hosts, base);
         hosts.merge(arp);
+    }
+    let mut digest = match (0..parts.len()).max_by_key(|i| parts[*i].1.digest.pairs.len()) {
+        Some(big) => std::mem::replace(&mut parts[big].1.digest, FlowDigest::new(0)),
+        None => FlowDigest::new(0),
+    };
+    digest.cap = cfg.detect_config.max_pairs;
+    digest.merge(f.arp_digest);
+    if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.observations.len()) {
+        let base = std::mem::take(&mut parts[big].1.observations);
+        let link = std::mem::replace(&mut observations, base);
+        observations.extend(link);
     }
     for (table_stats, sink, dup) in parts {
         stats.observations_dropped += sink.observations_dropped;
@@ -978,6 +1002,11 @@ fn assemble(
     }
     stats.evicted_hosts = hosts.evicted;
     let t_merge = t0.elapsed();
+    let rss_at_merge = if std::env::var_os("WARDWATCH_TIMING").is_some() {
+        peak_rss_mb()
+    } else {
+        0
+    };
     let t_join = std::time::Duration::ZERO;
     flows.sort_by_key(|f| (f.first_frame, f.first_ts));
 
@@ -987,10 +1016,10 @@ fn assemble(
     // of two shards is dropped here, keeping the earliest.
     let mut seen = std::collections::HashSet::new();
     observations.retain(|o| {
-        let Some(k) = o.kind.repeat_key().filter(|_| !cfg.keep_repeats) else {
+        let Some(k) = o.fact_key().filter(|_| !cfg.keep_repeats) else {
             return true;
         };
-        let fresh = seen.insert((o.client.0, o.server.0, o.subject, o.mac.clone(), k));
+        let fresh = seen.insert(k);
         if !fresh {
             stats.observations_repeated += 1;
         }
@@ -1032,12 +1061,14 @@ fn assemble(
     let t_dev = t0.elapsed();
     if std::env::var_os("WARDWATCH_TIMING").is_some() {
         eprintln!(
-            "timing: join {:.3}s merge {:.3}s devices {:.3}s ({} hosts, {} devices)",
+            "timing: join {:.3}s merge {:.3}s devices {:.3}s ({} hosts, {} devices; peak RSS {} MB, {} MB at merge)",
             t_join.as_secs_f64(),
             (t_merge - t_join).as_secs_f64(),
             (t_dev - t_merge).as_secs_f64(),
             hosts.len(),
-            devices.len()
+            devices.len(),
+            peak_rss_mb(),
+            rss_at_merge
         );
     }
     // The ten that moved most bytes; ties by address, for determinism.

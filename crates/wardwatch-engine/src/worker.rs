@@ -2,7 +2,6 @@
 //! make of its flows.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
     FlowKey, FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent,
@@ -90,7 +89,10 @@ pub struct WorkerSink {
     pub proto_errors: u64,
     /// Observations that repeated a fact already kept.
     pub observations_repeated: u64,
-    seen: HashSet<(IpAddr, IpAddr, usize, u64), foldhash::fast::RandomState>,
+    /// Fact keys kept (see `Observation::fact_key`).
+    seen: HashSet<u64, foldhash::fast::RandomState>,
+    /// This worker's share of [`MAX_OBSERVATIONS`].
+    max_observations: usize,
     collect_flows: bool,
     collect_streams: bool,
     dissect: bool,
@@ -98,36 +100,37 @@ pub struct WorkerSink {
     scratch: Vec<(usize, ObsKind)>,
 }
 
-/// Most observations one worker keeps.
+/// Most observations a run keeps (an observation is about 400 bytes and
+/// its strings), shared between the workers.
 const MAX_OBSERVATIONS: usize = 1 << 18;
 
 impl WorkerSink {
     fn record(&mut self, info: &FlowInfo, origin: Origin, dir: usize, kind: ObsKind) {
-        // The same fact between the same two hosts is kept once.
-        if let Some(k) = kind.repeat_key().filter(|_| !self.keep_repeats) {
-            let key = (info.client.addr, info.server.addr, dir, k);
-            if self.seen.contains(&key) {
-                self.observations_repeated += 1;
-                return;
-            }
-            if self.seen.len() >= MAX_OBSERVATIONS {
-                self.observations_dropped += 1;
-                return;
-            }
-            self.seen.insert(key);
-        }
-        if self.observations.len() >= MAX_OBSERVATIONS {
-            self.observations_dropped += 1;
-            return;
-        }
-        self.observations.push(Observation {
+        let o = Observation {
             origin,
             client: (info.client.addr, info.client.port),
             server: (info.server.addr, info.server.port),
             subject: if dir == 0 { Side::Client } else { Side::Server },
             mac: None,
             kind,
-        });
+        };
+        // The same fact between the same two hosts is kept once.
+        if let Some(key) = o.fact_key().filter(|_| !self.keep_repeats) {
+            if self.seen.contains(&key) {
+                self.observations_repeated += 1;
+                return;
+            }
+            if self.seen.len() >= self.max_observations {
+                self.observations_dropped += 1;
+                return;
+            }
+            self.seen.insert(key);
+        }
+        if self.observations.len() >= self.max_observations {
+            self.observations_dropped += 1;
+            return;
+        }
+        self.observations.push(o);
     }
 
     fn drain_scratch(&mut self, info: &FlowInfo, origin: Origin) {
@@ -336,7 +339,7 @@ impl Worker {
             dedup: Deduper::new(cfg.dedup_window_ns),
             sink: WorkerSink {
                 hosts: HostTable::new(cfg.max_hosts),
-                digest: FlowDigest::default(),
+                digest: FlowDigest::new(cfg.detect_config.max_pairs / cfg.threads.max(1)),
                 flows: Vec::new(),
                 collect_flows: cfg.collect_flows,
                 collect_streams: cfg.collect_streams,
@@ -347,6 +350,7 @@ impl Worker {
                 proto_errors: 0,
                 observations_repeated: 0,
                 seen: HashSet::default(),
+                max_observations: MAX_OBSERVATIONS / cfg.threads.max(1),
                 scratch: Vec::new(),
             },
         }

@@ -171,14 +171,13 @@ fn hl7_message_types_match_tshark() {
         let ours: BTreeMap<u64, (String, String, String)> = obs
             .iter()
             .filter_map(|o| match &o.kind {
-                ObsKind::Hl7Message {
-                    message_type,
-                    trigger,
-                    control_id,
-                    ..
-                } => Some((
+                ObsKind::Hl7Message(m) => Some((
                     o.origin.frame,
-                    (message_type.clone(), trigger.clone(), control_id.clone()),
+                    (
+                        m.message_type.clone(),
+                        m.trigger.clone(),
+                        m.control_id.clone(),
+                    ),
                 )),
                 _ => None,
             })

@@ -134,7 +134,7 @@ pub fn apply_observations(
             | ObsKind::DicomCommand { .. }
             | ObsKind::DicomIdentity { .. }
             | ObsKind::DicomVolume { .. } => "dicom",
-            ObsKind::Hl7Message { .. } => "hl7",
+            ObsKind::Hl7Message(_) => "hl7",
             ObsKind::HttpRequest { .. } | ObsKind::HttpResponse { .. } => "http",
             ObsKind::Dhcp { .. } => "dhcp",
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
@@ -281,16 +281,17 @@ pub fn apply_observations(
                 }
             }
             ObsKind::DicomVolume { .. } | ObsKind::DicomRelease { .. } => {}
-            ObsKind::Hl7Message {
-                sending_application,
-                sending_facility,
-                message_type,
-                trigger,
-                version,
-                software,
-                equipment,
-                ..
-            } => {
+            ObsKind::Hl7Message(m) => {
+                let wardwatch_proto::obs::Hl7Header {
+                    sending_application,
+                    sending_facility,
+                    message_type,
+                    trigger,
+                    version,
+                    software,
+                    equipment,
+                    ..
+                } = &**m;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.add(
                         o,

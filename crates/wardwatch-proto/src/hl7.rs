@@ -120,7 +120,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             _ => {}
         }
     }
-    Some(ObsKind::Hl7Message {
+    Some(ObsKind::Hl7Message(Box::new(crate::obs::Hl7Header {
         mllp,
         encoding: format!("{fs}{enc}"),
         sending_application: component(&get(3), comp, 0).to_string(),
@@ -135,7 +135,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
         software,
         equipment,
         segments: counts,
-    })
+    })))
 }
 
 /// Per-direction framing state.
@@ -279,7 +279,10 @@ mod tests {
             st.feed(0, &stream[..cut], &mut out);
             st.feed(0, &stream[cut..], &mut out);
             assert_eq!(out.len(), 2, "cut at {cut}");
-            let ObsKind::Hl7Message {
+            let ObsKind::Hl7Message(m) = &out[0] else {
+                panic!()
+            };
+            let crate::obs::Hl7Header {
                 sending_application,
                 message_type,
                 trigger,
@@ -287,10 +290,7 @@ mod tests {
                 equipment,
                 segments,
                 ..
-            } = &out[0]
-            else {
-                panic!()
-            };
+            } = &**m;
             assert_eq!(sending_application, "MX800");
             assert_eq!((message_type.as_str(), trigger.as_str()), ("ORU", "R01"));
             assert_eq!(control_id, "MSG1");
@@ -299,10 +299,10 @@ mod tests {
                 &vec!["MX800^Philips^IntelliVue MX800".to_string()]
             );
             assert!(segments.contains(&("PID".to_string(), 1)));
-            let ObsKind::Hl7Message { ack_code, .. } = &out[1] else {
+            let ObsKind::Hl7Message(m) = &out[1] else {
                 panic!()
             };
-            assert_eq!(ack_code.as_deref(), Some("AA"));
+            assert_eq!(m.ack_code.as_deref(), Some("AA"));
             let dump = format!("{out:?}");
             assert!(
                 !dump.contains("DOE")

@@ -45,6 +45,16 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// A hash of the fact and who it is about (both addresses, the side, the
+    /// MAC): two observations with the same key repeat one fact. `None` for
+    /// facts that are events, kept every time (see [`ObsKind::repeat_key`]).
+    pub fn fact_key(&self) -> Option<u64> {
+        use std::hash::BuildHasher;
+        let k = self.kind.repeat_key()?;
+        let key = (self.client.0, self.server.0, self.subject, &self.mac, k);
+        Some(foldhash::fast::FixedState::with_seed(0xfac7).hash_one(key))
+    }
+
     /// The address of the side the fact describes.
     pub fn subject_ip(&self) -> IpAddr {
         match self.subject {
@@ -65,6 +75,41 @@ pub struct PresentationContext {
     pub transfer_syntaxes: Vec<String>,
     /// Acceptance result (AC only): 0 accepted.
     pub result: Option<u8>,
+}
+
+/// An HL7 v2 message header (MSH) and acknowledgement (MSA) — never PID,
+/// NK1, PV1, AL1 or OBX values. Boxed in [`ObsKind::Hl7Message`]: it is the
+/// largest fact, and every observation would otherwise be its size.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Hl7Header {
+    /// MLLP framed.
+    pub mllp: bool,
+    /// Field separator and encoding characters (MSH-1, MSH-2).
+    pub encoding: String,
+    /// MSH-3.
+    pub sending_application: String,
+    /// MSH-4.
+    pub sending_facility: String,
+    /// MSH-5.
+    pub receiving_application: String,
+    /// MSH-6.
+    pub receiving_facility: String,
+    /// MSH-9.1.
+    pub message_type: String,
+    /// MSH-9.2.
+    pub trigger: String,
+    /// MSH-10.
+    pub control_id: String,
+    /// MSH-12.
+    pub version: String,
+    /// MSA-1, when an acknowledgement.
+    pub ack_code: Option<String>,
+    /// SFT software (vendor organisation, version, product).
+    pub software: Vec<String>,
+    /// OBX-18 and PRT device identifiers.
+    pub equipment: Vec<String>,
+    /// Segment names in order with their counts.
+    pub segments: Vec<(String, u32)>,
 }
 
 /// The facts, by protocol.
@@ -150,36 +195,7 @@ pub enum ObsKind {
     },
     /// An HL7 v2 message header (MSH) and acknowledgement (MSA) — never
     /// PID, NK1, PV1, AL1 or OBX values.
-    Hl7Message {
-        /// MLLP framed.
-        mllp: bool,
-        /// Field separator and encoding characters (MSH-1, MSH-2).
-        encoding: String,
-        /// MSH-3.
-        sending_application: String,
-        /// MSH-4.
-        sending_facility: String,
-        /// MSH-5.
-        receiving_application: String,
-        /// MSH-6.
-        receiving_facility: String,
-        /// MSH-9.1.
-        message_type: String,
-        /// MSH-9.2.
-        trigger: String,
-        /// MSH-10.
-        control_id: String,
-        /// MSH-12.
-        version: String,
-        /// MSA-1, when an acknowledgement.
-        ack_code: Option<String>,
-        /// SFT software (vendor organisation, version, product).
-        software: Vec<String>,
-        /// OBX-18 and PRT device identifiers.
-        equipment: Vec<String>,
-        /// Segment names in order with their counts.
-        segments: Vec<(String, u32)>,
-    },
+    Hl7Message(Box<Hl7Header>),
     /// An HTTP request line and headers of interest.
     HttpRequest {
         /// Method.
@@ -457,22 +473,23 @@ impl ObsKind {
                 return None
             }
             // Control ids differ on every message.
-            ObsKind::Hl7Message {
-                control_id: _,
-                mllp,
-                encoding,
-                sending_application,
-                sending_facility,
-                receiving_application,
-                receiving_facility,
-                message_type,
-                trigger,
-                version,
-                ack_code,
-                software,
-                equipment,
-                segments: _,
-            } => {
+            ObsKind::Hl7Message(m) => {
+                let Hl7Header {
+                    control_id: _,
+                    mllp,
+                    encoding,
+                    sending_application,
+                    sending_facility,
+                    receiving_application,
+                    receiving_facility,
+                    message_type,
+                    trigger,
+                    version,
+                    ack_code,
+                    software,
+                    equipment,
+                    segments: _,
+                } = &**m;
                 (
                     mllp,
                     encoding,

@@ -67,7 +67,7 @@ pub fn inventory(devices: u32, observations: u64) -> String {
             protocol: "ssh".into(),
             text: "SSH-2.0-OpenSSH_7.4".into(),
         },
-        ObsKind::Hl7Message {
+        ObsKind::Hl7Message(Box::new(wardwatch_proto::obs::Hl7Header {
             mllp: true,
             encoding: "^~\\&".into(),
             sending_application: "MX800".into(),
@@ -82,7 +82,7 @@ pub fn inventory(devices: u32, observations: u64) -> String {
             software: vec![],
             equipment: vec!["MX800^Philips^IntelliVue MX800".into()],
             segments: vec![],
-        },
+        })),
     ];
     let obs: Vec<Observation> = (0..observations)
         .map(|n| {
