@@ -50,4 +50,16 @@ if [ "${1:-}" = "--test" ]; then
     cp "$tmp/package/geo-whois-asn-country.mmdb" "$geo_dir/geo-whois-asn-country-$geo_ver.mmdb"
     rm -rf "$tmp"
   fi
+  # AS numbers and organisations (RouteViews + DB-IP, CC BY 4.0; used by
+  # the tests only, never shipped).
+  if [ ! -f "$geo_dir/asn-$geo_ver/asn-ipv6.csv" ]; then
+    echo "setup: fetching @ip-location-db/asn $geo_ver (npm)" >&2
+    tmp=$(mktemp -d)
+    curl -fsSL --retry 3 -o "$tmp/asn.tgz" \
+      "https://registry.npmjs.org/@ip-location-db/asn/-/asn-$geo_ver.tgz"
+    tar -xzf "$tmp/asn.tgz" -C "$tmp"
+    mkdir -p "$geo_dir/asn-$geo_ver"
+    cp "$tmp/package/asn-ipv4.csv" "$tmp/package/asn-ipv6.csv" "$geo_dir/asn-$geo_ver/"
+    rm -rf "$tmp"
+  fi
 fi

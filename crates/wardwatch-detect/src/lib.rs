@@ -385,12 +385,22 @@ impl<'a> Findings<'a> {
                         .and_then(|p| p.parse::<IpAddr>().ok()),
                 ) {
                     if ctx.is_public(&p) {
-                        let (cc, asn) = g.lookup(p);
-                        if let Some(c) = &cc {
-                            a.finding.summary = format!("{} [peer in {c}]", a.finding.summary);
+                        let place = g.lookup(p);
+                        let mut at = Vec::new();
+                        if let Some(c) = &place.country {
+                            at.push(format!("in {c}"));
                         }
-                        a.finding.peer_country = cc;
-                        a.finding.peer_asn = asn;
+                        match (place.asn, &place.as_org) {
+                            (Some(n), Some(o)) => at.push(format!("AS{n} {o}")),
+                            (Some(n), None) => at.push(format!("AS{n}")),
+                            _ => {}
+                        }
+                        if !at.is_empty() {
+                            a.finding.summary =
+                                format!("{} [peer {}]", a.finding.summary, at.join(", "));
+                        }
+                        a.finding.peer_country = place.country;
+                        a.finding.peer_asn = place.asn;
                     }
                 }
                 a.finding.peers = a.peers.iter().map(|p| p.to_string()).collect();

@@ -610,7 +610,7 @@ fn intel_download_from_a_real_http_server_with_conditional_requests() {
 }
 
 #[test]
-fn external_peers_get_their_country_from_an_offline_database() {
+fn external_peers_get_their_country_and_asn_from_offline_databases() {
     let db = repo().join("tests/.cache/geo/geo-whois-asn-country-2.3.2026061719.mmdb");
     assert!(
         db.exists(),
@@ -620,6 +620,11 @@ fn external_peers_get_their_country_from_an_offline_database() {
     let d = data_dir("geo");
     std::fs::create_dir_all(d.join("geo")).unwrap();
     std::fs::copy(&db, d.join("geo/country.mmdb")).unwrap();
+    let asn = repo().join("tests/.cache/geo/asn-2.3.2026061719");
+    for f in ["asn-ipv4.csv", "asn-ipv6.csv"] {
+        std::fs::copy(asn.join(f), d.join("geo").join(f))
+            .unwrap_or_else(|e| panic!("{f} (fetched by scripts/setup.sh --test): {e}"));
+    }
     let out = ww(
         &d,
         &[
@@ -639,6 +644,15 @@ fn external_peers_get_their_country_from_an_offline_database() {
         .unwrap();
     assert_eq!(rogue["peer"], "45.155.205.10");
     assert_eq!(rogue["peer_country"], "RU", "{rogue:#}");
+    // AS number and organisation from the RouteViews/DB-IP range table.
+    assert_eq!(rogue["peer_asn"], 208677, "{rogue:#}");
+    assert!(
+        rogue["summary"]
+            .as_str()
+            .unwrap()
+            .contains("AS208677 \"Cloud Technologies\" LLC"),
+        "{rogue:#}"
+    );
     // Local peers get no country.
     assert!(r["findings"]
         .as_array()
