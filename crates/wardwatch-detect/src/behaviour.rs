@@ -11,7 +11,7 @@ use wardwatch_proto::obs::{ObsKind, Observation};
 use crate::digest::{FlowDigest, PairKey, PairStats};
 use crate::{Context, Findings, Raise, Severity};
 
-mod remedy {
+pub(crate) mod remedy {
     pub const SCAN: &str = "Find out who runs the scanner: an approved vulnerability scan should be scheduled and exclude fragile medical devices; otherwise isolate the source and investigate.";
     pub const BRUTE: &str = "Block the source, check whether any attempt succeeded, and enforce lockout and strong passwords on the service.";
     pub const EXFIL: &str = "Confirm whether the destination is an approved vendor or cloud service; if not, block it, isolate the device and start incident response.";
@@ -60,11 +60,11 @@ type External<'p> = BTreeMap<(IpAddr, IpAddr), (&'p PairStats, u64, i64, BTreeSe
 /// Per (client, domain): names, first observation, last, resolver.
 type Tunnels<'o> = BTreeMap<(IpAddr, String), (BTreeSet<String>, &'o Observation, i64, IpAddr)>;
 
-fn pair_origin(p: &PairStats) -> Option<(u16, u64, i64)> {
+pub(crate) fn pair_origin(p: &PairStats) -> Option<(u16, u64, i64)> {
     Some((p.first_frame.0, p.first_frame.1, p.first_ts))
 }
 
-fn mb(b: u64) -> String {
+pub(crate) fn mb(b: u64) -> String {
     format!("{:.1} MB", b as f64 / 1_048_576.0)
 }
 
@@ -101,6 +101,7 @@ pub fn run(
     dns_tunnels(ctx, obs, out);
     new_clinical_peers(ctx, pairs, obs, out);
     cfind_sweeps(ctx, obs, out);
+    crate::baseline::deviations(ctx, pairs, out);
 }
 
 /// Internet peers a medical device starts talking to after the learning
@@ -133,7 +134,11 @@ fn new_external_peers(
         }
     }
     for ((local, ext), p) in first {
-        if p.first_ts <= cutoff || !active.contains(&local) {
+        // A device with a learned baseline is judged against it instead.
+        if p.first_ts <= cutoff
+            || !active.contains(&local)
+            || crate::baseline::has_ready(ctx, &local)
+        {
             continue;
         }
         out.raise(Raise {
@@ -908,6 +913,7 @@ mod tests {
                 indicators: &ind,
                 zones: &zones,
                 geo: None,
+                baselines: None,
             };
             crate::detect(&input)
         };

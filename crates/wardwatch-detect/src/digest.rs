@@ -128,9 +128,30 @@ const MAX_ARP_TARGETS: usize = 4096;
 /// Most ARP senders tracked.
 const MAX_ARP_SENDERS: usize = 65_536;
 
+/// Bytes one local host exchanged with internet addresses in one hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourBytes {
+    /// Payload bytes it sent to internet addresses.
+    pub out: u64,
+    /// Payload bytes it received from them.
+    pub inb: u64,
+}
+
+/// Most (host, hour) entries held (about 48 bytes each).
+const MAX_HOURLY: usize = 1 << 17;
+
+/// Nanoseconds in an hour.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
 /// The digest of all flows of a run.
 #[derive(Debug, Clone)]
 pub struct FlowDigest {
+    /// Bytes to and from the internet per local host and hour (hour index =
+    /// time / 1 h), for per-device baselines. A flow's bytes are spread
+    /// evenly over the hours it spans.
+    pub hourly: HashMap<(IpAddr, i64), HourBytes, foldhash::fast::RandomState>,
+    /// The site's address space (decides what is the internet).
+    local: wardwatch_inventory::net::LocalNets,
     /// Pairs.
     pub pairs: HashMap<PairKey, PairStats, foldhash::fast::RandomState>,
     /// ARP requests by sender address.
@@ -152,6 +173,8 @@ impl FlowDigest {
     /// A digest of at most `cap` pairs.
     pub fn new(cap: usize) -> Self {
         FlowDigest {
+            hourly: HashMap::default(),
+            local: Default::default(),
             pairs: HashMap::default(),
             arp: HashMap::default(),
             cap,
@@ -159,8 +182,51 @@ impl FlowDigest {
         }
     }
 
+    /// The same digest, with the site's own address space.
+    pub fn with_local(mut self, local: wardwatch_inventory::net::LocalNets) -> Self {
+        self.local = local;
+        self
+    }
+
+    /// Spreads a flow's internet bytes over the hours it spans.
+    fn add_hourly(&mut self, f: &FlowFact) {
+        let public = |ip: &IpAddr| crate::is_public_in(&self.local, ip);
+        let (local, out, inb) = match (public(&f.client), public(&f.server)) {
+            (false, true) if self.local.contains(&f.client) => {
+                (f.client, f.payload[0], f.payload[1])
+            }
+            (true, false) if self.local.contains(&f.server) => {
+                (f.server, f.payload[1], f.payload[0])
+            }
+            _ => return,
+        };
+        if out == 0 && inb == 0 {
+            return;
+        }
+        let (h0, h1) = (
+            f.first_ts.div_euclid(HOUR_NS),
+            f.last_ts.max(f.first_ts).div_euclid(HOUR_NS),
+        );
+        // A flow longer than a day (clock trouble, or a tunnel) lands in its
+        // last day's hours.
+        let h0 = h0.max(h1 - 23);
+        let n = (h1 - h0 + 1) as u64;
+        for (i, h) in (h0..=h1).enumerate() {
+            let share = |b: u64| b / n + if (i as u64) < b % n { 1 } else { 0 };
+            let key = (local, h);
+            if !self.hourly.contains_key(&key) && self.hourly.len() >= MAX_HOURLY {
+                self.dropped += 1;
+                return;
+            }
+            let e = self.hourly.entry(key).or_default();
+            e.out += share(out);
+            e.inb += share(inb);
+        }
+    }
+
     /// Folds one finished flow in.
     pub fn add(&mut self, f: &FlowFact) {
+        self.add_hourly(f);
         let key = PairKey {
             proto: f.proto,
             client: f.client,
@@ -230,6 +296,15 @@ impl FlowDigest {
     /// Adds another digest (another worker's) into this one.
     pub fn merge(&mut self, other: FlowDigest) {
         self.dropped += other.dropped;
+        for (k, o) in other.hourly {
+            if !self.hourly.contains_key(&k) && self.hourly.len() >= MAX_HOURLY {
+                self.dropped += 1;
+                continue;
+            }
+            let e = self.hourly.entry(k).or_default();
+            e.out += o.out;
+            e.inb += o.inb;
+        }
         for (k, o) in other.pairs {
             let full = self.pairs.len() >= self.cap;
             match self.pairs.get_mut(&k) {

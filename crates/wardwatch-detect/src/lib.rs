@@ -12,6 +12,7 @@
 //! and last seen, a few evidence frames), get deterministic ids, and can be
 //! suppressed by a rules file with a reason ([`Suppressions`]).
 
+pub mod baseline;
 pub mod behaviour;
 pub mod digest;
 pub mod geo;
@@ -113,6 +114,14 @@ pub struct DetectConfig {
     /// and HL7 receivers first used after it are `new-peer` findings. In one
     /// capture the period is at most a quarter of its span.
     pub learning_s: f64,
+    /// A device's learned baseline is used once it spans this many seconds
+    /// of its traffic (`wardwatch baseline learn`, or `watch`).
+    pub baseline_window_s: f64,
+    /// An hour's bytes to the internet above this multiple of the device's
+    /// learned hourly peak is `outbound-above-baseline`.
+    pub baseline_factor: f64,
+    /// ... and only above this many bytes in the hour.
+    pub baseline_min_bytes: u64,
     /// Conversation pairs (client, server, port) held for behaviour
     /// detection, about 140 bytes each; flows of further pairs are counted
     /// in `stats.digest_dropped` and not scored.
@@ -139,6 +148,9 @@ impl Default for DetectConfig {
             learning_s: 86_400.0,
             cfind_sweep: 200,
             max_pairs: 1 << 18,
+            baseline_window_s: 86_400.0,
+            baseline_factor: 4.0,
+            baseline_min_bytes: 5 << 20,
         }
     }
 }
@@ -165,6 +177,8 @@ pub struct DetectInput<'a> {
     pub zones: &'a segment::Policy,
     /// Offline country/ASN databases for external peers.
     pub geo: Option<&'a geo::Geo>,
+    /// Per-device baselines learned before (`baselines.json`).
+    pub baselines: Option<&'a baseline::Baselines>,
 }
 
 pub use wardwatch_inventory::kb::is_medical_category;
@@ -211,10 +225,7 @@ impl<'a> Context<'a> {
 
     /// Whether `ip` is a public (internet) unicast address.
     pub fn is_public(&self, ip: &IpAddr) -> bool {
-        !self.input.local.contains(ip)
-            && wardwatch_inventory::net::is_unicast_host(ip)
-            && !wardwatch_inventory::net::is_link_local(ip)
-            && !is_documentation_or_reserved(ip)
+        is_public_in(self.input.local, ip)
     }
 
     /// Whether `ip` belongs to the site.
@@ -226,6 +237,15 @@ impl<'a> Context<'a> {
     pub fn config(&self) -> &DetectConfig {
         self.input.config
     }
+}
+
+/// Whether `ip` is an internet address for a site whose own space is
+/// `local`.
+pub fn is_public_in(local: &LocalNets, ip: &IpAddr) -> bool {
+    !local.contains(ip)
+        && wardwatch_inventory::net::is_unicast_host(ip)
+        && !wardwatch_inventory::net::is_link_local(ip)
+        && !is_documentation_or_reserved(ip)
 }
 
 /// Reserved ranges that are neither the site's nor the internet's

@@ -76,6 +76,8 @@ pub struct EngineConfig {
     pub zones: std::sync::Arc<wardwatch_detect::segment::Policy>,
     /// Offline country/ASN databases (`geo/*.mmdb`).
     pub geo: Option<std::sync::Arc<wardwatch_detect::geo::Geo>>,
+    /// Per-device baselines learned before (`baselines.json`).
+    pub baselines: Option<std::sync::Arc<wardwatch_detect::baseline::Baselines>>,
 }
 
 impl Default for EngineConfig {
@@ -102,6 +104,7 @@ impl Default for EngineConfig {
             indicators: Default::default(),
             zones: Default::default(),
             geo: None,
+            baselines: None,
         }
     }
 }
@@ -1048,6 +1051,7 @@ fn assemble(
             indicators: &cfg.indicators,
             zones: &cfg.zones,
             geo: cfg.geo.as_deref(),
+            baselines: cfg.baselines.as_deref(),
         })
     } else {
         Vec::new()

@@ -339,7 +339,8 @@ impl Worker {
             dedup: Deduper::new(cfg.dedup_window_ns),
             sink: WorkerSink {
                 hosts: HostTable::new(cfg.max_hosts),
-                digest: FlowDigest::new(cfg.detect_config.max_pairs / cfg.threads.max(1)),
+                digest: FlowDigest::new(cfg.detect_config.max_pairs / cfg.threads.max(1))
+                    .with_local(cfg.local.clone()),
                 flows: Vec::new(),
                 collect_flows: cfg.collect_flows,
                 collect_streams: cfg.collect_streams,

@@ -136,6 +136,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PolicyCmd,
     },
+    /// Per-device baselines (internet peers, services, bytes per hour)
+    /// kept in <data-dir>/baselines.json and compared by analyze.
+    Baseline {
+        #[command(subcommand)]
+        cmd: BaselineCmd,
+    },
     /// Vulnerability intelligence feeds in the data directory.
     Intel {
         #[command(subcommand)]
@@ -587,6 +593,107 @@ fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::
         indicators: &cfg.indicators,
         zones: &cfg.zones,
         geo: cfg.geo.as_deref(),
+        baselines: cfg.baselines.as_deref(),
+    }
+}
+
+/// The baselines file in the data directory.
+const BASELINES: &str = "baselines.json";
+
+#[derive(Subcommand)]
+enum BaselineCmd {
+    /// Learns the devices' traffic in captures of normal operation into
+    /// <data-dir>/baselines.json (added to what was learned before).
+    Learn {
+        /// Captures of normal traffic (one site).
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+    },
+    /// Lists the learned baselines: span, hourly peak, peers, services.
+    Show {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+fn baseline_cmd(cmd: BaselineCmd, data_dir: &std::path::Path) -> Result<(), ExitCode> {
+    use wardwatch_detect::baseline::Baselines;
+    let fail = |e: String| {
+        eprintln!("wardwatch: error: {e}");
+        ExitCode::from(2)
+    };
+    let path = data_dir.join(BASELINES);
+    match cmd {
+        BaselineCmd::Learn { captures } => {
+            let mut base = Baselines::load(&path).map_err(fail)?;
+            let mut cfg = engine_config(&quiet_opts(), 0, data_dir).map_err(fail)?;
+            // Learning compares nothing: findings are not computed.
+            cfg.detect = false;
+            cfg.baselines = None;
+            let o = analyze_files(&captures, &cfg).map_err(input_error)?;
+            warn_issues(&o);
+            let before = base.devices.len();
+            base.learn(&detect_input(&cfg, &o));
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| fail(format!("{}: {e}", data_dir.display())))?;
+            base.save(&path).map_err(fail)?;
+            let window = cfg.detect_config.baseline_window_s;
+            let ready = base
+                .devices
+                .values()
+                .filter(|d| d.span_s() >= window)
+                .count();
+            eprintln!(
+                "wardwatch: {}: {} devices ({} new), {ready} with at least {:.1} h learned (baseline_window_s)",
+                path.display(),
+                base.devices.len(),
+                base.devices.len() - before,
+                window / 3600.0
+            );
+            Ok(())
+        }
+        BaselineCmd::Show { format } => {
+            let base = Baselines::load(&path).map_err(fail)?;
+            let text = match format {
+                Format::Json => {
+                    serde_json::to_string_pretty(&base).map_err(|e| fail(e.to_string()))? + "\n"
+                }
+                Format::Table => {
+                    let mut t = format!(
+                        "{:<18} {:<16} {:>8} {:>12} {:>6} {:>6}  {}\n",
+                        "DEVICE", "IP", "HOURS", "PEAK/H OUT", "PEERS", "PORTS", "SERVICES"
+                    );
+                    for (id, d) in &base.devices {
+                        t.push_str(&format!(
+                            "{:<18} {:<16} {:>8.1} {:>10.1}MB {:>6} {:>6}  {}\n",
+                            id.chars().take(18).collect::<String>(),
+                            d.ip,
+                            d.span_s() / 3600.0,
+                            d.peak_hour() as f64 / 1_048_576.0,
+                            format!(
+                                "{}{}",
+                                d.peers.len(),
+                                if d.peers_overflow { "+" } else { "" }
+                            ),
+                            format!(
+                                "{}{}",
+                                d.ports.len(),
+                                if d.ports_overflow { "+" } else { "" }
+                            ),
+                            d.ports
+                                .iter()
+                                .take(8)
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        ));
+                    }
+                    t
+                }
+            };
+            write_out(&text, None)
+        }
     }
 }
 
@@ -1060,6 +1167,10 @@ fn engine_config(
     if !geo.is_empty() {
         cfg.geo = Some(std::sync::Arc::new(geo));
     }
+    let baselines = wardwatch_detect::baseline::Baselines::load(&data_dir.join(BASELINES))?;
+    if !baselines.devices.is_empty() {
+        cfg.baselines = Some(std::sync::Arc::new(baselines));
+    }
     let intel_dir = data_dir.join("intel");
     if intel_dir.is_dir() || data_dir.join("sbom").is_dir() {
         let mut intel = wardwatch_intel::Intel::load_dir(&intel_dir, wardwatch_inventory::kb::kb());
@@ -1221,6 +1332,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         Cmd::Inventory { cmd } => inventory_cmd(cmd, &cli.data_dir),
         Cmd::Indicators { cmd } => indicators_cmd(cmd, &cli.data_dir),
         Cmd::Policy { cmd } => policy_cmd(cmd, &cli.data_dir),
+        Cmd::Baseline { cmd } => baseline_cmd(cmd, &cli.data_dir),
         Cmd::Bench { cmd } => {
             let line = match cmd {
                 BenchCmd::Inventory {

@@ -662,3 +662,122 @@ fn external_peers_get_their_country_and_asn_from_offline_databases() {
         .all(|f| f["peer_country"].is_null()));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Findings of one analysis as (kind, rule, ip, peer).
+fn finding_keys(out: &Output) -> Vec<(String, String, String, String)> {
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("kind"), s("rule"), s("ip"), s("peer"))
+        })
+        .collect()
+}
+
+#[test]
+fn baselines_learned_from_normal_traffic_flag_the_ultrasound_upload_and_stay_quiet_on_normal_traffic(
+) {
+    let d = data_dir("baseline");
+    // The baseline capture spans an hour; a device counts once it has half.
+    std::fs::write(
+        d.join("wardwatch.toml"),
+        "[detect]\nbaseline_window_s = 1800\n",
+    )
+    .unwrap();
+    let analyze = |name: &str| {
+        ww(
+            &d,
+            &[
+                "analyze",
+                "--format",
+                "json",
+                "--no-progress",
+                &scenario(name),
+            ],
+        )
+    };
+    let before = finding_keys(&analyze("attacks.pcapng"));
+    ww(&d, &["baseline", "learn", &scenario("baseline.pcapng")]);
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(d.join("baselines.json")).unwrap()).unwrap();
+    assert_eq!(file["schema"], "wardwatch.baselines/1");
+    let devices = file["devices"].as_object().unwrap();
+    let pacs = devices
+        .values()
+        .find(|v| v["ip"] == "10.20.1.10")
+        .expect("the PACS is learned");
+    assert!(
+        pacs["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "tcp/104"),
+        "{pacs:#}"
+    );
+    let us = devices.values().find(|v| v["ip"] == "10.30.1.15").unwrap();
+    assert!(us["peers"].as_array().unwrap().is_empty(), "{us:#}");
+
+    // The same normal traffic raises nothing against its own baseline.
+    let normal = finding_keys(&analyze("baseline.pcapng"));
+    assert!(
+        normal
+            .iter()
+            .all(|k| !k.1.starts_with("baseline-") && k.1 != "outbound-above-baseline"),
+        "{normal:?}"
+    );
+
+    // The attack hour: the ultrasound's upload is far above its learned
+    // peak, and both internet peers are new to it.
+    let after = finding_keys(&analyze("attacks.pcapng"));
+    let has = |rule: &str, peer: &str| {
+        after
+            .iter()
+            .any(|k| k.1 == rule && k.2 == "10.30.1.15" && k.3 == peer)
+    };
+    assert!(has("outbound-above-baseline", "185.220.101.7"), "{after:?}");
+    assert!(
+        has("baseline-new-external-peer", "185.220.101.7"),
+        "{after:?}"
+    );
+    assert!(
+        has("baseline-new-external-peer", "45.155.205.10"),
+        "{after:?}"
+    );
+    // The in-capture learning rule stands aside for a device with a
+    // baseline (no second finding for the same peer) ...
+    assert!(!after
+        .iter()
+        .any(|k| k.1 == "medical-device-new-external-peer" && k.2 == "10.30.1.15"));
+    assert!(before
+        .iter()
+        .any(|k| k.1 == "medical-device-new-external-peer" && k.2 == "10.30.1.15"));
+    // ... and nothing else changes.
+    let rest = |v: &[(String, String, String, String)]| -> Vec<_> {
+        v.iter()
+            .filter(|k| !k.1.contains("baseline") && k.1 != "medical-device-new-external-peer")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(rest(&before), rest(&after));
+
+    // `baseline show` lists them; a damaged file is an error naming it.
+    let show = ww(&d, &["baseline", "show"]);
+    assert!(String::from_utf8_lossy(&show.stdout).contains("10.20.1.10"));
+    std::fs::write(d.join("baselines.json"), "{\"schema\": 1").unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["analyze", "--no-progress", &scenario("baseline.pcapng")])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("baselines.json"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
