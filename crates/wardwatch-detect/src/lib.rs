@@ -456,6 +456,18 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
     f.finish()
 }
 
+/// Runs only the rules that one observation can complete (credentials,
+/// insecure protocols, indicators in DNS, SNI, HTTP): what a live watch
+/// checks on each batch of new observations between full analyses.
+/// `input.devices` may be those of the last full analysis.
+pub fn detect_events(input: &DetectInput<'_>) -> Vec<Finding> {
+    let ctx = Context::new(input);
+    let mut f = Findings::new(&ctx);
+    posture::run(&ctx, input.observations, &mut f);
+    ioc::run(&ctx, input.indicators, &[], input.observations, &mut f);
+    f.finish()
+}
+
 /// Runs the parsers of site files (indicator lists and STIX bundles,
 /// policies, suppressions) on `data`: none may panic (fuzzing).
 pub fn exercise(data: &[u8]) {
@@ -466,4 +478,6 @@ pub fn exercise(data: &[u8]) {
     let _ = segment::Policy::parse(&text);
     let _ = Suppressions::parse(&text);
     let _ = ioc::stix_comparisons(&text);
+    let _ = geo::exercise_as_table(&text, false);
+    let _ = geo::exercise_as_table(&text, true);
 }

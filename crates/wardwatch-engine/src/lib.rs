@@ -172,7 +172,7 @@ enum Dispatch {
 const BATCH_PACKETS: usize = 512;
 
 /// Counters the dispatcher keeps.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Counters {
     packets: u64,
     bytes: u64,
@@ -596,6 +596,48 @@ impl Dispatcher {
     }
 }
 
+impl Dispatcher {
+    /// Copies of the observations recorded since `marks` (the worker's and
+    /// the link layer's counts), which move on.
+    fn observations_since(&self, marks: &mut (usize, usize)) -> Vec<Observation> {
+        let Dispatch::Inline(w) = &self.dispatch else {
+            return Vec::new();
+        };
+        let (o, l) = (w.observations(), &self.link_observations);
+        let fresh: Vec<Observation> = o
+            .get(marks.0..)
+            .unwrap_or_default()
+            .iter()
+            .chain(l.get(marks.1..).unwrap_or_default())
+            .cloned()
+            .collect();
+        *marks = (o.len(), l.len());
+        fresh
+    }
+
+    /// What [`Dispatcher::finish`] would give now, leaving the analysis
+    /// running (one inline worker only: live analysis); without the
+    /// observations unless asked.
+    fn snapshot(&self, with_observations: bool) -> Option<Finished> {
+        let Dispatch::Inline(w) = &self.dispatch else {
+            return None;
+        };
+        Some(Finished {
+            link_observations: if with_observations {
+                self.link_observations.clone()
+            } else {
+                Vec::new()
+            },
+            parts: vec![w.snapshot(with_observations)],
+            fragments_reassembled: self.defrag.reassembled,
+            fragment_duplicates: self.dedup.dropped,
+            arp_hosts: self.arp_hosts.clone(),
+            arp_digest: self.arp_digest.clone(),
+            counters: self.counters.clone(),
+        })
+    }
+}
+
 /// What a dispatcher leaves when its input is done.
 struct Finished {
     link_observations: Vec<Observation>,
@@ -925,6 +967,182 @@ pub fn analyze_live(
         inputs,
         Some(drops.kernel_drops + drops.iface_drops),
     ))
+}
+
+/// How a live watch paces its analyses.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchPace {
+    /// Stop after this long (zero: never).
+    pub duration: Duration,
+    /// New observations are checked against the single-event rules this
+    /// often (credentials, insecure protocols, indicators).
+    pub tick: Duration,
+    /// The whole pipeline (inventory, behaviour, risk) runs on a snapshot
+    /// this often, or as soon as the previous one is done if it took longer.
+    pub full: Duration,
+    /// Bytes kept of each frame. The kernel's capture ring holds frames in
+    /// slots of this size, so a smaller one buffers more packets (2048:
+    /// 65,000 in the 128 MB ring; 65535: 2,000).
+    pub snaplen: i32,
+}
+
+/// Watches a live interface. Three threads: capture (decode, flows,
+/// dissectors), events (every `tick`, the observations new since the last
+/// tick go through the single-event rules, with the devices of the last full
+/// analysis) and full analysis (every `full`, the whole pipeline on a
+/// snapshot of everything so far, open flows included). `on_findings` gets
+/// each batch of findings as it is made, the final analysis's last; the
+/// final outcome is returned.
+pub fn watch_live(
+    iface: &str,
+    filter: Option<&str>,
+    pace: WatchPace,
+    cfg: &EngineConfig,
+    on_findings: impl FnMut(&[wardwatch_model::Finding]) + Send,
+) -> Result<Outcome, EngineError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    use wardwatch_capture::live::{LiveCapture, LiveEvent};
+    let mut cap = LiveCapture::open(iface, filter, pace.snaplen)?;
+    let single = EngineConfig {
+        threads: 1,
+        ..cfg.clone()
+    };
+    let mut d = Dispatcher::new(&single, 1);
+    let names = vec![format!("iface:{iface}")];
+    let no_issues = || InputReport {
+        warnings: Vec::new(),
+        truncated: 0,
+        corrupt: 0,
+    };
+    let on = Mutex::new(on_findings);
+    let deliver = |f: &[wardwatch_model::Finding]| {
+        if let Ok(mut cb) = on.lock() {
+            cb(f);
+        }
+    };
+    let devices: Mutex<std::sync::Arc<Vec<wardwatch_model::Device>>> = Mutex::default();
+    let full_busy = AtomicBool::new(false);
+    let full_cost_ms = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    let result: Result<(), EngineError> = std::thread::scope(|s| {
+        enum ToFull {
+            Observations(Vec<Observation>),
+            Snapshot(Box<Finished>, Option<u64>),
+        }
+        let (ev_tx, ev_rx) = mpsc::channel::<Vec<Observation>>();
+        let (full_tx, full_rx) = mpsc::channel::<ToFull>();
+        let (single, names, devices, full_busy, deliver, full_cost_ms) = (
+            &single,
+            &names,
+            &devices,
+            &full_busy,
+            &deliver,
+            &full_cost_ms,
+        );
+        s.spawn(move || {
+            let empty = FlowDigest::new(0);
+            while let Ok(obs) = ev_rx.recv() {
+                let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
+                let input = DetectInput {
+                    site: &single.site,
+                    inputs: names,
+                    devices: &devs,
+                    observations: &obs,
+                    digest: &empty,
+                    local: &single.local,
+                    config: &single.detect_config,
+                    indicators: &single.indicators,
+                    zones: &single.zones,
+                    geo: single.geo.as_deref(),
+                    baselines: single.baselines.as_deref(),
+                };
+                let mut f = wardwatch_detect::detect_events(&input);
+                single.suppressions.apply(&mut f);
+                if !f.is_empty() {
+                    deliver(&f);
+                }
+            }
+        });
+        s.spawn(move || {
+            // The observations so far, from the deltas: a snapshot does not
+            // copy them on the capture thread.
+            let mut all: Vec<Observation> = Vec::new();
+            while let Ok(m) = full_rx.recv() {
+                let (mut snap, drops) = match m {
+                    ToFull::Observations(o) => {
+                        all.extend(o);
+                        continue;
+                    }
+                    ToFull::Snapshot(snap, drops) => (snap, drops),
+                };
+                let t = Instant::now();
+                if let Some(part) = snap.parts.first_mut() {
+                    part.1.observations = all.clone();
+                }
+                let o = assemble(*snap, single, names.clone(), no_issues(), drops);
+                deliver(&o.report.findings);
+                if let Ok(mut d) = devices.lock() {
+                    *d = std::sync::Arc::new(o.report.devices);
+                }
+                full_cost_ms.store(t.elapsed().as_millis() as u64, Ordering::Release);
+                full_busy.store(false, Ordering::Release);
+            }
+        });
+        let (mut last_tick, mut last_full) = (Instant::now(), Instant::now());
+        let mut marks = (0usize, 0usize);
+        let mut since_full = 0u64;
+        let flush = |d: &Dispatcher, marks: &mut (usize, usize)| {
+            let fresh = d.observations_since(marks);
+            if !fresh.is_empty() {
+                let _ = full_tx.send(ToFull::Observations(fresh.clone()));
+                let _ = ev_tx.send(fresh);
+            }
+        };
+        while pace.duration.is_zero() || started.elapsed() < pace.duration {
+            match cap.poll()? {
+                LiveEvent::Packet(p) => {
+                    d.packet(0, &p);
+                    since_full += 1;
+                }
+                LiveEvent::Idle => {}
+            }
+            if last_tick.elapsed() >= pace.tick {
+                flush(&d, &mut marks);
+                last_tick = Instant::now();
+            }
+            // Full analyses take at most about a quarter of the time.
+            let cost = Duration::from_millis(full_cost_ms.load(Ordering::Acquire));
+            if since_full > 0
+                && last_full.elapsed() >= pace.full.max(cost * 3)
+                && !full_busy.load(Ordering::Acquire)
+            {
+                flush(&d, &mut marks);
+                if let Some(snap) = d.snapshot(false) {
+                    full_busy.store(true, Ordering::Release);
+                    let drops = cap.stats();
+                    let _ = full_tx.send(ToFull::Snapshot(
+                        Box::new(snap),
+                        Some(drops.kernel_drops + drops.iface_drops),
+                    ));
+                }
+                last_full = Instant::now();
+                since_full = 0;
+            }
+        }
+        Ok(())
+    });
+    result?;
+    let drops = cap.stats();
+    let o = assemble(
+        d.finish(),
+        &single,
+        names,
+        no_issues(),
+        Some(drops.kernel_drops + drops.iface_drops),
+    );
+    deliver(&o.report.findings);
+    Ok(o)
 }
 
 fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {

@@ -105,6 +105,60 @@ pub struct WorkerSink {
 const MAX_OBSERVATIONS: usize = 1 << 18;
 
 impl WorkerSink {
+    /// Folds a flow's addresses and counters into the hosts and the digest.
+    fn fold(&mut self, info: &FlowInfo) {
+        let first = Sighting {
+            input: info.first_frame.0,
+            frame: info.first_frame.1,
+            ts_ns: info.first_ts,
+            arp_owner: false,
+        };
+        let c = &info.dirs[Dir::ToServer as usize];
+        let s = &info.dirs[Dir::ToClient as usize];
+        let service = offered_service(info);
+        for (ep, tx, rx, svc) in [(info.client, c, s, None), (info.server, s, c, service)] {
+            if tx.packets == 0 && rx.packets == 0 {
+                continue;
+            }
+            self.hosts.add(HostUpdate {
+                ip: ep.addr,
+                mac: if tx.packets > 0 { tx.mac } else { None },
+                vlan: info.vlan,
+                tx_packets: tx.packets,
+                tx_bytes: tx.bytes,
+                rx_packets: rx.packets,
+                rx_bytes: rx.bytes,
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                first,
+                service: svc,
+            });
+        }
+        let proto = info.key.proto;
+        if proto == 6 || proto == 17 {
+            let tcp_ok = s.tcp_flags & 0x12 == 0x12 || (c.payload_bytes > 0 && s.payload_bytes > 0);
+            let refused = proto == 6 && s.tcp_flags & 0x04 != 0 && s.payload_bytes == 0;
+            self.digest.add(&FlowFact {
+                proto,
+                client: info.client.addr,
+                server: info.server.addr,
+                server_port: info.server.port,
+                payload: [c.payload_bytes, s.payload_bytes],
+                packets: [c.packets, s.packets],
+                first_ts: info.first_ts,
+                last_ts: info.last_ts,
+                first_frame: info.first_frame,
+                answered: s.packets > 0,
+                established: if proto == 6 {
+                    tcp_ok && !refused
+                } else {
+                    s.packets > 0
+                },
+                refused,
+            });
+        }
+    }
+
     fn record(&mut self, info: &FlowInfo, origin: Origin, dir: usize, kind: ObsKind) {
         let o = Observation {
             origin,
@@ -229,58 +283,11 @@ impl FlowSink<FlowState> for WorkerSink {
             self.observations_dropped += flow.state.proto.suppressed;
             self.proto_errors += flow.state.proto.errors();
         }
-        let info = &flow.info;
-        let first = Sighting {
-            input: info.first_frame.0,
-            frame: info.first_frame.1,
-            ts_ns: info.first_ts,
-            arp_owner: false,
-        };
-        let c = &info.dirs[Dir::ToServer as usize];
-        let s = &info.dirs[Dir::ToClient as usize];
-        let service = offered_service(info);
-        for (ep, tx, rx, svc) in [(info.client, c, s, None), (info.server, s, c, service)] {
-            if tx.packets == 0 && rx.packets == 0 {
-                continue;
-            }
-            self.hosts.add(HostUpdate {
-                ip: ep.addr,
-                mac: if tx.packets > 0 { tx.mac } else { None },
-                vlan: info.vlan,
-                tx_packets: tx.packets,
-                tx_bytes: tx.bytes,
-                rx_packets: rx.packets,
-                rx_bytes: rx.bytes,
-                first_ts: info.first_ts,
-                last_ts: info.last_ts,
-                first,
-                service: svc,
-            });
-        }
-        let proto = info.key.proto;
-        if proto == 6 || proto == 17 {
-            let tcp_ok = s.tcp_flags & 0x12 == 0x12 || (c.payload_bytes > 0 && s.payload_bytes > 0);
-            let refused = proto == 6 && s.tcp_flags & 0x04 != 0 && s.payload_bytes == 0;
-            self.digest.add(&FlowFact {
-                proto,
-                client: info.client.addr,
-                server: info.server.addr,
-                server_port: info.server.port,
-                payload: [c.payload_bytes, s.payload_bytes],
-                packets: [c.packets, s.packets],
-                first_ts: info.first_ts,
-                last_ts: info.last_ts,
-                first_frame: info.first_frame,
-                answered: s.packets > 0,
-                established: if proto == 6 {
-                    tcp_ok && !refused
-                } else {
-                    s.packets > 0
-                },
-                refused,
-            });
-        }
+        self.fold(&flow.info);
         if self.collect_flows {
+            let info = &flow.info;
+            let c = &info.dirs[Dir::ToServer as usize];
+            let s = &info.dirs[Dir::ToClient as usize];
             let gaps = flow.state.gaps;
             self.flows.push(FlowRecord {
                 key: info.key,
@@ -399,5 +406,42 @@ impl Worker {
     pub fn finish(mut self) -> Finished {
         self.table.finish(&mut self.sink);
         (self.table.stats, self.sink, self.dedup.dropped)
+    }
+
+    /// The observations kept so far.
+    pub fn observations(&self) -> &[Observation] {
+        &self.sink.observations
+    }
+
+    /// What [`Worker::finish`] would give now, without ending anything: the
+    /// flows still open are folded into a copy of the hosts and digest.
+    /// Observations are copied only when `with_observations` (a live
+    /// watch's analysis keeps its own copy from the deltas it was sent).
+    pub fn snapshot(&self, with_observations: bool) -> Finished {
+        let s = &self.sink;
+        let mut sink = WorkerSink {
+            hosts: s.hosts.clone(),
+            digest: s.digest.clone(),
+            flows: Vec::new(),
+            observations: if with_observations {
+                s.observations.clone()
+            } else {
+                Vec::new()
+            },
+            observations_dropped: s.observations_dropped,
+            proto_errors: s.proto_errors,
+            observations_repeated: s.observations_repeated,
+            seen: Default::default(),
+            max_observations: s.max_observations,
+            collect_flows: false,
+            collect_streams: false,
+            dissect: s.dissect,
+            keep_repeats: s.keep_repeats,
+            scratch: Vec::new(),
+        };
+        for f in self.table.active() {
+            sink.fold(&f.info);
+        }
+        (self.table.stats, sink, self.dedup.dropped)
     }
 }

@@ -78,7 +78,7 @@ pub struct HostUpdate {
 }
 
 /// The bounded table of hosts.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HostTable {
     hosts: HashMap<IpAddr, HostAgg, foldhash::fast::RandomState>,
     cap: usize,

@@ -47,12 +47,21 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Reads back what [`rfc3339`] and [`rfc3339_secs`] write (whole seconds;
-/// the fraction is dropped), as ns since the epoch.
+/// Reads back what [`rfc3339`] and [`rfc3339_secs`] write (a fraction of
+/// up to nine digits kept), as ns since the epoch.
 pub fn parse_rfc3339_ns(t: &str) -> Option<i64> {
     let n = |a: usize, b: usize| -> Option<i64> { t.get(a..b)?.parse().ok() };
     let days = days_from_civil(n(0, 4)?, n(5, 7)?, n(8, 10)?);
-    Some((days * 86_400 + n(11, 13)? * 3600 + n(14, 16)? * 60 + n(17, 19)?) * 1_000_000_000)
+    let secs = days * 86_400 + n(11, 13)? * 3600 + n(14, 16)? * 60 + n(17, 19)?;
+    let frac = match t.get(19..).and_then(|r| r.strip_prefix('.')) {
+        Some(r) => {
+            let digits: String = r.chars().take_while(char::is_ascii_digit).take(9).collect();
+            let v: i64 = digits.parse().ok()?;
+            v * 10i64.pow(9 - digits.len() as u32)
+        }
+        None => 0,
+    };
+    Some(secs * 1_000_000_000 + frac)
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -80,9 +89,18 @@ mod tests {
             1_735_689_600_000_000_000,
             951_782_400_000_000_000,
             -86_400_000_000_000,
+            1_517_313_377_123_456_000,
         ] {
             assert_eq!(parse_rfc3339_ns(&rfc3339(ns)), Some(ns));
         }
+        assert_eq!(
+            parse_rfc3339_ns("2018-01-30T11:56:17.5Z"),
+            Some(1_517_313_377_500_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_ns("2018-01-30T11:56:17Z"),
+            Some(1_517_313_377_000_000_000)
+        );
         assert_eq!(parse_rfc3339_ns("garbage"), None);
     }
 

@@ -113,6 +113,48 @@ enum Cmd {
         #[command(flatten)]
         opts: AnalyzeOpts,
     },
+    /// Watch a live interface: each new finding is written at once as one
+    /// JSON line (with the seconds since its last evidence packet).
+    Watch {
+        /// Interface to capture from.
+        #[arg(short = 'i', long = "iface")]
+        iface: String,
+        /// BPF filter.
+        #[arg(long)]
+        filter: Option<String>,
+        /// How long to watch (e.g. 10m; 0 = until stopped).
+        #[arg(long, default_value = "0")]
+        duration: String,
+        /// How often new observations are checked (credentials, insecure
+        /// protocols, indicators).
+        #[arg(long, default_value = "100ms")]
+        tick: String,
+        /// How often the whole pipeline (inventory, behaviour, risk) runs on
+        /// what was captured so far (later if the last run took longer).
+        #[arg(long, default_value = "2s")]
+        full: String,
+        /// Bytes kept of each frame: the kernel's capture ring holds frames
+        /// in slots of this size, so it decides how many packets a busy
+        /// moment can queue (2048: any Ethernet frame with VLAN tags, 65,000
+        /// in the 128 MB ring). Use 9216 on a jumbo-frame SPAN port.
+        #[arg(long, default_value_t = 2048)]
+        snaplen: i32,
+        /// Append the finding lines to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the final report (JSON) here when the watch ends.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// At the end, learn the traffic watched into <data-dir>/baselines.json.
+        #[arg(long)]
+        learn: bool,
+        /// Site name (default: `site` in wardwatch.toml, else "default").
+        #[arg(long)]
+        site: Option<String>,
+        /// An address block of the site besides the private ranges (repeatable).
+        #[arg(long = "local-net", value_name = "CIDR")]
+        local_net: Vec<String>,
+    },
     /// Analyse the bundled sample capture of a small hospital network.
     Demo {
         #[command(flatten)]
@@ -595,6 +637,105 @@ fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::
         geo: cfg.geo.as_deref(),
         baselines: cfg.baselines.as_deref(),
     }
+}
+
+struct WatchArgs {
+    iface: String,
+    filter: Option<String>,
+    duration: String,
+    tick: String,
+    full: String,
+    snaplen: i32,
+    out: Option<PathBuf>,
+    report: Option<PathBuf>,
+    learn: bool,
+    site: Option<String>,
+    local_net: Vec<String>,
+}
+
+/// `watch`: findings as JSON lines, the moment a snapshot analysis first
+/// shows them (by kind, rule, address and peer).
+fn watch_cmd(a: WatchArgs, data_dir: &std::path::Path) -> Result<(), ExitCode> {
+    let fail = |e: String| {
+        eprintln!("wardwatch: error: {e}");
+        ExitCode::from(2)
+    };
+    let dur = |s: &str, what: &str| {
+        wardwatch_capture::live::parse_duration(s)
+            .ok_or_else(|| fail(format!("bad --{what} {s:?} (try 250ms, 30s, 5m)")))
+    };
+    let pace = wardwatch_engine::WatchPace {
+        duration: dur(&a.duration, "duration")?,
+        tick: dur(&a.tick, "tick")?,
+        full: dur(&a.full, "full")?,
+        snaplen: a.snaplen.clamp(64, 262_144),
+    };
+    let opts = AnalyzeOpts {
+        site: a.site,
+        local_net: a.local_net,
+        threads: 1,
+        ..quiet_opts()
+    };
+    let cfg = engine_config(&opts, 0, data_dir).map_err(fail)?;
+    let mut sink: Box<dyn Write + Send> = match &a.out {
+        Some(p) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|e| fail(format!("{}: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut emitted: std::collections::HashSet<(String, String, Option<String>, Option<String>)> =
+        Default::default();
+    let mut write_err = None;
+    let outcome =
+        wardwatch_engine::watch_live(&a.iface, a.filter.as_deref(), pace, &cfg, |findings| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64);
+            for f in findings {
+                let key = (f.kind.clone(), f.rule.clone(), f.ip.clone(), f.peer.clone());
+                if emitted.contains(&key) {
+                    continue;
+                }
+                emitted.insert(key);
+                let latency = wardwatch_model::time::parse_rfc3339_ns(&f.last_seen)
+                    .map(|t| (now - t) as f64 / 1e9);
+                let line = serde_json::json!({
+                    "event": "finding",
+                    "emitted_at": wardwatch_model::time::rfc3339(now),
+                    "since_last_evidence_s": latency,
+                    "finding": f,
+                });
+                if let Err(e) = writeln!(sink, "{line}").and_then(|_| sink.flush()) {
+                    write_err.get_or_insert(e);
+                }
+            }
+        })
+        .map_err(input_error)?;
+    if let Some(e) = write_err {
+        return Err(fail(format!("cannot write findings: {e}")));
+    }
+    warn_issues(&outcome);
+    if let Some(p) = &a.report {
+        write_json(&outcome.report, Some(p))?;
+    }
+    if a.learn {
+        let path = data_dir.join(BASELINES);
+        let mut base = wardwatch_detect::baseline::Baselines::load(&path).map_err(fail)?;
+        base.learn(&detect_input(&cfg, &outcome));
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| fail(format!("{}: {e}", data_dir.display())))?;
+        base.save(&path).map_err(fail)?;
+    }
+    eprintln!(
+        "wardwatch: watched {} packets; {} findings",
+        outcome.report.stats.packets,
+        outcome.report.findings.len()
+    );
+    Ok(())
 }
 
 /// The baselines file in the data directory.
@@ -1304,6 +1445,34 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             warn_issues(&outcome);
             emit(&outcome, &opts)
         }
+        Cmd::Watch {
+            iface,
+            filter,
+            duration,
+            tick,
+            full,
+            snaplen,
+            out,
+            report,
+            learn,
+            site,
+            local_net,
+        } => watch_cmd(
+            WatchArgs {
+                iface,
+                filter,
+                duration,
+                tick,
+                full,
+                snaplen,
+                out,
+                report,
+                learn,
+                site,
+                local_net,
+            },
+            &cli.data_dir,
+        ),
         Cmd::Demo { opts } => {
             let mut cfg = engine_config(&opts, 0, &cli.data_dir).map_err(|e| {
                 eprintln!("wardwatch: error: {e}");

@@ -520,3 +520,130 @@ fn no_patient_data_leaves_the_parsers() {
         }
     }
 }
+
+/// `watch` on a veth pair inside a network namespace this test creates,
+/// with the attack scenario replayed into it by tcpreplay: the FTP default
+/// login is streamed as a JSON line while the watch still runs, within a
+/// second of the packet that completed it (the server's 230), and
+/// `--learn` leaves baselines.
+#[test]
+fn watch_streams_findings_from_a_live_interface() {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if !root {
+        eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let ns = format!("wwwatch{id}");
+    let sh = |c: &str| {
+        let o = Command::new("sh").arg("-c").arg(c).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{c}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let cleanup = format!("ip netns del {ns} 2>/dev/null; true");
+    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    sh(&format!("ip netns add {ns}"));
+    sh(&format!(
+        "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
+    ));
+    let dir = std::env::temp_dir().join(format!("ww-watch-{id}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = dir.join("findings.jsonl");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wardwatch")])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["watch", "-i", "wb", "--duration", "9s", "--learn", "--out"])
+        .arg(&lines)
+        .arg("--report")
+        .arg(dir.join("report.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let attacks = repo().join("tests/scenarios/attacks.pcapng");
+    // 2,920 frames (most cut at 128 bytes when recorded) in about 1.5 s.
+    sh(&format!(
+        "ip netns exec {ns} tcpreplay -q -i wa --pps 2000 {}",
+        attacks.display()
+    ));
+    let replay_done = std::time::SystemTime::now();
+    let o = child.wait_with_output().unwrap();
+    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let streamed: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let login = streamed
+        .iter()
+        .find(|l| l["finding"]["rule"] == "ftp-default-login")
+        .unwrap_or_else(|| panic!("no default login streamed: {text}"));
+    assert_eq!(login["event"], "finding");
+    assert_eq!(login["finding"]["kind"], "default-credentials");
+    let latency = login["since_last_evidence_s"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&latency), "{login:#}");
+    // Streamed while the watch ran, not in its final report (which comes
+    // at 9 s, several seconds after the replay).
+    let emitted =
+        wardwatch_model::time::parse_rfc3339_ns(login["emitted_at"].as_str().unwrap()).unwrap();
+    let done = replay_done
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    assert!(emitted <= done + 1_000_000_000, "{login:#}");
+    // Each finding once.
+    let mut keys: Vec<String> = streamed
+        .iter()
+        .map(|l| {
+            format!(
+                "{}|{}|{}|{}",
+                l["finding"]["kind"],
+                l["finding"]["rule"],
+                l["finding"]["ip"],
+                l["finding"]["peer"]
+            )
+        })
+        .collect();
+    let n = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "{text}");
+    // The final report has what analyze finds in the file.
+    let r: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert!(
+        r["stats"]["packets"].as_u64().unwrap() >= 2920,
+        "{}",
+        r["stats"]
+    );
+    assert_eq!(r["stats"]["kernel_drops"], 0);
+    for rule in ["ftp-default-login", "vertical-scan", "failed-logins"] {
+        assert!(
+            r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == rule),
+            "{rule} missing from the final report"
+        );
+        assert!(
+            streamed.iter().any(|l| l["finding"]["rule"] == rule),
+            "{rule} not streamed"
+        );
+    }
+    let base: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("baselines.json")).unwrap()).unwrap();
+    assert!(!base["devices"].as_object().unwrap().is_empty(), "{base:#}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

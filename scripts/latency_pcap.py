@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Builds the replay capture of the live-latency benchmark (scripts/latency.sh).
+
+Takes the first PACKETS frames of a classic pcap (the background traffic;
+frames longer than an Ethernet MTU, from captures taken on loopback with
+segmentation offload, are left out: they cannot cross a veth of MTU 1500)
+and inserts, every EVERY frames, one DNS query for a name under a watched
+domain from a client address never used before. Each query is a finding
+(ioc-match) whose evidence is complete in that one packet, so the time from
+that packet to the finding is the pipeline's latency.
+
+  latency_pcap.py BACKGROUND.pcap OUT.pcap PACKETS EVERY DOMAIN
+"""
+import struct
+import sys
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xFFFF)
+    s += s >> 16
+    return ~s & 0xFFFF
+
+
+def dns_query(n, domain):
+    client = bytes([10, 77, (n >> 8) & 0xFF, n & 0xFF])
+    server = bytes([10, 20, 1, 2])
+    name = b"".join(bytes([len(p)]) + p for p in (f"beacon{n}.{domain}").encode().split(b".")) + b"\0"
+    dns = struct.pack("!HHHHHH", n & 0xFFFF, 0x0100, 1, 0, 0, 0) + name + struct.pack("!HH", 1, 1)
+    udp = struct.pack("!HHHH", 40000 + n % 20000, 53, 8 + len(dns), 0) + dns
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), n & 0xFFFF, 0, 64, 17, 0, client, server)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    eth = bytes.fromhex("00005e0053aa") + bytes([0x02, 0x77, 0, 0, (n >> 8) & 0xFF, n & 0xFF]) + b"\x08\x00"
+    return eth + ip + udp
+
+
+def main():
+    src, out, packets, every, domain = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    with open(src, "rb") as f, open(out, "wb") as o:
+        head = f.read(24)
+        magic = struct.unpack("<I", head[:4])[0]
+        if magic not in (0xA1B2C3D4, 0xA1B23C4D):
+            sys.exit(f"{src}: not a little-endian classic pcap")
+        if struct.unpack("<I", head[20:24])[0] != 1:
+            sys.exit(f"{src}: link type is not Ethernet")
+        o.write(head)
+        events = skipped = 0
+        for i in range(packets):
+            rec = f.read(16)
+            if len(rec) < 16:
+                break
+            ts, frac, incl, orig = struct.unpack("<IIII", rec)
+            data = f.read(incl)
+            if orig > 1514:
+                skipped += 1
+            else:
+                o.write(rec + data)
+            if i % every == every - 1:
+                q = dns_query(events, domain)
+                o.write(struct.pack("<IIII", ts, frac, len(q), len(q)) + q)
+                events += 1
+        print(f"{out}: {i + 1 - skipped} background frames ({skipped} longer than 1514 bytes left out), "
+              f"{events} DNS queries under {domain}", file=sys.stderr)
+
+
+main()
