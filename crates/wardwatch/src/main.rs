@@ -116,44 +116,8 @@ enum Cmd {
     /// Watch a live interface: each new finding is written at once as one
     /// JSON line (with the seconds since its last evidence packet).
     Watch {
-        /// Interface to capture from.
-        #[arg(short = 'i', long = "iface")]
-        iface: String,
-        /// BPF filter.
-        #[arg(long)]
-        filter: Option<String>,
-        /// How long to watch (e.g. 10m; 0 = until stopped).
-        #[arg(long, default_value = "0")]
-        duration: String,
-        /// How often new observations are checked (credentials, insecure
-        /// protocols, indicators).
-        #[arg(long, default_value = "100ms")]
-        tick: String,
-        /// How often the whole pipeline (inventory, behaviour, risk) runs on
-        /// what was captured so far (later if the last run took longer).
-        #[arg(long, default_value = "2s")]
-        full: String,
-        /// Bytes kept of each frame: the kernel's capture ring holds frames
-        /// in slots of this size, so it decides how many packets a busy
-        /// moment can queue (2048: any Ethernet frame with VLAN tags, 65,000
-        /// in the 128 MB ring). Use 9216 on a jumbo-frame SPAN port.
-        #[arg(long, default_value_t = 2048)]
-        snaplen: i32,
-        /// Append the finding lines to this file instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Write the final report (JSON) here when the watch ends.
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// At the end, learn the traffic watched into <data-dir>/baselines.json.
-        #[arg(long)]
-        learn: bool,
-        /// Site name (default: `site` in wardwatch.toml, else "default").
-        #[arg(long)]
-        site: Option<String>,
-        /// An address block of the site besides the private ranges (repeatable).
-        #[arg(long = "local-net", value_name = "CIDR")]
-        local_net: Vec<String>,
+        #[command(flatten)]
+        args: WatchArgs,
     },
     /// Analyse the bundled sample capture of a small hospital network.
     Demo {
@@ -639,17 +603,45 @@ fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::
     }
 }
 
+#[derive(clap::Args)]
 struct WatchArgs {
+    /// Interface to capture from.
+    #[arg(short = 'i', long = "iface")]
     iface: String,
+    /// BPF filter.
+    #[arg(long)]
     filter: Option<String>,
+    /// How long to watch (e.g. 10m; 0 = until stopped).
+    #[arg(long, default_value = "0")]
     duration: String,
+    /// How often new observations are checked (credentials, insecure
+    /// protocols, indicators).
+    #[arg(long, default_value = "100ms")]
     tick: String,
+    /// How often the whole pipeline (inventory, behaviour, risk) runs on
+    /// what was captured so far (later if the last run took longer).
+    #[arg(long, default_value = "2s")]
     full: String,
+    /// Bytes kept of each frame: the kernel's capture ring holds frames
+    /// in slots of this size, so it decides how many packets a busy
+    /// moment can queue (2048: any Ethernet frame with VLAN tags, 65,000
+    /// in the 128 MB ring). Use 9216 on a jumbo-frame SPAN port.
+    #[arg(long, default_value_t = 2048)]
     snaplen: i32,
+    /// Append the finding lines to this file instead of standard output.
+    #[arg(long)]
     out: Option<PathBuf>,
+    /// Write the final report (JSON) here when the watch ends.
+    #[arg(long)]
     report: Option<PathBuf>,
+    /// At the end, learn the traffic watched into <data-dir>/baselines.json.
+    #[arg(long)]
     learn: bool,
+    /// Site name (default: `site` in wardwatch.toml, else "default").
+    #[arg(long)]
     site: Option<String>,
+    /// An address block of the site besides the private ranges (repeatable).
+    #[arg(long = "local-net", value_name = "CIDR")]
     local_net: Vec<String>,
 }
 
@@ -1445,34 +1437,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             warn_issues(&outcome);
             emit(&outcome, &opts)
         }
-        Cmd::Watch {
-            iface,
-            filter,
-            duration,
-            tick,
-            full,
-            snaplen,
-            out,
-            report,
-            learn,
-            site,
-            local_net,
-        } => watch_cmd(
-            WatchArgs {
-                iface,
-                filter,
-                duration,
-                tick,
-                full,
-                snaplen,
-                out,
-                report,
-                learn,
-                site,
-                local_net,
-            },
-            &cli.data_dir,
-        ),
+        Cmd::Watch { args } => watch_cmd(args, &cli.data_dir),
         Cmd::Demo { opts } => {
             let mut cfg = engine_config(&opts, 0, &cli.data_dir).map_err(|e| {
                 eprintln!("wardwatch: error: {e}");

@@ -388,15 +388,28 @@ fn tunnels_duplicates_fragments_and_one_direction() {
     assert_eq!(r["devices"][0]["ips"][0], "10.40.5.21");
 }
 
-/// Live capture on a veth pair inside a network namespace this test creates.
-#[test]
-fn live_capture_in_a_network_namespace() {
-    let root = Command::new("id")
+fn is_root() -> bool {
+    Command::new("id")
         .arg("-u")
         .output()
         .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !root {
+        .unwrap_or(false)
+}
+
+/// Runs a shell command that must succeed.
+fn sh(c: &str) {
+    let o = Command::new("sh").arg("-c").arg(c).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{c}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Live capture on a veth pair inside a network namespace this test creates.
+#[test]
+fn live_capture_in_a_network_namespace() {
+    if !is_root() {
         eprintln!(
             "SKIPPED: live capture needs root to create a network namespace (CI runs as root)"
         );
@@ -407,14 +420,6 @@ fn live_capture_in_a_network_namespace() {
         format!("wwa{}", std::process::id() % 100_000),
         format!("wwb{}", std::process::id() % 100_000),
     );
-    let sh = |c: &str| {
-        let o = Command::new("sh").arg("-c").arg(c).output().unwrap();
-        assert!(
-            o.status.success(),
-            "{c}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
     let cleanup = format!("ip netns del {ns} 2>/dev/null; ip link del {a} 2>/dev/null; true");
     let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
     sh(&format!("ip netns add {ns}"));
@@ -528,25 +533,12 @@ fn no_patient_data_leaves_the_parsers() {
 /// `--learn` leaves baselines.
 #[test]
 fn watch_streams_findings_from_a_live_interface() {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    if !root {
+    if !is_root() {
         eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
         return;
     }
     let id = std::process::id() % 100_000;
     let ns = format!("wwwatch{id}");
-    let sh = |c: &str| {
-        let o = Command::new("sh").arg("-c").arg(c).output().unwrap();
-        assert!(
-            o.status.success(),
-            "{c}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
     let cleanup = format!("ip netns del {ns} 2>/dev/null; true");
     let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
     sh(&format!("ip netns add {ns}"));
