@@ -23,7 +23,7 @@ ww=$PWD/target/release/wardwatch
 bg=bench/hospital_1000.pcap
 [ -s "$bg" ] || bash scripts/bench.sh 1000 >/dev/null
 mkdir -p bench/latency
-replay=bench/latency/replay_${packets}_${every}_mtu.pcap
+replay=bench/latency/replay_${packets}_${every}_v2.pcap
 if [ ! -s "$replay" ]; then
   editcap -F pcap -r "$bg" bench/latency/bg.pcap "1-$packets"
   python3 scripts/latency_pcap.py bench/latency/bg.pcap "$replay" "$packets" "$every" watched-c2.example
@@ -50,14 +50,17 @@ ip netns exec "$ns" tcpreplay -q -i wwa --pps "$pps" "$replay" 2>&1 | grep -E "A
 wait $wpid || { cat bench/latency/watch.err; exit 1; }
 tail -1 bench/latency/watch.err
 python3 - "$lines" bench/latency/report.json "$pps" <<'PY'
-import json, sys
-lat = [json.loads(l) for l in open(sys.argv[1])]
-ioc = sorted(x["since_last_evidence_s"] for x in lat if x["finding"]["kind"] == "ioc-match")
-r = json.load(open(sys.argv[2]))
-st = r["stats"]
-def q(p): return ioc[min(len(ioc) - 1, int(p * len(ioc)))]
+import collections, json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+by = collections.defaultdict(list)
+for x in lines:
+    if x["since_last_evidence_s"] is not None:
+        by[x["finding"]["kind"]].append(x["since_last_evidence_s"])
+st = json.load(open(sys.argv[2]))["stats"]
 print(f"replayed at {sys.argv[3]} packets/s: captured {st['packets']} packets, kernel drops {st.get('kernel_drops')}")
-print(f"ioc-match findings streamed: {len(ioc)} (all findings streamed: {len(lat)})")
-if ioc:
-    print(f"latency packet -> finding written: p50 {q(0.50)*1000:.0f} ms, p99 {q(0.99)*1000:.0f} ms, max {ioc[-1]*1000:.0f} ms")
+print("latency from the last evidence packet to the finding written, by kind:")
+for kind, v in sorted(by.items()):
+    v.sort()
+    q = lambda p: v[min(len(v) - 1, int(p * len(v)))] * 1000
+    print(f"  {kind:20} n={len(v):5}  p50 {q(0.5):6.0f} ms  p99 {q(0.99):6.0f} ms  max {v[-1] * 1000:6.0f} ms")
 PY

@@ -36,6 +36,23 @@ def dns_query(n, domain):
     return eth + ip + udp
 
 
+def tcp(src, dst, sport, dport, flags, n):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, n, 0 if flags == 0x02 else 1, 5 << 4, flags, 1024, 0, 0)
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, n & 0xFFFF, 0, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return bytes.fromhex("00005e0053aa") + bytes([0x02, 0x88, 0, 0, 0, 1]) + b"\x08\x00" + ip + tcp
+
+
+def scan(n):
+    scanner = bytes([10, 88, (n >> 8) & 0xFF, n & 0xFF])
+    target = bytes([10, 20, 1, 10])
+    out = []
+    for port in range(1, 31):
+        out.append(tcp(scanner, target, 50000 + port, 2000 + port, 0x02, n * 100 + port))
+        out.append(tcp(target, scanner, 2000 + port, 50000 + port, 0x14, 0))
+    return out
+
+
 def main():
     src, out, packets, every, domain = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     with open(src, "rb") as f, open(out, "wb") as o:
@@ -60,6 +77,9 @@ def main():
             if i % every == every - 1:
                 q = dns_query(events, domain)
                 o.write(struct.pack("<IIII", ts, frac, len(q), len(q)) + q)
+                if events % 20 == 10:
+                    for fr in scan(events // 20):
+                        o.write(struct.pack("<IIII", ts, frac, len(fr), len(fr)) + fr)
                 events += 1
         print(f"{out}: {i + 1 - skipped} background frames ({skipped} longer than 1514 bytes left out), "
               f"{events} DNS queries under {domain}", file=sys.stderr)

@@ -1111,10 +1111,11 @@ pub fn watch_live(
                 flush(&d, &mut marks);
                 last_tick = Instant::now();
             }
-            // Full analyses take at most about a quarter of the time.
+            // Full analyses take at most about a sixth of the time: the
+            // capture thread must keep up with the wire.
             let cost = Duration::from_millis(full_cost_ms.load(Ordering::Acquire));
             if since_full > 0
-                && last_full.elapsed() >= pace.full.max(cost * 3)
+                && last_full.elapsed() >= pace.full.max(cost * 5)
                 && !full_busy.load(Ordering::Acquire)
             {
                 flush(&d, &mut marks);
