@@ -444,16 +444,7 @@ impl<'a> Findings<'a> {
 
 /// Runs every rule and returns the findings, most severe first.
 pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
-    let ctx = Context::new(input);
-    let mut f = Findings::new(&ctx);
-    posture::run(&ctx, input.observations, &mut f);
-    posture::device_rules(&ctx, input.devices, &mut f);
-    let mut pairs: Vec<_> = input.digest.pairs.iter().collect();
-    pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut f);
-    ioc::run(&ctx, input.indicators, &pairs, input.observations, &mut f);
-    segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
-    f.finish()
+    run_rules(input, true, true, true)
 }
 
 /// Runs only the rules that one observation can complete (credentials,
@@ -461,10 +452,36 @@ pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
 /// checks on each batch of new observations between full analyses.
 /// `input.devices` may be those of the last full analysis.
 pub fn detect_events(input: &DetectInput<'_>) -> Vec<Finding> {
+    run_rules(input, true, false, false)
+}
+
+/// Runs the rules over flows and behaviour (scans, brute force,
+/// exfiltration, beaconing, baselines, new peers, indicator addresses among
+/// the peers, zone crossings) but not the per-observation and per-device
+/// posture rules: what a live watch runs often between full analyses.
+pub fn detect_behaviour(input: &DetectInput<'_>) -> Vec<Finding> {
+    run_rules(input, false, false, true)
+}
+
+/// The rule families: per observation, per device, over flows.
+fn run_rules(input: &DetectInput<'_>, events: bool, devices: bool, flows: bool) -> Vec<Finding> {
     let ctx = Context::new(input);
     let mut f = Findings::new(&ctx);
-    posture::run(&ctx, input.observations, &mut f);
-    ioc::run(&ctx, input.indicators, &[], input.observations, &mut f);
+    if events {
+        posture::run(&ctx, input.observations, &mut f);
+    }
+    if devices {
+        posture::device_rules(&ctx, input.devices, &mut f);
+    }
+    let mut pairs: Vec<_> = Vec::new();
+    if flows {
+        pairs = input.digest.pairs.iter().collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut f);
+        segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
+    }
+    let obs: &[Observation] = if events { input.observations } else { &[] };
+    ioc::run(&ctx, input.indicators, &pairs, obs, &mut f);
     f.finish()
 }
 

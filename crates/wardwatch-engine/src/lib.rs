@@ -615,6 +615,17 @@ impl Dispatcher {
         fresh
     }
 
+    /// The flow digest so far, open flows and ARP included (one inline
+    /// worker only).
+    fn digest_snapshot(&self) -> Option<FlowDigest> {
+        let Dispatch::Inline(w) = &self.dispatch else {
+            return None;
+        };
+        let mut d = w.digest_snapshot();
+        d.merge(self.arp_digest.clone());
+        Some(d)
+    }
+
     /// What [`Dispatcher::finish`] would give now, leaving the analysis
     /// running (one inline worker only: live analysis); without the
     /// observations unless asked.
@@ -977,6 +988,11 @@ pub struct WatchPace {
     /// New observations are checked against the single-event rules this
     /// often (credentials, insecure protocols, indicators).
     pub tick: Duration,
+    /// The behaviour rules (scans, brute force, exfiltration, beaconing,
+    /// baselines, new peers) run on a copy of the flow digest this often
+    /// (or five times their last run time), with the devices of the last
+    /// full analysis.
+    pub behaviour: Duration,
     /// The whole pipeline (inventory, behaviour, risk) runs on a snapshot
     /// this often, or as soon as the previous one is done if it took longer.
     pub full: Duration,
@@ -1024,14 +1040,21 @@ pub fn watch_live(
     let devices: Mutex<std::sync::Arc<Vec<wardwatch_model::Device>>> = Mutex::default();
     let full_busy = AtomicBool::new(false);
     let full_cost_ms = std::sync::atomic::AtomicU64::new(0);
+    let be_busy = AtomicBool::new(false);
+    let be_cost_ms = std::sync::atomic::AtomicU64::new(0);
     let started = Instant::now();
     let result: Result<(), EngineError> = std::thread::scope(|s| {
         enum ToFull {
             Observations(Vec<Observation>),
             Snapshot(Box<Finished>, Option<u64>),
         }
+        enum ToBehaviour {
+            Observations(Vec<Observation>),
+            Digest(Box<FlowDigest>),
+        }
         let (ev_tx, ev_rx) = mpsc::channel::<Vec<Observation>>();
         let (full_tx, full_rx) = mpsc::channel::<ToFull>();
+        let (be_tx, be_rx) = mpsc::channel::<ToBehaviour>();
         let (single, names, devices, full_busy, deliver, full_cost_ms) = (
             &single,
             &names,
@@ -1040,6 +1063,41 @@ pub fn watch_live(
             &deliver,
             &full_cost_ms,
         );
+        let (be_busy, be_cost_ms) = (&be_busy, &be_cost_ms);
+        s.spawn(move || {
+            let mut all: Vec<Observation> = Vec::new();
+            while let Ok(m) = be_rx.recv() {
+                let digest = match m {
+                    ToBehaviour::Observations(o) => {
+                        all.extend(o);
+                        continue;
+                    }
+                    ToBehaviour::Digest(d) => d,
+                };
+                let t = Instant::now();
+                let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
+                let input = DetectInput {
+                    site: &single.site,
+                    inputs: names,
+                    devices: &devs,
+                    observations: &all,
+                    digest: &digest,
+                    local: &single.local,
+                    config: &single.detect_config,
+                    indicators: &single.indicators,
+                    zones: &single.zones,
+                    geo: single.geo.as_deref(),
+                    baselines: single.baselines.as_deref(),
+                };
+                let mut f = wardwatch_detect::detect_behaviour(&input);
+                single.suppressions.apply(&mut f);
+                if !f.is_empty() {
+                    deliver(&f);
+                }
+                be_cost_ms.store(t.elapsed().as_millis() as u64, Ordering::Release);
+                be_busy.store(false, Ordering::Release);
+            }
+        });
         s.spawn(move || {
             let empty = FlowDigest::new(0);
             while let Ok(obs) = ev_rx.recv() {
@@ -1089,13 +1147,16 @@ pub fn watch_live(
                 full_busy.store(false, Ordering::Release);
             }
         });
-        let (mut last_tick, mut last_full) = (Instant::now(), Instant::now());
+        let (mut last_tick, mut last_full, mut last_be) =
+            (Instant::now(), Instant::now(), Instant::now());
+        let mut since_be = 0u64;
         let mut marks = (0usize, 0usize);
         let mut since_full = 0u64;
         let flush = |d: &Dispatcher, marks: &mut (usize, usize)| {
             let fresh = d.observations_since(marks);
             if !fresh.is_empty() {
                 let _ = full_tx.send(ToFull::Observations(fresh.clone()));
+                let _ = be_tx.send(ToBehaviour::Observations(fresh.clone()));
                 let _ = ev_tx.send(fresh);
             }
         };
@@ -1104,12 +1165,26 @@ pub fn watch_live(
                 LiveEvent::Packet(p) => {
                     d.packet(0, &p);
                     since_full += 1;
+                    since_be += 1;
                 }
                 LiveEvent::Idle => {}
             }
             if last_tick.elapsed() >= pace.tick {
                 flush(&d, &mut marks);
                 last_tick = Instant::now();
+            }
+            let be_cost = Duration::from_millis(be_cost_ms.load(Ordering::Acquire));
+            if since_be > 0
+                && last_be.elapsed() >= pace.behaviour.max(be_cost * 5)
+                && !be_busy.load(Ordering::Acquire)
+            {
+                flush(&d, &mut marks);
+                if let Some(digest) = d.digest_snapshot() {
+                    be_busy.store(true, Ordering::Release);
+                    let _ = be_tx.send(ToBehaviour::Digest(Box::new(digest)));
+                }
+                last_be = Instant::now();
+                since_be = 0;
             }
             // Full analyses take at most about a sixth of the time: the
             // capture thread must keep up with the wire.

@@ -134,28 +134,8 @@ impl WorkerSink {
                 service: svc,
             });
         }
-        let proto = info.key.proto;
-        if proto == 6 || proto == 17 {
-            let tcp_ok = s.tcp_flags & 0x12 == 0x12 || (c.payload_bytes > 0 && s.payload_bytes > 0);
-            let refused = proto == 6 && s.tcp_flags & 0x04 != 0 && s.payload_bytes == 0;
-            self.digest.add(&FlowFact {
-                proto,
-                client: info.client.addr,
-                server: info.server.addr,
-                server_port: info.server.port,
-                payload: [c.payload_bytes, s.payload_bytes],
-                packets: [c.packets, s.packets],
-                first_ts: info.first_ts,
-                last_ts: info.last_ts,
-                first_frame: info.first_frame,
-                answered: s.packets > 0,
-                established: if proto == 6 {
-                    tcp_ok && !refused
-                } else {
-                    s.packets > 0
-                },
-                refused,
-            });
+        if let Some(f) = flow_fact(info) {
+            self.digest.add(&f);
         }
     }
 
@@ -306,6 +286,36 @@ impl FlowSink<FlowState> for WorkerSink {
     }
 }
 
+/// What a TCP or UDP flow contributes to the flow digest.
+fn flow_fact(info: &FlowInfo) -> Option<FlowFact> {
+    let proto = info.key.proto;
+    if proto != 6 && proto != 17 {
+        return None;
+    }
+    let c = &info.dirs[Dir::ToServer as usize];
+    let s = &info.dirs[Dir::ToClient as usize];
+    let tcp_ok = s.tcp_flags & 0x12 == 0x12 || (c.payload_bytes > 0 && s.payload_bytes > 0);
+    let refused = proto == 6 && s.tcp_flags & 0x04 != 0 && s.payload_bytes == 0;
+    Some(FlowFact {
+        proto,
+        client: info.client.addr,
+        server: info.server.addr,
+        server_port: info.server.port,
+        payload: [c.payload_bytes, s.payload_bytes],
+        packets: [c.packets, s.packets],
+        first_ts: info.first_ts,
+        last_ts: info.last_ts,
+        first_frame: info.first_frame,
+        answered: s.packets > 0,
+        established: if proto == 6 {
+            tcp_ok && !refused
+        } else {
+            s.packets > 0
+        },
+        refused,
+    })
+}
+
 /// The service the server side of a flow demonstrably offered: it answered.
 fn offered_service(info: &FlowInfo) -> Option<(u8, u16)> {
     let answered = info.dirs[Dir::ToClient as usize].packets > 0;
@@ -406,6 +416,17 @@ impl Worker {
     pub fn finish(mut self) -> Finished {
         self.table.finish(&mut self.sink);
         (self.table.stats, self.sink, self.dedup.dropped)
+    }
+
+    /// A copy of the flow digest with the open flows folded in.
+    pub fn digest_snapshot(&self) -> FlowDigest {
+        let mut d = self.sink.digest.clone();
+        for f in self.table.active() {
+            if let Some(fact) = flow_fact(&f.info) {
+                d.add(&fact);
+            }
+        }
+        d
     }
 
     /// The observations kept so far.

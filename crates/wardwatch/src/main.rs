@@ -618,6 +618,11 @@ struct WatchArgs {
     /// protocols, indicators).
     #[arg(long, default_value = "100ms")]
     tick: String,
+    /// How often the behaviour rules (scans, brute force, exfiltration,
+    /// beaconing, baselines, new peers) run on the flows so far (later if
+    /// the last run took longer).
+    #[arg(long, default_value = "500ms")]
+    behaviour: String,
     /// How often the whole pipeline (inventory, behaviour, risk) runs on
     /// what was captured so far (later if the last run took longer).
     #[arg(long, default_value = "2s")]
@@ -659,6 +664,7 @@ fn watch_cmd(a: WatchArgs, data_dir: &std::path::Path) -> Result<(), ExitCode> {
     let pace = wardwatch_engine::WatchPace {
         duration: dur(&a.duration, "duration")?,
         tick: dur(&a.tick, "tick")?,
+        behaviour: dur(&a.behaviour, "behaviour")?,
         full: dur(&a.full, "full")?,
         snaplen: a.snaplen.clamp(64, 262_144),
     };
