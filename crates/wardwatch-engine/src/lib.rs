@@ -1043,6 +1043,30 @@ pub fn watch_live(
     let be_busy = AtomicBool::new(false);
     let be_cost_ms = std::sync::atomic::AtomicU64::new(0);
     let started = Instant::now();
+    // Some of the rules, with the devices of the last full analysis.
+    let partial = |rules: fn(&DetectInput<'_>) -> Vec<wardwatch_model::Finding>,
+                   observations: &[Observation],
+                   digest: &FlowDigest| {
+        let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
+        let mut f = rules(&DetectInput {
+            site: &single.site,
+            inputs: &names,
+            devices: &devs,
+            observations,
+            digest,
+            local: &single.local,
+            config: &single.detect_config,
+            indicators: &single.indicators,
+            zones: &single.zones,
+            geo: single.geo.as_deref(),
+            baselines: single.baselines.as_deref(),
+        });
+        single.suppressions.apply(&mut f);
+        if !f.is_empty() {
+            deliver(&f);
+        }
+    };
+    let partial = &partial;
     let result: Result<(), EngineError> = std::thread::scope(|s| {
         enum ToFull {
             Observations(Vec<Observation>),
@@ -1075,25 +1099,7 @@ pub fn watch_live(
                     ToBehaviour::Digest(d) => d,
                 };
                 let t = Instant::now();
-                let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
-                let input = DetectInput {
-                    site: &single.site,
-                    inputs: names,
-                    devices: &devs,
-                    observations: &all,
-                    digest: &digest,
-                    local: &single.local,
-                    config: &single.detect_config,
-                    indicators: &single.indicators,
-                    zones: &single.zones,
-                    geo: single.geo.as_deref(),
-                    baselines: single.baselines.as_deref(),
-                };
-                let mut f = wardwatch_detect::detect_behaviour(&input);
-                single.suppressions.apply(&mut f);
-                if !f.is_empty() {
-                    deliver(&f);
-                }
+                partial(wardwatch_detect::detect_behaviour, &all, &digest);
                 be_cost_ms.store(t.elapsed().as_millis() as u64, Ordering::Release);
                 be_busy.store(false, Ordering::Release);
             }
@@ -1101,25 +1107,7 @@ pub fn watch_live(
         s.spawn(move || {
             let empty = FlowDigest::new(0);
             while let Ok(obs) = ev_rx.recv() {
-                let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
-                let input = DetectInput {
-                    site: &single.site,
-                    inputs: names,
-                    devices: &devs,
-                    observations: &obs,
-                    digest: &empty,
-                    local: &single.local,
-                    config: &single.detect_config,
-                    indicators: &single.indicators,
-                    zones: &single.zones,
-                    geo: single.geo.as_deref(),
-                    baselines: single.baselines.as_deref(),
-                };
-                let mut f = wardwatch_detect::detect_events(&input);
-                single.suppressions.apply(&mut f);
-                if !f.is_empty() {
-                    deliver(&f);
-                }
+                partial(wardwatch_detect::detect_events, &obs, &empty);
             }
         });
         s.spawn(move || {
