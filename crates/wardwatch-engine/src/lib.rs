@@ -109,6 +109,32 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// What detection reads, from this configuration and one analysis's
+    /// devices, observations and flow digest.
+    pub fn detect_input<'a>(
+        &'a self,
+        inputs: &'a [String],
+        devices: &'a [wardwatch_model::Device],
+        observations: &'a [Observation],
+        digest: &'a FlowDigest,
+    ) -> DetectInput<'a> {
+        DetectInput {
+            site: &self.site,
+            inputs,
+            devices,
+            observations,
+            digest,
+            local: &self.local,
+            config: &self.detect_config,
+            indicators: &self.indicators,
+            zones: &self.zones,
+            geo: self.geo.as_deref(),
+            baselines: self.baselines.as_deref(),
+        }
+    }
+}
+
 /// What an analysis produced.
 pub struct Outcome {
     /// The report.
@@ -1048,19 +1074,7 @@ pub fn watch_live(
                    observations: &[Observation],
                    digest: &FlowDigest| {
         let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
-        let mut f = rules(&DetectInput {
-            site: &single.site,
-            inputs: &names,
-            devices: &devs,
-            observations,
-            digest,
-            local: &single.local,
-            config: &single.detect_config,
-            indicators: &single.indicators,
-            zones: &single.zones,
-            geo: single.geo.as_deref(),
-            baselines: single.baselines.as_deref(),
-        });
+        let mut f = rules(&single.detect_input(&names, &devs, observations, digest));
         single.suppressions.apply(&mut f);
         if !f.is_empty() {
             deliver(&f);
@@ -1322,19 +1336,7 @@ fn assemble(
         None => Vec::new(),
     };
     let mut findings = if cfg.detect {
-        wardwatch_detect::detect(&DetectInput {
-            site: &cfg.site,
-            inputs: &names,
-            devices: &devices,
-            observations: &observations,
-            digest: &digest,
-            local: &cfg.local,
-            config: &cfg.detect_config,
-            indicators: &cfg.indicators,
-            zones: &cfg.zones,
-            geo: cfg.geo.as_deref(),
-            baselines: cfg.baselines.as_deref(),
-        })
+        wardwatch_detect::detect(&cfg.detect_input(&names, &devices, &observations, &digest))
     } else {
         Vec::new()
     };

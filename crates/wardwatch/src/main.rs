@@ -588,19 +588,7 @@ fn sorted_pairs(
 }
 
 fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::DetectInput<'a> {
-    wardwatch_detect::DetectInput {
-        site: &cfg.site,
-        inputs: &[],
-        devices: &o.report.devices,
-        observations: &o.observations,
-        digest: &o.digest,
-        local: &cfg.local,
-        config: &cfg.detect_config,
-        indicators: &cfg.indicators,
-        zones: &cfg.zones,
-        geo: cfg.geo.as_deref(),
-        baselines: cfg.baselines.as_deref(),
-    }
+    cfg.detect_input(&[], &o.report.devices, &o.observations, &o.digest)
 }
 
 #[derive(clap::Args)]
