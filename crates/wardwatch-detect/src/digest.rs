@@ -182,6 +182,14 @@ impl FlowDigest {
         }
     }
 
+    /// The pairs in key order (client, server, protocol, port): what the
+    /// rules iterate, deterministic whatever the hash map did.
+    pub fn sorted_pairs(&self) -> Vec<(&PairKey, &PairStats)> {
+        let mut v: Vec<_> = self.pairs.iter().collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
     /// The same digest, with the site's own address space.
     pub fn with_local(mut self, local: wardwatch_inventory::net::LocalNets) -> Self {
         self.local = local;

@@ -475,8 +475,7 @@ fn run_rules(input: &DetectInput<'_>, events: bool, devices: bool, flows: bool) 
     }
     let mut pairs: Vec<_> = Vec::new();
     if flows {
-        pairs = input.digest.pairs.iter().collect();
-        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        pairs = input.digest.sorted_pairs();
         behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut f);
         segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
     }

@@ -653,19 +653,15 @@ impl Dispatcher {
     }
 
     /// What [`Dispatcher::finish`] would give now, leaving the analysis
-    /// running (one inline worker only: live analysis); without the
-    /// observations unless asked.
-    fn snapshot(&self, with_observations: bool) -> Option<Finished> {
+    /// running (one inline worker only: live analysis), without the
+    /// observations (see `Worker::snapshot`).
+    fn snapshot(&self) -> Option<Finished> {
         let Dispatch::Inline(w) = &self.dispatch else {
             return None;
         };
         Some(Finished {
-            link_observations: if with_observations {
-                self.link_observations.clone()
-            } else {
-                Vec::new()
-            },
-            parts: vec![w.snapshot(with_observations)],
+            link_observations: Vec::new(),
+            parts: vec![w.snapshot()],
             fragments_reassembled: self.defrag.reassembled,
             fragment_duplicates: self.dedup.dropped,
             arp_hosts: self.arp_hosts.clone(),
@@ -1196,7 +1192,7 @@ pub fn watch_live(
                 && !full_busy.load(Ordering::Acquire)
             {
                 flush(&d, &mut marks);
-                if let Some(snap) = d.snapshot(false) {
+                if let Some(snap) = d.snapshot() {
                     full_busy.store(true, Ordering::Release);
                     let drops = cap.stats();
                     let _ = full_tx.send(ToFull::Snapshot(

@@ -436,19 +436,15 @@ impl Worker {
 
     /// What [`Worker::finish`] would give now, without ending anything: the
     /// flows still open are folded into a copy of the hosts and digest.
-    /// Observations are copied only when `with_observations` (a live
-    /// watch's analysis keeps its own copy from the deltas it was sent).
-    pub fn snapshot(&self, with_observations: bool) -> Finished {
+    /// Without the observations: a live watch's analysis keeps its own
+    /// copy from the deltas it was sent.
+    pub fn snapshot(&self) -> Finished {
         let s = &self.sink;
         let mut sink = WorkerSink {
             hosts: s.hosts.clone(),
             digest: s.digest.clone(),
             flows: Vec::new(),
-            observations: if with_observations {
-                s.observations.clone()
-            } else {
-                Vec::new()
-            },
+            observations: Vec::new(),
             observations_dropped: s.observations_dropped,
             proto_errors: s.proto_errors,
             observations_repeated: s.observations_repeated,

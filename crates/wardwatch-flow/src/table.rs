@@ -558,14 +558,12 @@ impl<S: Default> FlowTable<S> {
         }
     }
 
-    /// Expires idle and closed flows as of the latest packet time.
     /// The flows not ended yet (for a snapshot of a live analysis).
     pub fn active(&self) -> impl Iterator<Item = &Flow<S>> {
         self.flows.values()
     }
 
-    /// Ends the flows idle past their timeout now (a live capture's quiet
-    /// moments).
+    /// Expires idle and closed flows as of the latest packet time.
     pub fn sweep(&mut self, sink: &mut impl FlowSink<S>) {
         self.last_sweep_ts = self.now;
         self.packets_since_sweep = 0;

@@ -523,7 +523,7 @@ fn policy_cmd(cmd: PolicyCmd, data_dir: &std::path::Path) -> Result<(), ExitCode
             let (cfg, o) = run(&captures)?;
             let input = detect_input(&cfg, &o);
             let ctx = wardwatch_detect::Context::new(&input);
-            let pairs = sorted_pairs(&o.digest);
+            let pairs = o.digest.sorted_pairs();
             let p = segment::synthesize(&ctx, zones.as_ref(), &o.report.devices, &pairs);
             let members = segment::members(&ctx, &p, &o.report.devices);
             write_out(&render(&p, format, &members)?, out.as_ref())
@@ -537,7 +537,7 @@ fn policy_cmd(cmd: PolicyCmd, data_dir: &std::path::Path) -> Result<(), ExitCode
             let (cfg, o) = run(&captures)?;
             let input = detect_input(&cfg, &o);
             let ctx = wardwatch_detect::Context::new(&input);
-            let pairs = sorted_pairs(&o.digest);
+            let pairs = o.digest.sorted_pairs();
             let blocked = segment::simulate(&ctx, &p, &o.report.devices, &pairs);
             if json {
                 let j = serde_json::to_string_pretty(&blocked).map_err(|e| usage(e.to_string()))?;
@@ -574,17 +574,6 @@ fn policy_cmd(cmd: PolicyCmd, data_dir: &std::path::Path) -> Result<(), ExitCode
             write_out(&render(&p, format, &members)?, out.as_ref())
         }
     }
-}
-
-fn sorted_pairs(
-    d: &wardwatch_detect::FlowDigest,
-) -> Vec<(
-    &wardwatch_detect::digest::PairKey,
-    &wardwatch_detect::digest::PairStats,
-)> {
-    let mut v: Vec<_> = d.pairs.iter().collect();
-    v.sort_by(|a, b| a.0.cmp(b.0));
-    v
 }
 
 fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::DetectInput<'a> {

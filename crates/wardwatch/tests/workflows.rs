@@ -24,6 +24,32 @@ fn scenario(name: &str) -> String {
         .to_string()
 }
 
+/// `../shared/data/<rel>`, or `None` after saying the test is skipped.
+fn shared_or_skip(rel: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared/data").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("SKIPPED: ../shared/data/{rel} is absent");
+        None
+    }
+}
+
+/// `analyze --format json` of one scenario capture with data dir `d`.
+fn analyze_json(d: &Path, name: &str) -> Value {
+    let out = ww(
+        d,
+        &[
+            "analyze",
+            "--format",
+            "json",
+            "--no-progress",
+            &scenario(name),
+        ],
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn data_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ww-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -147,17 +173,7 @@ fn segmentation_synthesize_simulate_export() {
     );
     // Zones in the data directory: analyze reports what crosses them.
     std::fs::copy(&pol, d.join("zones.toml")).unwrap();
-    let out = ww(
-        &d,
-        &[
-            "analyze",
-            "--format",
-            "json",
-            "--no-progress",
-            &scenario("attacks.pcapng"),
-        ],
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = analyze_json(&d, "attacks.pcapng");
     let v: Vec<&Value> = r["findings"]
         .as_array()
         .unwrap()
@@ -174,11 +190,9 @@ fn segmentation_synthesize_simulate_export() {
 
 #[test]
 fn intel_import_status_and_matching() {
-    let shared = repo().join("../shared/data/intel");
-    if !shared.exists() {
-        eprintln!("SKIPPED: ../shared/data/intel is absent");
+    let Some(shared) = shared_or_skip("intel") else {
         return;
-    }
+    };
     let d = data_dir("intel");
     let out = ww(&d, &["intel", "update", "--from", shared.to_str().unwrap()]);
     let s = String::from_utf8_lossy(&out.stdout);
@@ -210,17 +224,7 @@ fn intel_import_status_and_matching() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("x.json"));
     assert!(d.join("intel/kev.json").exists());
     // The BD Alaris PC unit of the inventory scenario meets its advisories.
-    let out = ww(
-        &d,
-        &[
-            "analyze",
-            "--format",
-            "json",
-            "--no-progress",
-            &scenario("inventory.pcapng"),
-        ],
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = analyze_json(&d, "inventory.pcapng");
     assert!(r["feeds"]
         .as_array()
         .unwrap()
@@ -341,11 +345,9 @@ fn asset_list_reconciliation_and_corrections() {
 
 #[test]
 fn sbom_and_vex_on_the_shared_samples() {
-    let shared = repo().join("../shared/data/sbom");
-    if !shared.exists() {
-        eprintln!("SKIPPED: ../shared/data/sbom is absent");
+    let Some(shared) = shared_or_skip("sbom") else {
         return;
-    }
+    };
     // Every shared SBOM and VEX sample reads.
     for f in [
         "cyclonedx/laravel-7.12.0.cdx-1.4.json",
@@ -411,17 +413,7 @@ fn sbom_and_vex_on_the_shared_samples() {
         ],
     );
     let monitor = |d: &Path| -> (Value, Vec<Value>) {
-        let out = ww(
-            d,
-            &[
-                "analyze",
-                "--format",
-                "json",
-                "--no-progress",
-                &scenario("inventory.pcapng"),
-            ],
-        );
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = analyze_json(d, "inventory.pcapng");
         let dev = r["devices"]
             .as_array()
             .unwrap()
@@ -517,11 +509,9 @@ fn sbom_and_vex_on_the_shared_samples() {
 
 #[test]
 fn intel_download_from_a_real_http_server_with_conditional_requests() {
-    let shared = repo().join("../shared/data/intel");
-    if !shared.exists() {
-        eprintln!("SKIPPED: ../shared/data/intel is absent");
+    let Some(shared) = shared_or_skip("intel") else {
         return;
-    }
+    };
     // A mirror of the official layout, served by Python's http.server
     // (which answers If-Modified-Since with 304).
     let d = data_dir("download");
@@ -625,17 +615,7 @@ fn external_peers_get_their_country_and_asn_from_offline_databases() {
         std::fs::copy(asn.join(f), d.join("geo").join(f))
             .unwrap_or_else(|e| panic!("{f} (fetched by scripts/setup.sh --test): {e}"));
     }
-    let out = ww(
-        &d,
-        &[
-            "analyze",
-            "--format",
-            "json",
-            "--no-progress",
-            &scenario("attacks.pcapng"),
-        ],
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = analyze_json(&d, "attacks.pcapng");
     let rogue = r["findings"]
         .as_array()
         .unwrap()
@@ -664,8 +644,7 @@ fn external_peers_get_their_country_and_asn_from_offline_databases() {
 }
 
 /// Findings of one analysis as (kind, rule, ip, peer).
-fn finding_keys(out: &Output) -> Vec<(String, String, String, String)> {
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+fn finding_keys(r: &Value) -> Vec<(String, String, String, String)> {
     r["findings"]
         .as_array()
         .unwrap()
@@ -687,18 +666,7 @@ fn baselines_learned_from_normal_traffic_flag_the_ultrasound_upload_and_stay_qui
         "[detect]\nbaseline_window_s = 1800\n",
     )
     .unwrap();
-    let analyze = |name: &str| {
-        ww(
-            &d,
-            &[
-                "analyze",
-                "--format",
-                "json",
-                "--no-progress",
-                &scenario(name),
-            ],
-        )
-    };
+    let analyze = |name: &str| analyze_json(&d, name);
     let before = finding_keys(&analyze("attacks.pcapng"));
     ww(&d, &["baseline", "learn", &scenario("baseline.pcapng")]);
     let file: Value =
