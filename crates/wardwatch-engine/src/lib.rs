@@ -11,6 +11,7 @@ mod worker;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -1038,7 +1039,6 @@ pub fn watch_live(
     cfg: &EngineConfig,
     on_findings: impl FnMut(&[wardwatch_model::Finding]) + Send,
 ) -> Result<Outcome, EngineError> {
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;
     use wardwatch_capture::live::{LiveCapture, LiveEvent};
     let mut cap = LiveCapture::open(iface, filter, pace.snaplen)?;
@@ -1060,10 +1060,7 @@ pub fn watch_live(
         }
     };
     let devices: Mutex<std::sync::Arc<Vec<wardwatch_model::Device>>> = Mutex::default();
-    let full_busy = AtomicBool::new(false);
-    let full_cost_ms = std::sync::atomic::AtomicU64::new(0);
-    let be_busy = AtomicBool::new(false);
-    let be_cost_ms = std::sync::atomic::AtomicU64::new(0);
+    let (behaviour, full) = (Pass::new(pace.behaviour), Pass::new(pace.full));
     let started = Instant::now();
     // Some of the rules, with the devices of the last full analysis.
     let partial = |rules: fn(&DetectInput<'_>) -> Vec<wardwatch_model::Finding>,
@@ -1078,41 +1075,15 @@ pub fn watch_live(
     };
     let partial = &partial;
     let result: Result<(), EngineError> = std::thread::scope(|s| {
-        enum ToFull {
-            Observations(Vec<Observation>),
-            Snapshot(Box<Finished>, Option<u64>),
-        }
-        enum ToBehaviour {
-            Observations(Vec<Observation>),
-            Digest(Box<FlowDigest>),
-        }
         let (ev_tx, ev_rx) = mpsc::channel::<Vec<Observation>>();
-        let (full_tx, full_rx) = mpsc::channel::<ToFull>();
-        let (be_tx, be_rx) = mpsc::channel::<ToBehaviour>();
-        let (single, names, devices, full_busy, deliver, full_cost_ms) = (
-            &single,
-            &names,
-            &devices,
-            &full_busy,
-            &deliver,
-            &full_cost_ms,
-        );
-        let (be_busy, be_cost_ms) = (&be_busy, &be_cost_ms);
+        let (full_tx, full_rx) = mpsc::channel::<ToPass<(Box<Finished>, Option<u64>)>>();
+        let (be_tx, be_rx) = mpsc::channel::<ToPass<Box<FlowDigest>>>();
+        let (single, names, devices, deliver, full, behaviour) =
+            (&single, &names, &devices, &deliver, &full, &behaviour);
         s.spawn(move || {
-            let mut all: Vec<Observation> = Vec::new();
-            while let Ok(m) = be_rx.recv() {
-                let digest = match m {
-                    ToBehaviour::Observations(o) => {
-                        all.extend(o);
-                        continue;
-                    }
-                    ToBehaviour::Digest(d) => d,
-                };
-                let t = Instant::now();
-                partial(wardwatch_detect::detect_behaviour, &all, &digest);
-                be_cost_ms.store(t.elapsed().as_millis() as u64, Ordering::Release);
-                be_busy.store(false, Ordering::Release);
-            }
+            behaviour.serve(be_rx, |all, digest| {
+                partial(wardwatch_detect::detect_behaviour, all, &digest);
+            });
         });
         s.spawn(move || {
             let empty = FlowDigest::new(0);
@@ -1121,40 +1092,25 @@ pub fn watch_live(
             }
         });
         s.spawn(move || {
-            // The observations so far, from the deltas: a snapshot does not
-            // copy them on the capture thread.
-            let mut all: Vec<Observation> = Vec::new();
-            while let Ok(m) = full_rx.recv() {
-                let (mut snap, drops) = match m {
-                    ToFull::Observations(o) => {
-                        all.extend(o);
-                        continue;
-                    }
-                    ToFull::Snapshot(snap, drops) => (snap, drops),
-                };
-                let t = Instant::now();
+            full.serve(full_rx, |all, (mut snap, drops)| {
                 if let Some(part) = snap.parts.first_mut() {
-                    part.1.observations = all.clone();
+                    part.1.observations = all.to_vec();
                 }
                 let o = assemble(*snap, single, names.clone(), no_issues(), drops);
                 deliver(&o.report.findings);
                 if let Ok(mut d) = devices.lock() {
                     *d = std::sync::Arc::new(o.report.devices);
                 }
-                full_cost_ms.store(t.elapsed().as_millis() as u64, Ordering::Release);
-                full_busy.store(false, Ordering::Release);
-            }
+            });
         });
-        let (mut last_tick, mut last_full, mut last_be) =
-            (Instant::now(), Instant::now(), Instant::now());
-        let mut since_be = 0u64;
+        let mut last_tick = Instant::now();
+        let (mut be_due, mut full_due) = (Due::default(), Due::default());
         let mut marks = (0usize, 0usize);
-        let mut since_full = 0u64;
         let flush = |d: &Dispatcher, marks: &mut (usize, usize)| {
             let fresh = d.observations_since(marks);
             if !fresh.is_empty() {
-                let _ = full_tx.send(ToFull::Observations(fresh.clone()));
-                let _ = be_tx.send(ToBehaviour::Observations(fresh.clone()));
+                let _ = full_tx.send(ToPass::Observations(fresh.clone()));
+                let _ = be_tx.send(ToPass::Observations(fresh.clone()));
                 let _ = ev_tx.send(fresh);
             }
         };
@@ -1162,8 +1118,8 @@ pub fn watch_live(
             match cap.poll()? {
                 LiveEvent::Packet(p) => {
                     d.packet(0, &p);
-                    since_full += 1;
-                    since_be += 1;
+                    be_due.packets += 1;
+                    full_due.packets += 1;
                 }
                 LiveEvent::Idle => {}
             }
@@ -1171,37 +1127,23 @@ pub fn watch_live(
                 flush(&d, &mut marks);
                 last_tick = Instant::now();
             }
-            let be_cost = Duration::from_millis(be_cost_ms.load(Ordering::Acquire));
-            if since_be > 0
-                && last_be.elapsed() >= pace.behaviour.max(be_cost * 5)
-                && !be_busy.load(Ordering::Acquire)
-            {
+            if be_due.check(behaviour) {
                 flush(&d, &mut marks);
                 if let Some(digest) = d.digest_snapshot() {
-                    be_busy.store(true, Ordering::Release);
-                    let _ = be_tx.send(ToBehaviour::Digest(Box::new(digest)));
+                    behaviour.begin();
+                    let _ = be_tx.send(ToPass::Run(Box::new(digest)));
                 }
-                last_be = Instant::now();
-                since_be = 0;
             }
-            // Full analyses take at most about a sixth of the time: the
-            // capture thread must keep up with the wire.
-            let cost = Duration::from_millis(full_cost_ms.load(Ordering::Acquire));
-            if since_full > 0
-                && last_full.elapsed() >= pace.full.max(cost * 5)
-                && !full_busy.load(Ordering::Acquire)
-            {
+            if full_due.check(full) {
                 flush(&d, &mut marks);
                 if let Some(snap) = d.snapshot() {
-                    full_busy.store(true, Ordering::Release);
+                    full.begin();
                     let drops = cap.stats();
-                    let _ = full_tx.send(ToFull::Snapshot(
+                    let _ = full_tx.send(ToPass::Run((
                         Box::new(snap),
                         Some(drops.kernel_drops + drops.iface_drops),
-                    ));
+                    )));
                 }
-                last_full = Instant::now();
-                since_full = 0;
             }
         }
         Ok(())
@@ -1217,6 +1159,88 @@ pub fn watch_live(
     );
     deliver(&o.report.findings);
     Ok(o)
+}
+
+/// What a watch's analysis thread receives: the observations new since the
+/// last batch (it keeps them all), or a run of its pass on `T`.
+enum ToPass<T> {
+    Observations(Vec<Observation>),
+    Run(T),
+}
+
+/// A periodic analysis pass of a live watch, on its own thread. It may
+/// start again when the previous run is done and its period has passed,
+/// stretched to five times the last run's time: the passes take at most
+/// about a sixth of the time, and the capture thread keeps up with the wire.
+struct Pass {
+    every: Duration,
+    busy: std::sync::atomic::AtomicBool,
+    cost_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Pass {
+    fn new(every: Duration) -> Self {
+        Pass {
+            every,
+            busy: Default::default(),
+            cost_ms: Default::default(),
+        }
+    }
+
+    fn ready(&self, since: Instant) -> bool {
+        let cost = Duration::from_millis(self.cost_ms.load(Ordering::Acquire));
+        !self.busy.load(Ordering::Acquire) && since.elapsed() >= self.every.max(cost * 5)
+    }
+
+    fn begin(&self) {
+        self.busy.store(true, Ordering::Release);
+    }
+
+    /// The thread's loop: keeps the observations, runs the pass on each
+    /// `Run` and records its time.
+    fn serve<T>(&self, rx: mpsc::Receiver<ToPass<T>>, mut run: impl FnMut(&[Observation], T)) {
+        let mut all: Vec<Observation> = Vec::new();
+        while let Ok(m) = rx.recv() {
+            match m {
+                ToPass::Observations(o) => all.extend(o),
+                ToPass::Run(x) => {
+                    let t = Instant::now();
+                    run(&all, x);
+                    self.cost_ms
+                        .store(t.elapsed().as_millis() as u64, Ordering::Release);
+                    self.busy.store(false, Ordering::Release);
+                }
+            }
+        }
+    }
+}
+
+/// The capture thread's side of a [`Pass`]: when it last started one and
+/// how many packets came since.
+struct Due {
+    last: Instant,
+    packets: u64,
+}
+
+impl Default for Due {
+    fn default() -> Self {
+        Due {
+            last: Instant::now(),
+            packets: 0,
+        }
+    }
+}
+
+impl Due {
+    /// Whether to start `pass` now (then the clock and count restart).
+    fn check(&mut self, pass: &Pass) -> bool {
+        if self.packets == 0 || !pass.ready(self.last) {
+            return false;
+        }
+        self.last = Instant::now();
+        self.packets = 0;
+        true
+    }
 }
 
 fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {

@@ -7,14 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+use common::{repo, shared};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn scenario(name: &str) -> String {
     repo()
@@ -22,17 +21,6 @@ fn scenario(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-/// `../shared/data/<rel>`, or `None` after saying the test is skipped.
-fn shared_or_skip(rel: &str) -> Option<PathBuf> {
-    let p = repo().join("../shared/data").join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("SKIPPED: ../shared/data/{rel} is absent");
-        None
-    }
 }
 
 /// `analyze --format json` of one scenario capture with data dir `d`.
@@ -190,7 +178,7 @@ fn segmentation_synthesize_simulate_export() {
 
 #[test]
 fn intel_import_status_and_matching() {
-    let Some(shared) = shared_or_skip("intel") else {
+    let Some(shared) = shared("intel") else {
         return;
     };
     let d = data_dir("intel");
@@ -345,7 +333,7 @@ fn asset_list_reconciliation_and_corrections() {
 
 #[test]
 fn sbom_and_vex_on_the_shared_samples() {
-    let Some(shared) = shared_or_skip("sbom") else {
+    let Some(shared) = shared("sbom") else {
         return;
     };
     // Every shared SBOM and VEX sample reads.
@@ -509,7 +497,7 @@ fn sbom_and_vex_on_the_shared_samples() {
 
 #[test]
 fn intel_download_from_a_real_http_server_with_conditional_requests() {
-    let Some(shared) = shared_or_skip("intel") else {
+    let Some(shared) = shared("intel") else {
         return;
     };
     // A mirror of the official layout, served by Python's http.server
