@@ -1133,6 +1133,7 @@ pub fn watch_live(
                     behaviour.begin();
                     let _ = be_tx.send(ToPass::Run(Box::new(digest)));
                 }
+                be_due.restart();
             }
             if full_due.check(full) {
                 flush(&d, &mut marks);
@@ -1144,6 +1145,7 @@ pub fn watch_live(
                         Some(drops.kernel_drops + drops.iface_drops),
                     )));
                 }
+                full_due.restart();
             }
         }
         Ok(())
@@ -1232,14 +1234,16 @@ impl Default for Due {
 }
 
 impl Due {
-    /// Whether to start `pass` now (then the clock and count restart).
-    fn check(&mut self, pass: &Pass) -> bool {
-        if self.packets == 0 || !pass.ready(self.last) {
-            return false;
-        }
+    /// Whether to start `pass` now.
+    fn check(&self, pass: &Pass) -> bool {
+        self.packets > 0 && pass.ready(self.last)
+    }
+
+    /// The pass was handed its work: the clock (from now, after the
+    /// snapshot) and the count restart.
+    fn restart(&mut self) {
         self.last = Instant::now();
         self.packets = 0;
-        true
     }
 }
 
