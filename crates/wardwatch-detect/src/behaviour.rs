@@ -295,7 +295,7 @@ fn failed(p: &PairStats) -> bool {
     p.established == 0 && p.payload[0] == 0
 }
 
-fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+pub(crate) fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
     let cfg = ctx.config();
     // Vertical: one client, one server, many ports. The pairs are sorted by
     // client then server, so each (client, server) is one run of them.
@@ -413,7 +413,7 @@ fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
     }
 }
 
-fn brute_force(
+pub(crate) fn brute_force(
     ctx: &Context<'_>,
     pairs: &[(&PairKey, &PairStats)],
     obs: &[Observation],

@@ -100,6 +100,19 @@ impl PairStats {
         }
     }
 
+    /// A pair seen as one connection that did (`ok`) or did not get
+    /// anywhere: what the live scan rules know of a pair.
+    pub(crate) fn probe(ok: bool, first_ts: i64, last_ts: i64, first_frame: (u16, u64)) -> Self {
+        PairStats {
+            conns: 1,
+            established: u64::from(ok),
+            first_ts,
+            last_ts,
+            first_frame,
+            ..Default::default()
+        }
+    }
+
     /// Makes room for a second connection's sample by storing the first.
     fn spill(&mut self) {
         if self.conns == 1 && self.more.is_empty() {

@@ -17,6 +17,7 @@ pub mod behaviour;
 pub mod digest;
 pub mod geo;
 pub mod ioc;
+pub mod live;
 pub mod posture;
 pub mod segment;
 pub mod suppress;
@@ -445,14 +446,6 @@ impl<'a> Findings<'a> {
 /// Runs every rule and returns the findings, most severe first.
 pub fn detect(input: &DetectInput<'_>) -> Vec<Finding> {
     run_rules(input, true, true, true)
-}
-
-/// Runs only the rules that one observation can complete (credentials,
-/// insecure protocols, indicators in DNS, SNI, HTTP): what a live watch
-/// checks on each batch of new observations between full analyses.
-/// `input.devices` may be those of the last full analysis.
-pub fn detect_events(input: &DetectInput<'_>) -> Vec<Finding> {
-    run_rules(input, true, false, false)
 }
 
 /// Runs the rules over flows and behaviour (scans, brute force,

@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use wardwatch_capture::{CaptureError, Packet};
-use wardwatch_detect::{DetectConfig, DetectInput, FlowDigest, Suppressions};
+use wardwatch_detect::{DetectConfig, DetectInput, FlowDigest, FlowFact, Suppressions};
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Defragmenter, FlowConfig, IpPacket, Network, PacketMeta,
     Transport,
@@ -642,6 +642,21 @@ impl Dispatcher {
         fresh
     }
 
+    /// Makes [`Dispatcher::flow_updates`] work (one inline worker only).
+    fn track_live(&mut self) {
+        if let Dispatch::Inline(w) = &mut self.dispatch {
+            w.track_live();
+        }
+    }
+
+    /// The state of the flows that saw a packet since the last call.
+    fn flow_updates(&mut self) -> Vec<FlowFact> {
+        match &mut self.dispatch {
+            Dispatch::Inline(w) => w.flow_updates(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The flow digest so far, open flows and ARP included (one inline
     /// worker only).
     fn digest_snapshot(&self) -> Option<FlowDigest> {
@@ -1047,6 +1062,7 @@ pub fn watch_live(
         ..cfg.clone()
     };
     let mut d = Dispatcher::new(&single, 1);
+    d.track_live();
     let names = vec![format!("iface:{iface}")];
     let no_issues = || InputReport {
         warnings: Vec::new(),
@@ -1075,7 +1091,7 @@ pub fn watch_live(
     };
     let partial = &partial;
     let result: Result<(), EngineError> = std::thread::scope(|s| {
-        let (ev_tx, ev_rx) = mpsc::channel::<Vec<Observation>>();
+        let (ev_tx, ev_rx) = mpsc::channel::<(Vec<Observation>, Vec<FlowFact>)>();
         let (full_tx, full_rx) = mpsc::channel::<ToPass<(Box<Finished>, Option<u64>)>>();
         let (be_tx, be_rx) = mpsc::channel::<ToPass<Box<FlowDigest>>>();
         let (single, names, devices, deliver, full, behaviour) =
@@ -1087,8 +1103,15 @@ pub fn watch_live(
         });
         s.spawn(move || {
             let empty = FlowDigest::new(0);
-            while let Ok(obs) = ev_rx.recv() {
-                partial(wardwatch_detect::detect_events, &obs, &empty);
+            let mut live = wardwatch_detect::live::LiveRules::new(single.detect_config.max_pairs);
+            while let Ok((obs, flows)) = ev_rx.recv() {
+                let devs = devices.lock().map(|d| d.clone()).unwrap_or_default();
+                let input = single.detect_input(names, &devs, &obs, &empty);
+                let mut f = live.tick(&input, &flows, wardwatch_model::time::now_ns());
+                single.suppressions.apply(&mut f);
+                if !f.is_empty() {
+                    deliver(&f);
+                }
             }
         });
         s.spawn(move || {
@@ -1106,13 +1129,15 @@ pub fn watch_live(
         let mut last_tick = Instant::now();
         let (mut be_due, mut full_due) = (Due::default(), Due::default());
         let mut marks = (0usize, 0usize);
-        let flush = |d: &Dispatcher, marks: &mut (usize, usize)| {
+        let flush = |d: &mut Dispatcher, marks: &mut (usize, usize)| {
             let fresh = d.observations_since(marks);
+            let flows = d.flow_updates();
             if !fresh.is_empty() {
                 let _ = full_tx.send(ToPass::Observations(fresh.clone()));
                 let _ = be_tx.send(ToPass::Observations(fresh.clone()));
-                let _ = ev_tx.send(fresh);
             }
+            // Even empty: probes waiting for an answer come due.
+            let _ = ev_tx.send((fresh, flows));
         };
         while pace.duration.is_zero() || started.elapsed() < pace.duration {
             match cap.poll()? {
@@ -1124,11 +1149,11 @@ pub fn watch_live(
                 LiveEvent::Idle => {}
             }
             if last_tick.elapsed() >= pace.tick {
-                flush(&d, &mut marks);
+                flush(&mut d, &mut marks);
                 last_tick = Instant::now();
             }
             if be_due.check(behaviour) {
-                flush(&d, &mut marks);
+                flush(&mut d, &mut marks);
                 if let Some(digest) = d.digest_snapshot() {
                     behaviour.begin();
                     let _ = be_tx.send(ToPass::Run(Box::new(digest)));
@@ -1136,7 +1161,7 @@ pub fn watch_live(
                 be_due.restart();
             }
             if full_due.check(full) {
-                flush(&d, &mut marks);
+                flush(&mut d, &mut marks);
                 if let Some(snap) = d.snapshot() {
                     full.begin();
                     let drops = cap.stats();

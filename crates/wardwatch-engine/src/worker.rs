@@ -46,6 +46,20 @@ pub struct FlowState {
     streams: Option<Box<[Vec<u8>; 2]>>,
     gaps: [u64; 2],
     proto: ProtoFlow,
+    /// The live tick in which the flow last saw a packet (see [`LiveTrack`]).
+    tick: u32,
+}
+
+/// A live watch's record of the flows that saw a packet since its last
+/// tick, so that its scan rules read only those.
+#[derive(Default)]
+pub struct LiveTrack {
+    /// The current tick (from 1: a new flow's 0 is never current).
+    tick: u32,
+    /// Flows that saw a packet in this tick and are still open.
+    touched: Vec<FlowKey>,
+    /// Flows that ended in this tick, in their final state.
+    ended: Vec<FlowFact>,
 }
 
 /// A finished flow, kept when the engine is asked to.
@@ -98,6 +112,8 @@ pub struct WorkerSink {
     dissect: bool,
     keep_repeats: bool,
     scratch: Vec<(usize, ObsKind)>,
+    /// Set in a live watch.
+    live: Option<LiveTrack>,
 }
 
 /// Most observations a run keeps (an observation is about 400 bytes and
@@ -105,8 +121,9 @@ pub struct WorkerSink {
 const MAX_OBSERVATIONS: usize = 1 << 18;
 
 impl WorkerSink {
-    /// Folds a flow's addresses and counters into the hosts and the digest.
-    fn fold(&mut self, info: &FlowInfo) {
+    /// Folds a flow's addresses and counters into the hosts and, unless
+    /// `hosts_only`, the digest.
+    fn fold(&mut self, info: &FlowInfo, hosts_only: bool) {
         let first = Sighting {
             input: info.first_frame.0,
             frame: info.first_frame.1,
@@ -134,8 +151,11 @@ impl WorkerSink {
                 service: svc,
             });
         }
-        if let Some(f) = flow_fact(info) {
+        if let Some(f) = flow_fact(info).filter(|_| !hosts_only) {
             self.digest.add(&f);
+            if let Some(l) = &mut self.live {
+                l.ended.push(f);
+            }
         }
     }
 
@@ -186,11 +206,17 @@ impl FlowSink<FlowState> for WorkerSink {
     fn on_packet(
         &mut self,
         info: &FlowInfo,
-        _state: &mut FlowState,
+        state: &mut FlowState,
         dir: Dir,
         meta: &PacketMeta,
         transport: &Transport<'_>,
     ) {
+        if let Some(l) = &mut self.live {
+            if state.tick != l.tick {
+                state.tick = l.tick;
+                l.touched.push(info.key);
+            }
+        }
         if !self.dissect {
             return;
         }
@@ -263,7 +289,7 @@ impl FlowSink<FlowState> for WorkerSink {
             self.observations_dropped += flow.state.proto.suppressed;
             self.proto_errors += flow.state.proto.errors();
         }
-        self.fold(&flow.info);
+        self.fold(&flow.info, false);
         if self.collect_flows {
             let info = &flow.info;
             let c = &info.dirs[Dir::ToServer as usize];
@@ -314,6 +340,15 @@ fn flow_fact(info: &FlowInfo) -> Option<FlowFact> {
         },
         refused,
     })
+}
+
+/// An open flow whose first packets are still waiting for an answer (as of
+/// `now`, the latest packet time): a snapshot leaves it out of the digest,
+/// or a client that opened many connections a moment ago would look like a
+/// scanner. It counts once it has waited the live rules' grace.
+fn awaiting_answer(info: &FlowInfo, now: i64) -> bool {
+    info.dirs[Dir::ToClient as usize].packets == 0
+        && now.saturating_sub(info.last_ts) < wardwatch_detect::live::PROBE_GRACE_NS
 }
 
 /// The service the server side of a flow demonstrably offered: it answered.
@@ -370,8 +405,34 @@ impl Worker {
                 seen: HashSet::default(),
                 max_observations: MAX_OBSERVATIONS / cfg.threads.max(1),
                 scratch: Vec::new(),
+                live: None,
             },
         }
+    }
+
+    /// Keeps track of the flows that see packets between calls of
+    /// [`Worker::flow_updates`] (a live watch).
+    pub fn track_live(&mut self) {
+        self.sink.live = Some(LiveTrack {
+            tick: 1,
+            ..Default::default()
+        });
+    }
+
+    /// The current state of every flow that saw a packet or ended since the
+    /// last call, open ones included; a new tick begins.
+    pub fn flow_updates(&mut self) -> Vec<FlowFact> {
+        let Some(l) = &mut self.sink.live else {
+            return Vec::new();
+        };
+        let mut out = std::mem::take(&mut l.ended);
+        for key in l.touched.drain(..) {
+            if let Some(fact) = self.table.get(&key).and_then(|f| flow_fact(&f.info)) {
+                out.push(fact);
+            }
+        }
+        l.tick = l.tick.checked_add(1).unwrap_or(1);
+        out
     }
 
     pub fn process(
@@ -421,7 +482,11 @@ impl Worker {
     /// A copy of the flow digest with the open flows folded in.
     pub fn digest_snapshot(&self) -> FlowDigest {
         let mut d = self.sink.digest.clone();
+        let now = self.table.now();
         for f in self.table.active() {
+            if awaiting_answer(&f.info, now) {
+                continue;
+            }
             if let Some(fact) = flow_fact(&f.info) {
                 d.add(&fact);
             }
@@ -455,9 +520,11 @@ impl Worker {
             dissect: s.dissect,
             keep_repeats: s.keep_repeats,
             scratch: Vec::new(),
+            live: None,
         };
+        let now = self.table.now();
         for f in self.table.active() {
-            sink.fold(&f.info);
+            sink.fold(&f.info, awaiting_answer(&f.info, now));
         }
         (self.table.stats, sink, self.dedup.dropped)
     }

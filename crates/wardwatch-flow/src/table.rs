@@ -558,6 +558,16 @@ impl<S: Default> FlowTable<S> {
         }
     }
 
+    /// The latest packet time seen.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// The open flow of `key`, if any.
+    pub fn get(&self, key: &FlowKey) -> Option<&Flow<S>> {
+        self.flows.get(key)
+    }
+
     /// The flows not ended yet (for a snapshot of a live analysis).
     pub fn active(&self) -> impl Iterator<Item = &Flow<S>> {
         self.flows.values()

@@ -30,9 +30,14 @@ pub fn rfc3339_secs(secs: i64) -> String {
 
 /// Now, as seconds since the epoch.
 pub fn now_secs() -> i64 {
+    now_ns() / 1_000_000_000
+}
+
+/// Now, as nanoseconds since the epoch.
+pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
 }
 

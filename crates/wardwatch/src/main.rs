@@ -667,9 +667,7 @@ fn watch_cmd(a: WatchArgs, data_dir: &std::path::Path) -> Result<(), ExitCode> {
     let mut write_err = None;
     let outcome =
         wardwatch_engine::watch_live(&a.iface, a.filter.as_deref(), pace, &cfg, |findings| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as i64);
+            let now = wardwatch_model::time::now_ns();
             for f in findings {
                 let key = (f.kind.clone(), f.rule.clone(), f.ip.clone(), f.peer.clone());
                 if emitted.contains(&key) {

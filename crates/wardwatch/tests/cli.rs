@@ -517,8 +517,9 @@ fn no_patient_data_leaves_the_parsers() {
 
 /// `watch` on a veth pair inside a network namespace this test creates,
 /// with the attack scenario replayed into it by tcpreplay: the FTP default
-/// login is streamed as a JSON line while the watch still runs, within a
-/// second of the packet that completed it (the server's 230), and
+/// login, the scan and the brute force are streamed as JSON lines while the
+/// watch still runs, each within a second of the packet that completed it
+/// (for the login, the server's 230), and
 /// `--learn` leaves baselines.
 #[test]
 fn watch_streams_findings_from_a_live_interface() {
@@ -618,10 +619,14 @@ fn watch_streams_findings_from_a_live_interface() {
                 .any(|f| f["rule"] == rule),
             "{rule} missing from the final report"
         );
-        assert!(
-            streamed.iter().any(|l| l["finding"]["rule"] == rule),
-            "{rule} not streamed"
-        );
+        let line = streamed
+            .iter()
+            .find(|l| l["finding"]["rule"] == rule)
+            .unwrap_or_else(|| panic!("{rule} not streamed: {text}"));
+        // Scans and brute force too: the live rules see each probe and
+        // failed login as it comes, not at the next periodic pass.
+        let latency = line["since_last_evidence_s"].as_f64().unwrap();
+        assert!((0.0..1.0).contains(&latency), "{line:#}");
     }
     let base: Value =
         serde_json::from_slice(&std::fs::read(dir.join("baselines.json")).unwrap()).unwrap();

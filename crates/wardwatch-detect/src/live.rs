@@ -1,0 +1,341 @@
+//! Detection between a live watch's analyses, as the packets arrive.
+//!
+//! Every tick (100 ms) the watch hands [`LiveRules::tick`] the observations
+//! made since the last one and the current state of every flow that saw a
+//! packet since (open ones included: a refused probe lingers in the flow
+//! table for seconds). The single-event rules run on the observations; the
+//! scan rules run on the pairs of the clients those flows touched, and the
+//! failed-login rule on the failed logins kept so far: a scan or a brute
+//! force is reported within a tick of the probe or login that completes
+//! it, without re-reading every pair held (the periodic behaviour pass
+//! still does, for the rules that need all of them).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use wardwatch_model::Finding;
+use wardwatch_proto::obs::{ObsKind, Observation};
+
+use crate::digest::{FlowFact, PairKey, PairStats};
+use crate::{behaviour, ioc, posture, Context, DetectInput, Findings};
+
+/// What a pair's flows showed: whether any got anywhere (established, or
+/// the client sent data), and when and where the pair was first seen.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    ok: bool,
+    first_ts: i64,
+    last_ts: i64,
+    first_frame: (u16, u64),
+}
+
+/// How long a connection attempt may wait for its answer before it counts
+/// as a failed probe (round trips are well under a second; a SYN is first
+/// retransmitted after one).
+pub const PROBE_GRACE_NS: i64 = 1_000_000_000;
+
+/// Most failed logins kept (the oldest half goes past it).
+const MAX_FAILED_LOGINS: usize = 1 << 16;
+
+/// The state the live rules keep between ticks. Bounded: past `cap` pairs
+/// the least recently seen half is forgotten (counted in `forgotten`).
+#[derive(Debug)]
+pub struct LiveRules {
+    probes: BTreeMap<PairKey, Probe>,
+    /// Connection attempts not answered yet, younger than the grace.
+    pending: BTreeMap<PairKey, Probe>,
+    cap: usize,
+    failed_logins: Vec<Observation>,
+    /// Pairs and failed logins forgotten to stay under the caps.
+    pub forgotten: u64,
+}
+
+impl LiveRules {
+    /// Live rules holding at most `cap` pairs.
+    pub fn new(cap: usize) -> Self {
+        LiveRules {
+            probes: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            cap: cap.max(1),
+            failed_logins: Vec::new(),
+            forgotten: 0,
+        }
+    }
+
+    /// Pairs held.
+    pub fn pairs(&self) -> usize {
+        self.probes.len()
+    }
+
+    /// One tick at capture time `now`: `input.observations` are the
+    /// observations new since the last tick, `flows` the state of each flow
+    /// that saw a packet since (a flow may come again at each tick while it
+    /// lasts: folding is idempotent). Returns the findings these complete
+    /// or extend.
+    pub fn tick(&mut self, input: &DetectInput<'_>, flows: &[FlowFact], now: i64) -> Vec<Finding> {
+        let clients = self.fold(flows, now);
+        let touched = self.pairs_of(&clients);
+        let pairs: Vec<(&PairKey, &PairStats)> = touched.iter().map(|(k, p)| (k, p)).collect();
+        let mut new_failures = false;
+        for o in input.observations {
+            if let ObsKind::Login {
+                success: Some(false),
+                ..
+            } = o.kind
+            {
+                self.failed_logins.push(o.clone());
+                new_failures = true;
+            }
+        }
+        if self.failed_logins.len() > MAX_FAILED_LOGINS {
+            let half = self.failed_logins.len() / 2;
+            self.failed_logins.drain(..half);
+            self.forgotten += half as u64;
+        }
+        let ctx = Context::new(input);
+        let mut f = Findings::new(&ctx);
+        posture::run(&ctx, input.observations, &mut f);
+        ioc::run(&ctx, input.indicators, &[], input.observations, &mut f);
+        behaviour::scans(&ctx, &pairs, &mut f);
+        if new_failures {
+            behaviour::brute_force(&ctx, &[], &self.failed_logins, &mut f);
+        }
+        f.finish()
+    }
+
+    /// Folds flow states in; returns the clients they touched.
+    fn fold(&mut self, flows: &[FlowFact], now: i64) -> BTreeSet<IpAddr> {
+        let mut clients = BTreeSet::new();
+        for f in flows {
+            let key = PairKey {
+                client: f.client,
+                server: f.server,
+                proto: f.proto,
+                port: f.server_port,
+            };
+            // As the digest's rules see it: a pair failed when no flow of it
+            // was established or carried client data.
+            let ok = f.established || f.payload[0] > 0;
+            let p = Probe {
+                ok,
+                first_ts: f.first_ts,
+                last_ts: f.last_ts,
+                first_frame: f.first_frame,
+            };
+            // A connection not answered yet may still be: it counts once it
+            // has waited PROBE_GRACE_NS.
+            if ok || f.answered || now - f.last_ts >= PROBE_GRACE_NS {
+                merge(&mut self.probes, key, p);
+                clients.insert(f.client);
+            } else {
+                merge(&mut self.pending, key, p);
+            }
+        }
+        let due: Vec<PairKey> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now - p.last_ts >= PROBE_GRACE_NS)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in due {
+            if let Some(p) = self.pending.remove(&k) {
+                merge(&mut self.probes, k, p);
+                clients.insert(k.client);
+            }
+        }
+        for map in [&mut self.probes, &mut self.pending] {
+            if map.len() > self.cap {
+                self.forgotten += forget_oldest_half(map);
+            }
+        }
+        clients
+    }
+
+    /// Every pair of `clients`, in key order, as the scan rules read them.
+    fn pairs_of(&self, clients: &BTreeSet<IpAddr>) -> Vec<(PairKey, PairStats)> {
+        let mut out = Vec::new();
+        for &client in clients {
+            let lo = PairKey {
+                client,
+                server: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                proto: 0,
+                port: 0,
+            };
+            let hi = PairKey {
+                client,
+                server: IpAddr::V6(Ipv6Addr::from(u128::MAX)),
+                proto: u8::MAX,
+                port: u16::MAX,
+            };
+            out.extend(self.probes.range(lo..=hi).map(|(k, p)| {
+                (
+                    *k,
+                    PairStats::probe(p.ok, p.first_ts, p.last_ts, p.first_frame),
+                )
+            }));
+        }
+        out
+    }
+}
+
+/// Folds `p` into the pair's probe (idempotent: a flow may come again).
+fn merge(map: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe) {
+    let e = map.entry(key).or_insert(p);
+    e.ok |= p.ok;
+    if p.first_ts < e.first_ts {
+        e.first_ts = p.first_ts;
+        e.first_frame = p.first_frame;
+    }
+    e.last_ts = e.last_ts.max(p.last_ts);
+}
+
+/// Forgets the least recently seen half of the pairs; returns how many.
+fn forget_oldest_half(map: &mut BTreeMap<PairKey, Probe>) -> u64 {
+    let mut last: Vec<i64> = map.values().map(|p| p.last_ts).collect();
+    let mid = last.len() / 2;
+    let (_, cut, _) = last.select_nth_unstable(mid);
+    let cut = *cut;
+    let before = map.len();
+    map.retain(|_, p| p.last_ts > cut);
+    (before - map.len()) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DetectConfig, FlowDigest};
+
+    fn fact(client: [u8; 4], server: [u8; 4], port: u16, ok: bool, ts: i64) -> FlowFact {
+        FlowFact {
+            proto: 6,
+            client: IpAddr::from(client),
+            server: IpAddr::from(server),
+            server_port: port,
+            payload: [0, 0],
+            packets: [1, 1],
+            first_ts: ts,
+            last_ts: ts + 1000,
+            first_frame: (0, ts as u64),
+            answered: true,
+            established: ok,
+            refused: !ok,
+        }
+    }
+
+    fn run(live: &mut LiveRules, flows: &[FlowFact]) -> Vec<Finding> {
+        let now = flows.iter().map(|f| f.last_ts).max().unwrap_or(0);
+        run_at(live, flows, now)
+    }
+
+    fn run_at(live: &mut LiveRules, flows: &[FlowFact], now: i64) -> Vec<Finding> {
+        let (digest, local, config) = (
+            FlowDigest::new(0),
+            Default::default(),
+            DetectConfig::default(),
+        );
+        let (indicators, zones) = (Default::default(), Default::default());
+        let input = DetectInput {
+            site: "t",
+            inputs: &[],
+            devices: &[],
+            observations: &[],
+            digest: &digest,
+            local: &local,
+            config: &config,
+            indicators: &indicators,
+            zones: &zones,
+            geo: None,
+            baselines: None,
+        };
+        live.tick(&input, flows, now)
+    }
+
+    #[test]
+    fn a_scan_is_found_at_the_tick_that_completes_it() {
+        let mut live = LiveRules::new(1000);
+        let probe = |port: u16| fact([10, 0, 0, 9], [10, 0, 0, 1], port, false, port as i64);
+        // 24 refused ports over two ticks: not yet a scan.
+        let first: Vec<_> = (1..=12).map(probe).collect();
+        assert!(run(&mut live, &first).is_empty());
+        let second: Vec<_> = (13..=24).map(probe).collect();
+        assert!(run(&mut live, &second).is_empty());
+        // The same flows again (still open) change nothing.
+        assert!(run(&mut live, &second).is_empty());
+        // The 25th completes it; the finding spans every probe.
+        let f = run(&mut live, &[probe(25)]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind.as_str(), f[0].rule.as_str()),
+            ("port-scan", "vertical-scan")
+        );
+        assert_eq!(f[0].ip.as_deref(), Some("10.0.0.9"));
+        assert_eq!(f[0].count, 25);
+    }
+
+    #[test]
+    fn a_client_whose_connections_succeed_is_no_scanner() {
+        let mut live = LiveRules::new(1000);
+        // The SYN alone, then the same flow established at the next tick.
+        let syns: Vec<_> = (1..=40)
+            .map(|p| fact([10, 0, 0, 9], [10, 0, 0, 1], p, false, p as i64))
+            .collect();
+        let done: Vec<_> = syns
+            .iter()
+            .map(|f| FlowFact {
+                established: true,
+                ..*f
+            })
+            .collect();
+        let mut all = run(&mut live, &syns[..20]);
+        all.extend(run(&mut live, &done[..20]));
+        all.extend(run(&mut live, &done[20..]));
+        assert!(all.is_empty(), "{all:?}");
+    }
+
+    #[test]
+    fn memory_stays_under_the_cap() {
+        let mut live = LiveRules::new(100);
+        for t in 0..1000u16 {
+            let [a, b] = t.to_be_bytes();
+            run(
+                &mut live,
+                &[fact([10, 1, a, b], [10, 0, 0, 1], 80, true, t as i64)],
+            );
+            assert!(live.pairs() <= 100);
+        }
+        assert!(live.forgotten >= 900);
+    }
+
+    #[test]
+    fn unanswered_attempts_wait_for_their_answer() {
+        let mut live = LiveRules::new(1000);
+        // 30 SYNs to 30 servers, no answer yet: a page loading from many
+        // hosts looks like this for a round trip.
+        let syns: Vec<_> = (1..=30u8)
+            .map(|h| FlowFact {
+                answered: false,
+                refused: false,
+                ..fact([10, 0, 0, 9], [192, 0, 2, h], 443, false, 0)
+            })
+            .collect();
+        assert!(run(&mut live, &syns).is_empty());
+        // Answered within the grace: nothing.
+        let done: Vec<_> = syns
+            .iter()
+            .map(|f| FlowFact {
+                established: true,
+                answered: true,
+                ..*f
+            })
+            .collect();
+        assert!(run_at(&mut live, &done, PROBE_GRACE_NS / 2).is_empty());
+        assert!(run_at(&mut live, &[], 2 * PROBE_GRACE_NS).is_empty());
+        // Never answered: a sweep, once the grace has passed.
+        let mut live = LiveRules::new(1000);
+        assert!(run(&mut live, &syns).is_empty());
+        assert!(run_at(&mut live, &[], PROBE_GRACE_NS / 2).is_empty());
+        let f = run_at(&mut live, &[], PROBE_GRACE_NS + 1000);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].rule, "horizontal-scan");
+    }
+}
