@@ -3,9 +3,12 @@
 # traffic with a DNS query for a watched domain every EVERY frames into a
 # veth pair inside a network namespace this script creates, at PPS packets
 # per second with tcpreplay, while `wardwatch watch` captures the other
-# end. Each query completes a finding (ioc-match) in one packet; the watch
-# writes, per finding, the seconds from that packet's capture timestamp to
-# the moment the finding was written. Prints p50/p99/max and the drops.
+# end. Each query completes a finding (ioc-match) in one packet; so do, every
+# 20 queries, a port scan's last refused probe, a connection to a watched
+# address and an internet client's accepted connection (see
+# scripts/latency_pcap.py). The watch writes, per finding, the seconds from
+# its last evidence packet's capture timestamp to the moment the finding was
+# written. Prints p50/p99/max per kind and rule, and the drops.
 #
 #   bash scripts/latency.sh [PPS] [PACKETS] [EVERY]   (default 100000 2000000 5000)
 set -euo pipefail
@@ -23,7 +26,7 @@ ww=$PWD/target/release/wardwatch
 bg=bench/hospital_1000.pcap
 [ -s "$bg" ] || bash scripts/bench.sh 1000 >/dev/null
 mkdir -p bench/latency
-replay=bench/latency/replay_${packets}_${every}_v2.pcap
+replay=bench/latency/replay_${packets}_${every}_v3.pcap
 if [ ! -s "$replay" ]; then
   editcap -F pcap -r "$bg" bench/latency/bg.pcap "1-$packets"
   python3 scripts/latency_pcap.py bench/latency/bg.pcap "$replay" "$packets" "$every" watched-c2.example
@@ -31,7 +34,7 @@ if [ ! -s "$replay" ]; then
 fi
 data=$(mktemp -d)
 mkdir -p "$data/indicators"
-echo "watched-c2.example" > "$data/indicators/watched.txt"
+printf 'watched-c2.example\n185.220.101.7\n' > "$data/indicators/watched.txt"
 ns=wwlat$$
 cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
@@ -55,12 +58,12 @@ lines = [json.loads(l) for l in open(sys.argv[1])]
 by = collections.defaultdict(list)
 for x in lines:
     if x["since_last_evidence_s"] is not None:
-        by[x["finding"]["kind"]].append(x["since_last_evidence_s"])
+        by[x["finding"]["kind"] + "/" + x["finding"]["rule"]].append(x["since_last_evidence_s"])
 st = json.load(open(sys.argv[2]))["stats"]
 print(f"replayed at {sys.argv[3]} packets/s: captured {st['packets']} packets, kernel drops {st.get('kernel_drops')}")
 print("latency from the last evidence packet to the finding written, by kind:")
 for kind, v in sorted(by.items()):
     v.sort()
     q = lambda p: v[min(len(v) - 1, int(p * len(v)))] * 1000
-    print(f"  {kind:20} n={len(v):5}  p50 {q(0.5):6.0f} ms  p99 {q(0.99):6.0f} ms  max {v[-1] * 1000:6.0f} ms")
+    print(f"  {kind:45} n={len(v):5}  p50 {q(0.5):6.0f} ms  p99 {q(0.99):6.0f} ms  max {v[-1] * 1000:6.0f} ms")
 PY

@@ -7,7 +7,10 @@ segmentation offload, are left out: they cannot cross a veth of MTU 1500)
 and inserts, every EVERY frames, one DNS query for a name under a watched
 domain from a client address never used before. Each query is a finding
 (ioc-match) whose evidence is complete in that one packet, so the time from
-that packet to the finding is the pipeline's latency.
+that packet to the finding is the pipeline's latency. Every 20 queries also
+one port scan (30 refused ports), one connection from a new local host to a
+watched address, and one internet client accepted by a new local server:
+findings that the last probe, or the server's SYN-ACK, completes.
 
   latency_pcap.py BACKGROUND.pcap OUT.pcap PACKETS EVERY DOMAIN
 """
@@ -53,6 +56,14 @@ def scan(n):
     return out
 
 
+def handshake(client, server, sport, dport, n):
+    """A connection's SYN and the server's SYN-ACK: one accepted connection."""
+    return [tcp(client, server, sport, dport, 0x02, n), tcp(server, client, dport, sport, 0x12, n)]
+
+
+WATCHED_IP = bytes([185, 220, 101, 7])
+
+
 def main():
     src, out, packets, every, domain = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     with open(src, "rb") as f, open(out, "wb") as o:
@@ -77,12 +88,22 @@ def main():
             if i % every == every - 1:
                 q = dns_query(events, domain)
                 o.write(struct.pack("<IIII", ts, frac, len(q), len(q)) + q)
+                extra = []
+                n = events // 20
                 if events % 20 == 10:
-                    for fr in scan(events // 20):
-                        o.write(struct.pack("<IIII", ts, frac, len(fr), len(fr)) + fr)
+                    extra = scan(n)
+                elif events % 20 == 5:
+                    # A local host connects to the watched address.
+                    extra = handshake(bytes([10, 66, n >> 8, n & 0xFF]), WATCHED_IP, 40000 + n, 443, n)
+                elif events % 20 == 15:
+                    # An internet client is accepted by a local server.
+                    extra = handshake(bytes([45, 155, 205, 10]), bytes([10, 21, n >> 8, n & 0xFF]), 40000 + n, 8443, n)
+                for fr in extra:
+                    o.write(struct.pack("<IIII", ts, frac, len(fr), len(fr)) + fr)
                 events += 1
         print(f"{out}: {i + 1 - skipped} background frames ({skipped} longer than 1514 bytes left out), "
-              f"{events} DNS queries under {domain}", file=sys.stderr)
+              f"{events} DNS queries under {domain}, {events // 20} each of port scans, connections to "
+              f"{'.'.join(map(str, WATCHED_IP))} and accepted inbound connections", file=sys.stderr)
 
 
 main()

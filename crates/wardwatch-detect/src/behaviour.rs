@@ -667,7 +667,11 @@ fn sensitive_port(port: u16) -> bool {
     )
 }
 
-fn exposure(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+pub(crate) fn exposure(
+    ctx: &Context<'_>,
+    pairs: &[(&PairKey, &PairStats)],
+    out: &mut Findings<'_>,
+) {
     // Inbound from the internet, accepted.
     let mut inbound: Inbound<'_> = BTreeMap::new();
     // Medical devices' external peers.

@@ -100,12 +100,20 @@ impl PairStats {
         }
     }
 
-    /// A pair seen as one connection that did (`ok`) or did not get
-    /// anywhere: what the live scan rules know of a pair.
-    pub(crate) fn probe(ok: bool, first_ts: i64, last_ts: i64, first_frame: (u16, u64)) -> Self {
+    /// A pair seen as one connection, established or not, with or without
+    /// client data: what the live rules know of a pair.
+    pub(crate) fn probe(
+        established: bool,
+        client_data: bool,
+        first_ts: i64,
+        last_ts: i64,
+        first_frame: (u16, u64),
+    ) -> Self {
         PairStats {
             conns: 1,
-            established: u64::from(ok),
+            answered: u64::from(established),
+            established: u64::from(established),
+            payload: [u64::from(client_data), 0],
             first_ts,
             last_ts,
             first_frame,

@@ -4,11 +4,14 @@
 //! made since the last one and the current state of every flow that saw a
 //! packet since (open ones included: a refused probe lingers in the flow
 //! table for seconds). The single-event rules run on the observations; the
-//! scan rules run on the pairs of the clients those flows touched, and the
-//! failed-login rule on the failed logins kept so far: a scan or a brute
-//! force is reported within a tick of the probe or login that completes
-//! it, without re-reading every pair held (the periodic behaviour pass
-//! still does, for the rules that need all of them).
+//! rules one connection completes (indicator addresses, internet exposure,
+//! medical devices' external peers, zone crossings) on the pairs new or
+//! newly established in the tick; the scan rules on every pair of the
+//! clients those flows touched; the failed-login rule on the failed logins
+//! kept so far. A finding is reported within a tick of the packet that
+//! completes it, without re-reading every pair held (the periodic behaviour
+//! pass still does, for the rules that need all of them: exfiltration,
+//! beaconing, baselines, tunnels).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,13 +20,14 @@ use wardwatch_model::Finding;
 use wardwatch_proto::obs::{ObsKind, Observation};
 
 use crate::digest::{FlowFact, PairKey, PairStats};
-use crate::{behaviour, ioc, posture, Context, DetectInput, Findings};
+use crate::{behaviour, ioc, posture, segment, Context, DetectInput, Findings};
 
-/// What a pair's flows showed: whether any got anywhere (established, or
-/// the client sent data), and when and where the pair was first seen.
+/// What a pair's flows showed: whether any was established, whether the
+/// client sent data, and when and where the pair was first seen.
 #[derive(Debug, Clone, Copy)]
 struct Probe {
-    ok: bool,
+    established: bool,
+    client_data: bool,
     first_ts: i64,
     last_ts: i64,
     first_frame: (u16, u64),
@@ -46,6 +50,9 @@ pub struct LiveRules {
     pending: BTreeMap<PairKey, Probe>,
     cap: usize,
     failed_logins: Vec<Observation>,
+    /// (server, port) already reported exposed: later clients of it are
+    /// for the periodic pass, not a new line per tick.
+    exposed: BTreeSet<(IpAddr, u16)>,
     /// Pairs and failed logins forgotten to stay under the caps.
     pub forgotten: u64,
 }
@@ -58,6 +65,7 @@ impl LiveRules {
             pending: BTreeMap::new(),
             cap: cap.max(1),
             failed_logins: Vec::new(),
+            exposed: BTreeSet::new(),
             forgotten: 0,
         }
     }
@@ -73,9 +81,14 @@ impl LiveRules {
     /// lasts: folding is idempotent). Returns the findings these complete
     /// or extend.
     pub fn tick(&mut self, input: &DetectInput<'_>, flows: &[FlowFact], now: i64) -> Vec<Finding> {
-        let clients = self.fold(flows, now);
+        let (clients, fresh) = self.fold(flows, now);
         let touched = self.pairs_of(&clients);
         let pairs: Vec<(&PairKey, &PairStats)> = touched.iter().map(|(k, p)| (k, p)).collect();
+        let fresh: Vec<(PairKey, PairStats)> = fresh
+            .into_iter()
+            .filter_map(|k| self.probes.get(&k).map(|p| (k, p.stats())))
+            .collect();
+        let fresh: Vec<(&PairKey, &PairStats)> = fresh.iter().map(|(k, p)| (k, p)).collect();
         let mut new_failures = false;
         for o in input.observations {
             if let ObsKind::Login {
@@ -95,7 +108,22 @@ impl LiveRules {
         let ctx = Context::new(input);
         let mut f = Findings::new(&ctx);
         posture::run(&ctx, input.observations, &mut f);
-        ioc::run(&ctx, input.indicators, &[], input.observations, &mut f);
+        ioc::run(&ctx, input.indicators, &fresh, input.observations, &mut f);
+        segment::violations(&ctx, input.zones, input.devices, &fresh, &mut f);
+        let unexposed: Vec<(&PairKey, &PairStats)> = fresh
+            .iter()
+            .filter(|(k, _)| !self.exposed.contains(&(k.server, k.port)))
+            .copied()
+            .collect();
+        behaviour::exposure(&ctx, &unexposed, &mut f);
+        for (k, p) in &unexposed {
+            if p.established > 0 && ctx.is_local(&k.server) && ctx.is_public(&k.client) {
+                self.exposed.insert((k.server, k.port));
+            }
+        }
+        if self.exposed.len() > self.cap {
+            self.exposed.clear();
+        }
         behaviour::scans(&ctx, &pairs, &mut f);
         if new_failures {
             behaviour::brute_force(&ctx, &[], &self.failed_logins, &mut f);
@@ -103,9 +131,16 @@ impl LiveRules {
         f.finish()
     }
 
-    /// Folds flow states in; returns the clients they touched.
-    fn fold(&mut self, flows: &[FlowFact], now: i64) -> BTreeSet<IpAddr> {
-        let mut clients = BTreeSet::new();
+    /// Folds flow states in; returns the clients they touched and the pairs
+    /// new or newly established.
+    fn fold(&mut self, flows: &[FlowFact], now: i64) -> (BTreeSet<IpAddr>, BTreeSet<PairKey>) {
+        let (mut clients, mut fresh) = (BTreeSet::new(), BTreeSet::new());
+        let mut settle = |probes: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe| {
+            if merge(probes, key, p) {
+                fresh.insert(key);
+            }
+            clients.insert(key.client);
+        };
         for f in flows {
             let key = PairKey {
                 client: f.client,
@@ -113,20 +148,17 @@ impl LiveRules {
                 proto: f.proto,
                 port: f.server_port,
             };
-            // As the digest's rules see it: a pair failed when no flow of it
-            // was established or carried client data.
-            let ok = f.established || f.payload[0] > 0;
             let p = Probe {
-                ok,
+                established: f.established,
+                client_data: f.payload[0] > 0,
                 first_ts: f.first_ts,
                 last_ts: f.last_ts,
                 first_frame: f.first_frame,
             };
             // A connection not answered yet may still be: it counts once it
             // has waited PROBE_GRACE_NS.
-            if ok || f.answered || now - f.last_ts >= PROBE_GRACE_NS {
-                merge(&mut self.probes, key, p);
-                clients.insert(f.client);
+            if p.ok() || f.answered || now - f.last_ts >= PROBE_GRACE_NS {
+                settle(&mut self.probes, key, p);
             } else {
                 merge(&mut self.pending, key, p);
             }
@@ -139,8 +171,7 @@ impl LiveRules {
             .collect();
         for k in due {
             if let Some(p) = self.pending.remove(&k) {
-                merge(&mut self.probes, k, p);
-                clients.insert(k.client);
+                settle(&mut self.probes, k, p);
             }
         }
         for map in [&mut self.probes, &mut self.pending] {
@@ -148,7 +179,7 @@ impl LiveRules {
                 self.forgotten += forget_oldest_half(map);
             }
         }
-        clients
+        (clients, fresh)
     }
 
     /// Every pair of `clients`, in key order, as the scan rules read them.
@@ -167,26 +198,47 @@ impl LiveRules {
                 proto: u8::MAX,
                 port: u16::MAX,
             };
-            out.extend(self.probes.range(lo..=hi).map(|(k, p)| {
-                (
-                    *k,
-                    PairStats::probe(p.ok, p.first_ts, p.last_ts, p.first_frame),
-                )
-            }));
+            out.extend(self.probes.range(lo..=hi).map(|(k, p)| (*k, p.stats())));
         }
         out
     }
 }
 
+impl Probe {
+    /// The pair got somewhere: as the digest's rules see it, a pair failed
+    /// when no flow of it was established or carried client data.
+    fn ok(&self) -> bool {
+        self.established || self.client_data
+    }
+
+    fn stats(&self) -> PairStats {
+        PairStats::probe(
+            self.established,
+            self.client_data,
+            self.first_ts,
+            self.last_ts,
+            self.first_frame,
+        )
+    }
+}
+
 /// Folds `p` into the pair's probe (idempotent: a flow may come again).
-fn merge(map: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe) {
-    let e = map.entry(key).or_insert(p);
-    e.ok |= p.ok;
+/// Whether the pair is new or newly established.
+fn merge(map: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe) -> bool {
+    let mut fresh = false;
+    let e = map.entry(key).or_insert_with(|| {
+        fresh = true;
+        p
+    });
+    fresh |= p.established && !e.established;
+    e.established |= p.established;
+    e.client_data |= p.client_data;
     if p.first_ts < e.first_ts {
         e.first_ts = p.first_ts;
         e.first_frame = p.first_frame;
     }
     e.last_ts = e.last_ts.max(p.last_ts);
+    fresh
 }
 
 /// Forgets the least recently seen half of the pairs; returns how many.
@@ -228,12 +280,23 @@ mod tests {
     }
 
     fn run_at(live: &mut LiveRules, flows: &[FlowFact], now: i64) -> Vec<Finding> {
+        let mut indicators = ioc::Indicators::default();
+        assert_eq!(indicators.add_list("185.220.101.7\n", "test"), 0);
+        run_with(live, flows, now, &indicators)
+    }
+
+    fn run_with(
+        live: &mut LiveRules,
+        flows: &[FlowFact],
+        now: i64,
+        indicators: &ioc::Indicators,
+    ) -> Vec<Finding> {
         let (digest, local, config) = (
             FlowDigest::new(0),
             Default::default(),
             DetectConfig::default(),
         );
-        let (indicators, zones) = (Default::default(), Default::default());
+        let zones = Default::default();
         let input = DetectInput {
             site: "t",
             inputs: &[],
@@ -242,7 +305,7 @@ mod tests {
             digest: &digest,
             local: &local,
             config: &config,
-            indicators: &indicators,
+            indicators,
             zones: &zones,
             geo: None,
             baselines: None,
@@ -337,5 +400,32 @@ mod tests {
         let f = run_at(&mut live, &[], PROBE_GRACE_NS + 1000);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule, "horizontal-scan");
+    }
+
+    #[test]
+    fn one_connection_completes_exposure_and_indicator_findings() {
+        let mut live = LiveRules::new(1000);
+        // A web server on the site answers an internet client: exposed.
+        let inbound = |c: u8, ts| FlowFact {
+            payload: [100, 100],
+            ..fact([8, 8, 4, c], [10, 0, 0, 5], 443, true, ts)
+        };
+        let f = run(&mut live, &[inbound(1, 10)]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, "internet-exposed");
+        assert_eq!(f[0].ip.as_deref(), Some("10.0.0.5"));
+        // More clients of the same port: no new line per tick.
+        assert!(run(&mut live, &[inbound(2, 20), inbound(3, 30)]).is_empty());
+        // The same flow again: nothing new.
+        assert!(run(&mut live, &[inbound(1, 10)]).is_empty());
+        // A local host connects to a listed address: ioc-match, once.
+        let out = fact([10, 0, 0, 7], [185, 220, 101, 7], 443, true, 40);
+        let f = run(&mut live, &[out]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind.as_str(), f[0].peer.as_deref()),
+            ("ioc-match", Some("185.220.101.7"))
+        );
+        assert!(run(&mut live, &[out]).is_empty());
     }
 }
