@@ -59,7 +59,18 @@ pub struct LiveTrack {
     /// Flows that saw a packet in this tick and are still open.
     touched: Vec<FlowKey>,
     /// Flows that ended in this tick, in their final state.
-    ended: Vec<FlowFact>,
+    ended: Vec<FlowUpdate>,
+}
+
+/// A TCP or UDP flow's state at a live tick.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowUpdate {
+    /// The flow: its key and first packet time.
+    pub id: (FlowKey, i64),
+    /// What it contributes to the digest as of now.
+    pub fact: FlowFact,
+    /// It left the flow table: `fact` is final.
+    pub ended: bool,
 }
 
 /// A finished flow, kept when the engine is asked to.
@@ -154,7 +165,11 @@ impl WorkerSink {
         if let Some(f) = flow_fact(info).filter(|_| !hosts_only) {
             self.digest.add(&f);
             if let Some(l) = &mut self.live {
-                l.ended.push(f);
+                l.ended.push(FlowUpdate {
+                    id: (info.key, info.first_ts),
+                    fact: f,
+                    ended: true,
+                });
             }
         }
     }
@@ -342,15 +357,6 @@ fn flow_fact(info: &FlowInfo) -> Option<FlowFact> {
     })
 }
 
-/// An open flow whose first packets are still waiting for an answer (as of
-/// `now`, the latest packet time): a snapshot leaves it out of the digest,
-/// or a client that opened many connections a moment ago would look like a
-/// scanner. It counts once it has waited the live rules' grace.
-fn awaiting_answer(info: &FlowInfo, now: i64) -> bool {
-    info.dirs[Dir::ToClient as usize].packets == 0
-        && now.saturating_sub(info.last_ts) < wardwatch_detect::live::PROBE_GRACE_NS
-}
-
 /// The service the server side of a flow demonstrably offered: it answered.
 fn offered_service(info: &FlowInfo) -> Option<(u8, u16)> {
     let answered = info.dirs[Dir::ToClient as usize].packets > 0;
@@ -421,14 +427,21 @@ impl Worker {
 
     /// The current state of every flow that saw a packet or ended since the
     /// last call, open ones included; a new tick begins.
-    pub fn flow_updates(&mut self) -> Vec<FlowFact> {
+    pub fn flow_updates(&mut self) -> Vec<FlowUpdate> {
         let Some(l) = &mut self.sink.live else {
             return Vec::new();
         };
         let mut out = std::mem::take(&mut l.ended);
         for key in l.touched.drain(..) {
-            if let Some(fact) = self.table.get(&key).and_then(|f| flow_fact(&f.info)) {
-                out.push(fact);
+            let Some(f) = self.table.get(&key) else {
+                continue;
+            };
+            if let Some(fact) = flow_fact(&f.info) {
+                out.push(FlowUpdate {
+                    id: (key, f.info.first_ts),
+                    fact,
+                    ended: false,
+                });
             }
         }
         l.tick = l.tick.checked_add(1).unwrap_or(1);
@@ -479,35 +492,20 @@ impl Worker {
         (self.table.stats, self.sink, self.dedup.dropped)
     }
 
-    /// A copy of the flow digest with the open flows folded in.
-    pub fn digest_snapshot(&self) -> FlowDigest {
-        let mut d = self.sink.digest.clone();
-        let now = self.table.now();
-        for f in self.table.active() {
-            if awaiting_answer(&f.info, now) {
-                continue;
-            }
-            if let Some(fact) = flow_fact(&f.info) {
-                d.add(&fact);
-            }
-        }
-        d
-    }
-
     /// The observations kept so far.
     pub fn observations(&self) -> &[Observation] {
         &self.sink.observations
     }
 
     /// What [`Worker::finish`] would give now, without ending anything: the
-    /// flows still open are folded into a copy of the hosts and digest.
-    /// Without the observations: a live watch's analysis keeps its own
-    /// copy from the deltas it was sent.
+    /// flows still open are folded into a copy of the hosts. Without the
+    /// observations and the digest: a live watch's passes keep their own
+    /// copies, from the observations and flow updates they were sent.
     pub fn snapshot(&self) -> Finished {
         let s = &self.sink;
         let mut sink = WorkerSink {
             hosts: s.hosts.clone(),
-            digest: s.digest.clone(),
+            digest: FlowDigest::new(0),
             flows: Vec::new(),
             observations: Vec::new(),
             observations_dropped: s.observations_dropped,
@@ -522,9 +520,8 @@ impl Worker {
             scratch: Vec::new(),
             live: None,
         };
-        let now = self.table.now();
         for f in self.table.active() {
-            sink.fold(&f.info, awaiting_answer(&f.info, now));
+            sink.fold(&f.info, true);
         }
         (self.table.stats, sink, self.dedup.dropped)
     }

@@ -558,11 +558,6 @@ impl<S: Default> FlowTable<S> {
         }
     }
 
-    /// The latest packet time seen.
-    pub fn now(&self) -> i64 {
-        self.now
-    }
-
     /// The open flow of `key`, if any.
     pub fn get(&self, key: &FlowKey) -> Option<&Flow<S>> {
         self.flows.get(key)
