@@ -1540,3 +1540,64 @@ fn assemble(
         digest,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wardwatch_flow::{Endpoint, FlowKey};
+
+    fn update(port: u16, answered: bool, last_ts: i64, ended: bool) -> worker::FlowUpdate {
+        let (c, s) = (
+            Endpoint {
+                addr: IpAddr::from([10, 0, 0, 9]),
+                port: 40000,
+            },
+            Endpoint {
+                addr: IpAddr::from([10, 0, 0, 1]),
+                port,
+            },
+        );
+        worker::FlowUpdate {
+            id: (FlowKey::new(0, 6, c, s).0, 0),
+            fact: FlowFact {
+                proto: 6,
+                client: c.addr,
+                server: s.addr,
+                server_port: port,
+                payload: [10, 10],
+                packets: [3, if answered { 2 } else { 0 }],
+                first_ts: 0,
+                last_ts,
+                first_frame: (0, 1),
+                answered,
+                established: answered,
+                refused: false,
+            },
+            ended,
+        }
+    }
+
+    #[test]
+    fn the_behaviour_digest_follows_the_flow_updates() {
+        let mut k = DigestKeeper::new(&EngineConfig::default());
+        let second = 1_000_000_000;
+        // An open flow, updated twice, then ended: one connection.
+        k.update(&[update(80, true, 10, false)]);
+        k.update(&[update(80, true, 20, false)]);
+        let pair = |d: &FlowDigest, port: u16| {
+            d.pairs
+                .iter()
+                .find(|(key, _)| key.port == port)
+                .map(|(_, p)| (p.conns, p.last_ts))
+        };
+        assert_eq!(pair(&k.snapshot(), 80), Some((1, 20)));
+        k.update(&[update(80, true, 30, true)]);
+        assert_eq!(pair(&k.snapshot(), 80), Some((1, 30)));
+        assert!(k.open.is_empty());
+        // A connection not answered yet stays out until the grace passes.
+        k.update(&[update(443, false, 40, false)]);
+        assert_eq!(pair(&k.snapshot(), 443), None);
+        k.update(&[update(81, true, 40 + 2 * second, false)]);
+        assert_eq!(pair(&k.snapshot(), 443), Some((1, 40)));
+    }
+}
