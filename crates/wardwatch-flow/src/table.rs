@@ -322,7 +322,10 @@ pub struct FlowStats {
 
 /// The flow table.
 pub struct FlowTable<S> {
-    flows: HashMap<FlowKey, Flow<S>, foldhash::fast::RandomState>,
+    /// Boxed: a full table's buckets are then 48 bytes each, not the
+    /// flow's 450 (hashbrown keeps up to twice as many buckets as flows,
+    /// and both arrays while it grows).
+    flows: HashMap<FlowKey, Box<Flow<S>>, foldhash::fast::RandomState>,
     config: FlowConfig,
     next_id: u64,
     pending_total: usize,
@@ -396,7 +399,7 @@ impl<S: Default> FlowTable<S> {
                 .is_some_and(|f| f.info.tcp == TcpState::Closed);
             if reuse {
                 if let Some(old) = self.flows.remove(&key) {
-                    self.end_flow(old, EndReason::Reused, sink);
+                    self.end_flow(*old, EndReason::Reused, sink);
                 }
             }
         }
@@ -422,7 +425,7 @@ impl<S: Default> FlowTable<S> {
                 self.next_id += 1;
                 self.stats.created += 1;
                 self.stats.peak_flows = self.stats.peak_flows.max(len_if_new);
-                v.insert(Flow {
+                v.insert(Box::new(Flow {
                     info: FlowInfo {
                         id: self.next_id,
                         key,
@@ -444,7 +447,7 @@ impl<S: Default> FlowTable<S> {
                     state: S::default(),
                     reasm: None,
                     isn: [None; 2],
-                })
+                }))
             }
         };
         let dir = if src == flow.info.client {
@@ -510,7 +513,7 @@ impl<S: Default> FlowTable<S> {
                 state,
                 reasm,
                 isn,
-            } = flow;
+            } = &mut **flow;
             if t.flags & tcp_flags::SYN != 0 {
                 // Remembered without allocating: most SYNs (scans) never
                 // carry data.
@@ -560,12 +563,12 @@ impl<S: Default> FlowTable<S> {
 
     /// The open flow of `key`, if any.
     pub fn get(&self, key: &FlowKey) -> Option<&Flow<S>> {
-        self.flows.get(key)
+        self.flows.get(key).map(|f| &**f)
     }
 
     /// The flows not ended yet (for a snapshot of a live analysis).
     pub fn active(&self) -> impl Iterator<Item = &Flow<S>> {
-        self.flows.values()
+        self.flows.values().map(|f| &**f)
     }
 
     /// Expires idle and closed flows as of the latest packet time.
@@ -596,7 +599,7 @@ impl<S: Default> FlowTable<S> {
                     EndReason::Idle
                 };
                 self.stats.expired += 1;
-                self.end_flow(f, reason, sink);
+                self.end_flow(*f, reason, sink);
             }
         }
     }
@@ -618,7 +621,7 @@ impl<S: Default> FlowTable<S> {
         for (_, k) in by_age.into_iter().take(n) {
             if let Some(f) = self.flows.remove(&k) {
                 self.stats.evicted += 1;
-                self.end_flow(f, EndReason::Evicted, sink);
+                self.end_flow(*f, EndReason::Evicted, sink);
             }
         }
     }
@@ -644,10 +647,10 @@ impl<S: Default> FlowTable<S> {
 
     /// Ends every flow (end of input), in flow-id order for determinism.
     pub fn finish(&mut self, sink: &mut impl FlowSink<S>) {
-        let mut all: Vec<Flow<S>> = self.flows.drain().map(|(_, f)| f).collect();
-        all.sort_by_key(|f| f.info.id);
+        let mut all: Vec<Box<Flow<S>>> = self.flows.drain().map(|(_, f)| f).collect();
+        all.sort_unstable_by_key(|f| f.info.id);
         for f in all {
-            self.end_flow(f, EndReason::EndOfInput, sink);
+            self.end_flow(*f, EndReason::EndOfInput, sink);
         }
     }
 }

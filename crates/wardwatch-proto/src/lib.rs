@@ -81,7 +81,9 @@ impl Probe {
 #[derive(Default)]
 pub struct ProtoFlow {
     app: App,
-    probe: [Probe; 2],
+    /// Allocated on the first stream bytes and dropped once the protocol
+    /// is decided: most flows of a full table never need it.
+    probe: Option<Box<[Probe; 2]>>,
     emitted: usize,
     seen_commands: Vec<(String, Option<String>)>,
     /// Observations not kept because the flow had emitted its share.
@@ -135,7 +137,8 @@ impl ProtoFlow {
     pub fn on_stream(&mut self, dir: usize, data: &[u8], out: &mut Vec<(usize, ObsKind)>) {
         let mut rest = data;
         if matches!(self.app, App::Undecided) {
-            let Some(p) = self.probe.get_mut(dir) else {
+            let probes = self.probe.get_or_insert_with(Box::default);
+            let Some(p) = probes.get_mut(dir) else {
                 return;
             };
             let took = PROBE_BYTES.saturating_sub(p.len).min(data.len());
@@ -144,61 +147,70 @@ impl ProtoFlow {
                 p.len += took;
             }
             rest = &data[took..];
-            self.decide(dir);
-            if matches!(self.app, App::Undecided | App::Other) {
-                return;
+            self.app = decide(dir, p.bytes());
+            match self.app {
+                App::Undecided => return,
+                App::Other => {
+                    self.probe = None;
+                    return;
+                }
+                _ => {}
             }
             // Replay what was held back while deciding, both directions.
-            for d in [1 - dir.min(1), dir] {
-                let head = std::mem::take(&mut self.probe[d]);
-                let mut tmp = Vec::new();
-                self.dispatch(d, head.bytes(), &mut tmp);
-                self.keep(d, tmp, out);
+            if let Some(heads) = self.probe.take() {
+                for d in [1 - dir.min(1), dir] {
+                    let mut tmp = Vec::new();
+                    self.dispatch(d, heads[d].bytes(), &mut tmp);
+                    self.keep(d, tmp, out);
+                }
             }
         }
         let mut tmp = Vec::new();
         self.dispatch(dir, rest, &mut tmp);
         self.keep(dir, tmp, out);
     }
+}
 
-    fn decide(&mut self, dir: usize) {
-        let p = self.probe[dir].bytes();
-        self.app = if dir == 0 && dicom::probe(p) {
-            App::Dicom(Box::default())
-        } else if hl7::probe(p) {
-            App::Hl7(Box::default())
-        } else if lab::probe_astm(p) {
-            App::Astm(Box::default())
-        } else if lab::probe_poct(p) {
-            App::Poct(Box::default())
-        } else if (dir == 0 && remote::probe_rdp(p)) || (dir == 1 && remote::probe_vnc(p)) {
-            App::Remote(Box::default())
-        } else if smb::probe(p) {
-            App::Smb(Box::default())
-        } else if dir == 0 && mqtt::probe(p) {
-            App::Mqtt(Box::default())
-        } else if telnet::probe(p) {
-            App::Telnet(Box::default())
-        } else if ssh::probe(p) {
-            App::Ssh(Box::default())
-        } else if (dir == 1 && ftp::probe_server(p)) || (dir == 0 && ftp::probe_client(p)) {
-            App::Ftp(Box::default())
-        } else if tls::probe(p) {
-            App::Tls(Box::default())
-        } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
-            App::Http(Box::default())
-        } else if p.len() >= PROBE_BYTES
-            || (p.len() >= 8
-                && !p.iter().take(8).all(|c| c.is_ascii_graphic() || *c == b' ')
-                && !dicom::probe_prefix(p)
-                && p.first() != Some(&0x0B))
-        {
-            App::Other
-        } else {
-            App::Undecided
-        };
+/// The protocol of a flow whose direction `dir` began with `p`
+/// (`Undecided`: not enough bytes yet).
+fn decide(dir: usize, p: &[u8]) -> App {
+    if dir == 0 && dicom::probe(p) {
+        App::Dicom(Box::default())
+    } else if hl7::probe(p) {
+        App::Hl7(Box::default())
+    } else if lab::probe_astm(p) {
+        App::Astm(Box::default())
+    } else if lab::probe_poct(p) {
+        App::Poct(Box::default())
+    } else if (dir == 0 && remote::probe_rdp(p)) || (dir == 1 && remote::probe_vnc(p)) {
+        App::Remote(Box::default())
+    } else if smb::probe(p) {
+        App::Smb(Box::default())
+    } else if dir == 0 && mqtt::probe(p) {
+        App::Mqtt(Box::default())
+    } else if telnet::probe(p) {
+        App::Telnet(Box::default())
+    } else if ssh::probe(p) {
+        App::Ssh(Box::default())
+    } else if (dir == 1 && ftp::probe_server(p)) || (dir == 0 && ftp::probe_client(p)) {
+        App::Ftp(Box::default())
+    } else if tls::probe(p) {
+        App::Tls(Box::default())
+    } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
+        App::Http(Box::default())
+    } else if p.len() >= PROBE_BYTES
+        || (p.len() >= 8
+            && !p.iter().take(8).all(|c| c.is_ascii_graphic() || *c == b' ')
+            && !dicom::probe_prefix(p)
+            && p.first() != Some(&0x0B))
+    {
+        App::Other
+    } else {
+        App::Undecided
     }
+}
 
+impl ProtoFlow {
     fn dispatch(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
         match &mut self.app {
             App::Dicom(d) => d.feed(dir, data, out),
