@@ -81,6 +81,20 @@ fn cv(xs: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt() / mean))
 }
 
+/// Whether the behaviour rules read this observation (failed logins, DNS
+/// queries, DICOM associations and volumes, HL7 messages): a live watch's
+/// behaviour pass keeps only these.
+pub fn reads(o: &Observation) -> bool {
+    matches!(
+        o.kind,
+        ObsKind::Login { .. }
+            | ObsKind::Dns { .. }
+            | ObsKind::DicomAssociate { .. }
+            | ObsKind::DicomVolume { .. }
+            | ObsKind::Hl7Message(_)
+    )
+}
+
 /// Runs the behaviour rules.
 ///
 /// `pairs` are the digest's, sorted by key (client, server, protocol,

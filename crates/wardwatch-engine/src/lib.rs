@@ -1012,13 +1012,14 @@ pub fn analyze_live(
 pub struct WatchPace {
     /// Stop after this long (zero: never).
     pub duration: Duration,
-    /// New observations are checked against the single-event rules this
-    /// often (credentials, insecure protocols, indicators).
+    /// What arrived since the last tick (observations, flows that saw
+    /// packets) goes through the live rules this often (see
+    /// `wardwatch_detect::live`).
     pub tick: Duration,
-    /// The behaviour rules (scans, brute force, exfiltration, beaconing,
-    /// baselines, new peers) run on a copy of the flow digest this often
-    /// (or five times their last run time), with the devices of the last
-    /// full analysis.
+    /// All the flow rules (exfiltration, beaconing, baselines, new peers,
+    /// tunnels besides the live ones) run on the behaviour thread's digest
+    /// this often (or five times their last run time), with the devices of
+    /// the last full analysis.
     pub behaviour: Duration,
     /// The whole pipeline (inventory, behaviour, risk) runs on a snapshot
     /// this often, or as soon as the previous one is done if it took longer.
@@ -1051,8 +1052,11 @@ pub fn watch_live(
     use std::sync::Mutex;
     use wardwatch_capture::live::{LiveCapture, LiveEvent};
     let mut cap = LiveCapture::open(iface, filter, pace.snaplen)?;
+    // The full passes lend their observations to each analysis and take
+    // them back from its outcome.
     let single = EngineConfig {
         threads: 1,
+        collect_observations: true,
         ..cfg.clone()
     };
     let mut d = Dispatcher::new(&single, 1);
@@ -1092,6 +1096,7 @@ pub fn watch_live(
             let keeper = std::cell::RefCell::new(DigestKeeper::new(single));
             behaviour.serve(
                 be_rx,
+                wardwatch_detect::behaviour::reads,
                 |flows| keeper.borrow_mut().update(flows),
                 |all, arp| {
                     let mut digest = keeper.borrow().snapshot();
@@ -1126,16 +1131,19 @@ pub fn watch_live(
         s.spawn(move || {
             full.serve(
                 full_rx,
+                |_| true,
                 |_| {},
                 |all, (mut snap, drops)| {
                     let digest = latest_digest.lock().ok().and_then(|l| l.clone());
                     if let Some(part) = snap.parts.first_mut() {
-                        part.1.observations = all.to_vec();
+                        // Lent to the analysis, which hands them back.
+                        part.1.observations = std::mem::take(all);
                         if let Some(d) = digest {
                             part.1.digest = std::sync::Arc::unwrap_or_clone(d);
                         }
                     }
-                    let o = assemble(*snap, single, names.clone(), no_issues(), drops);
+                    let mut o = assemble(*snap, single, names.clone(), no_issues(), drops);
+                    *all = std::mem::take(&mut o.observations);
                     deliver(&o.report.findings);
                     if let Ok(mut d) = devices.lock() {
                         *d = std::sync::Arc::new(o.report.devices);
@@ -1304,17 +1312,18 @@ impl Pass {
     fn serve<T>(
         &self,
         rx: mpsc::Receiver<ToPass<T>>,
+        keep: impl Fn(&Observation) -> bool,
         mut flows: impl FnMut(&[worker::FlowUpdate]),
-        mut run: impl FnMut(&[Observation], T),
+        mut run: impl FnMut(&mut Vec<Observation>, T),
     ) {
         let mut all: Vec<Observation> = Vec::new();
         while let Ok(m) = rx.recv() {
             match m {
-                ToPass::Observations(o) => all.extend(o),
+                ToPass::Observations(o) => all.extend(o.into_iter().filter(|o| keep(o))),
                 ToPass::Flows(f) => flows(&f),
                 ToPass::Run(x) => {
                     let t = Instant::now();
-                    run(&all, x);
+                    run(&mut all, x);
                     self.cost_ms
                         .store(t.elapsed().as_millis() as u64, Ordering::Release);
                     self.busy.store(false, Ordering::Release);

@@ -591,13 +591,15 @@ struct WatchArgs {
     /// How long to watch (e.g. 10m; 0 = until stopped).
     #[arg(long, default_value = "0")]
     duration: String,
-    /// How often new observations are checked (credentials, insecure
-    /// protocols, indicators).
+    /// How often what arrived since the last tick is checked: new
+    /// observations (credentials, insecure protocols, indicators) and the
+    /// flows that saw packets (scans, failed logins, watched addresses,
+    /// internet exposure, zone crossings).
     #[arg(long, default_value = "100ms")]
     tick: String,
-    /// How often the behaviour rules (scans, brute force, exfiltration,
-    /// beaconing, baselines, new peers) run on the flows so far (later if
-    /// the last run took longer).
+    /// How often all the behaviour rules (exfiltration, beaconing,
+    /// baselines, new peers, tunnels, besides those of each tick) run on
+    /// the flows so far (later if the last run took longer).
     #[arg(long, default_value = "500ms")]
     behaviour: String,
     /// How often the whole pipeline (inventory, behaviour, risk) runs on
