@@ -5,8 +5,8 @@
 # per second with tcpreplay, while `wardwatch watch` captures the other
 # end. Each query completes a finding (ioc-match) in one packet; so do, every
 # 20 queries, a port scan's last refused probe, a connection to a watched
-# address and an internet client's accepted connection (see
-# scripts/latency_pcap.py). The watch writes, per finding, the seconds from
+# address, an internet client's accepted connection and the segment that
+# takes an upload over 2 MB (see scripts/latency_pcap.py). The watch writes, per finding, the seconds from
 # its last evidence packet's capture timestamp to the moment the finding was
 # written. Prints p50/p99/max per kind and rule, and the drops.
 #
@@ -26,7 +26,7 @@ ww=$PWD/target/release/wardwatch
 bg=bench/hospital_1000.pcap
 [ -s "$bg" ] || bash scripts/bench.sh 1000 >/dev/null
 mkdir -p bench/latency
-replay=bench/latency/replay_${packets}_${every}_v3.pcap
+replay=bench/latency/replay_${packets}_${every}_v4.pcap
 if [ ! -s "$replay" ]; then
   editcap -F pcap -r "$bg" bench/latency/bg.pcap "1-$packets"
   python3 scripts/latency_pcap.py bench/latency/bg.pcap "$replay" "$packets" "$every" watched-c2.example
@@ -35,6 +35,9 @@ fi
 data=$(mktemp -d)
 mkdir -p "$data/indicators"
 printf 'watched-c2.example\n185.220.101.7\n' > "$data/indicators/watched.txt"
+# Uploads of 2 MB count as exfiltration here, so that the replay can hold
+# twenty of them.
+printf '[detect]\nexfil_bytes_other = 2000000\n' > "$data/wardwatch.toml"
 ns=wwlat$$
 cleanup() { ip netns del "$ns" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT

@@ -530,7 +530,11 @@ pub(crate) fn brute_force(
     }
 }
 
-fn exfiltration(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+pub(crate) fn exfiltration(
+    ctx: &Context<'_>,
+    pairs: &[(&PairKey, &PairStats)],
+    out: &mut Findings<'_>,
+) {
     let cfg = ctx.config();
     // Bytes from each local host to each external one, whichever side
     // opened the connections.

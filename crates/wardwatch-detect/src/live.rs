@@ -7,13 +7,15 @@
 //! rules one connection completes (indicator addresses, internet exposure,
 //! medical devices' external peers, zone crossings) on the pairs new or
 //! newly established in the tick; the scan rules on every pair of the
-//! clients those flows touched; the failed-login rule on the failed logins
-//! kept so far. A finding is reported within a tick of the packet that
-//! completes it, without re-reading every pair held (the periodic behaviour
-//! pass still does, for the rules that need all of them: exfiltration,
-//! beaconing, baselines, tunnels).
+//! clients those flows touched; the exfiltration rule on the pairs between
+//! a site host and an internet host whose bytes grew (summed over flows as
+//! they go on); the failed-login rule on the failed logins kept so far. A
+//! finding is reported within a tick of the packet that completes it,
+//! without re-reading every pair held (the periodic behaviour pass still
+//! does, for the rules that need all of them: beaconing, baselines,
+//! tunnels, new peers).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use wardwatch_model::Finding;
@@ -31,6 +33,22 @@ struct Probe {
     first_ts: i64,
     last_ts: i64,
     first_frame: (u16, u64),
+}
+
+/// A flow's state at a tick.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveFlow {
+    /// What it contributes as of now.
+    pub fact: FlowFact,
+    /// It ended: `fact` is final and will not come again.
+    pub ended: bool,
+}
+
+/// Bytes of one flow between a site host and the internet, as last seen.
+#[derive(Debug, Clone, Copy)]
+struct ExtFlow {
+    payload: [u64; 2],
+    last_ts: i64,
 }
 
 /// How long a connection attempt may wait for its answer before it counts
@@ -53,6 +71,12 @@ pub struct LiveRules {
     /// (server, port) already reported exposed: later clients of it are
     /// for the periodic pass, not a new line per tick.
     exposed: BTreeSet<(IpAddr, u16)>,
+    /// Open flows between the site and the internet, by first frame (which
+    /// names one flow), with the bytes already counted.
+    ext_flows: HashMap<(u16, u64), ExtFlow>,
+    /// Pairs between the site and the internet with their bytes summed
+    /// over flows as they grow: what the exfiltration rule reads.
+    ext_pairs: BTreeMap<PairKey, PairStats>,
     /// Pairs and failed logins forgotten to stay under the caps.
     pub forgotten: u64,
 }
@@ -66,6 +90,8 @@ impl LiveRules {
             cap: cap.max(1),
             failed_logins: Vec::new(),
             exposed: BTreeSet::new(),
+            ext_flows: HashMap::new(),
+            ext_pairs: BTreeMap::new(),
             forgotten: 0,
         }
     }
@@ -80,8 +106,12 @@ impl LiveRules {
     /// that saw a packet since (a flow may come again at each tick while it
     /// lasts: folding is idempotent). Returns the findings these complete
     /// or extend.
-    pub fn tick(&mut self, input: &DetectInput<'_>, flows: &[FlowFact], now: i64) -> Vec<Finding> {
-        let (clients, fresh) = self.fold(flows, now);
+    pub fn tick(&mut self, input: &DetectInput<'_>, flows: &[LiveFlow], now: i64) -> Vec<Finding> {
+        let sending = self.fold_external(flows, input);
+        let external = self.external_pairs(&sending, input.config);
+        let external: Vec<(&PairKey, &PairStats)> = external.iter().map(|(k, p)| (k, p)).collect();
+        let flows: Vec<FlowFact> = flows.iter().map(|f| f.fact).collect();
+        let (clients, fresh) = self.fold(&flows, now);
         let touched = self.pairs_of(&clients);
         let pairs: Vec<(&PairKey, &PairStats)> = touched.iter().map(|(k, p)| (k, p)).collect();
         let fresh: Vec<(PairKey, PairStats)> = fresh
@@ -125,6 +155,7 @@ impl LiveRules {
             self.exposed.clear();
         }
         behaviour::scans(&ctx, &pairs, &mut f);
+        behaviour::exfiltration(&ctx, &external, &mut f);
         if new_failures {
             behaviour::brute_force(&ctx, &[], &self.failed_logins, &mut f);
         }
@@ -180,6 +211,130 @@ impl LiveRules {
             }
         }
         (clients, fresh)
+    }
+
+    /// Counts the bytes the flows between the site and the internet moved
+    /// since the last tick; returns the (site host, internet host) pairs
+    /// that moved some.
+    fn fold_external(
+        &mut self,
+        flows: &[LiveFlow],
+        input: &DetectInput<'_>,
+    ) -> BTreeSet<(IpAddr, IpAddr)> {
+        let mut moved = BTreeSet::new();
+        let public = |ip: &IpAddr| crate::is_public_in(input.local, ip);
+        for LiveFlow { fact: f, ended } in flows {
+            let pair = if input.local.contains(&f.client) && public(&f.server) {
+                (f.client, f.server)
+            } else if input.local.contains(&f.server) && public(&f.client) {
+                (f.server, f.client)
+            } else {
+                continue;
+            };
+            let key = PairKey {
+                client: f.client,
+                server: f.server,
+                proto: f.proto,
+                port: f.server_port,
+            };
+            let (seen, fresh) = match self.ext_flows.get(&f.first_frame) {
+                Some(e) => (e.payload, false),
+                None => ([0, 0], true),
+            };
+            let p = self.ext_pairs.entry(key).or_insert_with(|| {
+                let mut p = PairStats::probe(false, false, f.first_ts, f.last_ts, f.first_frame);
+                p.conns = 0;
+                p
+            });
+            p.conns += u64::from(fresh);
+            for ((sum, now), before) in p.payload.iter_mut().zip(f.payload).zip(seen) {
+                *sum += now.saturating_sub(before);
+            }
+            if f.first_ts < p.first_ts {
+                p.first_ts = f.first_ts;
+                p.first_frame = f.first_frame;
+            }
+            p.last_ts = p.last_ts.max(f.last_ts);
+            if *ended {
+                self.ext_flows.remove(&f.first_frame);
+            } else {
+                self.ext_flows.insert(
+                    f.first_frame,
+                    ExtFlow {
+                        payload: f.payload,
+                        last_ts: f.last_ts,
+                    },
+                );
+            }
+            if f.payload != seen {
+                moved.insert(pair);
+            }
+        }
+        if self.ext_flows.len() > self.cap {
+            let cut = median(self.ext_flows.values().map(|e| e.last_ts).collect());
+            let before = self.ext_flows.len();
+            self.ext_flows.retain(|_, e| e.last_ts > cut);
+            self.forgotten += (before - self.ext_flows.len()) as u64;
+        }
+        if self.ext_pairs.len() > self.cap {
+            let cut = median(self.ext_pairs.values().map(|p| p.last_ts).collect());
+            let before = self.ext_pairs.len();
+            self.ext_pairs.retain(|_, p| p.last_ts > cut);
+            self.forgotten += (before - self.ext_pairs.len()) as u64;
+        }
+        moved
+    }
+
+    /// Every pair between the hosts of `moved` that sent enough to matter
+    /// (the smaller of the exfiltration thresholds).
+    fn external_pairs(
+        &self,
+        moved: &BTreeSet<(IpAddr, IpAddr)>,
+        cfg: &crate::DetectConfig,
+    ) -> Vec<(PairKey, PairStats)> {
+        let least = cfg.exfil_bytes_medical.min(cfg.exfil_bytes_other);
+        let mut out = Vec::new();
+        for &(local, ext) in moved {
+            let group: Vec<(PairKey, PairStats)> = [(local, ext), (ext, local)]
+                .into_iter()
+                .flat_map(|(c, s)| self.probes_between(c, s))
+                .collect();
+            let sent: u64 = group
+                .iter()
+                .map(|(k, p)| {
+                    if k.client == local {
+                        p.payload[0]
+                    } else {
+                        p.payload[1]
+                    }
+                })
+                .sum();
+            if sent >= least {
+                out.extend(group);
+            }
+        }
+        out
+    }
+
+    /// The external pairs from `client` to `server`.
+    fn probes_between(
+        &self,
+        client: IpAddr,
+        server: IpAddr,
+    ) -> impl Iterator<Item = (PairKey, PairStats)> + '_ {
+        let lo = PairKey {
+            client,
+            server,
+            proto: 0,
+            port: 0,
+        };
+        let hi = PairKey {
+            client,
+            server,
+            proto: u8::MAX,
+            port: u16::MAX,
+        };
+        self.ext_pairs.range(lo..=hi).map(|(k, p)| (*k, p.clone()))
     }
 
     /// Every pair of `clients`, in key order, as the scan rules read them.
@@ -243,13 +398,19 @@ fn merge(map: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe) -> bool {
 
 /// Forgets the least recently seen half of the pairs; returns how many.
 fn forget_oldest_half(map: &mut BTreeMap<PairKey, Probe>) -> u64 {
-    let mut last: Vec<i64> = map.values().map(|p| p.last_ts).collect();
-    let mid = last.len() / 2;
-    let (_, cut, _) = last.select_nth_unstable(mid);
-    let cut = *cut;
+    let cut = median(map.values().map(|p| p.last_ts).collect());
     let before = map.len();
     map.retain(|_, p| p.last_ts > cut);
     (before - map.len()) as u64
+}
+
+/// The median of `v` (what the oldest half is older than).
+fn median(mut v: Vec<i64>) -> i64 {
+    let mid = v.len() / 2;
+    if v.is_empty() {
+        return i64::MIN;
+    }
+    *v.select_nth_unstable(mid).1
 }
 
 #[cfg(test)]
@@ -310,7 +471,14 @@ mod tests {
             geo: None,
             baselines: None,
         };
-        live.tick(&input, flows, now)
+        let flows: Vec<LiveFlow> = flows
+            .iter()
+            .map(|f| LiveFlow {
+                fact: *f,
+                ended: false,
+            })
+            .collect();
+        live.tick(&input, &flows, now)
     }
 
     #[test]
@@ -427,5 +595,35 @@ mod tests {
             ("ioc-match", Some("185.220.101.7"))
         );
         assert!(run(&mut live, &[out]).is_empty());
+    }
+
+    #[test]
+    fn an_upload_is_reported_when_its_bytes_cross_the_threshold() {
+        let mut live = LiveRules::new(1000);
+        let mb = 1u64 << 20;
+        // One long upload from a site host, seen at each tick with the
+        // bytes so far (the same flow again: counted once).
+        let upload = |sent: u64, ts: i64| FlowFact {
+            payload: [sent, sent / 100],
+            last_ts: ts,
+            ..fact([10, 0, 0, 7], [45, 155, 205, 10], 443, true, 0)
+        };
+        for (i, sent) in [50, 100, 150, 199].iter().enumerate() {
+            let f = run(&mut live, &[upload(sent * mb, i as i64 + 1)]);
+            assert!(f.is_empty(), "{f:?}");
+        }
+        // A second connection adds 2 MB: 201 MB in all crosses 200 MB.
+        let second = FlowFact {
+            first_frame: (0, 999),
+            ..upload(2 * mb, 10)
+        };
+        let f = run(&mut live, &[upload(199 * mb, 10), second]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind.as_str(), f[0].ip.as_deref()),
+            ("exfiltration", Some("10.0.0.7"))
+        );
+        assert_eq!(f[0].count, 2, "{f:?}");
+        assert!(f[0].summary.contains("201.0 MB"), "{}", f[0].summary);
     }
 }

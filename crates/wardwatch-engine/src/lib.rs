@@ -1120,8 +1120,14 @@ pub fn watch_live(
             while let Ok((obs, flows)) = ev_rx.recv() {
                 let devs = devices_now();
                 let input = single.detect_input(names, &devs, &obs, &empty);
-                let facts: Vec<FlowFact> = flows.iter().map(|u| u.fact).collect();
-                let mut f = live.tick(&input, &facts, wardwatch_model::time::now_ns());
+                let flows: Vec<wardwatch_detect::live::LiveFlow> = flows
+                    .iter()
+                    .map(|u| wardwatch_detect::live::LiveFlow {
+                        fact: u.fact,
+                        ended: u.ended,
+                    })
+                    .collect();
+                let mut f = live.tick(&input, &flows, wardwatch_model::time::now_ns());
                 single.suppressions.apply(&mut f);
                 if !f.is_empty() {
                     deliver(&f);
