@@ -35,6 +35,18 @@ pub struct FlowFact {
     pub refused: bool,
 }
 
+impl FlowFact {
+    /// The conversation pair the flow belongs to.
+    pub fn pair(&self) -> PairKey {
+        PairKey {
+            client: self.client,
+            server: self.server,
+            proto: self.proto,
+            port: self.server_port,
+        }
+    }
+}
+
 /// A conversation pair: one client talking to one service of one server.
 /// Ordered by client, server, protocol, port (the field order): sorted
 /// pairs put each (client, server) in one run.
@@ -256,12 +268,7 @@ impl FlowDigest {
     /// Folds one finished flow in.
     pub fn add(&mut self, f: &FlowFact) {
         self.add_hourly(f);
-        let key = PairKey {
-            proto: f.proto,
-            client: f.client,
-            server: f.server,
-            port: f.server_port,
-        };
+        let key = f.pair();
         let full = self.pairs.len() >= self.cap;
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,

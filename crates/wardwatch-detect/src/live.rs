@@ -173,12 +173,7 @@ impl LiveRules {
             clients.insert(key.client);
         };
         for f in flows {
-            let key = PairKey {
-                client: f.client,
-                server: f.server,
-                proto: f.proto,
-                port: f.server_port,
-            };
+            let key = f.pair();
             let p = Probe {
                 established: f.established,
                 client_data: f.payload[0] > 0,
@@ -231,12 +226,7 @@ impl LiveRules {
             } else {
                 continue;
             };
-            let key = PairKey {
-                client: f.client,
-                server: f.server,
-                proto: f.proto,
-                port: f.server_port,
-            };
+            let key = f.pair();
             let (seen, fresh) = match self.ext_flows.get(&f.first_frame) {
                 Some(e) => (e.payload, false),
                 None => ([0, 0], true),
