@@ -1037,9 +1037,10 @@ pub struct WatchPace {
 /// exposure, failed logins; see `wardwatch_detect::live`); behaviour (every
 /// `behaviour`, the flow rules on its own copy of the digest, kept from the
 /// flow updates, with the devices of the last full analysis); full analysis
-/// (every `full`, the whole pipeline on a snapshot of the hosts, the
-/// observations so far and the behaviour pass's digest). The capture thread
-/// copies nothing but the hosts table. `on_findings` gets each batch of
+/// (every `full`, the whole pipeline on its own hosts table, kept from the
+/// flow updates like the behaviour pass's digest, the observations so far
+/// and the behaviour pass's digest). The capture thread copies nothing but
+/// counters and the ARP tables. `on_findings` gets each batch of
 /// findings as it is made, the final analysis's last; the final outcome is
 /// returned.
 pub fn watch_live(
@@ -1122,9 +1123,11 @@ pub fn watch_live(
                 let input = single.detect_input(names, &devs, &obs, &empty);
                 let flows: Vec<wardwatch_detect::live::LiveFlow> = flows
                     .iter()
-                    .map(|u| wardwatch_detect::live::LiveFlow {
-                        fact: u.fact,
-                        ended: u.ended,
+                    .filter_map(|u| {
+                        Some(wardwatch_detect::live::LiveFlow {
+                            fact: u.fact?,
+                            ended: u.ended,
+                        })
                     })
                     .collect();
                 let mut f = live.tick(&input, &flows, wardwatch_model::time::now_ns());
@@ -1135,13 +1138,15 @@ pub fn watch_live(
             }
         });
         s.spawn(move || {
+            let hosts = std::cell::RefCell::new(HostKeeper::new(single));
             full.serve(
                 full_rx,
                 |_| true,
-                |_| {},
+                |flows| hosts.borrow_mut().update(flows),
                 |all, (mut snap, drops)| {
                     let digest = latest_digest.lock().ok().and_then(|l| l.clone());
                     if let Some(part) = snap.parts.first_mut() {
+                        part.1.hosts = hosts.borrow().snapshot();
                         // Lent to the analysis, which hands them back.
                         part.1.observations = std::mem::take(all);
                         if let Some(d) = digest {
@@ -1169,6 +1174,7 @@ pub fn watch_live(
             }
             if !flows.is_empty() {
                 let _ = be_tx.send(ToPass::Flows(flows.clone()));
+                let _ = full_tx.send(ToPass::Flows(flows.clone()));
             }
             // Even empty: probes waiting for an answer come due.
             let _ = ev_tx.send((fresh, flows));
@@ -1232,6 +1238,46 @@ enum ToPass<T> {
     Run(T),
 }
 
+/// The full pass's own hosts table, kept from the flow updates of each tick
+/// like [`DigestKeeper`]'s digest: ended flows folded once, open ones held in
+/// their latest state and folded into a copy at each pass.
+struct HostKeeper {
+    hosts: HostTable,
+    open: std::collections::HashMap<
+        (wardwatch_flow::FlowKey, i64),
+        wardwatch_flow::FlowInfo,
+        foldhash::fast::RandomState,
+    >,
+}
+
+impl HostKeeper {
+    fn new(cfg: &EngineConfig) -> Self {
+        HostKeeper {
+            hosts: HostTable::new(cfg.max_hosts),
+            open: Default::default(),
+        }
+    }
+
+    fn update(&mut self, flows: &[worker::FlowUpdate]) {
+        for u in flows {
+            if u.ended {
+                self.open.remove(&u.id);
+                worker::fold_hosts(&mut self.hosts, &u.info);
+            } else {
+                self.open.insert(u.id, u.info.clone());
+            }
+        }
+    }
+
+    fn snapshot(&self) -> HostTable {
+        let mut h = self.hosts.clone();
+        for info in self.open.values() {
+            worker::fold_hosts(&mut h, info);
+        }
+        h
+    }
+}
+
 /// The behaviour pass's own flow digest, kept from the flow updates of each
 /// tick (ended flows folded in once, open ones held in their latest state),
 /// so that the capture thread never copies the digest (a copy of 262,144
@@ -1258,12 +1304,13 @@ impl DigestKeeper {
 
     fn update(&mut self, flows: &[worker::FlowUpdate]) {
         for u in flows {
-            self.now = self.now.max(u.fact.last_ts);
+            let Some(fact) = u.fact else { continue };
+            self.now = self.now.max(fact.last_ts);
             if u.ended {
                 self.open.remove(&u.id);
-                self.digest.add(&u.fact);
+                self.digest.add(&fact);
             } else {
-                self.open.insert(u.id, u.fact);
+                self.open.insert(u.id, fact);
             }
         }
     }
@@ -1572,9 +1619,15 @@ mod tests {
                 port,
             },
         );
+        let key = FlowKey::new(0, 6, c, s).0;
+        let mut info = wardwatch_flow::FlowInfo::new(key, c, s, 0);
+        info.last_ts = last_ts;
+        info.dirs[0].packets = 3;
+        info.dirs[1].packets = if answered { 2 } else { 0 };
         worker::FlowUpdate {
-            id: (FlowKey::new(0, 6, c, s).0, 0),
-            fact: FlowFact {
+            id: (key, 0),
+            info,
+            fact: Some(FlowFact {
                 proto: 6,
                 client: c.addr,
                 server: s.addr,
@@ -1587,7 +1640,7 @@ mod tests {
                 answered,
                 established: answered,
                 refused: false,
-            },
+            }),
             ended,
         }
     }
@@ -1614,5 +1667,20 @@ mod tests {
         assert_eq!(pair(&k.snapshot(), 443), None);
         k.update(&[update(81, true, 40 + 2 * second, false)]);
         assert_eq!(pair(&k.snapshot(), 443), Some((1, 40)));
+    }
+
+    #[test]
+    fn the_full_pass_hosts_follow_the_flow_updates() {
+        let mut k = HostKeeper::new(&EngineConfig::default());
+        let server = IpAddr::from([10, 0, 0, 1]);
+        let packets = |h: &HostTable| h.get(&server).map(|x| x.rx_packets + x.tx_packets);
+        k.update(&[update(80, true, 10, false)]);
+        k.update(&[update(80, true, 20, false)]);
+        // An open flow, seen twice: counted once, in the copy only.
+        assert_eq!(packets(&k.snapshot()), Some(5));
+        assert_eq!(packets(&k.hosts), None);
+        k.update(&[update(80, true, 30, true)]);
+        assert_eq!(packets(&k.snapshot()), Some(5));
+        assert!(k.open.is_empty());
     }
 }

@@ -62,14 +62,16 @@ pub struct LiveTrack {
     ended: Vec<FlowUpdate>,
 }
 
-/// A TCP or UDP flow's state at a live tick.
-#[derive(Debug, Clone, Copy)]
+/// A flow's state at a live tick.
+#[derive(Debug, Clone)]
 pub struct FlowUpdate {
     /// The flow: its key and first packet time.
     pub id: (FlowKey, i64),
-    /// What it contributes to the digest as of now.
-    pub fact: FlowFact,
-    /// It left the flow table: `fact` is final.
+    /// What it contributes to the digest as of now (TCP and UDP).
+    pub fact: Option<FlowFact>,
+    /// Its addresses and counters as of now (for the hosts).
+    pub info: FlowInfo,
+    /// It left the flow table: this state is final.
     pub ended: bool,
 }
 
@@ -131,46 +133,52 @@ pub struct WorkerSink {
 /// its strings), shared between the workers.
 const MAX_OBSERVATIONS: usize = 1 << 18;
 
-impl WorkerSink {
-    /// Folds a flow's addresses and counters into the hosts and, unless
-    /// `hosts_only`, the digest.
-    fn fold(&mut self, info: &FlowInfo, hosts_only: bool) {
-        let first = Sighting {
-            input: info.first_frame.0,
-            frame: info.first_frame.1,
-            ts_ns: info.first_ts,
-            arp_owner: false,
-        };
-        let c = &info.dirs[Dir::ToServer as usize];
-        let s = &info.dirs[Dir::ToClient as usize];
-        let service = offered_service(info);
-        for (ep, tx, rx, svc) in [(info.client, c, s, None), (info.server, s, c, service)] {
-            if tx.packets == 0 && rx.packets == 0 {
-                continue;
-            }
-            self.hosts.add(HostUpdate {
-                ip: ep.addr,
-                mac: if tx.packets > 0 { tx.mac } else { None },
-                vlan: info.vlan,
-                tx_packets: tx.packets,
-                tx_bytes: tx.bytes,
-                rx_packets: rx.packets,
-                rx_bytes: rx.bytes,
-                first_ts: info.first_ts,
-                last_ts: info.last_ts,
-                first,
-                service: svc,
-            });
+/// Folds a flow's addresses and counters into `hosts`.
+pub fn fold_hosts(hosts: &mut HostTable, info: &FlowInfo) {
+    let first = Sighting {
+        input: info.first_frame.0,
+        frame: info.first_frame.1,
+        ts_ns: info.first_ts,
+        arp_owner: false,
+    };
+    let c = &info.dirs[Dir::ToServer as usize];
+    let s = &info.dirs[Dir::ToClient as usize];
+    let service = offered_service(info);
+    for (ep, tx, rx, svc) in [(info.client, c, s, None), (info.server, s, c, service)] {
+        if tx.packets == 0 && rx.packets == 0 {
+            continue;
         }
-        if let Some(f) = flow_fact(info).filter(|_| !hosts_only) {
-            self.digest.add(&f);
-            if let Some(l) = &mut self.live {
-                l.ended.push(FlowUpdate {
-                    id: (info.key, info.first_ts),
-                    fact: f,
-                    ended: true,
-                });
-            }
+        hosts.add(HostUpdate {
+            ip: ep.addr,
+            mac: if tx.packets > 0 { tx.mac } else { None },
+            vlan: info.vlan,
+            tx_packets: tx.packets,
+            tx_bytes: tx.bytes,
+            rx_packets: rx.packets,
+            rx_bytes: rx.bytes,
+            first_ts: info.first_ts,
+            last_ts: info.last_ts,
+            first,
+            service: svc,
+        });
+    }
+}
+
+impl WorkerSink {
+    /// Folds a flow's addresses and counters into the hosts and the digest.
+    fn fold(&mut self, info: &FlowInfo) {
+        fold_hosts(&mut self.hosts, info);
+        let fact = flow_fact(info);
+        if let Some(f) = &fact {
+            self.digest.add(f);
+        }
+        if let Some(l) = &mut self.live {
+            l.ended.push(FlowUpdate {
+                id: (info.key, info.first_ts),
+                fact,
+                info: info.clone(),
+                ended: true,
+            });
         }
     }
 
@@ -304,7 +312,7 @@ impl FlowSink<FlowState> for WorkerSink {
             self.observations_dropped += flow.state.proto.suppressed;
             self.proto_errors += flow.state.proto.errors();
         }
-        self.fold(&flow.info, false);
+        self.fold(&flow.info);
         if self.collect_flows {
             let info = &flow.info;
             let c = &info.dirs[Dir::ToServer as usize];
@@ -436,13 +444,12 @@ impl Worker {
             let Some(f) = self.table.get(&key) else {
                 continue;
             };
-            if let Some(fact) = flow_fact(&f.info) {
-                out.push(FlowUpdate {
-                    id: (key, f.info.first_ts),
-                    fact,
-                    ended: false,
-                });
-            }
+            out.push(FlowUpdate {
+                id: (key, f.info.first_ts),
+                fact: flow_fact(&f.info),
+                info: f.info.clone(),
+                ended: false,
+            });
         }
         l.tick = l.tick.checked_add(1).unwrap_or(1);
         out
@@ -497,14 +504,14 @@ impl Worker {
         &self.sink.observations
     }
 
-    /// What [`Worker::finish`] would give now, without ending anything: the
-    /// flows still open are folded into a copy of the hosts. Without the
-    /// observations and the digest: a live watch's passes keep their own
-    /// copies, from the observations and flow updates they were sent.
+    /// What [`Worker::finish`] would give now, without ending anything, but
+    /// for the hosts, the observations and the digest: a live watch's passes
+    /// keep their own copies, from the observations and flow updates they
+    /// were sent, so that the capture thread copies none of them.
     pub fn snapshot(&self) -> Finished {
         let s = &self.sink;
-        let mut sink = WorkerSink {
-            hosts: s.hosts.clone(),
+        let sink = WorkerSink {
+            hosts: HostTable::new(0),
             digest: FlowDigest::new(0),
             flows: Vec::new(),
             observations: Vec::new(),
@@ -520,9 +527,6 @@ impl Worker {
             scratch: Vec::new(),
             live: None,
         };
-        for f in self.table.active() {
-            sink.fold(&f.info, true);
-        }
         (self.table.stats, sink, self.dedup.dropped)
     }
 }

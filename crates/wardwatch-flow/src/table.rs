@@ -194,6 +194,25 @@ pub struct FlowInfo {
 }
 
 impl FlowInfo {
+    /// A flow from `client` to `server` that has no packets counted yet,
+    /// first seen at `ts_ns` (tools and tests that build flows by hand).
+    pub fn new(key: FlowKey, client: Endpoint, server: Endpoint, ts_ns: i64) -> Self {
+        FlowInfo {
+            id: 0,
+            key,
+            client,
+            server,
+            dirs: [DirStats::default(); 2],
+            first_ts: ts_ns,
+            last_ts: ts_ns,
+            first_frame: (0, 0),
+            tcp: TcpState::NotTcp,
+            saw_syn: false,
+            vlan: None,
+            fin: [false; 2],
+        }
+    }
+
     /// Packets both ways.
     pub fn packets(&self) -> u64 {
         self.dirs[0].packets + self.dirs[1].packets
