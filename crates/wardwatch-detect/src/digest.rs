@@ -36,6 +36,13 @@ pub struct FlowFact {
 }
 
 impl FlowFact {
+    /// Whether the flow is still waiting for the responder's first answer
+    /// as of `now` (a packet time): it may yet get one, so it is no failed
+    /// probe until it has waited [`crate::live::PROBE_GRACE_NS`].
+    pub fn awaiting_answer(&self, now: i64) -> bool {
+        !self.answered && now.saturating_sub(self.last_ts) < crate::live::PROBE_GRACE_NS
+    }
+
     /// The conversation pair the flow belongs to.
     pub fn pair(&self) -> PairKey {
         PairKey {
@@ -131,6 +138,15 @@ impl PairStats {
             first_frame,
             ..Default::default()
         }
+    }
+
+    /// Widens the pair's first and last times to cover flow `f`.
+    pub(crate) fn widen(&mut self, f: &FlowFact) {
+        if f.first_ts < self.first_ts {
+            self.first_ts = f.first_ts;
+            self.first_frame = f.first_frame;
+        }
+        self.last_ts = self.last_ts.max(f.last_ts);
     }
 
     /// Makes room for a second connection's sample by storing the first.
@@ -292,11 +308,7 @@ impl FlowDigest {
         p.payload[0] += f.payload[0];
         p.payload[1] += f.payload[1];
         p.packets += f.packets[0] + f.packets[1];
-        if f.first_ts < p.first_ts {
-            p.first_ts = f.first_ts;
-            p.first_frame = f.first_frame;
-        }
-        p.last_ts = p.last_ts.max(f.last_ts);
+        p.widen(f);
         if !fresh && p.more.len() < MAX_SAMPLES {
             p.more.push((f.first_ts, f.payload[0]));
         }

@@ -15,8 +15,9 @@
 //! does, for the rules that need all of them: beaconing, baselines,
 //! tunnels, new peers).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::RangeInclusive;
 
 use wardwatch_model::Finding;
 use wardwatch_proto::obs::{ObsKind, Observation};
@@ -73,7 +74,7 @@ pub struct LiveRules {
     exposed: BTreeSet<(IpAddr, u16)>,
     /// Open flows between the site and the internet, by first frame (which
     /// names one flow), with the bytes already counted.
-    ext_flows: HashMap<(u16, u64), ExtFlow>,
+    ext_flows: BTreeMap<(u16, u64), ExtFlow>,
     /// Pairs between the site and the internet with their bytes summed
     /// over flows as they grow: what the exfiltration rule reads.
     ext_pairs: BTreeMap<PairKey, PairStats>,
@@ -90,7 +91,7 @@ impl LiveRules {
             cap: cap.max(1),
             failed_logins: Vec::new(),
             exposed: BTreeSet::new(),
-            ext_flows: HashMap::new(),
+            ext_flows: BTreeMap::new(),
             ext_pairs: BTreeMap::new(),
             forgotten: 0,
         }
@@ -110,8 +111,7 @@ impl LiveRules {
         let sending = self.fold_external(flows, input);
         let external = self.external_pairs(&sending, input.config);
         let external: Vec<(&PairKey, &PairStats)> = external.iter().map(|(k, p)| (k, p)).collect();
-        let flows: Vec<FlowFact> = flows.iter().map(|f| f.fact).collect();
-        let (clients, fresh) = self.fold(&flows, now);
+        let (clients, fresh) = self.fold(flows, now);
         let touched = self.pairs_of(&clients);
         let pairs: Vec<(&PairKey, &PairStats)> = touched.iter().map(|(k, p)| (k, p)).collect();
         let fresh: Vec<(PairKey, PairStats)> = fresh
@@ -164,7 +164,7 @@ impl LiveRules {
 
     /// Folds flow states in; returns the clients they touched and the pairs
     /// new or newly established.
-    fn fold(&mut self, flows: &[FlowFact], now: i64) -> (BTreeSet<IpAddr>, BTreeSet<PairKey>) {
+    fn fold(&mut self, flows: &[LiveFlow], now: i64) -> (BTreeSet<IpAddr>, BTreeSet<PairKey>) {
         let (mut clients, mut fresh) = (BTreeSet::new(), BTreeSet::new());
         let mut settle = |probes: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe| {
             if merge(probes, key, p) {
@@ -172,7 +172,7 @@ impl LiveRules {
             }
             clients.insert(key.client);
         };
-        for f in flows {
+        for LiveFlow { fact: f, .. } in flows {
             let key = f.pair();
             let p = Probe {
                 established: f.established,
@@ -183,7 +183,7 @@ impl LiveRules {
             };
             // A connection not answered yet may still be: it counts once it
             // has waited PROBE_GRACE_NS.
-            if p.ok() || f.answered || now - f.last_ts >= PROBE_GRACE_NS {
+            if p.ok() || !f.awaiting_answer(now) {
                 settle(&mut self.probes, key, p);
             } else {
                 merge(&mut self.pending, key, p);
@@ -201,9 +201,7 @@ impl LiveRules {
             }
         }
         for map in [&mut self.probes, &mut self.pending] {
-            if map.len() > self.cap {
-                self.forgotten += forget_oldest_half(map);
-            }
+            self.forgotten += forget_oldest_half(map, self.cap, |p| p.last_ts);
         }
         (clients, fresh)
     }
@@ -240,11 +238,7 @@ impl LiveRules {
             for ((sum, now), before) in p.payload.iter_mut().zip(f.payload).zip(seen) {
                 *sum += now.saturating_sub(before);
             }
-            if f.first_ts < p.first_ts {
-                p.first_ts = f.first_ts;
-                p.first_frame = f.first_frame;
-            }
-            p.last_ts = p.last_ts.max(f.last_ts);
+            p.widen(f);
             if *ended {
                 self.ext_flows.remove(&f.first_frame);
             } else {
@@ -260,18 +254,8 @@ impl LiveRules {
                 moved.insert(pair);
             }
         }
-        if self.ext_flows.len() > self.cap {
-            let cut = median(self.ext_flows.values().map(|e| e.last_ts).collect());
-            let before = self.ext_flows.len();
-            self.ext_flows.retain(|_, e| e.last_ts > cut);
-            self.forgotten += (before - self.ext_flows.len()) as u64;
-        }
-        if self.ext_pairs.len() > self.cap {
-            let cut = median(self.ext_pairs.values().map(|p| p.last_ts).collect());
-            let before = self.ext_pairs.len();
-            self.ext_pairs.retain(|_, p| p.last_ts > cut);
-            self.forgotten += (before - self.ext_pairs.len()) as u64;
-        }
+        self.forgotten += forget_oldest_half(&mut self.ext_flows, self.cap, |e| e.last_ts);
+        self.forgotten += forget_oldest_half(&mut self.ext_pairs, self.cap, |p| p.last_ts);
         moved
     }
 
@@ -287,7 +271,8 @@ impl LiveRules {
         for &(local, ext) in moved {
             let group: Vec<(PairKey, PairStats)> = [(local, ext), (ext, local)]
                 .into_iter()
-                .flat_map(|(c, s)| self.probes_between(c, s))
+                .flat_map(|(c, s)| self.ext_pairs.range(pairs_between(c, Some(s))))
+                .map(|(k, p)| (*k, p.clone()))
                 .collect();
             let sent: u64 = group
                 .iter()
@@ -306,44 +291,12 @@ impl LiveRules {
         out
     }
 
-    /// The external pairs from `client` to `server`.
-    fn probes_between(
-        &self,
-        client: IpAddr,
-        server: IpAddr,
-    ) -> impl Iterator<Item = (PairKey, PairStats)> + '_ {
-        let lo = PairKey {
-            client,
-            server,
-            proto: 0,
-            port: 0,
-        };
-        let hi = PairKey {
-            client,
-            server,
-            proto: u8::MAX,
-            port: u16::MAX,
-        };
-        self.ext_pairs.range(lo..=hi).map(|(k, p)| (*k, p.clone()))
-    }
-
     /// Every pair of `clients`, in key order, as the scan rules read them.
     fn pairs_of(&self, clients: &BTreeSet<IpAddr>) -> Vec<(PairKey, PairStats)> {
         let mut out = Vec::new();
         for &client in clients {
-            let lo = PairKey {
-                client,
-                server: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                proto: 0,
-                port: 0,
-            };
-            let hi = PairKey {
-                client,
-                server: IpAddr::V6(Ipv6Addr::from(u128::MAX)),
-                proto: u8::MAX,
-                port: u16::MAX,
-            };
-            out.extend(self.probes.range(lo..=hi).map(|(k, p)| (*k, p.stats())));
+            let pairs = self.probes.range(pairs_between(client, None));
+            out.extend(pairs.map(|(k, p)| (*k, p.stats())));
         }
         out
     }
@@ -386,21 +339,41 @@ fn merge(map: &mut BTreeMap<PairKey, Probe>, key: PairKey, p: Probe) -> bool {
     fresh
 }
 
-/// Forgets the least recently seen half of the pairs; returns how many.
-fn forget_oldest_half(map: &mut BTreeMap<PairKey, Probe>) -> u64 {
-    let cut = median(map.values().map(|p| p.last_ts).collect());
-    let before = map.len();
-    map.retain(|_, p| p.last_ts > cut);
-    (before - map.len()) as u64
+/// The keys of every pair from `client` (to `server` if given), for a
+/// range of a map ordered by [`PairKey`].
+fn pairs_between(client: IpAddr, server: Option<IpAddr>) -> RangeInclusive<PairKey> {
+    let (lo, hi) = match server {
+        Some(s) => (s, s),
+        None => (
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::from(u128::MAX)),
+        ),
+    };
+    let key = |server, proto, port| PairKey {
+        client,
+        server,
+        proto,
+        port,
+    };
+    key(lo, 0, 0)..=key(hi, u8::MAX, u16::MAX)
 }
 
-/// The median of `v` (what the oldest half is older than).
-fn median(mut v: Vec<i64>) -> i64 {
-    let mid = v.len() / 2;
-    if v.is_empty() {
-        return i64::MIN;
+/// Past `cap` entries, forgets the least recently seen half of `map`
+/// (`last_ts` of each); returns how many.
+fn forget_oldest_half<K: Ord, V>(
+    map: &mut BTreeMap<K, V>,
+    cap: usize,
+    last_ts: impl Fn(&V) -> i64,
+) -> u64 {
+    if map.len() <= cap {
+        return 0;
     }
-    *v.select_nth_unstable(mid).1
+    let mut last: Vec<i64> = map.values().map(&last_ts).collect();
+    let mid = last.len() / 2;
+    let cut = *last.select_nth_unstable(mid).1;
+    let before = map.len();
+    map.retain(|_, v| last_ts(v) > cut);
+    (before - map.len()) as u64
 }
 
 #[cfg(test)]

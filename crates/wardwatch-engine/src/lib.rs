@@ -1094,7 +1094,9 @@ pub fn watch_live(
         );
         let devices_now = move || devices.lock().map(|d| d.clone()).unwrap_or_default();
         s.spawn(move || {
-            let keeper = std::cell::RefCell::new(DigestKeeper::new(single));
+            let keeper = std::cell::RefCell::new(Keeper::new(
+                FlowDigest::new(single.detect_config.max_pairs).with_local(single.local.clone()),
+            ));
             behaviour.serve(
                 be_rx,
                 wardwatch_detect::behaviour::reads,
@@ -1125,7 +1127,7 @@ pub fn watch_live(
                     .iter()
                     .filter_map(|u| {
                         Some(wardwatch_detect::live::LiveFlow {
-                            fact: u.fact?,
+                            fact: u.fact()?,
                             ended: u.ended,
                         })
                     })
@@ -1138,7 +1140,7 @@ pub fn watch_live(
             }
         });
         s.spawn(move || {
-            let hosts = std::cell::RefCell::new(HostKeeper::new(single));
+            let hosts = std::cell::RefCell::new(Keeper::new(HostTable::new(single.max_hosts)));
             full.serve(
                 full_rx,
                 |_| true,
@@ -1238,65 +1240,67 @@ enum ToPass<T> {
     Run(T),
 }
 
-/// The full pass's own hosts table, kept from the flow updates of each tick
-/// like [`DigestKeeper`]'s digest: ended flows folded once, open ones held in
-/// their latest state and folded into a copy at each pass.
-struct HostKeeper {
-    hosts: HostTable,
-    open: std::collections::HashMap<
-        (wardwatch_flow::FlowKey, i64),
-        wardwatch_flow::FlowInfo,
-        foldhash::fast::RandomState,
-    >,
-}
-
-impl HostKeeper {
-    fn new(cfg: &EngineConfig) -> Self {
-        HostKeeper {
-            hosts: HostTable::new(cfg.max_hosts),
-            open: Default::default(),
-        }
-    }
-
-    fn update(&mut self, flows: &[worker::FlowUpdate]) {
-        for u in flows {
-            if u.ended {
-                self.open.remove(&u.id);
-                worker::fold_hosts(&mut self.hosts, &u.info);
-            } else {
-                self.open.insert(u.id, u.info.clone());
-            }
-        }
-    }
-
-    fn snapshot(&self) -> HostTable {
-        let mut h = self.hosts.clone();
-        for info in self.open.values() {
-            worker::fold_hosts(&mut h, info);
-        }
-        h
+/// A table a watch's pass keeps from the flow updates of each tick, so
+/// that the capture thread never copies it (a copy of 262,144 digest pairs
+/// took it 0.1 s: 10,000 packets at 100 kpps): ended flows are folded in
+/// once, open ones held in their latest state and folded into a copy at
+/// each pass.
+trait Kept: Clone {
+    /// What is held of an open flow.
+    type Open;
+    /// That of `u`, if this table takes `u` at all.
+    fn open(u: &worker::FlowUpdate) -> Option<Self::Open>;
+    /// Folds a flow in.
+    fn fold(&mut self, o: &Self::Open);
+    /// Whether an open flow counts yet, as of packet time `now`.
+    fn counts(_o: &Self::Open, _now: i64) -> bool {
+        true
     }
 }
 
-/// The behaviour pass's own flow digest, kept from the flow updates of each
-/// tick (ended flows folded in once, open ones held in their latest state),
-/// so that the capture thread never copies the digest (a copy of 262,144
-/// pairs takes it 0.1 s: 10,000 packets at 100 kpps).
-struct DigestKeeper {
-    digest: FlowDigest,
+/// The full pass's hosts table.
+impl Kept for HostTable {
+    type Open = wardwatch_flow::FlowInfo;
+    fn open(u: &worker::FlowUpdate) -> Option<Self::Open> {
+        Some(u.info.clone())
+    }
+    fn fold(&mut self, info: &Self::Open) {
+        worker::fold_hosts(self, info);
+    }
+}
+
+/// The behaviour pass's flow digest (TCP and UDP flows).
+impl Kept for FlowDigest {
+    type Open = FlowFact;
+    fn open(u: &worker::FlowUpdate) -> Option<Self::Open> {
+        u.fact()
+    }
+    fn fold(&mut self, f: &Self::Open) {
+        self.add(f);
+    }
+    /// Not while it waits for an answer: a client that opened many
+    /// connections a moment ago is no scanner.
+    fn counts(f: &Self::Open, now: i64) -> bool {
+        !f.awaiting_answer(now)
+    }
+}
+
+/// A [`Kept`] table and the open flows not folded into it.
+struct Keeper<T: Kept> {
+    table: T,
     open: std::collections::HashMap<
         (wardwatch_flow::FlowKey, i64),
-        FlowFact,
+        T::Open,
         foldhash::fast::RandomState,
     >,
     /// The latest packet time seen.
     now: i64,
 }
 
-impl DigestKeeper {
-    fn new(cfg: &EngineConfig) -> Self {
-        DigestKeeper {
-            digest: FlowDigest::new(cfg.detect_config.max_pairs).with_local(cfg.local.clone()),
+impl<T: Kept> Keeper<T> {
+    fn new(table: T) -> Self {
+        Keeper {
+            table,
             open: Default::default(),
             now: i64::MIN,
         }
@@ -1304,31 +1308,24 @@ impl DigestKeeper {
 
     fn update(&mut self, flows: &[worker::FlowUpdate]) {
         for u in flows {
-            let Some(fact) = u.fact else { continue };
-            self.now = self.now.max(fact.last_ts);
+            let Some(o) = T::open(u) else { continue };
+            self.now = self.now.max(u.info.last_ts);
             if u.ended {
-                self.open.remove(&u.id);
-                self.digest.add(&fact);
+                self.open.remove(&u.id());
+                self.table.fold(&o);
             } else {
-                self.open.insert(u.id, fact);
+                self.open.insert(u.id(), o);
             }
         }
     }
 
-    /// The digest with the open flows folded in, but for those still
-    /// waiting for an answer: a client that opened many connections a
-    /// moment ago is no scanner. They count once they have waited the live
-    /// rules' grace.
-    fn snapshot(&self) -> FlowDigest {
-        let mut d = self.digest.clone();
-        for f in self.open.values() {
-            let waiting = f.packets[1] == 0
-                && self.now.saturating_sub(f.last_ts) < wardwatch_detect::live::PROBE_GRACE_NS;
-            if !waiting {
-                d.add(f);
-            }
+    /// The table with the open flows that count folded in.
+    fn snapshot(&self) -> T {
+        let mut t = self.table.clone();
+        for o in self.open.values().filter(|o| T::counts(o, self.now)) {
+            t.fold(o);
         }
-        d
+        t
     }
 }
 
@@ -1623,31 +1620,17 @@ mod tests {
         let mut info = wardwatch_flow::FlowInfo::new(key, c, s, 0);
         info.last_ts = last_ts;
         info.dirs[0].packets = 3;
-        info.dirs[1].packets = if answered { 2 } else { 0 };
-        worker::FlowUpdate {
-            id: (key, 0),
-            info,
-            fact: Some(FlowFact {
-                proto: 6,
-                client: c.addr,
-                server: s.addr,
-                server_port: port,
-                payload: [10, 10],
-                packets: [3, if answered { 2 } else { 0 }],
-                first_ts: 0,
-                last_ts,
-                first_frame: (0, 1),
-                answered,
-                established: answered,
-                refused: false,
-            }),
-            ended,
+        info.dirs[0].payload_bytes = 10;
+        if answered {
+            info.dirs[1].packets = 2;
+            info.dirs[1].payload_bytes = 10;
         }
+        worker::FlowUpdate { info, ended }
     }
 
     #[test]
     fn the_behaviour_digest_follows_the_flow_updates() {
-        let mut k = DigestKeeper::new(&EngineConfig::default());
+        let mut k = Keeper::new(FlowDigest::default());
         let second = 1_000_000_000;
         // An open flow, updated twice, then ended: one connection.
         k.update(&[update(80, true, 10, false)]);
@@ -1671,14 +1654,14 @@ mod tests {
 
     #[test]
     fn the_full_pass_hosts_follow_the_flow_updates() {
-        let mut k = HostKeeper::new(&EngineConfig::default());
+        let mut k = Keeper::new(HostTable::new(1000));
         let server = IpAddr::from([10, 0, 0, 1]);
         let packets = |h: &HostTable| h.get(&server).map(|x| x.rx_packets + x.tx_packets);
         k.update(&[update(80, true, 10, false)]);
         k.update(&[update(80, true, 20, false)]);
         // An open flow, seen twice: counted once, in the copy only.
         assert_eq!(packets(&k.snapshot()), Some(5));
-        assert_eq!(packets(&k.hosts), None);
+        assert_eq!(packets(&k.table), None);
         k.update(&[update(80, true, 30, true)]);
         assert_eq!(packets(&k.snapshot()), Some(5));
         assert!(k.open.is_empty());

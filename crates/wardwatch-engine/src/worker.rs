@@ -51,7 +51,7 @@ pub struct FlowState {
 }
 
 /// A live watch's record of the flows that saw a packet since its last
-/// tick, so that its scan rules read only those.
+/// tick, so that the live rules and the passes' own tables read only those.
 #[derive(Default)]
 pub struct LiveTrack {
     /// The current tick (from 1: a new flow's 0 is never current).
@@ -65,14 +65,22 @@ pub struct LiveTrack {
 /// A flow's state at a live tick.
 #[derive(Debug, Clone)]
 pub struct FlowUpdate {
-    /// The flow: its key and first packet time.
-    pub id: (FlowKey, i64),
-    /// What it contributes to the digest as of now (TCP and UDP).
-    pub fact: Option<FlowFact>,
-    /// Its addresses and counters as of now (for the hosts).
+    /// Its addresses and counters as of now.
     pub info: FlowInfo,
     /// It left the flow table: this state is final.
     pub ended: bool,
+}
+
+impl FlowUpdate {
+    /// The flow: its key and first packet time.
+    pub fn id(&self) -> (FlowKey, i64) {
+        (self.info.key, self.info.first_ts)
+    }
+
+    /// What it contributes to the digest as of now (TCP and UDP).
+    pub fn fact(&self) -> Option<FlowFact> {
+        flow_fact(&self.info)
+    }
 }
 
 /// A finished flow, kept when the engine is asked to.
@@ -168,14 +176,11 @@ impl WorkerSink {
     /// Folds a flow's addresses and counters into the hosts and the digest.
     fn fold(&mut self, info: &FlowInfo) {
         fold_hosts(&mut self.hosts, info);
-        let fact = flow_fact(info);
-        if let Some(f) = &fact {
-            self.digest.add(f);
+        if let Some(f) = flow_fact(info) {
+            self.digest.add(&f);
         }
         if let Some(l) = &mut self.live {
             l.ended.push(FlowUpdate {
-                id: (info.key, info.first_ts),
-                fact,
                 info: info.clone(),
                 ended: true,
             });
@@ -441,15 +446,12 @@ impl Worker {
         };
         let mut out = std::mem::take(&mut l.ended);
         for key in l.touched.drain(..) {
-            let Some(f) = self.table.get(&key) else {
-                continue;
-            };
-            out.push(FlowUpdate {
-                id: (key, f.info.first_ts),
-                fact: flow_fact(&f.info),
-                info: f.info.clone(),
-                ended: false,
-            });
+            if let Some(f) = self.table.get(&key) {
+                out.push(FlowUpdate {
+                    info: f.info.clone(),
+                    ended: false,
+                });
+            }
         }
         l.tick = l.tick.checked_add(1).unwrap_or(1);
         out
