@@ -1497,13 +1497,15 @@ fn assemble(
         0
     };
     let t_join = std::time::Duration::ZERO;
-    flows.sort_by_key(|f| (f.first_frame, f.first_ts));
+    // Keys sorted, elements moved once (flows and observations are large).
+    flows.sort_by_cached_key(|f| (f.first_frame, f.first_ts));
 
     let input_names = InputNames(names.clone());
-    observations.sort_by_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
+    observations.sort_by_cached_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
     // Workers drop repeats within their shard; the same fact seen on flows
     // of two shards is dropped here, keeping the earliest.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<u64, foldhash::fast::FixedState> =
+        std::collections::HashSet::default();
     observations.retain(|o| {
         let Some(k) = o.fact_key().filter(|_| !cfg.keep_repeats) else {
             return true;
@@ -1516,7 +1518,12 @@ fn assemble(
     });
     let mut devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
     wardwatch_inventory::add_dhcp_clients(&mut devices, &observations, &cfg.site);
-    let mut devices = wardwatch_inventory::apply_observations(devices, &observations, &input_names);
+    let mut devices = wardwatch_inventory::apply_observations_threads(
+        devices,
+        &observations,
+        &input_names,
+        cfg.threads,
+    );
     wardwatch_inventory::assets::apply_corrections(&mut devices, &cfg.corrections);
     let feeds = match &cfg.intel {
         Some(intel) => {

@@ -13,7 +13,7 @@ pub mod ports;
 
 pub use hosts::{HostAgg, HostTable, InputNames, Sighting};
 pub use net::{Cidr, LocalNets};
-pub use observe::apply_observations;
+pub use observe::{apply_observations, apply_observations_threads};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;

@@ -85,14 +85,32 @@ impl Acc {
     }
 }
 
+/// Devices under this many are not worth a second thread.
+const MIN_SHARD: usize = 2048;
+
+type Index<K> = HashMap<K, usize, foldhash::fast::RandomState>;
+
 /// Adds observation evidence and fields to the devices.
 pub fn apply_observations(
-    mut devices: Vec<Device>,
+    devices: Vec<Device>,
     observations: &[Observation],
     inputs: &InputNames,
 ) -> Vec<Device> {
-    let mut by_ip: HashMap<IpAddr, usize, foldhash::fast::RandomState> = HashMap::default();
-    let mut by_mac: HashMap<String, usize, foldhash::fast::RandomState> = HashMap::default();
+    apply_observations_threads(devices, observations, inputs, 1)
+}
+
+/// [`apply_observations`] on up to `threads` threads, each one owning a
+/// contiguous share of the devices (every observation changes only the
+/// devices it names, so the shares never touch; the result is the same
+/// whatever the thread count).
+pub fn apply_observations_threads(
+    mut devices: Vec<Device>,
+    observations: &[Observation],
+    inputs: &InputNames,
+    threads: usize,
+) -> Vec<Device> {
+    let mut by_ip: Index<IpAddr> = HashMap::default();
+    let mut by_mac: Index<String> = HashMap::default();
     for (i, d) in devices.iter().enumerate() {
         for ip in &d.ips {
             if let Ok(a) = ip.parse() {
@@ -103,6 +121,33 @@ pub fn apply_observations(
             by_mac.insert(m.clone(), i);
         }
     }
+    let n = threads.clamp(1, devices.len() / MIN_SHARD + 1);
+    if n == 1 {
+        apply_share(&mut devices, 0, &by_ip, &by_mac, observations, inputs);
+        return devices;
+    }
+    let chunk = devices.len().div_ceil(n);
+    std::thread::scope(|s| {
+        for (k, share) in devices.chunks_mut(chunk).enumerate() {
+            let (by_ip, by_mac) = (&by_ip, &by_mac);
+            s.spawn(move || apply_share(share, k * chunk, by_ip, by_mac, observations, inputs));
+        }
+    });
+    devices
+}
+
+/// Applies the observations to `devices`, the share of all devices that
+/// starts at index `start` of the indexes.
+fn apply_share(
+    devices: &mut [Device],
+    start: usize,
+    by_ip: &Index<IpAddr>,
+    by_mac: &Index<String>,
+    observations: &[Observation],
+    inputs: &InputNames,
+) {
+    let len = devices.len();
+    let mine = |i: &usize| i.checked_sub(start).filter(|j| *j < len);
     let mut acc: Vec<Acc> = devices
         .iter()
         .map(|_| Acc {
@@ -121,12 +166,12 @@ pub fn apply_observations(
         })
         .collect();
     for o in observations {
-        let me = by_ip.get(&o.subject_ip()).copied();
+        let me = by_ip.get(&o.subject_ip()).and_then(mine);
         let peer_ip = match o.subject {
             Side::Client => o.server.0,
             Side::Server => o.client.0,
         };
-        let peer = by_ip.get(&peer_ip).copied();
+        let peer = by_ip.get(&peer_ip).and_then(mine);
         let proto = match &o.kind {
             ObsKind::DicomAssociate { .. }
             | ObsKind::DicomReject { .. }
@@ -378,7 +423,7 @@ pub fn apply_observations(
             } => {
                 // Evidence on the server: which account was used on it,
                 // whichever direction reported the outcome.
-                let server = by_ip.get(&o.server.0).copied();
+                let server = by_ip.get(&o.server.0).and_then(mine);
                 if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
                     let outcome = match success {
                         Some(true) => "accepted",
@@ -434,7 +479,7 @@ pub fn apply_observations(
             }
             ObsKind::RemoteAccess { protocol, detail } => {
                 // Evidence on the server: it accepts remote access.
-                let server = by_ip.get(&o.server.0).copied();
+                let server = by_ip.get(&o.server.0).and_then(mine);
                 if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
                     a.add(o, inputs, protocol, "remote access", detail);
                 }
@@ -459,7 +504,7 @@ pub fn apply_observations(
                 ..
             } => {
                 // Link-layer facts carry the sender's MAC, not an address.
-                let dev = o.mac.as_ref().and_then(|m| by_mac.get(m)).copied();
+                let dev = o.mac.as_ref().and_then(|m| by_mac.get(m)).and_then(mine);
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
                     if let Some(n) = system_name {
                         a.hostname.get_or_insert(n.clone());
@@ -627,7 +672,11 @@ pub fn apply_observations(
                 }
                 // The client often has no address yet: find it by MAC.
                 if matches!(message_type, 1 | 3 | 8) {
-                    if let Some(a) = by_mac.get(client_mac).and_then(|i| acc.get_mut(*i)) {
+                    if let Some(a) = by_mac
+                        .get(client_mac)
+                        .and_then(mine)
+                        .and_then(|i| acc.get_mut(i))
+                    {
                         if let Some(h) = hostname {
                             a.hostname.get_or_insert(h.clone());
                             a.add(o, inputs, "dhcp", "option 12 hostname", h);
@@ -722,5 +771,84 @@ pub fn apply_observations(
     for d in devices.iter_mut() {
         crate::kb::classify(d, kb);
     }
-    devices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wardwatch_proto::obs::{Hl7Header, Origin};
+
+    fn ip(i: usize) -> IpAddr {
+        IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8])
+    }
+
+    /// Sharing the devices between threads changes nothing: facts between
+    /// devices of different shares (a client in one, its server in another)
+    /// land on both, as with one thread.
+    #[test]
+    fn threads_give_the_same_devices() {
+        let n = 3 * MIN_SHARD + 17;
+        let devices: Vec<Device> = (0..n)
+            .map(|i| Device {
+                id: format!("dev-{i}"),
+                ips: vec![ip(i).to_string()],
+                category: "unknown".into(),
+                ..Default::default()
+            })
+            .collect();
+        let hl7 = ObsKind::Hl7Message(Box::new(Hl7Header {
+            mllp: true,
+            encoding: "^~\\&".into(),
+            sending_application: "MX800".into(),
+            sending_facility: "ICU".into(),
+            receiving_application: "IE".into(),
+            receiving_facility: "GH".into(),
+            message_type: "ORU".into(),
+            trigger: "R01".into(),
+            control_id: "1".into(),
+            version: "2.6".into(),
+            ack_code: None,
+            software: vec![],
+            equipment: vec![],
+            segments: vec![],
+        }));
+        let http = ObsKind::HttpRequest {
+            method: "GET".into(),
+            path: "/".into(),
+            host: Some("pacs.example".into()),
+            user_agent: Some("curl/8".into()),
+            basic_user: None,
+            fhir_resource: None,
+            fhir_interaction: None,
+        };
+        let obs: Vec<Observation> = (0..4 * n)
+            .map(|k| Observation {
+                origin: Origin {
+                    input: 0,
+                    frame: k as u64,
+                    ts_ns: k as i64,
+                },
+                client: (ip(k % n), 40000),
+                // Servers far from their clients: another share.
+                server: (ip((k * 7919 + n / 2) % n), 2575),
+                subject: if k % 3 == 0 {
+                    Side::Server
+                } else {
+                    Side::Client
+                },
+                mac: None,
+                kind: if k % 2 == 0 {
+                    hl7.clone()
+                } else {
+                    http.clone()
+                },
+            })
+            .collect();
+        let inputs = InputNames(vec!["t.pcap".into()]);
+        let one = apply_observations_threads(devices.clone(), &obs, &inputs, 1);
+        let three = apply_observations_threads(devices, &obs, &inputs, 3);
+        assert!(one.iter().filter(|d| d.evidence.len() > 1).count() > n / 2);
+        assert!(one.iter().any(|d| d.category == "interface-engine"));
+        assert_eq!(one, three);
+    }
 }

@@ -7,12 +7,23 @@ pub fn rfc3339(ns: i64) -> String {
     let days = secs.div_euclid(86_400);
     let tod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        tod / 3600,
-        (tod % 3600) / 60,
-        tod % 60
-    )
+    // Written digit by digit: a report stamps every piece of evidence.
+    // Nanoseconds in an i64 span the years 1677 to 2262: four digits.
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, i64::from(m));
+    put(8, 2, i64::from(d));
+    put(11, 2, tod / 3600);
+    put(14, 2, (tod % 3600) / 60);
+    put(17, 2, tod % 60);
+    put(20, 6, micros);
+    String::from_utf8(b.to_vec()).unwrap_or_default()
 }
 
 /// Formats whole seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.

@@ -108,8 +108,9 @@ pub fn command_name(field: u16) -> String {
     format!("{base}-{}", if field & 0x8000 != 0 { "RSP" } else { "RQ" })
 }
 
+/// A UID as sent (NUL padding, a control character, is dropped by [`text`]).
 fn uid(b: &[u8]) -> String {
-    text(b).trim_end_matches('\0').to_string()
+    text(b)
 }
 
 /// Parses A-ASSOCIATE-RQ (type 1) or -AC (type 2) after the 6-byte header.

@@ -8,13 +8,15 @@ use crate::obs::ObsKind;
 /// Reads a (possibly compressed) name at `at`; returns it and the offset
 /// after it in the original position.
 pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
-    let mut labels: Vec<String> = Vec::new();
+    // Built in place (labels joined by dots as they come): names are parsed
+    // for every DNS packet.
+    let mut name = String::new();
+    let mut first = true;
     let mut end = None;
     for _ in 0..128 {
         let len = *msg.get(at)? as usize;
         if len == 0 {
             end.get_or_insert(at + 1);
-            let name = labels.join(".");
             return Some((name, end?));
         }
         if len & 0xC0 == 0xC0 {
@@ -27,13 +29,18 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
             return None;
         }
         let l = msg.get(at + 1..at + 1 + len)?;
-        labels.push(
-            String::from_utf8_lossy(l)
-                .chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect(),
-        );
-        if labels.iter().map(|s| s.len() + 1).sum::<usize>() > 255 {
+        if !first {
+            name.push('.');
+        }
+        first = false;
+        let printable = |c: char| if c.is_control() { '?' } else { c };
+        if l.is_ascii() {
+            name.extend(l.iter().map(|&c| printable(char::from(c))));
+        } else {
+            name.extend(String::from_utf8_lossy(l).chars().map(printable));
+        }
+        // The labels with their length bytes: at most 255 (RFC 1035).
+        if name.len() + 1 > 255 {
             return None;
         }
         at += 1 + len;

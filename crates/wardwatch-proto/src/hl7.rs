@@ -45,13 +45,14 @@ fn component(field: &str, comp_sep: char, i: usize) -> &str {
 
 /// Parses one whole message (segments separated by CR, or LF leniently).
 pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
-    let text = String::from_utf8_lossy(msg);
-    let mut segments = text
-        .split(['\r', '\n'])
-        .map(str::trim_start)
+    // Segments are split on bytes; only the few that are read are decoded.
+    let mut segments = msg
+        .split(|c| *c == b'\r' || *c == b'\n')
+        .map(<[u8]>::trim_ascii_start)
         .filter(|s| !s.is_empty());
     // Batches: skip file and batch headers to the first MSH.
-    let msh = segments.find(|s| s.starts_with("MSH"))?;
+    let msh = String::from_utf8_lossy(segments.find(|s| s.starts_with(b"MSH"))?);
+    let msh = msh.as_ref();
     let fs = msh.chars().nth(3)?;
     let enc: String = msh
         .chars()
@@ -69,17 +70,25 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
     let mut software = Vec::new();
     let mut equipment = Vec::new();
     for seg in segments {
-        let name: String = seg.chars().take(3).collect();
-        if name.len() != 3 || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let Some(name) = seg
+            .get(..3)
+            .filter(|n| n.iter().all(u8::is_ascii_alphanumeric))
+            .and_then(|n| std::str::from_utf8(n).ok())
+        else {
             continue;
-        }
-        if let Some(e) = counts.iter_mut().find(|(n, _)| *n == name) {
+        };
+        if let Some(e) = counts.iter_mut().find(|(n, _)| n == name) {
             e.1 += 1;
         } else if counts.len() < 64 {
-            counts.push((name.clone(), 1));
+            counts.push((name.to_string(), 1));
         }
+        if !matches!(name, "MSA" | "SFT" | "OBX" | "PRT") {
+            // Only these are read (and never PID, NK1, PV1 or OBX-5).
+            continue;
+        }
+        let seg = String::from_utf8_lossy(seg);
         let fields: Vec<&str> = seg.split(fs).collect();
-        match name.as_str() {
+        match name {
             "MSA" => ack_code = fields.get(1).map(|s| s.trim().to_string()),
             "SFT" if software.len() < 8 => {
                 // SFT-1 vendor organisation, SFT-2 version, SFT-3 product.

@@ -25,8 +25,7 @@ pub fn probe_astm(b: &[u8]) -> bool {
 
 /// Whether a stream starts with a POCT1-A XML message.
 pub fn probe_poct(b: &[u8]) -> bool {
-    let t = String::from_utf8_lossy(&b[..b.len().min(64)]);
-    t.starts_with("<?xml") || t.starts_with("<HEL.R01") || t.starts_with("<DST.R01")
+    b.starts_with(b"<?xml") || b.starts_with(b"<HEL.R01") || b.starts_with(b"<DST.R01")
 }
 
 /// Parses an E1394 header record: `H|\^&|||sender^version^serial|…|P|LIS2-A2|date`.

@@ -160,20 +160,30 @@ pub fn parse_client_hello(b: &[u8]) -> Option<ClientHello> {
     Some(h)
 }
 
-fn join_dec<T: ToString>(v: impl Iterator<Item = T>) -> String {
-    v.map(|x| x.to_string()).collect::<Vec<_>>().join("-")
+/// Appends the decimal values joined by `-` (written in place: a
+/// fingerprint is built for every ClientHello).
+fn join_dec<T: std::fmt::Display>(out: &mut String, v: impl Iterator<Item = T>) {
+    use std::fmt::Write;
+    for (i, x) in v.enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        let _ = write!(out, "{x}");
+    }
 }
 
 /// The JA3 string and its MD5 (GREASE removed, as the JA3 authors do).
 pub fn ja3(h: &ClientHello) -> (String, String) {
-    let s = format!(
-        "{},{},{},{},{}",
-        h.version,
-        join_dec(h.ciphers.iter().filter(|c| !is_grease(**c))),
-        join_dec(h.extensions.iter().filter(|c| !is_grease(**c))),
-        join_dec(h.groups.iter().filter(|c| !is_grease(**c))),
-        join_dec(h.point_formats.iter()),
-    );
+    use std::fmt::Write;
+    let mut s = String::with_capacity(16 + 6 * (h.ciphers.len() + h.extensions.len()));
+    let _ = write!(s, "{},", h.version);
+    join_dec(&mut s, h.ciphers.iter().filter(|c| !is_grease(**c)));
+    s.push(',');
+    join_dec(&mut s, h.extensions.iter().filter(|c| !is_grease(**c)));
+    s.push(',');
+    join_dec(&mut s, h.groups.iter().filter(|c| !is_grease(**c)));
+    s.push(',');
+    join_dec(&mut s, h.point_formats.iter());
     let digest = Md5::digest(s.as_bytes());
     (s, hex(&digest))
 }
@@ -187,13 +197,25 @@ pub fn ja4_hash(s: &str) -> String {
     hex(&d[..6])
 }
 
+/// Appends each value as four hex digits, joined by `,`.
+fn push_hex4(out: &mut String, v: impl Iterator<Item = u16>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, c) in v.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for shift in [12, 8, 4, 0] {
+            out.push(HEX[usize::from((c >> shift) & 15)] as char);
+        }
+    }
+}
+
 fn hex4_sorted(v: impl Iterator<Item = u16>) -> String {
     let mut x: Vec<u16> = v.collect();
     x.sort_unstable();
-    x.iter()
-        .map(|c| format!("{c:04x}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut s = String::with_capacity(5 * x.len());
+    push_hex4(&mut s, x.into_iter());
+    s
 }
 
 /// The JA4 client fingerprint (`t` for TLS over TCP).
@@ -239,18 +261,17 @@ pub fn ja4(h: &ClientHello) -> String {
         alpn
     );
     let b = ja4_hash(&hex4_sorted(ciphers.iter().copied()));
-    let ext_list = hex4_sorted(exts.iter().copied().filter(|e| *e != 0 && *e != 0x10));
-    let sigs: Vec<String> = h
+    let mut c_input = hex4_sorted(exts.iter().copied().filter(|e| *e != 0 && *e != 0x10));
+    let mut sigs = h
         .sig_algs
         .iter()
-        .filter(|s| !is_grease(**s))
-        .map(|s| format!("{s:04x}"))
-        .collect();
-    let c_input = if sigs.is_empty() {
-        ext_list
-    } else {
-        format!("{ext_list}_{}", sigs.join(","))
-    };
+        .copied()
+        .filter(|s| !is_grease(*s))
+        .peekable();
+    if sigs.peek().is_some() {
+        c_input.push('_');
+        push_hex4(&mut c_input, sigs);
+    }
     format!("{a}_{b}_{}", ja4_hash(&c_input))
 }
 

@@ -217,6 +217,12 @@ pub fn factors(d: &Device, findings: &[&Finding], w: &RiskConfig) -> Vec<RiskFac
     out
 }
 
+/// An integer that orders as `f64::total_cmp` orders the floats.
+fn total_order(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
 fn criticality_rank(c: Option<&str>) -> u8 {
     match c {
         Some("critical") => 0,
@@ -245,15 +251,14 @@ pub fn rank(mut devices: Vec<Device>, findings: &[Finding], w: &RiskConfig) -> V
         d.risk.score = round1(total.min(100.0));
         d.risk.factors = fx;
     }
-    devices.sort_by(|a, b| {
-        b.risk
-            .score
-            .total_cmp(&a.risk.score)
-            .then(
-                criticality_rank(a.criticality.as_deref())
-                    .cmp(&criticality_rank(b.criticality.as_deref())),
-            )
-            .then(a.id.cmp(&b.id))
+    // Highest score first, then criticality, then id. The keys are sorted,
+    // not the devices (large structures), and the devices moved once.
+    devices.sort_by_cached_key(|d| {
+        (
+            std::cmp::Reverse(total_order(d.risk.score)),
+            criticality_rank(d.criticality.as_deref()),
+            d.id.clone(),
+        )
     });
     let top = devices.len().div_ceil(20).max(1);
     for (i, d) in devices.iter_mut().enumerate() {
@@ -267,6 +272,30 @@ pub fn rank(mut devices: Vec<Device>, findings: &[Finding], w: &RiskConfig) -> V
 mod tests {
     use super::*;
     use wardwatch_model::Vulnerability;
+
+    #[test]
+    fn total_order_orders_as_total_cmp() {
+        let xs = [
+            -1e300,
+            -2.5,
+            -0.0,
+            0.0,
+            1e-300,
+            0.1,
+            7.0,
+            100.0,
+            f64::INFINITY,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order(a).cmp(&total_order(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
 
     fn dev(id: &str, crit: Option<&str>) -> Device {
         Device {

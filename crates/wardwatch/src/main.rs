@@ -1,6 +1,7 @@
 //! `wardwatch`: the command line. Wiring only; the work is in the crates.
 
 mod bench;
+mod pretty;
 mod table;
 
 use std::io::Write;
@@ -1343,7 +1344,7 @@ fn write_json(report: &wardwatch_model::Report, out: Option<&PathBuf>) -> Result
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = std::io::BufWriter::with_capacity(1 << 16, sink);
-    let r = serde_json::to_writer_pretty(&mut w, report)
+    let r = pretty::to_writer(&mut w, report)
         .map_err(std::io::Error::other)
         .and_then(|_| w.write_all(b"\n"))
         .and_then(|_| w.flush());
@@ -1418,7 +1419,12 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 analyze_files(&captures, &cfg).map_err(input_error)?
             };
             warn_issues(&outcome);
-            emit(&outcome, &opts)
+            let written = emit(&outcome, &opts);
+            // The process ends here and its memory goes back whole: the
+            // report's millions of small allocations are not freed one by
+            // one (4 % of the instructions of a run on the hospital mix).
+            std::mem::forget(outcome);
+            written
         }
         Cmd::Watch { args } => watch_cmd(args, &cli.data_dir),
         Cmd::Demo { opts } => {
