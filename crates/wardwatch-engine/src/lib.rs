@@ -933,6 +933,28 @@ fn timing(started: Instant, read_done: Duration) {
     }
 }
 
+/// Step times of the assembly, printed with `WARDWATCH_TIMING`.
+struct Laps {
+    on: bool,
+    last: Instant,
+}
+
+impl Laps {
+    fn new() -> Laps {
+        Laps {
+            on: std::env::var_os("WARDWATCH_TIMING").is_some(),
+            last: Instant::now(),
+        }
+    }
+
+    fn at(&mut self, step: &str) {
+        if self.on {
+            eprintln!("timing:   {step} {:.3}s", self.last.elapsed().as_secs_f64());
+            self.last = Instant::now();
+        }
+    }
+}
+
 /// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere),
 /// for the `WARDWATCH_TIMING` diagnostics.
 fn peak_rss_mb() -> u64 {
@@ -1497,26 +1519,40 @@ fn assemble(
         0
     };
     let t_join = std::time::Duration::ZERO;
-    // Keys sorted, elements moved once (flows and observations are large).
-    flows.sort_by_cached_key(|f| (f.first_frame, f.first_ts));
-
+    let mut lap = Laps::new();
     let input_names = InputNames(names.clone());
-    observations.sort_by_cached_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
-    // Workers drop repeats within their shard; the same fact seen on flows
-    // of two shards is dropped here, keeping the earliest.
-    let mut seen: std::collections::HashSet<u64, foldhash::fast::FixedState> =
-        std::collections::HashSet::default();
-    observations.retain(|o| {
-        let Some(k) = o.fact_key().filter(|_| !cfg.keep_repeats) else {
-            return true;
-        };
-        let fresh = seen.insert(k);
-        if !fresh {
-            stats.observations_repeated += 1;
-        }
-        fresh
-    });
-    let mut devices = build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    // Ordering the flows and observations and building the devices from
+    // the hosts need nothing of each other: with a second thread they run
+    // side by side.
+    let order = |flows: &mut Vec<FlowRecord>, observations: &mut Vec<Observation>| {
+        // Keys sorted, elements moved once (flows and observations are large).
+        flows.sort_by_cached_key(|f| (f.first_frame, f.first_ts));
+        observations.sort_by_cached_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
+        // Workers drop repeats within their shard; the same fact seen on
+        // flows of two shards is dropped here, keeping the earliest.
+        let mut seen: std::collections::HashSet<u64, foldhash::fast::FixedState> =
+            std::collections::HashSet::default();
+        let before = observations.len();
+        observations.retain(|o| {
+            let Some(k) = o.fact_key().filter(|_| !cfg.keep_repeats) else {
+                return true;
+            };
+            seen.insert(k)
+        });
+        (before - observations.len()) as u64
+    };
+    let build = || build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    let (repeated, mut devices) = if cfg.threads > 1 {
+        std::thread::scope(|s| {
+            let ordered = s.spawn(|| order(&mut flows, &mut observations));
+            let devices = build();
+            (ordered.join().unwrap_or_default(), devices)
+        })
+    } else {
+        (order(&mut flows, &mut observations), build())
+    };
+    stats.observations_repeated += repeated;
+    lap.at("order observations, build devices");
     wardwatch_inventory::add_dhcp_clients(&mut devices, &observations, &cfg.site);
     let mut devices = wardwatch_inventory::apply_observations_threads(
         devices,
@@ -1524,6 +1560,7 @@ fn assemble(
         &input_names,
         cfg.threads,
     );
+    lap.at("apply observations");
     wardwatch_inventory::assets::apply_corrections(&mut devices, &cfg.corrections);
     let feeds = match &cfg.intel {
         Some(intel) => {
@@ -1532,17 +1569,22 @@ fn assemble(
         }
         None => Vec::new(),
     };
+    lap.at("intel");
     let mut findings = if cfg.detect {
         wardwatch_detect::detect(&cfg.detect_input(&names, &devices, &observations, &digest))
     } else {
         Vec::new()
     };
+    lap.at("detect");
     cfg.suppressions.apply(&mut findings);
     let devices = wardwatch_risk::rank(devices, &findings, &cfg.risk);
+    lap.at("rank");
     stats.digest_dropped = digest.dropped;
-    if !cfg.collect_observations {
-        observations = Vec::new();
-    }
+    let spent_observations = if cfg.collect_observations {
+        Vec::new()
+    } else {
+        std::mem::take(&mut observations)
+    };
     let t_dev = t0.elapsed();
     if std::env::var_os("WARDWATCH_TIMING").is_some() {
         eprintln!(
@@ -1588,6 +1630,12 @@ fn assemble(
             bytes: *b,
         })
         .collect();
+    // Millions of small allocations to free: with cores to spare, not on
+    // the way to the report.
+    let spent = (hosts, spent_observations);
+    if cfg.threads > 1 {
+        std::thread::spawn(move || drop(spent));
+    }
     Outcome {
         report: Report {
             schema: REPORT_SCHEMA.into(),

@@ -90,8 +90,9 @@ pub struct Kb {
     pub vendors: Vec<VendorAlias>,
     /// Rules, in file order.
     pub rules: Vec<Rule>,
-    /// Rule indexes by (source, field), in file order.
-    by_key: std::collections::HashMap<(String, String), Vec<usize>>,
+    /// Rule indexes by source, then field, in file order (looked up by
+    /// `&str` for every piece of evidence, without building a key).
+    by_key: std::collections::HashMap<String, std::collections::HashMap<String, Vec<usize>>>,
 }
 
 /// The DESIGN categories.
@@ -117,6 +118,11 @@ pub const CATEGORIES: [&str; 18] = [
 ];
 
 impl Kb {
+    /// The indexes of the rules that read `field` of `source` evidence.
+    fn rules_for(&self, source: &str, field: &str) -> Option<&Vec<usize>> {
+        self.by_key.get(source)?.get(field)
+    }
+
     /// Parses knowledge-base files; errors name the file and the problem.
     pub fn parse(files: &[(&str, &str)]) -> Result<Kb, String> {
         let mut kb = Kb::default();
@@ -135,7 +141,9 @@ impl Kb {
         }
         for (i, r) in kb.rules.iter().enumerate() {
             kb.by_key
-                .entry((r.source.clone(), r.field.clone()))
+                .entry(r.source.clone())
+                .or_default()
+                .entry(r.field.clone())
                 .or_default()
                 .push(i);
         }
@@ -327,15 +335,12 @@ pub fn classify(d: &mut Device, kb: &Kb) {
     // A vendor read off a network-module maker's OUI is weak evidence.
     let nic = d.evidence.iter().any(|e| {
         e.source == "oui"
-            && kb
-                .by_key
-                .get(&(e.source.clone(), e.field.clone()))
-                .is_some_and(|ids| {
-                    let lower = e.value.to_lowercase();
-                    ids.iter()
-                        .filter_map(|i| kb.rules.get(*i))
-                        .any(|r| r.nic && matches(r, &lower).is_some())
-                })
+            && kb.rules_for(&e.source, &e.field).is_some_and(|ids| {
+                let lower = e.value.to_lowercase();
+                ids.iter()
+                    .filter_map(|i| kb.rules.get(*i))
+                    .any(|r| r.nic && matches(r, &lower).is_some())
+            })
     });
     if let Some(v) = d.vendor.clone() {
         let c = if nic && d.confidence.vendor <= 0.6 {
@@ -371,7 +376,7 @@ pub fn classify(d: &mut Device, kb: &Kb) {
         if relays && e.source == "dicom" && IDENTITY_FIELDS.contains(&e.field.as_str()) {
             continue;
         }
-        let Some(ids) = kb.by_key.get(&(e.source.clone(), e.field.clone())) else {
+        let Some(ids) = kb.rules_for(&e.source, &e.field) else {
             continue;
         };
         let lower = e.value.to_lowercase();

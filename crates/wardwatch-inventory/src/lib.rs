@@ -227,12 +227,13 @@ pub fn build_devices(
         out.push(d);
     }
     // By first address, then id: the builds were keyed by text.
-    let mut keyed: Vec<(Option<IpAddr>, Device)> = out
-        .into_iter()
-        .map(|d| (d.ips.first().and_then(|s| s.parse::<IpAddr>().ok()), d))
-        .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-    let out: Vec<Device> = keyed.into_iter().map(|(_, d)| d).collect();
+    // Keys sorted, devices moved once.
+    out.sort_by_cached_key(|d| {
+        (
+            d.ips.first().and_then(|s| s.parse::<IpAddr>().ok()),
+            d.id.clone(),
+        )
+    });
     out
 }
 

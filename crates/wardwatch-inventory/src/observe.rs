@@ -126,11 +126,32 @@ pub fn apply_observations_threads(
         apply_share(&mut devices, 0, &by_ip, &by_mac, observations, inputs);
         return devices;
     }
-    let chunk = devices.len().div_ceil(n);
+    // Shares of equal work, not of equal device counts: a capture's facts
+    // crowd on some devices (the modalities, not the workstations).
+    let mut work = vec![1usize; devices.len()];
+    for o in observations {
+        for ip in [o.client.0, o.server.0] {
+            if let Some(w) = by_ip.get(&ip).and_then(|i| work.get_mut(*i)) {
+                *w += 1;
+            }
+        }
+    }
+    let per_share = work.iter().sum::<usize>().div_ceil(n);
+    let mut shares: Vec<(usize, &mut [Device])> = Vec::with_capacity(n);
+    let (mut rest, mut start, mut sum) = (&mut devices[..], 0, 0);
+    for (i, w) in work.iter().enumerate() {
+        sum += w;
+        if sum >= per_share && shares.len() + 1 < n {
+            let (share, tail) = rest.split_at_mut(i + 1 - start);
+            shares.push((start, share));
+            (rest, start, sum) = (tail, i + 1, 0);
+        }
+    }
+    shares.push((start, rest));
     std::thread::scope(|s| {
-        for (k, share) in devices.chunks_mut(chunk).enumerate() {
+        for (start, share) in shares {
             let (by_ip, by_mac) = (&by_ip, &by_mac);
-            s.spawn(move || apply_share(share, k * chunk, by_ip, by_mac, observations, inputs));
+            s.spawn(move || apply_share(share, start, by_ip, by_mac, observations, inputs));
         }
     });
     devices

@@ -33,11 +33,17 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
             name.push('.');
         }
         first = false;
-        let printable = |c: char| if c.is_control() { '?' } else { c };
-        if l.is_ascii() {
-            name.extend(l.iter().map(|&c| printable(char::from(c))));
+        if l.iter().all(|c| (b' '..=b'~').contains(c)) {
+            // Nearly every label: printable ASCII, copied whole.
+            name.push_str(std::str::from_utf8(l).unwrap_or_default());
         } else {
-            name.extend(String::from_utf8_lossy(l).chars().map(printable));
+            name.extend(String::from_utf8_lossy(l).chars().map(|c| {
+                if c.is_control() {
+                    '?'
+                } else {
+                    c
+                }
+            }));
         }
         // The labels with their length bytes: at most 255 (RFC 1035).
         if name.len() + 1 > 255 {
@@ -215,9 +221,41 @@ pub fn worth_parsing(b: &[u8], to_server: bool, watching: bool) -> bool {
 /// Whether a query name looks like data: a long label of high entropy.
 pub fn tunnel_like(name: &str) -> bool {
     let sub = name.trim_end_matches('.');
+    if sub.len() >= 100 {
+        return true;
+    }
     let longest = sub.split('.').map(str::len).max().unwrap_or(0);
+    if longest < 24 {
+        return false;
+    }
     let data: String = sub.split('.').filter(|l| l.len() >= 16).collect();
-    longest >= 24 && entropy(&data) >= 3.5 || sub.len() >= 100
+    entropy(&data) >= 3.5
+}
+
+/// Whether a plain-DNS message can be reported: one of its queries names a
+/// watched domain, or a query's name looks like tunnelled data. Reads the
+/// query names only (no answers, no record formatting); a message it passes
+/// is then parsed whole and checked again.
+pub fn worth_reporting(b: &[u8], to_server: bool, watching: bool) -> bool {
+    if !worth_parsing(b, to_server, watching) {
+        return false;
+    }
+    let (Some(flags), Some(qd)) = (be16(b, 2), be16(b, 4)) else {
+        return false;
+    };
+    let response = flags & 0x8000 != 0;
+    let mut at = 12;
+    for _ in 0..qd.min(32) {
+        let Some((name, next)) = read_name(b, at) else {
+            return false;
+        };
+        let name = name.split(' ').next().unwrap_or("");
+        if (!response && tunnel_like(name)) || crate::watch::is_watched(name) {
+            return true;
+        }
+        at = next + 4;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -233,6 +271,17 @@ mod tests {
             .collect();
         assert_eq!(netbios_decode(&enc), Some(("WORKSTATION".into(), 0)));
         assert_eq!(netbios_decode("NOTNETBIOS"), None);
+    }
+
+    #[test]
+    fn names_keep_printable_text_only() {
+        let mut m = vec![0u8; 12];
+        for l in [&b"a\x01b"[..], "\u{85}é".as_bytes(), b"local"] {
+            m.push(l.len() as u8);
+            m.extend_from_slice(l);
+        }
+        m.push(0);
+        assert_eq!(read_name(&m, 12), Some(("a?b.?é.local".into(), m.len())));
     }
 
     #[test]
@@ -293,5 +342,33 @@ mod prefilter_tests {
             true
         ));
         assert!(!worth_parsing(&[], true, false));
+    }
+
+    /// A query as sent: one question, type A, class IN.
+    fn question(name: &str) -> Vec<u8> {
+        let mut b = query(&name.split('.').collect::<Vec<_>>());
+        b[5] = 1;
+        b.extend_from_slice(&[0, 1, 0, 1]);
+        b
+    }
+
+    #[test]
+    fn only_data_like_or_watched_names_are_reported() {
+        let tunnel = "dnscat.546b03f50000000000a6023ed4df184d6ac5c2628b47714fdee584fed739.5a03b5b1e1aa8f8fdb1bbe8d5e04952141f7d4f82c7e3b06dcc8b87fad7a.19e4d098dc8c618f8d81cfeb02";
+        assert!(super::worth_reporting(&question(tunnel), true, false));
+        // A long label of low entropy passes the byte filter, not this one.
+        let long = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com";
+        assert!(worth_parsing(&question(long), true, false));
+        assert!(!super::worth_reporting(&question(long), true, false));
+        // Answers (responses) are not tunnel queries.
+        let mut answer = question(tunnel);
+        answer[2] = 0x80;
+        assert!(!super::worth_reporting(&answer, false, false));
+        // Truncated: nothing.
+        assert!(!super::worth_reporting(
+            &question(tunnel)[..40],
+            true,
+            false
+        ));
     }
 }

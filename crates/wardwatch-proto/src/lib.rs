@@ -296,7 +296,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dns::parse(payload, "mdns")
     } else if either(137) {
         dns::parse_netbios(payload)
-    } else if (dport == 53 || sport == 53) && dns::worth_parsing(payload, dport == 53, watch::any())
+    } else if (dport == 53 || sport == 53)
+        && dns::worth_reporting(payload, dport == 53, watch::any())
     {
         // Plain DNS is not reported per message; only queries whose names
         // look like data (tunnelling) and messages naming a watched domain

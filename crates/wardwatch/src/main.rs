@@ -668,7 +668,7 @@ fn watch_cmd(a: WatchArgs, data_dir: &std::path::Path) -> Result<(), ExitCode> {
     let mut emitted: std::collections::HashSet<(String, String, Option<String>, Option<String>)> =
         Default::default();
     let mut write_err = None;
-    let outcome =
+    let mut outcome =
         wardwatch_engine::watch_live(&a.iface, a.filter.as_deref(), pace, &cfg, |findings| {
             let now = wardwatch_model::time::now_ns();
             for f in findings {
@@ -696,7 +696,7 @@ fn watch_cmd(a: WatchArgs, data_dir: &std::path::Path) -> Result<(), ExitCode> {
     }
     warn_issues(&outcome);
     if let Some(p) = &a.report {
-        write_json(&outcome.report, Some(p))?;
+        write_json(&mut outcome.report, Some(p), cfg.threads)?;
     }
     if a.learn {
         let path = data_dir.join(BASELINES);
@@ -1324,15 +1324,20 @@ fn engine_config(
     Ok(cfg)
 }
 
-fn emit(outcome: &Outcome, o: &AnalyzeOpts) -> Result<(), ExitCode> {
+/// Writes the report; `threads` (the analysis's) may render it.
+fn emit(outcome: &mut Outcome, o: &AnalyzeOpts, threads: usize) -> Result<(), ExitCode> {
     match o.format {
         // Streamed: a large site's report is never held twice in memory.
-        Format::Json => write_json(&outcome.report, o.out.as_ref()),
+        Format::Json => write_json(&mut outcome.report, o.out.as_ref(), threads),
         Format::Table => write_out(&table::render(&outcome.report), o.out.as_ref()),
     }
 }
 
-fn write_json(report: &wardwatch_model::Report, out: Option<&PathBuf>) -> Result<(), ExitCode> {
+fn write_json(
+    report: &mut wardwatch_model::Report,
+    out: Option<&PathBuf>,
+    threads: usize,
+) -> Result<(), ExitCode> {
     let sink: Box<dyn Write> = match out {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Box::new(f),
@@ -1344,10 +1349,12 @@ fn write_json(report: &wardwatch_model::Report, out: Option<&PathBuf>) -> Result
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = std::io::BufWriter::with_capacity(1 << 16, sink);
-    let r = pretty::to_writer(&mut w, report)
-        .map_err(std::io::Error::other)
-        .and_then(|_| w.write_all(b"\n"))
-        .and_then(|_| w.flush());
+    let r = if threads > 1 {
+        pretty::report_to_writer(&mut w, report, threads)
+    } else {
+        pretty::to_writer(&mut w, &*report).map_err(std::io::Error::other)
+    };
+    let r = r.and_then(|_| w.write_all(b"\n")).and_then(|_| w.flush());
     r.map_err(|e| {
         eprintln!("wardwatch: cannot write report: {e}");
         ExitCode::from(exit::OUTPUT)
@@ -1409,7 +1416,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 eprintln!("wardwatch: error: {e}");
                 ExitCode::from(2)
             })?;
-            let outcome = if let Some(iface) = iface {
+            let mut outcome = if let Some(iface) = iface {
                 let Some(d) = wardwatch_capture::live::parse_duration(&duration) else {
                     eprintln!("wardwatch: error: bad --duration {duration:?} (try 30s, 5m)");
                     return Err(ExitCode::from(2));
@@ -1419,7 +1426,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 analyze_files(&captures, &cfg).map_err(input_error)?
             };
             warn_issues(&outcome);
-            let written = emit(&outcome, &opts);
+            let written = emit(&mut outcome, &opts, cfg.threads);
             // The process ends here and its memory goes back whole: the
             // report's millions of small allocations are not freed one by
             // one (4 % of the instructions of a run on the hospital mix).
@@ -1435,9 +1442,10 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             if cfg.intel.is_none() {
                 cfg.intel = demo_intel().map(std::sync::Arc::new);
             }
-            let outcome = wardwatch_engine::analyze_bytes("demo-hospital.pcapng", DEMO_PCAP, &cfg)
-                .map_err(input_error)?;
-            emit(&outcome, &opts)?;
+            let mut outcome =
+                wardwatch_engine::analyze_bytes("demo-hospital.pcapng", DEMO_PCAP, &cfg)
+                    .map_err(input_error)?;
+            emit(&mut outcome, &opts, cfg.threads)?;
             // The demo also leaves its report in the data directory.
             let path = cli.data_dir.join("demo-report.json");
             let saved = std::fs::create_dir_all(&cli.data_dir).and_then(|_| {
