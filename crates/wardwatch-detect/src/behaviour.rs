@@ -936,6 +936,7 @@ mod tests {
                 zones: &zones,
                 geo: None,
                 baselines: None,
+                threads: 1,
             };
             crate::detect(&input)
         };

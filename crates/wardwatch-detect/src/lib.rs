@@ -180,6 +180,8 @@ pub struct DetectInput<'a> {
     pub geo: Option<&'a geo::Geo>,
     /// Per-device baselines learned before (`baselines.json`).
     pub baselines: Option<&'a baseline::Baselines>,
+    /// Threads the rules may use (the flow rules run beside the others).
+    pub threads: usize,
 }
 
 pub use wardwatch_inventory::kb::is_medical_category;
@@ -305,6 +307,9 @@ const MAX_PEERS: usize = 64;
 pub struct Findings<'a> {
     ctx: &'a Context<'a>,
     acc: BTreeMap<(String, String, String, String), Acc>,
+    /// Raises held in order, to be added later (rules run on another
+    /// thread); `None` adds them at once.
+    held: Option<Vec<Raise>>,
 }
 
 impl<'a> Findings<'a> {
@@ -312,11 +317,24 @@ impl<'a> Findings<'a> {
         Findings {
             ctx,
             acc: BTreeMap::new(),
+            held: None,
+        }
+    }
+
+    /// Findings that only hold what is raised, in order.
+    fn holding(ctx: &'a Context<'a>) -> Self {
+        Findings {
+            held: Some(Vec::new()),
+            ..Findings::new(ctx)
         }
     }
 
     /// Adds one occurrence.
     pub fn raise(&mut self, r: Raise) {
+        if let Some(held) = &mut self.held {
+            held.push(r);
+            return;
+        }
         let device = self.ctx.device(&r.subject);
         let subject_key = device
             .map(|d| d.id.clone())
@@ -460,17 +478,39 @@ pub fn detect_behaviour(input: &DetectInput<'_>) -> Vec<Finding> {
 fn run_rules(input: &DetectInput<'_>, events: bool, devices: bool, flows: bool) -> Vec<Finding> {
     let ctx = Context::new(input);
     let mut f = Findings::new(&ctx);
-    if events {
-        posture::run(&ctx, input.observations, &mut f);
-    }
-    if devices {
-        posture::device_rules(&ctx, input.devices, &mut f);
-    }
-    let mut pairs: Vec<_> = Vec::new();
-    if flows {
-        pairs = input.digest.sorted_pairs();
-        behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut f);
-        segment::violations(&ctx, input.zones, input.devices, &pairs, &mut f);
+    // The flow rules (every pair sorted and walked: the costliest) hold
+    // their raises, which are added after the posture rules' as if they had
+    // run in turn; with a second thread they run beside them.
+    let flow_rules = || {
+        let mut held = Findings::holding(&ctx);
+        let mut pairs = Vec::new();
+        if flows {
+            pairs = input.digest.sorted_pairs();
+            behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut held);
+            segment::violations(&ctx, input.zones, input.devices, &pairs, &mut held);
+        }
+        (pairs, held.held.unwrap_or_default())
+    };
+    let posture_rules = |f: &mut Findings<'_>| {
+        if events {
+            posture::run(&ctx, input.observations, f);
+        }
+        if devices {
+            posture::device_rules(&ctx, input.devices, f);
+        }
+    };
+    let (pairs, raised) = if input.threads > 1 && flows {
+        std::thread::scope(|s| {
+            let flow = s.spawn(flow_rules);
+            posture_rules(&mut f);
+            flow.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    } else {
+        posture_rules(&mut f);
+        flow_rules()
+    };
+    for r in raised {
+        f.raise(r);
     }
     let obs: &[Observation] = if events { input.observations } else { &[] };
     ioc::run(&ctx, input.indicators, &pairs, obs, &mut f);

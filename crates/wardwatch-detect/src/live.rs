@@ -433,6 +433,7 @@ mod tests {
             zones: &zones,
             geo: None,
             baselines: None,
+            threads: 1,
         };
         let flows: Vec<LiveFlow> = flows
             .iter()

@@ -132,6 +132,7 @@ impl EngineConfig {
             zones: &self.zones,
             geo: self.geo.as_deref(),
             baselines: self.baselines.as_deref(),
+            threads: self.threads,
         }
     }
 }
@@ -688,9 +689,12 @@ struct Finished {
 }
 
 /// The worker owning a packet's flow: a symmetric hash (XOR of the two
-/// ends, so both directions agree) of VLAN, protocol, addresses and ports.
-/// Cheaper than building the canonical flow key on the reading thread.
-fn shard_of(dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
+/// ends, so both directions agree) of protocol, addresses and ports.
+/// Cheaper than building the canonical flow key on the reading thread. Not
+/// of the VLAN or tunnel: a mirrored copy of a packet may carry another tag
+/// than the original, and both must reach the worker that drops copies
+/// (flows of one 5-tuple on two VLANs stay two flows, in one worker).
+fn shard_of(_dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
     fn fold(a: IpAddr) -> u64 {
         match a {
             IpAddr::V4(v) => v.to_bits() as u64,
@@ -701,18 +705,12 @@ fn shard_of(dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) 
         }
     }
     let (sp, dp) = tr.ports();
-    shard_hash(
-        fold(ip.src) ^ fold(ip.dst),
-        sp ^ dp,
-        ip.proto,
-        dec.vlan_key(),
-        n,
-    )
+    shard_hash(fold(ip.src) ^ fold(ip.dst), sp ^ dp, ip.proto, n)
 }
 
 /// The shard of a flow from its parts (see [`shard_of`]).
-fn shard_hash(addrs: u64, ports: u16, proto: u8, vlan_key: u32, n: usize) -> usize {
-    let ends = addrs ^ ((ports as u64) << 32) ^ ((proto as u64) << 48) ^ ((vlan_key as u64) << 24);
+fn shard_hash(addrs: u64, ports: u16, proto: u8, n: usize) -> usize {
+    let ends = addrs ^ ((ports as u64) << 32) ^ ((proto as u64) << 48);
     // MurmurHash3's 64-bit finaliser: every input bit reaches every output
     // bit, so flows that differ only in a port still spread.
     let mut h = ends;
@@ -769,7 +767,7 @@ fn fast_shard(linktype: u32, d: &[u8], n: usize) -> Option<usize> {
     };
     let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]) as u64;
     let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]) as u64;
-    Some(shard_hash(src ^ dst, sp ^ dp, proto, 0, n))
+    Some(shard_hash(src ^ dst, sp ^ dp, proto, n))
 }
 
 /// Writes a raw IPv4/IPv6 packet carrying a reassembled payload.
@@ -1546,7 +1544,10 @@ fn assemble(
         std::thread::scope(|s| {
             let ordered = s.spawn(|| order(&mut flows, &mut observations));
             let devices = build();
-            (ordered.join().unwrap_or_default(), devices)
+            let repeated = ordered
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (repeated, devices)
         })
     } else {
         (order(&mut flows, &mut observations), build())
