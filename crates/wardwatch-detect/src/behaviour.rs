@@ -105,17 +105,39 @@ pub fn run(
     pairs: &[(&PairKey, &PairStats)],
     obs: &[Observation],
     out: &mut Findings<'_>,
+    threads: usize,
 ) {
-    scans(ctx, pairs, out);
-    arp_sweeps(ctx, digest, out);
-    brute_force(ctx, pairs, obs, out);
-    exfiltration(ctx, pairs, out);
-    beaconing(ctx, pairs, out);
-    exposure(ctx, pairs, out);
-    dns_tunnels(ctx, obs, out);
-    new_clinical_peers(ctx, pairs, obs, out);
-    cfind_sweeps(ctx, obs, out);
-    crate::baseline::deviations(ctx, pairs, out);
+    let rest = |out: &mut Findings<'_>| {
+        arp_sweeps(ctx, digest, out);
+        brute_force(ctx, pairs, obs, out);
+        exfiltration(ctx, pairs, out);
+        beaconing(ctx, pairs, out);
+        exposure(ctx, pairs, out);
+        dns_tunnels(ctx, obs, out);
+        new_clinical_peers(ctx, pairs, obs, out);
+        cfind_sweeps(ctx, obs, out);
+        crate::baseline::deviations(ctx, pairs, out);
+    };
+    if threads <= 1 {
+        scans(ctx, pairs, out);
+        rest(out);
+        return;
+    }
+    // The scan rules (every client's pairs sorted by port and time: half
+    // the cost) beside the others; raises added in the order above.
+    let (scanned, others) = std::thread::scope(|s| {
+        let scan = s.spawn(|| {
+            let mut held = Findings::holding(ctx);
+            scans(ctx, pairs, &mut held);
+            held
+        });
+        let mut others = Findings::holding(ctx);
+        rest(&mut others);
+        let scanned = scan.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (scanned, others)
+    });
+    out.add_held(scanned);
+    out.add_held(others);
 }
 
 /// Internet peers a medical device starts talking to after the learning

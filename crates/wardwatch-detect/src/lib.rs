@@ -321,6 +321,13 @@ impl<'a> Findings<'a> {
         }
     }
 
+    /// Raises what `other` held, in its order.
+    fn add_held(&mut self, other: Findings<'_>) {
+        for r in other.held.unwrap_or_default() {
+            self.raise(r);
+        }
+    }
+
     /// Findings that only hold what is raised, in order.
     fn holding(ctx: &'a Context<'a>) -> Self {
         Findings {
@@ -486,10 +493,17 @@ fn run_rules(input: &DetectInput<'_>, events: bool, devices: bool, flows: bool) 
         let mut pairs = Vec::new();
         if flows {
             pairs = input.digest.sorted_pairs();
-            behaviour::run(&ctx, input.digest, &pairs, input.observations, &mut held);
+            behaviour::run(
+                &ctx,
+                input.digest,
+                &pairs,
+                input.observations,
+                &mut held,
+                input.threads,
+            );
             segment::violations(&ctx, input.zones, input.devices, &pairs, &mut held);
         }
-        (pairs, held.held.unwrap_or_default())
+        (pairs, held)
     };
     let posture_rules = |f: &mut Findings<'_>| {
         if events {
@@ -509,9 +523,7 @@ fn run_rules(input: &DetectInput<'_>, events: bool, devices: bool, flows: bool) 
         posture_rules(&mut f);
         flow_rules()
     };
-    for r in raised {
-        f.raise(r);
-    }
+    f.add_held(raised);
     let obs: &[Observation] = if events { input.observations } else { &[] };
     ioc::run(&ctx, input.indicators, &pairs, obs, &mut f);
     f.finish()

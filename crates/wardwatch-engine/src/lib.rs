@@ -1495,6 +1495,7 @@ fn assemble(
         let link = std::mem::replace(&mut observations, base);
         observations.extend(link);
     }
+    let (mut shard_hosts, mut shard_digests) = (Vec::new(), Vec::new());
     for (table_stats, sink, dup) in parts {
         stats.observations_dropped += sink.observations_dropped;
         stats.observations_repeated += sink.observations_repeated;
@@ -1505,9 +1506,28 @@ fn assemble(
         stats.evicted_flows += table_stats.evicted;
         stats.reassembly_gaps += table_stats.reassembly_gaps;
         stats.peak_flows += table_stats.peak_flows;
-        hosts.merge(sink.hosts);
-        digest.merge(sink.digest);
+        shard_hosts.push(sink.hosts);
+        shard_digests.push(sink.digest);
         flows.extend(sink.flows);
+    }
+    // The shards' host tables and digests merged side by side.
+    let merge_hosts = |hosts: &mut HostTable| {
+        for h in shard_hosts {
+            hosts.merge(h);
+        }
+    };
+    if cfg.threads > 1 {
+        std::thread::scope(|s| {
+            s.spawn(|| merge_hosts(&mut hosts));
+            for d in shard_digests {
+                digest.merge(d);
+            }
+        });
+    } else {
+        merge_hosts(&mut hosts);
+        for d in shard_digests {
+            digest.merge(d);
+        }
     }
     stats.evicted_hosts = hosts.evicted;
     let t_merge = t0.elapsed();
