@@ -5,7 +5,8 @@
 # ndpiReader. Prints wall time, packets/s, bytes/s, peak RSS and the ratios.
 # Not part of CI.
 #
-#   bash scripts/bench.sh [SIZE_MB]        (default 1000)
+#   bash scripts/bench.sh [SIZE_MB]        (default 1000; ROUNDS=5 runs of each
+#                                          wardwatch configuration, interleaved)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1000}
@@ -33,18 +34,33 @@ hosp=bench/hospital_${size}.pcap
   bench/in/dicom_*.pcap bench/in/hl7_*.pcap bench/in/dns_a_aaaa_mx__suricata.pcap.pcap \
   bench/in/tls12_full_handshake__ndpi-443-curl.pcap.pcap
 
-# wardwatch runs take seconds on a shared machine whose speed wanders; each
-# is run three times and the median reported. The peers run for minutes and
-# are run once.
-median3() { # label cmd... -> "label median_wall_s max_rss_kb"
-  local label=$1; shift
-  local walls=() rss=0 r
-  for _ in 1 2 3; do
-    r=$(measure "$label" "$@") || return 1
-    walls+=("$(echo "$r" | awk '{print $2}')")
-    rss=$(( $(echo "$r" | awk '{print $3}') > rss ? $(echo "$r" | awk '{print $3}') : rss ))
+# wardwatch runs take seconds on a shared machine whose speed wanders over
+# minutes; the four wardwatch configurations are run in turn, ROUNDS times
+# (interleaved, so a slow spell hits them all alike), and each one's median
+# reported. The peers run for minutes and are run once.
+ROUNDS=${ROUNDS:-5}
+interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config order
+  local f=$1 n c r
+  n=$(nproc)
+  local labels=(wardwatch-1core wardwatch-allcores engine-only-1core engine-only-allcores)
+  local cmds=(
+    "taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null $f"
+    "$ww analyze --threads $n --no-progress --format json --out /dev/null $f"
+    "taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null $f"
+    "$ww analyze --threads $n --no-dissect --no-progress --format json --out /dev/null $f"
+  )
+  local walls=("" "" "" "") rss=(0 0 0 0)
+  for _ in $(seq "$ROUNDS"); do
+    for c in 0 1 2 3; do
+      # shellcheck disable=SC2086
+      r=$(measure "${labels[$c]}" ${cmds[$c]}) || return 1
+      walls[c]="${walls[c]} $(echo "$r" | awk '{print $2}')"
+      rss[c]=$(( $(echo "$r" | awk '{print $3}') > rss[c] ? $(echo "$r" | awk '{print $3}') : rss[c] ))
+    done
   done
-  echo "$label $(printf '%s\n' "${walls[@]}" | sort -n | sed -n 2p) $rss"
+  for c in 0 1 2 3; do
+    echo "${labels[$c]} $(printf '%s\n' ${walls[c]} | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p") ${rss[c]}"
+  done
 }
 
 measure() { # label cmd... -> prints "label wall_s rss_kb"
@@ -62,11 +78,10 @@ for f in "$mix" "$hosp"; do
   pkts=$(capinfos -c -M "$f" | awk '/Number of packets/ {print $NF}')
   echo
   echo "== $f: $bytes bytes, $pkts packets"
-  results=()
-  results+=("$(median3 wardwatch-1core taskset -c 0 $ww analyze --threads 1 --no-progress --format json --out /dev/null "$f")")
-  engine=("$(median3 engine-only-1core taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null "$f")")
-  engine+=("$(median3 engine-only-allcores $ww analyze --threads "$(nproc)" --no-dissect --no-progress --format json --out /dev/null "$f")")
-  results+=("$(median3 wardwatch-allcores $ww analyze --threads "$(nproc)" --no-progress --format json --out /dev/null "$f")")
+  mapfile -t ours < <(interleaved "$f")
+  [ "${#ours[@]}" = 4 ] || exit 1
+  results=("${ours[0]}" "${ours[1]}")
+  engine=("${ours[2]}" "${ours[3]}")
   results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
   results+=("$(measure tshark taskset -c 0 tshark -r "$f" -q -z conv,tcp)")
   printf '%-20s %9s %12s %12s %10s\n' tool wall_s packets/s MB/s peak_MB

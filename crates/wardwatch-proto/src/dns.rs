@@ -54,19 +54,25 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
     None
 }
 
-fn type_name(t: u16) -> String {
-    match t {
-        1 => "A".into(),
-        2 => "NS".into(),
-        5 => "CNAME".into(),
-        12 => "PTR".into(),
-        15 => "MX".into(),
-        16 => "TXT".into(),
-        28 => "AAAA".into(),
-        33 => "SRV".into(),
-        255 => "ANY".into(),
-        t => format!("TYPE{t}"),
-    }
+/// Appends a space and the record type's name (`TYPE<n>` for others).
+fn push_type(out: &mut String, t: u16) {
+    out.push(' ');
+    out.push_str(match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        12 => "PTR",
+        15 => "MX",
+        16 => "TXT",
+        28 => "AAAA",
+        33 => "SRV",
+        255 => "ANY",
+        t => {
+            use std::fmt::Write;
+            let _ = write!(out, "TYPE{t}");
+            return;
+        }
+    });
 }
 
 /// Parses a DNS-format message; `flavour` is `dns`, `mdns` or `llmnr`.
@@ -77,11 +83,12 @@ pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
     let mut at = 12;
     let mut queries = Vec::new();
     for _ in 0..qd.min(32) {
-        let (name, next) = read_name(b, at)?;
+        let (mut name, next) = read_name(b, at)?;
         let ty = be16(b, next)?;
         at = next + 4;
         if queries.len() < 16 {
-            queries.push(format!("{name} {}", type_name(ty)));
+            push_type(&mut name, ty);
+            queries.push(name);
         }
     }
     let mut answers = Vec::new();
@@ -110,11 +117,16 @@ pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
             _ => String::new(),
         };
         if answers.len() < 16 {
-            answers.push(
-                format!("{name} {} {value}", type_name(ty))
-                    .trim()
-                    .to_string(),
-            );
+            let mut a = name;
+            push_type(&mut a, ty);
+            a.push(' ');
+            a.push_str(&value);
+            a.truncate(a.trim_end().len());
+            answers.push(if a.starts_with(char::is_whitespace) {
+                a.trim_start().to_string()
+            } else {
+                a
+            });
         }
         at = rdata_at + rdlen as usize;
     }

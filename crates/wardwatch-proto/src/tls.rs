@@ -275,6 +275,57 @@ pub fn ja4(h: &ClientHello) -> String {
     format!("{a}_{b}_{}", ja4_hash(&c_input))
 }
 
+/// What the fingerprints of a ClientHello are made of: the legacy and
+/// offered versions, whether a name was sent, the cipher, extension, group,
+/// point-format and signature lists, and the first ALPN value.
+fn fingerprint_key(h: &ClientHello) -> Vec<u16> {
+    let alpn = h.alpn.first().map(String::as_bytes).unwrap_or_default();
+    let mut k = Vec::with_capacity(
+        16 + h.ciphers.len() + h.extensions.len() + h.groups.len() + h.sig_algs.len() + alpn.len(),
+    );
+    k.extend([h.version, u16::from(h.sni.is_some())]);
+    for list in [
+        &h.ciphers,
+        &h.extensions,
+        &h.groups,
+        &h.sig_algs,
+        &h.versions,
+    ] {
+        k.push(list.len() as u16);
+        k.extend_from_slice(list);
+    }
+    k.push(h.point_formats.len() as u16);
+    k.extend(h.point_formats.iter().map(|p| u16::from(*p)));
+    k.push(alpn.len() as u16);
+    k.extend(alpn.iter().map(|c| u16::from(*c)));
+    k
+}
+
+/// The JA3 string, JA3 hash and JA4 of a ClientHello, remembered per thread
+/// by what they are made of: a site's clients run a few TLS stacks, and the
+/// fingerprints (an MD5 and two SHA-256 over formatted lists) cost more than
+/// the rest of the handshake's parse.
+fn fingerprints(h: &ClientHello) -> (String, String, String) {
+    type Seen = std::collections::HashMap<Vec<u16>, (String, String, String)>;
+    thread_local! {
+        static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::new(Seen::new());
+    }
+    let key = fingerprint_key(h);
+    SEEN.with(|seen| {
+        if let Some(known) = seen.borrow().get(&key) {
+            return known.clone();
+        }
+        let (ja3_string, ja3_hash) = ja3(h);
+        let made = (ja3_string, ja3_hash, ja4(h));
+        let mut seen = seen.borrow_mut();
+        if seen.len() >= 4096 {
+            seen.clear();
+        }
+        seen.insert(key, made.clone());
+        made
+    })
+}
+
 #[derive(Default)]
 struct DirState {
     records: Vec<u8>,
@@ -344,7 +395,7 @@ impl TlsState {
         match ty {
             1 => {
                 if let Some(h) = parse_client_hello(body) {
-                    let (ja3_string, ja3_hash) = ja3(&h);
+                    let (ja3_string, ja3_hash, ja4) = fingerprints(&h);
                     out.push(ObsKind::TlsClientHello {
                         sni: h.sni.clone(),
                         alpn: h.alpn.clone(),
@@ -359,7 +410,7 @@ impl TlsState {
                         },
                         ja3: ja3_hash,
                         ja3_string,
-                        ja4: ja4(&h),
+                        ja4,
                     });
                 }
             }
@@ -462,6 +513,35 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(ja4(&h), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        // Remembered fingerprints are the ones computed, for this hello and
+        // for each that differs from it in one of the fields they read.
+        let mut variants = vec![h.clone()];
+        let mut v = h.clone();
+        v.sni = None;
+        variants.push(v);
+        let mut v = h.clone();
+        v.alpn = vec!["http/1.1".into()];
+        variants.push(v);
+        let mut v = h.clone();
+        v.groups = vec![0x001d];
+        variants.push(v);
+        let mut v = h.clone();
+        v.point_formats = vec![0];
+        variants.push(v);
+        let mut v = h.clone();
+        v.sig_algs.pop();
+        variants.push(v);
+        let mut v = h;
+        v.versions = vec![0x0303];
+        variants.push(v);
+        for _ in 0..2 {
+            for v in &variants {
+                let (s, hash) = ja3(v);
+                assert_eq!(fingerprints(v), (s, hash, ja4(v)));
+            }
+        }
+        let distinct: std::collections::HashSet<_> = variants.iter().map(fingerprints).collect();
+        assert_eq!(distinct.len(), variants.len());
     }
 
     #[test]
