@@ -83,6 +83,9 @@ struct KbFile {
     rule: Vec<Rule>,
 }
 
+type Fold = foldhash::fast::RandomState;
+type HashMap<K, V> = std::collections::HashMap<K, V, Fold>;
+
 /// The loaded knowledge base.
 #[derive(Debug, Default)]
 pub struct Kb {
@@ -92,7 +95,7 @@ pub struct Kb {
     pub rules: Vec<Rule>,
     /// Rule indexes by source, then field, in file order (looked up by
     /// `&str` for every piece of evidence, without building a key).
-    by_key: std::collections::HashMap<String, std::collections::HashMap<String, Vec<usize>>>,
+    by_key: std::collections::HashMap<String, HashMap<String, Vec<usize>>, Fold>,
 }
 
 /// The DESIGN categories.
