@@ -436,7 +436,7 @@ impl Dispatcher {
                 return;
             }
         };
-        if shards > 1 && shard_of(&dec, &ip, &tr, shards) != index {
+        if shards > 1 && shard_of(&ip, &tr, shards) != index {
             return;
         }
         self.count(input, p, tunneled);
@@ -516,7 +516,7 @@ impl Dispatcher {
         match &mut self.dispatch {
             Dispatch::Inline(w) | Dispatch::Shard { worker: w, .. } => w.process(meta, dec, ip, tr),
             Dispatch::Threads { senders, .. } => {
-                let shard = shard_of(dec, ip, tr, senders.len());
+                let shard = shard_of(ip, tr, senders.len());
                 self.enqueue(shard, meta, raw.0, raw.1, raw.2);
             }
         }
@@ -546,7 +546,7 @@ impl Dispatcher {
             }
             return;
         };
-        if shards > 1 && shard_of(&dec, &ip, &tr, shards) != index {
+        if shards > 1 && shard_of(&ip, &tr, shards) != index {
             return;
         }
         let link = (outer.src_mac, outer.dst_mac, outer.vlans);
@@ -694,7 +694,7 @@ struct Finished {
 /// of the VLAN or tunnel: a mirrored copy of a packet may carry another tag
 /// than the original, and both must reach the worker that drops copies
 /// (flows of one 5-tuple on two VLANs stay two flows, in one worker).
-fn shard_of(_dec: &Decoded<'_>, ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
+fn shard_of(ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
     fn fold(a: IpAddr) -> u64 {
         match a {
             IpAddr::V4(v) => v.to_bits() as u64,
@@ -1511,23 +1511,24 @@ fn assemble(
         flows.extend(sink.flows);
     }
     // The shards' host tables and digests merged side by side.
-    let merge_hosts = |hosts: &mut HostTable| {
+    let merge_hosts = || {
         for h in shard_hosts {
             hosts.merge(h);
         }
     };
-    if cfg.threads > 1 {
-        std::thread::scope(|s| {
-            s.spawn(|| merge_hosts(&mut hosts));
-            for d in shard_digests {
-                digest.merge(d);
-            }
-        });
-    } else {
-        merge_hosts(&mut hosts);
+    let merge_digests = || {
         for d in shard_digests {
             digest.merge(d);
         }
+    };
+    if cfg.threads > 1 {
+        std::thread::scope(|s| {
+            s.spawn(merge_hosts);
+            merge_digests();
+        });
+    } else {
+        merge_hosts();
+        merge_digests();
     }
     stats.evicted_hosts = hosts.evicted;
     let t_merge = t0.elapsed();
