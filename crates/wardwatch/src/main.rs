@@ -1327,7 +1327,8 @@ fn engine_config(
 /// Writes the report; `threads` (the analysis's) may render it.
 fn emit(outcome: &mut Outcome, o: &AnalyzeOpts, threads: usize) -> Result<(), ExitCode> {
     match o.format {
-        // Streamed: a large site's report is never held twice in memory.
+        // Streamed: a large site's devices are never held twice in memory
+        // (with threads, the rest of the report is rendered first, in memory).
         Format::Json => write_json(&mut outcome.report, o.out.as_ref(), threads),
         Format::Table => write_out(&table::render(&outcome.report), o.out.as_ref()),
     }

@@ -105,7 +105,9 @@ const BATCH: usize = 256;
 
 /// Writes `report` as [`to_writer`] does, its devices (nearly all of a large
 /// site's report) rendered by `threads` threads in batches and written in
-/// order; at most a few batches per thread are held at once.
+/// order; at most a few batches per thread are held at once. The rest of the
+/// report (findings, counters) is rendered to memory first, then written
+/// around the devices.
 pub fn report_to_writer<W: Write>(
     mut w: W,
     report: &mut wardwatch_model::Report,
