@@ -5,19 +5,17 @@
 use crate::bytes::be16;
 use crate::obs::ObsKind;
 
-/// Reads a (possibly compressed) name at `at`; returns it and the offset
-/// after it in the original position.
-pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
-    // Built in place (labels joined by dots as they come): names are parsed
-    // for every DNS packet.
-    let mut name = String::new();
-    let mut first = true;
+/// Walks the labels of a (possibly compressed) name at `at`, handing each
+/// to `f` until it returns false; returns the offset after the name in the
+/// original position. `None` for a malformed name (a label over 63 bytes,
+/// past the end, more than 128 steps: a pointer loop) or when `f` stops.
+fn walk_labels(msg: &[u8], mut at: usize, mut f: impl FnMut(&[u8]) -> bool) -> Option<usize> {
     let mut end = None;
     for _ in 0..128 {
         let len = *msg.get(at)? as usize;
         if len == 0 {
             end.get_or_insert(at + 1);
-            return Some((name, end?));
+            return end;
         }
         if len & 0xC0 == 0xC0 {
             let ptr = (be16(msg, at)? & 0x3FFF) as usize;
@@ -28,12 +26,35 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
         if len > 63 {
             return None;
         }
-        let l = msg.get(at + 1..at + 1 + len)?;
-        if !first {
+        if !f(msg.get(at + 1..at + 1 + len)?) {
+            return None;
+        }
+        at += 1 + len;
+    }
+    None
+}
+
+/// Printable ASCII: copied as is into a name.
+fn printable(l: &[u8]) -> bool {
+    l.iter().all(|c| (b' '..=b'~').contains(c))
+}
+
+/// Reads a (possibly compressed) name at `at`; returns it and the offset
+/// after it in the original position.
+pub fn read_name(msg: &[u8], at: usize) -> Option<(String, usize)> {
+    // Sized first (the labels' lengths), then built in place: names are
+    // parsed for every DNS packet, and tunnelled ones are long.
+    let mut size = 0;
+    walk_labels(msg, at, |l| {
+        size += l.len() + 1;
+        true
+    })?;
+    let mut name = String::with_capacity(size.min(256));
+    let end = walk_labels(msg, at, |l| {
+        if !name.is_empty() {
             name.push('.');
         }
-        first = false;
-        if l.iter().all(|c| (b' '..=b'~').contains(c)) {
+        if printable(l) {
             // Nearly every label: printable ASCII, copied whole.
             name.push_str(std::str::from_utf8(l).unwrap_or_default());
         } else {
@@ -45,13 +66,11 @@ pub fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
                 }
             }));
         }
-        // The labels with their length bytes: at most 255 (RFC 1035).
-        if name.len() + 1 > 255 {
-            return None;
-        }
-        at += 1 + len;
-    }
-    None
+        // The labels with their length bytes (the name and one): at most
+        // 255 (RFC 1035).
+        name.len() < 255
+    })?;
+    Some((name, end))
 }
 
 /// Appends a space and the record type's name (`TYPE<n>` for others).
@@ -190,7 +209,12 @@ pub fn entropy(s: &str) -> f64 {
     for b in s.bytes() {
         counts[b as usize] += 1;
     }
-    let n = s.len() as f64;
+    entropy_of(&counts, s.len())
+}
+
+/// Entropy of `n` bytes counted in `counts`.
+fn entropy_of(counts: &[u32; 256], n: usize) -> f64 {
+    let n = n as f64;
     if n == 0.0 {
         return 0.0;
     }
@@ -240,8 +264,55 @@ pub fn tunnel_like(name: &str) -> bool {
     if longest < 24 {
         return false;
     }
-    let data: String = sub.split('.').filter(|l| l.len() >= 16).collect();
-    entropy(&data) >= 3.5
+    // The entropy of the long labels joined, counted in place.
+    let mut counts = [0u32; 256];
+    let mut n = 0;
+    for l in sub.split('.').filter(|l| l.len() >= 16) {
+        for b in l.bytes() {
+            counts[b as usize] += 1;
+        }
+        n += l.len();
+    }
+    entropy_of(&counts, n) >= 3.5
+}
+
+/// [`tunnel_like`] of the name at `at` read from its labels, without
+/// building it: `None` when that needs the name (a label holding a dot or a
+/// space, or not printable), `Some(None)` when the name is malformed, else
+/// `Some(Some((tunnel_like, offset after the name)))`.
+fn tunnel_like_at(msg: &[u8], at: usize) -> Option<Option<(bool, usize)>> {
+    let (mut size, mut longest, mut plain) = (0usize, 0usize, true);
+    let end = walk_labels(msg, at, |l| {
+        plain &= printable(l) && !l.contains(&b'.') && !l.contains(&b' ');
+        size += l.len() + 1;
+        longest = longest.max(l.len());
+        plain && size <= 255
+    });
+    if !plain {
+        return None;
+    }
+    let Some(end) = end else {
+        return Some(None);
+    };
+    // The name's length is `size - 1`; no label ends in a dot.
+    if size > 100 {
+        return Some(Some((true, end)));
+    }
+    if longest < 24 {
+        return Some(Some((false, end)));
+    }
+    let mut counts = [0u32; 256];
+    let mut n = 0;
+    walk_labels(msg, at, |l| {
+        if l.len() >= 16 {
+            for b in l {
+                counts[*b as usize] += 1;
+            }
+            n += l.len();
+        }
+        true
+    });
+    Some(Some((entropy_of(&counts, n) >= 3.5, end)))
 }
 
 /// Whether a plain-DNS message can be reported: one of its queries names a
@@ -257,7 +328,19 @@ pub fn worth_reporting(b: &[u8], to_server: bool, watching: bool) -> bool {
     };
     let response = flags & 0x8000 != 0;
     let mut at = 12;
+    let none_watched = !crate::watch::any();
     for _ in 0..qd.min(32) {
+        // Most names are decided from their labels; the rest are built.
+        if let (true, false, Some(read)) = (none_watched, response, tunnel_like_at(b, at)) {
+            let Some((tunnel, next)) = read else {
+                return false;
+            };
+            if tunnel {
+                return true;
+            }
+            at = next + 4;
+            continue;
+        }
         let Some((name, next)) = read_name(b, at) else {
             return false;
         };
@@ -382,5 +465,91 @@ mod prefilter_tests {
             true,
             false
         ));
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+
+    /// Messages of random names: labels of every length, alphabets of low
+    /// and high entropy, dots, spaces and bytes that are not printable,
+    /// compression pointers (loops too) and cut ends.
+    fn messages() -> Vec<Vec<u8>> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            let mut m = vec![0u8; 12];
+            let labels = next(12);
+            for _ in 0..labels {
+                let len = match next(4) {
+                    0 => next(64),
+                    1 => 16 + next(48),
+                    _ => next(12),
+                } as usize;
+                m.push(len as u8);
+                let alphabet: &[u8] = match next(6) {
+                    0 => b"ab",
+                    1 => b"0123456789abcdef",
+                    2 => b"abcdefghijklmnopqrstuvwxyz0123456789-",
+                    3 => b"a. b",
+                    4 => b"ab\x01\xc2\x85\xff",
+                    _ => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                };
+                for _ in 0..len {
+                    m.push(alphabet[next(alphabet.len() as u64) as usize]);
+                }
+            }
+            match next(8) {
+                0 => m.extend_from_slice(&[0xC0, 12]),
+                1 => m.extend_from_slice(&[0xC0, next(m.len() as u64 + 4) as u8]),
+                2 => {}
+                _ => m.push(0),
+            }
+            if next(10) == 0 {
+                let cut = next(m.len() as u64) as usize;
+                m.truncate(cut);
+            }
+            out.push(m);
+        }
+        out
+    }
+
+    #[test]
+    fn names_read_from_labels_decide_as_built_names() {
+        let mut decided = 0;
+        for m in messages() {
+            let built = read_name(&m, 12)
+                .map(|(n, end)| (tunnel_like(n.split(' ').next().unwrap_or("")), end));
+            match tunnel_like_at(&m, 12) {
+                Some(read) => {
+                    decided += 1;
+                    assert_eq!(read, built, "{m:?}");
+                }
+                None => assert!(built.is_none() || m.len() > 12, "{m:?}"),
+            }
+        }
+        assert!(decided > 5_000, "{decided}");
+    }
+
+    #[test]
+    fn names_are_built_with_their_size() {
+        for m in messages() {
+            if let Some((n, _)) = read_name(&m, 12) {
+                assert!(n.len() < 255, "{m:?}");
+                // Printable names (nothing replaced) are allocated once, to
+                // their size.
+                if n.bytes().all(|c| (b' '..=b'~').contains(&c)) && !n.contains('?') {
+                    let size = if n.is_empty() { 0 } else { n.len() + 1 };
+                    assert_eq!(n.capacity(), size, "{m:?}");
+                }
+            }
+        }
     }
 }
