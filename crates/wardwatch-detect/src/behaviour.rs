@@ -818,6 +818,10 @@ pub(crate) fn exposure(
     }
 }
 
+/// Distinct names the DNS tunnel rule reads per client and domain (the
+/// flow workers keep no more of a tunnel's queries).
+pub const TUNNEL_NAMES: usize = 4096;
+
 /// The registered domain of a name, approximated by its last two labels
 /// (three under a two-letter country code with a short second level).
 /// Names whose last label is no top-level domain (dnscat sends data
@@ -865,7 +869,7 @@ fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
                 o.origin.ts_ns,
                 o.server.0,
             ));
-            if e.0.len() < 4096 {
+            if e.0.len() < TUNNEL_NAMES {
                 e.0.insert(name.to_string());
             }
             e.2 = e.2.max(o.origin.ts_ns);

@@ -1,7 +1,8 @@
 //! A flow worker: owns one shard of the flow table and what the layers above
 //! make of its flows.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
     FlowKey, FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent,
@@ -11,6 +12,7 @@ use wardwatch_flow::{
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
 use wardwatch_proto::{ObsKind, Observation, Origin, ProtoFlow, Side};
 
+use wardwatch_detect::behaviour::{base_domain, TUNNEL_NAMES};
 use wardwatch_detect::{FlowDigest, FlowFact};
 
 use crate::EngineConfig;
@@ -126,6 +128,9 @@ pub struct WorkerSink {
     pub observations_repeated: u64,
     /// Fact keys kept (see `Observation::fact_key`).
     seen: HashSet<u64, foldhash::fast::RandomState>,
+    /// Tunnel-like DNS queries kept per client and domain (see
+    /// [`WorkerSink::past_tunnel_share`]).
+    tunnels: HashMap<(IpAddr, String), usize, foldhash::fast::RandomState>,
     /// This worker's share of [`MAX_OBSERVATIONS`].
     max_observations: usize,
     collect_flows: bool,
@@ -136,6 +141,9 @@ pub struct WorkerSink {
     /// Set in a live watch.
     live: Option<LiveTrack>,
 }
+
+/// Client and domain pairs whose tunnel-like queries a worker counts.
+const MAX_TUNNEL_KEYS: usize = 1 << 16;
 
 /// Most observations a run keeps (an observation is about 400 bytes and
 /// its strings), shared between the workers.
@@ -196,6 +204,10 @@ impl WorkerSink {
             mac: None,
             kind,
         };
+        if self.past_tunnel_share(&o) {
+            self.observations_dropped += 1;
+            return;
+        }
         // The same fact between the same two hosts is kept once.
         if let Some(key) = o.fact_key().filter(|_| !self.keep_repeats) {
             if self.seen.contains(&key) {
@@ -213,6 +225,50 @@ impl WorkerSink {
             return;
         }
         self.observations.push(o);
+    }
+
+    /// Whether `o` is a DNS query whose names all look like tunnelled data
+    /// under domains whose [`TUNNEL_NAMES`] queries from this client are
+    /// already kept: the tunnel rule reads no more, and a tunnel sends
+    /// hundreds of thousands, which would push every other fact past the
+    /// cap. Queries naming a watched domain are always kept (indicators).
+    /// Counts the queries it lets through; past [`MAX_TUNNEL_KEYS`] pairs
+    /// it limits nothing (the cap still holds).
+    fn past_tunnel_share(&mut self, o: &Observation) -> bool {
+        let ObsKind::Dns {
+            flavour,
+            response: false,
+            queries,
+            ..
+        } = &o.kind
+        else {
+            return false;
+        };
+        if flavour != "dns" || self.keep_repeats || queries.is_empty() {
+            return false;
+        }
+        let mut keys = Vec::with_capacity(queries.len());
+        for q in queries {
+            let name = q.split(' ').next().unwrap_or("");
+            if !wardwatch_proto::dns::tunnel_like(name) || wardwatch_proto::watch::is_watched(name)
+            {
+                return false;
+            }
+            keys.push((o.client.0, base_domain(name)));
+        }
+        if keys
+            .iter()
+            .all(|k| self.tunnels.get(k).is_some_and(|n| *n >= TUNNEL_NAMES))
+        {
+            return true;
+        }
+        for k in keys {
+            if self.tunnels.len() >= MAX_TUNNEL_KEYS && !self.tunnels.contains_key(&k) {
+                continue;
+            }
+            *self.tunnels.entry(k).or_default() += 1;
+        }
+        false
     }
 
     fn drain_scratch(&mut self, info: &FlowInfo, origin: Origin) {
@@ -422,6 +478,7 @@ impl Worker {
                 proto_errors: 0,
                 observations_repeated: 0,
                 seen: HashSet::default(),
+                tunnels: HashMap::default(),
                 max_observations: MAX_OBSERVATIONS / cfg.threads.max(1),
                 scratch: Vec::new(),
                 live: None,
@@ -521,6 +578,7 @@ impl Worker {
             proto_errors: s.proto_errors,
             observations_repeated: s.observations_repeated,
             seen: Default::default(),
+            tunnels: Default::default(),
             max_observations: s.max_observations,
             collect_flows: false,
             collect_streams: false,

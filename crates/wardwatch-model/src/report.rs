@@ -80,7 +80,9 @@ pub struct Stats {
     /// Most flows held at once (additive).
     #[serde(default)]
     pub peak_flows: u64,
-    /// Dissector observations not kept: over a flow's share or a cap (additive).
+    /// Dissector observations not kept: over a flow's share or a cap, or a
+    /// DNS tunnel's queries past the 4096 per client and domain its rule
+    /// reads (additive).
     #[serde(default)]
     pub observations_dropped: u64,
     /// Dissector observations that repeated a fact already kept (additive).
