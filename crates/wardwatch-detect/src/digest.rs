@@ -341,10 +341,13 @@ impl FlowDigest {
         }
     }
 
-    /// Adds another digest (another worker's) into this one.
+    /// Adds another digest (another worker's) into this one. Where the
+    /// other's entries may not all fit, they are taken in key order, so that
+    /// which are kept does not change between runs.
     pub fn merge(&mut self, other: FlowDigest) {
         self.dropped += other.dropped;
-        for (k, o) in other.hourly {
+        let room = MAX_HOURLY.saturating_sub(self.hourly.len());
+        for (k, o) in in_order(other.hourly, room) {
             if !self.hourly.contains_key(&k) && self.hourly.len() >= MAX_HOURLY {
                 self.dropped += 1;
                 continue;
@@ -353,7 +356,8 @@ impl FlowDigest {
             e.out += o.out;
             e.inb += o.inb;
         }
-        for (k, o) in other.pairs {
+        let room = self.cap.saturating_sub(self.pairs.len());
+        for (k, o) in in_order(other.pairs, room) {
             let full = self.pairs.len() >= self.cap;
             match self.pairs.get_mut(&k) {
                 Some(p) => {
@@ -401,5 +405,68 @@ impl FlowDigest {
                 }
             }
         }
+    }
+}
+
+/// The entries of `map`: as they lie when at most `room` of them can be new
+/// here, else sorted by key (a map's own order is seeded per run).
+fn in_order<K: Ord + 'static, V: 'static, S: 'static>(
+    map: HashMap<K, V, S>,
+    room: usize,
+) -> Box<dyn Iterator<Item = (K, V)>> {
+    if map.len() <= room {
+        return Box::new(map.into_iter());
+    }
+    let mut v: Vec<(K, V)> = map.into_iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Box::new(v.into_iter())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(server: u32) -> FlowFact {
+        FlowFact {
+            proto: 6,
+            client: IpAddr::from([10, 0, 0, 1]),
+            server: IpAddr::from(std::net::Ipv4Addr::from(0x0a01_0000 + server)),
+            server_port: 443,
+            payload: [10, 10],
+            packets: [2, 2],
+            first_ts: server as i64,
+            last_ts: server as i64,
+            first_frame: (0, server as u64),
+            answered: true,
+            established: true,
+            refused: false,
+        }
+    }
+
+    #[test]
+    fn a_merge_past_the_cap_keeps_the_lowest_keys() {
+        // The other digest's map order is seeded per run; what is kept must
+        // not be.
+        let mut ours = FlowDigest::new(20);
+        for s in 1000..1010 {
+            ours.add(&fact(s));
+        }
+        let mut theirs = FlowDigest::new(1000);
+        for s in (0..500).rev() {
+            theirs.add(&fact(s));
+        }
+        ours.merge(theirs);
+        let mut kept: Vec<u32> = ours
+            .pairs
+            .keys()
+            .map(|k| match k.server {
+                IpAddr::V4(a) => u32::from(a) - 0x0a01_0000,
+                IpAddr::V6(_) => u32::MAX,
+            })
+            .collect();
+        kept.sort_unstable();
+        let want: Vec<u32> = (0..10).chain(1000..1010).collect();
+        assert_eq!(kept, want);
+        assert_eq!(ours.dropped, 490);
     }
 }

@@ -597,7 +597,7 @@ impl<S: Default> FlowTable<S> {
         let now = self.now;
         let cfg = &self.config;
         let s = 1_000_000_000i64;
-        let expired: Vec<FlowKey> = self
+        let mut expired: Vec<(u64, FlowKey)> = self
             .flows
             .values()
             .filter(|f| {
@@ -608,9 +608,12 @@ impl<S: Default> FlowTable<S> {
                     _ => idle > cfg.tcp_idle_s * s,
                 }
             })
-            .map(|f| f.info.key)
+            .map(|f| (f.info.id, f.info.key))
             .collect();
-        for k in expired {
+        // Ended in flow-id order, not the table's (seeded per run) order:
+        // what a full table or digest keeps must not change between runs.
+        expired.sort_unstable();
+        for (_, k) in expired {
             if let Some(f) = self.flows.remove(&k) {
                 let reason = if f.info.tcp == TcpState::Closed {
                     EndReason::Closed
@@ -637,6 +640,10 @@ impl<S: Default> FlowTable<S> {
             .collect();
         let n = (by_age.len() / 8).max(1);
         by_age.select_nth_unstable(n - 1);
+        // The oldest eighth, ended oldest first (deterministic, see sweep).
+        if let Some(oldest) = by_age.get_mut(..n) {
+            oldest.sort_unstable();
+        }
         for (_, k) in by_age.into_iter().take(n) {
             if let Some(f) = self.flows.remove(&k) {
                 self.stats.evicted += 1;
@@ -771,5 +778,55 @@ mod tests {
         }
         assert!(sink.0.contains(&(1, EndReason::Idle)), "{:?}", &sink.0[..2]);
         assert_eq!(t.stats.created, 5002);
+    }
+
+    #[derive(Default)]
+    struct Ids(Vec<(u64, EndReason)>);
+    impl FlowSink<()> for Ids {
+        fn on_end(&mut self, flow: Flow<()>, reason: EndReason) {
+            self.0.push((flow.info.id, reason));
+        }
+    }
+
+    #[test]
+    fn flows_end_in_id_order_whatever_the_table_order() {
+        // What a full digest keeps depends on the order flows end in; the
+        // table's own order is seeded per run.
+        let s = 1_000_000_000i64;
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let mut sink = Ids::default();
+        for n in 0..3000u32 {
+            let (m, ip, tr) = packet(n, n as i64, tcp_flags::SYN, 40000);
+            t.process(&m, &dec(), &ip, &tr, &mut sink);
+        }
+        for n in 0..5000u32 {
+            let (m, ip, tr) = packet(10_000 + n, 4000 * s, tcp_flags::SYN, 50000);
+            t.process(&m, &dec(), &ip, &tr, &mut sink);
+        }
+        let idle: Vec<u64> = sink
+            .0
+            .iter()
+            .filter(|(_, r)| *r == EndReason::Idle)
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(idle.len(), 3000);
+        assert!(idle.windows(2).all(|w| w[0] < w[1]), "{:?}", &idle[..20]);
+
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig {
+            max_flows: 64,
+            ..Default::default()
+        });
+        let mut sink = Ids::default();
+        for n in 0..1000u32 {
+            let (m, ip, tr) = packet(n, n as i64, tcp_flags::SYN, 40000);
+            t.process(&m, &dec(), &ip, &tr, &mut sink);
+        }
+        let evicted: Vec<u64> = sink.0.iter().map(|(id, _)| *id).collect();
+        assert!(evicted.len() >= 900, "{}", evicted.len());
+        assert!(
+            evicted.windows(2).all(|w| w[0] < w[1]),
+            "{:?}",
+            &evicted[..20]
+        );
     }
 }
