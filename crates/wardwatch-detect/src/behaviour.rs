@@ -58,7 +58,7 @@ type Inbound<'p> = BTreeMap<(IpAddr, u16), (BTreeSet<IpAddr>, &'p PairStats, u64
 /// Per (medical device, external peer): first pair, connections, last, ports.
 type External<'p> = BTreeMap<(IpAddr, IpAddr), (&'p PairStats, u64, i64, BTreeSet<u16>)>;
 /// Per (client, domain): names, first observation, last, resolver.
-type Tunnels<'o> = BTreeMap<(IpAddr, String), (BTreeSet<String>, &'o Observation, i64, IpAddr)>;
+type Tunnels<'o> = BTreeMap<(IpAddr, &'o str), (BTreeSet<&'o str>, &'o Observation, i64, IpAddr)>;
 
 pub(crate) fn pair_origin(p: &PairStats) -> Option<(u16, u64, i64)> {
     Some((p.first_frame.0, p.first_frame.1, p.first_ts))
@@ -826,21 +826,30 @@ pub const TUNNEL_NAMES: usize = 4096;
 /// (three under a two-letter country code with a short second level).
 /// Names whose last label is no top-level domain (dnscat sends data
 /// straight to the resolver) share the key `(no domain)`.
-pub fn base_domain(name: &str) -> String {
-    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-    let n = labels.len();
-    let tld = labels.last().copied().unwrap_or("");
+pub fn base_domain(name: &str) -> &str {
+    let name = name.trim_end_matches('.');
+    let mut labels = name.rsplit('.');
+    let tld = labels.next().unwrap_or("");
     let plausible = (2..=24).contains(&tld.len())
         && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--"));
     if !plausible {
-        return "(no domain)".into();
+        return "(no domain)";
     }
-    let take = if n >= 3 && labels[n - 1].len() == 2 && labels[n - 2].len() <= 3 {
+    let second = labels.next().unwrap_or("");
+    let take = if labels.next().is_some() && tld.len() == 2 && second.len() <= 3 {
         3
     } else {
         2
     };
-    labels[n.saturating_sub(take)..].join(".")
+    // The last `take` labels: what follows the take-th dot from the end.
+    let mut cut = name.len();
+    for _ in 0..take {
+        match name.get(..cut).and_then(|h| h.rfind('.')) {
+            Some(i) => cut = i,
+            None => return name,
+        }
+    }
+    name.get(cut + 1..).unwrap_or(name)
 }
 
 fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
@@ -870,7 +879,7 @@ fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
                 o.server.0,
             ));
             if e.0.len() < TUNNEL_NAMES {
-                e.0.insert(name.to_string());
+                e.0.insert(name);
             }
             e.2 = e.2.max(o.origin.ts_ns);
         }
@@ -914,6 +923,12 @@ mod tests {
         assert_eq!(base_domain("a.b.example.co.uk"), "example.co.uk");
         assert_eq!(base_domain("x.y.example.com."), "example.com");
         assert_eq!(base_domain("dnscat.5a03b5b1.19e4d098dc"), "(no domain)");
+        assert_eq!(base_domain("example.com"), "example.com");
+        assert_eq!(base_domain("com"), "com");
+        assert_eq!(base_domain("a.co.uk"), "a.co.uk");
+        assert_eq!(base_domain("co.uk"), "co.uk");
+        assert_eq!(base_domain("x.a..com"), ".com");
+        assert_eq!(base_domain("x.verylongsecond.uk"), "verylongsecond.uk");
     }
 
     #[test]

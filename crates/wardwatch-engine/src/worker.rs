@@ -2,7 +2,7 @@
 //! make of its flows.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::hash::BuildHasher;
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
     FlowKey, FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent,
@@ -130,7 +130,9 @@ pub struct WorkerSink {
     seen: HashSet<u64, foldhash::fast::RandomState>,
     /// Tunnel-like DNS queries kept per client and domain (see
     /// [`WorkerSink::past_tunnel_share`]).
-    tunnels: HashMap<(IpAddr, String), usize, foldhash::fast::RandomState>,
+    tunnels: HashMap<u64, usize, foldhash::fast::RandomState>,
+    /// Hashes a client and domain into a key of `tunnels`.
+    tunnel_key: foldhash::fast::RandomState,
     /// This worker's share of [`MAX_OBSERVATIONS`].
     max_observations: usize,
     collect_flows: bool,
@@ -254,7 +256,7 @@ impl WorkerSink {
             {
                 return false;
             }
-            keys.push((o.client.0, base_domain(name)));
+            keys.push(self.tunnel_key.hash_one((o.client.0, base_domain(name))));
         }
         if keys
             .iter()
@@ -479,6 +481,7 @@ impl Worker {
                 observations_repeated: 0,
                 seen: HashSet::default(),
                 tunnels: HashMap::default(),
+                tunnel_key: Default::default(),
                 max_observations: MAX_OBSERVATIONS / cfg.threads.max(1),
                 scratch: Vec::new(),
                 live: None,
@@ -579,6 +582,7 @@ impl Worker {
             observations_repeated: s.observations_repeated,
             seen: Default::default(),
             tunnels: Default::default(),
+            tunnel_key: Default::default(),
             max_observations: s.max_observations,
             collect_flows: false,
             collect_streams: false,
