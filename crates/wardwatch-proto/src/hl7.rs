@@ -8,6 +8,7 @@
 //! AL1 and OBX-5 values are never copied.
 
 use crate::obs::ObsKind;
+use std::borrow::Cow;
 
 /// Largest message buffered; a longer one is skipped to its end.
 const MAX_MESSAGE: usize = 1 << 20;
@@ -41,6 +42,39 @@ fn trim_leading_ws(mut b: &[u8]) -> &[u8] {
 /// Splits a field into components by the component separator.
 fn component(field: &str, comp_sep: char, i: usize) -> &str {
     field.split(comp_sep).nth(i).unwrap_or("")
+}
+
+/// Field `i` of a segment (0: the segment's name), decoded alone when the
+/// separator is ASCII (as it is in practice), else from the whole segment;
+/// the same text either way.
+fn field(seg: &[u8], fs: char, i: usize) -> Cow<'_, str> {
+    if let Some(b) = ascii(fs) {
+        return seg
+            .split(|c| *c == b)
+            .nth(i)
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+    }
+    Cow::Owned(
+        String::from_utf8_lossy(seg)
+            .split(fs)
+            .nth(i)
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+/// Whether a segment has field `i`.
+fn has_field(seg: &[u8], fs: char, i: usize) -> bool {
+    match ascii(fs) {
+        Some(b) => seg.split(|c| *c == b).nth(i).is_some(),
+        None => String::from_utf8_lossy(seg).split(fs).nth(i).is_some(),
+    }
+}
+
+/// The separator as a byte, when it is ASCII.
+fn ascii(fs: char) -> Option<u8> {
+    u8::try_from(fs).ok().filter(u8::is_ascii)
 }
 
 /// Parses one whole message (segments separated by CR, or LF leniently).
@@ -86,16 +120,15 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             // Only these are read (and never PID, NK1, PV1 or OBX-5).
             continue;
         }
-        let seg = String::from_utf8_lossy(seg);
-        let fields: Vec<&str> = seg.split(fs).collect();
+        // Only the fields read are decoded (an OBX carries its value, maybe
+        // a whole document, in OBX-5).
+        let field = |i: usize| field(seg, fs, i);
         match name {
-            "MSA" => ack_code = fields.get(1).map(|s| s.trim().to_string()),
+            "MSA" => ack_code = has_field(seg, fs, 1).then(|| field(1).trim().to_string()),
             "SFT" if software.len() < 8 => {
                 // SFT-1 vendor organisation, SFT-2 version, SFT-3 product.
-                let org = component(fields.get(1).copied().unwrap_or(""), comp, 0);
-                let ver = fields.get(2).copied().unwrap_or("");
-                let prod = fields.get(3).copied().unwrap_or("");
-                let s = [org, prod, ver]
+                let (org, ver, prod) = (field(1), field(2), field(3));
+                let s = [component(&org, comp, 0), &*prod, &*ver]
                     .iter()
                     .filter(|x| !x.is_empty())
                     .copied()
@@ -108,7 +141,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             "OBX" if equipment.len() < 16 => {
                 // OBX-18: equipment instance identifier (never OBX-5), its
                 // components joined by the standard `^` whatever MSH-2 said.
-                if let Some(e) = fields.get(18).filter(|e| !e.is_empty()) {
+                if let Some(e) = Some(field(18)).filter(|e| !e.is_empty()) {
                     let e = e.replace(comp, "^").trim().to_string();
                     if !equipment.contains(&e) {
                         equipment.push(e);
@@ -118,7 +151,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             "PRT" if equipment.len() < 16 => {
                 // PRT-10 participation device, PRT-16 UDI.
                 for i in [10, 16] {
-                    if let Some(e) = fields.get(i).filter(|e| !e.is_empty()) {
+                    if let Some(e) = Some(field(i)).filter(|e| !e.is_empty()) {
                         let e = e.replace(comp, "^").trim().to_string();
                         if !equipment.contains(&e) {
                             equipment.push(e);
@@ -178,6 +211,10 @@ impl Hl7State {
                 None => return,
             }
         }
+        // The bytes held before these hold no end block after their start
+        // block (else they would have been taken): the search for one
+        // resumes at the new bytes.
+        let mut searched = d.buf.len();
         d.buf.extend_from_slice(data);
         loop {
             let d = &mut self.dirs[dir];
@@ -188,6 +225,7 @@ impl Hl7State {
                     // Unframed HL7: messages start at MSH; a message is whole
                     // when the next MSH begins (or the stream ends).
                     if let Some(msg) = take_unframed(&mut d.buf, false) {
+                        searched = 0;
                         match parse_message(&msg, false) {
                             Some(o) => out.push(o),
                             None => self.errors += 1,
@@ -201,7 +239,12 @@ impl Hl7State {
                     return;
                 }
             };
-            let Some(end) = d.buf[start..].windows(2).position(|w| w == [EB, CR]) else {
+            let from = start.max(searched.saturating_sub(1));
+            let Some(end) = d.buf[from..]
+                .windows(2)
+                .position(|w| w == [EB, CR])
+                .map(|i| i + from - start)
+            else {
                 if d.buf.len() - start > MAX_MESSAGE {
                     d.buf.clear();
                     d.skipping = true;
@@ -210,9 +253,10 @@ impl Hl7State {
                 return;
             };
             // Parse.
-            let msg: Vec<u8> = d.buf[start + 1..start + end].to_vec();
+            let parsed = parse_message(&d.buf[start + 1..start + end], true);
             d.buf.drain(..start + end + 2);
-            match parse_message(&msg, true) {
+            searched = 0;
+            match parsed {
                 Some(o) => out.push(o),
                 None => self.errors += 1,
             }
@@ -269,6 +313,41 @@ mod tests {
     use super::*;
 
     const ORU: &str = "MSH|^~\\&|MX800|ICU|IE|HOSP|20260101||ORU^R01^ORU_R01|MSG1|P|2.5.1\rPID|1||123^^^H^MR||DOE^JANE||19700101|F\rOBX|1|NM|8867-4^HR^LN||72|/min|||||F|||||||MX800^Philips^IntelliVue MX800\r";
+
+    #[test]
+    fn messages_in_any_cut_give_the_same_headers() {
+        let framed = |m: &str| {
+            let mut v = vec![SB];
+            v.extend_from_slice(m.as_bytes());
+            v.extend_from_slice(&[EB, CR]);
+            v
+        };
+        let mut stream = framed(ORU);
+        stream.extend(framed(
+            "MSH|^~\\&|IE|HOSP|MX800|ICU|20260101||ACK^R01|A1|P|2.5.1\rMSA|AA|MSG1\r",
+        ));
+        stream.extend(framed(
+            "MSH|^~\\&|PUMP|ICU|EHR|HOSP|2026||RGV^O15|7|P|2.8\rSFT|Acme^L^^^^X|3.1|InfuseOS|b7\rPRT|1|UC||AP|||||PUMP-1^ACME|||||||0101234\rOBX|1|ED|PDF||\u{e9}\u{ff}data|||||F\r",
+        ));
+        let mut whole = Vec::new();
+        Hl7State::default().feed(0, &stream, &mut whole);
+        assert_eq!(whole.len(), 3);
+        for size in 1..=13 {
+            let mut out = Vec::new();
+            let mut st = Hl7State::default();
+            for c in stream.chunks(size) {
+                st.feed(0, c, &mut out);
+            }
+            assert_eq!(out, whole, "chunks of {size}");
+        }
+        // Fields are read the same when the separator is not ASCII.
+        let m = "MSH\u{a7}^~\\&\u{a7}A\u{a7}B\u{a7}C\u{a7}D\u{a7}1\u{a7}\u{a7}ACK\u{a7}9\u{a7}P\u{a7}2.5\rMSA\u{a7}AE\u{a7}9\r";
+        let Some(ObsKind::Hl7Message(h)) = parse_message(m.as_bytes(), false) else {
+            panic!()
+        };
+        assert_eq!(h.ack_code.as_deref(), Some("AE"));
+        assert_eq!(h.sending_application, "A");
+    }
 
     #[test]
     fn mllp_split_anywhere_and_two_per_segment() {

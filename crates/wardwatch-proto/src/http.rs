@@ -350,7 +350,14 @@ impl HttpState {
             let before = d.buf.len();
             let take = data.len().min(MAX_HEAD + 4 - before.min(MAX_HEAD));
             d.buf.extend_from_slice(&data[..take]);
-            let Some(end) = d.buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            // Only where the blank line can end: the new bytes and the
+            // three before them (the head so far was searched already).
+            let from = before.saturating_sub(3);
+            let Some(end) = d.buf[from..]
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map(|i| i + from)
+            else {
                 if d.buf.len() >= MAX_HEAD {
                     d.done = true;
                 }
@@ -457,6 +464,22 @@ mod tests {
         };
         assert_eq!(fhir_resource.as_deref(), Some("Observation"));
         assert_eq!(fhir_interaction.as_deref(), Some("create"));
+    }
+
+    #[test]
+    fn heads_in_any_cut_give_the_same_messages() {
+        let s: &[u8] = b"POST /fhir/Observation HTTP/1.1\r\nHost: ehr\r\nContent-Length: 5\r\n\r\nhelloGET /x?id=1 HTTP/1.1\r\nHost: ehr\r\nUser-Agent: pump/2\r\n\r\nGET /y HTTP/1.0\r\n\r\n";
+        let mut whole = Vec::new();
+        HttpState::default().feed(0, s, &mut whole);
+        assert_eq!(whole.len(), 3);
+        for size in 1..=9 {
+            let mut out = Vec::new();
+            let mut st = HttpState::default();
+            for c in s.chunks(size) {
+                st.feed(0, c, &mut out);
+            }
+            assert_eq!(out, whole, "chunks of {size}");
+        }
     }
 
     #[test]

@@ -12,24 +12,106 @@ pub struct LineBuf {
 
 impl LineBuf {
     /// Appends bytes and returns the complete lines (without CR/LF).
-    pub fn push(&mut self, data: &[u8]) -> Vec<String> {
+    pub fn push(&mut self, mut data: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
-        for &c in data {
+        // Whole runs up to each line feed, not byte by byte.
+        loop {
+            let (run, rest) = match data.iter().position(|c| *c == b'\n') {
+                Some(i) => (&data[..i], Some(&data[i + 1..])),
+                None => (data, None),
+            };
+            let room = MAX_LINE.saturating_sub(self.buf.len());
+            self.buf.extend_from_slice(&run[..run.len().min(room)]);
+            match rest {
+                Some(rest) => {
+                    out.push(self.take());
+                    data = rest;
+                }
+                None => return out,
+            }
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let s = if self.buf.is_ascii() {
+            // Nearly every line: no UTF-8 decoding.
+            self.buf
+                .iter()
+                .filter(|c| !c.is_ascii_control())
+                .map(|c| char::from(*c))
+                .collect::<String>()
+        } else {
+            String::from_utf8_lossy(&self.buf)
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect()
+        };
+        self.buf.clear();
+        let end = s.trim_end().len();
+        let mut s = s;
+        s.truncate(end);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: byte by byte, lines decoded whole.
+    fn reference(chunks: &[&[u8]]) -> Vec<String> {
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        for &c in chunks.iter().flat_map(|c| c.iter()) {
             if c == b'\n' {
-                out.push(self.take());
-            } else if self.buf.len() < MAX_LINE {
-                self.buf.push(c);
+                let s: String = String::from_utf8_lossy(&buf)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect();
+                out.push(s.trim_end().to_string());
+                buf.clear();
+            } else if buf.len() < MAX_LINE {
+                buf.push(c);
             }
         }
         out
     }
 
-    fn take(&mut self) -> String {
-        let s: String = String::from_utf8_lossy(&self.buf)
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
-        self.buf.clear();
-        s.trim_end().to_string()
+    #[test]
+    fn lines_split_as_defined() {
+        let mut x: u64 = 0x853c_49e6_748f_ea9b;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..2000 {
+            let mut data = Vec::new();
+            for _ in 0..next(3000) {
+                data.push(match next(10) {
+                    0 => b'\n',
+                    1 => b'\r',
+                    2 => [0xC3u8, 0xA9, 0xFF, 0x01, b'\t'][next(5) as usize],
+                    3 => b' ',
+                    _ => b'a' + next(26) as u8,
+                });
+            }
+            if next(4) == 0 {
+                // A line longer than the limit.
+                data.extend(std::iter::repeat_n(b'x', 1500));
+                data.push(b'\n');
+            }
+            let mut cuts: Vec<usize> = (0..next(6))
+                .map(|_| next(data.len() as u64 + 1) as usize)
+                .collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            let chunks: Vec<&[u8]> = cuts.windows(2).map(|w| &data[w[0]..w[1]]).collect();
+            let mut lb = LineBuf::default();
+            let got: Vec<String> = chunks.iter().flat_map(|c| lb.push(c)).collect();
+            assert_eq!(got, reference(&chunks), "{data:?}");
+        }
     }
 }
