@@ -852,23 +852,28 @@ pub fn base_domain(name: &str) -> &str {
     name.get(cut + 1..).unwrap_or(name)
 }
 
+/// The names a plain-DNS query asks (`None` for anything else: answers,
+/// mDNS, LLMNR, other facts).
+pub fn query_names(o: &Observation) -> Option<impl Iterator<Item = &str>> {
+    let ObsKind::Dns {
+        flavour,
+        response: false,
+        queries,
+        ..
+    } = &o.kind
+    else {
+        return None;
+    };
+    (flavour == "dns").then(|| queries.iter().map(|q| q.split(' ').next().unwrap_or("")))
+}
+
 fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
     let mut per: Tunnels<'_> = BTreeMap::new();
     for o in obs {
-        let ObsKind::Dns {
-            flavour,
-            response: false,
-            queries,
-            ..
-        } = &o.kind
-        else {
+        let Some(names) = query_names(o) else {
             continue;
         };
-        if flavour != "dns" {
-            continue;
-        }
-        for q in queries {
-            let name = q.split(' ').next().unwrap_or("");
+        for name in names {
             if !tunnel_like(name) {
                 continue;
             }

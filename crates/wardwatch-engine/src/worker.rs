@@ -12,7 +12,7 @@ use wardwatch_flow::{
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
 use wardwatch_proto::{ObsKind, Observation, Origin, ProtoFlow, Side};
 
-use wardwatch_detect::behaviour::{base_domain, TUNNEL_NAMES};
+use wardwatch_detect::behaviour::{base_domain, query_names, TUNNEL_NAMES};
 use wardwatch_detect::{FlowDigest, FlowFact};
 
 use crate::EngineConfig;
@@ -237,26 +237,19 @@ impl WorkerSink {
     /// Counts the queries it lets through; past [`MAX_TUNNEL_KEYS`] pairs
     /// it limits nothing (the cap still holds).
     fn past_tunnel_share(&mut self, o: &Observation) -> bool {
-        let ObsKind::Dns {
-            flavour,
-            response: false,
-            queries,
-            ..
-        } = &o.kind
-        else {
+        let Some(names) = query_names(o).filter(|_| !self.keep_repeats) else {
             return false;
         };
-        if flavour != "dns" || self.keep_repeats || queries.is_empty() {
-            return false;
-        }
-        let mut keys = Vec::with_capacity(queries.len());
-        for q in queries {
-            let name = q.split(' ').next().unwrap_or("");
+        let mut keys = Vec::new();
+        for name in names {
             if !wardwatch_proto::dns::tunnel_like(name) || wardwatch_proto::watch::is_watched(name)
             {
                 return false;
             }
             keys.push(self.tunnel_key.hash_one((o.client.0, base_domain(name))));
+        }
+        if keys.is_empty() {
+            return false;
         }
         if keys
             .iter()

@@ -476,13 +476,7 @@ mod label_tests {
     /// and high entropy, dots, spaces and bytes that are not printable,
     /// compression pointers (loops too) and cut ends.
     fn messages() -> Vec<Vec<u8>> {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = crate::below(0x9e37_79b9_7f4a_7c15);
         let mut out = Vec::new();
         for _ in 0..20_000 {
             let mut m = vec![0u8; 12];

@@ -314,18 +314,25 @@ mod tests {
 
     const ORU: &str = "MSH|^~\\&|MX800|ICU|IE|HOSP|20260101||ORU^R01^ORU_R01|MSG1|P|2.5.1\rPID|1||123^^^H^MR||DOE^JANE||19700101|F\rOBX|1|NM|8867-4^HR^LN||72|/min|||||F|||||||MX800^Philips^IntelliVue MX800\r";
 
-    #[test]
-    fn messages_in_any_cut_give_the_same_headers() {
-        let framed = |m: &str| {
-            let mut v = vec![SB];
-            v.extend_from_slice(m.as_bytes());
-            v.extend_from_slice(&[EB, CR]);
-            v
-        };
+    fn framed(m: &str) -> Vec<u8> {
+        let mut v = vec![SB];
+        v.extend_from_slice(m.as_bytes());
+        v.extend_from_slice(&[EB, CR]);
+        v
+    }
+
+    /// [`ORU`] and its acknowledgement, framed.
+    fn oru_and_ack() -> Vec<u8> {
         let mut stream = framed(ORU);
         stream.extend(framed(
             "MSH|^~\\&|IE|HOSP|MX800|ICU|20260101||ACK^R01|A1|P|2.5.1\rMSA|AA|MSG1\r",
         ));
+        stream
+    }
+
+    #[test]
+    fn messages_in_any_cut_give_the_same_headers() {
+        let mut stream = oru_and_ack();
         stream.extend(framed(
             "MSH|^~\\&|PUMP|ICU|EHR|HOSP|2026||RGV^O15|7|P|2.8\rSFT|Acme^L^^^^X|3.1|InfuseOS|b7\rPRT|1|UC||AP|||||PUMP-1^ACME|||||||0101234\rOBX|1|ED|PDF||\u{e9}\u{ff}data|||||F\r",
         ));
@@ -351,16 +358,7 @@ mod tests {
 
     #[test]
     fn mllp_split_anywhere_and_two_per_segment() {
-        let framed = |m: &str| {
-            let mut v = vec![SB];
-            v.extend_from_slice(m.as_bytes());
-            v.extend_from_slice(&[EB, CR]);
-            v
-        };
-        let mut stream = framed(ORU);
-        stream.extend(framed(
-            "MSH|^~\\&|IE|HOSP|MX800|ICU|20260101||ACK^R01|A1|P|2.5.1\rMSA|AA|MSG1\r",
-        ));
+        let stream = oru_and_ack();
         for cut in [1, 5, 40, stream.len() / 2, stream.len() - 1] {
             let mut st = Hl7State::default();
             let mut out = Vec::new();

@@ -401,6 +401,19 @@ pub fn exercise(data: &[u8]) -> usize {
     out.len() + o.len()
 }
 
+/// Test inputs: a seeded xorshift stream; each call gives a number below
+/// its argument (which must not be zero).
+#[cfg(test)]
+pub(crate) fn below(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut x = seed;
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

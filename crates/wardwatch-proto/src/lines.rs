@@ -79,13 +79,7 @@ mod tests {
 
     #[test]
     fn lines_split_as_defined() {
-        let mut x: u64 = 0x853c_49e6_748f_ea9b;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = crate::below(0x853c_49e6_748f_ea9b);
         for _ in 0..2000 {
             let mut data = Vec::new();
             for _ in 0..next(3000) {
