@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use wardwatch_proto::dns::tunnel_like;
+use wardwatch_proto::dns::{name_hash, tunnel_like};
 use wardwatch_proto::obs::{ObsKind, Observation};
 
 use crate::digest::{FlowDigest, PairKey, PairStats};
@@ -58,7 +58,7 @@ type Inbound<'p> = BTreeMap<(IpAddr, u16), (BTreeSet<IpAddr>, &'p PairStats, u64
 /// Per (medical device, external peer): first pair, connections, last, ports.
 type External<'p> = BTreeMap<(IpAddr, IpAddr), (&'p PairStats, u64, i64, BTreeSet<u16>)>;
 /// Per (client, domain): names, first observation, last, resolver.
-type Tunnels<'o> = BTreeMap<(IpAddr, &'o str), (BTreeSet<&'o str>, &'o Observation, i64, IpAddr)>;
+type Tunnels<'o> = BTreeMap<(IpAddr, &'o str), (BTreeSet<u64>, &'o Observation, i64, IpAddr)>;
 
 pub(crate) fn pair_origin(p: &PairStats) -> Option<(u16, u64, i64)> {
     Some((p.first_frame.0, p.first_frame.1, p.first_ts))
@@ -89,6 +89,7 @@ pub fn reads(o: &Observation) -> bool {
         o.kind,
         ObsKind::Login { .. }
             | ObsKind::Dns { .. }
+            | ObsKind::DnsTunnel { .. }
             | ObsKind::DicomAssociate { .. }
             | ObsKind::DicomVolume { .. }
             | ObsKind::Hl7Message(_)
@@ -822,35 +823,7 @@ pub(crate) fn exposure(
 /// flow workers keep no more of a tunnel's queries).
 pub const TUNNEL_NAMES: usize = 4096;
 
-/// The registered domain of a name, approximated by its last two labels
-/// (three under a two-letter country code with a short second level).
-/// Names whose last label is no top-level domain (dnscat sends data
-/// straight to the resolver) share the key `(no domain)`.
-pub fn base_domain(name: &str) -> &str {
-    let name = name.trim_end_matches('.');
-    let mut labels = name.rsplit('.');
-    let tld = labels.next().unwrap_or("");
-    let plausible = (2..=24).contains(&tld.len())
-        && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--"));
-    if !plausible {
-        return "(no domain)";
-    }
-    let second = labels.next().unwrap_or("");
-    let take = if labels.next().is_some() && tld.len() == 2 && second.len() <= 3 {
-        3
-    } else {
-        2
-    };
-    // The last `take` labels: what follows the take-th dot from the end.
-    let mut cut = name.len();
-    for _ in 0..take {
-        match name.get(..cut).and_then(|h| h.rfind('.')) {
-            Some(i) => cut = i,
-            None => return name,
-        }
-    }
-    name.get(cut + 1..).unwrap_or(name)
-}
+pub use wardwatch_proto::dns::base_domain;
 
 /// The names a plain-DNS query asks (`None` for anything else: answers,
 /// mDNS, LLMNR, other facts).
@@ -868,25 +841,33 @@ pub fn query_names(o: &Observation) -> Option<impl Iterator<Item = &str>> {
 }
 
 fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
+    fn add<'o>(per: &mut Tunnels<'o>, o: &'o Observation, domain: &'o str, name: u64) {
+        let e = per.entry((o.client.0, domain)).or_insert((
+            BTreeSet::new(),
+            o,
+            o.origin.ts_ns,
+            o.server.0,
+        ));
+        if e.0.len() < TUNNEL_NAMES {
+            e.0.insert(name);
+        }
+        e.2 = e.2.max(o.origin.ts_ns);
+    }
     let mut per: Tunnels<'_> = BTreeMap::new();
     for o in obs {
+        if let ObsKind::DnsTunnel {
+            domain, name_hash, ..
+        } = &o.kind
+        {
+            add(&mut per, o, domain.as_str(), *name_hash);
+            continue;
+        }
+        // A message naming a watched domain is kept whole.
         let Some(names) = query_names(o) else {
             continue;
         };
-        for name in names {
-            if !tunnel_like(name) {
-                continue;
-            }
-            let e = per.entry((o.client.0, base_domain(name))).or_insert((
-                BTreeSet::new(),
-                o,
-                o.origin.ts_ns,
-                o.server.0,
-            ));
-            if e.0.len() < TUNNEL_NAMES {
-                e.0.insert(name);
-            }
-            e.2 = e.2.max(o.origin.ts_ns);
+        for name in names.filter(|n| tunnel_like(n)) {
+            add(&mut per, o, base_domain(name), name_hash(name));
         }
     }
     for ((client, domain), (names, first, last, resolver)) in per {

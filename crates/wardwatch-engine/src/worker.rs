@@ -12,7 +12,7 @@ use wardwatch_flow::{
 use wardwatch_inventory::{hosts::HostUpdate, HostTable, Sighting};
 use wardwatch_proto::{ObsKind, Observation, Origin, ProtoFlow, Side};
 
-use wardwatch_detect::behaviour::{base_domain, query_names, TUNNEL_NAMES};
+use wardwatch_detect::behaviour::TUNNEL_NAMES;
 use wardwatch_detect::{FlowDigest, FlowFact};
 
 use crate::EngineConfig;
@@ -229,39 +229,28 @@ impl WorkerSink {
         self.observations.push(o);
     }
 
-    /// Whether `o` is a DNS query whose names all look like tunnelled data
-    /// under domains whose [`TUNNEL_NAMES`] queries from this client are
-    /// already kept: the tunnel rule reads no more, and a tunnel sends
-    /// hundreds of thousands, which would push every other fact past the
-    /// cap. Queries naming a watched domain are always kept (indicators).
-    /// Counts the queries it lets through; past [`MAX_TUNNEL_KEYS`] pairs
-    /// it limits nothing (the cap still holds).
+    /// Whether `o` is a query of a DNS tunnel whose domain already has its
+    /// [`TUNNEL_NAMES`] queries from this client kept: the tunnel rule reads
+    /// no more, and a tunnel sends hundreds of thousands, which would push
+    /// every other fact past the cap. Counts the queries it lets through;
+    /// past [`MAX_TUNNEL_KEYS`] pairs it limits nothing (the cap still
+    /// holds).
     fn past_tunnel_share(&mut self, o: &Observation) -> bool {
-        let Some(names) = query_names(o).filter(|_| !self.keep_repeats) else {
+        let ObsKind::DnsTunnel { domain, .. } = &o.kind else {
             return false;
         };
-        let mut keys = Vec::new();
-        for name in names {
-            if !wardwatch_proto::dns::tunnel_like(name) || wardwatch_proto::watch::is_watched(name)
-            {
-                return false;
-            }
-            keys.push(self.tunnel_key.hash_one((o.client.0, base_domain(name))));
-        }
-        if keys.is_empty() {
+        if self.keep_repeats {
             return false;
         }
-        if keys
-            .iter()
-            .all(|k| self.tunnels.get(k).is_some_and(|n| *n >= TUNNEL_NAMES))
-        {
-            return true;
-        }
-        for k in keys {
-            if self.tunnels.len() >= MAX_TUNNEL_KEYS && !self.tunnels.contains_key(&k) {
-                continue;
+        let key = self.tunnel_key.hash_one((o.client.0, domain.as_str()));
+        let room = self.tunnels.len() < MAX_TUNNEL_KEYS;
+        match self.tunnels.get_mut(&key) {
+            Some(n) if *n >= TUNNEL_NAMES => return true,
+            Some(n) => *n += 1,
+            None if room => {
+                self.tunnels.insert(key, 1);
             }
-            *self.tunnels.entry(k).or_default() += 1;
+            None => {}
         }
         false
     }

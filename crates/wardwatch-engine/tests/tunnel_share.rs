@@ -72,7 +72,7 @@ fn a_tunnel_keeps_what_its_rule_reads() {
         let dns = out
             .observations
             .iter()
-            .filter(|o| matches!(o.kind, ObsKind::Dns { .. }))
+            .filter(|o| matches!(o.kind, ObsKind::DnsTunnel { .. }))
             .count();
         // Each worker keeps its share of the pair's names.
         assert!(dns <= 4096 * threads, "{threads} threads: {dns} kept");

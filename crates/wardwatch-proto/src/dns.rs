@@ -315,6 +315,43 @@ fn tunnel_like_at(msg: &[u8], at: usize) -> Option<Option<(bool, usize)>> {
     Some(Some((entropy_of(&counts, n) >= 3.5, end)))
 }
 
+/// The registered domain of a name, approximated by its last two labels
+/// (three under a two-letter country code with a short second level).
+/// Names whose last label is no top-level domain (dnscat sends data
+/// straight to the resolver) share the key `(no domain)`.
+pub fn base_domain(name: &str) -> &str {
+    let name = name.trim_end_matches('.');
+    let mut labels = name.rsplit('.');
+    let tld = labels.next().unwrap_or("");
+    let plausible = (2..=24).contains(&tld.len())
+        && (tld.bytes().all(|b| b.is_ascii_alphabetic()) || tld.starts_with("xn--"));
+    if !plausible {
+        return "(no domain)";
+    }
+    let second = labels.next().unwrap_or("");
+    let take = if labels.next().is_some() && tld.len() == 2 && second.len() <= 3 {
+        3
+    } else {
+        2
+    };
+    // The last `take` labels: what follows the take-th dot from the end.
+    let mut cut = name.len();
+    for _ in 0..take {
+        match name.get(..cut).and_then(|h| h.rfind('.')) {
+            Some(i) => cut = i,
+            None => return name,
+        }
+    }
+    name.get(cut + 1..).unwrap_or(name)
+}
+
+/// A hash of a query name, the same in every run (distinct names of a
+/// tunnel are counted by it).
+pub fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0xd45).hash_one(name)
+}
+
 /// Whether a plain-DNS message can be reported: one of its queries names a
 /// watched domain, or a query's name looks like tunnelled data. Reads the
 /// query names only (no answers, no record formatting); a message it passes

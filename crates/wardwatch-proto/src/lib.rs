@@ -299,26 +299,36 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
     } else if (dport == 53 || sport == 53)
         && dns::worth_reporting(payload, dport == 53, watch::any())
     {
-        // Plain DNS is not reported per message; only queries whose names
-        // look like data (tunnelling) and messages naming a watched domain
-        // are.
+        // Plain DNS is not reported per message; only messages naming a
+        // watched domain are, and queries whose names look like data
+        // (tunnelling), by their domain and a hash of the name.
         match dns::parse(payload, "dns") {
             Some(ObsKind::Dns {
                 response,
                 queries,
                 answers,
                 flavour,
-            }) if queries.iter().any(|q| {
-                let name = q.split(' ').next().unwrap_or("");
-                (!response && dns::tunnel_like(name)) || watch::is_watched(name)
-            }) =>
-            {
-                Some(ObsKind::Dns {
-                    flavour,
-                    response,
-                    queries,
-                    answers,
-                })
+            }) => {
+                let names = || queries.iter().map(|q| q.split(' ').next().unwrap_or(""));
+                if names().any(watch::is_watched) {
+                    // The indicator rules read the whole message.
+                    return Some(ObsKind::Dns {
+                        flavour,
+                        response,
+                        queries,
+                        answers,
+                    });
+                }
+                if response {
+                    return None;
+                }
+                names()
+                    .find(|n| dns::tunnel_like(n))
+                    .map(|n| ObsKind::DnsTunnel {
+                        domain: dns::base_domain(n).to_string(),
+                        name_hash: dns::name_hash(n),
+                        length: u16::try_from(n.len()).unwrap_or(u16::MAX),
+                    })
             }
             _ => None,
         }

@@ -288,6 +288,18 @@ pub enum ObsKind {
         /// `name TYPE value` answered.
         answers: Vec<String>,
     },
+    /// A plain-DNS query whose name looks like tunnelled data (and names no
+    /// watched domain): its registered domain and a hash of the whole name.
+    /// The name itself, the data, is not kept: the tunnel rule counts
+    /// distinct names, and a tunnel sends hundreds of thousands.
+    DnsTunnel {
+        /// Registered domain (see `base_domain`), or `(no domain)`.
+        domain: String,
+        /// [`crate::dns::name_hash`] of the name asked.
+        name_hash: u64,
+        /// The name's length in bytes.
+        length: u16,
+    },
     /// An SSDP message.
     Ssdp {
         /// NOTIFY, M-SEARCH or the status line's protocol.
