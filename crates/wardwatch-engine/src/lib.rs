@@ -21,7 +21,7 @@ use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Defragmenter, FlowConfig, IpPacket, Network, PacketMeta,
     Transport,
 };
-use wardwatch_inventory::{build_devices, HostTable, InputNames, LocalNets, Sighting};
+use wardwatch_inventory::{HostTable, InputNames, LocalNets, Sighting};
 use wardwatch_model::{
     time::{now_secs, rfc3339_secs},
     InputSummary, InputWarning, Report, Stats, Talker, REPORT_SCHEMA,
@@ -1560,7 +1560,15 @@ fn assemble(
         });
         (before - observations.len()) as u64
     };
-    let build = || build_devices(&hosts, &cfg.site, &cfg.local, &input_names);
+    let build = || {
+        wardwatch_inventory::build_devices_threads(
+            &hosts,
+            &cfg.site,
+            &cfg.local,
+            &input_names,
+            cfg.threads,
+        )
+    };
     let (repeated, mut devices) = if cfg.threads > 1 {
         std::thread::scope(|s| {
             let ordered = s.spawn(|| order(&mut flows, &mut observations));

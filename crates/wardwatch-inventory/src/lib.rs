@@ -74,6 +74,22 @@ pub fn build_devices(
     local: &LocalNets,
     inputs: &InputNames,
 ) -> Vec<Device> {
+    build_devices_threads(table, site, local, inputs, 1)
+}
+
+/// Builds below this many are finished on one thread.
+const MIN_FINISH_SHARE: usize = 4096;
+
+/// [`build_devices`], the devices finished (identifier, addresses, vendor,
+/// services) on up to `threads` threads, each a contiguous share; the same
+/// devices whatever the thread count.
+pub fn build_devices_threads(
+    table: &HostTable,
+    site: &str,
+    local: &LocalNets,
+    inputs: &InputNames,
+    threads: usize,
+) -> Vec<Device> {
     // 1. Which MACs are routers: they carry non-local addresses, or many.
     let mut mac_ips: HashMap<[u8; 6], (usize, usize), foldhash::fast::RandomState> =
         HashMap::default();
@@ -171,60 +187,37 @@ pub fn build_devices(
     }
 
     // 3. Finish each device.
+    let builds: Vec<(DeviceKey, DeviceBuild)> = builds.into_iter().collect();
+    let shares = threads.clamp(1, (builds.len() / MIN_FINISH_SHARE).max(1));
     let mut out = Vec::with_capacity(builds.len());
-    for (key, mut b) in builds {
-        let mut d = Device {
-            id: stable_id("dev", site, &[&key.id_text()]),
-            mac: b.mac.map(|m| fmt_mac(&m)),
-            ips: b.ips.iter().map(|i| i.to_string()).collect(),
-            vlan: b.vlan,
-            category: "unknown".into(),
-            first_seen: rfc3339(b.first_ts),
-            last_seen: rfc3339(b.last_ts),
-            traffic: b.traffic.clone(),
-            confidence: Confidence::default(),
-            ..Default::default()
-        };
-        if let Some(m) = b.mac {
-            if let Some(e) = oui_vendor(&mut d, &m) {
-                b.evidence.push(e);
-            } else if oui::is_locally_administered(&m) {
-                b.evidence.push(Evidence {
-                    source: "oui".into(),
-                    field: "mac".into(),
-                    value: "locally administered (randomised or virtual) MAC".into(),
-                    input: None,
-                    frame: None,
-                    ts: None,
-                    rule: Some("ieee-local-bit".into()),
-                });
+    if shares == 1 {
+        out.extend(builds.into_iter().map(|(k, b)| finish_device(k, b, site)));
+    } else {
+        let size = builds.len().div_ceil(shares);
+        let mut parts: Vec<Vec<(DeviceKey, DeviceBuild)>> = Vec::new();
+        let mut rest = builds.into_iter();
+        loop {
+            let part: Vec<_> = rest.by_ref().take(size).collect();
+            if part.is_empty() {
+                break;
             }
+            parts.push(part);
         }
-        if b.gateway_for > 0 {
-            d.category = "network-device".into();
-            d.confidence.category = 0.7;
-            d.medical = Some(false);
-            b.evidence.push(Evidence {
-                source: "behaviour".into(),
-                field: "category".into(),
-                value: format!("routes traffic for {} addresses", b.gateway_for),
-                input: None,
-                frame: None,
-                ts: None,
-                rule: Some("role:gateway".into()),
-            });
-        }
-        d.services = b
-            .services
-            .iter()
-            .map(|(proto, port)| Service {
-                transport: if *proto == 6 { "tcp" } else { "udp" }.into(),
-                port: *port,
-                proto: ports::service_name(*proto, *port).map(str::to_string),
-            })
-            .collect();
-        d.evidence = b.evidence;
-        out.push(d);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|part| {
+                    s.spawn(move || {
+                        part.into_iter()
+                            .map(|(k, b)| finish_device(k, b, site))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+        });
     }
     // By first address, then id: the builds were keyed by text.
     // Keys sorted, devices moved once.
@@ -235,6 +228,63 @@ pub fn build_devices(
         )
     });
     out
+}
+
+/// A device from its build: identifier, addresses, OUI vendor, gateway role,
+/// services and evidence.
+fn finish_device(key: DeviceKey, mut b: DeviceBuild, site: &str) -> Device {
+    let mut d = Device {
+        id: stable_id("dev", site, &[&key.id_text()]),
+        mac: b.mac.map(|m| fmt_mac(&m)),
+        ips: b.ips.iter().map(|i| i.to_string()).collect(),
+        vlan: b.vlan,
+        category: "unknown".into(),
+        first_seen: rfc3339(b.first_ts),
+        last_seen: rfc3339(b.last_ts),
+        traffic: b.traffic.clone(),
+        confidence: Confidence::default(),
+        ..Default::default()
+    };
+    if let Some(m) = b.mac {
+        if let Some(e) = oui_vendor(&mut d, &m) {
+            b.evidence.push(e);
+        } else if oui::is_locally_administered(&m) {
+            b.evidence.push(Evidence {
+                source: "oui".into(),
+                field: "mac".into(),
+                value: "locally administered (randomised or virtual) MAC".into(),
+                input: None,
+                frame: None,
+                ts: None,
+                rule: Some("ieee-local-bit".into()),
+            });
+        }
+    }
+    if b.gateway_for > 0 {
+        d.category = "network-device".into();
+        d.confidence.category = 0.7;
+        d.medical = Some(false);
+        b.evidence.push(Evidence {
+            source: "behaviour".into(),
+            field: "category".into(),
+            value: format!("routes traffic for {} addresses", b.gateway_for),
+            input: None,
+            frame: None,
+            ts: None,
+            rule: Some("role:gateway".into()),
+        });
+    }
+    d.services = b
+        .services
+        .iter()
+        .map(|(proto, port)| Service {
+            transport: if *proto == 6 { "tcp" } else { "udp" }.into(),
+            port: *port,
+            proto: ports::service_name(*proto, *port).map(str::to_string),
+        })
+        .collect();
+    d.evidence = b.evidence;
+    d
 }
 
 /// Devices seen only through DHCP (a client asking for an address has none
@@ -321,4 +371,48 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
         n += 1;
     }
     (n == 6).then_some(out)
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+    use crate::hosts::HostUpdate;
+
+    #[test]
+    fn threads_give_the_same_devices() {
+        // Devices with their own MAC, addresses behind a router (one MAC for
+        // many), services and traffic: enough for three shares.
+        let mut table = HostTable::new(1 << 20);
+        let router = [0x00, 0x1b, 0x21, 0, 0, 1];
+        for i in 0..(4 * MIN_FINISH_SHARE as u32 + 123) {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i * 7));
+            let own = [0x00, 0x09, 0xfb, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+            table.add(HostUpdate {
+                ip,
+                mac: Some(if i % 5 == 0 { router } else { own }),
+                vlan: (i % 3 == 0).then_some(20),
+                tx_packets: 1 + u64::from(i % 11),
+                tx_bytes: 60 * u64::from(i),
+                rx_packets: u64::from(i % 4),
+                rx_bytes: 80,
+                first_ts: i64::from(i) * 1_000,
+                last_ts: i64::from(i) * 2_000,
+                first: Sighting {
+                    input: 0,
+                    frame: u64::from(i),
+                    ts_ns: i64::from(i) * 1_000,
+                    arp_owner: i % 7 == 0,
+                },
+                service: (i % 2 == 0).then_some((6, 104)),
+            });
+        }
+        let inputs = InputNames(vec!["a.pcap".into()]);
+        let local = LocalNets::default();
+        let one = build_devices_threads(&table, "site", &local, &inputs, 1);
+        assert!(one.len() > 3 * MIN_FINISH_SHARE, "{}", one.len());
+        for threads in [2, 3, 8] {
+            let many = build_devices_threads(&table, "site", &local, &inputs, threads);
+            assert_eq!(many, one, "{threads} threads");
+        }
+    }
 }
