@@ -33,7 +33,7 @@ impl LineBuf {
     }
 
     fn take(&mut self) -> String {
-        let s = if self.buf.is_ascii() {
+        let mut s = if self.buf.is_ascii() {
             // Nearly every line: no UTF-8 decoding.
             self.buf
                 .iter()
@@ -47,9 +47,7 @@ impl LineBuf {
                 .collect()
         };
         self.buf.clear();
-        let end = s.trim_end().len();
-        let mut s = s;
-        s.truncate(end);
+        s.truncate(s.trim_end().len());
         s
     }
 }
