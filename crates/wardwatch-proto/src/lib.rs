@@ -408,6 +408,21 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(5353, 5353, data);
     let _ = on_datagram(1900, 1900, data);
     let _ = on_datagram(40000, 161, data);
+    // Plain DNS both ways (the tunnel prefilter reads labels in place).
+    let _ = on_datagram(40000, 53, data);
+    let _ = on_datagram(53, 40000, data);
+    // The text framings again in small pieces (their searches resume).
+    let (mut h, mut w, mut f) = (
+        hl7::Hl7State::default(),
+        http::HttpState::default(),
+        ftp::FtpState::default(),
+    );
+    for (i, chunk) in data.chunks(7).enumerate() {
+        h.feed(i % 2, chunk, &mut o);
+        w.feed(i % 2, chunk, &mut o);
+        f.feed(i % 2, chunk, &mut o);
+    }
+    h.finish(&mut o);
     out.len() + o.len()
 }
 
