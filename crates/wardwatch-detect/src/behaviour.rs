@@ -827,7 +827,7 @@ pub use wardwatch_proto::dns::base_domain;
 
 /// The names a plain-DNS query asks (`None` for anything else: answers,
 /// mDNS, LLMNR, other facts).
-pub fn query_names(o: &Observation) -> Option<impl Iterator<Item = &str>> {
+fn query_names(o: &Observation) -> Option<impl Iterator<Item = &str>> {
     let ObsKind::Dns {
         flavour,
         response: false,

@@ -206,10 +206,16 @@ pub fn parse_netbios(b: &[u8]) -> Option<ObsKind> {
 /// Shannon entropy of a string, bits per character.
 pub fn entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];
-    for b in s.bytes() {
-        counts[b as usize] += 1;
+    let n = tally(&mut counts, s.as_bytes());
+    entropy_of(&counts, n)
+}
+
+/// Counts the bytes of `b` into `counts`; returns how many.
+fn tally(counts: &mut [u32; 256], b: &[u8]) -> usize {
+    for c in b {
+        counts[*c as usize] += 1;
     }
-    entropy_of(&counts, s.len())
+    b.len()
 }
 
 /// Entropy of `n` bytes counted in `counts`.
@@ -268,10 +274,7 @@ pub fn tunnel_like(name: &str) -> bool {
     let mut counts = [0u32; 256];
     let mut n = 0;
     for l in sub.split('.').filter(|l| l.len() >= 16) {
-        for b in l.bytes() {
-            counts[b as usize] += 1;
-        }
-        n += l.len();
+        n += tally(&mut counts, l.as_bytes());
     }
     entropy_of(&counts, n) >= 3.5
 }
@@ -305,10 +308,7 @@ fn tunnel_like_at(msg: &[u8], at: usize) -> Option<Option<(bool, usize)>> {
     let mut n = 0;
     walk_labels(msg, at, |l| {
         if l.len() >= 16 {
-            for b in l {
-                counts[*b as usize] += 1;
-            }
-            n += l.len();
+            n += tally(&mut counts, l);
         }
         true
     });

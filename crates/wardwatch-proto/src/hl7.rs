@@ -44,31 +44,16 @@ fn component(field: &str, comp_sep: char, i: usize) -> &str {
     field.split(comp_sep).nth(i).unwrap_or("")
 }
 
-/// Field `i` of a segment (0: the segment's name), decoded alone when the
-/// separator is ASCII (as it is in practice), else from the whole segment;
-/// the same text either way.
-fn field(seg: &[u8], fs: char, i: usize) -> Cow<'_, str> {
-    if let Some(b) = ascii(fs) {
-        return seg
-            .split(|c| *c == b)
-            .nth(i)
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-    }
-    Cow::Owned(
-        String::from_utf8_lossy(seg)
+/// Field `i` of a segment (0: the segment's name; `None` past its last),
+/// decoded alone when the separator is ASCII (as it is in practice), else
+/// from the whole segment; the same text either way.
+fn field(seg: &[u8], fs: char, i: usize) -> Option<Cow<'_, str>> {
+    match ascii(fs) {
+        Some(b) => seg.split(|c| *c == b).nth(i).map(String::from_utf8_lossy),
+        None => String::from_utf8_lossy(seg)
             .split(fs)
             .nth(i)
-            .unwrap_or("")
-            .to_string(),
-    )
-}
-
-/// Whether a segment has field `i`.
-fn has_field(seg: &[u8], fs: char, i: usize) -> bool {
-    match ascii(fs) {
-        Some(b) => seg.split(|c| *c == b).nth(i).is_some(),
-        None => String::from_utf8_lossy(seg).split(fs).nth(i).is_some(),
+            .map(|f| Cow::Owned(f.to_string())),
     }
 }
 
@@ -124,10 +109,14 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
         // a whole document, in OBX-5).
         let field = |i: usize| field(seg, fs, i);
         match name {
-            "MSA" => ack_code = has_field(seg, fs, 1).then(|| field(1).trim().to_string()),
+            "MSA" => ack_code = field(1).map(|s| s.trim().to_string()),
             "SFT" if software.len() < 8 => {
                 // SFT-1 vendor organisation, SFT-2 version, SFT-3 product.
-                let (org, ver, prod) = (field(1), field(2), field(3));
+                let (org, ver, prod) = (
+                    field(1).unwrap_or_default(),
+                    field(2).unwrap_or_default(),
+                    field(3).unwrap_or_default(),
+                );
                 let s = [component(&org, comp, 0), &*prod, &*ver]
                     .iter()
                     .filter(|x| !x.is_empty())
@@ -141,7 +130,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             "OBX" if equipment.len() < 16 => {
                 // OBX-18: equipment instance identifier (never OBX-5), its
                 // components joined by the standard `^` whatever MSH-2 said.
-                if let Some(e) = Some(field(18)).filter(|e| !e.is_empty()) {
+                if let Some(e) = field(18).filter(|e| !e.is_empty()) {
                     let e = e.replace(comp, "^").trim().to_string();
                     if !equipment.contains(&e) {
                         equipment.push(e);
@@ -151,7 +140,7 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             "PRT" if equipment.len() < 16 => {
                 // PRT-10 participation device, PRT-16 UDI.
                 for i in [10, 16] {
-                    if let Some(e) = Some(field(i)).filter(|e| !e.is_empty()) {
+                    if let Some(e) = field(i).filter(|e| !e.is_empty()) {
                         let e = e.replace(comp, "^").trim().to_string();
                         if !equipment.contains(&e) {
                             equipment.push(e);
