@@ -12,6 +12,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use wardwatch_engine::{analyze_files, analyze_live, EngineConfig, EngineError, Outcome};
 use wardwatch_inventory::Cidr;
 
+/// Many small, short-lived allocations (dissector fields, evidence, the
+/// report): mimalloc serves them with fewer instructions and less memory
+/// held than the system allocator (see the commit that chose it).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in the README.
 mod exit {
     /// A capture could not be read at all (missing, a directory, not a capture).
