@@ -53,7 +53,8 @@ pub struct EngineConfig {
     pub collect_flows: bool,
     /// Keep the reassembled TCP bytes of every flow (tests only).
     pub collect_streams: bool,
-    /// Run the protocol dissectors (off: the engine alone, for benchmarks).
+    /// Run the protocol dissectors (off: the engine alone, for benchmarks:
+    /// decode, flows and TCP reassembly of every stream, its bytes dropped).
     pub dissect: bool,
     /// Return the dissectors' observations with the outcome (tests).
     pub collect_observations: bool,

@@ -268,7 +268,10 @@ const STREAM_KEEP: usize = 64 << 20;
 
 impl FlowSink<FlowState> for WorkerSink {
     fn wants_stream(&mut self, _info: &FlowInfo, state: &mut FlowState) -> bool {
-        self.collect_streams || (self.dissect && state.proto.wants_stream())
+        // Without dissectors every stream is still reassembled (and dropped):
+        // the engine alone is decode, flows and reassembly, the baseline the
+        // dissectors' cost is measured against.
+        self.collect_streams || !self.dissect || state.proto.wants_stream()
     }
 
     fn on_packet(

@@ -96,7 +96,8 @@ struct AnalyzeOpts {
     /// Never show a progress bar.
     #[arg(long)]
     no_progress: bool,
-    /// Skip the protocol dissectors (flows and inventory from L2–L4 only).
+    /// Skip the protocol dissectors: flows, reassembly (bytes dropped) and
+    /// inventory from L2–L4 only. The engine-alone benchmark baseline.
     #[arg(long)]
     no_dissect: bool,
 }
