@@ -132,7 +132,7 @@ fn dicom_association_fields_match_tshark() {
             let theirs_sops: Vec<String> = t[4].split("),").map(uid_of).collect();
             let ours_sops: Vec<String> = contexts
                 .iter()
-                .filter_map(|c| c.abstract_syntax.clone())
+                .filter_map(|c| c.abstract_syntax.as_deref().map(str::to_string))
                 .collect();
             assert_eq!(ours_sops, theirs_sops, "frame {frame}");
             // Names we give SOP classes are known to tshark too.

@@ -4,7 +4,7 @@
 //! without being kept.
 
 use crate::bytes::{be16, le16, le32};
-use crate::obs::{ObsKind, PresentationContext};
+use crate::obs::{ObsKind, PresentationContext, WireName};
 
 /// A DICOM text value: padding, NULs and control characters removed.
 fn text(b: &[u8]) -> String {
@@ -41,76 +41,114 @@ pub fn probe_prefix(b: &[u8]) -> bool {
         && b.get(7).is_none_or(|c| *c == 1)
 }
 
+/// Well-known UIDs: their names, and the UIDs themselves kept static (a
+/// proposal repeats them in every association; see [`uid`]).
+macro_rules! uid_table {
+    ($($uid:literal => $name:literal,)*) => {
+        /// The static copy of a well-known UID and its name.
+        fn known_uid(uid: &[u8]) -> Option<(&'static str, &'static str)> {
+            Some(match uid {
+                $(x if x == $uid.as_bytes() => ($uid, $name),)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+uid_table! {
+    "1.2.840.10008.1.1" => "Verification",
+    "1.2.840.10008.3.1.1.1" => "DICOM Application Context",
+    "1.2.840.10008.1.2" => "Implicit VR Little Endian",
+    "1.2.840.10008.1.2.1" => "Explicit VR Little Endian",
+    "1.2.840.10008.1.2.1.99" => "Deflated Explicit VR Little Endian",
+    "1.2.840.10008.1.2.2" => "Explicit VR Big Endian",
+    "1.2.840.10008.1.2.4.50" => "JPEG Baseline",
+    "1.2.840.10008.1.2.4.70" => "JPEG Lossless",
+    "1.2.840.10008.1.2.4.90" => "JPEG 2000 Lossless",
+    "1.2.840.10008.1.2.4.91" => "JPEG 2000",
+    "1.2.840.10008.1.2.5" => "RLE Lossless",
+    "1.2.840.10008.5.1.4.1.1.1" => "CR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.1.1" => "Digital X-Ray Image Storage - For Presentation",
+    "1.2.840.10008.5.1.4.1.1.1.2" => "Digital Mammography X-Ray Image Storage - For Presentation",
+    "1.2.840.10008.5.1.4.1.1.2" => "CT Image Storage",
+    "1.2.840.10008.5.1.4.1.1.2.1" => "Enhanced CT Image Storage",
+    "1.2.840.10008.5.1.4.1.1.3.1" => "Ultrasound Multi-frame Image Storage",
+    "1.2.840.10008.5.1.4.1.1.4" => "MR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.4.1" => "Enhanced MR Image Storage",
+    "1.2.840.10008.5.1.4.1.1.6.1" => "US Image Storage",
+    "1.2.840.10008.5.1.4.1.1.7" => "Secondary Capture Image Storage",
+    "1.2.840.10008.5.1.4.1.1.9.1.1" => "12-lead ECG Waveform Storage",
+    "1.2.840.10008.5.1.4.1.1.12.1" => "X-Ray Angiographic Image Storage",
+    "1.2.840.10008.5.1.4.1.1.20" => "NM Image Storage",
+    "1.2.840.10008.5.1.4.1.1.128" => "PET Image Storage",
+    "1.2.840.10008.5.1.4.1.1.481.1" => "RT Image Storage",
+    "1.2.840.10008.5.1.4.1.1.88.11" => "Basic Text SR Storage",
+    "1.2.840.10008.5.1.4.1.1.104.1" => "Encapsulated PDF Storage",
+    "1.2.840.10008.5.1.4.1.2.1.1" => "Patient Root Q/R FIND",
+    "1.2.840.10008.5.1.4.1.2.1.2" => "Patient Root Q/R MOVE",
+    "1.2.840.10008.5.1.4.1.2.1.3" => "Patient Root Q/R GET",
+    "1.2.840.10008.5.1.4.1.2.2.1" => "Study Root Q/R FIND",
+    "1.2.840.10008.5.1.4.1.2.2.2" => "Study Root Q/R MOVE",
+    "1.2.840.10008.5.1.4.1.2.2.3" => "Study Root Q/R GET",
+    "1.2.840.10008.5.1.4.31" => "Modality Worklist FIND",
+    "1.2.840.10008.3.1.2.3.3" => "Modality Performed Procedure Step",
+    "1.2.840.10008.1.20.1" => "Storage Commitment Push Model",
+    "1.2.840.10008.5.1.1.9" => "Basic Grayscale Print Management",
+}
+
 /// Names of well-known SOP classes and transfer syntaxes.
 pub fn uid_name(uid: &str) -> Option<&'static str> {
-    Some(match uid {
-        "1.2.840.10008.1.1" => "Verification",
-        "1.2.840.10008.3.1.1.1" => "DICOM Application Context",
-        "1.2.840.10008.1.2" => "Implicit VR Little Endian",
-        "1.2.840.10008.1.2.1" => "Explicit VR Little Endian",
-        "1.2.840.10008.1.2.1.99" => "Deflated Explicit VR Little Endian",
-        "1.2.840.10008.1.2.2" => "Explicit VR Big Endian",
-        "1.2.840.10008.1.2.4.50" => "JPEG Baseline",
-        "1.2.840.10008.1.2.4.70" => "JPEG Lossless",
-        "1.2.840.10008.1.2.4.90" => "JPEG 2000 Lossless",
-        "1.2.840.10008.1.2.4.91" => "JPEG 2000",
-        "1.2.840.10008.1.2.5" => "RLE Lossless",
-        "1.2.840.10008.5.1.4.1.1.1" => "CR Image Storage",
-        "1.2.840.10008.5.1.4.1.1.1.1" => "Digital X-Ray Image Storage - For Presentation",
-        "1.2.840.10008.5.1.4.1.1.1.2" => {
-            "Digital Mammography X-Ray Image Storage - For Presentation"
-        }
-        "1.2.840.10008.5.1.4.1.1.2" => "CT Image Storage",
-        "1.2.840.10008.5.1.4.1.1.2.1" => "Enhanced CT Image Storage",
-        "1.2.840.10008.5.1.4.1.1.3.1" => "Ultrasound Multi-frame Image Storage",
-        "1.2.840.10008.5.1.4.1.1.4" => "MR Image Storage",
-        "1.2.840.10008.5.1.4.1.1.4.1" => "Enhanced MR Image Storage",
-        "1.2.840.10008.5.1.4.1.1.6.1" => "US Image Storage",
-        "1.2.840.10008.5.1.4.1.1.7" => "Secondary Capture Image Storage",
-        "1.2.840.10008.5.1.4.1.1.9.1.1" => "12-lead ECG Waveform Storage",
-        "1.2.840.10008.5.1.4.1.1.12.1" => "X-Ray Angiographic Image Storage",
-        "1.2.840.10008.5.1.4.1.1.20" => "NM Image Storage",
-        "1.2.840.10008.5.1.4.1.1.128" => "PET Image Storage",
-        "1.2.840.10008.5.1.4.1.1.481.1" => "RT Image Storage",
-        "1.2.840.10008.5.1.4.1.1.88.11" => "Basic Text SR Storage",
-        "1.2.840.10008.5.1.4.1.1.104.1" => "Encapsulated PDF Storage",
-        "1.2.840.10008.5.1.4.1.2.1.1" => "Patient Root Q/R FIND",
-        "1.2.840.10008.5.1.4.1.2.1.2" => "Patient Root Q/R MOVE",
-        "1.2.840.10008.5.1.4.1.2.1.3" => "Patient Root Q/R GET",
-        "1.2.840.10008.5.1.4.1.2.2.1" => "Study Root Q/R FIND",
-        "1.2.840.10008.5.1.4.1.2.2.2" => "Study Root Q/R MOVE",
-        "1.2.840.10008.5.1.4.1.2.2.3" => "Study Root Q/R GET",
-        "1.2.840.10008.5.1.4.31" => "Modality Worklist FIND",
-        "1.2.840.10008.3.1.2.3.3" => "Modality Performed Procedure Step",
-        "1.2.840.10008.1.20.1" => "Storage Commitment Push Model",
-        "1.2.840.10008.5.1.1.9" => "Basic Grayscale Print Management",
-        _ => return None,
-    })
+    known_uid(uid.as_bytes()).map(|(_, name)| name)
 }
 
 /// DIMSE command field names.
-pub fn command_name(field: u16) -> String {
-    let base = match field & 0x7FFF {
-        0x0001 => "C-STORE",
-        0x0010 => "C-GET",
-        0x0020 => "C-FIND",
-        0x0021 => "C-MOVE",
-        0x0030 => "C-ECHO",
-        0x0100 => "N-EVENT-REPORT",
-        0x0110 => "N-GET",
-        0x0120 => "N-SET",
-        0x0130 => "N-ACTION",
-        0x0140 => "N-CREATE",
-        0x0150 => "N-DELETE",
-        0x0FFF => return "C-CANCEL-RQ".into(),
-        _ => return format!("0x{field:04x}"),
+pub fn command_name(field: u16) -> WireName {
+    let name = match field {
+        0x0001 => "C-STORE-RQ",
+        0x8001 => "C-STORE-RSP",
+        0x0010 => "C-GET-RQ",
+        0x8010 => "C-GET-RSP",
+        0x0020 => "C-FIND-RQ",
+        0x8020 => "C-FIND-RSP",
+        0x0021 => "C-MOVE-RQ",
+        0x8021 => "C-MOVE-RSP",
+        0x0030 => "C-ECHO-RQ",
+        0x8030 => "C-ECHO-RSP",
+        0x0100 => "N-EVENT-REPORT-RQ",
+        0x8100 => "N-EVENT-REPORT-RSP",
+        0x0110 => "N-GET-RQ",
+        0x8110 => "N-GET-RSP",
+        0x0120 => "N-SET-RQ",
+        0x8120 => "N-SET-RSP",
+        0x0130 => "N-ACTION-RQ",
+        0x8130 => "N-ACTION-RSP",
+        0x0140 => "N-CREATE-RQ",
+        0x8140 => "N-CREATE-RSP",
+        0x0150 => "N-DELETE-RQ",
+        0x8150 => "N-DELETE-RSP",
+        0x0FFF | 0x8FFF => "C-CANCEL-RQ",
+        _ => return WireName::Owned(format!("0x{field:04x}")),
     };
-    format!("{base}-{}", if field & 0x8000 != 0 { "RSP" } else { "RQ" })
+    WireName::Borrowed(name)
 }
 
 /// A UID as sent (NUL padding, a control character, is dropped by [`text`]).
-fn uid(b: &[u8]) -> String {
-    text(b)
+fn uid(b: &[u8]) -> WireName {
+    // A UID is digits and dots, padded to even length with NUL (or a space):
+    // a well-known one is the static copy, another taken as it is; anything
+    // else is wire text.
+    let end = b
+        .iter()
+        .rposition(|c| *c != 0 && *c != b' ')
+        .map_or(0, |i| i + 1);
+    let core = b.get(..end).unwrap_or_default();
+    if let Some((uid, _)) = known_uid(core) {
+        return WireName::Borrowed(uid);
+    }
+    if core.iter().all(|c| c.is_ascii_digit() || *c == b'.') {
+        return String::from_utf8_lossy(core).into_owned().into();
+    }
+    text(b).into()
 }
 
 /// Parses A-ASSOCIATE-RQ (type 1) or -AC (type 2) after the 6-byte header.
@@ -163,7 +201,7 @@ pub fn parse_associate(request: bool, body: &[u8]) -> Option<ObsKind> {
                         0x51 if sv.len() >= 4 => {
                             max_pdu = Some(u32::from_be_bytes([sv[0], sv[1], sv[2], sv[3]]))
                         }
-                        0x52 => impl_uid = Some(uid(sv)),
+                        0x52 => impl_uid = Some(uid(sv).into_owned()),
                         0x55 => impl_ver = Some(text(sv)),
                         0x58 if request => {
                             // User identity: type, response requested,
@@ -200,7 +238,7 @@ pub fn parse_associate(request: bool, body: &[u8]) -> Option<ObsKind> {
 }
 
 /// Parses a DIMSE command set (always implicit VR little endian).
-pub fn parse_command(b: &[u8]) -> Option<(u16, Option<String>, Option<u16>, bool)> {
+pub fn parse_command(b: &[u8]) -> Option<(u16, Option<WireName>, Option<u16>, bool)> {
     let mut at = 0;
     let (mut field, mut sop, mut status, mut has_data) = (None, None, None, false);
     while at + 8 <= b.len() {
@@ -389,7 +427,7 @@ struct DirState {
 pub struct DicomState {
     dirs: [DirState; 2],
     /// Accepted transfer syntax per presentation context id.
-    accepted: Vec<(u8, String)>,
+    accepted: Vec<(u8, WireName)>,
     identity_sent: bool,
     deflated: bool,
     /// Malformed PDUs seen.
@@ -494,6 +532,9 @@ impl DicomState {
     /// Streams P-DATA bytes through PDV items; returns bytes consumed.
     fn stream_pdata(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) -> usize {
         let mut used = 0;
+        // Datasets are read for the device's identity once per association;
+        // after that only their volume is counted.
+        let keep_dataset = !self.identity_sent;
         while used < data.len() && self.dirs[dir].pdata_left > 0 {
             let d = &mut self.dirs[dir];
             let avail = (data.len() - used).min(d.pdata_left);
@@ -517,6 +558,20 @@ impl DicomState {
                     return data.len();
                 }
                 d.pdv_left = len - 2;
+                // Room is made once for what is kept of the message, not by
+                // doubling (and copying) segment by segment: this PDV's
+                // length when it is the last fragment, else all that is kept.
+                let last = d.pdv_flags & 2 != 0;
+                let (buf, max) = if d.pdv_flags & 1 != 0 {
+                    (&mut d.command, COMMAND_MAX)
+                } else {
+                    (
+                        &mut d.dataset,
+                        if keep_dataset { DATASET_PREFIX } else { 0 },
+                    )
+                };
+                let room = max.saturating_sub(buf.len());
+                buf.reserve_exact(if last { d.pdv_left.min(room) } else { room });
                 if d.pdv_left == 0 {
                     self.pdv_done(dir, out);
                 }
@@ -531,8 +586,10 @@ impl DicomState {
             } else {
                 d.dataset_bytes += n as u64;
                 d.dataset_ctx = d.pdv_ctx;
-                let room = DATASET_PREFIX.saturating_sub(d.dataset.len());
-                d.dataset.extend_from_slice(&chunk[..n.min(room)]);
+                if keep_dataset {
+                    let room = DATASET_PREFIX.saturating_sub(d.dataset.len());
+                    d.dataset.extend_from_slice(&chunk[..n.min(room)]);
+                }
             }
             used += n;
             d.pdata_left -= n;
@@ -590,7 +647,7 @@ impl DicomState {
                         station_name: id.station_name,
                         modality: id.modality,
                         institution: id.institution,
-                        transfer_syntax: ts,
+                        transfer_syntax: ts.map(WireName::into_owned),
                     });
                 }
             }
@@ -611,6 +668,19 @@ impl DicomState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uid_is_read_as_wire_text_is() {
+        let mut below = crate::below(0x1d);
+        let alphabet = b"0123.\0 a\x01";
+        for _ in 0..5000 {
+            let len = below(12) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|_| alphabet[below(alphabet.len() as u64) as usize])
+                .collect();
+            assert_eq!(uid(&b), text(&b), "{b:?}");
+        }
+    }
 
     fn elem(g: u16, e: u16, vr: &[u8; 2], v: &[u8]) -> Vec<u8> {
         let mut o = g.to_le_bytes().to_vec();

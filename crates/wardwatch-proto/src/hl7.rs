@@ -49,7 +49,16 @@ fn component(field: &str, comp_sep: char, i: usize) -> &str {
 /// from the whole segment; the same text either way.
 fn field(seg: &[u8], fs: char, i: usize) -> Option<Cow<'_, str>> {
     match ascii(fs) {
-        Some(b) => seg.split(|c| *c == b).nth(i).map(String::from_utf8_lossy),
+        Some(b) => {
+            // The field ends at separator `i` and starts after separator `i - 1`.
+            let mut seps = memchr::memchr_iter(b, seg);
+            let start = match i.checked_sub(1) {
+                Some(k) => seps.nth(k)? + 1,
+                None => 0,
+            };
+            let end = seps.next().unwrap_or(seg.len());
+            seg.get(start..end).map(String::from_utf8_lossy)
+        }
         None => String::from_utf8_lossy(seg)
             .split(fs)
             .nth(i)
@@ -62,11 +71,39 @@ fn ascii(fs: char) -> Option<u8> {
     u8::try_from(fs).ok().filter(u8::is_ascii)
 }
 
+/// Adds an equipment identifier (its components joined by the standard `^`)
+/// unless it is empty or already there; an ORU repeats it on every OBX, so
+/// it is compared before it is copied.
+fn add_equipment(equipment: &mut Vec<String>, field: &str, comp: char) {
+    if field.is_empty() {
+        return;
+    }
+    let e: Cow<'_, str> = if comp == '^' {
+        Cow::Borrowed(field.trim())
+    } else {
+        Cow::Owned(field.replace(comp, "^").trim().to_string())
+    };
+    if !equipment.iter().any(|x| *x == *e) {
+        equipment.push(e.into_owned());
+    }
+}
+
+/// The message split at every CR and LF (as `split` would, found by SIMD
+/// search: an OBX-5 may carry a whole document).
+fn segments(msg: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut from = 0;
+    let ends = memchr::memchr2_iter(b'\r', b'\n', msg).chain(std::iter::once(msg.len()));
+    ends.map(move |end| {
+        let seg = msg.get(from..end).unwrap_or_default();
+        from = end + 1;
+        seg
+    })
+}
+
 /// Parses one whole message (segments separated by CR, or LF leniently).
 pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
     // Segments are split on bytes; only the few that are read are decoded.
-    let mut segments = msg
-        .split(|c| *c == b'\r' || *c == b'\n')
+    let mut segments = segments(msg)
         .map(<[u8]>::trim_ascii_start)
         .filter(|s| !s.is_empty());
     // Batches: skip file and batch headers to the first MSH.
@@ -130,21 +167,15 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             "OBX" if equipment.len() < 16 => {
                 // OBX-18: equipment instance identifier (never OBX-5), its
                 // components joined by the standard `^` whatever MSH-2 said.
-                if let Some(e) = field(18).filter(|e| !e.is_empty()) {
-                    let e = e.replace(comp, "^").trim().to_string();
-                    if !equipment.contains(&e) {
-                        equipment.push(e);
-                    }
+                if let Some(e) = field(18) {
+                    add_equipment(&mut equipment, &e, comp);
                 }
             }
             "PRT" if equipment.len() < 16 => {
                 // PRT-10 participation device, PRT-16 UDI.
                 for i in [10, 16] {
-                    if let Some(e) = field(i).filter(|e| !e.is_empty()) {
-                        let e = e.replace(comp, "^").trim().to_string();
-                        if !equipment.contains(&e) {
-                            equipment.push(e);
-                        }
+                    if let Some(e) = field(i) {
+                        add_equipment(&mut equipment, &e, comp);
                     }
                 }
             }
@@ -192,7 +223,7 @@ impl Hl7State {
             return;
         };
         if d.skipping {
-            match data.iter().position(|&c| c == EB) {
+            match memchr::memchr(EB, data) {
                 Some(i) => {
                     d.skipping = false;
                     return self.feed(dir, data.get(i + 1..).unwrap_or(&[]), out);
@@ -208,7 +239,7 @@ impl Hl7State {
         loop {
             let d = &mut self.dirs[dir];
             // Check: is a whole message here?
-            let start = match d.buf.iter().position(|&c| c == SB) {
+            let start = match memchr::memchr(SB, &d.buf) {
                 Some(s) => s,
                 None => {
                     // Unframed HL7: messages start at MSH; a message is whole
@@ -229,10 +260,8 @@ impl Hl7State {
                 }
             };
             let from = start.max(searched.saturating_sub(1));
-            let Some(end) = d.buf[from..]
-                .windows(2)
-                .position(|w| w == [EB, CR])
-                .map(|i| i + from - start)
+            let Some(end) =
+                memchr::memmem::find(&d.buf[from..], &[EB, CR]).map(|i| i + from - start)
             else {
                 if d.buf.len() - start > MAX_MESSAGE {
                     d.buf.clear();
@@ -291,10 +320,7 @@ fn take_unframed(buf: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
 }
 
 fn find(h: &[u8], n: &[u8], from: usize) -> Option<usize> {
-    h.get(from..)?
-        .windows(n.len())
-        .position(|w| w == n)
-        .map(|i| i + from)
+    memchr::memmem::find(h.get(from..)?, n).map(|i| i + from)
 }
 
 #[cfg(test)]
@@ -317,6 +343,26 @@ mod tests {
             "MSH|^~\\&|IE|HOSP|MX800|ICU|20260101||ACK^R01|A1|P|2.5.1\rMSA|AA|MSG1\r",
         ));
         stream
+    }
+
+    #[test]
+    fn searched_splits_are_the_byte_splits() {
+        // Segments and fields found by SIMD search are `split`'s pieces.
+        let mut below = crate::below(0x5e9);
+        let alphabet = b"AB|^\r\n\x0b";
+        for _ in 0..3000 {
+            let len = below(40) as usize;
+            let msg: Vec<u8> = (0..len)
+                .map(|_| alphabet[below(alphabet.len() as u64) as usize])
+                .collect();
+            let split: Vec<&[u8]> = msg.split(|c| *c == b'\r' || *c == b'\n').collect();
+            assert_eq!(segments(&msg).collect::<Vec<_>>(), split, "{msg:?}");
+            let by_split: Vec<&[u8]> = msg.split(|c| *c == b'|').collect();
+            for i in 0..by_split.len() + 2 {
+                let want = by_split.get(i).map(|f| String::from_utf8_lossy(f));
+                assert_eq!(field(&msg, '|', i), want, "{msg:?} field {i}");
+            }
+        }
     }
 
     #[test]

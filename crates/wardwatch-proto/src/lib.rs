@@ -27,7 +27,7 @@ pub mod tls;
 pub mod watch;
 pub mod x509;
 
-pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side};
+pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side, WireName};
 
 /// Bytes looked at before deciding what a stream carries.
 const PROBE_BYTES: usize = 64;
@@ -85,7 +85,7 @@ pub struct ProtoFlow {
     /// is decided: most flows of a full table never need it.
     probe: Option<Box<[Probe; 2]>>,
     emitted: usize,
-    seen_commands: Vec<(String, Option<String>)>,
+    seen_commands: Vec<(WireName, Option<WireName>)>,
     /// Observations not kept because the flow had emitted its share.
     pub suppressed: u64,
 }

@@ -64,15 +64,19 @@ impl Observation {
     }
 }
 
+/// A UID or a name from the wire: the well-known ones (a table of SOP
+/// classes, transfer syntaxes, DIMSE commands) are borrowed, the rest owned.
+pub type WireName = std::borrow::Cow<'static, str>;
+
 /// A DICOM presentation context as proposed or accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PresentationContext {
     /// Context id.
     pub id: u8,
     /// Abstract syntax (SOP class) UID, when proposed.
-    pub abstract_syntax: Option<String>,
+    pub abstract_syntax: Option<WireName>,
     /// Transfer syntax UIDs proposed, or the one accepted.
-    pub transfer_syntaxes: Vec<String>,
+    pub transfer_syntaxes: Vec<WireName>,
     /// Acceptance result (AC only): 0 accepted.
     pub result: Option<u8>,
 }
@@ -125,7 +129,7 @@ pub enum ObsKind {
         /// Calling AE title.
         calling_ae: String,
         /// Application context UID.
-        application_context: Option<String>,
+        application_context: Option<WireName>,
         /// Presentation contexts.
         contexts: Vec<PresentationContext>,
         /// Implementation class UID.
@@ -156,9 +160,9 @@ pub enum ObsKind {
     /// A DIMSE command.
     DicomCommand {
         /// Command field name, e.g. `C-STORE-RQ`.
-        command: String,
+        command: WireName,
         /// Affected SOP class UID.
-        sop_class: Option<String>,
+        sop_class: Option<WireName>,
         /// Status (responses).
         status: Option<u16>,
     },
