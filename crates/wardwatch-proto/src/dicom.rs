@@ -16,6 +16,9 @@ const MAX_CONTROL_PDU: usize = 256 * 1024;
 /// Bytes of a dataset kept for identity extraction (the elements sit in
 /// groups 0008 and 0018, near the start).
 const DATASET_PREFIX: usize = 64 * 1024;
+/// Dataset bytes buffered before its identity is first tried (then at each
+/// doubling).
+const FIRST_CHECK: usize = 2048;
 /// Bytes of a DIMSE command kept.
 const COMMAND_MAX: usize = 16 * 1024;
 
@@ -295,13 +298,21 @@ const VR_LONG: [&[u8; 2]; 9] = [
 /// identity elements. Stops at the first element past group 0018 or at the
 /// end of the bytes it has; sequences and everything else are skipped.
 pub fn parse_identity(b: &[u8], explicit: bool) -> Identity {
+    walk_identity(b, explicit).0
+}
+
+/// [`parse_identity`], and whether the walk reached an element past group
+/// 0018: then more bytes of the dataset could not change the identity.
+fn walk_identity(b: &[u8], explicit: bool) -> (Identity, bool) {
     let mut id = Identity::default();
     let mut at = 0usize;
+    let mut passed = false;
     while at + 8 <= b.len() {
         let (Some(group), Some(elem)) = (le16(b, at), le16(b, at + 2)) else {
             break;
         };
         if group > 0x0018 {
+            passed = true;
             break;
         }
         let (hdr, len) = if explicit && group != 0xFFFE {
@@ -349,7 +360,7 @@ pub fn parse_identity(b: &[u8], explicit: bool) -> Identity {
         }
         at = end;
     }
-    id
+    (id, passed)
 }
 
 /// Finds the end of an undefined-length value: the sequence delimitation
@@ -415,6 +426,11 @@ struct DirState {
     pdv_head: Vec<u8>,
     command: Vec<u8>,
     dataset: Vec<u8>,
+    /// The current dataset's identity was read from its first bytes: the
+    /// rest is only counted.
+    dataset_read: bool,
+    /// Dataset length at which its identity is tried next.
+    dataset_check: usize,
     dataset_ctx: u8,
     dataset_bytes: u64,
     /// C-FIND requests sent in this direction (queries, never their keys).
@@ -565,10 +581,8 @@ impl DicomState {
                 let (buf, max) = if d.pdv_flags & 1 != 0 {
                     (&mut d.command, COMMAND_MAX)
                 } else {
-                    (
-                        &mut d.dataset,
-                        if keep_dataset { DATASET_PREFIX } else { 0 },
-                    )
+                    let keep = keep_dataset && !d.dataset_read;
+                    (&mut d.dataset, if keep { DATASET_PREFIX } else { 0 })
                 };
                 let room = max.saturating_sub(buf.len());
                 buf.reserve_exact(if last { d.pdv_left.min(room) } else { room });
@@ -579,6 +593,7 @@ impl DicomState {
             }
             let n = d.pdv_left.min(avail);
             let chunk = &data[used..used + n];
+            let mut try_identity = false;
             if d.pdv_flags & 1 != 0 {
                 if d.command.len() + n <= COMMAND_MAX {
                     d.command.extend_from_slice(chunk);
@@ -586,15 +601,25 @@ impl DicomState {
             } else {
                 d.dataset_bytes += n as u64;
                 d.dataset_ctx = d.pdv_ctx;
-                if keep_dataset {
+                if keep_dataset && !d.dataset_read {
                     let room = DATASET_PREFIX.saturating_sub(d.dataset.len());
                     d.dataset.extend_from_slice(&chunk[..n.min(room)]);
+                    if d.dataset.len() >= d.dataset_check.max(FIRST_CHECK) {
+                        // The identity groups come first: most datasets
+                        // have passed them within a few KiB.
+                        d.dataset_check = d.dataset.len() * 2;
+                        try_identity = true;
+                    }
                 }
             }
             used += n;
             d.pdata_left -= n;
             d.pdv_left -= n;
-            if d.pdv_left == 0 {
+            let done = d.pdv_left == 0;
+            if try_identity {
+                self.dataset_identity(dir, out, false);
+            }
+            if done {
                 self.pdv_done(dir, out);
             }
         }
@@ -622,35 +647,59 @@ impl DicomState {
                 None => self.errors += 1,
             }
         } else {
-            let ds = std::mem::take(&mut d.dataset);
-            let ctx = d.dataset_ctx;
-            let ts = self
-                .accepted
-                .iter()
-                .find(|(id, _)| *id == ctx)
-                .map(|(_, t)| t.clone());
-            let implicit = ts.as_deref() == Some("1.2.840.10008.1.2");
-            let deflated = ts.as_deref() == Some("1.2.840.10008.1.2.1.99");
-            let big_endian = ts.as_deref() == Some("1.2.840.10008.1.2.2");
-            if deflated {
-                // Noted, not inflated.
+            self.dataset_identity(dir, out, true);
+            let d = &mut self.dirs[dir];
+            d.dataset = Vec::new();
+            d.dataset_read = false;
+            d.dataset_check = 0;
+        }
+    }
+
+    /// Reads the device identity from the dataset buffered in direction
+    /// `dir`: at its end, or before (`at_end` false) once its bytes have
+    /// passed the identity groups.
+    fn dataset_identity(&mut self, dir: usize, out: &mut Vec<ObsKind>, at_end: bool) {
+        let d = &mut self.dirs[dir];
+        if d.dataset_read {
+            return;
+        }
+        let ctx = d.dataset_ctx;
+        let ts = self
+            .accepted
+            .iter()
+            .find(|(id, _)| *id == ctx)
+            .map(|(_, t)| t.clone());
+        let implicit = ts.as_deref() == Some("1.2.840.10008.1.2");
+        let deflated = ts.as_deref() == Some("1.2.840.10008.1.2.1.99");
+        let big_endian = ts.as_deref() == Some("1.2.840.10008.1.2.2");
+        if deflated {
+            // Noted, not inflated.
+            if at_end {
                 self.deflated = true;
-            } else if !big_endian && !self.identity_sent {
-                let id = parse_identity(&ds, !implicit);
-                if !id.is_empty() {
-                    self.identity_sent = true;
-                    out.push(ObsKind::DicomIdentity {
-                        manufacturer: id.manufacturer,
-                        model: id.model,
-                        software_versions: id.software_versions,
-                        serial: id.serial,
-                        station_name: id.station_name,
-                        modality: id.modality,
-                        institution: id.institution,
-                        transfer_syntax: ts.map(WireName::into_owned),
-                    });
-                }
             }
+            return;
+        }
+        if big_endian || self.identity_sent {
+            return;
+        }
+        let (id, passed) = walk_identity(&d.dataset, !implicit);
+        if !(at_end || passed) {
+            return;
+        }
+        d.dataset_read = true;
+        d.dataset = Vec::new();
+        if !id.is_empty() {
+            self.identity_sent = true;
+            out.push(ObsKind::DicomIdentity {
+                manufacturer: id.manufacturer,
+                model: id.model,
+                software_versions: id.software_versions,
+                serial: id.serial,
+                station_name: id.station_name,
+                modality: id.modality,
+                institution: id.institution,
+                transfer_syntax: ts.map(WireName::into_owned),
+            });
         }
     }
 
@@ -705,6 +754,101 @@ mod tests {
         assert_eq!(id.software_versions.as_deref(), Some("R6.0.5"));
         assert_eq!(id.modality.as_deref(), Some("US"));
         assert!(!format!("{id:?}").contains("DOE"));
+    }
+
+    fn pdu(ty: u8, body: &[u8]) -> Vec<u8> {
+        let mut o = vec![ty, 0];
+        o.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        o.extend_from_slice(body);
+        o
+    }
+
+    /// A P-DATA PDU holding one PDV.
+    fn pdata(flags: u8, data: &[u8]) -> Vec<u8> {
+        let mut pdv = ((data.len() + 2) as u32).to_be_bytes().to_vec();
+        pdv.extend_from_slice(&[1, flags]);
+        pdv.extend_from_slice(data);
+        pdu(4, &pdv)
+    }
+
+    /// An association's two directions: the accept (context 1, explicit VR
+    /// little endian) and a C-STORE whose dataset comes in PDVs of 4 KiB.
+    fn store(dataset: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let ts = b"1.2.840.10008.1.2.1\0";
+        let mut ctx = vec![1, 0, 0, 0, 0x40, 0];
+        ctx.extend_from_slice(&(ts.len() as u16).to_be_bytes());
+        ctx.extend_from_slice(ts);
+        let mut ac = vec![0u8; 68];
+        ac[1] = 1;
+        ac.extend_from_slice(&[0x21, 0]);
+        ac.extend_from_slice(&(ctx.len() as u16).to_be_bytes());
+        ac.extend_from_slice(&ctx);
+        let mut rq = pdata(3, &[0, 0, 0, 1, 2, 0, 0, 0, 1, 0]);
+        let chunks: Vec<&[u8]> = dataset.chunks(4096).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            rq.extend(pdata(if i + 1 == chunks.len() { 2 } else { 0 }, c));
+        }
+        (rq, pdu(2, &ac))
+    }
+
+    fn identities(rq: &[u8], ac: &[u8], cut: &mut impl FnMut(u64) -> u64) -> Vec<ObsKind> {
+        let mut st = DicomState::default();
+        let mut out = Vec::new();
+        st.feed(1, ac, &mut out);
+        let mut at = 0;
+        while at < rq.len() {
+            let n = (1 + cut(3000) as usize).min(rq.len() - at);
+            st.feed(0, &rq[at..at + n], &mut out);
+            at += n;
+        }
+        assert_eq!(st.errors, 0);
+        out.retain(|o| matches!(o, ObsKind::DicomIdentity { .. }));
+        out
+    }
+
+    #[test]
+    fn identity_read_early_is_the_identity_of_the_whole_dataset() {
+        // The identity is read once the dataset has passed group 0018 (here
+        // after a 6 KiB element, so not at the first try), the pixel data
+        // after it only counted; any cut of the stream gives the same.
+        let mut ds = elem(0x0008, 0x0070, b"LO", b"GE Healthcare");
+        ds.extend(elem(0x0008, 0x2111, b"ST", &[b'x'; 6000]));
+        ds.extend(elem(0x0018, 0x1020, b"LO", b"R6.0.5"));
+        ds.extend(elem(0x0010, 0x0010, b"PN", b"DOE^JANE"));
+        ds.extend(elem(0x7FE0, 0x0010, b"OB", &[0; 0]));
+        ds.extend(vec![7u8; 40_000]);
+        let (rq, ac) = store(&ds);
+        let id = parse_identity(&ds, true);
+        assert_eq!(id.software_versions.as_deref(), Some("R6.0.5"));
+        let mut below = crate::below(0x1de);
+        for _ in 0..200 {
+            let got = identities(&rq, &ac, &mut below);
+            assert_eq!(got.len(), 1);
+            let ObsKind::DicomIdentity {
+                manufacturer,
+                software_versions,
+                transfer_syntax,
+                ..
+            } = &got[0]
+            else {
+                unreachable!()
+            };
+            assert_eq!(manufacturer, &id.manufacturer);
+            assert_eq!(software_versions, &id.software_versions);
+            assert_eq!(transfer_syntax.as_deref(), Some("1.2.840.10008.1.2.1"));
+        }
+        // Read before the dataset's end: its last 30 KB are not needed.
+        let mut st = DicomState::default();
+        let mut out = Vec::new();
+        st.feed(1, &ac, &mut out);
+        st.feed(0, &rq[..rq.len() - 30_000], &mut out);
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, ObsKind::DicomIdentity { .. })));
+        // A dataset that ends inside the identity groups is read at its end.
+        let short = elem(0x0008, 0x0070, b"LO", b"Acme");
+        let (rq, ac) = store(&short);
+        assert_eq!(identities(&rq, &ac, &mut below).len(), 1);
     }
 
     #[test]
