@@ -329,6 +329,66 @@ const IDENTITY_FIELDS: [&str; 4] = [
 /// evidence is marked with the rules that read it, vendor names normalised,
 /// medical and criticality derived from the category.
 pub fn classify(d: &mut Device, kb: &Kb) {
+    classify_with(d, kb, &mut Matches::default());
+}
+
+/// Entries [`Matches`] keeps; past them values are matched each time.
+const MAX_REMEMBERED: usize = 1 << 16;
+
+/// An evidence value and the rules it matched.
+struct Remembered<'k> {
+    source: String,
+    field: String,
+    value: String,
+    hits: Vec<(usize, &'k str)>,
+}
+
+/// The rules each evidence value matches (rule index, matched pattern, in
+/// rule order), remembered across devices: a site's devices of one model
+/// show the same values, and matching every rule's patterns is most of
+/// [`classify`]'s work.
+#[derive(Default)]
+pub struct Matches<'k> {
+    by_hash: std::collections::HashMap<u64, Vec<Remembered<'k>>>,
+    remembered: usize,
+    spare: Vec<(usize, &'k str)>,
+}
+
+impl<'k> Matches<'k> {
+    fn hits(&mut self, kb: &'k Kb, source: &str, field: &str, value: &str) -> &[(usize, &'k str)] {
+        use std::hash::BuildHasher;
+        let h = foldhash::fast::FixedState::with_seed(0x3a7c).hash_one((source, field, value));
+        let bucket = self.by_hash.entry(h).or_default();
+        if let Some(i) = bucket
+            .iter()
+            .position(|m| m.value == value && m.field == field && m.source == source)
+        {
+            return &bucket[i].hits;
+        }
+        let lower = value.to_lowercase();
+        let hits: Vec<(usize, &'k str)> = kb
+            .rules_for(source, field)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| Some((*i, matches(kb.rules.get(*i)?, &lower)?)))
+            .collect();
+        if self.remembered >= MAX_REMEMBERED {
+            self.spare = hits;
+            return &self.spare;
+        }
+        self.remembered += 1;
+        bucket.push(Remembered {
+            source: source.to_string(),
+            field: field.to_string(),
+            value: value.to_string(),
+            hits,
+        });
+        bucket.last().map_or(&[], |m| &m.hits)
+    }
+}
+
+/// [`classify`] with matches remembered in `memo` (one per thread).
+pub fn classify_with<'k>(d: &mut Device, kb: &'k Kb, memo: &mut Matches<'k>) {
     let mut vendor = Best::default();
     let mut model = Best::default();
     let mut firmware = Best::default();
@@ -338,12 +398,10 @@ pub fn classify(d: &mut Device, kb: &Kb) {
     // A vendor read off a network-module maker's OUI is weak evidence.
     let nic = d.evidence.iter().any(|e| {
         e.source == "oui"
-            && kb.rules_for(&e.source, &e.field).is_some_and(|ids| {
-                let lower = e.value.to_lowercase();
-                ids.iter()
-                    .filter_map(|i| kb.rules.get(*i))
-                    .any(|r| r.nic && matches(r, &lower).is_some())
-            })
+            && memo
+                .hits(kb, &e.source, &e.field, &e.value)
+                .iter()
+                .any(|(i, _)| kb.rules.get(*i).is_some_and(|r| r.nic))
     });
     if let Some(v) = d.vendor.clone() {
         let c = if nic && d.confidence.vendor <= 0.6 {
@@ -379,14 +437,11 @@ pub fn classify(d: &mut Device, kb: &Kb) {
         if relays && e.source == "dicom" && IDENTITY_FIELDS.contains(&e.field.as_str()) {
             continue;
         }
-        let Some(ids) = kb.rules_for(&e.source, &e.field) else {
-            continue;
-        };
-        let lower = e.value.to_lowercase();
-        for r in ids.iter().filter_map(|i| kb.rules.get(*i)) {
-            let Some(matched) = matches(r, &lower) else {
-                continue;
-            };
+        let hits = memo.hits(kb, &e.source, &e.field, &e.value);
+        for (r, matched) in hits
+            .iter()
+            .filter_map(|(i, m)| Some((kb.rules.get(*i)?, *m)))
+        {
             let c = r.confidence;
             let mut used = false;
             if let Some(v) = r.vendor.as_deref().and_then(|t| fill(t, &e.value, matched)) {
@@ -511,6 +566,49 @@ mod tests {
             .filter(|v| !v.starts_with('{'))
             .collect();
         assert!(medical_vendors.len() >= 15, "{medical_vendors:?}");
+    }
+
+    #[test]
+    fn remembered_matches_classify_as_fresh_ones() {
+        // Devices drawn from a pool of values every rule kind matches (and
+        // some none does), classified with one memory and each afresh.
+        let pool = [
+            ("oui", "vendor", "00:12:21 B. Braun Melsungen AG"),
+            ("oui", "vendor", "00:09:FB Philips Medical Systems"),
+            ("dicom", "Manufacturer", "GE MEDICAL SYSTEMS"),
+            ("dicom", "ManufacturerModelName", "LOGIQ E9"),
+            ("dicom", "Modality", "US"),
+            ("http", "user_agent", "Mozilla/5.0 (Windows NT 6.1)"),
+            ("http", "server", "Microsoft-IIS/7.5"),
+            ("dhcp", "vendor_class", "MSFT 5.0"),
+            ("snmp", "sysDescr", "Unknown thing 1.0"),
+        ];
+        let mut below = 0x51u64;
+        let mut next = |n: u64| {
+            below ^= below << 13;
+            below ^= below >> 7;
+            below ^= below << 17;
+            (below % n) as usize
+        };
+        let mut memo = Matches::default();
+        for _ in 0..300 {
+            let evidence = (0..1 + next(4))
+                .map(|_| {
+                    let (s, f, v) = pool[next(pool.len() as u64)];
+                    super::tests::evidence(s, f, v)
+                })
+                .collect();
+            let d = Device {
+                category: "unknown".into(),
+                evidence,
+                ..Default::default()
+            };
+            let (mut a, mut b) = (d.clone(), d);
+            classify_with(&mut a, kb(), &mut memo);
+            classify(&mut b, kb());
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        assert!(memo.remembered > 0 && memo.remembered <= pool.len());
     }
 
     #[test]

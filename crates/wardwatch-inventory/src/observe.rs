@@ -793,8 +793,9 @@ fn apply_share(
         d.evidence.extend(a.evidence);
     }
     let kb = crate::kb::kb();
+    let mut memo = crate::kb::Matches::default();
     for d in devices.iter_mut() {
-        crate::kb::classify(d, kb);
+        crate::kb::classify_with(d, kb, &mut memo);
     }
 }
 
