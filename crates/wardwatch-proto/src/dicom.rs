@@ -720,13 +720,7 @@ mod tests {
 
     #[test]
     fn a_uid_is_read_as_wire_text_is() {
-        let mut below = crate::below(0x1d);
-        let alphabet = b"0123.\0 a\x01";
-        for _ in 0..5000 {
-            let len = below(12) as usize;
-            let b: Vec<u8> = (0..len)
-                .map(|_| alphabet[below(alphabet.len() as u64) as usize])
-                .collect();
+        for b in crate::strings(0x1d, b"0123.\0 a\x01", 12, 5000) {
             assert_eq!(uid(&b), text(&b), "{b:?}");
         }
     }

@@ -348,13 +348,7 @@ mod tests {
     #[test]
     fn searched_splits_are_the_byte_splits() {
         // Segments and fields found by SIMD search are `split`'s pieces.
-        let mut below = crate::below(0x5e9);
-        let alphabet = b"AB|^\r\n\x0b";
-        for _ in 0..3000 {
-            let len = below(40) as usize;
-            let msg: Vec<u8> = (0..len)
-                .map(|_| alphabet[below(alphabet.len() as u64) as usize])
-                .collect();
+        for msg in crate::strings(0x5e9, b"AB|^\r\n\x0b", 40, 3000) {
             let split: Vec<&[u8]> = msg.split(|c| *c == b'\r' || *c == b'\n').collect();
             assert_eq!(segments(&msg).collect::<Vec<_>>(), split, "{msg:?}");
             let by_split: Vec<&[u8]> = msg.split(|c| *c == b'|').collect();

@@ -439,6 +439,21 @@ pub(crate) fn below(seed: u64) -> impl FnMut(u64) -> u64 {
     }
 }
 
+/// Test inputs: `count` strings of up to `max_len - 1` bytes drawn from
+/// `alphabet`, the same for the same seed.
+#[cfg(test)]
+pub(crate) fn strings(seed: u64, alphabet: &[u8], max_len: u64, count: usize) -> Vec<Vec<u8>> {
+    let mut below = below(seed);
+    (0..count)
+        .map(|_| {
+            let len = below(max_len) as usize;
+            (0..len)
+                .map(|_| alphabet[below(alphabet.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
