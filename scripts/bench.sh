@@ -61,6 +61,17 @@ interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config orde
   for c in 0 1 2 3; do
     echo "${labels[$c]} $(printf '%s\n' ${walls[c]} | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p") ${rss[c]}"
   done
+  # Ratios within each round (its four runs follow one another, so a slow
+  # spell of the machine that outlasts a round hits both sides of a ratio),
+  # then their median: "paired <scaling full> <scaling engine> <cost %>".
+  paste <(printf '%s\n' ${walls[0]}) <(printf '%s\n' ${walls[1]}) \
+    <(printf '%s\n' ${walls[2]}) <(printf '%s\n' ${walls[3]}) |
+    awk '{ f[NR] = $1 / $2; e[NR] = $3 / $4; c[NR] = (1 - $3 / $1) * 100 }
+      function med(a, n,   i, j, t) {
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return a[int((n + 1) / 2)]
+      }
+      END { printf "paired %.2f %.2f %.0f\n", med(f, NR), med(e, NR), med(c, NR) }'
 }
 
 measure() { # label cmd... -> prints "label wall_s rss_kb"
@@ -79,7 +90,8 @@ for f in "$mix" "$hosp"; do
   echo
   echo "== $f: $bytes bytes, $pkts packets"
   mapfile -t ours < <(interleaved "$f")
-  [ "${#ours[@]}" = 4 ] || exit 1
+  [ "${#ours[@]}" = 5 ] || exit 1
+  read -r _ pf pe pc <<<"${ours[4]}"
   results=("${ours[0]}" "${ours[1]}")
   engine=("${ours[2]}" "${ours[3]}")
   results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
@@ -101,4 +113,5 @@ for f in "$mix" "$hosp"; do
     "$(echo "$ts / $w1" | bc -l)" "$(echo "$nd / $w1" | bc -l)" "$(nproc)" "$(echo "$w1 / $wn" | bc -l)"
   printf 'engine only:   vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
     "$(echo "$ts / $en" | bc -l)" "$(echo "$nd / $en" | bc -l)" "$(nproc)" "$(echo "$en / $enn" | bc -l)"
+  echo "per-round ratios, median of $ROUNDS: $(nproc) cores vs 1: full ${pf}x, engine only ${pe}x; dissectors cost ${pc}%"
 done
