@@ -24,14 +24,6 @@ pub(crate) fn le32(b: &[u8], at: usize) -> Option<u32> {
 /// Wire text for a report: lossy UTF-8, control characters dropped, at most
 /// `max` characters, surrounding blanks trimmed.
 pub(crate) fn text(b: &[u8], max: usize) -> String {
-    if b.iter().all(|c| (b' '..=b'~').contains(c)) {
-        // Printable ASCII, the common case: only spaces to trim.
-        let lead = b.len() - b.trim_ascii_start().len();
-        let mid = b.trim_ascii();
-        if mid.len() <= max.saturating_sub(lead) {
-            return String::from_utf8_lossy(mid).into_owned();
-        }
-    }
     if b.is_ascii() {
         // Nearly all wire text: no UTF-8 decoding, one allocation, and when
         // no control character sits inside, one copy. The only blank left

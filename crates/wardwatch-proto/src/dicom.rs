@@ -659,11 +659,7 @@ impl DicomState {
     /// `dir`: at its end, or before (`at_end` false) once its bytes have
     /// passed the identity groups.
     fn dataset_identity(&mut self, dir: usize, out: &mut Vec<ObsKind>, at_end: bool) {
-        let d = &mut self.dirs[dir];
-        if d.dataset_read {
-            return;
-        }
-        let ctx = d.dataset_ctx;
+        let ctx = self.dirs[dir].dataset_ctx;
         let ts = self
             .accepted
             .iter()
@@ -672,17 +668,23 @@ impl DicomState {
         let implicit = ts.as_deref() == Some("1.2.840.10008.1.2");
         let deflated = ts.as_deref() == Some("1.2.840.10008.1.2.1.99");
         let big_endian = ts.as_deref() == Some("1.2.840.10008.1.2.2");
-        if deflated {
+        if deflated && at_end {
             // Noted, not inflated.
-            if at_end {
-                self.deflated = true;
-            }
+            self.deflated = true;
+        }
+        let d = &mut self.dirs[dir];
+        if d.dataset_read {
             return;
         }
-        if big_endian || self.identity_sent {
-            return;
-        }
-        let (id, passed) = walk_identity(&d.dataset, !implicit);
+        // A dataset that cannot be read (deflated, big endian) or need not be
+        // (the identity was sent) is done with at its first try: nothing more
+        // of it is copied.
+        let readable = !deflated && !big_endian && !self.identity_sent;
+        let (id, passed) = if readable {
+            walk_identity(&d.dataset, !implicit)
+        } else {
+            (Identity::default(), true)
+        };
         if !(at_end || passed) {
             return;
         }
@@ -768,7 +770,11 @@ mod tests {
     /// An association's two directions: the accept (context 1, explicit VR
     /// little endian) and a C-STORE whose dataset comes in PDVs of 4 KiB.
     fn store(dataset: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let ts = b"1.2.840.10008.1.2.1\0";
+        store_as(b"1.2.840.10008.1.2.1\0", dataset)
+    }
+
+    /// [`store`] with the transfer syntax `ts` accepted.
+    fn store_as(ts: &[u8], dataset: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut ctx = vec![1, 0, 0, 0, 0x40, 0];
         ctx.extend_from_slice(&(ts.len() as u16).to_be_bytes());
         ctx.extend_from_slice(ts);
@@ -843,6 +849,27 @@ mod tests {
         let short = elem(0x0008, 0x0070, b"LO", b"Acme");
         let (rq, ac) = store(&short);
         assert_eq!(identities(&rq, &ac, &mut below).len(), 1);
+    }
+
+    #[test]
+    fn a_deflated_dataset_is_noted_and_not_kept() {
+        let mut ds = elem(0x0008, 0x0070, b"LO", b"Acme");
+        ds.extend(vec![7u8; 40_000]);
+        let (rq, ac) = store_as(b"1.2.840.10008.1.2.1.99\0", &ds);
+        let mut st = DicomState::default();
+        let mut out = Vec::new();
+        st.feed(1, &ac, &mut out);
+        st.feed(0, &rq[..rq.len() - 30_000], &mut out);
+        // Given up at the first try: nothing of it is held.
+        assert_eq!(st.dirs[0].dataset.capacity(), 0);
+        st.feed(0, &rq[rq.len() - 30_000..], &mut out);
+        assert_eq!(st.errors, 0);
+        assert!(!out
+            .iter()
+            .any(|o| matches!(o, ObsKind::DicomIdentity { .. })));
+        assert!(
+            matches!(st.volume(), ObsKind::DicomVolume { deflated: true, to_server, .. } if to_server == ds.len() as u64)
+        );
     }
 
     #[test]
