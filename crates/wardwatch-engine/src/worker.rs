@@ -226,6 +226,11 @@ impl WorkerSink {
             self.observations_dropped += 1;
             return;
         }
+        if self.observations.capacity() == 0 {
+            // The whole share at once: its pages are touched only as they
+            // fill, and growing never copies what is kept.
+            self.observations.reserve_exact(self.max_observations);
+        }
         self.observations.push(o);
     }
 
