@@ -668,8 +668,8 @@ pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_
             summary: format!("Runs {name}, which no longer receives security updates ({os})"),
             detail: format!(
                 "{} {}: {os}",
-                ev.map(|e| e.source.as_str()).unwrap_or("os"),
-                ev.map(|e| e.field.as_str()).unwrap_or("")
+                ev.map(|e| &*e.source).unwrap_or("os"),
+                ev.map(|e| &*e.field).unwrap_or("")
             ),
             origin: None,
             span: device_span(d),

@@ -1540,7 +1540,7 @@ fn assemble(
     };
     let t_join = std::time::Duration::ZERO;
     let mut lap = Laps::new();
-    let input_names = InputNames(names.clone());
+    let input_names = InputNames::new(&names);
     // Ordering the flows and observations and building the devices from
     // the hosts need nothing of each other: with a second thread they run
     // side by side.

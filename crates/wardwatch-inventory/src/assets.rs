@@ -293,7 +293,7 @@ pub fn apply_corrections(devices: &mut [Device], corrections: &[Correction]) {
             if !hit {
                 continue;
             }
-            let set = |field: &str, value: &Option<String>, slot: &mut Option<String>| {
+            let set = |field: &'static str, value: &Option<String>, slot: &mut Option<String>| {
                 if let Some(v) = value {
                     *slot = Some(v.clone());
                     d_evidence(field, v, c.note.as_deref())
@@ -338,7 +338,7 @@ pub fn apply_corrections(devices: &mut [Device], corrections: &[Correction]) {
     }
 }
 
-fn d_evidence(field: &str, value: &str, note: Option<&str>) -> Option<Evidence> {
+fn d_evidence(field: &'static str, value: &str, note: Option<&str>) -> Option<Evidence> {
     Some(Evidence {
         source: "analyst".into(),
         field: field.into(),
@@ -347,7 +347,7 @@ fn d_evidence(field: &str, value: &str, note: Option<&str>) -> Option<Evidence> 
         frame: None,
         ts: None,
         rule: Some(
-            note.map(|n| format!("correction: {n}"))
+            note.map(|n| format!("correction: {n}").into())
                 .unwrap_or_else(|| "correction".into()),
         ),
     })

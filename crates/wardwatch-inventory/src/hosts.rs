@@ -228,11 +228,16 @@ fn add_mac(h: &mut HostAgg, m: [u8; 6], s: Sighting) {
 
 /// Input paths by index, for evidence.
 #[derive(Debug, Clone, Default)]
-pub struct InputNames(pub Vec<String>);
+pub struct InputNames(pub Vec<std::sync::Arc<str>>);
 
 impl InputNames {
-    /// The path of input `i`.
-    pub fn name(&self, i: u16) -> Option<String> {
+    /// The paths, in input order.
+    pub fn new<S: AsRef<str>>(paths: &[S]) -> Self {
+        InputNames(paths.iter().map(|p| p.as_ref().into()).collect())
+    }
+
+    /// The path of input `i` (shared by all the evidence that names it).
+    pub fn name(&self, i: u16) -> Option<std::sync::Arc<str>> {
         self.0.get(i as usize).cloned()
     }
 }

@@ -434,7 +434,7 @@ pub fn classify_with<'k>(d: &mut Device, kb: &'k Kb, memo: &mut Matches<'k>) {
         // The rule credited on the evidence: the surest; on a tie the later
         // (family rules follow the generic ones).
         let mut credit: Option<(f64, &str)> = None;
-        if relays && e.source == "dicom" && IDENTITY_FIELDS.contains(&e.field.as_str()) {
+        if relays && e.source == "dicom" && IDENTITY_FIELDS.contains(&&*e.field) {
             continue;
         }
         let hits = memo.hits(kb, &e.source, &e.field, &e.value);
@@ -479,7 +479,7 @@ pub fn classify_with<'k>(d: &mut Device, kb: &'k Kb, memo: &mut Matches<'k>) {
             }
         }
         if let (Some((_, id)), None) = (credit, &e.rule) {
-            e.rule = Some(format!("kb:{id}"));
+            e.rule = Some(format!("kb:{id}").into());
         }
     }
     if let Some(v) = vendor.value {
@@ -539,8 +539,8 @@ mod tests {
 
     fn evidence(source: &str, field: &str, value: &str) -> Evidence {
         Evidence {
-            source: source.into(),
-            field: field.into(),
+            source: source.to_string().into(),
+            field: field.to_string().into(),
             value: value.into(),
             input: None,
             frame: None,

@@ -18,7 +18,9 @@ pub use observe::{apply_observations, apply_observations_threads};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use wardwatch_model::{stable_id, time::rfc3339, Confidence, Device, Evidence, Service, Traffic};
+use wardwatch_model::{
+    stable_id, time::rfc3339, Confidence, Device, Evidence, Service, Stamp, Traffic,
+};
 
 /// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
 pub fn fmt_mac(m: &[u8; 6]) -> String {
@@ -161,7 +163,7 @@ pub fn build_devices_threads(
                 value: format!("{ip} from {}", fmt_mac(&m)),
                 input: inputs.name(s.input),
                 frame: Some(s.frame),
-                ts: Some(rfc3339(s.ts_ns)),
+                ts: Some(Stamp(s.ts_ns)),
                 rule: None,
             });
         } else {
@@ -171,7 +173,7 @@ pub fn build_devices_threads(
                 value: format!("{ip} seen behind a router; its own MAC is not visible"),
                 input: inputs.name(h.first_seen.input),
                 frame: Some(h.first_seen.frame),
-                ts: Some(rfc3339(h.first_seen.ts_ns)),
+                ts: Some(Stamp(h.first_seen.ts_ns)),
                 rule: None,
             });
         }

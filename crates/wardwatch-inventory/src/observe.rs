@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
-use wardwatch_model::{time::rfc3339, Device, Evidence};
+use wardwatch_model::{Device, Evidence, Name, Stamp};
 use wardwatch_proto::{dicom, ObsKind, Observation, Side};
 
 use crate::hosts::InputNames;
@@ -14,14 +14,20 @@ use crate::hosts::InputNames;
 /// that matter; repeats add nothing).
 const MAX_EVIDENCE: usize = 64;
 
-fn ev(o: &Observation, inputs: &InputNames, source: &str, field: &str, value: String) -> Evidence {
+fn ev(
+    o: &Observation,
+    inputs: &InputNames,
+    source: impl Into<Name>,
+    field: impl Into<Name>,
+    value: String,
+) -> Evidence {
     Evidence {
         source: source.into(),
         field: field.into(),
         value,
         input: inputs.name(o.origin.input),
         frame: Some(o.origin.frame),
-        ts: Some(rfc3339(o.origin.ts_ns)),
+        ts: Some(Stamp(o.origin.ts_ns)),
         rule: None,
     }
 }
@@ -69,14 +75,15 @@ impl Acc {
         &mut self,
         o: &Observation,
         inputs: &InputNames,
-        source: &str,
-        field: &str,
+        source: impl Into<Name>,
+        field: impl Into<Name>,
         value: &str,
     ) {
         if self.evidence.len() >= MAX_EVIDENCE {
             return;
         }
-        let h = foldhash::fast::FixedState::with_seed(0xe7).hash_one((source, field, value));
+        let (source, field) = (source.into(), field.into());
+        let h = foldhash::fast::FixedState::with_seed(0xe7).hash_one((&*source, &*field, value));
         if !self.seen.insert(h) {
             return;
         }
@@ -434,7 +441,7 @@ fn apply_share(
             }
             ObsKind::Banner { protocol, text } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.add(o, inputs, protocol, "banner", text);
+                    a.add(o, inputs, protocol.clone(), "banner", text);
                 }
             }
             ObsKind::Login {
@@ -455,7 +462,7 @@ fn apply_share(
                     a.add(
                         o,
                         inputs,
-                        protocol,
+                        protocol.clone(),
                         "login user",
                         &format!("{user} ({outcome})"),
                     );
@@ -491,7 +498,7 @@ fn apply_share(
                         a.add(o, inputs, "ntlmssp", "workstation", h);
                     }
                     if let Some(d) = domain {
-                        a.add(o, inputs, "ntlmssp", &format!("{message} domain"), d);
+                        a.add(o, inputs, "ntlmssp", format!("{message} domain"), d);
                     }
                     if let Some(v) = os {
                         a.os.get_or_insert(v.clone());
@@ -503,7 +510,7 @@ fn apply_share(
                 // Evidence on the server: it accepts remote access.
                 let server = by_ip.get(&o.server.0).and_then(mine);
                 if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
-                    a.add(o, inputs, protocol, "remote access", detail);
+                    a.add(o, inputs, protocol.clone(), "remote access", detail);
                 }
             }
             ObsKind::Syslog { hostname, app, .. } => {
@@ -530,13 +537,13 @@ fn apply_share(
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
                     if let Some(n) = system_name {
                         a.hostname.get_or_insert(n.clone());
-                        a.add(o, inputs, protocol, "system name", n);
+                        a.add(o, inputs, protocol.clone(), "system name", n);
                     }
                     if let Some(d) = system_description {
-                        a.add(o, inputs, protocol, "system description", d);
+                        a.add(o, inputs, protocol.clone(), "system description", d);
                     }
                     if let Some(p) = platform {
-                        a.add(o, inputs, protocol, "platform", p);
+                        a.add(o, inputs, protocol.clone(), "platform", p);
                     }
                 }
             }
@@ -579,7 +586,7 @@ fn apply_share(
                         ("serial", serial),
                     ] {
                         if let Some(v) = v {
-                            a.add(o, inputs, protocol, f, v);
+                            a.add(o, inputs, protocol.clone(), f, v);
                         }
                     }
                     a.lab = true;
@@ -624,7 +631,7 @@ fn apply_share(
                 if *response && flavour != "dns" {
                     if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                         for ans in answers.iter().take(4) {
-                            a.add(o, inputs, flavour, "answer", ans);
+                            a.add(o, inputs, flavour.clone(), "answer", ans);
                         }
                     }
                 }
@@ -777,7 +784,7 @@ fn apply_share(
                 input: None,
                 frame: None,
                 ts: None,
-                rule: Some(format!("role:{}", role.to_lowercase().replace(' ', "-"))),
+                rule: Some(format!("role:{}", role.to_lowercase().replace(' ', "-")).into()),
             });
             if d.category == "unknown" {
                 d.category = "server".into();

@@ -179,23 +179,57 @@ pub struct Service {
     pub proto: Option<String>,
 }
 
+/// A name that is nearly always one of a fixed set (`dicom`,
+/// `ManufacturerModelName`, `kb:ge-logiq`): borrowed then, built otherwise.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One fact behind a device field.
+///
+/// A large site's report holds hundreds of thousands of these, so the
+/// fixed names are borrowed, the input path is shared and the time is kept
+/// as a number (written as RFC 3339 text).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Evidence {
     /// Where it came from (`oui`, `dicom`, `dhcp` …).
-    pub source: String,
+    pub source: Name,
     /// The field observed.
-    pub field: String,
+    pub field: Name,
     /// Its value (never patient data, never a secret).
     pub value: String,
     /// Input path.
-    pub input: Option<String>,
+    pub input: Option<std::sync::Arc<str>>,
     /// Frame number in that input.
     pub frame: Option<u64>,
     /// Capture time (RFC 3339).
-    pub ts: Option<String>,
+    pub ts: Option<Stamp>,
     /// Knowledge-base rule that interpreted it.
-    pub rule: Option<String>,
+    pub rule: Option<Name>,
+}
+
+/// A capture time: nanoseconds since the Unix epoch, written and read as
+/// RFC 3339 text with microseconds (see [`crate::time::rfc3339`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(pub i64);
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::time::Rfc3339::new(self.0).as_str())
+    }
+}
+
+impl Serialize for Stamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(crate::time::Rfc3339::new(self.0).as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let t = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        crate::time::parse_rfc3339_ns(&t)
+            .map(Stamp)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {t:?}")))
+    }
 }
 
 /// A vulnerability matched to a device.
@@ -348,4 +382,35 @@ pub struct InputWarning {
     pub offset: u64,
     /// What was wrong.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_reads_back_as_written() {
+        let e = Evidence {
+            source: "dicom".into(),
+            field: format!("{}Name", "Station").into(),
+            value: "CT_\"01\"".into(),
+            input: Some("site/a.pcap".into()),
+            frame: Some(42),
+            ts: Some(Stamp(1_700_000_000_123_456_000)),
+            rule: None,
+        };
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(
+            text.contains(r#""ts":"2023-11-14T22:13:20.123456Z""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""input":"site/a.pcap""#), "{text}");
+        let back: Evidence = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(Stamp(1_700_000_000_123_456_000).to_string().len(), 27);
+        // A time that is not RFC 3339 is refused with its text.
+        let bad = text.replace("2023-11-14T22:13:20.123456Z", "yesterday");
+        let err = serde_json::from_str::<Evidence>(&bad).unwrap_err();
+        assert!(err.to_string().contains("yesterday"), "{err}");
+    }
 }

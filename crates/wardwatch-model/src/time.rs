@@ -2,28 +2,48 @@
 
 /// Formats nanoseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn rfc3339(ns: i64) -> String {
-    let secs = ns.div_euclid(1_000_000_000);
-    let micros = ns.rem_euclid(1_000_000_000) / 1000;
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    // Written digit by digit: a report stamps every piece of evidence.
-    // Nanoseconds in an i64 span the years 1677 to 2262: four digits.
-    let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut v: i64| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, 4, y);
-    put(5, 2, i64::from(m));
-    put(8, 2, i64::from(d));
-    put(11, 2, tod / 3600);
-    put(14, 2, (tod % 3600) / 60);
-    put(17, 2, tod % 60);
-    put(20, 6, micros);
-    String::from_utf8(b.to_vec()).unwrap_or_default()
+    Rfc3339::new(ns).as_str().to_string()
+}
+
+/// [`rfc3339`] text held on the stack: a report stamps every piece of
+/// evidence, and writing it needs no allocation.
+#[derive(Clone, Copy)]
+pub struct Rfc3339([u8; 27]);
+
+impl Rfc3339 {
+    /// Formats `ns` (nanoseconds since the epoch; microseconds are kept).
+    pub fn new(ns: i64) -> Self {
+        let secs = ns.div_euclid(1_000_000_000);
+        let micros = ns.rem_euclid(1_000_000_000) / 1000;
+        let days = secs.div_euclid(86_400);
+        let tod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        // Written digit by digit. Nanoseconds in an i64 span the years 1677
+        // to 2262: four digits.
+        let mut b = *b"0000-00-00T00:00:00.000000Z";
+        let mut put = |at: usize, width: usize, mut v: i64| {
+            for i in (at..at + width).rev() {
+                if let Some(c) = b.get_mut(i) {
+                    *c = b'0' + (v % 10) as u8;
+                }
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, i64::from(m));
+        put(8, 2, i64::from(d));
+        put(11, 2, tod / 3600);
+        put(14, 2, (tod % 3600) / 60);
+        put(17, 2, tod % 60);
+        put(20, 6, micros);
+        Rfc3339(b)
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("0000-00-00T00:00:00.000000Z")
+    }
 }
 
 /// Formats whole seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
