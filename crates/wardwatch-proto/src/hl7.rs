@@ -41,7 +41,22 @@ fn trim_leading_ws(mut b: &[u8]) -> &[u8] {
 
 /// Splits a field into components by the component separator.
 fn component(field: &str, comp_sep: char, i: usize) -> &str {
-    field.split(comp_sep).nth(i).unwrap_or("")
+    let Some(sep) = ascii(comp_sep) else {
+        return field.split(comp_sep).nth(i).unwrap_or("");
+    };
+    // Split by byte: an ASCII byte is always a character boundary.
+    let mut pieces = field.as_bytes().split(|c| *c == sep);
+    let mut start = 0;
+    for _ in 0..i {
+        match pieces.next() {
+            Some(p) => start += p.len() + 1,
+            None => return "",
+        }
+    }
+    pieces
+        .next()
+        .and_then(|p| field.get(start..start + p.len()))
+        .unwrap_or("")
 }
 
 /// Field `i` of a segment (0: the segment's name; `None` past its last),
@@ -107,20 +122,37 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
         .map(<[u8]>::trim_ascii_start)
         .filter(|s| !s.is_empty());
     // Batches: skip file and batch headers to the first MSH.
-    let msh = String::from_utf8_lossy(segments.find(|s| s.starts_with(b"MSH"))?);
-    let msh = msh.as_ref();
-    let fs = msh.chars().nth(3)?;
-    let enc: String = msh
+    let msh = segments.find(|s| s.starts_with(b"MSH"))?;
+    // MSH-1 is the separator itself (so MSH-n is field n-1 of the
+    // segment), MSH-2 the encoding characters: both within the first nine
+    // characters, which the first 40 bytes hold whatever their encoding.
+    let head = String::from_utf8_lossy(msh.get(..40).unwrap_or(msh));
+    let fs = head.chars().nth(3)?;
+    let enc: String = head
         .chars()
         .skip(4)
         .take_while(|c| *c != fs)
         .take(5)
         .collect();
+    // The header's first twelve fields, split once (by byte when the
+    // separator is ASCII, as it is in practice).
+    let mut fields: [&[u8]; 12] = [&[]; 12];
+    if let Some(b) = ascii(fs) {
+        for (slot, f) in fields.iter_mut().zip(msh.split(|c| *c == b)) {
+            *slot = f;
+        }
+    }
+    let msh_field = |n: usize| -> Cow<'_, str> {
+        if ascii(fs).is_some() {
+            let f = fields.get(n - 1).copied().unwrap_or_default();
+            std::str::from_utf8(f).map_or_else(|_| String::from_utf8_lossy(f), Cow::Borrowed)
+        } else {
+            field(msh, fs, n - 1).unwrap_or_default()
+        }
+    };
+    let get = |n: usize| msh_field(n).trim().to_string();
     let comp = enc.chars().next().unwrap_or('^');
-    // MSH-1 is the separator itself, so MSH-n is split index n-1.
-    let f: Vec<&str> = msh.split(fs).collect();
-    let get = |n: usize| f.get(n - 1).copied().unwrap_or("").trim().to_string();
-    let msh9 = f.get(8).copied().unwrap_or("");
+    let msh9 = msh_field(9);
     let mut counts: Vec<(String, u32)> = vec![("MSH".into(), 1)];
     let mut ack_code = None;
     let mut software = Vec::new();
@@ -184,13 +216,18 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
     }
     Some(ObsKind::Hl7Message(Box::new(crate::obs::Hl7Header {
         mllp,
-        encoding: format!("{fs}{enc}"),
+        encoding: {
+            let mut e = String::with_capacity(fs.len_utf8() + enc.len());
+            e.push(fs);
+            e.push_str(&enc);
+            e
+        },
         sending_application: component(&get(3), comp, 0).to_string(),
         sending_facility: component(&get(4), comp, 0).to_string(),
         receiving_application: component(&get(5), comp, 0).to_string(),
         receiving_facility: component(&get(6), comp, 0).to_string(),
-        message_type: component(msh9, comp, 0).trim().to_string(),
-        trigger: component(msh9, comp, 1).trim().to_string(),
+        message_type: component(&msh9, comp, 0).trim().to_string(),
+        trigger: component(&msh9, comp, 1).trim().to_string(),
         control_id: get(10),
         version: component(&get(12), comp, 0).to_string(),
         ack_code,
@@ -236,12 +273,17 @@ impl Hl7State {
         // resumes at the new bytes.
         let mut searched = d.buf.len();
         d.buf.extend_from_slice(data);
+        // Messages taken off the front so far (removed once, at the end).
+        let mut taken = 0;
         loop {
             let d = &mut self.dirs[dir];
+            let buf = d.buf.get(taken..).unwrap_or_default();
             // Check: is a whole message here?
-            let start = match memchr::memchr(SB, &d.buf) {
+            let start = match memchr::memchr(SB, buf) {
                 Some(s) => s,
                 None => {
+                    d.buf.drain(..taken);
+                    taken = 0;
                     // Unframed HL7: messages start at MSH; a message is whole
                     // when the next MSH begins (or the stream ends).
                     if let Some(msg) = take_unframed(&mut d.buf, false) {
@@ -260,19 +302,19 @@ impl Hl7State {
                 }
             };
             let from = start.max(searched.saturating_sub(1));
-            let Some(end) =
-                memchr::memmem::find(&d.buf[from..], &[EB, CR]).map(|i| i + from - start)
-            else {
-                if d.buf.len() - start > MAX_MESSAGE {
+            let Some(end) = end_block(buf, from).map(|i| i - start) else {
+                if buf.len() - start > MAX_MESSAGE {
                     d.buf.clear();
                     d.skipping = true;
                     self.errors += 1;
+                } else {
+                    d.buf.drain(..taken);
                 }
                 return;
             };
             // Parse.
-            let parsed = parse_message(&d.buf[start + 1..start + end], true);
-            d.buf.drain(..start + end + 2);
+            let parsed = parse_message(buf.get(start + 1..start + end).unwrap_or_default(), true);
+            taken += start + end + 2;
             searched = 0;
             match parsed {
                 Some(o) => out.push(o),
@@ -319,6 +361,14 @@ fn take_unframed(buf: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
     Some(msg)
 }
 
+/// Where the first MLLP end block (0x1C 0x0D) at or after `from` starts.
+fn end_block(h: &[u8], from: usize) -> Option<usize> {
+    let h = h.get(from..)?;
+    memchr::memchr_iter(EB, h)
+        .find(|&i| h.get(i + 1) == Some(&CR))
+        .map(|i| i + from)
+}
+
 fn find(h: &[u8], n: &[u8], from: usize) -> Option<usize> {
     memchr::memmem::find(h.get(from..)?, n).map(|i| i + from)
 }
@@ -356,6 +406,54 @@ mod tests {
                 let want = by_split.get(i).map(|f| String::from_utf8_lossy(f));
                 assert_eq!(field(&msg, '|', i), want, "{msg:?} field {i}");
             }
+            let text = String::from_utf8_lossy(&msg);
+            for i in 0..6 {
+                let want = text.split('^').nth(i).unwrap_or("");
+                assert_eq!(component(&text, '^', i), want, "{text:?} component {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn msh_fields_are_the_split_of_the_decoded_segment() {
+        // The header as its definition reads it: the segment decoded, split
+        // at the character after "MSH", whatever bytes it holds.
+        for tail in crate::strings(0x4d5, b"AB1|^~\\&\xa7\xc2\xe9 ", 60, 4000) {
+            let mut msg = b"MSH".to_vec();
+            msg.extend_from_slice(&tail);
+            let text = String::from_utf8_lossy(&msg);
+            let want = text.chars().nth(3).map(|fs| {
+                let f: Vec<&str> = text.split(fs).collect();
+                let get = |n: usize| f.get(n - 1).copied().unwrap_or("").trim().to_string();
+                let enc: String = text
+                    .chars()
+                    .skip(4)
+                    .take_while(|c| *c != fs)
+                    .take(5)
+                    .collect();
+                let comp = enc.chars().next().unwrap_or('^');
+                let msh9 = f.get(8).copied().unwrap_or("");
+                (
+                    format!("{fs}{enc}"),
+                    component(&get(3), comp, 0).to_string(),
+                    component(msh9, comp, 1).trim().to_string(),
+                    get(10),
+                    component(&get(12), comp, 0).to_string(),
+                )
+            });
+            let got = parse_message(&msg, false).map(|o| {
+                let ObsKind::Hl7Message(h) = o else {
+                    panic!("{o:?}")
+                };
+                (
+                    h.encoding,
+                    h.sending_application,
+                    h.trigger,
+                    h.control_id,
+                    h.version,
+                )
+            });
+            assert_eq!(got, want, "{msg:?}");
         }
     }
 
