@@ -1,6 +1,7 @@
 //! `wardwatch`: the command line. Wiring only; the work is in the crates.
 
 mod bench;
+mod json;
 mod pretty;
 mod table;
 
@@ -1357,11 +1358,7 @@ fn write_json(
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = std::io::BufWriter::with_capacity(1 << 16, sink);
-    let r = if threads > 1 {
-        pretty::report_to_writer(&mut w, report, threads)
-    } else {
-        pretty::to_writer(&mut w, &*report).map_err(std::io::Error::other)
-    };
+    let r = pretty::report_to_writer(&mut w, report, threads);
     let r = r.and_then(|_| w.write_all(b"\n")).and_then(|_| w.flush());
     r.map_err(|e| {
         eprintln!("wardwatch: cannot write report: {e}");

@@ -1,103 +1,15 @@
-//! Pretty JSON as `serde_json::to_writer_pretty` writes it (two-space
-//! indent, byte for byte the same), with each line break and its indent
-//! written at once rather than one indent level at a time: a large site's
-//! report has millions of lines.
+//! The report as pretty JSON, byte for byte as `serde_json::to_writer_pretty`
+//! writes it (see [`crate::json`]), its devices rendered in batches (by
+//! several threads when there are several) and written in order.
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-use serde_json::ser::Formatter;
-
-/// A newline then the deepest indent written at once; deeper levels write
-/// the rest in steps.
-const BREAK: &[u8] = b"\n                                                                ";
-
-#[derive(Default)]
-struct Pretty {
-    depth: usize,
-    has_value: bool,
-}
-
-impl Pretty {
-    fn line<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
-        let mut rest = self.depth * 2;
-        let first = rest.min(BREAK.len() - 1);
-        w.write_all(BREAK.get(..1 + first).unwrap_or(BREAK))?;
-        rest -= first;
-        while rest > 0 {
-            let n = rest.min(BREAK.len() - 1);
-            w.write_all(BREAK.get(1..1 + n).unwrap_or_default())?;
-            rest -= n;
-        }
-        Ok(())
-    }
-
-    fn open<W: ?Sized + Write>(&mut self, w: &mut W, c: &[u8]) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(c)
-    }
-
-    fn close<W: ?Sized + Write>(&mut self, w: &mut W, c: &[u8]) -> io::Result<()> {
-        self.depth = self.depth.saturating_sub(1);
-        if self.has_value {
-            self.line(w)?;
-        }
-        w.write_all(c)
-    }
-
-    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        self.line(w)
-    }
-}
-
-impl Formatter for Pretty {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"[")
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"{")
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"}")
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-}
-
 /// Writes `value` as pretty JSON.
-pub fn to_writer<W: Write, T: ?Sized + Serialize>(w: W, value: &T) -> serde_json::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(w, Pretty::default());
-    value.serialize(&mut ser)
+#[cfg(test)]
+pub fn to_writer<W: Write, T: ?Sized + serde::Serialize>(mut w: W, value: &T) -> io::Result<()> {
+    let mut buf = Vec::new();
+    crate::json::write(&mut buf, 0, value).map_err(io::Error::other)?;
+    w.write_all(&buf)
 }
 
 /// Devices rendered per batch by [`report_to_writer`].
@@ -117,7 +29,7 @@ pub fn report_to_writer<W: Write>(
     // their empty list is (the only key indented by one level and named so).
     let devices = std::mem::take(&mut report.devices);
     let mut head = Vec::new();
-    let rendered = to_writer(&mut head, &*report);
+    let rendered = crate::json::write(&mut head, 0, &*report);
     report.devices = devices;
     rendered.map_err(io::Error::other)?;
     const MARK: &[u8] = b"\n  \"devices\": []";
@@ -129,30 +41,36 @@ pub fn report_to_writer<W: Write>(
     w.write_all(start)?;
     let batches: Vec<&[wardwatch_model::Device]> = report.devices.chunks(BATCH).collect();
     let n = threads.clamp(1, batches.len().max(1));
-    std::thread::scope(|s| -> io::Result<()> {
-        let mut rx = Vec::with_capacity(n);
-        for k in 0..n {
-            let (tx, r) = std::sync::mpsc::sync_channel::<serde_json::Result<Vec<u8>>>(2);
-            rx.push(r);
-            let batches = &batches;
-            s.spawn(move || {
-                for (b, batch) in batches.iter().enumerate().skip(k).step_by(n) {
-                    if tx.send(render_batch(batch, b == 0)).is_err() {
-                        return;
+    if n == 1 {
+        for (b, batch) in batches.iter().enumerate() {
+            w.write_all(&render_batch(batch, b == 0).map_err(io::Error::other)?)?;
+        }
+    } else {
+        std::thread::scope(|s| -> io::Result<()> {
+            let mut rx = Vec::with_capacity(n);
+            for k in 0..n {
+                let (tx, r) = std::sync::mpsc::sync_channel::<serde_json::Result<Vec<u8>>>(2);
+                rx.push(r);
+                let batches = &batches;
+                s.spawn(move || {
+                    for (b, batch) in batches.iter().enumerate().skip(k).step_by(n) {
+                        if tx.send(render_batch(batch, b == 0)).is_err() {
+                            return;
+                        }
                     }
-                }
-            });
-        }
-        for b in 0..batches.len() {
-            let buf = rx
-                .get(b % n)
-                .and_then(|r| r.recv().ok())
-                .ok_or_else(|| io::Error::other("a report writer stopped"))?
-                .map_err(io::Error::other)?;
-            w.write_all(&buf)?;
-        }
-        Ok(())
-    })?;
+                });
+            }
+            for b in 0..batches.len() {
+                let buf = rx
+                    .get(b % n)
+                    .and_then(|r| r.recv().ok())
+                    .ok_or_else(|| io::Error::other("a report writer stopped"))?
+                    .map_err(io::Error::other)?;
+                w.write_all(&buf)?;
+            }
+            Ok(())
+        })?;
+    }
     if !report.devices.is_empty() {
         w.write_all(b"\n  ")?;
     }
@@ -163,13 +81,11 @@ pub fn report_to_writer<W: Write>(
 fn render_batch(batch: &[wardwatch_model::Device], first: bool) -> serde_json::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(batch.len() * 4096);
     for (i, d) in batch.iter().enumerate() {
-        let mut f = Pretty {
-            depth: 2,
-            has_value: false,
-        };
-        f.item(&mut buf, first && i == 0)
-            .map_err(serde_json::Error::io)?;
-        d.serialize(&mut serde_json::Serializer::with_formatter(&mut buf, f))?;
+        if !(first && i == 0) {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"\n    ");
+        crate::json::write(&mut buf, 2, d)?;
     }
     Ok(buf)
 }
