@@ -1491,6 +1491,12 @@ fn assemble(
     };
     digest.cap = cfg.detect_config.max_pairs;
     digest.merge(f.arp_digest);
+    // Each worker keeps a fact once, and the link-layer facts carry a MAC
+    // that no worker's do: only facts of two workers can repeat each other.
+    let observing = parts
+        .iter()
+        .filter(|p| !p.1.observations.is_empty())
+        .count();
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.observations.len()) {
         let base = std::mem::take(&mut parts[big].1.observations);
         let link = std::mem::replace(&mut observations, base);
@@ -1550,11 +1556,14 @@ fn assemble(
         observations.sort_by_cached_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
         // Workers drop repeats within their shard; the same fact seen on
         // flows of two shards is dropped here, keeping the earliest.
+        if observing < 2 || cfg.keep_repeats {
+            return 0;
+        }
         let mut seen: std::collections::HashSet<u64, foldhash::fast::FixedState> =
             std::collections::HashSet::default();
         let before = observations.len();
         observations.retain(|o| {
-            let Some(k) = o.fact_key().filter(|_| !cfg.keep_repeats) else {
+            let Some(k) = o.fact_key() else {
                 return true;
             };
             seen.insert(k)
