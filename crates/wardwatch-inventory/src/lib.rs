@@ -82,11 +82,21 @@ pub fn build_devices(
 /// Builds below this many are finished on one thread.
 const MIN_FINISH_SHARE: usize = 4096;
 
+/// What one host adds to its device.
+struct HostPart<'t> {
+    ip: IpAddr,
+    host: &'t HostAgg,
+    key: DeviceKey,
+    /// Its own MAC, when it is seen.
+    mac: Option<[u8; 6]>,
+    evidence: Evidence,
+}
+
 /// [`build_devices`], the devices finished (identifier, addresses, vendor,
 /// services) on up to `threads` threads, each a contiguous share; the same
 /// devices whatever the thread count.
-pub fn build_devices_threads(
-    table: &HostTable,
+pub fn build_devices_threads<'t>(
+    table: &'t HostTable,
     site: &str,
     local: &LocalNets,
     inputs: &InputNames,
@@ -114,17 +124,19 @@ pub fn build_devices_threads(
             .is_some_and(|(priv_n, pub_n)| *pub_n > 0 || *priv_n > GATEWAY_PRIVATE_IPS)
     };
 
-    // 2. Group local hosts into devices.
+    // 2. Group local hosts into devices. What each host adds (its device's
+    // key and its evidence) is found in shares of the sorted hosts, on
+    // several threads when there are many, then gathered in order.
     let mut builds: BTreeMap<DeviceKey, DeviceBuild> = BTreeMap::new();
     // Sorted, so that evidence comes out in the same order on every run.
     let mut sorted: Vec<_> = table.iter().collect();
     sorted.sort_by_key(|(ip, _)| **ip);
-    for (ip, h) in sorted {
+    let part_of = |&(ip, h): &(&'t IpAddr, &'t HostAgg)| -> Option<HostPart<'t>> {
         // A device is something that spoke: an address that only received
         // (a scan target, a subnet broadcast) is not one.
         let spoke = h.tx_packets > 0 || h.macs.iter().any(|(_, s)| s.arp_owner);
         if !local.contains(ip) || !net::is_unicast_host(ip) || !spoke {
-            continue;
+            return None;
         }
         // Link-local addresses are never routed: their MAC is their own.
         let link_local = net::is_link_local(ip);
@@ -134,16 +146,64 @@ pub fn build_devices_threads(
             .filter(|(m, s)| usable_mac(m) && (!is_gateway(m) || s.arp_owner || link_local))
             .min_by_key(|(m, s)| (!s.arp_owner, s.ts_ns, s.input, s.frame, *m))
             .map(|(m, s)| (*m, *s));
-        let key = match own_mac {
-            Some((m, _)) => DeviceKey::Mac(m),
-            None => DeviceKey::Ip(h.vlan.unwrap_or(0), *ip),
+        let (key, evidence) = match own_mac {
+            Some((m, s)) => (
+                DeviceKey::Mac(m),
+                Evidence {
+                    source: if s.arp_owner { "arp" } else { "ethernet" }.into(),
+                    field: "ip".into(),
+                    value: format!("{ip} from {}", fmt_mac(&m)),
+                    input: inputs.name(s.input),
+                    frame: Some(s.frame),
+                    ts: Some(Stamp(s.ts_ns)),
+                    rule: None,
+                },
+            ),
+            None => (
+                DeviceKey::Ip(h.vlan.unwrap_or(0), *ip),
+                Evidence {
+                    source: "ip".into(),
+                    field: "ip".into(),
+                    value: format!("{ip} seen behind a router; its own MAC is not visible"),
+                    input: inputs.name(h.first_seen.input),
+                    frame: Some(h.first_seen.frame),
+                    ts: Some(Stamp(h.first_seen.ts_ns)),
+                    rule: None,
+                },
+            ),
         };
-        let b = builds.entry(key).or_insert_with(|| DeviceBuild {
+        Some(HostPart {
+            ip: *ip,
+            host: h,
+            key,
+            mac: own_mac.map(|(m, _)| m),
+            evidence,
+        })
+    };
+    let shares = threads.clamp(1, (sorted.len() / MIN_FINISH_SHARE).max(1));
+    let parts: Vec<Vec<HostPart<'t>>> = if shares == 1 {
+        vec![sorted.iter().filter_map(part_of).collect()]
+    } else {
+        let size = sorted.len().div_ceil(shares);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = sorted
+                .chunks(size)
+                .map(|share| s.spawn(move || share.iter().filter_map(part_of).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        })
+    };
+    for part in parts.into_iter().flatten() {
+        let h = part.host;
+        let b = builds.entry(part.key).or_insert_with(|| DeviceBuild {
             first_ts: i64::MAX,
             last_ts: i64::MIN,
             ..Default::default()
         });
-        b.ips.insert(*ip);
+        b.ips.insert(part.ip);
         if b.vlan.is_none() {
             b.vlan = h.vlan;
         }
@@ -155,28 +215,10 @@ pub fn build_devices_threads(
         b.first_ts = b.first_ts.min(h.first_ts);
         b.last_ts = b.last_ts.max(h.last_ts);
         b.services.extend(h.services.iter().copied());
-        if let Some((m, s)) = own_mac {
-            b.mac = Some(m);
-            b.evidence.push(Evidence {
-                source: if s.arp_owner { "arp" } else { "ethernet" }.into(),
-                field: "ip".into(),
-                value: format!("{ip} from {}", fmt_mac(&m)),
-                input: inputs.name(s.input),
-                frame: Some(s.frame),
-                ts: Some(Stamp(s.ts_ns)),
-                rule: None,
-            });
-        } else {
-            b.evidence.push(Evidence {
-                source: "ip".into(),
-                field: "ip".into(),
-                value: format!("{ip} seen behind a router; its own MAC is not visible"),
-                input: inputs.name(h.first_seen.input),
-                frame: Some(h.first_seen.frame),
-                ts: Some(Stamp(h.first_seen.ts_ns)),
-                rule: None,
-            });
+        if part.mac.is_some() {
+            b.mac = part.mac;
         }
+        b.evidence.push(part.evidence);
     }
     // Routers get their role as evidence.
     for (m, (priv_n, pub_n)) in &mac_ips {
@@ -382,13 +424,15 @@ mod build_tests {
 
     #[test]
     fn threads_give_the_same_devices() {
-        // Devices with their own MAC, addresses behind a router (one MAC for
-        // many), services and traffic: enough for three shares.
+        // Devices with their own MAC (some with two addresses far apart, in
+        // different shares), addresses behind a router (one MAC for many),
+        // services and traffic: enough for three shares.
         let mut table = HostTable::new(1 << 20);
         let router = [0x00, 0x1b, 0x21, 0, 0, 1];
         for i in 0..(4 * MIN_FINISH_SHARE as u32 + 123) {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i * 7));
-            let own = [0x00, 0x09, 0xfb, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+            let m = i % 9000;
+            let own = [0x00, 0x09, 0xfb, (m >> 16) as u8, (m >> 8) as u8, m as u8];
             table.add(HostUpdate {
                 ip,
                 mac: Some(if i % 5 == 0 { router } else { own }),
@@ -411,7 +455,8 @@ mod build_tests {
         let inputs = InputNames(vec!["a.pcap".into()]);
         let local = LocalNets::default();
         let one = build_devices_threads(&table, "site", &local, &inputs, 1);
-        assert!(one.len() > 3 * MIN_FINISH_SHARE, "{}", one.len());
+        assert!(one.len() > 2 * MIN_FINISH_SHARE, "{}", one.len());
+        assert!(one.iter().any(|d| d.ips.len() == 2));
         for threads in [2, 3, 8] {
             let many = build_devices_threads(&table, "site", &local, &inputs, threads);
             assert_eq!(many, one, "{threads} threads");
