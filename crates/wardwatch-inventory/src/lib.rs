@@ -180,23 +180,7 @@ pub fn build_devices_threads<'t>(
             evidence,
         })
     };
-    let shares = threads.clamp(1, (sorted.len() / MIN_FINISH_SHARE).max(1));
-    let parts: Vec<Vec<HostPart<'t>>> = if shares == 1 {
-        vec![sorted.iter().filter_map(part_of).collect()]
-    } else {
-        let size = sorted.len().div_ceil(shares);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = sorted
-                .chunks(size)
-                .map(|share| s.spawn(move || share.iter().filter_map(part_of).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
-    };
-    for part in parts.into_iter().flatten() {
+    let mut gather = |part: HostPart<'t>| {
         let h = part.host;
         let b = builds.entry(part.key).or_insert_with(|| DeviceBuild {
             first_ts: i64::MAX,
@@ -219,6 +203,23 @@ pub fn build_devices_threads<'t>(
             b.mac = part.mac;
         }
         b.evidence.push(part.evidence);
+    };
+    let shares = threads.clamp(1, (sorted.len() / MIN_FINISH_SHARE).max(1));
+    if shares == 1 {
+        sorted.iter().filter_map(part_of).for_each(&mut gather);
+    } else {
+        let size = sorted.len().div_ceil(shares);
+        let parts: Vec<Vec<HostPart<'t>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = sorted
+                .chunks(size)
+                .map(|share| s.spawn(move || share.iter().filter_map(part_of).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        parts.into_iter().flatten().for_each(&mut gather);
     }
     // Routers get their role as evidence.
     for (m, (priv_n, pub_n)) in &mac_ips {

@@ -291,23 +291,28 @@ fn apply_share(
                 status,
             } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    // Built without `format!`: a busy modality sends these
+                    // by the thousand.
                     let sop = sop_class
                         .as_deref()
-                        .map(|u| {
-                            dicom::uid_name(u)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| u.to_string())
-                        })
+                        .map(|u| dicom::uid_name(u).unwrap_or(u))
                         .unwrap_or_default();
-                    let st = status
-                        .map(|s| format!(" status 0x{s:04x}"))
-                        .unwrap_or_default();
+                    let mut hex = *b" status 0x0000";
+                    if let Some(s) = status {
+                        for (i, d) in hex.iter_mut().rev().take(4).enumerate() {
+                            *d = b"0123456789abcdef"[usize::from((s >> (4 * i)) & 15)];
+                        }
+                    }
+                    let st = match status {
+                        Some(_) => std::str::from_utf8(&hex).unwrap_or_default(),
+                        None => "",
+                    };
                     a.add(
                         o,
                         inputs,
                         "dicom",
                         "dimse",
-                        format!("{command} {sop}{st}").trim(),
+                        [command.as_ref(), " ", sop, st].concat().trim(),
                     );
                 }
             }
@@ -372,14 +377,14 @@ fn apply_share(
                         inputs,
                         "hl7",
                         "MSH-3",
-                        &format!("{sending_application} ({sending_facility})"),
+                        &[sending_application, " (", sending_facility, ")"].concat(),
                     );
                     a.add(
                         o,
                         inputs,
                         "hl7",
                         "MSH-9",
-                        &format!("{message_type}^{trigger} v{version}"),
+                        &[message_type, "^", trigger, " v", version].concat(),
                     );
                     for s in software {
                         a.add(o, inputs, "hl7", "SFT", s);
@@ -883,5 +888,62 @@ mod tests {
         assert!(one.iter().filter(|d| d.evidence.len() > 1).count() > n / 2);
         assert!(one.iter().any(|d| d.category == "interface-engine"));
         assert_eq!(one, three);
+    }
+
+    #[test]
+    fn dimse_evidence_names_command_class_and_status() {
+        let command =
+            |command: &'static str, sop: Option<&str>, status: Option<u16>| ObsKind::DicomCommand {
+                command: command.into(),
+                sop_class: sop.map(|s| s.to_string().into()),
+                status,
+            };
+        let kinds = [
+            command(
+                "C-STORE-RSP",
+                Some("1.2.840.10008.5.1.4.1.1.2"),
+                Some(0xc001),
+            ),
+            command("C-ECHO-RQ", None, None),
+            command("C-FIND-RSP", Some("1.2.3.4"), Some(0xff00)),
+            command("N-EVENT-REPORT-RSP", None, Some(0x0000)),
+        ];
+        let want = [
+            "C-STORE-RSP CT Image Storage status 0xc001",
+            "C-ECHO-RQ",
+            "C-FIND-RSP 1.2.3.4 status 0xff00",
+            "N-EVENT-REPORT-RSP  status 0x0000",
+        ];
+        let devices = vec![Device {
+            id: "dev-1".into(),
+            ips: vec![ip(1).to_string()],
+            category: "unknown".into(),
+            ..Default::default()
+        }];
+        let obs: Vec<Observation> = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(k, kind)| Observation {
+                origin: Origin {
+                    input: 0,
+                    frame: k as u64,
+                    ts_ns: 0,
+                },
+                client: (ip(1), 40000),
+                server: (ip(2), 104),
+                subject: Side::Client,
+                mac: None,
+                kind,
+            })
+            .collect();
+        let inputs = InputNames(vec!["t.pcap".into()]);
+        let d = apply_observations(devices, &obs, &inputs);
+        let got: Vec<&str> = d[0]
+            .evidence
+            .iter()
+            .filter(|e| e.field == "dimse")
+            .map(|e| e.value.as_str())
+            .collect();
+        assert_eq!(got, want);
     }
 }
