@@ -15,7 +15,7 @@ pub use hosts::{HostAgg, HostTable, InputNames, Sighting};
 pub use net::{Cidr, LocalNets};
 pub use observe::{apply_observations, apply_observations_threads};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use wardwatch_model::{
@@ -40,7 +40,7 @@ fn usable_mac(m: &[u8; 6]) -> bool {
 const GATEWAY_PRIVATE_IPS: usize = 8;
 
 /// What makes a device one: its own MAC, or VLAN + IP behind a router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum DeviceKey {
     Mac([u8; 6]),
     Ip(u16, IpAddr),
@@ -127,10 +127,14 @@ pub fn build_devices_threads<'t>(
     // 2. Group local hosts into devices. What each host adds (its device's
     // key and its evidence) is found in shares of the sorted hosts, on
     // several threads when there are many, then gathered in order.
-    let mut builds: BTreeMap<DeviceKey, DeviceBuild> = BTreeMap::new();
-    // Sorted, so that evidence comes out in the same order on every run.
+    // Builds in the order their devices were first met, found by key, and
+    // sorted by key once at the end.
+    let mut index: HashMap<DeviceKey, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut builds: Vec<(DeviceKey, DeviceBuild)> = Vec::new();
+    // Sorted, so that evidence comes out in the same order on every run
+    // (addresses are the table's keys: no two are equal).
     let mut sorted: Vec<_> = table.iter().collect();
-    sorted.sort_by_key(|(ip, _)| **ip);
+    sorted.sort_unstable_by_key(|(ip, _)| **ip);
     let part_of = |&(ip, h): &(&'t IpAddr, &'t HostAgg)| -> Option<HostPart<'t>> {
         // A device is something that spoke: an address that only received
         // (a scan target, a subnet broadcast) is not one.
@@ -182,11 +186,20 @@ pub fn build_devices_threads<'t>(
     };
     let mut gather = |part: HostPart<'t>| {
         let h = part.host;
-        let b = builds.entry(part.key).or_insert_with(|| DeviceBuild {
-            first_ts: i64::MAX,
-            last_ts: i64::MIN,
-            ..Default::default()
+        let i = *index.entry(part.key).or_insert_with(|| {
+            builds.push((
+                part.key,
+                DeviceBuild {
+                    first_ts: i64::MAX,
+                    last_ts: i64::MIN,
+                    ..Default::default()
+                },
+            ));
+            builds.len() - 1
         });
+        let Some((_, b)) = builds.get_mut(i) else {
+            return;
+        };
         b.ips.insert(part.ip);
         if b.vlan.is_none() {
             b.vlan = h.vlan;
@@ -226,13 +239,17 @@ pub fn build_devices_threads<'t>(
         if !is_gateway(m) || !usable_mac(m) {
             continue;
         }
-        if let Some(b) = builds.get_mut(&DeviceKey::Mac(*m)) {
+        if let Some((_, b)) = index
+            .get(&DeviceKey::Mac(*m))
+            .and_then(|i| builds.get_mut(*i))
+        {
             b.gateway_for = priv_n + pub_n;
         }
     }
 
     // 3. Finish each device.
-    let builds: Vec<(DeviceKey, DeviceBuild)> = builds.into_iter().collect();
+    // Keys are distinct.
+    builds.sort_unstable_by_key(|(k, _)| *k);
     let shares = threads.clamp(1, (builds.len() / MIN_FINISH_SHARE).max(1));
     let mut out = Vec::with_capacity(builds.len());
     if shares == 1 {
