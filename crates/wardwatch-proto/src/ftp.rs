@@ -13,10 +13,15 @@ pub fn probe_server(b: &[u8]) -> bool {
 
 /// Whether a client stream starts with an FTP command.
 pub fn probe_client(b: &[u8]) -> bool {
-    let up = b.get(..5).map(|x| x.to_ascii_uppercase());
+    let Some(&[c0, c1, c2, c3, c4]) = b.get(..5) else {
+        return false;
+    };
     matches!(
-        up.as_deref(),
-        Some(b"USER ") | Some(b"AUTH ") | Some(b"FEAT\r") | Some(b"OPTS ")
+        [c0, c1, c2, c3, c4].map(|x| x.to_ascii_uppercase()),
+        [b'U', b'S', b'E', b'R', b' ']
+            | [b'A', b'U', b'T', b'H', b' ']
+            | [b'F', b'E', b'A', b'T', b'\r']
+            | [b'O', b'P', b'T', b'S', b' ']
     )
 }
 
@@ -133,6 +138,29 @@ impl FtpState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_commands_are_recognised_in_any_case() {
+        for yes in [
+            &b"USER anonymous\r\n"[..],
+            b"user x",
+            b"Auth TLS\r\n",
+            b"FEAT\r\n",
+            b"opts UTF8 ON",
+        ] {
+            assert!(probe_client(yes), "{yes:?}");
+        }
+        for no in [
+            &b"USER"[..],
+            b"",
+            b"USERS",
+            b"FEAT \r\n",
+            b"GET / HTTP/1.1",
+            b"\xffUSER ",
+        ] {
+            assert!(!probe_client(no), "{no:?}");
+        }
+    }
 
     #[test]
     fn login_is_reported_without_the_password() {
