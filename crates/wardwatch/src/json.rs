@@ -182,6 +182,17 @@ impl Compound<'_, '_> {
         self.ser.out.push(c);
     }
 
+    /// Closes the data of an enum variant, then the object around it.
+    fn close_variant(self, c: u8) {
+        let Compound { ser, state } = self;
+        Compound {
+            ser: &mut *ser,
+            state,
+        }
+        .close(c);
+        ser.variant_close();
+    }
+
     fn element<T: ?Sized + Serialize>(&mut self, v: &T) -> serde_json::Result<()> {
         self.item();
         v.serialize(&mut *self.ser)
@@ -358,41 +369,28 @@ impl<'s, 'a> ser::Serializer for &'s mut Json<'a> {
     }
 }
 
-impl ser::SerializeSeq for Compound<'_, '_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Res {
-        self.element(v)
-    }
-    fn end(self) -> Res {
-        self.close(b']');
-        Ok(())
-    }
+/// The array-like compounds: elements, then `]`.
+macro_rules! array_like {
+    ($($tr:ident :: $method:ident),*) => {$(
+        impl ser::$tr for Compound<'_, '_> {
+            type Ok = ();
+            type Error = serde_json::Error;
+            fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> Res {
+                self.element(v)
+            }
+            fn end(self) -> Res {
+                self.close(b']');
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Compound<'_, '_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> Res {
-        self.element(v)
-    }
-    fn end(self) -> Res {
-        self.close(b']');
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> Res {
-        self.element(v)
-    }
-    fn end(self) -> Res {
-        self.close(b']');
-        Ok(())
-    }
-}
+array_like!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeTupleVariant for Compound<'_, '_> {
     type Ok = ();
@@ -401,13 +399,7 @@ impl ser::SerializeTupleVariant for Compound<'_, '_> {
         self.element(v)
     }
     fn end(self) -> Res {
-        let Compound { ser, state } = self;
-        Compound {
-            ser: &mut *ser,
-            state,
-        }
-        .close(b']');
-        ser.variant_close();
+        self.close_variant(b']');
         Ok(())
     }
 }
@@ -458,13 +450,7 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
         self.entry(key, v)
     }
     fn end(self) -> Res {
-        let Compound { ser, state } = self;
-        Compound {
-            ser: &mut *ser,
-            state,
-        }
-        .close(b'}');
-        ser.variant_close();
+        self.close_variant(b'}');
         Ok(())
     }
 }
