@@ -709,6 +709,16 @@ fn shard_of(ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
     shard_hash(fold(ip.src) ^ fold(ip.dst), sp ^ dp, ip.proto, n)
 }
 
+/// A worker's fact keys, or the keys computed afresh when they do not
+/// match its observations (a live watch hands on its own copies).
+fn fact_keys_of(keys: Vec<Option<u64>>, observations: &[Observation]) -> Vec<Option<u64>> {
+    if keys.len() == observations.len() {
+        keys
+    } else {
+        observations.iter().map(Observation::fact_key).collect()
+    }
+}
+
 /// The shard of a flow from its parts (see [`shard_of`]).
 fn shard_hash(addrs: u64, ports: u16, proto: u8, n: usize) -> usize {
     let ends = addrs ^ ((ports as u64) << 32) ^ ((proto as u64) << 48);
@@ -1477,6 +1487,7 @@ fn assemble(
     }
     let mut flows = Vec::new();
     let mut observations = f.link_observations;
+    let mut fact_keys: Vec<Option<u64>> = observations.iter().map(Observation::fact_key).collect();
     let mut parts = f.parts;
     // Merge into the largest tables rather than rehash everything (and
     // never hold a second copy of the largest).
@@ -1499,14 +1510,18 @@ fn assemble(
         .count();
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.observations.len()) {
         let base = std::mem::take(&mut parts[big].1.observations);
+        let base_keys = fact_keys_of(std::mem::take(&mut parts[big].1.fact_keys), &base);
         let link = std::mem::replace(&mut observations, base);
+        let link_keys = std::mem::replace(&mut fact_keys, base_keys);
         observations.extend(link);
+        fact_keys.extend(link_keys);
     }
     let (mut shard_hosts, mut shard_digests) = (Vec::new(), Vec::new());
     for (table_stats, sink, dup) in parts {
         stats.observations_dropped += sink.observations_dropped;
         stats.observations_repeated += sink.observations_repeated;
         stats.decode_errors += sink.proto_errors;
+        fact_keys.extend(fact_keys_of(sink.fact_keys, &sink.observations));
         observations.extend(sink.observations);
         stats.duplicates_dropped += dup;
         stats.flows += table_stats.created;
@@ -1550,25 +1565,45 @@ fn assemble(
     // Ordering the flows and observations and building the devices from
     // the hosts need nothing of each other: with a second thread they run
     // side by side.
-    let order = |flows: &mut Vec<FlowRecord>, observations: &mut Vec<Observation>| {
+    let order = |flows: &mut Vec<FlowRecord>,
+                 observations: &mut Vec<Observation>,
+                 keys: Vec<Option<u64>>| {
         // Keys sorted, elements moved once (flows and observations are large).
         flows.sort_by_cached_key(|f| (f.first_frame, f.first_ts));
-        observations.sort_by_cached_key(|o| (o.origin.ts_ns, o.origin.input, o.origin.frame));
-        // Workers drop repeats within their shard; the same fact seen on
-        // flows of two shards is dropped here, keeping the earliest.
-        if observing < 2 || cfg.keep_repeats {
-            return 0;
+        let at = |o: &Observation| (o.origin.ts_ns, o.origin.input, o.origin.frame);
+        let mut repeated = 0;
+        if observing >= 2 && !cfg.keep_repeats {
+            // Workers drop repeats within their shard; the same fact seen
+            // on flows of two shards is dropped here, keeping the earliest
+            // (the one the stable sort below puts first).
+            let mut first: std::collections::HashMap<
+                u64,
+                ((i64, u16, u64), usize),
+                foldhash::fast::FixedState,
+            > = std::collections::HashMap::default();
+            for (i, (o, k)) in observations.iter().zip(&keys).enumerate() {
+                if let Some(k) = k {
+                    let here = (at(o), i);
+                    first
+                        .entry(*k)
+                        .and_modify(|e| *e = (*e).min(here))
+                        .or_insert(here);
+                }
+            }
+            let before = observations.len();
+            let mut i = 0;
+            observations.retain(|_| {
+                let keep = match keys.get(i) {
+                    Some(Some(k)) => first.get(k).is_some_and(|e| e.1 == i),
+                    _ => true,
+                };
+                i += 1;
+                keep
+            });
+            repeated = (before - observations.len()) as u64;
         }
-        let mut seen: std::collections::HashSet<u64, foldhash::fast::FixedState> =
-            std::collections::HashSet::default();
-        let before = observations.len();
-        observations.retain(|o| {
-            let Some(k) = o.fact_key() else {
-                return true;
-            };
-            seen.insert(k)
-        });
-        (before - observations.len()) as u64
+        observations.sort_by_cached_key(at);
+        repeated
     };
     let build = || {
         wardwatch_inventory::build_devices_threads(
@@ -1581,7 +1616,7 @@ fn assemble(
     };
     let (repeated, mut devices) = if cfg.threads > 1 {
         std::thread::scope(|s| {
-            let ordered = s.spawn(|| order(&mut flows, &mut observations));
+            let ordered = s.spawn(|| order(&mut flows, &mut observations, fact_keys));
             let devices = build();
             let repeated = ordered
                 .join()
@@ -1589,7 +1624,7 @@ fn assemble(
             (repeated, devices)
         })
     } else {
-        (order(&mut flows, &mut observations), build())
+        (order(&mut flows, &mut observations, fact_keys), build())
     };
     stats.observations_repeated += repeated;
     lap.at("order observations, build devices");

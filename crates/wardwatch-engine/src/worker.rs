@@ -120,6 +120,11 @@ pub struct WorkerSink {
     pub digest: FlowDigest,
     pub flows: Vec<FlowRecord>,
     pub observations: Vec<Observation>,
+    /// The fact key of each kept observation, in the same order (see
+    /// `Observation::fact_key`; `None` for events, and for every fact when
+    /// repeats are kept): the run drops facts two workers both kept without
+    /// hashing them again.
+    pub fact_keys: Vec<Option<u64>>,
     /// Observations not kept: over a flow's share or the sink's cap.
     pub observations_dropped: u64,
     /// Malformed application messages.
@@ -211,7 +216,8 @@ impl WorkerSink {
             return;
         }
         // The same fact between the same two hosts is kept once.
-        if let Some(key) = o.fact_key().filter(|_| !self.keep_repeats) {
+        let fact = o.fact_key().filter(|_| !self.keep_repeats);
+        if let Some(key) = fact {
             if self.seen.contains(&key) {
                 self.observations_repeated += 1;
                 return;
@@ -230,8 +236,10 @@ impl WorkerSink {
             // The whole share at once: its pages are touched only as they
             // fill, and growing never copies what is kept.
             self.observations.reserve_exact(self.max_observations);
+            self.fact_keys.reserve_exact(self.max_observations);
         }
         self.observations.push(o);
+        self.fact_keys.push(fact);
     }
 
     /// Whether `o` is a query of a DNS tunnel whose domain already has its
@@ -466,6 +474,7 @@ impl Worker {
                 dissect: cfg.dissect,
                 keep_repeats: cfg.keep_repeats,
                 observations: Vec::new(),
+                fact_keys: Vec::new(),
                 observations_dropped: 0,
                 proto_errors: 0,
                 observations_repeated: 0,
@@ -567,6 +576,7 @@ impl Worker {
             digest: FlowDigest::new(0),
             flows: Vec::new(),
             observations: Vec::new(),
+            fact_keys: Vec::new(),
             observations_dropped: s.observations_dropped,
             proto_errors: s.proto_errors,
             observations_repeated: s.observations_repeated,

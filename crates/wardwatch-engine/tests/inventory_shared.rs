@@ -70,3 +70,42 @@ fn dhcp_clients_fingerprints_and_roles() {
         assert!(c.os.as_deref().unwrap_or("").starts_with("Windows"));
     }
 }
+
+/// However many workers share the flows, a device gets the same evidence
+/// and the run counts the same repeated facts: the facts two workers both
+/// kept (the same HL7 header or DICOM command on two connections) are
+/// dropped once the workers are done, keeping the earliest.
+#[test]
+fn workers_share_facts_without_changing_the_evidence() {
+    let mut repeated = None;
+    for rel in [
+        "pcap/medical/generated/dicom_echo_store_find_reject_port104__generated.pcapng",
+        "pcap/medical/generated/hl7_mllp_adt_oru_port2575__generated.pcapng",
+        "pcap/medical/hl7_2575_synthetic_alerts__mpa.pcap",
+    ] {
+        let Some(p) = shared(rel) else {
+            continue;
+        };
+        let run = |threads: usize| {
+            let cfg = EngineConfig {
+                threads,
+                ..EngineConfig::default()
+            };
+            let r = analyze_files(std::slice::from_ref(&p), &cfg)
+                .unwrap()
+                .report;
+            let evidence: Vec<(String, Vec<wardwatch_model::Evidence>)> =
+                r.devices.into_iter().map(|d| (d.id, d.evidence)).collect();
+            (evidence, r.stats.observations_repeated)
+        };
+        let one = run(1);
+        *repeated.get_or_insert(0) += one.1;
+        for threads in [2, 3, 4] {
+            assert_eq!(run(threads), one, "{rel}, {threads} threads");
+        }
+    }
+    // Skipped only without ../shared/data (which says so).
+    if let Some(n) = repeated {
+        assert!(n > 0, "no repeated fact to share");
+    }
+}
