@@ -1504,10 +1504,16 @@ fn assemble(
     digest.merge(f.arp_digest);
     // Each worker keeps a fact once, and the link-layer facts carry a MAC
     // that no worker's do: only facts of two workers can repeat each other.
-    let observing = parts
+    // Observations without their worker's keys (a live watch lends the
+    // facts of all its workers to one part) count as several workers'.
+    let observing: usize = parts
         .iter()
-        .filter(|p| !p.1.observations.is_empty())
-        .count();
+        .map(|(_, sink, _)| match sink.observations.len() {
+            0 => 0,
+            n if n == sink.fact_keys.len() => 1,
+            _ => 2,
+        })
+        .sum();
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.observations.len()) {
         let base = std::mem::take(&mut parts[big].1.observations);
         let base_keys = fact_keys_of(std::mem::take(&mut parts[big].1.fact_keys), &base);
