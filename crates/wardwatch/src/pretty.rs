@@ -4,18 +4,10 @@
 
 use std::io::{self, Write};
 
-/// Writes `value` as pretty JSON.
-#[cfg(test)]
-pub fn to_writer<W: Write, T: ?Sized + serde::Serialize>(mut w: W, value: &T) -> io::Result<()> {
-    let mut buf = Vec::new();
-    crate::json::write(&mut buf, 0, value).map_err(io::Error::other)?;
-    w.write_all(&buf)
-}
-
 /// Devices rendered per batch by [`report_to_writer`].
 const BATCH: usize = 256;
 
-/// Writes `report` as [`to_writer`] does, its devices (nearly all of a large
+/// Writes `report` as pretty JSON (see [`crate::json`]), its devices (nearly all of a large
 /// site's report) rendered by `threads` threads in batches and written in
 /// order; at most a few batches per thread are held at once. The rest of the
 /// report (findings, counters) is rendered to memory first, then written
@@ -93,26 +85,6 @@ fn render_batch(batch: &[wardwatch_model::Device], first: bool) -> serde_json::R
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn writes_what_serde_json_pretty_writes() {
-        let deep = (0..40).fold(
-            serde_json::json!("leaf"),
-            |v, i| serde_json::json!({ "level": i, "inner": [v, [], {}, [1, 2]] }),
-        );
-        let v = serde_json::json!({
-            "empty_object": {},
-            "empty_array": [],
-            "nested": { "a": [1, { "b": null, "c": "x\"y\n" }], "d": true },
-            "deep": deep,
-        });
-        let mut ours = Vec::new();
-        to_writer(&mut ours, &v).unwrap();
-        assert_eq!(
-            String::from_utf8(ours).unwrap(),
-            serde_json::to_string_pretty(&v).unwrap()
-        );
-    }
 
     #[test]
     fn a_report_written_in_parallel_is_the_same() {
