@@ -689,8 +689,9 @@ struct Finished {
     counters: Counters,
 }
 
-/// The worker owning a packet's flow: a symmetric hash (XOR of the two
-/// ends, so both directions agree) of protocol, addresses and ports.
+/// The worker owning a packet's flow: a symmetric hash (of the two
+/// addresses in order, so both directions agree) of protocol, addresses
+/// and ports.
 /// Cheaper than building the canonical flow key on the reading thread. Not
 /// of the VLAN or tunnel: a mirrored copy of a packet may carry another tag
 /// than the original, and both must reach the worker that drops copies
@@ -706,7 +707,7 @@ fn shard_of(ip: &IpPacket<'_>, tr: &Transport<'_>, n: usize) -> usize {
         }
     }
     let (sp, dp) = tr.ports();
-    shard_hash(fold(ip.src) ^ fold(ip.dst), sp ^ dp, ip.proto, n)
+    shard_hash(fold(ip.src), fold(ip.dst), sp ^ dp, ip.proto, n)
 }
 
 /// A worker's fact keys, or the keys computed afresh when they do not
@@ -719,17 +720,23 @@ fn fact_keys_of(keys: Vec<Option<u64>>, observations: &[Observation]) -> Vec<Opt
     }
 }
 
-/// The shard of a flow from its parts (see [`shard_of`]).
-fn shard_hash(addrs: u64, ports: u16, proto: u8, n: usize) -> usize {
-    let ends = addrs ^ ((ports as u64) << 32) ^ ((proto as u64) << 48);
+/// The shard of a flow from its parts (see [`shard_of`]): the two
+/// addresses are taken lower first, not XORed together. An XOR of the ends
+/// is the same for every pair of hosts whose addresses differ in the same
+/// bits (a renumbered copy of a subnet, mirrored sites, address-rewriting
+/// tools): those flows would all fall on one worker.
+fn shard_hash(a: u64, b: u64, ports: u16, proto: u8, n: usize) -> usize {
     // MurmurHash3's 64-bit finaliser: every input bit reaches every output
     // bit, so flows that differ only in a port still spread.
-    let mut h = ends;
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^= h >> 33;
+    fn mix(mut h: u64) -> u64 {
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let h = mix(mix(lo ^ ((ports as u64) << 32) ^ ((proto as u64) << 48)) ^ hi);
     ((h as u128 * n.max(1) as u128) >> 64) as usize
 }
 
@@ -778,7 +785,7 @@ fn fast_shard(linktype: u32, d: &[u8], n: usize) -> Option<usize> {
     };
     let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]) as u64;
     let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]) as u64;
-    Some(shard_hash(src ^ dst, sp ^ dp, proto, n))
+    Some(shard_hash(src, dst, sp ^ dp, proto, n))
 }
 
 /// Writes a raw IPv4/IPv6 packet carrying a reassembled payload.
@@ -834,9 +841,10 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
                     let t_read = started.elapsed();
                     if std::env::var_os("WARDWATCH_TIMING").is_some() {
                         eprintln!(
-                            "timing: shard {i} read {:.3}s finish {:.3}s",
+                            "timing: shard {i} read {:.3}s ({} packets, {} MB)",
                             t_read.as_secs_f64(),
-                            (started.elapsed() - t_read).as_secs_f64()
+                            f.counters.packets,
+                            f.counters.bytes >> 20
                         );
                     }
                     Ok((f, inputs))
@@ -1740,6 +1748,77 @@ fn assemble(
 mod tests {
     use super::*;
     use wardwatch_flow::{Endpoint, FlowKey};
+
+    /// An untagged Ethernet/IPv4 frame carrying a TCP or UDP header.
+    fn frame(proto: u8, src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16) -> Vec<u8> {
+        let l4 = if proto == 6 { 20 } else { 8 };
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+        f.extend_from_slice(&((20 + l4) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&sp.to_be_bytes());
+        f.extend_from_slice(&dp.to_be_bytes());
+        if proto == 6 {
+            f.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]);
+        } else {
+            f.extend_from_slice(&[0, 8, 0, 0]);
+        }
+        f
+    }
+
+    fn decoded_shard(f: &[u8], n: usize) -> usize {
+        let dec = decode(wardwatch_capture::linktype::ETHERNET, f).expect("decodes");
+        let Network::Ip(ip) = dec.net else {
+            panic!("not IP")
+        };
+        let tr = transport(ip.proto, ip.payload).expect("transport");
+        shard_of(&ip, &tr, n)
+    }
+
+    #[test]
+    fn the_shard_read_from_the_bytes_is_the_decoded_one_in_both_directions() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for i in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let b = x.to_be_bytes();
+            let (src, dst) = ([10, b[0], b[1], b[2]], [10, b[3], b[4], b[5]]);
+            // Client ports above the tunnel ports (4789, 5247, 8472) the bytes
+            // leave to the decoder.
+            let sp = 49152 + (u16::from_be_bytes([b[6], b[7]]) & 0x3fff);
+            let dp = 104 + (i % 3) as u16;
+            let proto = if i % 2 == 0 { 6 } else { 17 };
+            let n = 2 + i % 4;
+            let there = frame(proto, src, dst, sp, dp);
+            let back = frame(proto, dst, src, dp, sp);
+            let linktype = wardwatch_capture::linktype::ETHERNET;
+            let fast = fast_shard(linktype, &there, n).expect("plain frame");
+            assert_eq!(fast, decoded_shard(&there, n), "frame {i}");
+            assert_eq!(
+                fast_shard(linktype, &back, n),
+                Some(fast),
+                "frame {i} reversed"
+            );
+            assert_eq!(decoded_shard(&back, n), fast, "frame {i} reversed");
+        }
+    }
+
+    #[test]
+    fn renumbered_copies_of_one_conversation_spread_over_the_workers() {
+        // The same conversation on 1,000 renumbered subnets: both addresses
+        // have the same bits flipped, so an XOR of the ends would send every
+        // copy to one worker.
+        let mut on = [0usize; 2];
+        for k in 0..1000u16 {
+            let [hi, lo] = k.to_be_bytes();
+            let f = frame(6, [10, hi, lo, 5], [10, hi, lo ^ 1, 9], 40_000, 104);
+            on[decoded_shard(&f, 2)] += 1;
+        }
+        assert!(on[0].abs_diff(on[1]) < 100, "copies per worker: {on:?}");
+    }
 
     fn update(port: u16, answered: bool, last_ts: i64, ended: bool) -> worker::FlowUpdate {
         let (c, s) = (
