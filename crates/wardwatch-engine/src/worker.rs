@@ -1,7 +1,7 @@
 //! A flow worker: owns one shard of the flow table and what the layers above
 //! make of its flows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
@@ -131,8 +131,9 @@ pub struct WorkerSink {
     pub proto_errors: u64,
     /// Observations that repeated a fact already kept.
     pub observations_repeated: u64,
-    /// Fact keys kept (see `Observation::fact_key`).
-    seen: HashSet<u64, foldhash::fast::RandomState>,
+    /// Fact keys kept (see `Observation::fact_key`), with the place of
+    /// their observation in `observations`.
+    seen: HashMap<u64, u32, foldhash::fast::RandomState>,
     /// Tunnel-like DNS queries kept per client and domain (see
     /// [`WorkerSink::past_tunnel_share`]).
     tunnels: HashMap<u64, usize, foldhash::fast::RandomState>,
@@ -218,15 +219,32 @@ impl WorkerSink {
         // The same fact between the same two hosts is kept once.
         let fact = o.fact_key().filter(|_| !self.keep_repeats);
         if let Some(key) = fact {
-            if self.seen.contains(&key) {
+            if let Some(&at) = self.seen.get(&key) {
                 self.observations_repeated += 1;
+                // The earliest sighting is the one kept, whichever came
+                // first off the wire (timestamps may step back), as the
+                // run keeps between workers: the report is the same
+                // whatever the number of workers. A live watch may have
+                // passed the kept one on already.
+                if self.live.is_none() {
+                    if let Some(kept) = self.observations.get_mut(at as usize) {
+                        let when =
+                            |o: &Observation| (o.origin.ts_ns, o.origin.input, o.origin.frame);
+                        if when(&o) < when(kept) {
+                            *kept = o;
+                        }
+                    }
+                }
                 return;
             }
             if self.seen.len() >= self.max_observations {
                 self.observations_dropped += 1;
                 return;
             }
-            self.seen.insert(key);
+            self.seen.insert(
+                key,
+                u32::try_from(self.observations.len()).unwrap_or(u32::MAX),
+            );
         }
         if self.observations.len() >= self.max_observations {
             self.observations_dropped += 1;
@@ -478,7 +496,7 @@ impl Worker {
                 observations_dropped: 0,
                 proto_errors: 0,
                 observations_repeated: 0,
-                seen: HashSet::default(),
+                seen: HashMap::default(),
                 tunnels: HashMap::default(),
                 tunnel_key: Default::default(),
                 max_observations: MAX_OBSERVATIONS / cfg.threads.max(1),

@@ -86,26 +86,71 @@ fn workers_share_facts_without_changing_the_evidence() {
         let Some(p) = shared(rel) else {
             continue;
         };
-        let run = |threads: usize| {
+        let run = |p: &std::path::Path, threads: usize| {
             let cfg = EngineConfig {
                 threads,
                 ..EngineConfig::default()
             };
-            let r = analyze_files(std::slice::from_ref(&p), &cfg)
-                .unwrap()
-                .report;
+            let r = analyze_files(&[p.to_path_buf()], &cfg).unwrap().report;
             let evidence: Vec<(String, Vec<wardwatch_model::Evidence>)> =
                 r.devices.into_iter().map(|d| (d.id, d.evidence)).collect();
             (evidence, r.stats.observations_repeated)
         };
-        let one = run(1);
+        let one = run(&p, 1);
         *repeated.get_or_insert(0) += one.1;
         for threads in [2, 3, 4] {
-            assert_eq!(run(threads), one, "{rel}, {threads} threads");
+            assert_eq!(run(&p, threads), one, "{rel}, {threads} threads");
         }
+        // Timestamps that step back (merged mirror ports, clocks set
+        // back): the earliest sighting of a fact is its evidence, not the
+        // first one read, with one worker as with several.
+        let back = time_reversed(&p);
+        let one = run(&back, 1);
+        for threads in [2, 3, 4] {
+            assert_eq!(
+                run(&back, threads),
+                one,
+                "{rel} reversed, {threads} threads"
+            );
+        }
+        let forward = run(&p, 1);
+        assert_ne!(
+            one.0, forward.0,
+            "{rel}: reversing time changed no evidence"
+        );
+        std::fs::remove_file(&back).unwrap();
     }
     // Skipped only without ../shared/data (which says so).
     if let Some(n) = repeated {
         assert!(n > 0, "no repeated fact to share");
     }
+}
+
+/// A classic pcap copy of `p` whose packets carry their times in reverse:
+/// the last packet read is the earliest.
+fn time_reversed(p: &std::path::Path) -> std::path::PathBuf {
+    let mut r = wardwatch_capture::CaptureReader::open(p).unwrap();
+    let mut packets = Vec::new();
+    while let Some(k) = r.next_packet().unwrap() {
+        packets.push((k.ts_ns, k.linktype, k.orig_len, k.data.to_vec()));
+    }
+    let last = packets.iter().map(|k| k.0).max().unwrap();
+    let first = packets.iter().map(|k| k.0).min().unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_3c4d_u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&packets[0].1.to_le_bytes());
+    for (ts, _, orig, data) in &packets {
+        let t = first + (last - ts);
+        out.extend_from_slice(&((t / 1_000_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((t % 1_000_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(&orig.to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    let name = p.file_name().unwrap().to_string_lossy();
+    let dest = std::env::temp_dir().join(format!("ww-reversed-{}-{name}.pcap", std::process::id()));
+    std::fs::write(&dest, out).unwrap();
+    dest
 }
