@@ -52,6 +52,7 @@ interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config orde
   local walls=("" "" "" "") rss=(0 0 0 0)
   for _ in $(seq "$ROUNDS"); do
     for c in 0 1 2 3; do
+      warm "$f"
       # shellcheck disable=SC2086
       r=$(measure "${labels[$c]}" ${cmds[$c]}) || return 1
       walls[c]="${walls[c]} $(echo "$r" | awk '{print $2}')"
@@ -74,6 +75,11 @@ interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config orde
       END { printf "paired %.2f %.2f %.0f\n", med(f, NR), med(e, NR), med(c, NR) }'
 }
 
+# Every run starts with the capture in the page cache: machines like this
+# one page out file pages left idle for a few seconds (DAMON reclaim), and a
+# run that reads part of the file from disk measures the disk, not the tool.
+warm() { cat "$1" >/dev/null; }
+
 measure() { # label cmd... -> prints "label wall_s rss_kb"
   local label=$1; shift
   local t0 t1
@@ -94,7 +100,9 @@ for f in "$mix" "$hosp"; do
   read -r _ pf pe pc <<<"${ours[4]}"
   results=("${ours[0]}" "${ours[1]}")
   engine=("${ours[2]}" "${ours[3]}")
+  warm "$f"
   results+=("$(measure ndpiReader taskset -c 0 ndpiReader -q -i "$f")")
+  warm "$f"
   results+=("$(measure tshark taskset -c 0 tshark -r "$f" -q -z conv,tcp)")
   printf '%-20s %9s %12s %12s %10s\n' tool wall_s packets/s MB/s peak_MB
   for r in "${results[@]}" "${engine[@]}"; do
