@@ -131,17 +131,19 @@ pub fn build_devices_threads<'t>(
     // sorted by key once at the end.
     let mut index: HashMap<DeviceKey, usize, foldhash::fast::RandomState> = HashMap::default();
     let mut builds: Vec<(DeviceKey, DeviceBuild)> = Vec::new();
-    // Sorted, so that evidence comes out in the same order on every run
-    // (addresses are the table's keys: no two are equal).
-    let mut sorted: Vec<_> = table.iter().collect();
+    // The local hosts that spoke: a device is something that spoke, and an
+    // address that only received (a scan target, a subnet broadcast) is
+    // not one. Sorted, so that evidence comes out in the same order on
+    // every run (addresses are the table's keys: no two are equal).
+    let mut sorted: Vec<_> = table
+        .iter()
+        .filter(|(ip, h)| {
+            let spoke = h.tx_packets > 0 || h.macs.iter().any(|(_, s)| s.arp_owner);
+            spoke && local.contains(ip) && net::is_unicast_host(ip)
+        })
+        .collect();
     sorted.sort_unstable_by_key(|(ip, _)| **ip);
-    let part_of = |&(ip, h): &(&'t IpAddr, &'t HostAgg)| -> Option<HostPart<'t>> {
-        // A device is something that spoke: an address that only received
-        // (a scan target, a subnet broadcast) is not one.
-        let spoke = h.tx_packets > 0 || h.macs.iter().any(|(_, s)| s.arp_owner);
-        if !local.contains(ip) || !net::is_unicast_host(ip) || !spoke {
-            return None;
-        }
+    let part_of = |&(ip, h): &(&'t IpAddr, &'t HostAgg)| -> HostPart<'t> {
         // Link-local addresses are never routed: their MAC is their own.
         let link_local = net::is_link_local(ip);
         let own_mac = h
@@ -176,13 +178,13 @@ pub fn build_devices_threads<'t>(
                 },
             ),
         };
-        Some(HostPart {
+        HostPart {
             ip: *ip,
             host: h,
             key,
             mac: own_mac.map(|(m, _)| m),
             evidence,
-        })
+        }
     };
     let mut gather = |part: HostPart<'t>| {
         let h = part.host;
@@ -219,13 +221,13 @@ pub fn build_devices_threads<'t>(
     };
     let shares = threads.clamp(1, (sorted.len() / MIN_FINISH_SHARE).max(1));
     if shares == 1 {
-        sorted.iter().filter_map(part_of).for_each(&mut gather);
+        sorted.iter().map(part_of).for_each(&mut gather);
     } else {
         let size = sorted.len().div_ceil(shares);
         let parts: Vec<Vec<HostPart<'t>>> = std::thread::scope(|s| {
             let handles: Vec<_> = sorted
                 .chunks(size)
-                .map(|share| s.spawn(move || share.iter().filter_map(part_of).collect()))
+                .map(|share| s.spawn(move || share.iter().map(part_of).collect()))
                 .collect();
             handles
                 .into_iter()
