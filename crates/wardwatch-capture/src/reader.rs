@@ -217,10 +217,19 @@ impl CaptureReader {
 
     /// Makes at least `need` bytes available at `pos`. Returns the number of
     /// bytes available, which is below `need` only at end of input.
+    #[inline]
     fn fill(&mut self, need: usize) -> io::Result<usize> {
         if self.end - self.pos >= need {
             return Ok(self.end - self.pos);
         }
+        self.refill(need)
+    }
+
+    /// [`CaptureReader::fill`] when the buffer holds too little: once per
+    /// buffer, not per record.
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self, need: usize) -> io::Result<usize> {
         if self.pos > 0 {
             self.buf.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
@@ -397,7 +406,9 @@ impl CaptureReader {
             return Ok(None);
         }
         let ns = if nanos { frac } else { frac * 1000 };
-        let ts_ns = ts_to_ns(sec * 1_000_000_000 + ns, 1_000_000_000, 0);
+        // Seconds are 32-bit: the sum fits a u64, and past i64 it saturates
+        // (as `ts_to_ns` would, without its division).
+        let ts_ns = i64::try_from(sec * 1_000_000_000 + ns).unwrap_or(i64::MAX);
         if orig > incl {
             self.snaplen_truncated += 1;
         }
