@@ -1580,7 +1580,6 @@ fn assemble(
                  keys: Vec<Option<u64>>| {
         // Keys sorted, elements moved once (flows and observations are large).
         flows.sort_by_cached_key(|f| (f.first_frame, f.first_ts));
-        let at = |o: &Observation| (o.origin.ts_ns, o.origin.input, o.origin.frame);
         let mut repeated = 0;
         if observing >= 2 && !cfg.keep_repeats {
             // Workers drop repeats within their shard; the same fact seen
@@ -1593,7 +1592,7 @@ fn assemble(
             > = std::collections::HashMap::default();
             for (i, (o, k)) in observations.iter().zip(&keys).enumerate() {
                 if let Some(k) = k {
-                    let here = (at(o), i);
+                    let here = (o.seen_at(), i);
                     first
                         .entry(*k)
                         .and_modify(|e| *e = (*e).min(here))
@@ -1612,7 +1611,7 @@ fn assemble(
             });
             repeated = (before - observations.len()) as u64;
         }
-        observations.sort_by_cached_key(at);
+        observations.sort_by_cached_key(Observation::seen_at);
         repeated
     };
     let build = || {

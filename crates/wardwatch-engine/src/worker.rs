@@ -228,9 +228,7 @@ impl WorkerSink {
                 // passed the kept one on already.
                 if self.live.is_none() {
                     if let Some(kept) = self.observations.get_mut(at as usize) {
-                        let when =
-                            |o: &Observation| (o.origin.ts_ns, o.origin.input, o.origin.frame);
-                        if when(&o) < when(kept) {
+                        if o.seen_at() < kept.seen_at() {
                             *kept = o;
                         }
                     }

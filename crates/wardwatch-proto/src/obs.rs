@@ -45,6 +45,12 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// When it was seen, as the run orders facts: capture time, then input
+    /// and frame. Of the sightings of one fact the least is kept.
+    pub fn seen_at(&self) -> (i64, u16, u64) {
+        (self.origin.ts_ns, self.origin.input, self.origin.frame)
+    }
+
     /// A hash of the fact and who it is about (both addresses, the side, the
     /// MAC): two observations with the same key repeat one fact. `None` for
     /// facts that are events, kept every time (see [`ObsKind::repeat_key`]).
