@@ -79,16 +79,16 @@ pub fn build_devices(
     build_devices_threads(table, site, local, inputs, 1)
 }
 
-/// Builds below this many are finished on one thread.
+/// Hosts to group or builds to finish below this many per share are not
+/// worth another thread.
 const MIN_FINISH_SHARE: usize = 4096;
 
 /// What one host adds to its device.
 struct HostPart<'t> {
     ip: IpAddr,
     host: &'t HostAgg,
+    /// Its device: by its own MAC when that is seen, else by address.
     key: DeviceKey,
-    /// Its own MAC, when it is seen.
-    mac: Option<[u8; 6]>,
     evidence: Evidence,
 }
 
@@ -143,7 +143,7 @@ pub fn build_devices_threads<'t>(
         })
         .collect();
     sorted.sort_unstable_by_key(|(ip, _)| **ip);
-    let part_of = |&(ip, h): &(&'t IpAddr, &'t HostAgg)| -> HostPart<'t> {
+    let part_of = |(ip, h): (&'t IpAddr, &'t HostAgg)| -> HostPart<'t> {
         // Link-local addresses are never routed: their MAC is their own.
         let link_local = net::is_link_local(ip);
         let own_mac = h
@@ -182,11 +182,10 @@ pub fn build_devices_threads<'t>(
             ip: *ip,
             host: h,
             key,
-            mac: own_mac.map(|(m, _)| m),
             evidence,
         }
     };
-    let mut gather = |part: HostPart<'t>| {
+    let gather = |part: HostPart<'t>| {
         let h = part.host;
         let i = *index.entry(part.key).or_insert_with(|| {
             builds.push((
@@ -214,28 +213,12 @@ pub fn build_devices_threads<'t>(
         b.first_ts = b.first_ts.min(h.first_ts);
         b.last_ts = b.last_ts.max(h.last_ts);
         b.services.extend(h.services.iter().copied());
-        if part.mac.is_some() {
-            b.mac = part.mac;
+        if let DeviceKey::Mac(m) = part.key {
+            b.mac = Some(m);
         }
         b.evidence.push(part.evidence);
     };
-    let shares = threads.clamp(1, (sorted.len() / MIN_FINISH_SHARE).max(1));
-    if shares == 1 {
-        sorted.iter().map(part_of).for_each(&mut gather);
-    } else {
-        let size = sorted.len().div_ceil(shares);
-        let parts: Vec<Vec<HostPart<'t>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = sorted
-                .chunks(size)
-                .map(|share| s.spawn(move || share.iter().map(part_of).collect()))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
-        parts.into_iter().flatten().for_each(&mut gather);
-    }
+    for_each_in_shares(sorted, threads, part_of, gather);
     // Routers get their role as evidence.
     for (m, (priv_n, pub_n)) in &mac_ips {
         if !is_gateway(m) || !usable_mac(m) {
@@ -252,37 +235,13 @@ pub fn build_devices_threads<'t>(
     // 3. Finish each device.
     // Keys are distinct.
     builds.sort_unstable_by_key(|(k, _)| *k);
-    let shares = threads.clamp(1, (builds.len() / MIN_FINISH_SHARE).max(1));
     let mut out = Vec::with_capacity(builds.len());
-    if shares == 1 {
-        out.extend(builds.into_iter().map(|(k, b)| finish_device(k, b, site)));
-    } else {
-        let size = builds.len().div_ceil(shares);
-        let mut parts: Vec<Vec<(DeviceKey, DeviceBuild)>> = Vec::new();
-        let mut rest = builds.into_iter();
-        loop {
-            let part: Vec<_> = rest.by_ref().take(size).collect();
-            if part.is_empty() {
-                break;
-            }
-            parts.push(part);
-        }
-        std::thread::scope(|s| {
-            let handles: Vec<_> = parts
-                .into_iter()
-                .map(|part| {
-                    s.spawn(move || {
-                        part.into_iter()
-                            .map(|(k, b)| finish_device(k, b, site))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            for h in handles {
-                out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-            }
-        });
-    }
+    for_each_in_shares(
+        builds,
+        threads,
+        |(k, b)| finish_device(k, b, site),
+        |d| out.push(d),
+    );
     // By first address, then id: the builds were keyed by text.
     // Keys sorted, devices moved once.
     out.sort_by_cached_key(|d| {
@@ -292,6 +251,45 @@ pub fn build_devices_threads<'t>(
         )
     });
     out
+}
+
+/// Hands `sink` what `f` makes of each item, in the items' order. With
+/// more than one thread and enough items, `f` runs on up to `threads`
+/// contiguous shares of at least [`MIN_FINISH_SHARE`] items side by side.
+fn for_each_in_shares<T: Send, U: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> U + Sync,
+    mut sink: impl FnMut(U),
+) {
+    let shares = threads.clamp(1, (items.len() / MIN_FINISH_SHARE).max(1));
+    if shares == 1 {
+        items.into_iter().map(f).for_each(sink);
+        return;
+    }
+    let size = items.len().div_ceil(shares);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(shares);
+    let mut rest = items.into_iter();
+    loop {
+        let part: Vec<T> = rest.by_ref().take(size).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || part.into_iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                .into_iter()
+                .for_each(&mut sink);
+        }
+    });
 }
 
 /// A device from its build: identifier, addresses, OUI vendor, gateway role,

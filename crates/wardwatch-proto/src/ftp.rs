@@ -13,15 +13,12 @@ pub fn probe_server(b: &[u8]) -> bool {
 
 /// Whether a client stream starts with an FTP command.
 pub fn probe_client(b: &[u8]) -> bool {
-    let Some(&[c0, c1, c2, c3, c4]) = b.get(..5) else {
+    let Some(head) = b.first_chunk::<5>() else {
         return false;
     };
     matches!(
-        [c0, c1, c2, c3, c4].map(|x| x.to_ascii_uppercase()),
-        [b'U', b'S', b'E', b'R', b' ']
-            | [b'A', b'U', b'T', b'H', b' ']
-            | [b'F', b'E', b'A', b'T', b'\r']
-            | [b'O', b'P', b'T', b'S', b' ']
+        &head.map(|x| x.to_ascii_uppercase()),
+        b"USER " | b"AUTH " | b"FEAT\r" | b"OPTS "
     )
 }
 
