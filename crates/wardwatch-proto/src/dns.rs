@@ -352,42 +352,96 @@ pub fn name_hash(name: &str) -> u64 {
     foldhash::fast::FixedState::with_seed(0xd45).hash_one(name)
 }
 
+/// What to make of a plain-DNS message (see [`reporting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing to report.
+    Skip,
+    /// Parse it whole: a domain is watched.
+    Parse,
+    /// No domain is watched and query `n` (from 0) is the first whose name
+    /// looks like tunnelled data: [`tunnel_query`] reads that one.
+    Tunnel(usize),
+}
+
 /// Whether a plain-DNS message can be reported: one of its queries names a
 /// watched domain, or a query's name looks like tunnelled data. Reads the
-/// query names only (no answers, no record formatting); a message it passes
-/// is then parsed whole and checked again.
+/// query names only (no answers, no record formatting).
 pub fn worth_reporting(b: &[u8], to_server: bool, watching: bool) -> bool {
+    reporting(b, to_server, watching) != Verdict::Skip
+}
+
+/// [`worth_reporting`], and which query makes a tunnel query of the
+/// message when no domain is watched: a message it passes with
+/// [`Verdict::Parse`] is then parsed whole and checked again.
+pub fn reporting(b: &[u8], to_server: bool, watching: bool) -> Verdict {
     if !worth_parsing(b, to_server, watching) {
-        return false;
+        return Verdict::Skip;
     }
     let (Some(flags), Some(qd)) = (be16(b, 2), be16(b, 4)) else {
-        return false;
+        return Verdict::Skip;
     };
     let response = flags & 0x8000 != 0;
     let mut at = 12;
     let none_watched = !crate::watch::any();
-    for _ in 0..qd.min(32) {
+    for q in 0..qd.min(32) as usize {
         // Most names are decided from their labels; the rest are built.
         if let (true, false, Some(read)) = (none_watched, response, tunnel_like_at(b, at)) {
             let Some((tunnel, next)) = read else {
-                return false;
+                return Verdict::Skip;
             };
             if tunnel {
-                return true;
+                return Verdict::Tunnel(q);
             }
             at = next + 4;
             continue;
         }
         let Some((name, next)) = read_name(b, at) else {
-            return false;
+            return Verdict::Skip;
         };
         let name = name.split(' ').next().unwrap_or("");
-        if (!response && tunnel_like(name)) || crate::watch::is_watched(name) {
-            return true;
+        if crate::watch::is_watched(name) {
+            return Verdict::Parse;
+        }
+        if !response && tunnel_like(name) {
+            return if none_watched {
+                Verdict::Tunnel(q)
+            } else {
+                Verdict::Parse
+            };
         }
         at = next + 4;
     }
-    false
+    Verdict::Skip
+}
+
+/// The tunnel query of a message [`reporting`] found query `n` of to be
+/// tunnel-like: its domain, a hash of its name and the name's length.
+/// `None` where a whole parse would find none: a query the message cannot
+/// be read to (every one of the first 32 needs its name and type), or one
+/// past the 16 names a parse keeps.
+pub fn tunnel_query(b: &[u8], n: usize) -> Option<ObsKind> {
+    if n >= 16 {
+        return None;
+    }
+    let qd = be16(b, 4)? as usize;
+    let mut at = 12;
+    let mut found = None;
+    for q in 0..qd.min(32) {
+        let (name, next) = read_name(b, at)?;
+        be16(b, next)?;
+        if q == n {
+            found = Some(name);
+        }
+        at = next + 4;
+    }
+    let name = found?;
+    let name = name.split(' ').next().unwrap_or("");
+    Some(ObsKind::DnsTunnel {
+        domain: base_domain(name).to_string(),
+        name_hash: name_hash(name),
+        length: u16::try_from(name.len()).unwrap_or(u16::MAX),
+    })
 }
 
 #[cfg(test)]
@@ -567,6 +621,56 @@ mod label_tests {
             }
         }
         assert!(decided > 5_000, "{decided}");
+    }
+
+    #[test]
+    fn the_tunnel_query_is_the_one_a_whole_parse_finds() {
+        // The random names as queries: one, two or seventeen (past the
+        // 16 names a parse keeps), with their type and class or cut short.
+        let names = messages();
+        let mut tunnels = 0;
+        for (i, m) in names.iter().enumerate() {
+            let other = &names[(i * 7 + 3) % names.len()];
+            let (qd, cut) = ([1usize, 2, 17][i % 3], i % 11 == 0);
+            let mut b = m.clone();
+            let Some(count) = b.get_mut(5) else {
+                continue;
+            };
+            *count = qd as u8;
+            b.extend_from_slice(&[0, 1, 0, 1]);
+            // Seventeen: sixteen times the first name, then another.
+            for q in 1..qd {
+                let next = if q + 1 < qd && qd > 2 { m } else { other };
+                b.extend_from_slice(next.get(12..).unwrap_or_default());
+                b.extend_from_slice(&[0, 16, 0, 1]);
+            }
+            if cut {
+                b.truncate(b.len() - 3);
+            }
+            let Verdict::Tunnel(n) = reporting(&b, true, false) else {
+                continue;
+            };
+            tunnels += 1;
+            let whole = match parse(&b, "dns") {
+                Some(ObsKind::Dns { queries, .. }) => queries
+                    .iter()
+                    .map(|q| q.split(' ').next().unwrap_or(""))
+                    .find(|q| tunnel_like(q))
+                    .map(|q| (base_domain(q).to_string(), name_hash(q), q.len())),
+                _ => None,
+            };
+            let fast = match tunnel_query(&b, n) {
+                Some(ObsKind::DnsTunnel {
+                    domain,
+                    name_hash,
+                    length,
+                }) => Some((domain, name_hash, usize::from(length))),
+                None => None,
+                Some(o) => panic!("{o:?}"),
+            };
+            assert_eq!(fast, whole, "{b:?}");
+        }
+        assert!(tunnels > 1_000, "{tunnels}");
     }
 
     #[test]

@@ -296,12 +296,18 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dns::parse(payload, "mdns")
     } else if either(137) {
         dns::parse_netbios(payload)
-    } else if (dport == 53 || sport == 53)
-        && dns::worth_reporting(payload, dport == 53, watch::any())
+    } else if let Some(verdict) = (dport == 53 || sport == 53)
+        .then(|| dns::reporting(payload, dport == 53, watch::any()))
+        .filter(|v| *v != dns::Verdict::Skip)
     {
         // Plain DNS is not reported per message; only messages naming a
         // watched domain are, and queries whose names look like data
         // (tunnelling), by their domain and a hash of the name.
+        if let dns::Verdict::Tunnel(n) = verdict {
+            // Nothing watched: the tunnel query alone, as the whole
+            // message parsed would give it.
+            return dns::tunnel_query(payload, n);
+        }
         match dns::parse(payload, "dns") {
             Some(ObsKind::Dns {
                 response,
