@@ -30,11 +30,63 @@ pub fn probe_response(b: &[u8]) -> bool {
     b.starts_with(b"HTTP/1.")
 }
 
-fn header<'a>(lines: &[&'a str], name: &str) -> Option<&'a str> {
-    lines.iter().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-    })
+/// The lines of a head: split at CRLF and at bare LF.
+fn lines(head: &str) -> impl Iterator<Item = &str> {
+    head.split("\r\n").flat_map(|l| l.split('\n'))
+}
+
+/// The header fields the dissector reads, found in one pass over a head's
+/// lines; the first line of each name counts.
+#[derive(Default)]
+struct Fields<'a> {
+    host: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    authorization: Option<&'a str>,
+    server: Option<&'a str>,
+    transfer_encoding: Option<&'a str>,
+    content_length: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(head: &'a str) -> Self {
+        let mut f = Fields::default();
+        for l in lines(head) {
+            let Some((k, v)) = l.split_once(':') else {
+                continue;
+            };
+            let k = k.trim();
+            // The names differ in length: one comparison per line.
+            let (slot, name) = match k.len() {
+                4 => (&mut f.host, "host"),
+                6 => (&mut f.server, "server"),
+                10 => (&mut f.user_agent, "user-agent"),
+                13 => (&mut f.authorization, "authorization"),
+                14 => (&mut f.content_length, "content-length"),
+                17 => (&mut f.transfer_encoding, "transfer-encoding"),
+                _ => continue,
+            };
+            if slot.is_none() && k.eq_ignore_ascii_case(name) {
+                *slot = Some(v.trim());
+            }
+        }
+        f
+    }
+
+    /// The body length to skip: `Some(n)` with Content-Length, `Some(0)`
+    /// without a body, `None` when it cannot be known (chunked).
+    fn body_len(&self) -> Option<usize> {
+        if self
+            .transfer_encoding
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        {
+            return None;
+        }
+        Some(
+            self.content_length
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        )
+    }
 }
 
 fn clean(s: &str) -> String {
@@ -235,8 +287,11 @@ pub fn redact_path(method: &str, path: &str) -> (String, Option<(String, String)
 
 /// Parses a request head (through the blank line).
 pub fn parse_request(head: &str) -> Option<(ObsKind, Option<usize>)> {
-    let lines: Vec<&str> = head.split("\r\n").flat_map(|l| l.split('\n')).collect();
-    let mut first = lines.first()?.split(' ');
+    request(head, &Fields::read(head))
+}
+
+fn request(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> {
+    let mut first = lines(head).next()?.split(' ');
     let method = first.next()?.to_string();
     let target = first.next()?;
     let raw = target.split(['?', '#']).next().unwrap_or("");
@@ -252,37 +307,25 @@ pub fn parse_request(head: &str) -> Option<(ObsKind, Option<usize>)> {
         path: clean(&path),
         fhir_resource: fhir.as_ref().map(|f| f.0.clone()),
         fhir_interaction: fhir.map(|f| f.1),
-        host: header(&lines, "host").map(clean),
-        user_agent: header(&lines, "user-agent").map(clean),
-        basic_user: header(&lines, "authorization").and_then(basic_user),
+        host: fields.host.map(clean),
+        user_agent: fields.user_agent.map(clean),
+        basic_user: fields.authorization.and_then(basic_user),
     };
-    Some((obs, body_len(&lines)))
+    Some((obs, fields.body_len()))
 }
 
 /// Parses a response head.
 pub fn parse_response(head: &str) -> Option<(ObsKind, Option<usize>)> {
-    let lines: Vec<&str> = head.split("\r\n").flat_map(|l| l.split('\n')).collect();
-    let status = lines.first()?.split(' ').nth(1)?.parse().ok()?;
-    let obs = ObsKind::HttpResponse {
-        status,
-        server: header(&lines, "server").map(clean),
-    };
-    Some((obs, body_len(&lines)))
+    response(head, &Fields::read(head))
 }
 
-/// The body length to skip: `Some(n)` with Content-Length, `Some(0)`
-/// without a body, `None` when it cannot be known (chunked).
-fn body_len(lines: &[&str]) -> Option<usize> {
-    if header(lines, "transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
-    {
-        return None;
-    }
-    Some(
-        header(lines, "content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-    )
+fn response(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> {
+    let status = lines(head).next()?.split(' ').nth(1)?.parse().ok()?;
+    let obs = ObsKind::HttpResponse {
+        status,
+        server: fields.server.map(clean),
+    };
+    Some((obs, fields.body_len()))
 }
 
 #[derive(Default)]
@@ -368,12 +411,13 @@ impl HttpState {
             let used = end + 4 - before;
             data = &data[used.min(data.len())..];
             d.buf.clear();
+            let fields = Fields::read(&head);
             let parsed = if dir == 0 {
-                parse_request(&head)
+                request(&head, &fields)
             } else {
-                parse_response(&head)
+                response(&head, &fields)
             };
-            self.track_login(dir, &head, parsed.as_ref().map(|p| &p.0), out);
+            self.track_login(dir, &fields, parsed.as_ref().map(|p| &p.0), out);
             let d = &mut self.dirs[dir];
             match parsed {
                 Some((o, Some(body))) => {
@@ -403,16 +447,14 @@ impl HttpState {
     fn track_login(
         &mut self,
         dir: usize,
-        head: &str,
+        fields: &Fields<'_>,
         parsed: Option<&ObsKind>,
         out: &mut Vec<ObsKind>,
     ) {
         if dir == 0 {
             // A new request: an earlier login got no answer we could see.
             self.login(None, out);
-            let lines: Vec<&str> = head.split("\r\n").collect();
-            if let Some((user, check)) = header(&lines, "authorization").and_then(basic_credentials)
-            {
+            if let Some((user, check)) = fields.authorization.and_then(basic_credentials) {
                 self.pending = Some(("http-basic".into(), user, check));
             }
         } else if let Some(ObsKind::HttpResponse { status, .. }) = parsed {
@@ -480,6 +522,54 @@ mod tests {
             }
             assert_eq!(out, whole, "chunks of {size}");
         }
+    }
+
+    #[test]
+    fn header_fields_are_read_whatever_the_case_and_line_ends() {
+        // Bare LF between lines (some embedded servers), names in any case,
+        // the first of a repeated field, chunked bodies unknown.
+        let head = "GET /ui HTTP/1.1\nhOsT: pump-17\r\nUSER-AGENT:  agent/1 \nHost: other\nAuthorization: Basic YWRtaW46YWRtaW4=\nContent-Length: 12";
+        let Some((
+            ObsKind::HttpRequest {
+                host,
+                user_agent,
+                basic_user,
+                ..
+            },
+            body,
+        )) = parse_request(head)
+        else {
+            panic!()
+        };
+        assert_eq!(host.as_deref(), Some("pump-17"));
+        assert_eq!(user_agent.as_deref(), Some("agent/1"));
+        assert_eq!(basic_user.as_deref(), Some("admin"));
+        assert_eq!(body, Some(12));
+        let chunked = "HTTP/1.1 200 OK\r\nServer: thttpd\r\nTransfer-Encoding: gzip, Chunked";
+        let Some((ObsKind::HttpResponse { status, server }, body)) = parse_response(chunked) else {
+            panic!()
+        };
+        assert_eq!(
+            (status, server.as_deref(), body),
+            (200, Some("thttpd"), None)
+        );
+        // A login on a head with bare LFs is followed to its answer.
+        let mut st = HttpState::default();
+        let mut out = Vec::new();
+        st.feed(
+            0,
+            format!("{head}\r\n\r\n0123456789ab").as_bytes(),
+            &mut out,
+        );
+        st.feed(
+            1,
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
+            &mut out,
+        );
+        assert!(
+            out.iter().any(|o| matches!(o, ObsKind::Login { user, success: Some(false), .. } if user == "admin")),
+            "{out:?}"
+        );
     }
 
     #[test]
