@@ -285,10 +285,15 @@ impl WorkerSink {
     }
 
     fn drain_scratch(&mut self, info: &FlowInfo, origin: Origin) {
-        let got = std::mem::take(&mut self.scratch);
-        for (dir, kind) in got {
+        if self.scratch.is_empty() {
+            return;
+        }
+        // Drained in place: the buffer keeps its capacity for the next chunk.
+        let mut got = std::mem::take(&mut self.scratch);
+        for (dir, kind) in got.drain(..) {
             self.record(info, origin, dir, kind);
         }
+        self.scratch = got;
     }
 }
 
