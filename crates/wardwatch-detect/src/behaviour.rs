@@ -90,6 +90,7 @@ pub fn reads(o: &Observation) -> bool {
         ObsKind::Login { .. }
             | ObsKind::Dns { .. }
             | ObsKind::DnsTunnel { .. }
+            | ObsKind::DnsTunnelQueries { .. }
             | ObsKind::DicomAssociate { .. }
             | ObsKind::DicomVolume { .. }
             | ObsKind::Hl7Message(_)
@@ -841,33 +842,58 @@ fn query_names(o: &Observation) -> Option<impl Iterator<Item = &str>> {
 }
 
 fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
-    fn add<'o>(per: &mut Tunnels<'o>, o: &'o Observation, domain: &'o str, name: u64) {
+    /// Counts `names` asked by `o`'s client under `domain`, the last at `last`.
+    fn add<'o>(
+        per: &mut Tunnels<'o>,
+        o: &'o Observation,
+        domain: &'o str,
+        names: impl IntoIterator<Item = u64>,
+        last: i64,
+    ) {
         let e = per.entry((o.client.0, domain)).or_insert((
             BTreeSet::new(),
             o,
             o.origin.ts_ns,
             o.server.0,
         ));
-        if e.0.len() < TUNNEL_NAMES {
-            e.0.insert(name);
+        for name in names {
+            if e.0.len() < TUNNEL_NAMES {
+                e.0.insert(name);
+            }
         }
-        e.2 = e.2.max(o.origin.ts_ns);
+        e.2 = e.2.max(last);
     }
     let mut per: Tunnels<'_> = BTreeMap::new();
     for o in obs {
-        if let ObsKind::DnsTunnel {
-            domain, name_hash, ..
-        } = &o.kind
-        {
-            add(&mut per, o, domain.as_str(), *name_hash);
-            continue;
+        match &o.kind {
+            ObsKind::DnsTunnel {
+                domain, name_hash, ..
+            } => {
+                add(&mut per, o, domain, [*name_hash], o.origin.ts_ns);
+                continue;
+            }
+            ObsKind::DnsTunnelQueries {
+                domain,
+                names,
+                last_ns,
+            } => {
+                add(&mut per, o, domain, names.iter().copied(), *last_ns);
+                continue;
+            }
+            _ => {}
         }
         // A message naming a watched domain is kept whole.
         let Some(names) = query_names(o) else {
             continue;
         };
         for name in names.filter(|n| tunnel_like(n)) {
-            add(&mut per, o, base_domain(name), name_hash(name));
+            add(
+                &mut per,
+                o,
+                base_domain(name),
+                [name_hash(name)],
+                o.origin.ts_ns,
+            );
         }
     }
     for ((client, domain), (names, first, last, resolver)) in per {

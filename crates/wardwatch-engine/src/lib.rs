@@ -1672,12 +1672,13 @@ fn assemble(
     let t_dev = t0.elapsed();
     if std::env::var_os("WARDWATCH_TIMING").is_some() {
         eprintln!(
-            "timing: join {:.3}s merge {:.3}s devices {:.3}s ({} hosts, {} devices; peak RSS {} MB, {} MB at merge)",
+            "timing: join {:.3}s merge {:.3}s devices {:.3}s ({} hosts, {} devices, {} observations; peak RSS {} MB, {} MB at merge)",
             t_join.as_secs_f64(),
             (t_merge - t_join).as_secs_f64(),
             (t_dev - t_merge).as_secs_f64(),
             hosts.len(),
             devices.len(),
+            spent_observations.len().max(observations.len()),
             peak_rss_mb(),
             rss_at_merge
         );

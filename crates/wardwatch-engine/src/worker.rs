@@ -1,8 +1,10 @@
 //! A flow worker: owns one shard of the flow table and what the layers above
 //! make of its flows.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::net::IpAddr;
 use wardwatch_flow::{
     decode, transport, Decoded, Deduper, Dir, EndReason, Endpoint, Flow, FlowConfig, FlowInfo,
     FlowKey, FlowSink, FlowStats, FlowTable, IpPacket, Mac, Network, PacketMeta, StreamEvent,
@@ -134,9 +136,12 @@ pub struct WorkerSink {
     /// Fact keys kept (see `Observation::fact_key`), with the place of
     /// their observation in `observations`.
     seen: HashMap<u64, u32, foldhash::fast::RandomState>,
-    /// Tunnel-like DNS queries kept per client and domain (see
-    /// [`WorkerSink::past_tunnel_share`]).
-    tunnels: HashMap<u64, usize, foldhash::fast::RandomState>,
+    /// Tunnel-like DNS queries per client and domain (see
+    /// [`WorkerSink::tunnel_query`]).
+    tunnels: HashMap<u64, TunnelQueries, foldhash::fast::RandomState>,
+    /// Distinct tunnel query names held in `tunnels`, at most
+    /// `max_observations`.
+    tunnel_names: usize,
     /// Hashes a client and domain into a key of `tunnels`.
     tunnel_key: foldhash::fast::RandomState,
     /// This worker's share of [`MAX_OBSERVATIONS`].
@@ -152,6 +157,18 @@ pub struct WorkerSink {
 
 /// Client and domain pairs whose tunnel-like queries a worker counts.
 const MAX_TUNNEL_KEYS: usize = 1 << 16;
+
+/// One client's tunnel-like queries under one domain, as a worker gathers
+/// them: how many it let through, each distinct name with the time it was
+/// first asked, and the earliest query whole.
+struct TunnelQueries {
+    client: IpAddr,
+    domain: String,
+    /// Queries let through: at most [`TUNNEL_NAMES`].
+    queries: usize,
+    names: HashMap<u64, i64, foldhash::fast::FixedState>,
+    first: Option<Observation>,
+}
 
 /// Most observations a run keeps (an observation is about 400 bytes and
 /// its strings), shared between the workers.
@@ -212,10 +229,10 @@ impl WorkerSink {
             mac: None,
             kind,
         };
-        if self.past_tunnel_share(&o) {
-            self.observations_dropped += 1;
-            return;
-        }
+        let o = match self.tunnel_query(o) {
+            Some(o) => o,
+            None => return,
+        };
         // The same fact between the same two hosts is kept once.
         let fact = o.fact_key().filter(|_| !self.keep_repeats);
         if let Some(key) = fact {
@@ -258,30 +275,105 @@ impl WorkerSink {
         self.fact_keys.push(fact);
     }
 
-    /// Whether `o` is a query of a DNS tunnel whose domain already has its
-    /// [`TUNNEL_NAMES`] queries from this client kept: the tunnel rule reads
-    /// no more, and a tunnel sends hundreds of thousands, which would push
-    /// every other fact past the cap. Counts the queries it lets through;
-    /// past [`MAX_TUNNEL_KEYS`] pairs it limits nothing (the cap still
-    /// holds).
-    fn past_tunnel_share(&mut self, o: &Observation) -> bool {
-        let ObsKind::DnsTunnel { domain, .. } = &o.kind else {
-            return false;
+    /// Counts a DNS tunnel's query against its client and domain's
+    /// [`TUNNEL_NAMES`] (the tunnel rule reads no more, and a tunnel sends
+    /// hundreds of thousands). Outside a live watch the query is gathered
+    /// here: its name with the time it was first asked (a repeat), the
+    /// earliest query whole, and one observation for them all when the
+    /// worker finishes ([`WorkerSink::gathered_tunnels`]), so that a tunnel
+    /// cannot push other facts past the cap. Gives back what is not a
+    /// tunnel query, and in a live watch (which passes each observation on)
+    /// the queries let through. Queries past the share, past
+    /// [`MAX_TUNNEL_KEYS`] pairs or past the names' share of the cap are
+    /// counted as dropped.
+    fn tunnel_query(&mut self, o: Observation) -> Option<Observation> {
+        let ObsKind::DnsTunnel {
+            domain, name_hash, ..
+        } = &o.kind
+        else {
+            return Some(o);
         };
         if self.keep_repeats {
-            return false;
+            return Some(o);
         }
         let key = self.tunnel_key.hash_one((o.client.0, domain.as_str()));
         let room = self.tunnels.len() < MAX_TUNNEL_KEYS;
-        match self.tunnels.get_mut(&key) {
-            Some(n) if *n >= TUNNEL_NAMES => return true,
-            Some(n) => *n += 1,
-            None if room => {
-                self.tunnels.insert(key, 1);
+        let t = match self.tunnels.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) if room => e.insert(TunnelQueries {
+                client: o.client.0,
+                domain: domain.clone(),
+                queries: 0,
+                names: HashMap::default(),
+                first: None,
+            }),
+            Entry::Vacant(_) => {
+                self.observations_dropped += 1;
+                return None;
             }
-            None => {}
+        };
+        // Another pair of the same hash (never seen) counts as dropped.
+        if t.queries >= TUNNEL_NAMES || t.client != o.client.0 || t.domain != *domain {
+            self.observations_dropped += 1;
+            return None;
         }
-        false
+        t.queries += 1;
+        if self.live.is_some() {
+            return Some(o);
+        }
+        let ts = o.origin.ts_ns;
+        match t.names.entry(*name_hash) {
+            Entry::Occupied(mut e) => {
+                self.observations_repeated += 1;
+                if ts < *e.get() {
+                    e.insert(ts);
+                }
+            }
+            Entry::Vacant(e) => {
+                if self.tunnel_names >= self.max_observations {
+                    self.observations_dropped += 1;
+                    return None;
+                }
+                self.tunnel_names += 1;
+                e.insert(ts);
+            }
+        }
+        // The earliest query (timestamps may step back) stands for them all.
+        if t.first.as_ref().is_none_or(|f| o.seen_at() < f.seen_at()) {
+            t.first = Some(o);
+        }
+        None
+    }
+
+    /// The tunnel queries gathered, one observation per client and domain
+    /// (the earliest query's, carrying the names), in the order of their
+    /// earliest query.
+    fn gathered_tunnels(&mut self) {
+        let mut gathered: Vec<TunnelQueries> = self.tunnels.drain().map(|(_, t)| t).collect();
+        gathered.retain(|t| t.first.is_some());
+        gathered.sort_by_cached_key(|t| {
+            (
+                t.first.as_ref().map(Observation::seen_at),
+                t.client,
+                t.domain.clone(),
+            )
+        });
+        self.tunnel_names = 0;
+        for t in gathered {
+            let Some(mut o) = t.first else {
+                continue;
+            };
+            let last_ns = t.names.values().copied().max().unwrap_or(o.origin.ts_ns);
+            let mut names: Vec<u64> = t.names.into_keys().collect();
+            names.sort_unstable();
+            o.kind = ObsKind::DnsTunnelQueries {
+                domain: t.domain,
+                names,
+                last_ns,
+            };
+            self.observations.push(o);
+            self.fact_keys.push(None);
+        }
     }
 
     fn drain_scratch(&mut self, info: &FlowInfo, origin: Origin) {
@@ -501,6 +593,7 @@ impl Worker {
                 observations_repeated: 0,
                 seen: HashMap::default(),
                 tunnels: HashMap::default(),
+                tunnel_names: 0,
                 tunnel_key: Default::default(),
                 max_observations: MAX_OBSERVATIONS / cfg.threads.max(1),
                 scratch: Vec::new(),
@@ -578,6 +671,7 @@ impl Worker {
     /// duplicates dropped.
     pub fn finish(mut self) -> Finished {
         self.table.finish(&mut self.sink);
+        self.sink.gathered_tunnels();
         (self.table.stats, self.sink, self.dedup.dropped)
     }
 
@@ -603,6 +697,7 @@ impl Worker {
             observations_repeated: s.observations_repeated,
             seen: Default::default(),
             tunnels: Default::default(),
+            tunnel_names: 0,
             tunnel_key: Default::default(),
             max_observations: s.max_observations,
             collect_flows: false,

@@ -1,6 +1,7 @@
 //! A DNS tunnel keeps only what its rule reads: 4096 queries per client and
-//! domain, so that it cannot fill the observation cap by itself. The rule
-//! still fires, with 1 and 2 workers, and the rest are counted.
+//! domain, gathered into one observation per worker, so that it cannot fill
+//! the observation cap by itself. The rule still fires, with 1 and 2
+//! workers, and the rest are counted.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -69,14 +70,30 @@ fn a_tunnel_keeps_what_its_rule_reads() {
             ..Default::default()
         };
         let out = analyze_files(std::slice::from_ref(&path), &cfg).unwrap();
-        let dns = out
+        // Each worker gathers its share of the pair's names into one
+        // observation, the earliest query's.
+        let gathered: Vec<_> = out
             .observations
             .iter()
-            .filter(|o| matches!(o.kind, ObsKind::DnsTunnel { .. }))
-            .count();
-        // Each worker keeps its share of the pair's names.
+            .filter_map(|o| match &o.kind {
+                ObsKind::DnsTunnelQueries { domain, names, .. } => Some((o, domain, names)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            !out.observations
+                .iter()
+                .any(|o| matches!(o.kind, ObsKind::DnsTunnel { .. })),
+            "queries are gathered"
+        );
+        assert!((1..=threads).contains(&gathered.len()), "{threads} threads");
+        assert!(gathered.iter().all(|(_, d, _)| d.as_str() == "example.com"));
+        let dns: usize = gathered.iter().map(|(_, _, n)| n.len()).sum();
         assert!(dns <= 4096 * threads, "{threads} threads: {dns} kept");
         assert!(dns >= 4096, "{threads} threads: {dns} kept");
+        // The finding cites the first query of the capture.
+        let first = gathered.iter().map(|(o, _, _)| o.origin.frame).min();
+        assert_eq!(first, Some(1), "{threads} threads");
         assert_eq!(
             out.report.stats.observations_dropped as usize,
             SENT - dns,

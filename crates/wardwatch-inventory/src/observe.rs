@@ -211,7 +211,7 @@ fn apply_share(
             ObsKind::HttpRequest { .. } | ObsKind::HttpResponse { .. } => "http",
             ObsKind::Dhcp { .. } => "dhcp",
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
-            ObsKind::DnsTunnel { .. } => "dns",
+            ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => "dns",
             ObsKind::Ssdp { .. } => "ssdp",
             ObsKind::MqttConnect { .. } | ObsKind::MqttTopic { .. } => "mqtt",
             ObsKind::SmbDialect { .. } | ObsKind::SmbNativeOs { .. } | ObsKind::Ntlm { .. } => {
@@ -643,7 +643,7 @@ fn apply_share(
             }
             // A tunnel's queries say nothing of the device (detection reads
             // them).
-            ObsKind::DnsTunnel { .. } => {}
+            ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => {}
             ObsKind::Ssdp { server, usn, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(s) = server {

@@ -310,6 +310,19 @@ pub enum ObsKind {
         /// The name's length in bytes.
         length: u16,
     },
+    /// The tunnel-like queries of one client under one domain, as a flow
+    /// worker gathers them in place of one [`ObsKind::DnsTunnel`] each
+    /// (kept whole, a tunnel's queries would crowd every other fact out of
+    /// the observations a run keeps). The observation is the earliest
+    /// query's, with the other facts of the gathered ones.
+    DnsTunnelQueries {
+        /// Registered domain (see `base_domain`), or `(no domain)`.
+        domain: String,
+        /// The distinct [`crate::dns::name_hash`]es asked, in order.
+        names: Vec<u64>,
+        /// Time of the latest name's first query (ns).
+        last_ns: i64,
+    },
     /// An SSDP message.
     Ssdp {
         /// NOTIFY, M-SEARCH or the status line's protocol.
