@@ -350,7 +350,6 @@ impl WorkerSink {
     /// earliest query.
     fn gathered_tunnels(&mut self) {
         let mut gathered: Vec<TunnelQueries> = self.tunnels.drain().map(|(_, t)| t).collect();
-        gathered.retain(|t| t.first.is_some());
         gathered.sort_by_cached_key(|t| {
             (
                 t.first.as_ref().map(Observation::seen_at),
@@ -360,6 +359,7 @@ impl WorkerSink {
         });
         self.tunnel_names = 0;
         for t in gathered {
+            // A live watch only counts a pair's queries: nothing gathered.
             let Some(mut o) = t.first else {
                 continue;
             };

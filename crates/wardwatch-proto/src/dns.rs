@@ -436,12 +436,17 @@ pub fn tunnel_query(b: &[u8], n: usize) -> Option<ObsKind> {
         at = next + 4;
     }
     let name = found?;
-    let name = name.split(' ').next().unwrap_or("");
-    Some(ObsKind::DnsTunnel {
+    Some(tunnel_fact(name.split(' ').next().unwrap_or("")))
+}
+
+/// What is kept of a tunnel-like query name: its domain, a hash of it and
+/// its length (never the name, which is the data).
+pub fn tunnel_fact(name: &str) -> ObsKind {
+    ObsKind::DnsTunnel {
         domain: base_domain(name).to_string(),
         name_hash: name_hash(name),
         length: u16::try_from(name.len()).unwrap_or(u16::MAX),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -328,13 +328,7 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
                 if response {
                     return None;
                 }
-                names()
-                    .find(|n| dns::tunnel_like(n))
-                    .map(|n| ObsKind::DnsTunnel {
-                        domain: dns::base_domain(n).to_string(),
-                        name_hash: dns::name_hash(n),
-                        length: u16::try_from(n.len()).unwrap_or(u16::MAX),
-                    })
+                names().find(|n| dns::tunnel_like(n)).map(dns::tunnel_fact)
             }
             _ => None,
         }
