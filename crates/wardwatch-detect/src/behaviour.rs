@@ -91,7 +91,7 @@ pub fn reads(o: &Observation) -> bool {
             | ObsKind::Dns { .. }
             | ObsKind::DnsTunnel { .. }
             | ObsKind::DnsTunnelQueries { .. }
-            | ObsKind::DicomAssociate { .. }
+            | ObsKind::DicomAssociate(_)
             | ObsKind::DicomVolume { .. }
             | ObsKind::Hl7Message(_)
     )
@@ -269,11 +269,7 @@ fn new_clinical_peers(
     let mut learned: BTreeSet<IpAddr> = BTreeSet::new();
     for o in obs {
         let label = match &o.kind {
-            ObsKind::DicomAssociate {
-                request: true,
-                called_ae,
-                ..
-            } => format!("DICOM {called_ae}"),
+            ObsKind::DicomAssociate(a) if a.request => format!("DICOM {}", a.called_ae),
             ObsKind::Hl7Message(m)
                 if o.subject == wardwatch_proto::obs::Side::Client && m.message_type != "ACK" =>
             {

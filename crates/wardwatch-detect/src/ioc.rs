@@ -320,7 +320,8 @@ pub fn run(
         let at = Some((o.origin.input, o.origin.frame, o.origin.ts_ns));
         let span = (o.origin.ts_ns, o.origin.ts_ns);
         match &o.kind {
-            ObsKind::TlsClientHello { sni, ja4, .. } => {
+            ObsKind::TlsClientHello(fact) => {
+                let wardwatch_proto::TlsClientHelloFact { sni, ja4, .. } = &**fact;
                 if let Some(i) = sni.as_deref().and_then(|s| ind.domain(s)) {
                     raise(
                         ctx,
@@ -344,11 +345,9 @@ pub fn run(
                     );
                 }
             }
-            ObsKind::HttpRequest {
-                host: Some(h),
-                path,
-                ..
-            } => {
+            ObsKind::HttpRequest(fact) if fact.host.is_some() => {
+                let wardwatch_proto::HttpRequestFact { host, path, .. } = &**fact;
+                let h = host.as_deref().unwrap_or_default();
                 let host = h.split(':').next().unwrap_or(h);
                 let url_hit = ind.urls.iter().find(|(u, _)| {
                     url_host(u).as_deref() == Some(&host.to_ascii_lowercase())

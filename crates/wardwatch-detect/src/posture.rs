@@ -204,12 +204,11 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 format!("FTP banner: {}", short(text)),
                 remedy::FTP,
             )),
-            ObsKind::Snmp {
-                version,
-                community: Some(c),
-                pdu,
-                ..
-            } => snmp(o, version, c, pdu, out),
+            ObsKind::Snmp(s) => {
+                if let Some(c) = &s.community {
+                    snmp(o, &s.version, c, &s.pdu, out);
+                }
+            }
             ObsKind::SmbDialect {
                 dialect,
                 smb1: true,
@@ -223,21 +222,17 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 remedy::SMB1,
             )),
             ObsKind::TlsServerHello { version, cipher } => tls(o, version, cipher, out),
-            ObsKind::TlsCertificate {
-                subject,
-                not_after,
-                self_signed,
-                rsa_bits,
-                ..
-            } => certificate(o, subject, not_after, *self_signed, *rsa_bits, out),
-            ObsKind::DicomAssociate {
-                request: true,
-                called_ae,
-                calling_ae,
-                user_passcode_present,
-                user_identity,
-                ..
-            } => {
+            ObsKind::TlsCertificate(c) => {
+                certificate(o, &c.subject, &c.not_after, c.self_signed, c.rsa_bits, out)
+            }
+            ObsKind::DicomAssociate(fact) if fact.request => {
+                let wardwatch_proto::DicomAssociateFact {
+                    called_ae,
+                    calling_ae,
+                    user_passcode_present,
+                    user_identity,
+                    ..
+                } = &**fact;
                 if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) {
                     let r = on_server(
                         o,

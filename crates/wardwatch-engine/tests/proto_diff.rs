@@ -104,7 +104,7 @@ fn dicom_association_fields_match_tshark() {
         let obs = observations(&path);
         let ours: BTreeMap<u64, &ObsKind> = obs
             .iter()
-            .filter(|o| matches!(o.kind, ObsKind::DicomAssociate { request: true, .. }))
+            .filter(|o| matches!(&o.kind, ObsKind::DicomAssociate(a) if a.request))
             .map(|o| (o.origin.frame, &o.kind))
             .collect();
         assert_eq!(
@@ -114,17 +114,17 @@ fn dicom_association_fields_match_tshark() {
             path.display()
         );
         for (frame, t) in &theirs {
-            let Some(ObsKind::DicomAssociate {
+            let Some(ObsKind::DicomAssociate(a)) = ours.get(frame) else {
+                panic!("{}: no A-ASSOCIATE-RQ at frame {frame}", path.display());
+            };
+            let wardwatch_proto::DicomAssociateFact {
                 called_ae,
                 calling_ae,
                 implementation_class_uid,
                 implementation_version,
                 contexts,
                 ..
-            }) = ours.get(frame)
-            else {
-                panic!("{}: no A-ASSOCIATE-RQ at frame {frame}", path.display());
-            };
+            } = &**a;
             assert_eq!(called_ae, &t[0], "frame {frame}");
             assert_eq!(calling_ae, &t[1], "frame {frame}");
             assert_eq!(implementation_class_uid.as_deref(), Some(t[2].as_str()));
@@ -229,17 +229,12 @@ fn http_fields_match_tshark() {
         let our_req: Vec<_> = obs
             .iter()
             .filter_map(|o| match &o.kind {
-                ObsKind::HttpRequest {
-                    method,
-                    host,
-                    user_agent,
-                    ..
-                } => Some((
+                ObsKind::HttpRequest(r) => Some((
                     o.origin.frame,
                     vec![
-                        method.clone(),
-                        host.clone().unwrap_or_default(),
-                        user_agent.clone().unwrap_or_default(),
+                        r.method.clone(),
+                        r.host.clone().unwrap_or_default(),
+                        r.user_agent.clone().unwrap_or_default(),
                     ],
                 )),
                 _ => None,
@@ -296,20 +291,20 @@ fn dhcp_options_match_tshark() {
         let obs = observations(&path);
         let ours: BTreeMap<u64, &ObsKind> = obs
             .iter()
-            .filter(|o| matches!(o.kind, ObsKind::Dhcp { .. }))
+            .filter(|o| matches!(o.kind, ObsKind::Dhcp(_)))
             .map(|o| (o.origin.frame, &o.kind))
             .collect();
         assert_eq!(ours.len(), theirs.len(), "{rel}: DHCP messages");
         for (frame, t) in &theirs {
-            let Some(ObsKind::Dhcp {
+            let Some(ObsKind::Dhcp(d)) = ours.get(frame) else {
+                panic!("{rel}: frame {frame}");
+            };
+            let wardwatch_proto::DhcpFact {
                 hostname,
                 vendor_class,
                 parameter_list,
                 ..
-            }) = ours.get(frame)
-            else {
-                panic!("{rel}: frame {frame}");
-            };
+            } = &**d;
             assert_eq!(
                 hostname.clone().unwrap_or_default(),
                 t[0],
@@ -367,7 +362,8 @@ fn tls_hello_fields_match_tshark() {
         let mut ours_server = 0;
         for o in &obs {
             match &o.kind {
-                ObsKind::TlsClientHello { sni, ja3, alpn, .. } => {
+                ObsKind::TlsClientHello(fact) => {
+                    let wardwatch_proto::TlsClientHelloFact { sni, ja3, alpn, .. } = &**fact;
                     let t = hello.get(&o.origin.frame).unwrap_or_else(|| {
                         panic!("{rel}: ClientHello at frame {}", o.origin.frame)
                     });
@@ -491,9 +487,9 @@ fn ftp_ssdp_snmp_fields_match_tshark() {
     if let Some(path) = shared("pcap/it/ssdp_notify__suricata.pcap") {
         let theirs = tshark(&path, &[], "ssdp", &["http.server"]);
         for o in observations(&path) {
-            if let ObsKind::Ssdp { server, .. } = &o.kind {
+            if let ObsKind::Ssdp(m) = &o.kind {
                 assert_eq!(
-                    server.clone().unwrap_or_default(),
+                    m.server.clone().unwrap_or_default(),
                     theirs[&o.origin.frame][0]
                 );
                 compared += 1;
@@ -506,10 +502,10 @@ fn ftp_ssdp_snmp_fields_match_tshark() {
         let obs = observations(&path);
         let mut n = 0;
         for o in &obs {
-            if let ObsKind::Snmp {
-                community: Some(c), ..
-            } = &o.kind
-            {
+            if let Some(c) = match &o.kind {
+                ObsKind::Snmp(m) => m.community.as_ref(),
+                _ => None,
+            } {
                 let t = &theirs[&o.origin.frame][0];
                 let want = match t.as_str() {
                     "public" => "public (default)",
@@ -645,7 +641,8 @@ fn smb_fields_match_tshark() {
                     assert_eq!(dialect, &wardwatch_proto::smb::dialect_name(d));
                     compared += 1;
                 }
-                ObsKind::Ntlm { os: Some(os), .. } => {
+                ObsKind::Ntlm(fact) if fact.os.is_some() => {
+                    let os = fact.os.as_deref().unwrap_or_default();
                     let t = &ntlm[&o.origin.frame];
                     assert!(
                         os.ends_with(&format!("({}.{}.{})", t[0], t[1], t[2])),
@@ -676,20 +673,13 @@ fn tls_certificate_matches_tshark() {
     let certs: Vec<_> = obs
         .iter()
         .filter_map(|o| match &o.kind {
-            ObsKind::TlsCertificate {
-                subject,
-                issuer,
-                not_after,
-                self_signed,
-                rsa_bits,
-                ..
-            } => Some((
+            ObsKind::TlsCertificate(c) => Some((
                 o.origin.frame,
-                subject.clone(),
-                issuer.clone(),
-                not_after.clone(),
-                *self_signed,
-                *rsa_bits,
+                c.subject.clone(),
+                c.issuer.clone(),
+                c.not_after.clone(),
+                c.self_signed,
+                c.rsa_bits,
             )),
             _ => None,
         })
@@ -731,13 +721,13 @@ fn snmpv3_engine_and_user_match_tshark() {
     let obs = observations(&path);
     let mut compared = 0;
     for o in &obs {
-        if let ObsKind::Snmp {
-            version,
-            engine_id,
-            user,
-            ..
-        } = &o.kind
-        {
+        if let ObsKind::Snmp(m) = &o.kind {
+            let wardwatch_proto::SnmpFact {
+                version,
+                engine_id,
+                user,
+                ..
+            } = &**m;
             if version != "v3" {
                 continue;
             }
@@ -779,13 +769,13 @@ fn lldp_and_cdp_match_tshark() {
     let obs = observations(&path);
     let mut compared = 0;
     for o in &obs {
-        if let ObsKind::LinkNeighbor {
-            protocol,
-            system_name,
-            platform,
-            ..
-        } = &o.kind
-        {
+        if let ObsKind::LinkNeighbor(n) = &o.kind {
+            let wardwatch_proto::LinkNeighborFact {
+                protocol,
+                system_name,
+                platform,
+                ..
+            } = &**n;
             let t = &theirs[&o.origin.frame];
             let want = if protocol == "lldp" { &t[0] } else { &t[1] };
             assert_eq!(system_name.as_deref(), Some(want.as_str()));

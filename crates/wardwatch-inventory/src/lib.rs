@@ -363,15 +363,15 @@ pub fn add_dhcp_clients(
     // mac -> (first ts, last ts, address)
     let mut new: BTreeMap<String, (i64, i64, Option<IpAddr>)> = BTreeMap::new();
     for o in observations {
-        let wardwatch_proto::ObsKind::Dhcp {
+        let wardwatch_proto::ObsKind::Dhcp(fact) = &o.kind else {
+            continue;
+        };
+        let wardwatch_proto::DhcpFact {
             client_mac,
             address,
             message_type,
             ..
-        } = &o.kind
-        else {
-            continue;
-        };
+        } = &**fact;
         let Some(bytes) = parse_mac(client_mac) else {
             continue;
         };

@@ -201,32 +201,30 @@ fn apply_share(
         };
         let peer = by_ip.get(&peer_ip).and_then(mine);
         let proto = match &o.kind {
-            ObsKind::DicomAssociate { .. }
+            ObsKind::DicomAssociate(_)
             | ObsKind::DicomReject { .. }
             | ObsKind::DicomRelease { .. }
             | ObsKind::DicomCommand { .. }
-            | ObsKind::DicomIdentity { .. }
+            | ObsKind::DicomIdentity(_)
             | ObsKind::DicomVolume { .. } => "dicom",
             ObsKind::Hl7Message(_) => "hl7",
-            ObsKind::HttpRequest { .. } | ObsKind::HttpResponse { .. } => "http",
-            ObsKind::Dhcp { .. } => "dhcp",
+            ObsKind::HttpRequest(_) | ObsKind::HttpResponse { .. } => "http",
+            ObsKind::Dhcp(_) => "dhcp",
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
             ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => "dns",
-            ObsKind::Ssdp { .. } => "ssdp",
+            ObsKind::Ssdp(_) => "ssdp",
             ObsKind::MqttConnect { .. } | ObsKind::MqttTopic { .. } => "mqtt",
-            ObsKind::SmbDialect { .. } | ObsKind::SmbNativeOs { .. } | ObsKind::Ntlm { .. } => {
-                "smb"
-            }
-            ObsKind::Snmp { .. } => "snmp",
+            ObsKind::SmbDialect { .. } | ObsKind::SmbNativeOs { .. } | ObsKind::Ntlm(_) => "smb",
+            ObsKind::Snmp(_) => "snmp",
             ObsKind::RemoteAccess { protocol, .. } => protocol.as_str(),
             ObsKind::Syslog { .. } => "syslog",
             ObsKind::Ntp { .. } => "ntp",
-            ObsKind::LabInstrument { protocol, .. } => protocol.as_str(),
+            ObsKind::LabInstrument(f) => f.protocol.as_str(),
             ObsKind::NetbiosName { .. } => "netbios-ns",
-            ObsKind::LinkNeighbor { protocol, .. } => protocol.as_str(),
-            ObsKind::TlsClientHello { .. }
+            ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
+            ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
-            | ObsKind::TlsCertificate { .. } => "tls",
+            | ObsKind::TlsCertificate(_) => "tls",
             ObsKind::Banner { protocol, .. }
             | ObsKind::Login { protocol, .. }
             | ObsKind::FileTransfers { protocol, .. } => protocol.as_str(),
@@ -239,15 +237,16 @@ fn apply_share(
             }
         }
         match &o.kind {
-            ObsKind::DicomAssociate {
-                request,
-                called_ae,
-                calling_ae,
-                implementation_class_uid,
-                implementation_version,
-                user_identity,
-                ..
-            } => {
+            ObsKind::DicomAssociate(fact) => {
+                let wardwatch_proto::DicomAssociateFact {
+                    request,
+                    called_ae,
+                    calling_ae,
+                    implementation_class_uid,
+                    implementation_version,
+                    user_identity,
+                    ..
+                } = &**fact;
                 // The request names the caller's own AE; the accept confirms
                 // the called AE belongs to the responder.
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
@@ -316,15 +315,16 @@ fn apply_share(
                     );
                 }
             }
-            ObsKind::DicomIdentity {
-                manufacturer,
-                model,
-                software_versions,
-                serial,
-                station_name,
-                modality,
-                ..
-            } => {
+            ObsKind::DicomIdentity(fact) => {
+                let wardwatch_proto::DicomIdentityFact {
+                    manufacturer,
+                    model,
+                    software_versions,
+                    serial,
+                    station_name,
+                    modality,
+                    ..
+                } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     for (f, v) in [
                         ("Manufacturer", manufacturer),
@@ -399,14 +399,15 @@ fn apply_share(
                     }
                 }
             }
-            ObsKind::HttpRequest {
-                host,
-                user_agent,
-                basic_user,
-                fhir_resource,
-                fhir_interaction,
-                ..
-            } => {
+            ObsKind::HttpRequest(fact) => {
+                let wardwatch_proto::HttpRequestFact {
+                    host,
+                    user_agent,
+                    basic_user,
+                    fhir_resource,
+                    fhir_interaction,
+                    ..
+                } = &**fact;
                 if let (Some(r), Some(a)) = (fhir_resource, peer.and_then(|i| acc.get_mut(i))) {
                     let i = fhir_interaction.clone().unwrap_or_default();
                     a.add(o, inputs, "fhir", "resource", &format!("{r} {i}"));
@@ -428,13 +429,14 @@ fn apply_share(
                     a.add(o, inputs, "http", "Server", s);
                 }
             }
-            ObsKind::TlsClientHello {
-                sni,
-                ja3,
-                ja4,
-                versions,
-                ..
-            } => {
+            ObsKind::TlsClientHello(fact) => {
+                let wardwatch_proto::TlsClientHelloFact {
+                    sni,
+                    ja3,
+                    ja4,
+                    versions,
+                    ..
+                } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.add(o, inputs, "tls", "JA4", ja4);
                     a.add(o, inputs, "tls", "JA3", ja3);
@@ -490,13 +492,14 @@ fn apply_share(
                     a.add(o, inputs, "smb", "native OS", os);
                 }
             }
-            ObsKind::Ntlm {
-                message,
-                domain,
-                host,
-                os,
-                ..
-            } => {
+            ObsKind::Ntlm(fact) => {
+                let wardwatch_proto::NtlmFact {
+                    message,
+                    domain,
+                    host,
+                    os,
+                    ..
+                } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(h) = host {
                         a.hostname.get_or_insert(h.clone());
@@ -530,13 +533,14 @@ fn apply_share(
                 }
             }
             ObsKind::Ntp { .. } => {}
-            ObsKind::LinkNeighbor {
-                protocol,
-                system_name,
-                system_description,
-                platform,
-                ..
-            } => {
+            ObsKind::LinkNeighbor(fact) => {
+                let wardwatch_proto::LinkNeighborFact {
+                    protocol,
+                    system_name,
+                    system_description,
+                    platform,
+                    ..
+                } = &**fact;
                 // Link-layer facts carry the sender's MAC, not an address.
                 let dev = o.mac.as_ref().and_then(|m| by_mac.get(m)).and_then(mine);
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
@@ -575,14 +579,15 @@ fn apply_share(
                     }
                 }
             }
-            ObsKind::LabInstrument {
-                protocol,
-                vendor,
-                model,
-                version,
-                serial,
-                ..
-            } => {
+            ObsKind::LabInstrument(fact) => {
+                let wardwatch_proto::LabInstrumentFact {
+                    protocol,
+                    vendor,
+                    model,
+                    version,
+                    serial,
+                    ..
+                } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     for (f, v) in [
                         ("vendor", vendor),
@@ -597,14 +602,15 @@ fn apply_share(
                     a.lab = true;
                 }
             }
-            ObsKind::TlsCertificate {
-                subject,
-                issuer,
-                not_after,
-                self_signed,
-                rsa_bits,
-                ..
-            } => {
+            ObsKind::TlsCertificate(fact) => {
+                let wardwatch_proto::TlsCertificateFact {
+                    subject,
+                    issuer,
+                    not_after,
+                    self_signed,
+                    rsa_bits,
+                    ..
+                } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     let bits = rsa_bits.map(|b| format!(", RSA {b}")).unwrap_or_default();
                     let signer = if *self_signed {
@@ -644,7 +650,8 @@ fn apply_share(
             // A tunnel's queries say nothing of the device (detection reads
             // them).
             ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => {}
-            ObsKind::Ssdp { server, usn, .. } => {
+            ObsKind::Ssdp(fact) => {
+                let wardwatch_proto::SsdpFact { server, usn, .. } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(s) = server {
                         a.add(o, inputs, "ssdp", "SERVER", s);
@@ -654,15 +661,16 @@ fn apply_share(
                     }
                 }
             }
-            ObsKind::Snmp {
-                version,
-                community,
-                engine_id,
-                sys_descr,
-                sys_object_id,
-                sys_name,
-                ..
-            } => {
+            ObsKind::Snmp(fact) => {
+                let wardwatch_proto::SnmpFact {
+                    version,
+                    community,
+                    engine_id,
+                    sys_descr,
+                    sys_object_id,
+                    sys_name,
+                    ..
+                } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(d) = sys_descr {
                         a.add(o, inputs, "snmp", "sysDescr", d);
@@ -693,14 +701,15 @@ fn apply_share(
                     );
                 }
             }
-            ObsKind::Dhcp {
-                client_mac,
-                hostname,
-                vendor_class,
-                parameter_list,
-                message_type,
-                ..
-            } => {
+            ObsKind::Dhcp(fact) => {
+                let wardwatch_proto::DhcpFact {
+                    client_mac,
+                    hostname,
+                    vendor_class,
+                    parameter_list,
+                    message_type,
+                    ..
+                } = &**fact;
                 // OFFER and ACK come from the server.
                 if matches!(message_type, 2 | 5) {
                     if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
@@ -850,7 +859,7 @@ mod tests {
             equipment: vec![],
             segments: vec![],
         }));
-        let http = ObsKind::HttpRequest {
+        let http = ObsKind::HttpRequest(Box::new(wardwatch_proto::HttpRequestFact {
             method: "GET".into(),
             path: "/".into(),
             host: Some("pacs.example".into()),
@@ -858,7 +867,7 @@ mod tests {
             basic_user: None,
             fhir_resource: None,
             fhir_interaction: None,
-        };
+        }));
         let obs: Vec<Observation> = (0..4 * n)
             .map(|k| Observation {
                 origin: Origin {

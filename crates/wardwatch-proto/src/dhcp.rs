@@ -69,7 +69,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     } else {
         req
     };
-    Some(ObsKind::Dhcp {
+    Some(ObsKind::Dhcp(Box::new(crate::obs::DhcpFact {
         message_type: mtype,
         client_mac,
         hostname: host.filter(|h| !h.is_empty()),
@@ -78,7 +78,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         client_id: cid,
         fqdn: fqdn.filter(|f| !f.is_empty()),
         address,
-    })
+    })))
 }
 
 #[cfg(test)]
@@ -95,17 +95,17 @@ mod tests {
         m.extend_from_slice(&[53, 1, 3, 12, 4, b'p', b'u', b'm', b'p', 60, 8]);
         m.extend_from_slice(b"MSFT 5.0");
         m.extend_from_slice(&[55, 3, 1, 3, 6, 255]);
-        let Some(ObsKind::Dhcp {
+        let Some(ObsKind::Dhcp(d)) = parse(&m) else {
+            panic!()
+        };
+        let crate::obs::DhcpFact {
             hostname,
             vendor_class,
             parameter_list,
             client_mac,
             message_type,
             ..
-        }) = parse(&m)
-        else {
-            panic!()
-        };
+        } = *d;
         assert_eq!(message_type, 3);
         assert_eq!(hostname.as_deref(), Some("pump"));
         assert_eq!(vendor_class.as_deref(), Some("MSFT 5.0"));

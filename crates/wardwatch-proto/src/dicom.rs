@@ -226,18 +226,20 @@ pub fn parse_associate(request: bool, body: &[u8]) -> Option<ObsKind> {
         }
         items = &items[4 + len..];
     }
-    Some(ObsKind::DicomAssociate {
-        request,
-        called_ae: called,
-        calling_ae: calling,
-        application_context: app,
-        contexts,
-        implementation_class_uid: impl_uid,
-        implementation_version: impl_ver,
-        max_pdu,
-        user_identity: user,
-        user_passcode_present: pass,
-    })
+    Some(ObsKind::DicomAssociate(Box::new(
+        crate::obs::DicomAssociateFact {
+            request,
+            called_ae: called,
+            calling_ae: calling,
+            application_context: app,
+            contexts,
+            implementation_class_uid: impl_uid,
+            implementation_version: impl_ver,
+            max_pdu,
+            user_identity: user,
+            user_passcode_present: pass,
+        },
+    )))
 }
 
 /// Parses a DIMSE command set (always implicit VR little endian).
@@ -510,13 +512,8 @@ impl DicomState {
         match ty {
             1 | 2 => match parse_associate(ty == 1, body) {
                 Some(o) => {
-                    if let ObsKind::DicomAssociate {
-                        request: false,
-                        contexts,
-                        ..
-                    } = &o
-                    {
-                        for c in contexts {
+                    if let ObsKind::DicomAssociate(a) = &o {
+                        for c in a.contexts.iter().filter(|_| !a.request) {
                             if c.result == Some(0) {
                                 if let Some(ts) = c.transfer_syntaxes.first() {
                                     self.accepted.push((c.id, ts.clone()));
@@ -692,16 +689,18 @@ impl DicomState {
         d.dataset = Vec::new();
         if !id.is_empty() {
             self.identity_sent = true;
-            out.push(ObsKind::DicomIdentity {
-                manufacturer: id.manufacturer,
-                model: id.model,
-                software_versions: id.software_versions,
-                serial: id.serial,
-                station_name: id.station_name,
-                modality: id.modality,
-                institution: id.institution,
-                transfer_syntax: ts.map(WireName::into_owned),
-            });
+            out.push(ObsKind::DicomIdentity(Box::new(
+                crate::obs::DicomIdentityFact {
+                    manufacturer: id.manufacturer,
+                    model: id.model,
+                    software_versions: id.software_versions,
+                    serial: id.serial,
+                    station_name: id.station_name,
+                    modality: id.modality,
+                    institution: id.institution,
+                    transfer_syntax: ts.map(WireName::into_owned),
+                },
+            )));
         }
     }
 
@@ -802,7 +801,7 @@ mod tests {
             at += n;
         }
         assert_eq!(st.errors, 0);
-        out.retain(|o| matches!(o, ObsKind::DicomIdentity { .. }));
+        out.retain(|o| matches!(o, ObsKind::DicomIdentity(_)));
         out
     }
 
@@ -824,15 +823,15 @@ mod tests {
         for _ in 0..200 {
             let got = identities(&rq, &ac, &mut below);
             assert_eq!(got.len(), 1);
-            let ObsKind::DicomIdentity {
+            let ObsKind::DicomIdentity(d) = &got[0] else {
+                unreachable!()
+            };
+            let crate::obs::DicomIdentityFact {
                 manufacturer,
                 software_versions,
                 transfer_syntax,
                 ..
-            } = &got[0]
-            else {
-                unreachable!()
-            };
+            } = &**d;
             assert_eq!(manufacturer, &id.manufacturer);
             assert_eq!(software_versions, &id.software_versions);
             assert_eq!(transfer_syntax.as_deref(), Some("1.2.840.10008.1.2.1"));
@@ -842,9 +841,7 @@ mod tests {
         let mut out = Vec::new();
         st.feed(1, &ac, &mut out);
         st.feed(0, &rq[..rq.len() - 30_000], &mut out);
-        assert!(out
-            .iter()
-            .any(|o| matches!(o, ObsKind::DicomIdentity { .. })));
+        assert!(out.iter().any(|o| matches!(o, ObsKind::DicomIdentity(_))));
         // A dataset that ends inside the identity groups is read at its end.
         let short = elem(0x0008, 0x0070, b"LO", b"Acme");
         let (rq, ac) = store(&short);
@@ -864,9 +861,7 @@ mod tests {
         assert_eq!(st.dirs[0].dataset.capacity(), 0);
         st.feed(0, &rq[rq.len() - 30_000..], &mut out);
         assert_eq!(st.errors, 0);
-        assert!(!out
-            .iter()
-            .any(|o| matches!(o, ObsKind::DicomIdentity { .. })));
+        assert!(!out.iter().any(|o| matches!(o, ObsKind::DicomIdentity(_))));
         assert!(
             matches!(st.volume(), ObsKind::DicomVolume { deflated: true, to_server, .. } if to_server == ds.len() as u64)
         );

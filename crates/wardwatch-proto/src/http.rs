@@ -302,7 +302,7 @@ fn request(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> 
         .map(|r| r.find('/').map_or("/", |i| &r[i..]))
         .unwrap_or(raw);
     let (path, fhir) = redact_path(&method, raw);
-    let obs = ObsKind::HttpRequest {
+    let obs = ObsKind::HttpRequest(Box::new(crate::obs::HttpRequestFact {
         method: clean(&method),
         path: clean(&path),
         fhir_resource: fhir.as_ref().map(|f| f.0.clone()),
@@ -310,7 +310,7 @@ fn request(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> 
         host: fields.host.map(clean),
         user_agent: fields.user_agent.map(clean),
         basic_user: fields.authorization.and_then(basic_user),
-    };
+    }));
     Some((obs, fields.body_len()))
 }
 
@@ -488,22 +488,22 @@ mod tests {
             st.feed(0, c, &mut out);
         }
         assert_eq!(out.len(), 2);
-        let ObsKind::HttpRequest {
-            path, user_agent, ..
-        } = &out[1]
-        else {
+        let ObsKind::HttpRequest(r) = &out[1] else {
             panic!()
         };
+        let crate::obs::HttpRequestFact {
+            path, user_agent, ..
+        } = &**r;
         assert_eq!(path, "/x");
         assert_eq!(user_agent.as_deref(), Some("pump/2"));
-        let ObsKind::HttpRequest {
+        let ObsKind::HttpRequest(r) = &out[0] else {
+            panic!()
+        };
+        let crate::obs::HttpRequestFact {
             fhir_resource,
             fhir_interaction,
             ..
-        } = &out[0]
-        else {
-            panic!()
-        };
+        } = &**r;
         assert_eq!(fhir_resource.as_deref(), Some("Observation"));
         assert_eq!(fhir_interaction.as_deref(), Some("create"));
     }
@@ -529,18 +529,15 @@ mod tests {
         // Bare LF between lines (some embedded servers), names in any case,
         // the first of a repeated field, chunked bodies unknown.
         let head = "GET /ui HTTP/1.1\nhOsT: pump-17\r\nUSER-AGENT:  agent/1 \nHost: other\nAuthorization: Basic YWRtaW46YWRtaW4=\nContent-Length: 12";
-        let Some((
-            ObsKind::HttpRequest {
-                host,
-                user_agent,
-                basic_user,
-                ..
-            },
-            body,
-        )) = parse_request(head)
-        else {
+        let Some((ObsKind::HttpRequest(r), body)) = parse_request(head) else {
             panic!()
         };
+        let crate::obs::HttpRequestFact {
+            host,
+            user_agent,
+            basic_user,
+            ..
+        } = *r;
         assert_eq!(host.as_deref(), Some("pump-17"));
         assert_eq!(user_agent.as_deref(), Some("agent/1"));
         assert_eq!(basic_user.as_deref(), Some("admin"));

@@ -36,14 +36,16 @@ pub fn parse_lldp(mut b: &[u8]) -> Option<ObsKind> {
         }
         b = &b[2 + len..];
     }
-    Some(ObsKind::LinkNeighbor {
-        protocol: "lldp".into(),
-        chassis_id: chassis,
-        port_id: port,
-        system_name: name,
-        system_description: descr,
-        platform: None,
-    })
+    Some(ObsKind::LinkNeighbor(Box::new(
+        crate::obs::LinkNeighborFact {
+            protocol: "lldp".into(),
+            chassis_id: chassis,
+            port_id: port,
+            system_name: name,
+            system_description: descr,
+            platform: None,
+        },
+    )))
 }
 
 /// Parses a CDP message (after the SNAP header).
@@ -69,14 +71,16 @@ pub fn parse_cdp(b: &[u8]) -> Option<ObsKind> {
         }
         t = &t[len..];
     }
-    Some(ObsKind::LinkNeighbor {
-        protocol: "cdp".into(),
-        chassis_id: None,
-        port_id: port,
-        system_name: device,
-        system_description: software,
-        platform,
-    })
+    Some(ObsKind::LinkNeighbor(Box::new(
+        crate::obs::LinkNeighborFact {
+            protocol: "cdp".into(),
+            chassis_id: None,
+            port_id: port,
+            system_name: device,
+            system_description: software,
+            platform,
+        },
+    )))
 }
 
 #[cfg(test)]
@@ -90,15 +94,15 @@ mod tests {
         p.extend_from_slice(&[0x0A, 0x05]);
         p.extend_from_slice(b"pump7");
         p.extend_from_slice(&[0x00, 0x00]);
-        let Some(ObsKind::LinkNeighbor {
+        let Some(ObsKind::LinkNeighbor(n)) = parse_lldp(&p) else {
+            panic!()
+        };
+        let crate::obs::LinkNeighborFact {
             chassis_id,
             system_name,
             port_id,
             ..
-        }) = parse_lldp(&p)
-        else {
-            panic!()
-        };
+        } = *n;
         assert_eq!(chassis_id.as_deref(), Some("00:12:21:01:02:03"));
         assert_eq!(system_name.as_deref(), Some("pump7"));
         assert_eq!(port_id.as_deref(), Some("p12"));

@@ -42,14 +42,16 @@ pub fn parse_header(rec: &str) -> Option<ObsKind> {
         let s: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
         (!s.is_empty()).then_some(s)
     };
-    Some(ObsKind::LabInstrument {
-        protocol: "astm".into(),
-        vendor: None,
-        model: parts.next().and_then(clean),
-        version: parts.next().and_then(clean),
-        serial: parts.next().and_then(clean),
-        standard: f.get(12).map(|s| s.to_string()).and_then(clean),
-    })
+    Some(ObsKind::LabInstrument(Box::new(
+        crate::obs::LabInstrumentFact {
+            protocol: "astm".into(),
+            vendor: None,
+            model: parts.next().and_then(clean),
+            version: parts.next().and_then(clean),
+            serial: parts.next().and_then(clean),
+            standard: f.get(12).map(|s| s.to_string()).and_then(clean),
+        },
+    )))
 }
 
 /// ASTM state of one connection: frames reassembled into records until the
@@ -157,14 +159,16 @@ impl PoctState {
             return;
         }
         self.done = true;
-        out.push(ObsKind::LabInstrument {
-            protocol: "poct1-a".into(),
-            vendor: attr(&xml, "DEV.vendor_id"),
-            model: attr(&xml, "DEV.model_id"),
-            version: attr(&xml, "DEV.sw_version"),
-            serial: attr(&xml, "DEV.serial_id").or_else(|| attr(&xml, "DEV.device_id")),
-            standard: Some("POCT1-A".into()),
-        });
+        out.push(ObsKind::LabInstrument(Box::new(
+            crate::obs::LabInstrumentFact {
+                protocol: "poct1-a".into(),
+                vendor: attr(&xml, "DEV.vendor_id"),
+                model: attr(&xml, "DEV.model_id"),
+                version: attr(&xml, "DEV.sw_version"),
+                serial: attr(&xml, "DEV.serial_id").or_else(|| attr(&xml, "DEV.device_id")),
+                standard: Some("POCT1-A".into()),
+            },
+        )));
         self.buf = Vec::new();
     }
 }
@@ -188,8 +192,9 @@ mod tests {
         let dump = format!("{out:?}");
         assert!(!dump.contains("DOE") && !dump.contains("PID123"), "{dump}");
         assert!(
-            matches!(&out[..], [ObsKind::LabInstrument { model: Some(m), version: Some(v), serial: Some(s), standard: Some(std), .. }]
-            if m == "cobas c311" && v == "1.04" && s == "SN12345" && std == "LIS2-A2"),
+            matches!(&out[..], [ObsKind::LabInstrument(i)]
+            if i.model.as_deref() == Some("cobas c311") && i.version.as_deref() == Some("1.04")
+                && i.serial.as_deref() == Some("SN12345") && i.standard.as_deref() == Some("LIS2-A2")),
             "{dump}"
         );
     }
@@ -203,9 +208,8 @@ mod tests {
         st.feed(&xml[..40], &mut out);
         assert!(out.is_empty());
         st.feed(&xml[40..], &mut out);
-        assert!(
-            matches!(&out[..], [ObsKind::LabInstrument { vendor: Some(v), model: Some(m), serial: Some(s), .. }]
-            if v == "Abbott" && m == "i-STAT 1" && s == "SN-77")
-        );
+        assert!(matches!(&out[..], [ObsKind::LabInstrument(i)]
+            if i.vendor.as_deref() == Some("Abbott") && i.model.as_deref() == Some("i-STAT 1")
+                && i.serial.as_deref() == Some("SN-77")));
     }
 }

@@ -27,7 +27,11 @@ pub mod tls;
 pub mod watch;
 pub mod x509;
 
-pub use obs::{ObsKind, Observation, Origin, PresentationContext, Side, WireName};
+pub use obs::{
+    DhcpFact, DicomAssociateFact, DicomIdentityFact, HttpRequestFact, LabInstrumentFact,
+    LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext, Side, SnmpFact,
+    SsdpFact, TlsCertificateFact, TlsClientHelloFact, WireName,
+};
 
 /// Bytes looked at before deciding what a stream carries.
 const PROBE_BYTES: usize = 64;
@@ -472,7 +476,7 @@ mod tests {
         frame.extend_from_slice(&[0x03, b'0', b'0', b'\r', b'\n']);
         f.on_stream(0, &frame, &mut out);
         assert!(
-            matches!(&out[..], [(0, ObsKind::LabInstrument { model: Some(m), .. })] if m == "AU480"),
+            matches!(&out[..], [(0, ObsKind::LabInstrument(i))] if i.model.as_deref() == Some("AU480")),
             "{out:?}"
         );
         // An unrelated binary stream is given up quickly.

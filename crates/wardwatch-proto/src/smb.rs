@@ -80,23 +80,23 @@ fn ntlmssp(b: &[u8], out: &mut Vec<ObsKind>) {
     match ty {
         2 => {
             // CHALLENGE: target name, and the server's version.
-            out.push(ObsKind::Ntlm {
+            out.push(ObsKind::Ntlm(Box::new(crate::obs::NtlmFact {
                 message: "challenge".into(),
                 domain: field(12),
                 host: None,
                 user: None,
                 os: version(20, 48),
-            });
+            })));
         }
         3 => {
             // AUTHENTICATE: domain, user, workstation; never the responses.
-            out.push(ObsKind::Ntlm {
+            out.push(ObsKind::Ntlm(Box::new(crate::obs::NtlmFact {
                 message: "authenticate".into(),
                 domain: field(28),
                 user: field(36),
                 host: field(44),
                 os: version(60, 64),
-            });
+            })));
         }
         _ => {}
     }

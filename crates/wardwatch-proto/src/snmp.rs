@@ -73,7 +73,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             Some((hex, text(user)))
         })()
         .unwrap_or_default();
-        return Some(ObsKind::Snmp {
+        return Some(ObsKind::Snmp(Box::new(crate::obs::SnmpFact {
             version: "v3".into(),
             community: None,
             pdu: String::new(),
@@ -82,7 +82,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             sys_name: None,
             engine_id: (!engine_id.is_empty()).then_some(engine_id),
             user: (!user.is_empty()).then_some(user),
-        });
+        })));
     }
     let (t, community, rest) = tlv(rest)?;
     if t != 0x04 {
@@ -132,7 +132,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             }
         }
     }
-    Some(ObsKind::Snmp {
+    Some(ObsKind::Snmp(Box::new(crate::obs::SnmpFact {
         version: if version == 0 {
             "v1".into()
         } else {
@@ -145,7 +145,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         sys_name: name,
         engine_id: None,
         user: None,
-    })
+    })))
 }
 
 #[cfg(test)]

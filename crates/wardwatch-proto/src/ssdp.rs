@@ -22,10 +22,10 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
                     .then(|| v.trim().chars().take(256).collect())
             })
     };
-    Some(ObsKind::Ssdp {
+    Some(ObsKind::Ssdp(Box::new(crate::obs::SsdpFact {
         method,
         server: get("server"),
         usn: get("usn"),
         location: get("location"),
-    })
+    })))
 }

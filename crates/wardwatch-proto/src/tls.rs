@@ -396,22 +396,24 @@ impl TlsState {
             1 => {
                 if let Some(h) = parse_client_hello(body) {
                     let (ja3_string, ja3_hash, ja4) = fingerprints(&h);
-                    out.push(ObsKind::TlsClientHello {
-                        sni: h.sni.clone(),
-                        alpn: h.alpn.clone(),
-                        versions: if h.versions.is_empty() {
-                            vec![version_name(h.version)]
-                        } else {
-                            h.versions
-                                .iter()
-                                .filter(|v| !is_grease(**v))
-                                .map(|v| version_name(*v))
-                                .collect()
+                    out.push(ObsKind::TlsClientHello(Box::new(
+                        crate::obs::TlsClientHelloFact {
+                            sni: h.sni.clone(),
+                            alpn: h.alpn.clone(),
+                            versions: if h.versions.is_empty() {
+                                vec![version_name(h.version)]
+                            } else {
+                                h.versions
+                                    .iter()
+                                    .filter(|v| !is_grease(**v))
+                                    .map(|v| version_name(*v))
+                                    .collect()
+                            },
+                            ja3: ja3_hash,
+                            ja3_string,
+                            ja4,
                         },
-                        ja3: ja3_hash,
-                        ja3_string,
-                        ja4,
-                    });
+                    )));
                 }
             }
             2 => {
@@ -437,14 +439,16 @@ impl TlsState {
                     body.get(6..6 + n)
                 }) {
                     if let Some(c) = crate::x509::parse(first) {
-                        out.push(ObsKind::TlsCertificate {
-                            subject: c.subject,
-                            issuer: c.issuer,
-                            not_before: c.not_before,
-                            not_after: c.not_after,
-                            self_signed: c.self_signed,
-                            rsa_bits: c.rsa_bits,
-                        });
+                        out.push(ObsKind::TlsCertificate(Box::new(
+                            crate::obs::TlsCertificateFact {
+                                subject: c.subject,
+                                issuer: c.issuer,
+                                not_before: c.not_before,
+                                not_after: c.not_after,
+                                self_signed: c.self_signed,
+                                rsa_bits: c.rsa_bits,
+                            },
+                        )));
                     }
                 }
             }

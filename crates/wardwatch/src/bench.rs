@@ -49,7 +49,7 @@ pub fn inventory(devices: u32, observations: u64) -> String {
         .collect();
     // A hospital mix: most facts are repeats of a few kinds per device.
     let kinds = [
-        ObsKind::DicomIdentity {
+        ObsKind::DicomIdentity(Box::new(wardwatch_proto::DicomIdentityFact {
             manufacturer: Some("GE MEDICAL SYSTEMS".into()),
             model: Some("LOGIQ E9".into()),
             software_versions: Some("R6.0.5".into()),
@@ -58,7 +58,7 @@ pub fn inventory(devices: u32, observations: u64) -> String {
             modality: Some("US".into()),
             institution: None,
             transfer_syntax: None,
-        },
+        })),
         ObsKind::HttpResponse {
             status: 200,
             server: Some("GoAhead-Webs".into()),
