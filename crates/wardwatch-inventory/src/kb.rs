@@ -22,7 +22,7 @@ const KB_FILES: [(&str, &str); 3] = [
 pub struct VendorAlias {
     /// The name reported.
     pub canonical: String,
-    /// Spellings that start a name (case-insensitive).
+    /// Words that start a name (case-insensitive; whole words only).
     #[serde(default)]
     pub prefix: Vec<String>,
     /// Whole names (case-insensitive), for short ones such as "GE".
@@ -173,15 +173,21 @@ impl Kb {
         Ok(kb)
     }
 
-    /// The canonical spelling of a vendor name (or the name, trimmed).
+    /// The canonical spelling of a vendor name (or the name, trimmed). A
+    /// prefix names a whole word or words: `ATL` (Philips ultrasound) is not
+    /// the start of `ATLAS COPCO`, nor `GEMS` of `Gemstar`.
     pub fn canonical_vendor(&self, name: &str) -> String {
         let n = name.trim();
         let lower = n.to_lowercase();
+        let starts_with_words = |p: &str| {
+            let p = p.to_lowercase();
+            lower.starts_with(&p)
+                && (!p.ends_with(|c: char| c.is_alphanumeric())
+                    || !lower[p.len()..].starts_with(|c: char| c.is_alphanumeric()))
+        };
         for v in &self.vendors {
             if v.equals.iter().any(|e| lower == e.to_lowercase())
-                || v.prefix
-                    .iter()
-                    .any(|p| lower.starts_with(&p.to_lowercase()))
+                || v.prefix.iter().any(|p| starts_with_words(p))
             {
                 return v.canonical.clone();
             }
@@ -691,6 +697,40 @@ mod tests {
         assert_eq!(d.os.as_deref(), Some("Windows 7/8"));
         assert_eq!(d.vendor.as_deref(), Some("B. Braun"));
         assert_eq!(d.evidence[1].rule.as_deref(), Some("kb:tls-cert-maker"));
+    }
+
+    #[test]
+    fn vendor_names_are_matched_by_whole_words_and_siemens_is_not_all_healthineers() {
+        let kb = kb();
+        for (name, canonical) in [
+            ("SIEMENS", "Siemens Healthineers"),
+            (
+                "Siemens Healthcare Diagnostics, Inc",
+                "Siemens Healthineers",
+            ),
+            ("ACUSON COMPUTED SONOGRAPHY", "Siemens Healthineers"),
+            // Siemens' building, industry and rail units are not its
+            // medical company: a PLC is not a scanner.
+            ("SIEMENS BUILDING", "Siemens"),
+            ("Siemens AG", "Siemens"),
+            ("ATL", "Philips"),
+            ("ATLAS COPCO TOOLS AB", "ATLAS COPCO TOOLS AB"),
+            ("Atlantic Pumps Ltd", "Atlantic Pumps Ltd"),
+            ("GEMS", "GE HealthCare"),
+            (
+                "Gemstar Technology Development Ltd.",
+                "Gemstar Technology Development Ltd.",
+            ),
+            ("Beckmann GmbH", "Beckmann GmbH"),
+            ("Beckman Coulter, Inc.", "Beckman Coulter"),
+            ("Drägerwerk AG & Co. KG aA", "Dräger"),
+            ("Draeger Medical Systems, Inc.", "Dräger"),
+            ("KODAK", "Carestream Health"),
+            ("Eastman Kodak Company", "Eastman Kodak Company"),
+            ("Hewlett Packard Enterprise", "HP"),
+        ] {
+            assert_eq!(kb.canonical_vendor(name), canonical, "{name}");
+        }
     }
 
     #[test]
