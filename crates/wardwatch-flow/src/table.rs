@@ -559,7 +559,10 @@ impl<S: Default> FlowTable<S> {
                     self.config.reassembly_dir_cap
                 };
                 let mut out = |ev: StreamEvent<'_>| sink.on_stream(info, state, dir, ev);
-                reasm[dir.idx()].segment(t.seq, t.payload, origin, cap, &mut out);
+                // A SYN takes one sequence number; data it carries (TCP Fast
+                // Open, crafted or replayed traffic) starts after it.
+                let seq = t.seq.wrapping_add(u32::from(t.flags & tcp_flags::SYN != 0));
+                reasm[dir.idx()].segment(seq, t.payload, origin, cap, &mut out);
                 if t.flags & tcp_flags::ACK != 0 {
                     let other = dir.other();
                     let mut out = |ev: StreamEvent<'_>| sink.on_stream(info, state, other, ev);
@@ -826,5 +829,41 @@ mod tests {
             "{:?}",
             &evicted[..20]
         );
+    }
+
+    #[derive(Default)]
+    struct Bytes(Vec<u8>);
+    impl FlowSink<()> for Bytes {
+        fn on_stream(&mut self, _: &FlowInfo, _: &mut (), _: Dir, ev: StreamEvent<'_>) {
+            if let StreamEvent::Data { data, .. } = ev {
+                self.0.extend_from_slice(data);
+            }
+        }
+    }
+
+    #[test]
+    fn data_carried_by_a_syn_is_delivered_whole() {
+        // TCP Fast Open, or a replayed message: the SYN's sequence number is
+        // the SYN's own, its data starts at the next one.
+        let mut t: FlowTable<()> = FlowTable::new(FlowConfig::default());
+        let mut sink = Bytes::default();
+        let (m, ip, _) = packet(1, 0, 0, 40000);
+        for (seq, flags, payload) in [
+            (1000u32, tcp_flags::SYN, &b"MSH|^~\\&|"[..]),
+            // The same bytes again after the handshake, then the rest.
+            (1001, tcp_flags::ACK, &b"MSH|^~\\&|"[..]),
+            (1010, tcp_flags::ACK | tcp_flags::PSH, &b"SYS|HOSP"[..]),
+        ] {
+            let tr = Transport::Tcp(TcpSegment {
+                sport: 40000,
+                dport: 2575,
+                seq,
+                ack: 0,
+                flags,
+                payload,
+            });
+            t.process(&m, &dec(), &ip, &tr, &mut sink);
+        }
+        assert_eq!(sink.0, b"MSH|^~\\&|SYS|HOSP");
     }
 }
