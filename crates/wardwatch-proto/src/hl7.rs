@@ -243,6 +243,9 @@ struct DirState {
     buf: Vec<u8>,
     /// Skipping an oversized message to its end block.
     skipping: bool,
+    /// Unframed: how far `buf` was searched for the next message's MSH
+    /// without finding one (the search resumes there, not at the start).
+    unframed_searched: usize,
 }
 
 /// HL7 state of one TCP connection.
@@ -282,13 +285,16 @@ impl Hl7State {
             let start = match memchr::memchr(SB, buf) {
                 Some(s) => s,
                 None => {
-                    d.buf.drain(..taken);
-                    taken = 0;
+                    if taken > 0 {
+                        d.buf.drain(..taken);
+                        d.unframed_searched = 0;
+                        taken = 0;
+                    }
                     // Unframed HL7: messages start at MSH; a message is whole
                     // when the next MSH begins (or the stream ends).
-                    if let Some(msg) = take_unframed(&mut d.buf, false) {
+                    if let Some(parsed) = take_unframed(d, false) {
                         searched = 0;
-                        match parse_message(&msg, false) {
+                        match parsed {
                             Some(o) => out.push(o),
                             None => self.errors += 1,
                         }
@@ -296,6 +302,7 @@ impl Hl7State {
                     }
                     if d.buf.len() > MAX_MESSAGE {
                         d.buf.clear();
+                        d.unframed_searched = 0;
                         self.errors += 1;
                     }
                     return;
@@ -305,10 +312,12 @@ impl Hl7State {
             let Some(end) = end_block(buf, from).map(|i| i - start) else {
                 if buf.len() - start > MAX_MESSAGE {
                     d.buf.clear();
+                    d.unframed_searched = 0;
                     d.skipping = true;
                     self.errors += 1;
                 } else {
                     d.buf.drain(..taken);
+                    d.unframed_searched = 0;
                 }
                 return;
             };
@@ -327,6 +336,7 @@ impl Hl7State {
     pub fn resync(&mut self, dir: usize) {
         if let Some(d) = self.dirs.get_mut(dir) {
             d.buf.clear();
+            d.unframed_searched = 0;
             d.skipping = false;
         }
     }
@@ -334,31 +344,63 @@ impl Hl7State {
     /// The stream ended: an unframed message still buffered is whole now.
     pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
         for d in &mut self.dirs {
-            while let Some(msg) = take_unframed(&mut d.buf, true) {
-                if let Some(o) = parse_message(&msg, false) {
+            while let Some(parsed) = take_unframed(d, true) {
+                if let Some(o) = parsed {
                     out.push(o);
                 }
             }
             d.buf.clear();
+            d.unframed_searched = 0;
         }
     }
 }
 
-/// Takes one unframed message off the front of `buf` when the next one has
-/// begun (or, at the end, whatever is left).
-fn take_unframed(buf: &mut Vec<u8>, at_end: bool) -> Option<Vec<u8>> {
-    let first = find(buf, b"MSH", 0)?;
-    let next = find(buf, b"\rMSH", first + 3)
-        .or_else(|| find(buf, b"\nMSH", first + 3))
-        .map(|i| i + 1);
+/// `MSH`, looked for in every unframed stream: its searcher is built once.
+static MSH: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"MSH"));
+
+/// Parses and takes off the front of the buffer one unframed message, when
+/// the next one has begun (an MSH at the start of a line) or, at the end,
+/// whatever is left: `None` while there is none, `Some(None)` for a message
+/// that does not parse.
+fn take_unframed(d: &mut DirState, at_end: bool) -> Option<Option<ObsKind>> {
+    let buf = &d.buf;
+    let Some(first) = MSH.find(buf) else {
+        // No message starts in these bytes (nor can one but in their last
+        // two): they are not kept to be searched again.
+        let keep = buf.len().saturating_sub(2);
+        d.buf.drain(..keep);
+        d.unframed_searched = 0;
+        return None;
+    };
+    // Resume where the last search stopped, a few bytes back for an MSH
+    // (and its line end) cut by the end of the bytes then held.
+    let mut from = (first + 3).max(d.unframed_searched.saturating_sub(3));
+    let next = loop {
+        let Some(i) = buf.get(from..).and_then(|t| MSH.find(t)) else {
+            break None;
+        };
+        let at = from + i;
+        if matches!(
+            at.checked_sub(1).and_then(|p| buf.get(p)),
+            Some(b'\r' | b'\n')
+        ) {
+            break Some(at);
+        }
+        from = at + 3;
+    };
     let end = match next {
         Some(n) => n,
         None if at_end => buf.len(),
-        None => return None,
+        None => {
+            d.unframed_searched = buf.len();
+            return None;
+        }
     };
-    let msg = buf[first..end].to_vec();
-    buf.drain(..end);
-    Some(msg)
+    let parsed = parse_message(buf.get(first..end).unwrap_or_default(), false);
+    d.buf.drain(..end);
+    d.unframed_searched = 0;
+    Some(parsed)
 }
 
 /// Where the first MLLP end block (0x1C 0x0D) at or after `from` starts.
@@ -367,10 +409,6 @@ fn end_block(h: &[u8], from: usize) -> Option<usize> {
     memchr::memchr_iter(EB, h)
         .find(|&i| h.get(i + 1) == Some(&CR))
         .map(|i| i + from)
-}
-
-fn find(h: &[u8], n: &[u8], from: usize) -> Option<usize> {
-    memchr::memmem::find(h.get(from..)?, n).map(|i| i + from)
 }
 
 #[cfg(test)]
@@ -535,5 +573,32 @@ mod tests {
         assert_eq!(out.len(), 1);
         st.finish(&mut out);
         assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn unframed_messages_in_any_cut_give_the_same_messages() {
+        // Bytes before the first message, an ACK ended by LF (not CR), and
+        // an MSH inside a field that starts no message.
+        let ack = "MSH|^~\\&|IE|HOSP|MX800|ICU|20260101||ACK^R01|A1|P|2.5.1\rMSA|AA|MSG1\n";
+        let odd = ORU.replace("F|||||||MX800", "F|||||||MSH-like MX800");
+        let stream = format!("\r\n{ORU}{ack}{odd}{ORU}");
+        let whole = {
+            let mut st = Hl7State::default();
+            let mut out = Vec::new();
+            st.feed(0, stream.as_bytes(), &mut out);
+            st.finish(&mut out);
+            out
+        };
+        assert_eq!(whole.len(), 4, "{whole:?}");
+        assert!(matches!(&whole[1], ObsKind::Hl7Message(m) if m.ack_code.as_deref() == Some("AA")));
+        for size in 1..=23 {
+            let mut st = Hl7State::default();
+            let mut out = Vec::new();
+            for c in stream.as_bytes().chunks(size) {
+                st.feed(0, c, &mut out);
+            }
+            st.finish(&mut out);
+            assert_eq!(out, whole, "chunks of {size}");
+        }
     }
 }
