@@ -170,8 +170,8 @@ struct TunnelQueries {
     first: Option<Observation>,
 }
 
-/// Most observations a run keeps (an observation is about 400 bytes and
-/// its strings), shared between the workers.
+/// Most observations a run keeps (an observation is 184 bytes and its
+/// strings), shared between the workers.
 const MAX_OBSERVATIONS: usize = 1 << 18;
 
 /// Folds a flow's addresses and counters into `hosts`.
