@@ -1636,6 +1636,11 @@ fn assemble(
         (order(&mut flows, &mut observations, fact_keys), build())
     };
     stats.observations_repeated += repeated;
+    let talkers = top_talkers(&hosts);
+    let host_count = hosts.len();
+    // The host table has given all it had (devices, talkers): its memory
+    // goes back before the evidence and findings are made, the run's peak.
+    drop(hosts);
     lap.at("order observations, build devices");
     wardwatch_inventory::add_dhcp_clients(&mut devices, &observations, &cfg.site);
     let mut devices = wardwatch_inventory::apply_observations_threads(
@@ -1676,35 +1681,13 @@ fn assemble(
             t_join.as_secs_f64(),
             (t_merge - t_join).as_secs_f64(),
             (t_dev - t_merge).as_secs_f64(),
-            hosts.len(),
+            host_count,
             devices.len(),
             spent_observations.len().max(observations.len()),
             peak_rss_mb(),
             rss_at_merge
         );
     }
-    // The ten that moved most bytes; ties by address, for determinism.
-    let mut ranked: Vec<(u64, IpAddr)> = hosts
-        .iter()
-        .filter(|(_, h)| h.tx_packets + h.rx_packets > 0)
-        .map(|(ip, h)| (h.tx_bytes + h.rx_bytes, *ip))
-        .collect();
-    let top = ranked.len().min(10);
-    if top > 0 && ranked.len() > top {
-        ranked.select_nth_unstable_by(top - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.truncate(top);
-    }
-    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let talkers: Vec<Talker> = ranked
-        .iter()
-        .filter_map(|(_, ip)| hosts.get(ip).map(|h| (ip, h)))
-        .map(|(ip, h)| Talker {
-            ip: ip.to_string(),
-            bytes: h.tx_bytes + h.rx_bytes,
-            packets: h.tx_packets + h.rx_packets,
-            flows: h.flows,
-        })
-        .collect();
 
     let inputs = names
         .iter()
@@ -1717,7 +1700,7 @@ fn assemble(
         .collect();
     // Millions of small allocations to free: with cores to spare, not on
     // the way to the report.
-    let spent = (hosts, spent_observations);
+    let spent = spent_observations;
     if cfg.threads > 1 {
         std::thread::spawn(move || drop(spent));
     }
@@ -1738,6 +1721,31 @@ fn assemble(
         observations,
         digest,
     }
+}
+
+/// The ten hosts that moved most bytes; ties by address, for determinism.
+fn top_talkers(hosts: &HostTable) -> Vec<Talker> {
+    let mut ranked: Vec<(u64, IpAddr)> = hosts
+        .iter()
+        .filter(|(_, h)| h.tx_packets + h.rx_packets > 0)
+        .map(|(ip, h)| (h.tx_bytes + h.rx_bytes, *ip))
+        .collect();
+    let top = ranked.len().min(10);
+    if top > 0 && ranked.len() > top {
+        ranked.select_nth_unstable_by(top - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(top);
+    }
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranked
+        .iter()
+        .filter_map(|(_, ip)| hosts.get(ip).map(|h| (ip, h)))
+        .map(|(ip, h)| Talker {
+            ip: ip.to_string(),
+            bytes: h.tx_bytes + h.rx_bytes,
+            packets: h.tx_packets + h.rx_packets,
+            flows: h.flows,
+        })
+        .collect()
 }
 
 #[cfg(test)]
