@@ -1,37 +1,57 @@
 //! The report as pretty JSON, byte for byte as `serde_json::to_writer_pretty`
-//! writes it (see [`crate::json`]), its devices rendered in batches (by
-//! several threads when there are several) and written in order.
+//! writes it (see [`crate::json`]), its devices and findings rendered in
+//! batches (by several threads when there are several) and written in order.
 
 use std::io::{self, Write};
 
-/// Devices rendered per batch by [`report_to_writer`].
+use serde::Serialize;
+
+/// Devices or findings rendered per batch by [`report_to_writer`].
 const BATCH: usize = 256;
 
-/// Writes `report` as pretty JSON (see [`crate::json`]), its devices (nearly all of a large
-/// site's report) rendered by `threads` threads in batches and written in
-/// order; at most a few batches per thread are held at once. The rest of the
-/// report (findings, counters) is rendered to memory first, then written
-/// around the devices.
+/// Writes `report` as pretty JSON (see [`crate::json`]). Its devices and
+/// findings (nearly all of a large site's report) are rendered by `threads`
+/// threads in batches and written in order, at most a few batches per thread
+/// held at once; the rest (counters, inputs, talkers) is rendered to memory
+/// first and written around them.
 pub fn report_to_writer<W: Write>(
     mut w: W,
     report: &mut wardwatch_model::Report,
     threads: usize,
 ) -> io::Result<()> {
-    // The report without its devices, then the devices spliced in where
-    // their empty list is (the only key indented by one level and named so).
+    // The report without its devices and findings, then both spliced in
+    // where their empty lists are (the only keys indented by one level and
+    // named so: a line break inside a string is written escaped).
     let devices = std::mem::take(&mut report.devices);
-    let mut head = Vec::new();
-    let rendered = crate::json::write(&mut head, 0, &*report);
+    let findings = std::mem::take(&mut report.findings);
+    let mut rest = Vec::new();
+    let rendered = crate::json::write(&mut rest, 0, &*report);
     report.devices = devices;
+    report.findings = findings;
     rendered.map_err(io::Error::other)?;
-    const MARK: &[u8] = b"\n  \"devices\": []";
-    let at = head
-        .windows(MARK.len())
-        .position(|x| x == MARK)
-        .ok_or_else(|| io::Error::other("report layout: no devices key"))?;
-    let (start, end) = head.split_at(at + MARK.len() - 1);
-    w.write_all(start)?;
-    let batches: Vec<&[wardwatch_model::Device]> = report.devices.chunks(BATCH).collect();
+    let at = |mark: &[u8], from: usize| {
+        rest.get(from..)
+            .and_then(|r| r.windows(mark.len()).position(|x| x == mark))
+            .map(|i| from + i + mark.len() - 1)
+            .ok_or_else(|| io::Error::other("report layout: a list key is missing"))
+    };
+    // Each cut falls just after the list's opening bracket.
+    let devices_at = at(b"\n  \"devices\": []", 0)?;
+    let findings_at = at(b"\n  \"findings\": []", devices_at)?;
+    w.write_all(&rest[..devices_at])?;
+    write_list(&mut w, &report.devices, threads)?;
+    w.write_all(&rest[devices_at..findings_at])?;
+    write_list(&mut w, &report.findings, threads)?;
+    w.write_all(&rest[findings_at..])
+}
+
+/// The items of a top-level list, between its brackets.
+fn write_list<W: Write, T: Serialize + Sync>(
+    w: &mut W,
+    items: &[T],
+    threads: usize,
+) -> io::Result<()> {
+    let batches: Vec<&[T]> = items.chunks(BATCH).collect();
     let n = threads.clamp(1, batches.len().max(1));
     if n == 1 {
         for (b, batch) in batches.iter().enumerate() {
@@ -63,14 +83,14 @@ pub fn report_to_writer<W: Write>(
             Ok(())
         })?;
     }
-    if !report.devices.is_empty() {
+    if !items.is_empty() {
         w.write_all(b"\n  ")?;
     }
-    w.write_all(end)
+    Ok(())
 }
 
-/// Devices as they sit in the report's list (two levels deep).
-fn render_batch(batch: &[wardwatch_model::Device], first: bool) -> serde_json::Result<Vec<u8>> {
+/// Items as they sit in a top-level list (two levels deep).
+fn render_batch<T: Serialize>(batch: &[T], first: bool) -> serde_json::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(batch.len() * 4096);
     for (i, d) in batch.iter().enumerate() {
         if !(first && i == 0) {
@@ -86,9 +106,44 @@ fn render_batch(batch: &[wardwatch_model::Device], first: bool) -> serde_json::R
 mod tests {
     use super::*;
 
+    fn finding(i: usize) -> wardwatch_model::report::Finding {
+        wardwatch_model::report::Finding {
+            id: format!("f-{i}"),
+            kind: "port-scan".into(),
+            rule: "vertical-scan".into(),
+            severity: "medium".into(),
+            status: "new".into(),
+            device: None,
+            ip: Some("10.0.0.1".into()),
+            peer: None,
+            peers: vec!["10.0.0.2".into()],
+            peer_count: 1,
+            peer_country: None,
+            peer_asn: None,
+            // What the list keys look like, inside a string.
+            summary: "scan\n  \"findings\": []\n  \"devices\": []".into(),
+            evidence: vec![wardwatch_model::report::FindingEvidence {
+                input: "x.pcap".into(),
+                frame: i as u64,
+                ts: "2026-11-26T00:00:00.000000Z".into(),
+                detail: "SYN".into(),
+            }],
+            first_seen: String::new(),
+            last_seen: String::new(),
+            count: 1,
+            remediation: "r".into(),
+        }
+    }
+
     #[test]
     fn a_report_written_in_parallel_is_the_same() {
-        for n in [0, 1, BATCH, 3 * BATCH + 7] {
+        for (n, m) in [
+            (0, 0),
+            (1, 0),
+            (0, 1),
+            (BATCH, 2),
+            (3 * BATCH + 7, BATCH + 1),
+        ] {
             let mut report = wardwatch_model::Report {
                 schema: "wardwatch.report/1".into(),
                 generated_at: "2026-11-26T00:00:00Z".into(),
@@ -96,7 +151,7 @@ mod tests {
                 stats: Default::default(),
                 site: "devices".into(),
                 feeds: vec![],
-                findings: vec![],
+                findings: (0..m).map(finding).collect(),
                 top_talkers: vec![wardwatch_model::report::Talker {
                     ip: "10.0.0.1".into(),
                     bytes: 1,
@@ -119,10 +174,10 @@ mod tests {
                 assert_eq!(
                     String::from_utf8(ours).unwrap(),
                     serde_json::to_string_pretty(&report).unwrap(),
-                    "{n} devices, {threads} threads"
+                    "{n} devices, {m} findings, {threads} threads"
                 );
             }
-            assert_eq!(report.devices.len(), n);
+            assert_eq!((report.devices.len(), report.findings.len()), (n, m));
         }
     }
 }
