@@ -266,24 +266,9 @@ pub fn parse_command(b: &[u8]) -> Option<(u16, Option<WireName>, Option<u16>, bo
     Some((field?, sop, status, has_data))
 }
 
-/// The identity elements a dataset may give up.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// (0008,0070)
-    pub manufacturer: Option<String>,
-    /// (0008,1090)
-    pub model: Option<String>,
-    /// (0018,1020)
-    pub software_versions: Option<String>,
-    /// (0018,1000)
-    pub serial: Option<String>,
-    /// (0008,1010)
-    pub station_name: Option<String>,
-    /// (0008,0060)
-    pub modality: Option<String>,
-    /// (0008,0080)
-    pub institution: Option<String>,
-}
+/// The identity elements a dataset may give up: the observation's fact,
+/// its transfer syntax set once the dataset is read.
+pub type Identity = crate::obs::DicomIdentityFact;
 
 impl Identity {
     /// Whether any element was found.
@@ -689,18 +674,10 @@ impl DicomState {
         d.dataset = Vec::new();
         if !id.is_empty() {
             self.identity_sent = true;
-            out.push(ObsKind::DicomIdentity(Box::new(
-                crate::obs::DicomIdentityFact {
-                    manufacturer: id.manufacturer,
-                    model: id.model,
-                    software_versions: id.software_versions,
-                    serial: id.serial,
-                    station_name: id.station_name,
-                    modality: id.modality,
-                    institution: id.institution,
-                    transfer_syntax: ts.map(WireName::into_owned),
-                },
-            )));
+            out.push(ObsKind::DicomIdentity(Box::new(Identity {
+                transfer_syntax: ts.map(WireName::into_owned),
+                ..id
+            })));
         }
     }
 

@@ -152,7 +152,7 @@ pub struct DicomAssociateFact {
 /// Device identity elements from a dataset; never anything else.
 /// Boxed in [`ObsKind::DicomIdentity`], which would otherwise make every
 /// observation its size.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DicomIdentityFact {
     /// (0008,0070)
     pub manufacturer: Option<String>,
@@ -215,7 +215,7 @@ pub struct TlsClientHelloFact {
 /// A server certificate sent in the clear (TLS ≤ 1.2).
 /// Boxed in [`ObsKind::TlsCertificate`], which would otherwise make every
 /// observation its size.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TlsCertificateFact {
     /// Subject common name.
     pub subject: String,

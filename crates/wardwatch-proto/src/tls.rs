@@ -439,16 +439,7 @@ impl TlsState {
                     body.get(6..6 + n)
                 }) {
                     if let Some(c) = crate::x509::parse(first) {
-                        out.push(ObsKind::TlsCertificate(Box::new(
-                            crate::obs::TlsCertificateFact {
-                                subject: c.subject,
-                                issuer: c.issuer,
-                                not_before: c.not_before,
-                                not_after: c.not_after,
-                                self_signed: c.self_signed,
-                                rsa_bits: c.rsa_bits,
-                            },
-                        )));
+                        out.push(ObsKind::TlsCertificate(Box::new(c)));
                     }
                 }
             }

@@ -4,22 +4,8 @@
 
 use crate::bytes::tlv as der;
 
-/// What a certificate says about its holder.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CertInfo {
-    /// Subject common name (or the whole subject's first string).
-    pub subject: String,
-    /// Issuer common name.
-    pub issuer: String,
-    /// notBefore as written (UTCTime/GeneralizedTime).
-    pub not_before: String,
-    /// notAfter as written.
-    pub not_after: String,
-    /// Subject equals issuer.
-    pub self_signed: bool,
-    /// RSA modulus bits, when the key is RSA.
-    pub rsa_bits: Option<u32>,
-}
+/// What a certificate says about its holder (the observation's fact).
+pub type CertInfo = crate::obs::TlsCertificateFact;
 
 /// The common name (2.5.4.3) of a Name, or its first string.
 fn name_cn(name: &[u8]) -> String {
