@@ -345,9 +345,9 @@ pub fn run(
                     );
                 }
             }
-            ObsKind::HttpRequest(fact) if fact.host.is_some() => {
-                let wardwatch_proto::HttpRequestFact { host, path, .. } = &**fact;
-                let h = host.as_deref().unwrap_or_default();
+            ObsKind::HttpRequest(r) => {
+                let Some(h) = r.host.as_deref() else { continue };
+                let path = &r.path;
                 let host = h.split(':').next().unwrap_or(h);
                 let url_hit = ind.urls.iter().find(|(u, _)| {
                     url_host(u).as_deref() == Some(&host.to_ascii_lowercase())

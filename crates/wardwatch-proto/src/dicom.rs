@@ -497,13 +497,14 @@ impl DicomState {
         match ty {
             1 | 2 => match parse_associate(ty == 1, body) {
                 Some(o) => {
-                    if let ObsKind::DicomAssociate(a) = &o {
-                        for c in a.contexts.iter().filter(|_| !a.request) {
-                            if c.result == Some(0) {
-                                if let Some(ts) = c.transfer_syntaxes.first() {
-                                    self.accepted.push((c.id, ts.clone()));
-                                }
-                            }
+                    // The accept says which transfer syntax each context uses.
+                    let accepted = match &o {
+                        ObsKind::DicomAssociate(a) if !a.request => a.contexts.as_slice(),
+                        _ => &[],
+                    };
+                    for c in accepted.iter().filter(|c| c.result == Some(0)) {
+                        if let Some(ts) = c.transfer_syntaxes.first() {
+                            self.accepted.push((c.id, ts.clone()));
                         }
                     }
                     out.push(o);

@@ -398,8 +398,6 @@ impl TlsState {
                     let (ja3_string, ja3_hash, ja4) = fingerprints(&h);
                     out.push(ObsKind::TlsClientHello(Box::new(
                         crate::obs::TlsClientHelloFact {
-                            sni: h.sni.clone(),
-                            alpn: h.alpn.clone(),
                             versions: if h.versions.is_empty() {
                                 vec![version_name(h.version)]
                             } else {
@@ -409,6 +407,8 @@ impl TlsState {
                                     .map(|v| version_name(*v))
                                     .collect()
                             },
+                            sni: h.sni,
+                            alpn: h.alpn,
                             ja3: ja3_hash,
                             ja3_string,
                             ja4,
