@@ -89,7 +89,7 @@ impl Default for EngineConfig {
             threads: 1,
             dedup_window_ns: 2_000_000,
             flow: FlowConfig::default(),
-            max_hosts: 1 << 18,
+            max_hosts: 1 << 17,
             local: LocalNets::default(),
             progress: false,
             collect_flows: false,
@@ -292,7 +292,7 @@ impl Dispatcher {
             dispatch,
             dedup: Deduper::new(cfg.dedup_window_ns),
             defrag: Defragmenter::new(32 << 20, 30_000_000_000),
-            arp_hosts: HostTable::new(cfg.max_hosts),
+            arp_hosts: HostTable::new(cfg.max_hosts).with_local(cfg.local.clone()),
             arp_digest: FlowDigest::new(0),
             counters: Counters {
                 per_input: vec![(0, 0); inputs],
@@ -962,7 +962,12 @@ impl Laps {
 
     fn at(&mut self, step: &str) {
         if self.on {
-            eprintln!("timing:   {step} {:.3}s", self.last.elapsed().as_secs_f64());
+            eprintln!(
+                "timing:   {step} {:.3}s (RSS {} MB, peak {} MB)",
+                self.last.elapsed().as_secs_f64(),
+                status_mb("VmRSS:"),
+                peak_rss_mb()
+            );
             self.last = Instant::now();
         }
     }
@@ -971,11 +976,16 @@ impl Laps {
 /// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere),
 /// for the `WARDWATCH_TIMING` diagnostics.
 fn peak_rss_mb() -> u64 {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of `/proc/self/status` in MB (Linux; 0 elsewhere).
+fn status_mb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
@@ -1175,7 +1185,9 @@ pub fn watch_live(
             }
         });
         s.spawn(move || {
-            let hosts = std::cell::RefCell::new(Keeper::new(HostTable::new(single.max_hosts)));
+            let hosts = std::cell::RefCell::new(Keeper::new(
+                HostTable::new(single.max_hosts).with_local(single.local.clone()),
+            ));
             full.serve(
                 full_rx,
                 |_| true,
@@ -1472,8 +1484,10 @@ fn assemble(
     kernel_drops: Option<u64>,
 ) -> Outcome {
     let t0 = Instant::now();
+    let mut lap = Laps::new();
+    lap.at("read, flows and dissection");
     let counters = f.counters;
-    let mut hosts = HostTable::new(cfg.max_hosts);
+    let mut hosts = HostTable::new(cfg.max_hosts).with_local(cfg.local.clone());
     hosts.merge(f.arp_hosts);
     let mut stats = Stats {
         packets: counters.packets,
@@ -1570,7 +1584,7 @@ fn assemble(
         0
     };
     let t_join = std::time::Duration::ZERO;
-    let mut lap = Laps::new();
+    lap.at("merge shards");
     let input_names = InputNames::new(&names);
     // Ordering the flows and observations and building the devices from
     // the hosts need nothing of each other: with a second thread they run

@@ -4,6 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use crate::net::LocalNets;
+
 /// Where and when something was seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Sighting {
@@ -78,22 +80,57 @@ pub struct HostUpdate {
 }
 
 /// The bounded table of hosts.
+///
+/// Addresses outside the site's own space (internet peers, and every
+/// address a scan from outside spoofs) may fill at most half of it, so that
+/// they never crowd out the site's devices.
 #[derive(Debug, Clone, Default)]
 pub struct HostTable {
-    hosts: HashMap<IpAddr, HostAgg, foldhash::fast::RandomState>,
+    /// Boxed: a full table's buckets are then 32 bytes each, not the
+    /// aggregate's 160 (hashbrown keeps up to twice as many buckets as
+    /// hosts, and both arrays while it grows).
+    hosts: HashMap<IpAddr, Box<HostAgg>, foldhash::fast::RandomState>,
     cap: usize,
+    /// The site's address space.
+    local: LocalNets,
+    /// Addresses held outside it.
+    remote: usize,
     /// Addresses not tracked because the table was full.
     pub evicted: u64,
 }
 
 impl HostTable {
-    /// A table holding at most `cap` addresses.
+    /// A table holding at most `cap` addresses, half of them at most
+    /// outside the default private ranges.
     pub fn new(cap: usize) -> Self {
         HostTable {
             hosts: HashMap::default(),
             cap,
+            local: LocalNets::default(),
+            remote: 0,
             evicted: 0,
         }
+    }
+
+    /// The same table, with the site's own address space.
+    pub fn with_local(mut self, local: LocalNets) -> Self {
+        self.local = local;
+        self
+    }
+
+    /// Whether a new address `ip` may be taken in (and counts it if so).
+    fn admit(&mut self, ip: &IpAddr) -> bool {
+        if self.hosts.len() >= self.cap {
+            return false;
+        }
+        if self.local.contains(ip) {
+            return true;
+        }
+        if self.remote >= self.cap / 2 {
+            return false;
+        }
+        self.remote += 1;
+        true
     }
 
     /// Addresses held.
@@ -108,24 +145,26 @@ impl HostTable {
 
     /// The aggregate of one address.
     pub fn get(&self, ip: &IpAddr) -> Option<&HostAgg> {
-        self.hosts.get(ip)
+        self.hosts.get(ip).map(|h| &**h)
     }
 
     /// All addresses, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&IpAddr, &HostAgg)> {
-        self.hosts.iter()
+        self.hosts.iter().map(|(ip, h)| (ip, &**h))
     }
 
     fn entry(&mut self, ip: IpAddr, first: Sighting, ts: i64) -> Option<&mut HostAgg> {
-        if !self.hosts.contains_key(&ip) && self.hosts.len() >= self.cap {
+        if !self.hosts.contains_key(&ip) && !self.admit(&ip) {
             self.evicted += 1;
             return None;
         }
-        Some(self.hosts.entry(ip).or_insert_with(|| HostAgg {
-            first_ts: ts,
-            last_ts: ts,
-            first_seen: first,
-            ..Default::default()
+        Some(self.hosts.entry(ip).or_insert_with(|| {
+            Box::new(HostAgg {
+                first_ts: ts,
+                last_ts: ts,
+                first_seen: first,
+                ..Default::default()
+            })
         }))
     }
 
@@ -178,7 +217,16 @@ impl HostTable {
     pub fn merge(&mut self, other: HostTable) {
         self.evicted += other.evicted;
         for (ip, o) in other.hosts {
-            let Some(h) = self.entry(ip, o.first_seen, o.first_ts) else {
+            if !self.hosts.contains_key(&ip) {
+                // A host the other table alone knows moves over whole.
+                if self.admit(&ip) {
+                    self.hosts.insert(ip, o);
+                } else {
+                    self.evicted += 1;
+                }
+                continue;
+            }
+            let Some(h) = self.hosts.get_mut(&ip) else {
                 continue;
             };
             if h.vlan.is_none() {
@@ -222,6 +270,9 @@ fn add_mac(h: &mut HostAgg, m: [u8; 6], s: Sighting) {
         return;
     }
     if h.macs.len() < MAX_MACS {
+        // Nearly every address has one MAC: room for one, not the four a
+        // first push makes (128 bytes per host).
+        h.macs.reserve_exact(1);
         h.macs.push((m, s));
     }
 }
@@ -239,5 +290,72 @@ impl InputNames {
     /// The path of input `i` (shared by all the evidence that names it).
     pub fn name(&self, i: u16) -> Option<std::sync::Arc<str>> {
         self.0.get(i as usize).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(ip: IpAddr, mac: u8) -> HostUpdate {
+        let at = Sighting {
+            input: 0,
+            frame: 1,
+            ts_ns: 1,
+            arp_owner: false,
+        };
+        HostUpdate {
+            ip,
+            mac: Some([0, 0x1b, 0x21, 0, 0, mac]),
+            vlan: None,
+            tx_packets: 1,
+            tx_bytes: 60,
+            rx_packets: 0,
+            rx_bytes: 0,
+            first_ts: 1,
+            last_ts: 1,
+            first: at,
+            service: None,
+        }
+    }
+
+    #[test]
+    fn internet_addresses_never_crowd_out_the_sites_own() {
+        // A scan from spoofed internet addresses arrives first.
+        let mut t = HostTable::new(10);
+        for i in 0..100u32 {
+            t.add(flow(
+                IpAddr::from(std::net::Ipv4Addr::from(0x0808_0000 + i)),
+                1,
+            ));
+        }
+        assert_eq!((t.len(), t.evicted), (5, 95));
+        for i in 0..8u8 {
+            t.add(flow(IpAddr::from([10, 0, 0, i]), i));
+        }
+        // The other half is the site's; the whole table is full.
+        assert_eq!((t.len(), t.evicted), (10, 98));
+        assert!(t.get(&IpAddr::from([10, 0, 0, 4])).is_some());
+        assert!(t.get(&IpAddr::from([10, 0, 0, 5])).is_none());
+        // A site's own ranges count as its own.
+        let mut own = HostTable::new(4).with_local({
+            let mut l = LocalNets::default();
+            l.add("8.8.0.0/16".parse().expect("cidr"));
+            l
+        });
+        for i in 0..4u32 {
+            own.add(flow(
+                IpAddr::from(std::net::Ipv4Addr::from(0x0808_0000 + i)),
+                1,
+            ));
+        }
+        assert_eq!(own.len(), 4);
+        // A merge holds to the same halves, and keeps the hosts it moves whole.
+        let mut merged = HostTable::new(10);
+        merged.merge(t.clone());
+        merged.merge(t);
+        assert_eq!(merged.len(), 10);
+        let h = merged.get(&IpAddr::from([10, 0, 0, 2])).expect("kept");
+        assert_eq!((h.tx_packets, h.macs.len(), h.macs.capacity()), (2, 1, 1));
     }
 }

@@ -346,6 +346,9 @@ fn finish_device(key: DeviceKey, mut b: DeviceBuild, site: &str) -> Device {
         })
         .collect();
     d.evidence = b.evidence;
+    // Most devices have one or two facts, in a vector grown to four (576
+    // bytes): 30 MB over 65,000 devices, held to the end of the report.
+    d.evidence.shrink_to_fit();
     d
 }
 
