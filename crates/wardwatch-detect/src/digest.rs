@@ -176,6 +176,13 @@ pub struct ArpAsks {
 const MAX_ARP_TARGETS: usize = 4096;
 /// Most ARP senders tracked.
 const MAX_ARP_SENDERS: usize = 65_536;
+/// Most distinct targets remembered over all senders (about 8 bytes each):
+/// without it, 65,536 senders of 4,096 targets would take 2 GB.
+const MAX_ARP_TARGETS_TOTAL: usize = 1 << 20;
+/// Connection samples per pair of the cap, on average, held over all pairs
+/// (16 bytes each): a pair holds up to [`MAX_SAMPLES`], but a full digest
+/// of pairs that all did would take 2 GB.
+const SAMPLES_PER_PAIR: usize = 8;
 
 /// Bytes one local host exchanged with internet addresses in one hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -201,12 +208,20 @@ pub struct FlowDigest {
     pub hourly: HashMap<(IpAddr, i64), HourBytes, foldhash::fast::RandomState>,
     /// The site's address space (decides what is the internet).
     local: wardwatch_inventory::net::LocalNets,
-    /// Pairs.
-    pub pairs: HashMap<PairKey, PairStats, foldhash::fast::RandomState>,
+    /// Pairs. Boxed: a full digest's buckets are then 48 bytes each, not
+    /// 152 (hashbrown keeps up to twice as many buckets as pairs, and both
+    /// arrays while it grows).
+    pub pairs: HashMap<PairKey, Box<PairStats>, foldhash::fast::RandomState>,
     /// ARP requests by sender address.
     pub arp: HashMap<std::net::Ipv4Addr, ArpAsks, foldhash::fast::RandomState>,
     /// Most pairs held.
     pub cap: usize,
+    /// Connection samples held over all pairs (at most
+    /// [`SAMPLES_PER_PAIR`] times the cap).
+    samples: usize,
+    /// ARP targets held over all senders (at most
+    /// [`MAX_ARP_TARGETS_TOTAL`]).
+    arp_targets: usize,
     /// Flows not folded because the digest was full.
     pub dropped: u64,
 }
@@ -227,14 +242,21 @@ impl FlowDigest {
             pairs: HashMap::default(),
             arp: HashMap::default(),
             cap,
+            samples: 0,
+            arp_targets: 0,
             dropped: 0,
         }
+    }
+
+    /// Whether another connection sample fits the digest's budget.
+    fn sample_room(&self) -> bool {
+        self.samples < self.cap.saturating_mul(SAMPLES_PER_PAIR)
     }
 
     /// The pairs in key order (client, server, protocol, port): what the
     /// rules iterate, deterministic whatever the hash map did.
     pub fn sorted_pairs(&self) -> Vec<(&PairKey, &PairStats)> {
-        let mut v: Vec<_> = self.pairs.iter().collect();
+        let mut v: Vec<_> = self.pairs.iter().map(|(k, p)| (k, &**p)).collect();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
         v
     }
@@ -286,20 +308,26 @@ impl FlowDigest {
         self.add_hourly(f);
         let key = f.pair();
         let full = self.pairs.len() >= self.cap;
+        let room = self.sample_room();
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,
             None if full => {
                 self.dropped += 1;
                 return;
             }
-            None => self.pairs.entry(key).or_insert_with(|| PairStats {
-                first_ts: f.first_ts,
-                last_ts: f.last_ts,
-                first_frame: f.first_frame,
-                ..Default::default()
+            None => self.pairs.entry(key).or_insert_with(|| {
+                Box::new(PairStats {
+                    first_ts: f.first_ts,
+                    last_ts: f.last_ts,
+                    first_frame: f.first_frame,
+                    ..Default::default()
+                })
             }),
         };
-        p.spill();
+        let held = p.more.len();
+        if room {
+            p.spill();
+        }
         let fresh = p.conns == 0;
         p.conns += 1;
         p.answered += f.answered as u64;
@@ -309,9 +337,10 @@ impl FlowDigest {
         p.payload[1] += f.payload[1];
         p.packets += f.packets[0] + f.packets[1];
         p.widen(f);
-        if !fresh && p.more.len() < MAX_SAMPLES {
+        if !fresh && room && !p.more.is_empty() && p.more.len() < MAX_SAMPLES {
             p.more.push((f.first_ts, f.payload[0]));
         }
+        self.samples += p.more.len() - held;
     }
 
     /// Notes an ARP request from `sender` for `target`.
@@ -329,6 +358,7 @@ impl FlowDigest {
             self.dropped += 1;
             return;
         }
+        let room = self.arp_targets < MAX_ARP_TARGETS_TOTAL;
         let a = self.arp.entry(sender).or_insert_with(|| ArpAsks {
             first_ts: ts,
             first_frame: frame,
@@ -336,8 +366,8 @@ impl FlowDigest {
         });
         a.requests += 1;
         a.last_ts = a.last_ts.max(ts);
-        if a.targets.len() < MAX_ARP_TARGETS {
-            a.targets.insert(target);
+        if room && a.targets.len() < MAX_ARP_TARGETS && a.targets.insert(target) {
+            self.arp_targets += 1;
         }
     }
 
@@ -359,9 +389,14 @@ impl FlowDigest {
         let room = self.cap.saturating_sub(self.pairs.len());
         for (k, o) in in_order(other.pairs, room) {
             let full = self.pairs.len() >= self.cap;
+            let budget = self.cap.saturating_mul(SAMPLES_PER_PAIR);
             match self.pairs.get_mut(&k) {
                 Some(p) => {
-                    p.spill();
+                    let held = p.more.len();
+                    let room = budget.saturating_sub(self.samples);
+                    if room > 0 {
+                        p.spill();
+                    }
                     let theirs = o.samples();
                     p.conns += o.conns;
                     p.answered += o.answered;
@@ -375,16 +410,29 @@ impl FlowDigest {
                         p.first_frame = o.first_frame;
                     }
                     p.last_ts = p.last_ts.max(o.last_ts);
-                    let room = MAX_SAMPLES.saturating_sub(p.more.len());
-                    p.more.extend(theirs.into_iter().take(room));
+                    if !p.more.is_empty() {
+                        let room = MAX_SAMPLES
+                            .saturating_sub(p.more.len())
+                            .min(room.saturating_sub(p.more.len() - held));
+                        p.more.extend(theirs.into_iter().take(room));
+                    }
+                    self.samples += p.more.len() - held;
                 }
                 None if full => self.dropped += o.conns,
                 None => {
+                    let mut o = o;
+                    let room = budget.saturating_sub(self.samples);
+                    if o.more.len() > room {
+                        // Past the budget the pair keeps its counts, not
+                        // its samples.
+                        o.more = Vec::new();
+                    }
+                    self.samples += o.more.len();
                     self.pairs.insert(k, o);
                 }
             }
         }
-        for (s, o) in other.arp {
+        for (s, mut o) in other.arp {
             match self.arp.get_mut(&s) {
                 Some(a) => {
                     a.requests += o.requests;
@@ -394,13 +442,21 @@ impl FlowDigest {
                     }
                     a.last_ts = a.last_ts.max(o.last_ts);
                     for t in o.targets {
-                        if a.targets.len() >= MAX_ARP_TARGETS {
+                        if a.targets.len() >= MAX_ARP_TARGETS
+                            || self.arp_targets >= MAX_ARP_TARGETS_TOTAL
+                        {
                             break;
                         }
-                        a.targets.insert(t);
+                        if a.targets.insert(t) {
+                            self.arp_targets += 1;
+                        }
                     }
                 }
                 None => {
+                    if self.arp_targets + o.targets.len() > MAX_ARP_TARGETS_TOTAL {
+                        o.targets.clear();
+                    }
+                    self.arp_targets += o.targets.len();
                     self.arp.insert(s, o);
                 }
             }
@@ -468,5 +524,59 @@ mod tests {
         let want: Vec<u32> = (0..10).chain(1000..1010).collect();
         assert_eq!(kept, want);
         assert_eq!(ours.dropped, 490);
+    }
+
+    #[test]
+    fn samples_and_arp_targets_stay_within_the_budget() {
+        // Two pairs of the cap: 16 samples over all pairs, whatever they do.
+        let mut d = FlowDigest::new(2);
+        for i in 0..30 {
+            for s in [1, 2] {
+                let mut f = fact(s);
+                f.first_ts = i;
+                d.add(&f);
+            }
+        }
+        let counts: Vec<(u64, usize)> = d
+            .sorted_pairs()
+            .iter()
+            .map(|(_, p)| (p.conns, p.sample_count()))
+            .collect();
+        // The first pair's samples fill as the two alternate; each keeps
+        // its counts past the budget.
+        assert_eq!(counts, vec![(30, 8), (30, 8)]);
+        assert_eq!(d.samples, 16);
+        // A merge keeps to it too: the other digest's pair has samples the
+        // budget has no room for.
+        let mut theirs = FlowDigest::new(2);
+        for i in 0..12 {
+            let mut f = fact(3);
+            f.first_ts = i;
+            theirs.add(&f);
+        }
+        let mut roomy = FlowDigest::new(2);
+        roomy.merge(theirs.clone());
+        assert_eq!(roomy.samples, 12);
+        d.cap = 3;
+        d.merge(theirs);
+        assert_eq!(d.samples, 16);
+        let p = d.sorted_pairs()[2].1;
+        assert_eq!((p.conns, p.sample_count()), (12, 0));
+        // ARP: 300 senders of 4096 targets each are more than the total.
+        let mut a = FlowDigest::new(0);
+        for s in 0..300u32 {
+            for t in 0..4096u32 {
+                a.arp_request(
+                    std::net::Ipv4Addr::from(0x0a00_0000 + s),
+                    std::net::Ipv4Addr::from(0x0b00_0000 + t),
+                    1,
+                    (0, 1),
+                );
+            }
+        }
+        let held: usize = a.arp.values().map(|x| x.targets.len()).sum();
+        assert_eq!(held, MAX_ARP_TARGETS_TOTAL);
+        assert_eq!(a.arp.len(), 300);
+        assert_eq!(a.arp.values().map(|x| x.requests).sum::<u64>(), 300 * 4096);
     }
 }

@@ -124,8 +124,9 @@ pub struct DetectConfig {
     /// ... and only above this many bytes in the hour.
     pub baseline_min_bytes: u64,
     /// Conversation pairs (client, server, port) held for behaviour
-    /// detection, about 140 bytes each; flows of further pairs are counted
-    /// in `stats.digest_dropped` and not scored.
+    /// detection, about 210 bytes each with their share of connection
+    /// samples; flows of further pairs are counted in
+    /// `stats.digest_dropped` and not scored.
     pub max_pairs: usize,
 }
 
@@ -148,7 +149,7 @@ impl Default for DetectConfig {
             dns_tunnel_names: 20,
             learning_s: 86_400.0,
             cfind_sweep: 200,
-            max_pairs: 1 << 18,
+            max_pairs: 1 << 17,
             baseline_window_s: 86_400.0,
             baseline_factor: 4.0,
             baseline_min_bytes: 5 << 20,

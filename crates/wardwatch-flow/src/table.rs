@@ -317,7 +317,7 @@ impl Default for FlowConfig {
             udp_idle_s: 120,
             closed_linger_s: 10,
             reassembly_dir_cap: 1 << 20,
-            reassembly_total_cap: 128 << 20,
+            reassembly_total_cap: 64 << 20,
         }
     }
 }
