@@ -45,5 +45,6 @@ fn broken_reassembled_datagram_counted_once() {
             .stats;
         seen.push((s.packets, s.decode_errors, s.fragments_reassembled));
     }
+    let _ = std::fs::remove_file(&path);
     assert_eq!(seen, vec![(2, 1, 1); 3]);
 }

@@ -33,12 +33,30 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
-fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("wardwatch-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
+/// A directory of one test's own under the system's temporary one, removed
+/// when the test ends, passed or failed.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("wardwatch-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+
+    /// Writes `bytes` to the file `name` in it.
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn pcap_header() -> Vec<u8> {
@@ -64,9 +82,10 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn unreadable_inputs_fail_with_file_offset_and_exit_3() {
-    let empty = tmp("empty.pcap", b"");
-    let text = tmp("notes.pcap", b"this is not a capture file at all");
-    let short = tmp("short.pcap", &pcap_header()[..10]);
+    let scratch = Scratch::new("unreadable");
+    let empty = scratch.file("empty.pcap", b"");
+    let text = scratch.file("notes.pcap", b"this is not a capture file at all");
+    let short = scratch.file("short.pcap", &pcap_header()[..10]);
     let dir = std::env::temp_dir();
     let cases: Vec<(PathBuf, &str)> = vec![
         (empty.clone(), "empty file"),
@@ -89,6 +108,7 @@ fn unreadable_inputs_fail_with_file_offset_and_exit_3() {
 
 #[test]
 fn damaged_records_warn_count_and_analysis_goes_on() {
+    let scratch = Scratch::new("damaged");
     let frame = {
         // Ethernet + IPv4 + UDP 10.0.0.1:1000 -> 10.0.0.2:53
         let mut f = vec![0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 6, 8, 0];
@@ -122,7 +142,7 @@ fn damaged_records_warn_count_and_analysis_goes_on() {
         ("cut.pcap", cut, Some(cut_at), "truncated"),
         ("snap.pcap", snap, None, "truncated"),
     ] {
-        let p = tmp(name, &bytes);
+        let p = scratch.file(name, &bytes);
         let o = run(&["analyze", "--format", "json", p.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
         let r: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -159,7 +179,8 @@ fn corrupt_pcapng_block_is_skipped() {
     }
     let epb = epb.expect("an EPB");
     bytes[epb + 20..epb + 24].copy_from_slice(&0xFFFFu32.to_le_bytes());
-    let bad = tmp("corrupt.pcapng", &bytes);
+    let scratch = Scratch::new("corrupt");
+    let bad = scratch.file("corrupt.pcapng", &bytes);
     let o = run(&["analyze", "--format", "json", bad.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -175,7 +196,8 @@ fn corrupt_pcapng_block_is_skipped() {
 
 #[test]
 fn report_contract_and_demo_devices() {
-    let dir = std::env::temp_dir().join(format!("wardwatch-demo-{}", std::process::id()));
+    let scratch = Scratch::new("demo");
+    let dir = scratch.0.clone();
     let o = bin()
         .args(["demo", "--format", "json", "--data-dir"])
         .arg(&dir)
@@ -290,7 +312,8 @@ fn gzip_capture_gives_the_same_report() {
         let mut enc = flate2_writer(&mut z);
         enc.write_all(&raw).unwrap();
     }
-    let gz = tmp("tls.pcap.gz", &z);
+    let scratch = Scratch::new("gzip");
+    let gz = scratch.file("tls.pcap.gz", &z);
     let mut a = json(&[p.to_str().unwrap()]);
     let mut b = json(&[gz.to_str().unwrap()]);
     for r in [&mut a, &mut b] {
@@ -486,7 +509,8 @@ fn no_patient_data_leaves_the_parsers() {
     if let Some(p) = shared("pcap/medical/generated/hl7_mllp_adt_oru_port2575__generated.pcapng") {
         cases.push((p, vec!["PID|"]));
     }
-    let dir = std::env::temp_dir().join(format!("wardwatch-privacy-{}", std::process::id()));
+    let scratch = Scratch::new("privacy");
+    let dir = scratch.0.clone();
     // The bundled demo carries a fictitious patient in DICOM and HL7.
     let o = bin()
         .args(["demo", "--format", "json", "--data-dir"])
@@ -535,9 +559,8 @@ fn watch_streams_findings_from_a_live_interface() {
     sh(&format!(
         "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
     ));
-    let dir = std::env::temp_dir().join(format!("ww-watch-{id}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new("watch");
+    let dir = scratch.0.clone();
     let lines = dir.join("findings.jsonl");
     let child = Command::new("ip")
         .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wardwatch")])
@@ -631,5 +654,4 @@ fn watch_streams_findings_from_a_live_interface() {
     let base: Value =
         serde_json::from_slice(&std::fs::read(dir.join("baselines.json")).unwrap()).unwrap();
     assert!(!base["devices"].as_object().unwrap().is_empty(), "{base:#}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
