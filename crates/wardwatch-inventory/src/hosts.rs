@@ -1,7 +1,7 @@
 //! Per-address aggregates that the engine fills from finished flows and ARP,
 //! bounded in size, mergeable across worker threads.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{hash_map::Entry, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::net::LocalNets;
@@ -120,17 +120,13 @@ impl HostTable {
 
     /// Whether a new address `ip` may be taken in (and counts it if so).
     fn admit(&mut self, ip: &IpAddr) -> bool {
-        if self.hosts.len() >= self.cap {
-            return false;
-        }
-        if self.local.contains(ip) {
-            return true;
-        }
-        if self.remote >= self.cap / 2 {
-            return false;
-        }
-        self.remote += 1;
-        true
+        admit(
+            &self.local,
+            &mut self.remote,
+            self.hosts.len(),
+            self.cap,
+            ip,
+        )
     }
 
     /// Addresses held.
@@ -154,18 +150,23 @@ impl HostTable {
     }
 
     fn entry(&mut self, ip: IpAddr, first: Sighting, ts: i64) -> Option<&mut HostAgg> {
-        if !self.hosts.contains_key(&ip) && !self.admit(&ip) {
-            self.evicted += 1;
-            return None;
+        let held = self.hosts.len();
+        // One lookup, whether the address is held or not.
+        match self.hosts.entry(ip) {
+            Entry::Occupied(e) => Some(e.into_mut()),
+            Entry::Vacant(e) if admit(&self.local, &mut self.remote, held, self.cap, &ip) => {
+                Some(e.insert(Box::new(HostAgg {
+                    first_ts: ts,
+                    last_ts: ts,
+                    first_seen: first,
+                    ..Default::default()
+                })))
+            }
+            Entry::Vacant(_) => {
+                self.evicted += 1;
+                None
+            }
         }
-        Some(self.hosts.entry(ip).or_insert_with(|| {
-            Box::new(HostAgg {
-                first_ts: ts,
-                last_ts: ts,
-                first_seen: first,
-                ..Default::default()
-            })
-        }))
     }
 
     /// Adds one host's side of a flow.
@@ -216,7 +217,18 @@ impl HostTable {
     /// Folds another table (from another worker) into this one.
     pub fn merge(&mut self, other: HostTable) {
         self.evicted += other.evicted;
-        for (ip, o) in other.hosts {
+        // Where the other's addresses may not all fit (internet ones fill
+        // half the table at most), they are taken in address order: a map's
+        // own order is seeded per run, and which are kept must not be.
+        let hosts: Box<dyn Iterator<Item = (IpAddr, Box<HostAgg>)>> =
+            if self.hosts.len() + other.hosts.len() > self.cap / 2 {
+                let mut v: Vec<_> = other.hosts.into_iter().collect();
+                v.sort_unstable_by_key(|(ip, _)| *ip);
+                Box::new(v.into_iter())
+            } else {
+                Box::new(other.hosts.into_iter())
+            };
+        for (ip, o) in hosts {
             if !self.hosts.contains_key(&ip) {
                 // A host the other table alone knows moves over whole.
                 if self.admit(&ip) {
@@ -252,6 +264,23 @@ impl HostTable {
             }
         }
     }
+}
+
+/// Whether a table of `cap` holding `held` addresses, `remote` of them
+/// outside `local`, may take in the new address `ip` (and counts it if so):
+/// internet addresses may fill half of it at most.
+fn admit(local: &LocalNets, remote: &mut usize, held: usize, cap: usize, ip: &IpAddr) -> bool {
+    if held >= cap {
+        return false;
+    }
+    if local.contains(ip) {
+        return true;
+    }
+    if *remote >= cap / 2 {
+        return false;
+    }
+    *remote += 1;
+    true
 }
 
 /// A total order on sightings, so that merges do not depend on the order in
@@ -357,5 +386,27 @@ mod tests {
         assert_eq!(merged.len(), 10);
         let h = merged.get(&IpAddr::from([10, 0, 0, 2])).expect("kept");
         assert_eq!((h.tx_packets, h.macs.len(), h.macs.capacity()), (2, 1, 1));
+    }
+
+    #[test]
+    fn a_merge_past_the_cap_keeps_the_lowest_addresses() {
+        let remote = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0x0808_0000 + i));
+        let kept = |order: &[u32]| {
+            let mut other = HostTable::new(100);
+            for i in order {
+                other.add(flow(remote(*i), 1));
+            }
+            let mut t = HostTable::new(10);
+            t.add(flow(remote(1000), 1));
+            t.merge(other);
+            let mut ips: Vec<IpAddr> = t.iter().map(|(ip, _)| *ip).collect();
+            ips.sort_unstable();
+            (ips, t.evicted)
+        };
+        let up: Vec<u32> = (0..40).collect();
+        let down: Vec<u32> = (0..40).rev().collect();
+        let want: Vec<IpAddr> = [0, 1, 2, 3, 1000].into_iter().map(remote).collect();
+        assert_eq!(kept(&up), (want.clone(), 36));
+        assert_eq!(kept(&down), (want, 36));
     }
 }
