@@ -432,7 +432,14 @@ impl FlowDigest {
                 }
             }
         }
-        for (s, mut o) in other.arp {
+        // Past the target budget (or a sender's cap), what is kept is taken
+        // in address order: the sets' own order is seeded per run.
+        let past_budget = self.arp_targets + other.arp_targets > MAX_ARP_TARGETS_TOTAL;
+        let mut senders: Vec<_> = other.arp.into_iter().collect();
+        if past_budget {
+            senders.sort_unstable_by_key(|(s, _)| *s);
+        }
+        for (s, mut o) in senders {
             match self.arp.get_mut(&s) {
                 Some(a) => {
                     a.requests += o.requests;
@@ -441,7 +448,11 @@ impl FlowDigest {
                         a.first_frame = o.first_frame;
                     }
                     a.last_ts = a.last_ts.max(o.last_ts);
-                    for t in o.targets {
+                    let mut theirs: Vec<_> = o.targets.into_iter().collect();
+                    if past_budget || a.targets.len() + theirs.len() > MAX_ARP_TARGETS {
+                        theirs.sort_unstable();
+                    }
+                    for t in theirs {
                         if a.targets.len() >= MAX_ARP_TARGETS
                             || self.arp_targets >= MAX_ARP_TARGETS_TOTAL
                         {
@@ -578,5 +589,30 @@ mod tests {
         assert_eq!(held, MAX_ARP_TARGETS_TOTAL);
         assert_eq!(a.arp.len(), 300);
         assert_eq!(a.arp.values().map(|x| x.requests).sum::<u64>(), 300 * 4096);
+        // A sender's targets from two digests past its cap: the lowest of
+        // the other's are taken, whatever the set's order.
+        let asks = |range: std::ops::Range<u32>| {
+            let mut d = FlowDigest::new(0);
+            for t in range {
+                d.arp_request(
+                    std::net::Ipv4Addr::new(10, 0, 0, 1),
+                    std::net::Ipv4Addr::from(0x0b00_0000 + t),
+                    1,
+                    (0, 1),
+                );
+            }
+            d
+        };
+        let mut ours = asks(0..4000);
+        ours.merge(asks(2000..6000));
+        let mut got: Vec<u32> = ours
+            .arp
+            .values()
+            .flat_map(|a| a.targets.iter())
+            .map(|t| u32::from(*t) - 0x0b00_0000)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..4096).collect::<Vec<u32>>());
+        assert_eq!(ours.arp_targets, 4096);
     }
 }
