@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Memory benchmark: peak RSS of `wardwatch analyze` on captures that overflow
+# every cap (README, "Memory is bounded"): 4 GB of hospital traffic, 3 GB of
+# all the shared captures, and the 4 GB followed by 600,000 SYNs that fill
+# the flow table. One thread and one per core, RUNS times each; prints the
+# highest peak. Needs ../shared/data and ~8 GB of disk. Not part of CI.
+#
+#   bash scripts/bench-memory.sh            (RUNS=2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=../shared
+[ -d "$shared/data/pcap" ] || { echo "bench-memory: needs ../shared/data" >&2; exit 1; }
+bash scripts/setup.sh
+cargo build --release --quiet -p wardwatch
+ww=./target/release/wardwatch
+mkdir -p bench/in
+for f in $(find "$shared/data/pcap" -name '*.pcap*') tests/captures/*.pcap; do
+  out="bench/in/$(basename "$f").pcap"
+  [ -s "$out" ] || editcap -F pcap "$f" "$out" 2>/dev/null || true
+done
+hosp=bench/hospital_4000.pcap
+mix=bench/mix_3000.pcap
+scan=bench/scan_600k.pcap
+[ -s "$hosp" ] || python3 "$shared/tools/make_bench_pcap.py" "$hosp" 4000 \
+  bench/in/dicom_*.pcap bench/in/hl7_*.pcap bench/in/dns_a_aaaa_mx__suricata.pcap.pcap \
+  bench/in/tls12_full_handshake__ndpi-443-curl.pcap.pcap
+[ -s "$mix" ] || python3 "$shared/tools/make_bench_pcap.py" "$mix" 3000 bench/in/*.pcap
+[ -s "$scan" ] || python3 scripts/make_scan_pcap.py "$scan" 600000 1800000000
+RUNS=${RUNS:-2}
+printf '%-34s %8s %12s %10s  %s\n' capture threads peak_KiB peak_MiB "caps reached (stats)"
+for set in "$hosp" "$mix" "$hosp $scan"; do
+  for t in 1 "$(nproc)"; do
+    peak=0
+    for _ in $(seq "$RUNS"); do
+      # shellcheck disable=SC2086
+      /usr/bin/time -f '%M' -o bench/rss.txt "$ww" analyze --threads "$t" --no-progress \
+        --format json --out bench/memory-report.json $set 2>bench/stderr.txt
+      kb=$(tail -1 bench/rss.txt)
+      [ "$kb" -gt "$peak" ] && peak=$kb
+    done
+    caps=$(python3 -c '
+import json, sys
+s = json.load(open("bench/memory-report.json"))["stats"]
+keys = ("evicted_flows", "evicted_hosts", "observations_dropped", "digest_dropped")
+print(" ".join("%s=%d" % (k, s[k]) for k in keys if s.get(k)))')
+    printf '%-34s %8s %12s %10.0f  %s\n' "$(basename -a $set | paste -sd+)" "$t" "$peak" \
+      "$(echo "$peak / 1024" | bc -l)" "$caps"
+  done
+done
+rm -f bench/memory-report.json
