@@ -8,23 +8,13 @@
 #   bash scripts/bench-memory.sh            (RUNS=2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shared=../shared
-[ -d "$shared/data/pcap" ] || { echo "bench-memory: needs ../shared/data" >&2; exit 1; }
-bash scripts/setup.sh
-cargo build --release --quiet -p wardwatch
-ww=./target/release/wardwatch
-mkdir -p bench/in
-for f in $(find "$shared/data/pcap" -name '*.pcap*') tests/captures/*.pcap; do
-  out="bench/in/$(basename "$f").pcap"
-  [ -s "$out" ] || editcap -F pcap "$f" "$out" 2>/dev/null || true
-done
+# shellcheck source=scripts/bench-captures.sh
+. scripts/bench-captures.sh
 hosp=bench/hospital_4000.pcap
 mix=bench/mix_3000.pcap
 scan=bench/scan_600k.pcap
-[ -s "$hosp" ] || python3 "$shared/tools/make_bench_pcap.py" "$hosp" 4000 \
-  bench/in/dicom_*.pcap bench/in/hl7_*.pcap bench/in/dns_a_aaaa_mx__suricata.pcap.pcap \
-  bench/in/tls12_full_handshake__ndpi-443-curl.pcap.pcap
-[ -s "$mix" ] || python3 "$shared/tools/make_bench_pcap.py" "$mix" 3000 bench/in/*.pcap
+bench_capture hospital 4000
+bench_capture mix 3000
 [ -s "$scan" ] || python3 scripts/make_scan_pcap.py "$scan" 600000 1800000000
 RUNS=${RUNS:-2}
 printf '%-34s %8s %12s %10s  %s\n' capture threads peak_KiB peak_MiB "caps reached (stats)"

@@ -10,29 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1000}
-shared=../shared
-[ -d "$shared/data/pcap" ] || { echo "bench: needs ../shared/data" >&2; exit 1; }
-if [ "$(id -u)" = 0 ]; then
-  for p in tshark libndpi-bin time; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" >/dev/null
-  done
-fi
-bash scripts/setup.sh
-cargo build --release --quiet -p wardwatch
-ww=./target/release/wardwatch
-mkdir -p bench/in
-for f in $(find "$shared/data/pcap" -name '*.pcap*') tests/captures/*.pcap; do
-  out="bench/in/$(basename "$f").pcap"
-  [ -s "$out" ] || editcap -F pcap "$f" "$out" 2>/dev/null || true
-done
+# shellcheck source=scripts/bench-captures.sh
+. scripts/bench-captures.sh
 mix=bench/mix_${size}.pcap
 hosp=bench/hospital_${size}.pcap
-[ -s "$mix" ] || python3 "$shared/tools/make_bench_pcap.py" "$mix" "$size" bench/in/*.pcap
-# A hospital-like mix: DICOM transfers (large segments) with HL7, DNS and web.
-[ -s "$hosp" ] || python3 "$shared/tools/make_bench_pcap.py" "$hosp" "$size" \
-  bench/in/dicom_*.pcap bench/in/hl7_*.pcap bench/in/dns_a_aaaa_mx__suricata.pcap.pcap \
-  bench/in/tls12_full_handshake__ndpi-443-curl.pcap.pcap
+bench_capture mix "$size"
+bench_capture hospital "$size"
 
 # wardwatch runs take seconds on a shared machine whose speed wanders over
 # minutes; the four wardwatch configurations are run in turn, ROUNDS times

@@ -121,4 +121,5 @@ def main():
               f"{'.'.join(map(str, WATCHED_IP))}, accepted inbound connections and uploads", file=sys.stderr)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -5,17 +5,12 @@ Unix time: what fills the flow table. For scripts/bench-memory.sh.
 
     python3 scripts/make_scan_pcap.py OUT [FLOWS] [START_UNIX_S]
 """
+import os
 import struct
 import sys
 
-
-def checksum(b: bytes) -> int:
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return ~s & 0xFFFF
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from latency_pcap import csum  # noqa: E402  (the IPv4 header checksum)
 
 
 def main() -> None:
@@ -30,7 +25,7 @@ def main() -> None:
             sport, dport = 1024 + i % 60000, (22, 80, 443, 104, 2575)[i % 5]
             tcp = struct.pack("!HHIIBBHHH", sport, dport, i, 0, 5 << 4, 0x02, 1024, 0, 0)
             ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i & 0xFFFF, 0, 64, 6, 0, src, dst)
-            ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
+            ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
             mac = bytes([0, 0x1B, 0x21, (i >> 16) & 0xFF, (i >> 8) & 0xFF, i & 0xFF])
             pkt = bytes([0, 1, 2, 3, 4, 5]) + mac + b"\x08\x00" + ip + tcp
             ts, us = start + i // 100_000, (i % 100_000) * 10
