@@ -578,7 +578,8 @@ impl Worker {
             table: FlowTable::new(flow),
             dedup: Deduper::new(cfg.dedup_window_ns),
             sink: WorkerSink {
-                hosts: HostTable::new(cfg.max_hosts).with_local(cfg.local.clone()),
+                hosts: HostTable::new(cfg.max_hosts / cfg.threads.max(1))
+                    .with_local(cfg.local.clone()),
                 digest: FlowDigest::new(cfg.detect_config.max_pairs / cfg.threads.max(1))
                     .with_local(cfg.local.clone()),
                 flows: Vec::new(),
