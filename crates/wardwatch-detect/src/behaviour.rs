@@ -121,7 +121,7 @@ pub fn run(
         crate::baseline::deviations(ctx, pairs, out);
     };
     if threads <= 1 {
-        scans(ctx, pairs, out);
+        scans(ctx, pairs, &digest.late_probes, out);
         rest(out);
         return;
     }
@@ -130,7 +130,7 @@ pub fn run(
     let (scanned, others) = std::thread::scope(|s| {
         let scan = s.spawn(|| {
             let mut held = Findings::holding(ctx);
-            scans(ctx, pairs, &mut held);
+            scans(ctx, pairs, &digest.late_probes, &mut held);
             held
         });
         let mut others = Findings::holding(ctx);
@@ -329,13 +329,40 @@ fn failed(p: &PairStats) -> bool {
     p.established == 0 && p.payload[0] == 0
 }
 
-pub(crate) fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
+/// Failed probes of pairs the full digest had no room for, by client,
+/// server and protocol.
+pub(crate) type Late = std::collections::BTreeMap<(IpAddr, IpAddr, u8), crate::digest::LateProbes>;
+
+pub(crate) fn scans(
+    ctx: &Context<'_>,
+    pairs: &[(&PairKey, &PairStats)],
+    late: &Late,
+    out: &mut Findings<'_>,
+) {
     let cfg = ctx.config();
     // Vertical: one client, one server, many ports. The pairs are sorted by
-    // client then server, so each (client, server) is one run of them.
+    // client then server, so each (client, server) is one run of them; the
+    // late probes of the same two hosts join their run, and those of hosts
+    // without one are runs of their own.
     let mut horizontal: Vec<(IpAddr, u16, IpAddr, i64, i64, At)> = Vec::new();
-    for run in pairs.chunk_by(|a, b| a.0.client == b.0.client && a.0.server == b.0.server) {
-        let (client, server) = (run[0].0.client, run[0].0.server);
+    // Two hosts' late probes without a run of pairs: keys sorted, so each
+    // (client, server) once, found by a search of the sorted pairs.
+    let mut previous = None;
+    let alone = late
+        .keys()
+        .map(|(c, s, _)| (*c, *s))
+        .filter(move |k| previous.replace(*k) != Some(*k))
+        .filter(|(c, s)| {
+            pairs
+                .binary_search_by(|(k, _)| (k.client, k.server).cmp(&(*c, *s)))
+                .is_err()
+        })
+        .map(|(c, s)| (c, s, &pairs[..0]));
+    let runs = pairs
+        .chunk_by(|a, b| a.0.client == b.0.client && a.0.server == b.0.server)
+        .map(|run| (run[0].0.client, run[0].0.server, run))
+        .chain(alone);
+    for (client, server, run) in runs {
         let (mut ports, mut failed_ports) = (0usize, 0usize);
         let (mut first, mut last, mut origin) = (i64::MAX, i64::MIN, None);
         for (k, p) in run.iter().filter(|(k, _)| k.proto == 6 || k.proto == 17) {
@@ -356,6 +383,29 @@ pub(crate) fn scans(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &m
                 origin = pair_origin(p);
             }
             last = last.max(p.last_ts);
+        }
+        for proto in [6u8, 17] {
+            let Some(g) = late.get(&(client, server, proto)) else {
+                continue;
+            };
+            let at = Some((g.first_frame.0, g.first_frame.1, g.first_ts));
+            for port in &g.ports {
+                // A port a pair holds (another worker's) counts once.
+                let held = run
+                    .binary_search_by(|(k, _)| (k.proto, k.port).cmp(&(proto, *port)))
+                    .is_ok();
+                if held {
+                    continue;
+                }
+                ports += 1;
+                failed_ports += 1;
+                horizontal.push((client, *port, server, g.first_ts, g.last_ts, at));
+            }
+            if g.first_ts < first {
+                first = g.first_ts;
+                origin = at;
+            }
+            last = last.max(g.last_ts);
         }
         // Most probes unanswered, or refused: that is a scan, not a client.
         if failed_ports >= cfg.scan_ports && failed_ports * 2 >= ports {
@@ -998,6 +1048,114 @@ mod tests {
             (f[0].kind.as_str(), f[0].rule.as_str(), f[0].count),
             ("exfiltration", "dicom-cfind-sweep", 270)
         );
+    }
+
+    #[test]
+    fn a_scan_after_the_digest_filled_is_found() {
+        use crate::digest::{FlowDigest, FlowFact};
+        use crate::{DetectConfig, DetectInput};
+        let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let flow = |client: &str, server: &str, port: u16, ok: bool, ts: i64| FlowFact {
+            proto: 6,
+            client: ip(client),
+            server: ip(server),
+            server_port: port,
+            payload: [u64::from(ok) * 100, u64::from(ok) * 100],
+            packets: [2, u64::from(ok) * 2],
+            first_ts: ts,
+            last_ts: ts,
+            first_frame: (0, ts as u64),
+            answered: ok,
+            established: ok,
+            refused: false,
+        };
+        let scan_of = |digests: Vec<FlowDigest>| {
+            let mut digest = FlowDigest::new(64);
+            for d in digests {
+                digest.merge(d);
+            }
+            let local = wardwatch_inventory::LocalNets::default();
+            let cfg = DetectConfig::default();
+            let ind = crate::ioc::Indicators::default();
+            let zones = crate::segment::Policy::default();
+            let input = DetectInput {
+                site: "t",
+                inputs: &[],
+                devices: &[],
+                observations: &[],
+                digest: &digest,
+                local: &local,
+                config: &cfg,
+                indicators: &ind,
+                zones: &zones,
+                geo: None,
+                baselines: None,
+                threads: 1,
+            };
+            let f = crate::detect(&input);
+            let scans: Vec<(String, u64)> = f
+                .iter()
+                .filter(|f| f.rule == "vertical-scan")
+                .map(|f| (f.summary.clone(), f.count))
+                .collect();
+            (scans, digest.dropped)
+        };
+        // Ordinary conversations fill a digest of 64 pairs; then a scanner
+        // tries 40 ports of a server, one of them twice, one open.
+        let mut d = FlowDigest::new(64);
+        for i in 0..64u16 {
+            d.add(&flow("10.1.1.1", "10.2.2.2", 1000 + i, true, 1));
+        }
+        for port in 1..=40u16 {
+            d.add(&flow(
+                "10.9.9.9",
+                "10.2.2.3",
+                port,
+                port == 22,
+                10 + i64::from(port),
+            ));
+        }
+        d.add(&flow("10.9.9.9", "10.2.2.3", 7, false, 60));
+        let want = vec![(
+            "Port scan: 39 ports of 10.2.2.3 probed, 39 without a connection".to_string(),
+            39,
+        )];
+        // The open port is no probe: its flow is dropped.
+        assert_eq!(scan_of(vec![d.clone()]), (want.clone(), 1));
+        // Split between two workers, the scan is found the same.
+        let (mut a, mut b) = (FlowDigest::new(32), FlowDigest::new(32));
+        for i in 0..32u16 {
+            a.add(&flow("10.1.1.1", "10.2.2.2", 1000 + i, true, 1));
+        }
+        for port in 1..=40u16 {
+            let w = if port % 2 == 0 { &mut a } else { &mut b };
+            w.add(&flow(
+                "10.9.9.9",
+                "10.2.2.3",
+                port,
+                port == 22,
+                10 + i64::from(port),
+            ));
+        }
+        let (scans, _) = scan_of(vec![a, b]);
+        assert_eq!(scans, want);
+        // Late probes are bounded: groups and their ports cost at most the
+        // cap (32: one group of 20 ports, and a second finds no room).
+        let late = |servers: &[&str]| {
+            let mut full = FlowDigest::new(32);
+            for i in 0..32u16 {
+                full.add(&flow("10.1.1.1", "10.2.2.2", 1000 + i, true, 1));
+            }
+            for server in servers {
+                for port in 1..=100u16 {
+                    full.add(&flow("10.9.9.9", server, port, false, 10));
+                }
+            }
+            let held: Vec<usize> = full.late_probes.values().map(|g| g.ports.len()).collect();
+            (held, full.dropped)
+        };
+        assert_eq!(late(&["10.2.2.3"]), (vec![20], 80));
+        assert_eq!(late(&["10.2.2.3", "10.2.2.4"]), (vec![20], 180));
     }
 
     #[test]

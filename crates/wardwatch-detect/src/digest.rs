@@ -224,6 +224,33 @@ pub struct FlowDigest {
     arp_targets: usize,
     /// Flows not folded because the digest was full.
     pub dropped: u64,
+    /// Failed connection attempts (not established, no client data) of
+    /// pairs that came once the digest was full, by client, server and
+    /// protocol: the ports the scan rules need, so that a scan late in a
+    /// long capture is still found. Bounded by [`LATE_GROUP_COST`].
+    pub late_probes: std::collections::BTreeMap<(IpAddr, IpAddr, u8), LateProbes>,
+    /// What `late_probes` holds, in ports plus [`LATE_GROUP_COST`] per
+    /// group: at most the cap (about 12 bytes a unit, 1.6 MB at the
+    /// default cap).
+    late_cost: usize,
+}
+
+/// What a group of late probes (one client, server and protocol) costs
+/// beside its ports, in ports: its map entry and its set (about 150 bytes).
+const LATE_GROUP_COST: usize = 12;
+
+/// The failed attempts of one client on one server and protocol that the
+/// full digest had no pair for.
+#[derive(Debug, Clone, Default)]
+pub struct LateProbes {
+    /// Ports tried.
+    pub ports: std::collections::BTreeSet<u16>,
+    /// First attempt.
+    pub first_ts: i64,
+    /// Last attempt.
+    pub last_ts: i64,
+    /// First attempt's frame (input, frame).
+    pub first_frame: (u16, u64),
 }
 
 impl Default for FlowDigest {
@@ -245,7 +272,38 @@ impl FlowDigest {
             samples: 0,
             arp_targets: 0,
             dropped: 0,
+            late_probes: Default::default(),
+            late_cost: 0,
         }
+    }
+
+    /// Notes a failed attempt of a pair the full digest has no room for;
+    /// false when the late probes are full too.
+    fn late_probe(&mut self, key: PairKey, first_ts: i64, last_ts: i64, frame: (u16, u64)) -> bool {
+        let group = (key.client, key.server, key.proto);
+        let cost = match self.late_probes.get(&group) {
+            // Another attempt on a port already held.
+            Some(g) if g.ports.contains(&key.port) => 0,
+            Some(_) => 1,
+            None => 1 + LATE_GROUP_COST,
+        };
+        if self.late_cost + cost > self.cap {
+            return false;
+        }
+        self.late_cost += cost;
+        let g = self.late_probes.entry(group).or_insert_with(|| LateProbes {
+            first_ts,
+            last_ts,
+            first_frame: frame,
+            ..Default::default()
+        });
+        g.ports.insert(key.port);
+        if (first_ts, frame) < (g.first_ts, g.first_frame) {
+            g.first_ts = first_ts;
+            g.first_frame = frame;
+        }
+        g.last_ts = g.last_ts.max(last_ts);
+        true
     }
 
     /// Whether another connection sample fits the digest's budget.
@@ -312,7 +370,10 @@ impl FlowDigest {
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,
             None if full => {
-                self.dropped += 1;
+                let failed = !f.established && f.payload[0] == 0;
+                if !(failed && self.late_probe(key, f.first_ts, f.last_ts, f.first_frame)) {
+                    self.dropped += 1;
+                }
                 return;
             }
             None => self.pairs.entry(key).or_insert_with(|| {
@@ -376,6 +437,20 @@ impl FlowDigest {
     /// which are kept does not change between runs.
     pub fn merge(&mut self, other: FlowDigest) {
         self.dropped += other.dropped;
+        // Late probes in key order (a B-tree's), past the budget the lowest.
+        for ((client, server, proto), g) in other.late_probes {
+            for port in g.ports {
+                let key = PairKey {
+                    client,
+                    server,
+                    proto,
+                    port,
+                };
+                if !self.late_probe(key, g.first_ts, g.last_ts, g.first_frame) {
+                    self.dropped += 1;
+                }
+            }
+        }
         let room = MAX_HOURLY.saturating_sub(self.hourly.len());
         for (k, o) in in_order(other.hourly, room) {
             if !self.hourly.contains_key(&k) && self.hourly.len() >= MAX_HOURLY {
@@ -418,7 +493,12 @@ impl FlowDigest {
                     }
                     self.samples += p.more.len() - held;
                 }
-                None if full => self.dropped += o.conns,
+                None if full => {
+                    let failed = o.established == 0 && o.payload[0] == 0;
+                    if !(failed && self.late_probe(k, o.first_ts, o.last_ts, o.first_frame)) {
+                        self.dropped += o.conns;
+                    }
+                }
                 None => {
                     let mut o = o;
                     let room = budget.saturating_sub(self.samples);

@@ -154,7 +154,7 @@ impl LiveRules {
         if self.exposed.len() > self.cap {
             self.exposed.clear();
         }
-        behaviour::scans(&ctx, &pairs, &mut f);
+        behaviour::scans(&ctx, &pairs, &Default::default(), &mut f);
         behaviour::exfiltration(&ctx, &external, &mut f);
         if new_failures {
             behaviour::brute_force(&ctx, &[], &self.failed_logins, &mut f);
