@@ -81,9 +81,11 @@ pub struct HostUpdate {
 
 /// The bounded table of hosts.
 ///
-/// Addresses outside the site's own space (internet peers, and every
-/// address a scan from outside spoofs) may fill at most half of it, so that
-/// they never crowd out the site's devices.
+/// The site's own addresses and the others may each fill half of it at
+/// most: addresses outside (internet peers, and every address a scan from
+/// outside spoofs) never crowd out the site's devices, and the devices,
+/// which the report holds longest (about 1.4 KB each), stay under half the
+/// cap.
 #[derive(Debug, Clone, Default)]
 pub struct HostTable {
     /// Boxed: a full table's buckets are then 32 bytes each, not the
@@ -93,21 +95,21 @@ pub struct HostTable {
     cap: usize,
     /// The site's address space.
     local: LocalNets,
-    /// Addresses held outside it.
-    remote: usize,
+    /// Addresses held inside it and outside.
+    held_by: [usize; 2],
     /// Addresses not tracked because the table was full.
     pub evicted: u64,
 }
 
 impl HostTable {
     /// A table holding at most `cap` addresses, half of them at most
-    /// outside the default private ranges.
+    /// inside the default private ranges and half outside.
     pub fn new(cap: usize) -> Self {
         HostTable {
             hosts: HashMap::default(),
             cap,
             local: LocalNets::default(),
-            remote: 0,
+            held_by: [0, 0],
             evicted: 0,
         }
     }
@@ -120,13 +122,7 @@ impl HostTable {
 
     /// Whether a new address `ip` may be taken in (and counts it if so).
     fn admit(&mut self, ip: &IpAddr) -> bool {
-        admit(
-            &self.local,
-            &mut self.remote,
-            self.hosts.len(),
-            self.cap,
-            ip,
-        )
+        admit(&self.local, &mut self.held_by, self.cap, ip)
     }
 
     /// Addresses held.
@@ -150,11 +146,10 @@ impl HostTable {
     }
 
     fn entry(&mut self, ip: IpAddr, first: Sighting, ts: i64) -> Option<&mut HostAgg> {
-        let held = self.hosts.len();
         // One lookup, whether the address is held or not.
         match self.hosts.entry(ip) {
             Entry::Occupied(e) => Some(e.into_mut()),
-            Entry::Vacant(e) if admit(&self.local, &mut self.remote, held, self.cap, &ip) => {
+            Entry::Vacant(e) if admit(&self.local, &mut self.held_by, self.cap, &ip) => {
                 Some(e.insert(Box::new(HostAgg {
                     first_ts: ts,
                     last_ts: ts,
@@ -266,20 +261,19 @@ impl HostTable {
     }
 }
 
-/// Whether a table of `cap` holding `held` addresses, `remote` of them
-/// outside `local`, may take in the new address `ip` (and counts it if so):
-/// internet addresses may fill half of it at most.
-fn admit(local: &LocalNets, remote: &mut usize, held: usize, cap: usize, ip: &IpAddr) -> bool {
-    if held >= cap {
+/// Whether a table of `cap` holding `held_by` addresses inside `local` and
+/// outside may take in the new address `ip` (and counts it if so): each
+/// side fills half of it at most.
+fn admit(local: &LocalNets, held_by: &mut [usize; 2], cap: usize, ip: &IpAddr) -> bool {
+    let (side, room) = if local.contains(ip) {
+        (0, cap - cap / 2)
+    } else {
+        (1, cap / 2)
+    };
+    if held_by[side] >= room {
         return false;
     }
-    if local.contains(ip) {
-        return true;
-    }
-    if *remote >= cap / 2 {
-        return false;
-    }
-    *remote += 1;
+    held_by[side] += 1;
     true
 }
 
@@ -366,7 +360,7 @@ mod tests {
         assert_eq!((t.len(), t.evicted), (10, 98));
         assert!(t.get(&IpAddr::from([10, 0, 0, 4])).is_some());
         assert!(t.get(&IpAddr::from([10, 0, 0, 5])).is_none());
-        // A site's own ranges count as its own.
+        // A site's own ranges count as its own, and fill their half only.
         let mut own = HostTable::new(4).with_local({
             let mut l = LocalNets::default();
             l.add("8.8.0.0/16".parse().expect("cidr"));
@@ -378,7 +372,7 @@ mod tests {
                 1,
             ));
         }
-        assert_eq!(own.len(), 4);
+        assert_eq!((own.len(), own.evicted), (2, 2));
         // A merge holds to the same halves, and keeps the hosts it moves whole.
         let mut merged = HostTable::new(10);
         merged.merge(t.clone());
