@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Memory benchmark: peak RSS of `wardwatch analyze` on captures that overflow
 # every cap (README, "Memory is bounded"): 4 GB of hospital traffic, 3 GB of
-# all the shared captures, and the 4 GB followed by 600,000 SYNs that fill
-# the flow table. One thread and one per core, RUNS times each; prints the
-# highest peak. Needs ../shared/data and ~8 GB of disk. Not part of CI.
+# all the shared captures, the 4 GB followed by 600,000 SYNs that fill the
+# flow table, and the 4 GB after a sweep that 300,000 of the site's hosts
+# answer (they fill the site's half of the host table). One thread and one
+# per core, RUNS times each; prints the highest peak. Needs ../shared/data
+# and ~8 GB of disk. Not part of CI.
 #
 #   bash scripts/bench-memory.sh            (RUNS=2)
 set -euo pipefail
@@ -13,12 +15,14 @@ cd "$(dirname "$0")/.."
 hosp=bench/hospital_4000.pcap
 mix=bench/mix_3000.pcap
 scan=bench/scan_600k.pcap
+sweep=bench/sweep_300k.pcap
 bench_capture hospital 4000
 bench_capture mix 3000
-[ -s "$scan" ] || python3 scripts/make_scan_pcap.py "$scan" 600000 1800000000
+[ -s "$scan" ] || python3 scripts/make_scan_pcap.py "$scan" scan 600000 1800000000
+[ -s "$sweep" ] || python3 scripts/make_scan_pcap.py "$sweep" sweep 300000 1500000000
 RUNS=${RUNS:-2}
-printf '%-34s %8s %12s %10s  %s\n' capture threads peak_KiB peak_MiB "caps reached (stats)"
-for set in "$hosp" "$mix" "$hosp $scan"; do
+printf '%-36s %8s %12s %10s  %s\n' capture threads peak_KiB peak_MiB "caps reached (stats)"
+for set in "$hosp" "$mix" "$hosp $scan" "$sweep $hosp"; do
   for t in 1 "$(nproc)"; do
     peak=0
     for _ in $(seq "$RUNS"); do
@@ -33,7 +37,7 @@ import json, sys
 s = json.load(open("bench/memory-report.json"))["stats"]
 keys = ("evicted_flows", "evicted_hosts", "observations_dropped", "digest_dropped")
 print(" ".join("%s=%d" % (k, s[k]) for k in keys if s.get(k)))')
-    printf '%-34s %8s %12s %10.0f  %s\n' "$(basename -a $set | paste -sd+)" "$t" "$peak" \
+    printf '%-36s %8s %12s %10.0f  %s\n' "$(basename -a $set | paste -sd+)" "$t" "$peak" \
       "$(echo "$peak / 1024" | bc -l)" "$caps"
   done
 done
