@@ -971,6 +971,32 @@ fn dns_tunnels(ctx: &Context<'_>, obs: &[Observation], out: &mut Findings<'_>) {
 mod tests {
     use super::*;
 
+    /// Every rule on `digest` and `observations`, with the default
+    /// configuration and no devices.
+    fn detect_with(
+        digest: &crate::digest::FlowDigest,
+        observations: &[Observation],
+    ) -> Vec<wardwatch_model::Finding> {
+        let local = wardwatch_inventory::LocalNets::default();
+        let cfg = crate::DetectConfig::default();
+        let ind = crate::ioc::Indicators::default();
+        let zones = crate::segment::Policy::default();
+        crate::detect(&crate::DetectInput {
+            site: "t",
+            inputs: &[],
+            devices: &[],
+            observations,
+            digest,
+            local: &local,
+            config: &cfg,
+            indicators: &ind,
+            zones: &zones,
+            geo: None,
+            baselines: None,
+            threads: 1,
+        })
+    }
+
     #[test]
     fn dns_name_shapes() {
         assert!(tunnel_like(
@@ -992,7 +1018,6 @@ mod tests {
     #[test]
     fn cfind_sweep_needs_many_queries() {
         use crate::digest::FlowDigest;
-        use crate::{DetectConfig, DetectInput};
         use wardwatch_proto::obs::{Origin, Side};
         let vol = |finds: u32, frame: u64| Observation {
             origin: Origin {
@@ -1017,28 +1042,7 @@ mod tests {
                 finds,
             },
         };
-        let run = |obs: Vec<Observation>| {
-            let digest = FlowDigest::default();
-            let local = wardwatch_inventory::LocalNets::default();
-            let cfg = DetectConfig::default();
-            let ind = crate::ioc::Indicators::default();
-            let zones = crate::segment::Policy::default();
-            let input = DetectInput {
-                site: "t",
-                inputs: &[],
-                devices: &[],
-                observations: &obs,
-                digest: &digest,
-                local: &local,
-                config: &cfg,
-                indicators: &ind,
-                zones: &zones,
-                geo: None,
-                baselines: None,
-                threads: 1,
-            };
-            crate::detect(&input)
-        };
+        let run = |obs: Vec<Observation>| detect_with(&FlowDigest::default(), &obs);
         // A worklist client: a few queries.
         assert!(run(vec![vol(3, 1), vol(2, 2)]).is_empty());
         // Someone walking the archive.
@@ -1053,7 +1057,6 @@ mod tests {
     #[test]
     fn a_scan_after_the_digest_filled_is_found() {
         use crate::digest::{FlowDigest, FlowFact};
-        use crate::{DetectConfig, DetectInput};
         let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let flow = |client: &str, server: &str, port: u16, ok: bool, ts: i64| FlowFact {
             proto: 6,
@@ -1074,25 +1077,7 @@ mod tests {
             for d in digests {
                 digest.merge(d);
             }
-            let local = wardwatch_inventory::LocalNets::default();
-            let cfg = DetectConfig::default();
-            let ind = crate::ioc::Indicators::default();
-            let zones = crate::segment::Policy::default();
-            let input = DetectInput {
-                site: "t",
-                inputs: &[],
-                devices: &[],
-                observations: &[],
-                digest: &digest,
-                local: &local,
-                config: &cfg,
-                indicators: &ind,
-                zones: &zones,
-                geo: None,
-                baselines: None,
-                threads: 1,
-            };
-            let f = crate::detect(&input);
+            let f = detect_with(&digest, &[]);
             let scans: Vec<(String, u64)> = f
                 .iter()
                 .filter(|f| f.rule == "vertical-scan")
