@@ -97,7 +97,8 @@ pub struct HostTable {
     local: LocalNets,
     /// Addresses held inside it and outside.
     held_by: [usize; 2],
-    /// Addresses not tracked because the table was full.
+    /// Sightings (flow ends, ARP claims, another table's entries) of
+    /// addresses the full table did not take.
     pub evicted: u64,
 }
 

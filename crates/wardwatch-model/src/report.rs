@@ -74,7 +74,9 @@ pub struct Stats {
     /// Frames found inside GRE/ERSPAN/VXLAN/CAPWAP tunnels (additive).
     #[serde(default)]
     pub tunneled: u64,
-    /// Devices not tracked because the device table was full (additive).
+    /// Sightings of addresses the full address table did not take: one per
+    /// flow end or ARP claim of such an address, per worker (additive; a
+    /// count of sightings, not of distinct addresses).
     #[serde(default)]
     pub evicted_hosts: u64,
     /// Most flows held at once (additive).
