@@ -322,13 +322,6 @@ fn new_clinical_peers(
     }
 }
 
-/// A probe that got nowhere: TCP not established, UDP not answered, and
-/// the client sent no data (so a capture holding one direction only does
-/// not turn every client into a scanner).
-fn failed(p: &PairStats) -> bool {
-    p.established == 0 && p.payload[0] == 0
-}
-
 /// Failed probes of pairs the full digest had no room for, by client,
 /// server and protocol.
 pub(crate) type Late = std::collections::BTreeMap<(IpAddr, IpAddr, u8), crate::digest::LateProbes>;
@@ -367,7 +360,7 @@ pub(crate) fn scans(
         let (mut first, mut last, mut origin) = (i64::MAX, i64::MIN, None);
         for (k, p) in run.iter().filter(|(k, _)| k.proto == 6 || k.proto == 17) {
             ports += 1;
-            if failed(p) {
+            if p.failed() {
                 failed_ports += 1;
                 horizontal.push((
                     client,

@@ -43,6 +43,11 @@ impl FlowFact {
         !self.answered && now.saturating_sub(self.last_ts) < crate::live::PROBE_GRACE_NS
     }
 
+    /// A probe that got nowhere (see [`PairStats::failed`]).
+    pub fn failed(&self) -> bool {
+        !self.established && self.payload[0] == 0
+    }
+
     /// The conversation pair the flow belongs to.
     pub fn pair(&self) -> PairKey {
         PairKey {
@@ -147,6 +152,13 @@ impl PairStats {
             self.first_frame = f.first_frame;
         }
         self.last_ts = self.last_ts.max(f.last_ts);
+    }
+
+    /// A probe that got nowhere: TCP not established, UDP not answered,
+    /// and the client sent no data (so a capture holding one direction only
+    /// does not turn every client into a scanner).
+    pub fn failed(&self) -> bool {
+        self.established == 0 && self.payload[0] == 0
     }
 
     /// Makes room for a second connection's sample by storing the first.
@@ -370,8 +382,7 @@ impl FlowDigest {
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,
             None if full => {
-                let failed = !f.established && f.payload[0] == 0;
-                if !(failed && self.late_probe(key, f.first_ts, f.last_ts, f.first_frame)) {
+                if !(f.failed() && self.late_probe(key, f.first_ts, f.last_ts, f.first_frame)) {
                     self.dropped += 1;
                 }
                 return;
@@ -462,9 +473,9 @@ impl FlowDigest {
             e.inb += o.inb;
         }
         let room = self.cap.saturating_sub(self.pairs.len());
+        let budget = self.cap.saturating_mul(SAMPLES_PER_PAIR);
         for (k, o) in in_order(other.pairs, room) {
             let full = self.pairs.len() >= self.cap;
-            let budget = self.cap.saturating_mul(SAMPLES_PER_PAIR);
             match self.pairs.get_mut(&k) {
                 Some(p) => {
                     let held = p.more.len();
@@ -494,8 +505,7 @@ impl FlowDigest {
                     self.samples += p.more.len() - held;
                 }
                 None if full => {
-                    let failed = o.established == 0 && o.payload[0] == 0;
-                    if !(failed && self.late_probe(k, o.first_ts, o.last_ts, o.first_frame)) {
+                    if !(o.failed() && self.late_probe(k, o.first_ts, o.last_ts, o.first_frame)) {
                         self.dropped += o.conns;
                     }
                 }

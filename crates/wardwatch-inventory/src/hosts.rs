@@ -121,11 +121,6 @@ impl HostTable {
         self
     }
 
-    /// Whether a new address `ip` may be taken in (and counts it if so).
-    fn admit(&mut self, ip: &IpAddr) -> bool {
-        admit(&self.local, &mut self.held_by, self.cap, ip)
-    }
-
     /// Addresses held.
     pub fn len(&self) -> usize {
         self.hosts.len()
@@ -213,9 +208,9 @@ impl HostTable {
     /// Folds another table (from another worker) into this one.
     pub fn merge(&mut self, other: HostTable) {
         self.evicted += other.evicted;
-        // Where the other's addresses may not all fit (internet ones fill
-        // half the table at most), they are taken in address order: a map's
-        // own order is seeded per run, and which are kept must not be.
+        // Where the other's addresses may not all fit (each side fills half
+        // the table at most), they are taken in address order: a map's own
+        // order is seeded per run, and which are kept must not be.
         let hosts: Box<dyn Iterator<Item = (IpAddr, Box<HostAgg>)>> =
             if self.hosts.len() + other.hosts.len() > self.cap / 2 {
                 let mut v: Vec<_> = other.hosts.into_iter().collect();
@@ -225,17 +220,18 @@ impl HostTable {
                 Box::new(other.hosts.into_iter())
             };
         for (ip, o) in hosts {
-            if !self.hosts.contains_key(&ip) {
+            // One lookup, as in `entry`.
+            let h = match self.hosts.entry(ip) {
+                Entry::Occupied(e) => e.into_mut(),
                 // A host the other table alone knows moves over whole.
-                if self.admit(&ip) {
-                    self.hosts.insert(ip, o);
-                } else {
-                    self.evicted += 1;
+                Entry::Vacant(e) if admit(&self.local, &mut self.held_by, self.cap, &ip) => {
+                    e.insert(o);
+                    continue;
                 }
-                continue;
-            }
-            let Some(h) = self.hosts.get_mut(&ip) else {
-                continue;
+                Entry::Vacant(_) => {
+                    self.evicted += 1;
+                    continue;
+                }
             };
             if h.vlan.is_none() {
                 h.vlan = o.vlan;
