@@ -264,16 +264,22 @@ fn new_clinical_peers(
     }
     let cutoff = start + (learn * 1e9) as i64;
     new_external_peers(ctx, pairs, start, cutoff, learn, out);
-    // First use of each (client, server, label), in time order.
-    let mut first: BTreeMap<(IpAddr, IpAddr, String), &Observation> = BTreeMap::new();
+    /// What a client used a server for (DICOM first, by called AE title).
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Use<'o> {
+        Dicom(&'o str),
+        Hl7,
+    }
+    // First use of each (client, server, use), in time order.
+    let mut first: BTreeMap<(IpAddr, IpAddr, Use<'_>), &Observation> = BTreeMap::new();
     let mut learned: BTreeSet<IpAddr> = BTreeSet::new();
     for o in obs {
         let label = match &o.kind {
-            ObsKind::DicomAssociate(a) if a.request => format!("DICOM {}", a.called_ae),
+            ObsKind::DicomAssociate(a) if a.request => Use::Dicom(&a.called_ae),
             ObsKind::Hl7Message(m)
                 if o.subject == wardwatch_proto::obs::Side::Client && m.message_type != "ACK" =>
             {
-                "HL7".to_string()
+                Use::Hl7
             }
             _ => continue,
         };
@@ -291,6 +297,10 @@ fn new_clinical_peers(
         if o.origin.ts_ns <= cutoff || !learned.contains(&client) {
             continue;
         }
+        let label = match label {
+            Use::Dicom(ae) => format!("DICOM {ae}"),
+            Use::Hl7 => "HL7".to_string(),
+        };
         let external = ctx.is_public(&server);
         out.raise(Raise {
             kind: "new-peer",

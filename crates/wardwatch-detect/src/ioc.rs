@@ -260,7 +260,7 @@ fn raise(
     let medical = ctx.is_medical(&subject);
     out.raise(Raise {
         kind: "ioc-match",
-        rule: format!("ioc:{}", ioc.kind),
+        rule: format!("ioc:{}", ioc.kind).into(),
         severity: if medical { Severity::Critical } else { Severity::High },
         subject,
         peer,

@@ -22,7 +22,8 @@ pub mod posture;
 pub mod segment;
 pub mod suppress;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use wardwatch_inventory::LocalNets;
@@ -190,13 +191,13 @@ pub use wardwatch_inventory::kb::is_medical_category;
 /// Looks devices up by address and decides what is local.
 pub struct Context<'a> {
     input: &'a DetectInput<'a>,
-    by_ip: HashMap<IpAddr, &'a Device>,
+    by_ip: HashMap<IpAddr, &'a Device, foldhash::fast::RandomState>,
 }
 
 impl<'a> Context<'a> {
     /// Indexes the devices of `input`.
     pub fn new(input: &'a DetectInput<'a>) -> Self {
-        let mut by_ip = HashMap::new();
+        let mut by_ip = HashMap::with_hasher(foldhash::fast::RandomState::default());
         for d in input.devices {
             for ip in &d.ips {
                 if let Ok(a) = ip.parse::<IpAddr>() {
@@ -265,8 +266,8 @@ fn is_documentation_or_reserved(ip: &IpAddr) -> bool {
 pub struct Raise {
     /// Finding kind.
     pub kind: &'static str,
-    /// Rule.
-    pub rule: String,
+    /// Rule (nearly always a literal: borrowed, not copied per raise).
+    pub rule: Cow<'static, str>,
     /// Severity.
     pub severity: Severity,
     /// The address the finding is about (its device is looked up).
@@ -304,10 +305,24 @@ const MAX_EVIDENCE: usize = 5;
 /// Most peers listed per finding (`peer_count` has them all).
 const MAX_PEERS: usize = 64;
 
+/// What a finding is about: a known device (by id), or an address.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Subject<'a> {
+    Device(&'a str),
+    Address(IpAddr),
+}
+
 /// Findings being collected, aggregated by kind, rule, device and peer.
 pub struct Findings<'a> {
     ctx: &'a Context<'a>,
-    acc: BTreeMap<(String, String, String, String), Acc>,
+    /// By kind, rule, subject and peer (the order is the final sort's, by
+    /// finding id, so this map need not keep one).
+    #[allow(clippy::type_complexity)]
+    acc: HashMap<
+        (&'static str, Cow<'static, str>, Subject<'a>, Option<IpAddr>),
+        Acc,
+        foldhash::fast::RandomState,
+    >,
     /// Raises held in order, to be added later (rules run on another
     /// thread); `None` adds them at once.
     held: Option<Vec<Raise>>,
@@ -317,7 +332,7 @@ impl<'a> Findings<'a> {
     fn new(ctx: &'a Context<'a>) -> Self {
         Findings {
             ctx,
-            acc: BTreeMap::new(),
+            acc: HashMap::default(),
             held: None,
         }
     }
@@ -344,48 +359,51 @@ impl<'a> Findings<'a> {
             return;
         }
         let device = self.ctx.device(&r.subject);
-        let subject_key = device
-            .map(|d| d.id.clone())
-            .unwrap_or_else(|| r.subject.to_string());
+        let subject = device.map_or(Subject::Address(r.subject), |d| Subject::Device(&d.id));
         // Scans aggregate over their targets: the peer is not in the key.
-        let peer_key = match (r.kind, r.peer) {
-            ("port-scan", _) | (_, None) => String::new(),
-            (_, Some(p)) => p.to_string(),
+        let peer = match (r.kind, r.peer) {
+            ("port-scan", _) | (_, None) => None,
+            (_, Some(p)) => Some(p),
         };
-        let key = (
-            r.kind.to_string(),
-            r.rule.clone(),
-            subject_key.clone(),
-            peer_key.clone(),
-        );
         let site = self.ctx.input.site;
         let inputs = self.ctx.input.inputs;
-        let e = self.acc.entry(key).or_insert_with(|| Acc {
-            finding: Finding {
-                id: stable_id("f", site, &[r.kind, &r.rule, &subject_key, &peer_key]),
-                kind: r.kind.to_string(),
-                rule: r.rule.clone(),
-                severity: r.severity.as_str().to_string(),
-                status: "new".into(),
-                device: device.map(|d| d.id.clone()),
-                ip: Some(r.subject.to_string()),
-                peer: r.peer.map(|p| p.to_string()),
-                peers: Vec::new(),
-                peer_count: 0,
-                peer_country: None,
-                peer_asn: None,
-                summary: r.summary.clone(),
-                evidence: Vec::new(),
-                first_seen: String::new(),
-                last_seen: String::new(),
-                count: 0,
-                remediation: r.remediation.to_string(),
-            },
-            severity: r.severity,
-            peers: BTreeSet::new(),
-            extra_peers: 0,
-            span: r.span,
-        });
+        let e = self
+            .acc
+            .entry((r.kind, r.rule.clone(), subject, peer))
+            .or_insert_with(|| Acc {
+                finding: Finding {
+                    // The key, spelt out, names the finding.
+                    id: {
+                        let subject_key = match subject {
+                            Subject::Device(id) => id.to_string(),
+                            Subject::Address(a) => a.to_string(),
+                        };
+                        let peer_key = peer.map(|p| p.to_string()).unwrap_or_default();
+                        stable_id("f", site, &[r.kind, &r.rule, &subject_key, &peer_key])
+                    },
+                    kind: r.kind.to_string(),
+                    rule: r.rule.to_string(),
+                    severity: r.severity.as_str().to_string(),
+                    status: "new".into(),
+                    device: device.map(|d| d.id.clone()),
+                    ip: Some(r.subject.to_string()),
+                    peer: r.peer.map(|p| p.to_string()),
+                    peers: Vec::new(),
+                    peer_count: 0,
+                    peer_country: None,
+                    peer_asn: None,
+                    summary: r.summary.clone(),
+                    evidence: Vec::new(),
+                    first_seen: String::new(),
+                    last_seen: String::new(),
+                    count: 0,
+                    remediation: r.remediation.to_string(),
+                },
+                severity: r.severity,
+                peers: BTreeSet::new(),
+                extra_peers: 0,
+                span: r.span,
+            });
         e.finding.count += r.count.max(1);
         if r.severity < e.severity {
             e.severity = r.severity;
@@ -456,7 +474,7 @@ impl<'a> Findings<'a> {
                 a.finding.last_seen = rfc3339(a.span.1);
                 a.finding
                     .evidence
-                    .sort_by_key(|e| (e.input.clone(), e.frame));
+                    .sort_by(|x, y| x.input.cmp(&y.input).then(x.frame.cmp(&y.frame)));
                 a.finding
             })
             .collect();

@@ -130,7 +130,7 @@ fn on_local(ctx: &Context<'_>, o: &Observation, r: Raise) -> Raise {
 fn on_server(
     o: &Observation,
     kind: &'static str,
-    rule: &str,
+    rule: impl Into<std::borrow::Cow<'static, str>>,
     severity: Severity,
     summary: String,
     detail: String,
@@ -138,7 +138,7 @@ fn on_server(
 ) -> Raise {
     Raise {
         kind,
-        rule: rule.to_string(),
+        rule: rule.into(),
         severity,
         subject: o.server.0,
         peer: Some(o.client.0),
@@ -359,7 +359,7 @@ fn login(
         out.raise(on_server(
             o,
             "cleartext-credentials",
-            &rule,
+            rule,
             if weak {
                 Severity::High
             } else {
@@ -386,7 +386,7 @@ fn login(
             out.raise(on_server(
                 o,
                 "default-credentials",
-                &format!("{protocol}-default-login"),
+                format!("{protocol}-default-login"),
                 sev,
                 format!(
                     "{p} login as {user_shown} with a vendor default password ({which}); {outcome}"
@@ -418,7 +418,7 @@ fn login(
             out.raise(on_server(
                 o,
                 "cleartext-credentials",
-                &format!("{protocol}-cleartext-login"),
+                format!("{protocol}-cleartext-login"),
                 Severity::High,
                 format!("{p} login as {user_shown} with the password in the clear; {outcome}"),
                 format!(
@@ -564,7 +564,7 @@ fn vulnerability_rules(d: &Device, ip: IpAddr, out: &mut Findings<'_>) {
     for v in live.iter().filter(|v| v.kev) {
         out.raise(Raise {
             kind: "known-exploited-vulnerability",
-            rule: format!("kev:{}", v.id),
+            rule: format!("kev:{}", v.id).into(),
             severity: if v.confidence >= 0.8 {
                 Severity::Critical
             } else {

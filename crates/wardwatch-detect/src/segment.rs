@@ -283,7 +283,7 @@ pub fn violations(
         };
         out.raise(Raise {
             kind: "policy-violation",
-            rule: format!("zone:{}->{}", b.from, b.to),
+            rule: format!("zone:{}->{}", b.from, b.to).into(),
             severity,
             subject: c,
             peer: Some(s),
