@@ -857,7 +857,6 @@ mod tests {
             ack_code: None,
             software: vec![],
             equipment: vec![],
-            segments: vec![],
         }));
         let http = ObsKind::HttpRequest(Box::new(wardwatch_proto::HttpRequestFact {
             method: "GET".into(),

@@ -150,10 +150,10 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             field(msh, fs, n - 1).unwrap_or_default()
         }
     };
-    let get = |n: usize| msh_field(n).trim().to_string();
     let comp = enc.chars().next().unwrap_or('^');
+    // The first component of a header field, trimmed around the field.
+    let first = |n: usize| component(msh_field(n).trim(), comp, 0).to_string();
     let msh9 = msh_field(9);
-    let mut counts: Vec<(String, u32)> = vec![("MSH".into(), 1)];
     let mut ack_code = None;
     let mut software = Vec::new();
     let mut equipment = Vec::new();
@@ -165,11 +165,6 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
         else {
             continue;
         };
-        if let Some(e) = counts.iter_mut().find(|(n, _)| n == name) {
-            e.1 += 1;
-        } else if counts.len() < 64 {
-            counts.push((name.to_string(), 1));
-        }
         if !matches!(name, "MSA" | "SFT" | "OBX" | "PRT") {
             // Only these are read (and never PID, NK1, PV1 or OBX-5).
             continue;
@@ -222,18 +217,17 @@ pub fn parse_message(msg: &[u8], mllp: bool) -> Option<ObsKind> {
             e.push_str(&enc);
             e
         },
-        sending_application: component(&get(3), comp, 0).to_string(),
-        sending_facility: component(&get(4), comp, 0).to_string(),
-        receiving_application: component(&get(5), comp, 0).to_string(),
-        receiving_facility: component(&get(6), comp, 0).to_string(),
+        sending_application: first(3),
+        sending_facility: first(4),
+        receiving_application: first(5),
+        receiving_facility: first(6),
         message_type: component(&msh9, comp, 0).trim().to_string(),
         trigger: component(&msh9, comp, 1).trim().to_string(),
-        control_id: get(10),
-        version: component(&get(12), comp, 0).to_string(),
+        control_id: msh_field(10).trim().to_string(),
+        version: first(12),
         ack_code,
         software,
         equipment,
-        segments: counts,
     })))
 }
 
@@ -539,7 +533,6 @@ mod tests {
                 trigger,
                 control_id,
                 equipment,
-                segments,
                 ..
             } = &**m;
             assert_eq!(sending_application, "MX800");
@@ -549,7 +542,6 @@ mod tests {
                 equipment,
                 &vec!["MX800^Philips^IntelliVue MX800".to_string()]
             );
-            assert!(segments.contains(&("PID".to_string(), 1)));
             let ObsKind::Hl7Message(m) = &out[1] else {
                 panic!()
             };

@@ -118,8 +118,6 @@ pub struct Hl7Header {
     pub software: Vec<String>,
     /// OBX-18 and PRT device identifiers.
     pub equipment: Vec<String>,
-    /// Segment names in order with their counts.
-    pub segments: Vec<(String, u32)>,
 }
 
 /// A-ASSOCIATE-RQ or -AC.
@@ -590,7 +588,6 @@ impl ObsKind {
                     ack_code,
                     software,
                     equipment,
-                    segments: _,
                 } = &**m;
                 (
                     mllp,

@@ -81,7 +81,6 @@ pub fn inventory(devices: u32, observations: u64) -> String {
             ack_code: None,
             software: vec![],
             equipment: vec!["MX800^Philips^IntelliVue MX800".into()],
-            segments: vec![],
         })),
     ];
     let obs: Vec<Observation> = (0..observations)
