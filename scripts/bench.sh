@@ -32,13 +32,16 @@ interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config orde
     "taskset -c 0 $ww analyze --threads 1 --no-dissect --no-progress --format json --out /dev/null $f"
     "$ww analyze --threads $n --no-dissect --no-progress --format json --out /dev/null $f"
   )
-  local walls=("" "" "" "") rss=(0 0 0 0)
+  local walls=("" "" "" "") rss=(0 0 0 0) reads=("" "" "" "")
   for _ in $(seq "$ROUNDS"); do
     for c in 0 1 2 3; do
       warm "$f"
       # shellcheck disable=SC2086
-      r=$(measure "${labels[$c]}" ${cmds[$c]}) || return 1
+      r=$(WARDWATCH_TIMING=1 measure "${labels[$c]}" ${cmds[$c]}) || return 1
       walls[c]="${walls[c]} $(echo "$r" | awk '{print $2}')"
+      # The workers' phase alone (reading, flows, dissection), as the
+      # run's own timing lap gives it.
+      reads[c]="${reads[c]} $(sed -nE 's/^timing: read\+flows ([0-9.]+)s.*/\1/p' bench/stderr.txt)"
       rss[c]=$(( $(echo "$r" | awk '{print $3}') > rss[c] ? $(echo "$r" | awk '{print $3}') : rss[c] ))
     done
   done
@@ -55,7 +58,16 @@ interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config orde
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return a[int((n + 1) / 2)]
       }
-      END { printf "paired %.2f %.2f %.0f\n", med(f, NR), med(e, NR), med(c, NR) }'
+      END { printf "paired %.2f %.2f %.0f", med(f, NR), med(e, NR), med(c, NR) }'
+  # ... and the same scaling of the workers' phase alone: " <full> <engine>".
+  paste <(printf '%s\n' ${reads[0]}) <(printf '%s\n' ${reads[1]}) \
+    <(printf '%s\n' ${reads[2]}) <(printf '%s\n' ${reads[3]}) |
+    awk '{ f[NR] = $1 / $2; e[NR] = $3 / $4 }
+      function med(a, n,   i, j, t) {
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return a[int((n + 1) / 2)]
+      }
+      END { printf " %.2f %.2f\n", med(f, NR), med(e, NR) }'
 }
 
 # Every run starts with the capture in the page cache: machines like this
@@ -80,7 +92,7 @@ for f in "$mix" "$hosp"; do
   echo "== $f: $bytes bytes, $pkts packets"
   mapfile -t ours < <(interleaved "$f")
   [ "${#ours[@]}" = 5 ] || exit 1
-  read -r _ pf pe pc <<<"${ours[4]}"
+  read -r _ pf pe pc wf we <<<"${ours[4]}"
   results=("${ours[0]}" "${ours[1]}")
   engine=("${ours[2]}" "${ours[3]}")
   warm "$f"
@@ -105,4 +117,5 @@ for f in "$mix" "$hosp"; do
   printf 'engine only:   vs tshark %.1fx, vs ndpiReader %.2fx (one core each); %s cores vs 1: %.2fx\n' \
     "$(echo "$ts / $en" | bc -l)" "$(echo "$nd / $en" | bc -l)" "$(nproc)" "$(echo "$en / $enn" | bc -l)"
   echo "per-round ratios, median of $ROUNDS: $(nproc) cores vs 1: full ${pf}x, engine only ${pe}x; dissectors cost ${pc}%"
+  echo "workers' phase alone (read+flows lap, before the report is assembled), $(nproc) cores vs 1, median of $ROUNDS: full ${wf}x, engine only ${we}x"
 done
