@@ -1147,6 +1147,104 @@ mod tests {
     }
 
     #[test]
+    fn an_upload_or_an_exposed_service_after_the_digest_filled_is_found() {
+        use crate::digest::{FlowDigest, FlowFact, RESERVE_MIN_OUT};
+        let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| FlowFact {
+            proto: 6,
+            client: ip(client),
+            server: ip(server),
+            server_port: port,
+            payload: [out, 1000],
+            packets: [out / 1000 + 1, 2],
+            first_ts: ts,
+            last_ts: ts + 1,
+            first_frame: (0, ts as u64),
+            answered: true,
+            established: true,
+            refused: false,
+        };
+        // A worker's digest of `cap` pairs, filled by ordinary site traffic
+        // (ports from `base`).
+        let full = |cap: usize, base: u16| {
+            let mut d = FlowDigest::new(cap);
+            for i in 0..cap as u16 {
+                d.add(&flow("10.1.1.1", "10.2.2.2", base + i, 500, 1));
+            }
+            d
+        };
+        let found = |d: &FlowDigest| {
+            let mut f: Vec<(String, String, Option<String>)> = detect_with(d, &[])
+                .into_iter()
+                .filter(|f| f.kind == "exfiltration" || f.kind == "internet-exposed")
+                .map(|f| (f.rule, f.ip.unwrap_or_default(), f.peer))
+                .collect();
+            f.sort();
+            f
+        };
+        let want = vec![
+            (
+                "inbound-from-internet".to_string(),
+                "10.1.1.9".to_string(),
+                Some("45.33.32.200".to_string()),
+            ),
+            (
+                "outbound-volume".to_string(),
+                "10.1.1.5".to_string(),
+                Some("45.33.32.156".to_string()),
+            ),
+        ];
+        // Once the digest is full: three uploads of 100 MB to one internet
+        // server, a small request to another (not kept), and a connection
+        // from the internet to a site service.
+        let late = |d: &mut FlowDigest| {
+            for (i, ts) in [10, 20, 30].into_iter().enumerate() {
+                d.add(&flow(
+                    "10.1.1.5",
+                    "45.33.32.156",
+                    443 + i as u16,
+                    100 << 20,
+                    ts,
+                ));
+            }
+            d.add(&flow("10.1.1.6", "45.33.32.157", 443, 2000, 40));
+            d.add(&flow("45.33.32.200", "10.1.1.9", 22, 300, 50));
+        };
+        let mut d = full(64, 1000);
+        late(&mut d);
+        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (68, 4, 1));
+        assert_eq!(found(&d), want);
+        // The same flows split between two full workers, then merged.
+        let (mut a, mut b) = (full(32, 1000), full(32, 2000));
+        late(&mut b);
+        a.add(&flow("10.1.1.5", "45.33.32.156", 8443, 100 << 20, 60));
+        let mut merged = FlowDigest::new(64);
+        merged.merge(a);
+        merged.merge(b);
+        assert_eq!(found(&merged), want);
+        // The reserve holds an eighth of the cap (8 pairs of 64); uploads
+        // below the threshold never enter it.
+        let mut d = full(64, 1000);
+        for i in 0..20u8 {
+            d.add(&flow(
+                "10.1.1.5",
+                &format!("45.33.33.{i}"),
+                443,
+                RESERVE_MIN_OUT,
+                70,
+            ));
+        }
+        d.add(&flow(
+            "10.1.1.7",
+            "45.33.34.1",
+            443,
+            RESERVE_MIN_OUT - 1,
+            80,
+        ));
+        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (72, 8, 13));
+    }
+
+    #[test]
     fn coefficient_of_variation() {
         let (m, c) = cv(&[60.0, 60.0, 60.0]).unwrap_or((0.0, 1.0));
         assert_eq!((m, c), (60.0, 0.0));

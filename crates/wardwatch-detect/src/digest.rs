@@ -245,7 +245,21 @@ pub struct FlowDigest {
     /// group: at most the cap (about 12 bytes a unit, 1.6 MB at the
     /// default cap).
     late_cost: usize,
+    /// Pairs taken past the cap into the reserve (uploads to and
+    /// connections from the internet): at most an eighth of the cap.
+    pub reserved: usize,
 }
+
+/// The reserve: a full digest still takes this share of its cap (an
+/// eighth: 16,384 pairs, about 2.5 MB, at the default cap) in pairs the
+/// internet rules cannot do without, so that a transfer out or a service
+/// reached from the internet late in a long capture is still seen.
+const RESERVE_SHARE: usize = 8;
+
+/// Client payload (bytes) of a flow from a site host to an internet
+/// address that earns its pair a place in the reserve: an upload, where
+/// web browsing sends requests of a few kilobytes.
+pub const RESERVE_MIN_OUT: u64 = 64 * 1024;
 
 /// What a group of late probes (one client, server and protocol) costs
 /// beside its ports, in ports: its map entry and its set (about 150 bytes).
@@ -286,7 +300,28 @@ impl FlowDigest {
             dropped: 0,
             late_probes: Default::default(),
             late_cost: 0,
+            reserved: 0,
         }
+    }
+
+    /// Whether a pair absent from the full digest goes into the reserve: a
+    /// site host sent an internet address at least [`RESERVE_MIN_OUT`]
+    /// (what the exfiltration rule sums), or an internet address reached a
+    /// site service (what the exposure rule reports; not UDP answers from
+    /// ports above 1023, which that rule skips), while the reserve has room.
+    fn deserves_reserve(&self, key: &PairKey, client_payload: u64, established: bool) -> bool {
+        if self.reserved >= self.cap / RESERVE_SHARE {
+            return false;
+        }
+        let public = |ip: &IpAddr| crate::is_public_in(&self.local, ip);
+        let upload = self.local.contains(&key.client)
+            && public(&key.server)
+            && client_payload >= RESERVE_MIN_OUT;
+        let reached = established
+            && public(&key.client)
+            && self.local.contains(&key.server)
+            && !(key.proto == 17 && key.port >= 1024);
+        upload || reached
     }
 
     /// Notes a failed attempt of a pair the full digest has no room for;
@@ -378,10 +413,13 @@ impl FlowDigest {
         self.add_hourly(f);
         let key = f.pair();
         let full = self.pairs.len() >= self.cap;
+        let reserve = full
+            && !self.pairs.contains_key(&key)
+            && self.deserves_reserve(&key, f.payload[0], f.established);
         let room = self.sample_room();
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,
-            None if full => {
+            None if full && !reserve => {
                 if !(f.failed() && self.late_probe(key, f.first_ts, f.last_ts, f.first_frame)) {
                     self.dropped += 1;
                 }
@@ -396,6 +434,7 @@ impl FlowDigest {
                 })
             }),
         };
+        self.reserved += usize::from(reserve);
         let held = p.more.len();
         if room {
             p.spill();
@@ -476,6 +515,9 @@ impl FlowDigest {
         let budget = self.cap.saturating_mul(SAMPLES_PER_PAIR);
         for (k, o) in in_order(other.pairs, room) {
             let full = self.pairs.len() >= self.cap;
+            let reserve = full
+                && !self.pairs.contains_key(&k)
+                && self.deserves_reserve(&k, o.payload[0], o.established > 0);
             match self.pairs.get_mut(&k) {
                 Some(p) => {
                     let held = p.more.len();
@@ -504,12 +546,13 @@ impl FlowDigest {
                     }
                     self.samples += p.more.len() - held;
                 }
-                None if full => {
+                None if full && !reserve => {
                     if !(o.failed() && self.late_probe(k, o.first_ts, o.last_ts, o.first_frame)) {
                         self.dropped += o.conns;
                     }
                 }
                 None => {
+                    self.reserved += usize::from(reserve);
                     let mut o = o;
                     let room = budget.saturating_sub(self.samples);
                     if o.more.len() > room {

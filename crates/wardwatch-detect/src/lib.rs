@@ -127,7 +127,9 @@ pub struct DetectConfig {
     /// Conversation pairs (client, server, port) held for behaviour
     /// detection, about 210 bytes each with their share of connection
     /// samples; flows of further pairs are counted in
-    /// `stats.digest_dropped` and not scored.
+    /// `stats.digest_dropped` and not scored, but for a reserve of an
+    /// eighth more for uploads to and connections from the internet
+    /// ([`digest::RESERVE_MIN_OUT`]).
     pub max_pairs: usize,
 }
 
