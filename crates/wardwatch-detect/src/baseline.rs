@@ -57,11 +57,11 @@ pub struct DeviceBaseline {
     pub hourly_out: BTreeMap<i64, u64>,
     /// Internet addresses it exchanged data with.
     pub peers: BTreeSet<IpAddr>,
-    /// More peers than [`MAX_PEERS`] were seen.
+    /// More peers were seen than the 512 kept.
     pub peers_overflow: bool,
     /// Services it answered, as `tcp/104`.
     pub ports: BTreeSet<String>,
-    /// More ports than [`MAX_PORTS`] were seen.
+    /// More ports were seen than the 64 kept.
     pub ports_overflow: bool,
 }
 

@@ -239,7 +239,7 @@ pub struct FlowDigest {
     /// Failed connection attempts (not established, no client data) of
     /// pairs that came once the digest was full, by client, server and
     /// protocol: the ports the scan rules need, so that a scan late in a
-    /// long capture is still found. Bounded by [`LATE_GROUP_COST`].
+    /// long capture is still found. Bounded: see `late_cost`.
     pub late_probes: std::collections::BTreeMap<(IpAddr, IpAddr, u8), LateProbes>,
     /// What `late_probes` holds, in ports plus [`LATE_GROUP_COST`] per
     /// group: at most the cap (about 12 bytes a unit, 1.6 MB at the
