@@ -322,7 +322,7 @@ pub struct Findings<'a> {
     #[allow(clippy::type_complexity)]
     acc: HashMap<
         (&'static str, Cow<'static, str>, Subject<'a>, Option<IpAddr>),
-        Acc,
+        Box<Acc>,
         foldhash::fast::RandomState,
     >,
     /// Raises held in order, to be added later (rules run on another
@@ -372,39 +372,41 @@ impl<'a> Findings<'a> {
         let e = self
             .acc
             .entry((r.kind, r.rule.clone(), subject, peer))
-            .or_insert_with(|| Acc {
-                finding: Finding {
-                    // The key, spelt out, names the finding.
-                    id: {
-                        let subject_key = match subject {
-                            Subject::Device(id) => id.to_string(),
-                            Subject::Address(a) => a.to_string(),
-                        };
-                        let peer_key = peer.map(|p| p.to_string()).unwrap_or_default();
-                        stable_id("f", site, &[r.kind, &r.rule, &subject_key, &peer_key])
+            .or_insert_with(|| {
+                Box::new(Acc {
+                    finding: Finding {
+                        // The key, spelt out, names the finding.
+                        id: {
+                            let subject_key = match subject {
+                                Subject::Device(id) => id.to_string(),
+                                Subject::Address(a) => a.to_string(),
+                            };
+                            let peer_key = peer.map(|p| p.to_string()).unwrap_or_default();
+                            stable_id("f", site, &[r.kind, &r.rule, &subject_key, &peer_key])
+                        },
+                        kind: r.kind.to_string(),
+                        rule: r.rule.to_string(),
+                        severity: r.severity.as_str().to_string(),
+                        status: "new".into(),
+                        device: device.map(|d| d.id.clone()),
+                        ip: Some(r.subject.to_string()),
+                        peer: r.peer.map(|p| p.to_string()),
+                        peers: Vec::new(),
+                        peer_count: 0,
+                        peer_country: None,
+                        peer_asn: None,
+                        summary: r.summary.clone(),
+                        evidence: Vec::new(),
+                        first_seen: String::new(),
+                        last_seen: String::new(),
+                        count: 0,
+                        remediation: r.remediation.to_string(),
                     },
-                    kind: r.kind.to_string(),
-                    rule: r.rule.to_string(),
-                    severity: r.severity.as_str().to_string(),
-                    status: "new".into(),
-                    device: device.map(|d| d.id.clone()),
-                    ip: Some(r.subject.to_string()),
-                    peer: r.peer.map(|p| p.to_string()),
-                    peers: Vec::new(),
-                    peer_count: 0,
-                    peer_country: None,
-                    peer_asn: None,
-                    summary: r.summary.clone(),
-                    evidence: Vec::new(),
-                    first_seen: String::new(),
-                    last_seen: String::new(),
-                    count: 0,
-                    remediation: r.remediation.to_string(),
-                },
-                severity: r.severity,
-                peers: BTreeSet::new(),
-                extra_peers: 0,
-                span: r.span,
+                    severity: r.severity,
+                    peers: BTreeSet::new(),
+                    extra_peers: 0,
+                    span: r.span,
+                })
             });
         e.finding.count += r.count.max(1);
         if r.severity < e.severity {
