@@ -1057,23 +1057,39 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_scan_after_the_digest_filled_is_found() {
-        use crate::digest::{FlowDigest, FlowFact};
+    /// A finished TCP flow between two addresses, at `ts`: established
+    /// (and answered) or a probe that got nowhere.
+    fn tcp_flow(
+        client: &str,
+        server: &str,
+        port: u16,
+        payload: [u64; 2],
+        established: bool,
+        ts: i64,
+    ) -> crate::digest::FlowFact {
         let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let flow = |client: &str, server: &str, port: u16, ok: bool, ts: i64| FlowFact {
+        crate::digest::FlowFact {
             proto: 6,
             client: ip(client),
             server: ip(server),
             server_port: port,
-            payload: [u64::from(ok) * 100, u64::from(ok) * 100],
-            packets: [2, u64::from(ok) * 2],
+            payload,
+            packets: [2, u64::from(established) * 2],
             first_ts: ts,
             last_ts: ts,
             first_frame: (0, ts as u64),
-            answered: ok,
-            established: ok,
+            answered: established,
+            established,
             refused: false,
+        }
+    }
+
+    #[test]
+    fn a_scan_after_the_digest_filled_is_found() {
+        use crate::digest::FlowDigest;
+        let flow = |client: &str, server: &str, port: u16, ok: bool, ts: i64| {
+            let data = u64::from(ok) * 100;
+            tcp_flow(client, server, port, [data, data], ok, ts)
         };
         let scan_of = |digests: Vec<FlowDigest>| {
             let mut digest = FlowDigest::new(64);
@@ -1148,21 +1164,9 @@ mod tests {
 
     #[test]
     fn an_upload_or_an_exposed_service_after_the_digest_filled_is_found() {
-        use crate::digest::{FlowDigest, FlowFact, RESERVE_MIN_OUT};
-        let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| FlowFact {
-            proto: 6,
-            client: ip(client),
-            server: ip(server),
-            server_port: port,
-            payload: [out, 1000],
-            packets: [out / 1000 + 1, 2],
-            first_ts: ts,
-            last_ts: ts + 1,
-            first_frame: (0, ts as u64),
-            answered: true,
-            established: true,
-            refused: false,
+        use crate::digest::{FlowDigest, RESERVE_MIN_OUT};
+        let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| {
+            tcp_flow(client, server, port, [out, 1000], true, ts)
         };
         // A worker's digest of `cap` pairs, filled by ordinary site traffic
         // (ports from `base`).
