@@ -413,9 +413,10 @@ impl FlowDigest {
         self.add_hourly(f);
         let key = f.pair();
         let full = self.pairs.len() >= self.cap;
+        // (The pair's test first: a second lookup only for the few it takes.)
         let reserve = full
-            && !self.pairs.contains_key(&key)
-            && self.deserves_reserve(&key, f.payload[0], f.established);
+            && self.deserves_reserve(&key, f.payload[0], f.established)
+            && !self.pairs.contains_key(&key);
         let room = self.sample_room();
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,
@@ -516,8 +517,8 @@ impl FlowDigest {
         for (k, o) in in_order(other.pairs, room) {
             let full = self.pairs.len() >= self.cap;
             let reserve = full
-                && !self.pairs.contains_key(&k)
-                && self.deserves_reserve(&k, o.payload[0], o.established > 0);
+                && self.deserves_reserve(&k, o.payload[0], o.established > 0)
+                && !self.pairs.contains_key(&k);
             match self.pairs.get_mut(&k) {
                 Some(p) => {
                     let held = p.more.len();
