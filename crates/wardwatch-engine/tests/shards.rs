@@ -1,6 +1,7 @@
 //! Counters add up the same whatever the number of shards, including for a
 //! fragmented datagram whose reassembled transport header is broken (every
-//! shard reassembles it; only one may count it).
+//! shard reassembles it; only one may count it); and behaviour findings
+//! survive a full flow digest at one shard and at two.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -47,4 +48,112 @@ fn broken_reassembled_datagram_counted_once() {
     }
     let _ = std::fs::remove_file(&path);
     assert_eq!(seen, vec![(2, 1, 1); 3]);
+}
+
+/// An Ethernet/IPv4/TCP frame (checksums zero: not checked).
+fn tcp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, seq: u32, flags: u8, data: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
+    f.extend_from_slice(&((40 + data.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(&sp.to_be_bytes());
+    f.extend_from_slice(&dp.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(data);
+    f
+}
+
+/// A classic pcap of `frames`, one a millisecond.
+fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut p = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(&65535u32.to_le_bytes());
+    p.extend_from_slice(&1u32.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        let (s, us) = (1_700_000_000 + i as u32 / 1000, (i as u32 % 1000) * 1000);
+        for x in [s, us, f.len() as u32, f.len() as u32] {
+            p.extend_from_slice(&x.to_le_bytes());
+        }
+        p.extend_from_slice(f);
+    }
+    p
+}
+
+#[test]
+fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
+    const PSH_ACK: u8 = 0x18;
+    const RST: u8 = 0x04;
+    // 160 ordinary conversations between two site hosts fill a digest of
+    // 64 pairs; each ends with a reset.
+    let mut frames = Vec::new();
+    for port in 1000..1160u16 {
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        frames.push(tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100]));
+        frames.push(tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100]));
+        frames.push(tcp(a, b, 40_000, port, 101, RST, &[]));
+    }
+    // Then a site host sends 1.4 MB to an internet address, and an internet
+    // address reaches a site host's SSH service.
+    let (host, ext) = ([10, 0, 0, 5], [45, 33, 32, 156]);
+    frames.push(tcp(ext, host, 443, 50_000, 1, PSH_ACK, &[1; 200]));
+    for i in 0..1000u32 {
+        frames.push(tcp(
+            host,
+            ext,
+            50_000,
+            443,
+            1 + i * 1400,
+            PSH_ACK,
+            &[9; 1400],
+        ));
+    }
+    let (server, visitor) = ([10, 0, 0, 9], [45, 33, 32, 200]);
+    frames.push(tcp(visitor, server, 51_000, 22, 1, PSH_ACK, &[3; 40]));
+    frames.push(tcp(server, visitor, 22, 51_000, 1, PSH_ACK, &[4; 40]));
+    let path = std::env::temp_dir().join(format!("ww-digest-full-{}.pcap", std::process::id()));
+    std::fs::write(&path, pcap(&frames)).unwrap();
+    let mut seen = Vec::new();
+    for threads in [1, 2] {
+        let mut cfg = EngineConfig {
+            threads,
+            ..Default::default()
+        };
+        cfg.detect_config.max_pairs = 64;
+        cfg.detect_config.exfil_bytes_other = 1 << 20;
+        let report = analyze_files(std::slice::from_ref(&path), &cfg)
+            .unwrap()
+            .report;
+        let mut found: Vec<(String, String, String)> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "outbound-volume" || f.rule == "inbound-from-internet")
+            .map(|f| {
+                let ip = f.ip.clone().unwrap_or_default();
+                (f.rule.clone(), ip, f.peer.clone().unwrap_or_default())
+            })
+            .collect();
+        found.sort();
+        // The digest was full: most of the ordinary conversations were not kept.
+        assert!(
+            report.stats.digest_dropped >= 96,
+            "{threads} threads: {:?}",
+            report.stats
+        );
+        seen.push(found);
+    }
+    let _ = std::fs::remove_file(&path);
+    let want = vec![
+        (
+            "inbound-from-internet".to_string(),
+            "10.0.0.9".to_string(),
+            "45.33.32.200".to_string(),
+        ),
+        (
+            "outbound-volume".to_string(),
+            "10.0.0.5".to_string(),
+            "45.33.32.156".to_string(),
+        ),
+    ];
+    assert_eq!(seen, vec![want.clone(), want]);
 }
