@@ -472,7 +472,7 @@ impl FlowSink<FlowState> for WorkerSink {
         }
     }
 
-    fn on_end(&mut self, mut flow: Flow<FlowState>, reason: EndReason) {
+    fn on_end(&mut self, mut flow: Box<Flow<FlowState>>, reason: EndReason) {
         if self.dissect {
             let mut scratch = std::mem::take(&mut self.scratch);
             flow.state.proto.finish(&mut scratch);
