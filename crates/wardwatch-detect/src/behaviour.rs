@@ -2,7 +2,7 @@
 //! beaconing, services reachable from the internet, medical devices talking
 //! to the internet, DNS tunnelling.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use wardwatch_proto::dns::{name_hash, tunnel_like};
@@ -436,7 +436,18 @@ pub(crate) fn scans(
     }
     // Horizontal: one client, one port, many servers, from the failed
     // probes alone (a sorted list, not a set per client: a sweep of a /16
-    // costs one entry per probe).
+    // costs one entry per probe). Only a (client, port) with as many
+    // probes as a sweep needs servers can be one: the others (a vertical
+    // scan's, one per port) are counted off before the sort.
+    let mut probes: HashMap<(IpAddr, u16), usize, foldhash::fast::RandomState> = HashMap::default();
+    for h in &horizontal {
+        *probes.entry((h.0, h.1)).or_default() += 1;
+    }
+    horizontal.retain(|h| {
+        probes
+            .get(&(h.0, h.1))
+            .is_some_and(|n| *n >= cfg.scan_hosts)
+    });
     horizontal.sort_unstable_by_key(|a| (a.0, a.1, a.2, a.3));
     for run in horizontal.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
         let mut servers: Vec<IpAddr> = run.iter().map(|h| h.2).collect();
