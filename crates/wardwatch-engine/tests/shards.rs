@@ -5,35 +5,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{ipv4, pcap};
 use wardwatch_engine::{analyze_files, EngineConfig};
 
 fn frame(id: u16, frag_field: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
-    let total = (20 + payload.len()) as u16;
-    f.extend_from_slice(&[0x45, 0]);
-    f.extend_from_slice(&total.to_be_bytes());
-    f.extend_from_slice(&id.to_be_bytes());
-    f.extend_from_slice(&frag_field.to_be_bytes());
-    f.extend_from_slice(&[64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
-    f.extend_from_slice(payload);
-    f
+    ipv4([10, 0, 0, 1], [10, 0, 0, 2], 6, id, frag_field, payload)
 }
 
 #[test]
 fn broken_reassembled_datagram_counted_once() {
     // A "TCP" datagram of 16 bytes in two fragments: too short for a header.
     let frames = [frame(7, 0x2000, &[0xAB; 8]), frame(7, 0x0001, &[0xCD; 8])];
-    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    pcap.extend_from_slice(&65535u32.to_le_bytes());
-    pcap.extend_from_slice(&1u32.to_le_bytes());
-    for (i, f) in frames.iter().enumerate() {
-        for x in [1_700_000_000u32, i as u32, f.len() as u32, f.len() as u32] {
-            pcap.extend_from_slice(&x.to_le_bytes());
-        }
-        pcap.extend_from_slice(f);
-    }
+    let capture = pcap(
+        frames
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| ((1_700_000_000, i as u32), f)),
+    );
     let path = std::env::temp_dir().join(format!("ww-shards-{}.pcap", std::process::id()));
-    std::fs::write(&path, &pcap).unwrap();
+    std::fs::write(&path, &capture).unwrap();
     let mut seen = Vec::new();
     for threads in [1, 2, 3] {
         let cfg = EngineConfig {
@@ -50,34 +42,15 @@ fn broken_reassembled_datagram_counted_once() {
     assert_eq!(seen, vec![(2, 1, 1); 3]);
 }
 
-/// An Ethernet/IPv4/TCP frame (checksums zero: not checked).
+/// An Ethernet/IPv4/TCP frame (don't fragment; checksums zero).
 fn tcp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, seq: u32, flags: u8, data: &[u8]) -> Vec<u8> {
-    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
-    f.extend_from_slice(&((40 + data.len()) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&sp.to_be_bytes());
-    f.extend_from_slice(&dp.to_be_bytes());
-    f.extend_from_slice(&seq.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    f.extend_from_slice(data);
-    f
-}
-
-/// A classic pcap of `frames`, one a millisecond.
-fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut p = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    p.extend_from_slice(&65535u32.to_le_bytes());
-    p.extend_from_slice(&1u32.to_le_bytes());
-    for (i, f) in frames.iter().enumerate() {
-        let (s, us) = (1_700_000_000 + i as u32 / 1000, (i as u32 % 1000) * 1000);
-        for x in [s, us, f.len() as u32, f.len() as u32] {
-            p.extend_from_slice(&x.to_le_bytes());
-        }
-        p.extend_from_slice(f);
-    }
-    p
+    let mut t = Vec::with_capacity(20 + data.len());
+    t.extend_from_slice(&sp.to_be_bytes());
+    t.extend_from_slice(&dp.to_be_bytes());
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(data);
+    ipv4(src, dst, 6, 1, 0x4000, &t)
 }
 
 #[test]
@@ -112,7 +85,12 @@ fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
     frames.push(tcp(visitor, server, 51_000, 22, 1, PSH_ACK, &[3; 40]));
     frames.push(tcp(server, visitor, 22, 51_000, 1, PSH_ACK, &[4; 40]));
     let path = std::env::temp_dir().join(format!("ww-digest-full-{}.pcap", std::process::id()));
-    std::fs::write(&path, pcap(&frames)).unwrap();
+    // One frame a millisecond.
+    let timed = frames.into_iter().enumerate().map(|(i, f)| {
+        let i = i as u32;
+        ((1_700_000_000 + i / 1000, (i % 1000) * 1000), f)
+    });
+    std::fs::write(&path, pcap(timed)).unwrap();
     let mut seen = Vec::new();
     for threads in [1, 2] {
         let mut cfg = EngineConfig {

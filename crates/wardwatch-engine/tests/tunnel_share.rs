@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{ipv4, pcap};
 use wardwatch_engine::{analyze_files, EngineConfig};
 use wardwatch_proto::ObsKind;
 
@@ -16,25 +19,19 @@ fn query(sport: u16, name: &str) -> Vec<u8> {
         dns.extend_from_slice(l.as_bytes());
     }
     dns.extend_from_slice(&[0, 0, 16, 0, 1]);
-    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00];
-    let total = (20 + 8 + dns.len()) as u16;
-    f.extend_from_slice(&[0x45, 0]);
-    f.extend_from_slice(&total.to_be_bytes());
-    f.extend_from_slice(&[0, 1, 0, 0, 64, 17, 0, 0, 10, 9, 0, 5, 10, 9, 0, 53]);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&53u16.to_be_bytes());
-    f.extend_from_slice(&((8 + dns.len()) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(&dns);
-    f
+    let mut udp = Vec::with_capacity(8 + dns.len());
+    udp.extend_from_slice(&sport.to_be_bytes());
+    udp.extend_from_slice(&53u16.to_be_bytes());
+    udp.extend_from_slice(&((8 + dns.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&dns);
+    ipv4([10, 9, 0, 5], [10, 9, 0, 53], 17, 1, 0, &udp)
 }
 
 #[test]
 fn a_tunnel_keeps_what_its_rule_reads() {
     const SENT: usize = 5000;
-    let mut pcap = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    pcap.extend_from_slice(&65535u32.to_le_bytes());
-    pcap.extend_from_slice(&1u32.to_le_bytes());
+    let mut frames = Vec::with_capacity(SENT);
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     for i in 0..SENT {
         // Random base-32 text in the first label: data, one name per
@@ -51,18 +48,11 @@ fn a_tunnel_keeps_what_its_rule_reads() {
             20_000 + (i % 40_000) as u16,
             &format!("{label}.t.exfil.example.com"),
         );
-        for v in [
-            1_700_000_000 + (i / 100) as u32,
-            (i % 100) as u32 * 10_000,
-            f.len() as u32,
-            f.len() as u32,
-        ] {
-            pcap.extend_from_slice(&v.to_le_bytes());
-        }
-        pcap.extend_from_slice(&f);
+        let at = (1_700_000_000 + (i / 100) as u32, (i % 100) as u32 * 10_000);
+        frames.push((at, f));
     }
     let path = std::env::temp_dir().join(format!("ww-tunnel-{}.pcap", std::process::id()));
-    std::fs::write(&path, &pcap).unwrap();
+    std::fs::write(&path, pcap(frames)).unwrap();
     for threads in [1, 2] {
         let cfg = EngineConfig {
             threads,

@@ -38,3 +38,33 @@ pub fn serious(findings: &[wardwatch_model::Finding]) -> Vec<String> {
         })
         .collect()
 }
+
+/// An Ethernet/IPv4 frame between two fixed MACs carrying `l4` of IP
+/// protocol `proto`, with IP identification `id` and flags/fragment field
+/// `frag` (TTL 64, checksum zero: not checked).
+pub fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, id: u16, frag: u16, l4: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00, 0x45, 0];
+    f.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+    f.extend_from_slice(&id.to_be_bytes());
+    f.extend_from_slice(&frag.to_be_bytes());
+    f.extend_from_slice(&[64, proto, 0, 0]);
+    f.extend_from_slice(&src);
+    f.extend_from_slice(&dst);
+    f.extend_from_slice(l4);
+    f
+}
+
+/// A classic pcap (Ethernet, microsecond stamps) of frames, each with its
+/// time as (seconds, microseconds).
+pub fn pcap(frames: impl IntoIterator<Item = ((u32, u32), Vec<u8>)>) -> Vec<u8> {
+    let mut p = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(&65535u32.to_le_bytes());
+    p.extend_from_slice(&1u32.to_le_bytes());
+    for ((s, us), f) in frames {
+        for x in [s, us, f.len() as u32, f.len() as u32] {
+            p.extend_from_slice(&x.to_le_bytes());
+        }
+        p.extend_from_slice(&f);
+    }
+    p
+}
