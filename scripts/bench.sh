@@ -50,24 +50,19 @@ interleaved() { # file -> lines "label median_wall_s max_rss_kb", in config orde
   done
   # Ratios within each round (its four runs follow one another, so a slow
   # spell of the machine that outlasts a round hits both sides of a ratio),
-  # then their median: "paired <scaling full> <scaling engine> <cost %>".
+  # then their median: "paired <scaling full> <scaling engine> <cost %>
+  # <workers' phase scaling full> <... engine>".
   paste <(printf '%s\n' ${walls[0]}) <(printf '%s\n' ${walls[1]}) \
-    <(printf '%s\n' ${walls[2]}) <(printf '%s\n' ${walls[3]}) |
-    awk '{ f[NR] = $1 / $2; e[NR] = $3 / $4; c[NR] = (1 - $3 / $1) * 100 }
-      function med(a, n,   i, j, t) {
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return a[int((n + 1) / 2)]
-      }
-      END { printf "paired %.2f %.2f %.0f", med(f, NR), med(e, NR), med(c, NR) }'
-  # ... and the same scaling of the workers' phase alone: " <full> <engine>".
-  paste <(printf '%s\n' ${reads[0]}) <(printf '%s\n' ${reads[1]}) \
+    <(printf '%s\n' ${walls[2]}) <(printf '%s\n' ${walls[3]}) \
+    <(printf '%s\n' ${reads[0]}) <(printf '%s\n' ${reads[1]}) \
     <(printf '%s\n' ${reads[2]}) <(printf '%s\n' ${reads[3]}) |
-    awk '{ f[NR] = $1 / $2; e[NR] = $3 / $4 }
+    awk '{ f[NR] = $1 / $2; e[NR] = $3 / $4; c[NR] = (1 - $3 / $1) * 100
+           wf[NR] = $5 / $6; we[NR] = $7 / $8 }
       function med(a, n,   i, j, t) {
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
         return a[int((n + 1) / 2)]
       }
-      END { printf " %.2f %.2f\n", med(f, NR), med(e, NR) }'
+      END { printf "paired %.2f %.2f %.0f %.2f %.2f\n", med(f, NR), med(e, NR), med(c, NR), med(wf, NR), med(we, NR) }'
 }
 
 # Every run starts with the capture in the page cache: machines like this

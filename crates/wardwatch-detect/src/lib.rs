@@ -314,17 +314,15 @@ enum Subject<'a> {
     Address(IpAddr),
 }
 
+/// What findings are aggregated by: kind, rule, subject and peer.
+type FindingKey<'a> = (&'static str, Cow<'static, str>, Subject<'a>, Option<IpAddr>);
+
 /// Findings being collected, aggregated by kind, rule, device and peer.
 pub struct Findings<'a> {
     ctx: &'a Context<'a>,
-    /// By kind, rule, subject and peer (the order is the final sort's, by
-    /// finding id, so this map need not keep one).
-    #[allow(clippy::type_complexity)]
-    acc: HashMap<
-        (&'static str, Cow<'static, str>, Subject<'a>, Option<IpAddr>),
-        Box<Acc>,
-        foldhash::fast::RandomState,
-    >,
+    /// By their key (the order is the final sort's, by finding id, so this
+    /// map need not keep one).
+    acc: HashMap<FindingKey<'a>, Box<Acc>, foldhash::fast::RandomState>,
     /// Raises held in order, to be added later (rules run on another
     /// thread); `None` adds them at once.
     held: Option<Vec<Raise>>,
