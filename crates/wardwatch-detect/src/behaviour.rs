@@ -41,7 +41,7 @@ fn login_service(port: u16) -> Option<&'static str> {
 }
 
 /// Ports of periodic infrastructure traffic that is regular by design.
-fn periodic_by_design(port: u16) -> bool {
+pub(crate) fn periodic_by_design(port: u16) -> bool {
     matches!(
         port,
         53 | 123 | 67 | 68 | 137 | 138 | 161 | 162 | 514 | 5353 | 1900
@@ -1257,6 +1257,103 @@ mod tests {
             80,
         ));
         assert_eq!((d.pairs.len(), d.reserved, d.dropped), (72, 8, 13));
+    }
+
+    #[test]
+    fn a_callback_after_the_digest_filled_is_found() {
+        use crate::digest::{FlowDigest, FlowFact, CALLBACK_MIN_CONNS};
+        let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let s = 1_000_000_000i64;
+        let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| FlowFact {
+            proto: 6,
+            client: ip(client),
+            server: ip(server),
+            server_port: port,
+            payload: [out, 900],
+            packets: [3, 3],
+            first_ts: ts,
+            last_ts: ts + s / 10,
+            first_frame: (0, ts as u64),
+            answered: true,
+            established: true,
+            refused: false,
+        };
+        let full = |cap: usize, base: u16| {
+            let mut d = FlowDigest::new(cap);
+            for i in 0..cap as u16 {
+                d.add(&flow("10.1.1.1", "10.2.2.2", base + i, 500, s));
+            }
+            d
+        };
+        // Once the digest is full: a site host calls an internet server
+        // every 60 s, ten times, 300 bytes each, among one-off visits of
+        // another host to two other internet servers a minute; numbered (to
+        // split them between workers).
+        let late = || {
+            let mut v = Vec::new();
+            for i in 0..10usize {
+                let t = (100 + 60 * i as i64) * s;
+                v.push((i, flow("10.1.1.5", "45.33.32.156", 8443, 300, t)));
+                for j in 0..2 {
+                    let other = format!("45.33.40.{}", i * 2 + j);
+                    v.push((
+                        i + j,
+                        flow("10.1.1.6", &other, 443, 700, t + (j as i64 + 1) * s),
+                    ));
+                }
+            }
+            v
+        };
+        let callbacks = |d: &FlowDigest| {
+            detect_with(d, &[])
+                .into_iter()
+                .filter(|f| f.rule == "periodic-callback")
+                .map(|f| (f.ip.unwrap_or_default(), f.peer, f.count))
+                .collect::<Vec<_>>()
+        };
+        let want = vec![("10.1.1.5".to_string(), Some("45.33.32.156".to_string()), 10)];
+        let mut d = full(64, 1000);
+        for (_, f) in late() {
+            d.add(&f);
+        }
+        // The beacon's pair entered the reserve with every connection; the
+        // 20 one-off visits were not kept (counted dropped).
+        let p = d
+            .pairs
+            .iter()
+            .find(|(k, _)| k.server == ip("45.33.32.156"))
+            .map(|(_, p)| (p.conns, p.sample_count()));
+        assert_eq!(p, Some((10, 10)));
+        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (65, 1, 20));
+        assert_eq!(callbacks(&d), want);
+        // Split between two full workers (neither sees the eight
+        // connections the watch asks for), then merged.
+        const { assert!(CALLBACK_MIN_CONNS > 5) };
+        let (mut a, mut b) = (full(32, 1000), full(32, 2000));
+        for (i, f) in late() {
+            if i % 2 == 0 {
+                a.add(&f)
+            } else {
+                b.add(&f)
+            }
+        }
+        assert_eq!((a.reserved, b.reserved), (0, 0));
+        let mut merged = FlowDigest::new(64);
+        merged.merge(a);
+        merged.merge(b);
+        assert_eq!(callbacks(&merged), want);
+        // Fewer connections than the watch asks for: nothing taken.
+        let mut d = full(64, 1000);
+        for i in 0..CALLBACK_MIN_CONNS as i64 - 1 {
+            d.add(&flow(
+                "10.1.1.5",
+                "45.33.32.156",
+                8443,
+                300,
+                (100 + 60 * i) * s,
+            ));
+        }
+        assert_eq!((d.pairs.len(), d.reserved), (64, 0));
     }
 
     #[test]

@@ -167,6 +167,56 @@ impl PairStats {
             self.more.push((self.first_ts, self.payload[0]));
         }
     }
+
+    /// Folds one flow of the pair in, its sample too when `room`; returns
+    /// the samples added.
+    fn fold(&mut self, f: &FlowFact, room: bool) -> usize {
+        let held = self.more.len();
+        if room {
+            self.spill();
+        }
+        let fresh = self.conns == 0;
+        self.conns += 1;
+        self.answered += f.answered as u64;
+        self.established += f.established as u64;
+        self.refused += f.refused as u64;
+        self.payload[0] += f.payload[0];
+        self.payload[1] += f.payload[1];
+        self.packets += f.packets[0] + f.packets[1];
+        self.widen(f);
+        if !fresh && room && !self.more.is_empty() && self.more.len() < MAX_SAMPLES {
+            self.more.push((f.first_ts, f.payload[0]));
+        }
+        self.more.len() - held
+    }
+
+    /// Adds another tally of the same pair (another worker's), with up to
+    /// `room` of its samples; returns the samples added.
+    fn absorb(&mut self, o: &PairStats, room: usize) -> usize {
+        let held = self.more.len();
+        if room > 0 {
+            self.spill();
+        }
+        self.conns += o.conns;
+        self.answered += o.answered;
+        self.established += o.established;
+        self.refused += o.refused;
+        self.payload[0] += o.payload[0];
+        self.payload[1] += o.payload[1];
+        self.packets += o.packets;
+        if o.first_ts < self.first_ts {
+            self.first_ts = o.first_ts;
+            self.first_frame = o.first_frame;
+        }
+        self.last_ts = self.last_ts.max(o.last_ts);
+        if !self.more.is_empty() {
+            let room = MAX_SAMPLES
+                .saturating_sub(self.more.len())
+                .min(room.saturating_sub(self.more.len() - held));
+            self.more.extend(o.samples().into_iter().take(room));
+        }
+        self.more.len() - held
+    }
 }
 
 /// Per ARP sender: the distinct addresses it asked for.
@@ -246,9 +296,20 @@ pub struct FlowDigest {
     /// default cap).
     late_cost: usize,
     /// Pairs taken past the cap into the reserve (uploads to and
-    /// connections from the internet): at most an eighth of the cap.
+    /// connections from the internet, callbacks): at most an eighth of the
+    /// cap.
     pub reserved: usize,
+    /// Site → internet pairs that came once the digest was full, watched
+    /// until they have made [`CALLBACK_MIN_CONNS`] connections (then they
+    /// move into the reserve, for the beaconing rule): at most an eighth of
+    /// the cap (about 4 MB at the default), those seen once given up first.
+    callbacks: HashMap<PairKey, Box<PairStats>, foldhash::fast::RandomState>,
 }
+
+/// Connections a watched pair (see `FlowDigest::callbacks`) makes before
+/// the reserve takes it: the default `[detect] beacon_min_connections`, so
+/// a beacon late in a long capture is scored with its first samples.
+pub const CALLBACK_MIN_CONNS: u64 = 8;
 
 /// The reserve: a full digest still takes this share of its cap (an
 /// eighth: 16,384 pairs, about 2.5 MB, at the default cap) in pairs the
@@ -301,6 +362,7 @@ impl FlowDigest {
             late_probes: Default::default(),
             late_cost: 0,
             reserved: 0,
+            callbacks: HashMap::default(),
         }
     }
 
@@ -418,41 +480,93 @@ impl FlowDigest {
             && self.deserves_reserve(&key, f.payload[0], f.established)
             && !self.pairs.contains_key(&key);
         let room = self.sample_room();
+        let fresh = || {
+            Box::new(PairStats {
+                first_ts: f.first_ts,
+                last_ts: f.last_ts,
+                first_frame: f.first_frame,
+                ..Default::default()
+            })
+        };
         let p = match self.pairs.get_mut(&key) {
             Some(p) => p,
             None if full && !reserve => {
-                if !(f.failed() && self.late_probe(key, f.first_ts, f.last_ts, f.first_frame)) {
-                    self.dropped += 1;
+                if f.failed() && self.late_probe(key, f.first_ts, f.last_ts, f.first_frame) {
+                    return;
+                }
+                self.dropped += 1;
+                if !f.failed() && self.may_be_callback(&key) {
+                    let mut p = fresh();
+                    p.fold(f, true);
+                    self.watch_callback(key, p);
                 }
                 return;
             }
-            None => self.pairs.entry(key).or_insert_with(|| {
-                Box::new(PairStats {
-                    first_ts: f.first_ts,
-                    last_ts: f.last_ts,
-                    first_frame: f.first_frame,
-                    ..Default::default()
-                })
-            }),
+            None => self.pairs.entry(key).or_insert_with(fresh),
         };
         self.reserved += usize::from(reserve);
-        let held = p.more.len();
-        if room {
-            p.spill();
+        self.samples += p.fold(f, room);
+    }
+
+    /// Whether a pair the full digest had no room for is watched as a
+    /// possible callback: a site host reaching an internet service over TCP
+    /// or UDP, not on a port that is periodic by design (DNS, NTP …).
+    fn may_be_callback(&self, key: &PairKey) -> bool {
+        matches!(key.proto, 6 | 17)
+            && self.local.contains(&key.client)
+            && crate::is_public_in(&self.local, &key.server)
+            && !crate::behaviour::periodic_by_design(key.port)
+    }
+
+    /// Watches `p`, a tally of a pair the full digest had no room for, whose
+    /// connections `dropped` already counts: with what was watched of the
+    /// pair before, once it holds [`CALLBACK_MIN_CONNS`] connections it
+    /// moves into the reserve (while that has room) and stops counting as
+    /// dropped. When the watch is full, the pairs seen once (ordinary
+    /// browsing) are given up, then if need be the half idle longest: the
+    /// same ones whatever order the hash map holds them in.
+    fn watch_callback(&mut self, key: PairKey, p: Box<PairStats>) {
+        let limit = (self.cap / RESERVE_SHARE).max(1);
+        let watched = match self.callbacks.get_mut(&key) {
+            Some(w) => {
+                w.absorb(&p, CALLBACK_MIN_CONNS as usize);
+                w
+            }
+            None => {
+                if self.callbacks.len() >= limit {
+                    self.callbacks.retain(|_, w| w.conns > 1);
+                }
+                if self.callbacks.len() >= limit {
+                    // Still full, of pairs seen a few times: the half idle
+                    // longest go (ties by key).
+                    let mut idle: Vec<(i64, PairKey)> = self
+                        .callbacks
+                        .iter()
+                        .map(|(k, w)| (w.last_ts, *k))
+                        .collect();
+                    idle.sort_unstable();
+                    for (_, k) in idle.into_iter().take(limit.div_ceil(2)) {
+                        self.callbacks.remove(&k);
+                    }
+                }
+                self.callbacks.entry(key).or_insert(p)
+            }
+        };
+        if watched.conns < CALLBACK_MIN_CONNS || self.reserved >= self.cap / RESERVE_SHARE {
+            watched.more.truncate(CALLBACK_MIN_CONNS as usize);
+            return;
         }
-        let fresh = p.conns == 0;
-        p.conns += 1;
-        p.answered += f.answered as u64;
-        p.established += f.established as u64;
-        p.refused += f.refused as u64;
-        p.payload[0] += f.payload[0];
-        p.payload[1] += f.payload[1];
-        p.packets += f.packets[0] + f.packets[1];
-        p.widen(f);
-        if !fresh && room && !p.more.is_empty() && p.more.len() < MAX_SAMPLES {
-            p.more.push((f.first_ts, f.payload[0]));
+        let Some(mut w) = self.callbacks.remove(&key) else {
+            return;
+        };
+        if !self.sample_room() {
+            // Past the budget the pair keeps its counts, not its samples.
+            w.more = Vec::new();
         }
-        self.samples += p.more.len() - held;
+        self.samples += w.more.len();
+        self.dropped = self.dropped.saturating_sub(w.conns);
+        self.reserved += 1;
+        self.pairs.insert(key, w);
     }
 
     /// Notes an ARP request from `sender` for `target`.
@@ -521,35 +635,15 @@ impl FlowDigest {
                 && !self.pairs.contains_key(&k);
             match self.pairs.get_mut(&k) {
                 Some(p) => {
-                    let held = p.more.len();
-                    let room = budget.saturating_sub(self.samples);
-                    if room > 0 {
-                        p.spill();
-                    }
-                    let theirs = o.samples();
-                    p.conns += o.conns;
-                    p.answered += o.answered;
-                    p.established += o.established;
-                    p.refused += o.refused;
-                    p.payload[0] += o.payload[0];
-                    p.payload[1] += o.payload[1];
-                    p.packets += o.packets;
-                    if o.first_ts < p.first_ts {
-                        p.first_ts = o.first_ts;
-                        p.first_frame = o.first_frame;
-                    }
-                    p.last_ts = p.last_ts.max(o.last_ts);
-                    if !p.more.is_empty() {
-                        let room = MAX_SAMPLES
-                            .saturating_sub(p.more.len())
-                            .min(room.saturating_sub(p.more.len() - held));
-                        p.more.extend(theirs.into_iter().take(room));
-                    }
-                    self.samples += p.more.len() - held;
+                    self.samples += p.absorb(&o, budget.saturating_sub(self.samples));
                 }
                 None if full && !reserve => {
-                    if !(o.failed() && self.late_probe(k, o.first_ts, o.last_ts, o.first_frame)) {
-                        self.dropped += o.conns;
+                    if o.failed() && self.late_probe(k, o.first_ts, o.last_ts, o.first_frame) {
+                        continue;
+                    }
+                    self.dropped += o.conns;
+                    if !o.failed() && self.may_be_callback(&k) {
+                        self.watch_callback(k, o);
                     }
                 }
                 None => {
@@ -564,6 +658,18 @@ impl FlowDigest {
                     self.samples += o.more.len();
                     self.pairs.insert(k, o);
                 }
+            }
+        }
+        // The other's watched callbacks (their connections are in its
+        // `dropped`, added above): into a pair held here, else watched here
+        // (so that those two workers each saw too few of add up).
+        for (k, w) in in_order(other.callbacks, 0) {
+            match self.pairs.get_mut(&k) {
+                Some(p) => {
+                    self.samples += p.absorb(&w, budget.saturating_sub(self.samples));
+                    self.dropped = self.dropped.saturating_sub(w.conns);
+                }
+                None => self.watch_callback(k, w),
             }
         }
         // Past the target budget (or a sender's cap), what is kept is taken
@@ -748,5 +854,47 @@ mod tests {
         got.sort_unstable();
         assert_eq!(got, (0..4096).collect::<Vec<u32>>());
         assert_eq!(ours.arp_targets, 4096);
+    }
+
+    #[test]
+    fn the_callback_watch_stays_bounded_and_open_to_new_pairs() {
+        // A full digest of 64 pairs watches 8 site -> internet pairs.
+        let mut d = FlowDigest::new(64);
+        for i in 0..64 {
+            d.add(&fact(i));
+        }
+        let call = |server: u32, ts: i64| FlowFact {
+            client: IpAddr::from([10, 0, 0, 9]),
+            server: IpAddr::from(std::net::Ipv4Addr::from(0x2d00_0000 + server)),
+            first_ts: ts,
+            last_ts: ts,
+            ..fact(0)
+        };
+        // 40 internet servers each reached twice in a row: the watch keeps
+        // 8 at most, never promoting (two connections are no beacon).
+        for i in 0..40 {
+            for again in 0..2 {
+                d.add(&call(i, i as i64 * 10 + again));
+            }
+        }
+        assert!(d.callbacks.len() <= 8, "{}", d.callbacks.len());
+        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (64, 0, 80));
+        // A new server then called eight times still gets watched, and
+        // enters the reserve with its eight samples.
+        for n in 0..8 {
+            d.add(&call(99, 10_000 + n * 60));
+        }
+        assert!(d.callbacks.len() <= 8);
+        let held = d
+            .pairs
+            .get(&call(99, 0).pair())
+            .map(|p| (p.conns, p.sample_count()));
+        assert_eq!(held, Some((8, 8)));
+        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (65, 1, 80));
+        // A port that is periodic by design (NTP) is never watched.
+        let mut ntp = call(7, 20_000);
+        ntp.server_port = 123;
+        d.add(&ntp);
+        assert!(!d.callbacks.contains_key(&ntp.pair()));
     }
 }

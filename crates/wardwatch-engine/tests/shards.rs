@@ -135,3 +135,61 @@ fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
     ];
     assert_eq!(seen, vec![want.clone(), want]);
 }
+
+#[test]
+fn a_beacon_is_found_after_the_flow_digest_filled() {
+    const PSH_ACK: u8 = 0x18;
+    const RST: u8 = 0x04;
+    // 160 ordinary conversations between two site hosts (one a
+    // millisecond) fill a digest of 64 pairs.
+    let t0 = 1_700_000_000u32;
+    let mut frames: Vec<((u32, u32), Vec<u8>)> = Vec::new();
+    for (i, port) in (1000..1160u16).enumerate() {
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let at = (t0, i as u32 * 3000);
+        frames.push((at, tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100])));
+        frames.push((at, tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100])));
+        frames.push((at, tcp(a, b, 40_000, port, 101, RST, &[])));
+    }
+    // Then a site host calls an internet server every 60 s, ten times, a
+    // new connection each time (300 bytes out, 900 back).
+    let (host, c2) = ([10, 0, 0, 5], [45, 33, 32, 156]);
+    for i in 0..10u16 {
+        let at = (t0 + 10 + 60 * u32::from(i), 0);
+        let port = 50_000 + i;
+        frames.push((at, tcp(host, c2, port, 8443, 1, PSH_ACK, &[5; 300])));
+        frames.push((at, tcp(c2, host, 8443, port, 1, PSH_ACK, &[6; 900])));
+        frames.push((at, tcp(host, c2, port, 8443, 301, RST, &[])));
+    }
+    let path = std::env::temp_dir().join(format!("ww-digest-beacon-{}.pcap", std::process::id()));
+    std::fs::write(&path, pcap(frames)).unwrap();
+    let mut seen = Vec::new();
+    for threads in [1, 2] {
+        let mut cfg = EngineConfig {
+            threads,
+            ..Default::default()
+        };
+        cfg.detect_config.max_pairs = 64;
+        let report = analyze_files(std::slice::from_ref(&path), &cfg)
+            .unwrap()
+            .report;
+        assert!(
+            report.stats.digest_dropped >= 96,
+            "{threads} threads: {:?}",
+            report.stats
+        );
+        let found: Vec<(String, String, u64)> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "periodic-callback")
+            .map(|f| {
+                let ip = f.ip.clone().unwrap_or_default();
+                (ip, f.peer.clone().unwrap_or_default(), f.count)
+            })
+            .collect();
+        seen.push(found);
+    }
+    let _ = std::fs::remove_file(&path);
+    let want = vec![("10.0.0.5".to_string(), "45.33.32.156".to_string(), 10)];
+    assert_eq!(seen, vec![want.clone(), want]);
+}
