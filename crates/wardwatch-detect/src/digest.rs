@@ -304,6 +304,8 @@ pub struct FlowDigest {
     /// move into the reserve, for the beaconing rule): at most an eighth of
     /// the cap (about 4 MB at the default), those seen once given up first.
     callbacks: HashMap<PairKey, Box<PairStats>, foldhash::fast::RandomState>,
+    /// Sweeps of the full watch (each visits all of it).
+    callback_sweeps: u64,
 }
 
 /// Connections a watched pair (see `FlowDigest::callbacks`) makes before
@@ -363,6 +365,7 @@ impl FlowDigest {
             late_cost: 0,
             reserved: 0,
             callbacks: HashMap::default(),
+            callback_sweeps: 0,
         }
     }
 
@@ -523,8 +526,10 @@ impl FlowDigest {
     /// pair before, once it holds [`CALLBACK_MIN_CONNS`] connections it
     /// moves into the reserve (while that has room) and stops counting as
     /// dropped. When the watch is full, the pairs seen once (ordinary
-    /// browsing) are given up, then if need be the half idle longest: the
-    /// same ones whatever order the hash map holds them in.
+    /// browsing) are given up, then if more than half remain those idle
+    /// longest down to half: the same ones whatever order the hash map
+    /// holds them in, and a sweep of the whole watch at most once per
+    /// half-watch of new pairs.
     fn watch_callback(&mut self, key: PairKey, p: Box<PairStats>) {
         let limit = (self.cap / RESERVE_SHARE).max(1);
         let watched = match self.callbacks.get_mut(&key) {
@@ -534,19 +539,22 @@ impl FlowDigest {
             }
             None => {
                 if self.callbacks.len() >= limit {
+                    self.callback_sweeps += 1;
                     self.callbacks.retain(|_, w| w.conns > 1);
-                }
-                if self.callbacks.len() >= limit {
-                    // Still full, of pairs seen a few times: the half idle
-                    // longest go (ties by key).
-                    let mut idle: Vec<(i64, PairKey)> = self
-                        .callbacks
-                        .iter()
-                        .map(|(k, w)| (w.last_ts, *k))
-                        .collect();
-                    idle.sort_unstable();
-                    for (_, k) in idle.into_iter().take(limit.div_ceil(2)) {
-                        self.callbacks.remove(&k);
+                    // Still over half full, of pairs seen a few times: those
+                    // idle longest go down to half (ties by key), so that a
+                    // sweep always frees half the watch.
+                    let over = self.callbacks.len().saturating_sub(limit / 2);
+                    if over > 0 {
+                        let mut idle: Vec<(i64, PairKey)> = self
+                            .callbacks
+                            .iter()
+                            .map(|(k, w)| (w.last_ts, *k))
+                            .collect();
+                        idle.sort_unstable();
+                        for (_, k) in idle.into_iter().take(over) {
+                            self.callbacks.remove(&k);
+                        }
                     }
                 }
                 self.callbacks.entry(key).or_insert(p)
@@ -891,6 +899,24 @@ mod tests {
             .map(|p| (p.conns, p.sample_count()));
         assert_eq!(held, Some((8, 8)));
         assert_eq!((d.pairs.len(), d.reserved, d.dropped), (65, 1, 80));
+        // New pairs each seen again one pair later, so that a single is in
+        // the watch whenever it fills (and is given up, its second visit
+        // coming back as a new pair): up to 799 insertions. A sweep trims
+        // the watch to half, so they cost at most one sweep per four
+        // (without the trim: one each, 798).
+        let sweeps = d.callback_sweeps;
+        for i in 0..400 {
+            d.add(&call(1000 + i, 30_000 + 2 * i as i64));
+            if i > 0 {
+                d.add(&call(1000 + i - 1, 30_001 + 2 * i as i64));
+            }
+        }
+        assert!(d.callbacks.len() <= 8);
+        assert!(
+            d.callback_sweeps - sweeps <= 200,
+            "{}",
+            d.callback_sweeps - sweeps
+        );
         // A port that is periodic by design (NTP) is never watched.
         let mut ntp = call(7, 20_000);
         ntp.server_port = 123;
