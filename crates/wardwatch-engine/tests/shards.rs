@@ -53,25 +53,74 @@ fn tcp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, seq: u32, flags: u8, data: 
     ipv4(src, dst, 6, 1, 0x4000, &t)
 }
 
+const PSH_ACK: u8 = 0x18;
+const RST: u8 = 0x04;
+
+/// 160 ordinary conversations between two site hosts, each ended by a
+/// reset, one frame a millisecond from `t0`: they fill a flow digest of 64
+/// pairs.
+fn ordinary_conversations(t0: u32) -> Vec<((u32, u32), Vec<u8>)> {
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    (1000..1160u16)
+        .flat_map(|port| {
+            [
+                tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100]),
+                tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100]),
+                tcp(a, b, 40_000, port, 101, RST, &[]),
+            ]
+        })
+        .enumerate()
+        .map(|(i, f)| {
+            let i = i as u32;
+            ((t0 + i / 1000, (i % 1000) * 1000), f)
+        })
+        .collect()
+}
+
+/// What `pick` takes of the reports on `frames` at 1 and 2 threads, with a
+/// flow digest of 64 pairs (`tune` may set more), which the frames fill: at
+/// least 96 flows are not kept.
+fn with_a_full_digest<T>(
+    name: &str,
+    frames: Vec<((u32, u32), Vec<u8>)>,
+    tune: impl Fn(&mut EngineConfig),
+    pick: impl Fn(&wardwatch_model::Report) -> T,
+) -> Vec<T> {
+    let path = std::env::temp_dir().join(format!("ww-{name}-{}.pcap", std::process::id()));
+    std::fs::write(&path, pcap(frames)).unwrap();
+    let mut seen = Vec::new();
+    for threads in [1, 2] {
+        let mut cfg = EngineConfig {
+            threads,
+            ..Default::default()
+        };
+        cfg.detect_config.max_pairs = 64;
+        tune(&mut cfg);
+        let report = analyze_files(std::slice::from_ref(&path), &cfg)
+            .unwrap()
+            .report;
+        // The digest was full: most of the ordinary conversations were not kept.
+        assert!(
+            report.stats.digest_dropped >= 96,
+            "{threads} threads: {:?}",
+            report.stats
+        );
+        seen.push(pick(&report));
+    }
+    let _ = std::fs::remove_file(&path);
+    seen
+}
+
 #[test]
 fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
-    const PSH_ACK: u8 = 0x18;
-    const RST: u8 = 0x04;
-    // 160 ordinary conversations between two site hosts fill a digest of
-    // 64 pairs; each ends with a reset.
-    let mut frames = Vec::new();
-    for port in 1000..1160u16 {
-        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-        frames.push(tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100]));
-        frames.push(tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100]));
-        frames.push(tcp(a, b, 40_000, port, 101, RST, &[]));
-    }
+    let t0 = 1_700_000_000;
+    let mut frames = ordinary_conversations(t0);
     // Then a site host sends 1.4 MB to an internet address, and an internet
-    // address reaches a site host's SSH service.
+    // address reaches a site host's SSH service (one frame a millisecond).
     let (host, ext) = ([10, 0, 0, 5], [45, 33, 32, 156]);
-    frames.push(tcp(ext, host, 443, 50_000, 1, PSH_ACK, &[1; 200]));
+    let mut late = vec![tcp(ext, host, 443, 50_000, 1, PSH_ACK, &[1; 200])];
     for i in 0..1000u32 {
-        frames.push(tcp(
+        late.push(tcp(
             host,
             ext,
             50_000,
@@ -82,45 +131,30 @@ fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
         ));
     }
     let (server, visitor) = ([10, 0, 0, 9], [45, 33, 32, 200]);
-    frames.push(tcp(visitor, server, 51_000, 22, 1, PSH_ACK, &[3; 40]));
-    frames.push(tcp(server, visitor, 22, 51_000, 1, PSH_ACK, &[4; 40]));
-    let path = std::env::temp_dir().join(format!("ww-digest-full-{}.pcap", std::process::id()));
-    // One frame a millisecond.
-    let timed = frames.into_iter().enumerate().map(|(i, f)| {
+    late.push(tcp(visitor, server, 51_000, 22, 1, PSH_ACK, &[3; 40]));
+    late.push(tcp(server, visitor, 22, 51_000, 1, PSH_ACK, &[4; 40]));
+    for (i, f) in late.into_iter().enumerate() {
         let i = i as u32;
-        ((1_700_000_000 + i / 1000, (i % 1000) * 1000), f)
-    });
-    std::fs::write(&path, pcap(timed)).unwrap();
-    let mut seen = Vec::new();
-    for threads in [1, 2] {
-        let mut cfg = EngineConfig {
-            threads,
-            ..Default::default()
-        };
-        cfg.detect_config.max_pairs = 64;
-        cfg.detect_config.exfil_bytes_other = 1 << 20;
-        let report = analyze_files(std::slice::from_ref(&path), &cfg)
-            .unwrap()
-            .report;
-        let mut found: Vec<(String, String, String)> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule == "outbound-volume" || f.rule == "inbound-from-internet")
-            .map(|f| {
-                let ip = f.ip.clone().unwrap_or_default();
-                (f.rule.clone(), ip, f.peer.clone().unwrap_or_default())
-            })
-            .collect();
-        found.sort();
-        // The digest was full: most of the ordinary conversations were not kept.
-        assert!(
-            report.stats.digest_dropped >= 96,
-            "{threads} threads: {:?}",
-            report.stats
-        );
-        seen.push(found);
+        frames.push(((t0 + 1 + i / 1000, (i % 1000) * 1000), f));
     }
-    let _ = std::fs::remove_file(&path);
+    let seen = with_a_full_digest(
+        "digest-full",
+        frames,
+        |cfg| cfg.detect_config.exfil_bytes_other = 1 << 20,
+        |report| {
+            let mut found: Vec<(String, String, String)> = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == "outbound-volume" || f.rule == "inbound-from-internet")
+                .map(|f| {
+                    let ip = f.ip.clone().unwrap_or_default();
+                    (f.rule.clone(), ip, f.peer.clone().unwrap_or_default())
+                })
+                .collect();
+            found.sort();
+            found
+        },
+    );
     let want = vec![
         (
             "inbound-from-internet".to_string(),
@@ -138,19 +172,8 @@ fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
 
 #[test]
 fn a_beacon_is_found_after_the_flow_digest_filled() {
-    const PSH_ACK: u8 = 0x18;
-    const RST: u8 = 0x04;
-    // 160 ordinary conversations between two site hosts (one a
-    // millisecond) fill a digest of 64 pairs.
-    let t0 = 1_700_000_000u32;
-    let mut frames: Vec<((u32, u32), Vec<u8>)> = Vec::new();
-    for (i, port) in (1000..1160u16).enumerate() {
-        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
-        let at = (t0, i as u32 * 3000);
-        frames.push((at, tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100])));
-        frames.push((at, tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100])));
-        frames.push((at, tcp(a, b, 40_000, port, 101, RST, &[])));
-    }
+    let t0 = 1_700_000_000;
+    let mut frames = ordinary_conversations(t0);
     // Then a site host calls an internet server every 60 s, ten times, a
     // new connection each time (300 bytes out, 900 back).
     let (host, c2) = ([10, 0, 0, 5], [45, 33, 32, 156]);
@@ -161,35 +184,22 @@ fn a_beacon_is_found_after_the_flow_digest_filled() {
         frames.push((at, tcp(c2, host, 8443, port, 1, PSH_ACK, &[6; 900])));
         frames.push((at, tcp(host, c2, port, 8443, 301, RST, &[])));
     }
-    let path = std::env::temp_dir().join(format!("ww-digest-beacon-{}.pcap", std::process::id()));
-    std::fs::write(&path, pcap(frames)).unwrap();
-    let mut seen = Vec::new();
-    for threads in [1, 2] {
-        let mut cfg = EngineConfig {
-            threads,
-            ..Default::default()
-        };
-        cfg.detect_config.max_pairs = 64;
-        let report = analyze_files(std::slice::from_ref(&path), &cfg)
-            .unwrap()
-            .report;
-        assert!(
-            report.stats.digest_dropped >= 96,
-            "{threads} threads: {:?}",
-            report.stats
-        );
-        let found: Vec<(String, String, u64)> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule == "periodic-callback")
-            .map(|f| {
-                let ip = f.ip.clone().unwrap_or_default();
-                (ip, f.peer.clone().unwrap_or_default(), f.count)
-            })
-            .collect();
-        seen.push(found);
-    }
-    let _ = std::fs::remove_file(&path);
+    let seen = with_a_full_digest(
+        "digest-beacon",
+        frames,
+        |_| {},
+        |report| {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.rule == "periodic-callback")
+                .map(|f| {
+                    let ip = f.ip.clone().unwrap_or_default();
+                    (ip, f.peer.clone().unwrap_or_default(), f.count)
+                })
+                .collect::<Vec<_>>()
+        },
+    );
     let want = vec![("10.0.0.5".to_string(), "45.33.32.156".to_string(), 10)];
     assert_eq!(seen, vec![want.clone(), want]);
 }
