@@ -1316,7 +1316,7 @@ mod tests {
         for (_, f) in late() {
             d.add(&f);
         }
-        // The beacon's pair entered the reserve with every connection; the
+        // The beacon's pair was promoted with every connection; the
         // 20 one-off visits were not kept (counted dropped).
         let p = d
             .pairs
@@ -1324,7 +1324,7 @@ mod tests {
             .find(|(k, _)| k.server == ip("45.33.32.156"))
             .map(|(_, p)| (p.conns, p.sample_count()));
         assert_eq!(p, Some((10, 10)));
-        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (65, 1, 20));
+        assert_eq!((d.pairs.len(), d.promoted, d.dropped), (65, 1, 20));
         assert_eq!(callbacks(&d), want);
         // Split between two full workers (neither sees the eight
         // connections the watch asks for), then merged.
@@ -1337,7 +1337,7 @@ mod tests {
                 b.add(&f)
             }
         }
-        assert_eq!((a.reserved, b.reserved), (0, 0));
+        assert_eq!((a.promoted, b.promoted), (0, 0));
         let mut merged = FlowDigest::new(64);
         merged.merge(a);
         merged.merge(b);
@@ -1353,7 +1353,7 @@ mod tests {
                 (100 + 60 * i) * s,
             ));
         }
-        assert_eq!((d.pairs.len(), d.reserved), (64, 0));
+        assert_eq!((d.pairs.len(), d.promoted), (64, 0));
     }
 
     #[test]

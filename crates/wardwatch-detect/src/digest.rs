@@ -296,13 +296,16 @@ pub struct FlowDigest {
     /// default cap).
     late_cost: usize,
     /// Pairs taken past the cap into the reserve (uploads to and
-    /// connections from the internet, callbacks): at most an eighth of the
-    /// cap.
+    /// connections from the internet): at most an eighth of the cap.
     pub reserved: usize,
+    /// Watched callbacks taken past the cap, into a reserve of their own
+    /// (an eighth of the cap too), so that repeated visits to the same
+    /// internet services never take the room an upload needs.
+    pub promoted: usize,
     /// Site → internet pairs that came once the digest was full, watched
     /// until they have made [`CALLBACK_MIN_CONNS`] connections (then they
-    /// move into the reserve, for the beaconing rule): at most an eighth of
-    /// the cap (about 4 MB at the default), those seen once given up first.
+    /// are promoted, for the beaconing rule): at most an eighth of the cap
+    /// (about 4 MB at the default), those seen once given up first.
     callbacks: HashMap<PairKey, Box<PairStats>, foldhash::fast::RandomState>,
     /// Sweeps of the full watch (each visits all of it).
     callback_sweeps: u64,
@@ -364,6 +367,7 @@ impl FlowDigest {
             late_probes: Default::default(),
             late_cost: 0,
             reserved: 0,
+            promoted: 0,
             callbacks: HashMap::default(),
             callback_sweeps: 0,
         }
@@ -524,8 +528,8 @@ impl FlowDigest {
     /// Watches `p`, a tally of a pair the full digest had no room for, whose
     /// connections `dropped` already counts: with what was watched of the
     /// pair before, once it holds [`CALLBACK_MIN_CONNS`] connections it
-    /// moves into the reserve (while that has room) and stops counting as
-    /// dropped. When the watch is full, the pairs seen once (ordinary
+    /// is promoted into the digest (while the callbacks' reserve has room)
+    /// and stops counting as dropped. When the watch is full, the pairs seen once (ordinary
     /// browsing) are given up, then if more than half remain those idle
     /// longest down to half: the same ones whatever order the hash map
     /// holds them in, and a sweep of the whole watch at most once per
@@ -560,7 +564,7 @@ impl FlowDigest {
                 self.callbacks.entry(key).or_insert(p)
             }
         };
-        if watched.conns < CALLBACK_MIN_CONNS || self.reserved >= self.cap / RESERVE_SHARE {
+        if watched.conns < CALLBACK_MIN_CONNS || self.promoted >= self.cap / RESERVE_SHARE {
             watched.more.truncate(CALLBACK_MIN_CONNS as usize);
             return;
         }
@@ -573,7 +577,7 @@ impl FlowDigest {
         }
         self.samples += w.more.len();
         self.dropped = self.dropped.saturating_sub(w.conns);
-        self.reserved += 1;
+        self.promoted += 1;
         self.pairs.insert(key, w);
     }
 
@@ -886,7 +890,7 @@ mod tests {
             }
         }
         assert!(d.callbacks.len() <= 8, "{}", d.callbacks.len());
-        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (64, 0, 80));
+        assert_eq!((d.pairs.len(), d.promoted, d.dropped), (64, 0, 80));
         // A new server then called eight times still gets watched, and
         // enters the reserve with its eight samples.
         for n in 0..8 {
@@ -898,7 +902,7 @@ mod tests {
             .get(&call(99, 0).pair())
             .map(|p| (p.conns, p.sample_count()));
         assert_eq!(held, Some((8, 8)));
-        assert_eq!((d.pairs.len(), d.reserved, d.dropped), (65, 1, 80));
+        assert_eq!((d.pairs.len(), d.promoted, d.dropped), (65, 1, 80));
         // New pairs each seen again one pair later, so that a single is in
         // the watch whenever it fills (and is given up, its second visit
         // coming back as a new pair): up to 799 insertions. A sweep trims
@@ -917,6 +921,21 @@ mod tests {
             "{}",
             d.callback_sweeps - sweeps
         );
+        // Callbacks fill a reserve of their own (8 of 64): an upload still
+        // finds room in the uploads' one.
+        for server in 200..220 {
+            for n in 0..8 {
+                d.add(&call(server, 40_000 + n * 60));
+            }
+        }
+        assert_eq!((d.promoted, d.reserved), (8, 0));
+        let upload = FlowFact {
+            payload: [RESERVE_MIN_OUT, 100],
+            ..call(300, 50_000)
+        };
+        d.add(&upload);
+        assert_eq!((d.promoted, d.reserved), (8, 1));
+        assert!(d.pairs.contains_key(&upload.pair()));
         // A port that is periodic by design (NTP) is never watched.
         let mut ntp = call(7, 20_000);
         ntp.server_port = 123;

@@ -129,8 +129,9 @@ pub struct DetectConfig {
     /// samples; flows of further pairs are counted in
     /// `stats.digest_dropped` and not scored, but for a reserve of an
     /// eighth more for uploads to and connections from the internet
-    /// ([`digest::RESERVE_MIN_OUT`]) and for site -> internet pairs that
-    /// reach [`digest::CALLBACK_MIN_CONNS`] connections (beacons).
+    /// ([`digest::RESERVE_MIN_OUT`]), and an eighth more for site ->
+    /// internet pairs that reach [`digest::CALLBACK_MIN_CONNS`]
+    /// connections (beacons).
     pub max_pairs: usize,
 }
 
