@@ -2,8 +2,10 @@
 # Memory benchmark: peak RSS of `wardwatch analyze` on captures that overflow
 # every cap (README, "Memory is bounded"): 4 GB of hospital traffic, 3 GB of
 # all the shared captures, the 4 GB followed by 600,000 SYNs that fill the
-# flow table, and the 4 GB after a sweep that 300,000 of the site's hosts
-# answer (they fill the site's half of the host table). One thread and one
+# flow table, the 4 GB after a sweep that 300,000 of the site's hosts
+# answer (they fill the site's half of the host table), and the 4 GB
+# followed by 400,000 site hosts each visiting an internet server twice
+# (once the flow digest is full, what its callback watch takes). One thread and one
 # per core, RUNS times each; prints the highest peak. Needs ../shared/data
 # and ~8 GB of disk. Not part of CI.
 #
@@ -16,13 +18,15 @@ hosp=bench/hospital_4000.pcap
 mix=bench/mix_3000.pcap
 scan=bench/scan_600k.pcap
 sweep=bench/sweep_300k.pcap
+visits=bench/visits_400k.pcap
 bench_capture hospital 4000
 bench_capture mix 3000
 [ -s "$scan" ] || python3 scripts/make_scan_pcap.py "$scan" scan 600000 1800000000
 [ -s "$sweep" ] || python3 scripts/make_scan_pcap.py "$sweep" sweep 300000 1500000000
+[ -s "$visits" ] || python3 scripts/make_scan_pcap.py "$visits" visits 400000 1800000000
 RUNS=${RUNS:-2}
 printf '%-36s %8s %12s %10s  %s\n' capture threads peak_KiB peak_MiB "caps reached (stats)"
-for set in "$hosp" "$mix" "$hosp $scan" "$sweep $hosp"; do
+for set in "$hosp" "$mix" "$hosp $scan" "$sweep $hosp" "$hosp $visits"; do
   for t in 1 "$(nproc)"; do
     peak=0
     for _ in $(seq "$RUNS"); do

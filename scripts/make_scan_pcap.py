@@ -6,9 +6,13 @@ START_UNIX_S on:
          ports): what fills the flow table;
   sweep  one scanner's SYN to port 445 of N hosts (10.2.0.0 on), each
          answering with a RST from its own MAC: N hosts of the site that
-         spoke, what fills the site's half of the host table.
+         spoke, what fills the site's half of the host table;
+  visits N site hosts (10.3.0.0 on) each visiting its own internet server
+         (45.60.0.0 on, port 443) twice, 100 bytes each way and a RST, the
+         second visit coming after the next host's first: what a full flow
+         digest's callback watch takes and gives up.
 
-    python3 scripts/make_scan_pcap.py OUT [scan|sweep] [N] [START_UNIX_S]
+    python3 scripts/make_scan_pcap.py OUT [scan|sweep|visits] [N] [START_UNIX_S]
 """
 import os
 import struct
@@ -18,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from latency_pcap import csum  # noqa: E402  (the IPv4 header checksum)
 
 
-def frame(src, dst, sport, dport, flags, seq, ack, smac, dmac):
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 1024, 0, 0)
+def frame(src, dst, sport, dport, flags, seq, ack, smac, dmac, data=b""):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 1024, 0, 0) + data
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), seq & 0xFFFF, 0, 64, 6, 0, src, dst)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return dmac + smac + b"\x08\x00" + ip + tcp
@@ -37,6 +41,18 @@ def main() -> None:
             f.write(struct.pack("<IIII", ts, us, len(pkt), len(pkt)))
             f.write(pkt)
 
+        if kind == "visits":
+            cmac, smac = bytes([0, 0x1B, 0x21, 3, 0, 1]), bytes([0, 1, 2, 3, 4, 5])
+            # Visit j of host i: host i's first, then host i-1's second.
+            order = [(i, v) for i in range(n) for v in ((i, 0), (i - 1, 1)) if v[0] >= 0]
+            for k, (_, (i, v)) in enumerate(order):
+                host = bytes([10, 3 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
+                server = bytes([45, 60 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
+                ts, us, sport = start + k // 10_000, (k % 10_000) * 100, 20000 + 2 * (i % 20000) + v
+                write(ts, us, frame(host, server, sport, 443, 0x18, 1, 1, cmac, smac, b"q" * 100))
+                write(ts, us, frame(server, host, 443, sport, 0x18, 1, 101, smac, cmac, b"r" * 100))
+                write(ts, us, frame(host, server, sport, 443, 0x04, 101, 0, cmac, smac))
+            return
         for i in range(n):
             if kind == "sweep":
                 scanner, smac = bytes([10, 1, 1, 1]), bytes([0, 0x1B, 0x21, 1, 1, 1])
