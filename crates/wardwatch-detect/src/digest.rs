@@ -305,15 +305,17 @@ pub struct FlowDigest {
     /// Site → internet pairs that came once the digest was full, watched
     /// until they have made [`CALLBACK_MIN_CONNS`] connections (then they
     /// are promoted, for the beaconing rule): at most an eighth of the cap
-    /// (about 4 MB at the default), those seen once given up first.
+    /// (16,384 at the default; about 250 bytes each by estimate), those
+    /// seen once given up first.
     callbacks: HashMap<PairKey, Box<PairStats>, foldhash::fast::RandomState>,
     /// Sweeps of the full watch (each visits all of it).
     callback_sweeps: u64,
 }
 
 /// Connections a watched pair (see `FlowDigest::callbacks`) makes before
-/// the reserve takes it: the default `[detect] beacon_min_connections`, so
-/// a beacon late in a long capture is scored with its first samples.
+/// it is promoted into the digest: the default `[detect]
+/// beacon_min_connections`, so a beacon late in a long capture is scored
+/// with its first samples.
 pub const CALLBACK_MIN_CONNS: u64 = 8;
 
 /// The reserve: a full digest still takes this share of its cap (an
@@ -529,11 +531,11 @@ impl FlowDigest {
     /// connections `dropped` already counts: with what was watched of the
     /// pair before, once it holds [`CALLBACK_MIN_CONNS`] connections it
     /// is promoted into the digest (while the callbacks' reserve has room)
-    /// and stops counting as dropped. When the watch is full, the pairs seen once (ordinary
-    /// browsing) are given up, then if more than half remain those idle
-    /// longest down to half: the same ones whatever order the hash map
-    /// holds them in, and a sweep of the whole watch at most once per
-    /// half-watch of new pairs.
+    /// and stops counting as dropped. When the watch is full, the pairs
+    /// seen once (ordinary browsing) are given up, then if more than half
+    /// remain those idle longest down to half: the same ones whatever order
+    /// the hash map holds them in, and a sweep of the whole watch at most
+    /// once per half-watch of new pairs.
     fn watch_callback(&mut self, key: PairKey, p: Box<PairStats>) {
         let limit = (self.cap / RESERVE_SHARE).max(1);
         let watched = match self.callbacks.get_mut(&key) {
