@@ -531,11 +531,11 @@ impl FlowDigest {
     /// connections `dropped` already counts: with what was watched of the
     /// pair before, once it holds [`CALLBACK_MIN_CONNS`] connections it
     /// is promoted into the digest (while the callbacks' reserve has room)
-    /// and stops counting as dropped. When the watch is full, the pairs
-    /// seen once (ordinary browsing) are given up, then if more than half
-    /// remain those idle longest down to half: the same ones whatever order
-    /// the hash map holds them in, and a sweep of the whole watch at most
-    /// once per half-watch of new pairs.
+    /// and stops counting as dropped. A full watch gives up half its pairs:
+    /// those seen once (ordinary browsing) first, then those seen more, each
+    /// idle longest first; the same ones whatever order the hash map holds
+    /// them in, and a sweep of the whole watch at most once per half-watch
+    /// of new pairs.
     fn watch_callback(&mut self, key: PairKey, p: Box<PairStats>) {
         let limit = (self.cap / RESERVE_SHARE).max(1);
         let watched = match self.callbacks.get_mut(&key) {
@@ -545,22 +545,18 @@ impl FlowDigest {
             }
             None => {
                 if self.callbacks.len() >= limit {
+                    // Down to half: the pairs seen once first, then those
+                    // seen more, each idle longest first (ties by key).
                     self.callback_sweeps += 1;
-                    self.callbacks.retain(|_, w| w.conns > 1);
-                    // Still over half full, of pairs seen a few times: those
-                    // idle longest go down to half (ties by key), so that a
-                    // sweep always frees half the watch.
-                    let over = self.callbacks.len().saturating_sub(limit / 2);
-                    if over > 0 {
-                        let mut idle: Vec<(i64, PairKey)> = self
-                            .callbacks
-                            .iter()
-                            .map(|(k, w)| (w.last_ts, *k))
-                            .collect();
-                        idle.sort_unstable();
-                        for (_, k) in idle.into_iter().take(over) {
-                            self.callbacks.remove(&k);
-                        }
+                    let mut order: Vec<(bool, i64, PairKey)> = self
+                        .callbacks
+                        .iter()
+                        .map(|(k, w)| (w.conns > 1, w.last_ts, *k))
+                        .collect();
+                    order.sort_unstable();
+                    let over = order.len().saturating_sub(limit / 2);
+                    for (_, _, k) in order.into_iter().take(over) {
+                        self.callbacks.remove(&k);
                     }
                 }
                 self.callbacks.entry(key).or_insert(p)
