@@ -43,9 +43,9 @@ def main() -> None:
 
         if kind == "visits":
             cmac, smac = bytes([0, 0x1B, 0x21, 3, 0, 1]), bytes([0, 1, 2, 3, 4, 5])
-            # Visit j of host i: host i's first, then host i-1's second.
-            order = [(i, v) for i in range(n) for v in ((i, 0), (i - 1, 1)) if v[0] >= 0]
-            for k, (_, (i, v)) in enumerate(order):
+            # (host, visit): host i's first, then host i-1's second.
+            visits = [hv for i in range(n) for hv in ((i, 0), (i - 1, 1)) if hv[0] >= 0]
+            for k, (i, v) in enumerate(visits):
                 host = bytes([10, 3 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
                 server = bytes([45, 60 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
                 ts, us, sport = start + k // 10_000, (k % 10_000) * 100, 20000 + 2 * (i % 20000) + v
