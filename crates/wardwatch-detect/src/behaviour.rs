@@ -1095,6 +1095,23 @@ mod tests {
         }
     }
 
+    /// A digest of `cap` pairs filled by ordinary site traffic (one host's
+    /// connections to another's ports from `base`).
+    fn full_digest(cap: usize, base: u16) -> crate::digest::FlowDigest {
+        let mut d = crate::digest::FlowDigest::new(cap);
+        for i in 0..cap as u16 {
+            d.add(&tcp_flow(
+                "10.1.1.1",
+                "10.2.2.2",
+                base + i,
+                [500, 1000],
+                true,
+                1,
+            ));
+        }
+        d
+    }
+
     #[test]
     fn a_scan_after_the_digest_filled_is_found() {
         use crate::digest::FlowDigest;
@@ -1179,15 +1196,6 @@ mod tests {
         let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| {
             tcp_flow(client, server, port, [out, 1000], true, ts)
         };
-        // A worker's digest of `cap` pairs, filled by ordinary site traffic
-        // (ports from `base`).
-        let full = |cap: usize, base: u16| {
-            let mut d = FlowDigest::new(cap);
-            for i in 0..cap as u16 {
-                d.add(&flow("10.1.1.1", "10.2.2.2", base + i, 500, 1));
-            }
-            d
-        };
         let found = |d: &FlowDigest| {
             let mut f: Vec<(String, String, Option<String>)> = detect_with(d, &[])
                 .into_iter()
@@ -1225,12 +1233,12 @@ mod tests {
             d.add(&flow("10.1.1.6", "45.33.32.157", 443, 2000, 40));
             d.add(&flow("45.33.32.200", "10.1.1.9", 22, 300, 50));
         };
-        let mut d = full(64, 1000);
+        let mut d = full_digest(64, 1000);
         late(&mut d);
         assert_eq!((d.pairs.len(), d.reserved, d.dropped), (68, 4, 1));
         assert_eq!(found(&d), want);
         // The same flows split between two full workers, then merged.
-        let (mut a, mut b) = (full(32, 1000), full(32, 2000));
+        let (mut a, mut b) = (full_digest(32, 1000), full_digest(32, 2000));
         late(&mut b);
         a.add(&flow("10.1.1.5", "45.33.32.156", 8443, 100 << 20, 60));
         let mut merged = FlowDigest::new(64);
@@ -1239,7 +1247,7 @@ mod tests {
         assert_eq!(found(&merged), want);
         // The reserve holds an eighth of the cap (8 pairs of 64); uploads
         // below the threshold never enter it.
-        let mut d = full(64, 1000);
+        let mut d = full_digest(64, 1000);
         for i in 0..20u8 {
             d.add(&flow(
                 "10.1.1.5",
@@ -1261,29 +1269,11 @@ mod tests {
 
     #[test]
     fn a_callback_after_the_digest_filled_is_found() {
-        use crate::digest::{FlowDigest, FlowFact, CALLBACK_MIN_CONNS};
+        use crate::digest::{FlowDigest, CALLBACK_MIN_CONNS};
         let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let s = 1_000_000_000i64;
-        let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| FlowFact {
-            proto: 6,
-            client: ip(client),
-            server: ip(server),
-            server_port: port,
-            payload: [out, 900],
-            packets: [3, 3],
-            first_ts: ts,
-            last_ts: ts + s / 10,
-            first_frame: (0, ts as u64),
-            answered: true,
-            established: true,
-            refused: false,
-        };
-        let full = |cap: usize, base: u16| {
-            let mut d = FlowDigest::new(cap);
-            for i in 0..cap as u16 {
-                d.add(&flow("10.1.1.1", "10.2.2.2", base + i, 500, s));
-            }
-            d
+        let flow = |client: &str, server: &str, port: u16, out: u64, ts: i64| {
+            tcp_flow(client, server, port, [out, 900], true, ts)
         };
         // Once the digest is full: a site host calls an internet server
         // every 60 s, ten times, 300 bytes each, among one-off visits of
@@ -1312,7 +1302,7 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let want = vec![("10.1.1.5".to_string(), Some("45.33.32.156".to_string()), 10)];
-        let mut d = full(64, 1000);
+        let mut d = full_digest(64, 1000);
         for (_, f) in late() {
             d.add(&f);
         }
@@ -1329,7 +1319,7 @@ mod tests {
         // Split between two full workers (neither sees the eight
         // connections the watch asks for), then merged.
         const { assert!(CALLBACK_MIN_CONNS > 5) };
-        let (mut a, mut b) = (full(32, 1000), full(32, 2000));
+        let (mut a, mut b) = (full_digest(32, 1000), full_digest(32, 2000));
         for (i, f) in late() {
             if i % 2 == 0 {
                 a.add(&f)
@@ -1343,7 +1333,7 @@ mod tests {
         merged.merge(b);
         assert_eq!(callbacks(&merged), want);
         // Fewer connections than the watch asks for: nothing taken.
-        let mut d = full(64, 1000);
+        let mut d = full_digest(64, 1000);
         for i in 0..CALLBACK_MIN_CONNS as i64 - 1 {
             d.add(&flow(
                 "10.1.1.5",

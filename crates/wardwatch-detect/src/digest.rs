@@ -889,8 +889,8 @@ mod tests {
         }
         assert!(d.callbacks.len() <= 8, "{}", d.callbacks.len());
         assert_eq!((d.pairs.len(), d.promoted, d.dropped), (64, 0, 80));
-        // A new server then called eight times still gets watched, and
-        // enters the reserve with its eight samples.
+        // A new server then called eight times still gets watched, and is
+        // promoted with its eight samples.
         for n in 0..8 {
             d.add(&call(99, 10_000 + n * 60));
         }
