@@ -441,57 +441,54 @@ impl<'a> Findings<'a> {
     fn finish(self) -> Vec<Finding> {
         let geo = self.ctx.input.geo.filter(|g| !g.is_empty());
         let ctx = self.ctx;
-        let mut out: Vec<Finding> = self
-            .acc
-            .into_values()
-            .map(|mut a| {
-                // Where an external main peer is.
-                if let (Some(g), Some(p)) = (
-                    geo,
-                    a.finding
-                        .peer
-                        .as_deref()
-                        .and_then(|p| p.parse::<IpAddr>().ok()),
-                ) {
-                    if ctx.is_public(&p) {
-                        let place = g.lookup(p);
-                        let mut at = Vec::new();
-                        if let Some(c) = &place.country {
-                            at.push(format!("in {c}"));
-                        }
-                        match (place.asn, &place.as_org) {
-                            (Some(n), Some(o)) => at.push(format!("AS{n} {o}")),
-                            (Some(n), None) => at.push(format!("AS{n}")),
-                            _ => {}
-                        }
-                        if !at.is_empty() {
-                            a.finding.summary =
-                                format!("{} [peer {}]", a.finding.summary, at.join(", "));
-                        }
-                        a.finding.peer_country = place.country;
-                        a.finding.peer_asn = place.asn;
-                    }
-                }
-                a.finding.peers = a.peers.iter().map(|p| p.to_string()).collect();
-                a.finding.peer_count = a.peers.len() as u64 + a.extra_peers;
-                a.finding.first_seen = rfc3339(a.span.0);
-                a.finding.last_seen = rfc3339(a.span.1);
-                a.finding
-                    .evidence
-                    .sort_by(|x, y| x.input.cmp(&y.input).then(x.frame.cmp(&y.frame)));
-                a.finding
-            })
-            .collect();
-        // Sorted in place (pairs of severity and finding would be a copy
-        // of every finding: 20 MB at 50,000).
-        let rank = |f: &Finding| Severity::parse(&f.severity);
-        out.sort_by(|a, b| {
-            rank(a)
-                .cmp(&rank(b))
-                .then_with(|| a.kind.cmp(&b.kind))
-                .then_with(|| a.id.cmp(&b.id))
+        // Most severe first, then by kind and id. The boxes are sorted, not
+        // the findings: a finding is some 500 bytes, and a merge sort moving
+        // 42,000 of them took 28 ms of the 1 GB hospital benchmark.
+        let mut accs: Vec<Box<Acc>> = self.acc.into_values().collect();
+        accs.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then_with(|| a.finding.kind.cmp(&b.finding.kind))
+                .then_with(|| a.finding.id.cmp(&b.finding.id))
         });
-        out
+        let finding = |mut a: Box<Acc>| {
+            // Where an external main peer is.
+            if let (Some(g), Some(p)) = (
+                geo,
+                a.finding
+                    .peer
+                    .as_deref()
+                    .and_then(|p| p.parse::<IpAddr>().ok()),
+            ) {
+                if ctx.is_public(&p) {
+                    let place = g.lookup(p);
+                    let mut at = Vec::new();
+                    if let Some(c) = &place.country {
+                        at.push(format!("in {c}"));
+                    }
+                    match (place.asn, &place.as_org) {
+                        (Some(n), Some(o)) => at.push(format!("AS{n} {o}")),
+                        (Some(n), None) => at.push(format!("AS{n}")),
+                        _ => {}
+                    }
+                    if !at.is_empty() {
+                        a.finding.summary =
+                            format!("{} [peer {}]", a.finding.summary, at.join(", "));
+                    }
+                    a.finding.peer_country = place.country;
+                    a.finding.peer_asn = place.asn;
+                }
+            }
+            a.finding.peers = a.peers.iter().map(|p| p.to_string()).collect();
+            a.finding.peer_count = a.peers.len() as u64 + a.extra_peers;
+            a.finding.first_seen = rfc3339(a.span.0);
+            a.finding.last_seen = rfc3339(a.span.1);
+            a.finding
+                .evidence
+                .sort_by(|x, y| x.input.cmp(&y.input).then(x.frame.cmp(&y.frame)));
+            a.finding
+        };
+        accs.into_iter().map(finding).collect()
     }
 }
 
