@@ -453,13 +453,11 @@ impl<'a> Findings<'a> {
         });
         let finding = |mut a: Box<Acc>| {
             // Where an external main peer is.
-            if let (Some(g), Some(p)) = (
-                geo,
-                a.finding
-                    .peer
-                    .as_deref()
-                    .and_then(|p| p.parse::<IpAddr>().ok()),
-            ) {
+            // (The peer's text is parsed only when there is a database.)
+            if let Some((g, p)) = geo.and_then(|g| {
+                let p = a.finding.peer.as_deref()?.parse::<IpAddr>().ok()?;
+                Some((g, p))
+            }) {
                 if ctx.is_public(&p) {
                     let place = g.lookup(p);
                     let mut at = Vec::new();
