@@ -11,9 +11,11 @@ mod error;
 #[cfg(feature = "live")]
 pub mod live;
 mod reader;
+mod shared;
 
 pub use error::{CaptureError, CaptureErrorKind, InputIssue};
 pub use reader::{CaptureReader, Packet, MAX_RECORD_LEN};
+pub use shared::{open_shared, Share};
 
 /// Link-layer header types (tcpdump.org `LINKTYPE_*` values) that the decoder
 /// understands. Other values are passed through and counted as undecodable.

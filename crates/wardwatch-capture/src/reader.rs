@@ -3,6 +3,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{CaptureError, CaptureErrorKind, InputIssue};
+use crate::shared::{Cursor, Share};
 
 /// The largest packet record accepted. Larger claims are corruption (a
 /// 2 GB "packet") and are refused before any allocation.
@@ -67,11 +68,14 @@ enum Format {
 pub struct CaptureReader {
     path: PathBuf,
     src: Box<dyn Read + Send>,
-    buf: Vec<u8>,
+    buf: Buf,
     pos: usize,
     end: usize,
     /// File offset of `buf[0]`.
     base: u64,
+    /// The place in a file shared with other readers, whose chunks are
+    /// parsed in place (see [`crate::open_shared`]); `src` is then unused.
+    shared: Option<Cursor>,
     eof: bool,
     compressed: bool,
     format: Format,
@@ -81,6 +85,24 @@ pub struct CaptureReader {
     snaplen_truncated: u64,
     truncated_records: u64,
     corrupt_blocks: u64,
+}
+
+/// The bytes being parsed: the reader's own buffer, or a chunk of a shared
+/// file while one is in use.
+struct Buf {
+    own: Vec<u8>,
+    chunk: Option<std::sync::Arc<Vec<u8>>>,
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.chunk {
+            Some(c) => c,
+            None => &self.own,
+        }
+    }
 }
 
 fn rd16(b: &[u8], at: usize, be: bool) -> u16 {
@@ -130,18 +152,39 @@ impl CaptureReader {
         Self::from_reader(path.clone(), Box::new(file))
     }
 
+    /// Opens a capture file through one reader's [`Share`] of it (see
+    /// [`crate::open_shared`]): the same packets as [`CaptureReader::open`],
+    /// parsed from chunks the file's readers read once between them.
+    pub fn open_shared(path: impl AsRef<Path>, share: Share) -> Result<Self, CaptureError> {
+        let mut r = Self::new(path.as_ref().to_path_buf(), Box::new(io::empty()));
+        r.buf.own = Vec::new();
+        r.shared = Some(share.0);
+        r.read_file_header()?;
+        Ok(r)
+    }
+
     /// Wraps any byte source; `name` is used in messages.
     pub fn from_reader(
         name: impl Into<PathBuf>,
         src: Box<dyn Read + Send>,
     ) -> Result<Self, CaptureError> {
-        let mut r = CaptureReader {
-            path: name.into(),
+        let mut r = Self::new(name.into(), src);
+        r.read_file_header()?;
+        Ok(r)
+    }
+
+    fn new(path: PathBuf, src: Box<dyn Read + Send>) -> Self {
+        CaptureReader {
+            path,
             src,
-            buf: vec![0; BUF_SIZE],
+            buf: Buf {
+                own: vec![0; BUF_SIZE],
+                chunk: None,
+            },
             pos: 0,
             end: 0,
             base: 0,
+            shared: None,
             eof: false,
             compressed: false,
             format: Format::Pcap {
@@ -155,9 +198,7 @@ impl CaptureReader {
             snaplen_truncated: 0,
             truncated_records: 0,
             corrupt_blocks: 0,
-        };
-        r.read_file_header()?;
-        Ok(r)
+        }
     }
 
     /// The input's name as given.
@@ -204,6 +245,9 @@ impl CaptureReader {
     fn issue(&mut self, offset: u64, message: String, fatal: bool) {
         if fatal {
             self.done = true;
+            // Nothing more is read: other readers of a shared file need not
+            // wait for this one.
+            self.shared = None;
         }
         // Bounded: a corrupt file could otherwise produce one issue per block.
         if self.issues.len() < 100 {
@@ -230,17 +274,20 @@ impl CaptureReader {
     #[cold]
     #[inline(never)]
     fn refill(&mut self, need: usize) -> io::Result<usize> {
+        if self.shared.is_some() {
+            return self.refill_shared(need);
+        }
         if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.end, 0);
+            self.buf.own.copy_within(self.pos..self.end, 0);
             self.base += self.pos as u64;
             self.end -= self.pos;
             self.pos = 0;
         }
-        if need > self.buf.len() {
-            self.buf.resize(need.next_power_of_two(), 0);
+        if need > self.buf.own.len() {
+            self.buf.own.resize(need.next_power_of_two(), 0);
         }
         while self.end < need && !self.eof {
-            match self.src.read(&mut self.buf[self.end..]) {
+            match self.src.read(&mut self.buf.own[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -248,6 +295,73 @@ impl CaptureReader {
             }
         }
         Ok(self.end - self.pos)
+    }
+
+    /// [`CaptureReader::refill`] from a shared file: records are parsed in
+    /// the chunk that holds them; one that straddles two chunks is joined
+    /// in the reader's own buffer (its bytes only), and parsing goes on in
+    /// the second chunk after it.
+    fn refill_shared(&mut self, need: usize) -> io::Result<usize> {
+        loop {
+            if self.end - self.pos >= need {
+                return Ok(self.end - self.pos);
+            }
+            let Some(cursor) = &mut self.shared else {
+                return Ok(self.end - self.pos);
+            };
+            if self.pos == self.end {
+                // Nothing left to join: on to the rest of the chunk a joined
+                // record came from, or to the next one.
+                self.buf.chunk = None;
+                let next = match cursor.pending.take() {
+                    Some(p) => Some(p),
+                    None => cursor.next_chunk()?.map(|c| (c, 0)),
+                };
+                let Some((chunk, at)) = next else {
+                    self.end_of_shared();
+                    return Ok(0);
+                };
+                // `base + pos` is the offset of the next byte, chunk[at].
+                self.base = (self.base + self.pos as u64) - at as u64;
+                self.pos = at;
+                self.end = chunk.len();
+                self.buf.chunk = Some(chunk);
+                continue;
+            }
+            // Join: what is left goes to the front of the own buffer, then
+            // the bytes still needed from the next chunk.
+            let left = self.end - self.pos;
+            if self.buf.own.len() < need {
+                self.buf.own.resize(need.next_power_of_two(), 0);
+            }
+            match self.buf.chunk.take() {
+                Some(c) => self.buf.own[..left].copy_from_slice(&c[self.pos..self.end]),
+                None => self.buf.own.copy_within(self.pos..self.end, 0),
+            }
+            self.base += self.pos as u64;
+            self.pos = 0;
+            self.end = left;
+            let next = match cursor.pending.take() {
+                Some(p) => Some(p),
+                None => cursor.next_chunk()?.map(|c| (c, 0)),
+            };
+            let Some((chunk, at)) = next else {
+                self.end_of_shared();
+                return Ok(self.end);
+            };
+            let take = (need - self.end).min(chunk.len() - at);
+            self.buf.own[self.end..self.end + take].copy_from_slice(&chunk[at..at + take]);
+            self.end += take;
+            if at + take < chunk.len() {
+                cursor.pending = Some((chunk, at + take));
+            }
+        }
+    }
+
+    /// A shared file has no more chunks: this reader leaves it.
+    fn end_of_shared(&mut self) {
+        self.eof = true;
+        self.shared = None;
     }
 
     fn read_file_header(&mut self) -> Result<(), CaptureError> {
@@ -852,6 +966,161 @@ mod tests {
             ]
         );
         assert!(r.issues().is_empty(), "{:?}", r.issues());
+    }
+
+    /// Every packet (with the reader's offset after it), counter and issue
+    /// of a reader, written out to compare readers.
+    fn read_out(mut r: CaptureReader) -> (Vec<String>, String) {
+        let mut got = Vec::new();
+        while let Some(p) = r.next_packet().unwrap() {
+            let p = format!(
+                "{} {} {} {} {} {:?}",
+                p.frame, p.ts_ns, p.orig_len, p.linktype, p.iface, p.data
+            );
+            got.push(format!("{p} {}", r.offset()));
+        }
+        let counters = format!(
+            "{} {} {} {} {:?}",
+            r.offset(),
+            r.snaplen_truncated(),
+            r.truncated_records(),
+            r.corrupt_blocks(),
+            r.issues()
+        );
+        (got, counters)
+    }
+
+    /// A shared file gives each of its readers, reading side by side, what
+    /// a reader of its own gets: records cut by chunk ends anywhere (chunks
+    /// of a few bytes to larger than most records, records larger than a
+    /// chunk), pcap and pcapng, a truncated last record, a corrupt one.
+    #[test]
+    fn shared_readers_read_what_one_reader_reads() {
+        let dir = std::env::temp_dir().join(format!("ww-shared-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut files = Vec::new();
+        // Classic pcap, both byte orders, records of 0 to 3000 bytes.
+        for be in [false, true] {
+            let mut f = pcap_header(be, false, 1);
+            for i in 0..400u32 {
+                let data: Vec<u8> = (0..rand(3000)).map(|j| (i as u64 + j) as u8).collect();
+                let orig = data.len() as u32 + (i % 3);
+                f.extend(pcap_record(be, i, i * 7, &data, orig));
+            }
+            files.push(f);
+        }
+        // pcapng, two interfaces, with an unknown block among the packets.
+        let mut f = shb();
+        f.extend(idb(1, None));
+        f.extend(idb(101, Some(9)));
+        for i in 0..300u64 {
+            let data: Vec<u8> = (0..rand(2000)).map(|j| (i + j) as u8).collect();
+            f.extend(epb((i % 2) as u32, i * 1000, &data));
+            if i % 50 == 7 {
+                f.extend(block(0x0BAD, &data[..data.len().min(100)]));
+            }
+        }
+        files.push(f.clone());
+        // The last record cut short; a record claiming 2 GB halfway.
+        let mut cut = files[0].clone();
+        cut.truncate(cut.len() - 5);
+        files.push(cut);
+        let mut corrupt = pcap_header(false, false, 1);
+        for i in 0..200u32 {
+            corrupt.extend(pcap_record(false, i, 0, &vec![i as u8; 700], 700));
+        }
+        let mut rec = pcap_record(false, 1, 0, b"", 0);
+        rec[8..12].copy_from_slice(&0x8000_0000u32.to_le_bytes());
+        corrupt.extend(rec);
+        corrupt.extend(vec![0u8; 5000]);
+        files.push(corrupt);
+        for (n, bytes) in files.iter().enumerate() {
+            let path = dir.join(format!("f{n}.pcap"));
+            std::fs::write(&path, bytes).unwrap();
+            let want = read_out(CaptureReader::open(&path).unwrap());
+            assert!(want.0.len() >= 200, "file {n}: {} packets", want.0.len());
+            for chunk in [7, 64, 1000, 4096, 100_000] {
+                for readers in [2, 3] {
+                    let shares = crate::shared::open_shared_in(&path, readers, chunk)
+                        .unwrap()
+                        .unwrap();
+                    let got: Vec<_> = std::thread::scope(|s| {
+                        let handles: Vec<_> = shares
+                            .into_iter()
+                            .map(|sh| {
+                                let path = &path;
+                                s.spawn(move || {
+                                    read_out(CaptureReader::open_shared(path, sh).unwrap())
+                                })
+                            })
+                            .collect();
+                        handles.into_iter().map(|h| h.join().unwrap()).collect()
+                    });
+                    for g in got {
+                        assert!(g == want, "file {n}, chunks of {chunk}, {readers} readers");
+                    }
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A reader that stops early, or whose share is dropped unused, holds
+    /// no other back: with chunks far smaller than the file (the window is
+    /// four of them), the others read it all.
+    #[test]
+    fn shared_readers_do_not_wait_for_one_that_stopped() {
+        let dir = std::env::temp_dir().join(format!("ww-shared-stop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.pcap");
+        let mut f = pcap_header(false, false, 1);
+        for i in 0..2000u32 {
+            f.extend(pcap_record(false, i, 0, &[i as u8; 100], 100));
+        }
+        std::fs::write(&path, &f).unwrap();
+        let mut shares = crate::shared::open_shared_in(&path, 3, 512)
+            .unwrap()
+            .unwrap();
+        drop(shares.pop());
+        let quitter = shares.pop().unwrap();
+        let full = shares.pop().unwrap();
+        let mut q = CaptureReader::open_shared(&path, quitter).unwrap();
+        for _ in 0..10 {
+            q.next_packet().unwrap().unwrap();
+        }
+        // `q` holds its place until it is dropped, on another thread a
+        // little later; the other waits at the window until then and reads
+        // on. (A reader that waited for ever fails the test, not hangs it.)
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let mut r = CaptureReader::open_shared(&p, full).unwrap();
+            let mut n = 0;
+            while r.next_packet().unwrap().is_some() {
+                n += 1;
+            }
+            tx.send(n).unwrap();
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(q);
+        let n = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a reader waited for one that was gone");
+        assert_eq!(n, 2000);
+        // Gzip files are not shared (each reader decompresses its own).
+        let gz = dir.join("f.pcap.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &f).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        assert!(crate::open_shared(&gz, 2).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -825,10 +825,15 @@ fn synthesize_ip(out: &mut Vec<u8>, ip: &IpPacket<'_>, proto: u8, payload: &[u8]
     true
 }
 
+/// Inputs read once for all workers (see [`analyze_files`]).
+const MAX_SHARED_INPUTS: usize = 8;
+
 /// Analyses capture files as one site and builds the report.
 ///
-/// With several threads each one reads the files itself and keeps the flows
-/// that hash to it (shared nothing: no packet is copied between threads).
+/// With several threads each one parses every record of the files and keeps
+/// the flows that hash to it (no packet is copied between threads); a plain
+/// file is read once for all of them, in chunks each parses in place
+/// (`wardwatch_capture::open_shared`).
 pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, EngineError> {
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     if cfg.threads <= 1 {
@@ -836,12 +841,37 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
     }
     let n = cfg.threads;
     let started = Instant::now();
+    // Each plain file is read once for all workers (see
+    // `wardwatch_capture::open_shared`): shares[i] holds worker i's share of
+    // every input that has them. A shared file holds up to seven 1 MiB
+    // chunks where a worker's own reader holds one: past a few inputs each
+    // worker reads its own, and memory stays as it was.
+    let mut shares: Vec<Vec<Option<wardwatch_capture::Share>>> =
+        (0..n).map(|_| Vec::with_capacity(paths.len())).collect();
+    for (k, p) in paths.iter().enumerate() {
+        let opened = if k < MAX_SHARED_INPUTS {
+            wardwatch_capture::open_shared(p, n)
+        } else {
+            Ok(None)
+        };
+        let mut of_file = match opened {
+            Ok(Some(s)) => s.into_iter().map(Some).collect(),
+            // Opened by each worker, which reports any error.
+            Ok(None) | Err(_) => Vec::new(),
+        };
+        of_file.resize_with(n, || None);
+        for (w, s) in shares.iter_mut().zip(of_file) {
+            w.push(s);
+        }
+    }
     let results: Vec<Result<(Finished, InputReport), EngineError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .enumerate()
+            .map(|(i, mine)| {
                 let names = &names;
                 s.spawn(move || -> Result<(Finished, InputReport), EngineError> {
-                    let src = MergedSource::open(paths)?;
+                    let src = MergedSource::open_shares(paths, mine)?;
                     let d = Dispatcher::shard(cfg, names.len(), i, n);
                     let (f, inputs) = read_all(src, d, names, cfg.progress && i == 0)?;
                     let t_read = started.elapsed();

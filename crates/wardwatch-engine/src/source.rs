@@ -41,6 +41,31 @@ impl MergedSource {
         })
     }
 
+    /// Opens every input through this reader's share of it where it has
+    /// one (see [`wardwatch_capture::open_shared`]), else on its own.
+    pub fn open_shares(
+        paths: &[PathBuf],
+        shares: Vec<Option<wardwatch_capture::Share>>,
+    ) -> Result<Self, CaptureError> {
+        let mut readers = Vec::with_capacity(paths.len());
+        let mut total = 0;
+        let mut shares = shares.into_iter();
+        for p in paths {
+            readers.push(match shares.next().flatten() {
+                Some(s) => CaptureReader::open_shared(p, s)?,
+                None => CaptureReader::open(p)?,
+            });
+            total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        }
+        let n = readers.len();
+        Ok(MergedSource {
+            readers,
+            held: (0..n).map(|_| None).collect(),
+            exhausted: vec![false; n],
+            total_bytes: total,
+        })
+    }
+
     /// Wraps readers that are already open (in-memory captures).
     pub fn from_readers(readers: Vec<CaptureReader>) -> Self {
         let n = readers.len();
