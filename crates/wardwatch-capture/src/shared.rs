@@ -304,3 +304,75 @@ impl Drop for Cursor {
         self.file.leave(self.reader);
     }
 }
+
+/// Reads `data` (written to a temporary file) through two shares with
+/// chunks of 13 bytes, side by side, and panics unless each reader gets
+/// what a reader of its own gets: the same packets, counters and issues,
+/// or the same error (fuzzing; the corpora replay it in `cargo test`).
+#[doc(hidden)]
+pub fn exercise(data: &[u8]) {
+    use crate::CaptureReader;
+    static FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "wardwatch-shared-exercise-{}-{n}.pcap",
+        std::process::id()
+    ));
+    if std::fs::write(&path, data).is_err() {
+        return;
+    }
+    let read = |r: Result<CaptureReader, crate::CaptureError>| -> Vec<String> {
+        let mut r = match r {
+            Ok(r) => r,
+            Err(e) => return vec![format!("error at {}: {:?}", e.offset, e.kind)],
+        };
+        let mut out = Vec::new();
+        loop {
+            match r.next_packet() {
+                Ok(Some(p)) => {
+                    let p = format!(
+                        "{} {} {} {} {} {:?}",
+                        p.frame, p.ts_ns, p.orig_len, p.linktype, p.iface, p.data
+                    );
+                    out.push(format!("{p} {}", r.offset()));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    out.push(format!("error at {}: {:?}", e.offset, e.kind));
+                    break;
+                }
+            }
+        }
+        out.push(format!(
+            "{} {} {} {:?}",
+            r.snaplen_truncated(),
+            r.truncated_records(),
+            r.corrupt_blocks(),
+            r.issues()
+        ));
+        out
+    };
+    let alone = read(CaptureReader::open(&path));
+    if let Ok(Some(shares)) = open_shared_in(&path, 2, 13) {
+        let got: Vec<Vec<String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|sh| {
+                    let path = &path;
+                    s.spawn(move || read(CaptureReader::open_shared(path, sh)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for g in got {
+            assert!(
+                g == alone,
+                "a shared reader read otherwise: {g:?} vs {alone:?}"
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
