@@ -313,11 +313,7 @@ impl CaptureReader {
                 // Nothing left to join: on to the rest of the chunk a joined
                 // record came from, or to the next one.
                 self.buf.chunk = None;
-                let next = match cursor.pending.take() {
-                    Some(p) => Some(p),
-                    None => cursor.next_chunk()?.map(|c| (c, 0)),
-                };
-                let Some((chunk, at)) = next else {
+                let Some((chunk, at)) = cursor.next_bytes()? else {
                     self.end_of_shared();
                     return Ok(0);
                 };
@@ -341,11 +337,7 @@ impl CaptureReader {
             self.base += self.pos as u64;
             self.pos = 0;
             self.end = left;
-            let next = match cursor.pending.take() {
-                Some(p) => Some(p),
-                None => cursor.next_chunk()?.map(|c| (c, 0)),
-            };
-            let Some((chunk, at)) = next else {
+            let Some((chunk, at)) = cursor.next_bytes()? else {
                 self.end_of_shared();
                 return Ok(self.end);
             };

@@ -289,13 +289,17 @@ pub(crate) struct Cursor {
 }
 
 impl Cursor {
-    /// The next chunk, `None` past the end.
-    pub(crate) fn next_chunk(&mut self) -> io::Result<Option<Arc<Vec<u8>>>> {
+    /// The bytes to read next: the rest of the pending chunk, or the next
+    /// chunk (with the offset they start at); `None` past the end.
+    pub(crate) fn next_bytes(&mut self) -> io::Result<Option<(Arc<Vec<u8>>, usize)>> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
+        }
         let c = self.file.chunk(self.reader, self.next)?;
         if c.is_some() {
             self.next += 1;
         }
-        Ok(c)
+        Ok(c.map(|c| (c, 0)))
     }
 }
 
