@@ -26,19 +26,7 @@ pub struct MergedSource {
 impl MergedSource {
     /// Opens every input; the first that fails is the error.
     pub fn open(paths: &[PathBuf]) -> Result<Self, CaptureError> {
-        let mut readers = Vec::with_capacity(paths.len());
-        let mut total = 0;
-        for p in paths {
-            readers.push(CaptureReader::open(p)?);
-            total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        }
-        let n = readers.len();
-        Ok(MergedSource {
-            readers,
-            held: (0..n).map(|_| None).collect(),
-            exhausted: vec![false; n],
-            total_bytes: total,
-        })
+        Self::open_shares(paths, Vec::new())
     }
 
     /// Opens every input through this reader's share of it where it has
@@ -57,12 +45,9 @@ impl MergedSource {
             });
             total += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         }
-        let n = readers.len();
         Ok(MergedSource {
-            readers,
-            held: (0..n).map(|_| None).collect(),
-            exhausted: vec![false; n],
             total_bytes: total,
+            ..Self::from_readers(readers)
         })
     }
 
