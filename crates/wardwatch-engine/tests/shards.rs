@@ -203,3 +203,77 @@ fn a_beacon_is_found_after_the_flow_digest_filled() {
     let want = vec![("10.0.0.5".to_string(), "45.33.32.156".to_string(), 10)];
     assert_eq!(seen, vec![want.clone(), want]);
 }
+
+/// A capture of several MiB, whose records the 1 MiB chunks that workers
+/// read between them cut anywhere (HTTP requests and responses of many
+/// sizes, so dissectors see them too), gives the same report at 1, 2 and 3
+/// threads, with dissectors and without (`peak_flows` aside).
+#[test]
+fn a_file_read_in_shared_chunks_gives_the_same_report() {
+    let mut frames = Vec::new();
+    for i in 0..3000u32 {
+        let t = (1_700_000_000 + i / 100, (i % 100) * 10_000);
+        let client = [10, 1, (i % 200) as u8, 10 + (i % 7) as u8];
+        let server = [10, 2, 0, 5 + (i % 3) as u8];
+        let port = 40000 + (i % 20000) as u16;
+        let pad = "x".repeat((i as usize * 7919) % 900);
+        let request = format!(
+            "GET /status/{i} HTTP/1.1\r\nHost: pacs{}.example\r\nUser-Agent: infusion-agent/{}.{}\r\nX-Pad: {pad}\r\n\r\n",
+            i % 5,
+            i % 4,
+            i % 9
+        );
+        let body = "y".repeat((i as usize * 104_729) % 1300);
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nServer: Apache/2.4.{}\r\nContent-Length: {}\r\n\r\n{body}",
+            i % 50,
+            body.len()
+        );
+        frames.push((
+            t,
+            tcp(client, server, port, 80, 1, PSH_ACK, request.as_bytes()),
+        ));
+        frames.push((
+            t,
+            tcp(server, client, 80, port, 1, PSH_ACK, response.as_bytes()),
+        ));
+        frames.push((
+            t,
+            tcp(client, server, port, 80, 1 + request.len() as u32, RST, &[]),
+        ));
+    }
+    let capture = pcap(frames);
+    assert!(capture.len() > 3 << 20, "{} bytes", capture.len());
+    let path = std::env::temp_dir().join(format!("ww-chunks-{}.pcap", std::process::id()));
+    std::fs::write(&path, &capture).unwrap();
+    for dissect in [true, false] {
+        let report = |threads: usize| {
+            let cfg = EngineConfig {
+                threads,
+                dissect,
+                ..Default::default()
+            };
+            let mut r = analyze_files(std::slice::from_ref(&path), &cfg)
+                .unwrap()
+                .report;
+            r.generated_at.clear();
+            assert_eq!(r.stats.packets, 9000);
+            // The flows held at once: with several workers, the sum of
+            // their peaks.
+            r.stats.peak_flows = 0;
+            serde_json::to_string_pretty(&r).unwrap()
+        };
+        let one = report(1);
+        assert!(
+            !dissect || one.contains("infusion-agent/3.8"),
+            "no HTTP evidence"
+        );
+        for threads in [2, 3] {
+            assert!(
+                report(threads) == one,
+                "dissect {dissect}, {threads} threads"
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
