@@ -216,6 +216,9 @@ pub fn build_devices_threads<'t>(
         if let DeviceKey::Mac(m) = part.key {
             b.mac = Some(m);
         }
+        // Sized exactly (most devices have one part): a first push would
+        // take room for four, given back by `finish_device`.
+        b.evidence.reserve_exact(1);
         b.evidence.push(part.evidence);
     };
     for_each_in_shares(sorted, threads, part_of, gather);
@@ -307,6 +310,9 @@ fn finish_device(key: DeviceKey, mut b: DeviceBuild, site: &str) -> Device {
         confidence: Confidence::default(),
         ..Default::default()
     };
+    // Room for what follows at once, exactly (see the shrink below).
+    b.evidence
+        .reserve_exact(usize::from(b.mac.is_some()) + usize::from(b.gateway_for > 0));
     if let Some(m) = b.mac {
         if let Some(e) = oui_vendor(&mut d, &m) {
             b.evidence.push(e);
