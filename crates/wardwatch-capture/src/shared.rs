@@ -133,7 +133,7 @@ impl SharedFile {
                 }
             }
         };
-        self.moved_on(&mut s, reader, k);
+        self.moved_on(&mut s, reader, k + 1);
         loop {
             let j = s.first + s.held.len();
             if j > k + AHEAD
@@ -194,25 +194,13 @@ impl SharedFile {
         Ok(())
     }
 
-    /// Reader `reader` took chunk `k`: chunks every reader has passed are
-    /// let go, and readers waiting on the window or on `k` are woken.
-    fn moved_on(&self, s: &mut State, reader: usize, k: usize) {
+    /// Reader `reader` asks for chunk `next` from now on (`usize::MAX`: no
+    /// more): chunks every reader has passed are let go, and readers
+    /// waiting on the window or on a chunk are woken.
+    fn moved_on(&self, s: &mut State, reader: usize, next: usize) {
         if let Some(n) = s.next.get_mut(reader) {
-            *n = k + 1;
+            *n = next;
         }
-        self.let_go(s);
-    }
-
-    /// Reader `reader` needs no more chunks.
-    fn leave(&self, reader: usize) {
-        let mut s = self.lock();
-        if let Some(n) = s.next.get_mut(reader) {
-            *n = usize::MAX;
-        }
-        self.let_go(&mut s);
-    }
-
-    fn let_go(&self, s: &mut State) {
         // A reader whose next chunk is k still parses chunk k - 1.
         let keep_from = slowest(s).saturating_sub(1);
         while s.first < keep_from {
@@ -305,7 +293,8 @@ impl Cursor {
 
 impl Drop for Cursor {
     fn drop(&mut self) {
-        self.file.leave(self.reader);
+        let mut s = self.file.lock();
+        self.file.moved_on(&mut s, self.reader, usize::MAX);
     }
 }
 
