@@ -22,7 +22,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 /// Bytes per chunk: a core's L2 cache on the machines this was measured on.
 const CHUNK: usize = 1 << 20;
 /// How many chunks the fastest reader may run ahead of the slowest: the
-/// memory held is at most this many chunks (plus one per reader).
+/// chunks held are at most this many plus the one the slowest parses, and
+/// two spare buffers.
 const WINDOW: usize = 4;
 /// How many chunks past the one it takes a reader reads, when nobody has.
 const AHEAD: usize = 2;
@@ -203,11 +204,8 @@ impl SharedFile {
         }
         // A reader whose next chunk is k still parses chunk k - 1.
         let keep_from = slowest(s).saturating_sub(1);
-        while s.first < keep_from {
-            // (A chunk being read is not passed: its reader is at it.)
-            if !matches!(s.held.front(), Some(Some(_))) {
-                break;
-            }
+        // (A chunk being read is not passed: its reader is at it.)
+        while s.first < keep_from && matches!(s.held.front(), Some(Some(_))) {
             let Some(Some(c)) = s.held.pop_front() else {
                 break;
             };
@@ -314,45 +312,14 @@ pub fn exercise(data: &[u8]) {
     if std::fs::write(&path, data).is_err() {
         return;
     }
-    let read = |r: Result<CaptureReader, crate::CaptureError>| -> Vec<String> {
-        let mut r = match r {
-            Ok(r) => r,
-            Err(e) => return vec![format!("error at {}: {:?}", e.offset, e.kind)],
-        };
-        let mut out = Vec::new();
-        loop {
-            match r.next_packet() {
-                Ok(Some(p)) => {
-                    let p = format!(
-                        "{} {} {} {} {} {:?}",
-                        p.frame, p.ts_ns, p.orig_len, p.linktype, p.iface, p.data
-                    );
-                    out.push(format!("{p} {}", r.offset()));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    out.push(format!("error at {}: {:?}", e.offset, e.kind));
-                    break;
-                }
-            }
-        }
-        out.push(format!(
-            "{} {} {} {:?}",
-            r.snaplen_truncated(),
-            r.truncated_records(),
-            r.corrupt_blocks(),
-            r.issues()
-        ));
-        out
-    };
-    let alone = read(CaptureReader::open(&path));
+    let alone = read_out(CaptureReader::open(&path));
     if let Ok(Some(shares)) = open_shared_in(&path, 2, 13) {
         let got: Vec<Vec<String>> = std::thread::scope(|s| {
             let handles: Vec<_> = shares
                 .into_iter()
                 .map(|sh| {
                     let path = &path;
-                    s.spawn(move || read(CaptureReader::open_shared(path, sh)))
+                    s.spawn(move || read_out(CaptureReader::open_shared(path, sh)))
                 })
                 .collect();
             handles
@@ -368,4 +335,40 @@ pub fn exercise(data: &[u8]) {
         }
     }
     let _ = std::fs::remove_file(&path);
+}
+
+/// Everything a reader gives, written out to compare readers: each packet
+/// with the reader's offset after it, an error, then the final offset,
+/// counters and issues (or the error opening it).
+pub(crate) fn read_out(r: Result<crate::CaptureReader, crate::CaptureError>) -> Vec<String> {
+    let mut r = match r {
+        Ok(r) => r,
+        Err(e) => return vec![format!("error at {}: {:?}", e.offset, e.kind)],
+    };
+    let mut out = Vec::new();
+    loop {
+        match r.next_packet() {
+            Ok(Some(p)) => {
+                let p = format!(
+                    "{} {} {} {} {} {:?}",
+                    p.frame, p.ts_ns, p.orig_len, p.linktype, p.iface, p.data
+                );
+                out.push(format!("{p} {}", r.offset()));
+            }
+            Ok(None) => break,
+            Err(e) => {
+                out.push(format!("error at {}: {:?}", e.offset, e.kind));
+                break;
+            }
+        }
+    }
+    out.push(format!(
+        "{} {} {} {} {:?}",
+        r.offset(),
+        r.snaplen_truncated(),
+        r.truncated_records(),
+        r.corrupt_blocks(),
+        r.issues()
+    ));
+    out
 }

@@ -849,19 +849,14 @@ pub fn analyze_files(paths: &[PathBuf], cfg: &EngineConfig) -> Result<Outcome, E
     let mut shares: Vec<Vec<Option<wardwatch_capture::Share>>> =
         (0..n).map(|_| Vec::with_capacity(paths.len())).collect();
     for (k, p) in paths.iter().enumerate() {
-        let opened = if k < MAX_SHARED_INPUTS {
-            wardwatch_capture::open_shared(p, n)
-        } else {
-            Ok(None)
-        };
-        let mut of_file = match opened {
-            Ok(Some(s)) => s.into_iter().map(Some).collect(),
-            // Opened by each worker, which reports any error.
-            Ok(None) | Err(_) => Vec::new(),
-        };
-        of_file.resize_with(n, || None);
-        for (w, s) in shares.iter_mut().zip(of_file) {
-            w.push(s);
+        // Not shared (or not openable): opened by each worker, which
+        // reports any error.
+        let mut of_file = (k < MAX_SHARED_INPUTS)
+            .then(|| wardwatch_capture::open_shared(p, n).ok().flatten())
+            .flatten()
+            .map(Vec::into_iter);
+        for w in &mut shares {
+            w.push(of_file.as_mut().and_then(Iterator::next));
         }
     }
     let results: Vec<Result<(Finished, InputReport), EngineError>> = std::thread::scope(|s| {

@@ -216,9 +216,13 @@ pub fn build_devices_threads<'t>(
         if let DeviceKey::Mac(m) = part.key {
             b.mac = Some(m);
         }
-        // Sized exactly (most devices have one part): a first push would
-        // take room for four, given back by `finish_device`.
-        b.evidence.reserve_exact(1);
+        // The first part sized exactly (most devices have one): a first
+        // push would take room for four, given back by `finish_device`.
+        // Later parts grow it as usual (by one each time would copy it all
+        // for every part of an address-rich device).
+        if b.evidence.is_empty() {
+            b.evidence.reserve_exact(1);
+        }
         b.evidence.push(part.evidence);
     };
     for_each_in_shares(sorted, threads, part_of, gather);

@@ -143,15 +143,7 @@ pub fn apply_observations_threads(
         .collect();
     let n = threads.clamp(1, devices.len() / MIN_SHARD + 1);
     if n == 1 {
-        apply_share(
-            &mut devices,
-            0,
-            &by_ip,
-            &by_mac,
-            observations,
-            &named,
-            inputs,
-        );
+        apply_share(&mut devices, 0, &by_mac, observations, &named, inputs);
         return devices;
     }
     // Shares of equal work, not of equal device counts: a capture's facts
@@ -180,8 +172,8 @@ pub fn apply_observations_threads(
     shares.push((start, rest));
     std::thread::scope(|s| {
         for (start, share) in shares {
-            let (by_ip, by_mac, named) = (&by_ip, &by_mac, &named);
-            s.spawn(move || apply_share(share, start, by_ip, by_mac, observations, named, inputs));
+            let (by_mac, named) = (&by_mac, &named);
+            s.spawn(move || apply_share(share, start, by_mac, observations, named, inputs));
         }
     });
     devices
@@ -190,20 +182,28 @@ pub fn apply_observations_threads(
 /// No device: an observation's address no device has.
 const NOBODY: u32 = u32::MAX;
 
+/// The server's device of an observation, of the subject's (`me`) and the
+/// peer's.
+fn server_of(o: &Observation, me: Option<usize>, peer: Option<usize>) -> Option<usize> {
+    match o.subject {
+        Side::Server => me,
+        Side::Client => peer,
+    }
+}
+
 /// Applies the observations to `devices`, the share of all devices that
 /// starts at index `start` of the indexes; `named` holds the indexes of the
 /// devices each observation names (subject, peer; [`NOBODY`] for none).
 fn apply_share(
     devices: &mut [Device],
     start: usize,
-    by_ip: &Index<IpAddr>,
     by_mac: &Index<String>,
     observations: &[Observation],
     named: &[[u32; 2]],
     inputs: &InputNames,
 ) {
     let len = devices.len();
-    let mine = |i: &usize| i.checked_sub(start).filter(|j| *j < len);
+    let mine = |i: usize| i.checked_sub(start).filter(|j| *j < len);
     let mut acc: Vec<Acc> = devices
         .iter()
         .map(|_| Acc {
@@ -222,8 +222,8 @@ fn apply_share(
         })
         .collect();
     for (o, [me, peer]) in observations.iter().zip(named) {
-        let me = mine(&(*me as usize));
-        let peer = mine(&(*peer as usize));
+        let me = mine(*me as usize);
+        let peer = mine(*peer as usize);
         // Every rule below changes only the subject's or the peer's device
         // (a link neighbour's and a DHCP client's are found by their MAC):
         // an observation naming neither of this share's is passed at once.
@@ -492,7 +492,7 @@ fn apply_share(
             } => {
                 // Evidence on the server: which account was used on it,
                 // whichever direction reported the outcome.
-                let server = by_ip.get(&o.server.0).and_then(mine);
+                let server = server_of(o, me, peer);
                 if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
                     let outcome = match success {
                         Some(true) => "accepted",
@@ -549,7 +549,7 @@ fn apply_share(
             }
             ObsKind::RemoteAccess { protocol, detail } => {
                 // Evidence on the server: it accepts remote access.
-                let server = by_ip.get(&o.server.0).and_then(mine);
+                let server = server_of(o, me, peer);
                 if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
                     a.add(o, inputs, protocol.clone(), "remote access", detail);
                 }
@@ -575,7 +575,11 @@ fn apply_share(
                     ..
                 } = &**fact;
                 // Link-layer facts carry the sender's MAC, not an address.
-                let dev = o.mac.as_ref().and_then(|m| by_mac.get(m)).and_then(mine);
+                let dev = o
+                    .mac
+                    .as_ref()
+                    .and_then(|m| by_mac.get(m))
+                    .and_then(|i| mine(*i));
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
                     if let Some(n) = system_name {
                         a.hostname.get_or_insert(n.clone());
@@ -753,7 +757,7 @@ fn apply_share(
                 if matches!(message_type, 1 | 3 | 8) {
                     if let Some(a) = by_mac
                         .get(client_mac)
-                        .and_then(mine)
+                        .and_then(|i| mine(*i))
                         .and_then(|i| acc.get_mut(i))
                     {
                         if let Some(h) = hostname {
