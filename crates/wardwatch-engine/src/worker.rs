@@ -484,6 +484,7 @@ impl FlowSink<FlowState> for WorkerSink {
             };
             self.drain_scratch(&flow.info, origin);
             self.observations_dropped += flow.state.proto.suppressed;
+            self.observations_repeated += flow.state.proto.repeated;
             self.proto_errors += flow.state.proto.errors();
         }
         self.fold(&flow.info);

@@ -154,3 +154,27 @@ fn time_reversed(p: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(&dest, out).unwrap();
     dest
 }
+
+/// A DICOM association's later C-STOREs of the same SOP class repeat a
+/// command the flow already showed: counted as repeated facts, not as facts
+/// dropped (which tells the analyst something was lost).
+#[test]
+fn repeated_dimse_commands_are_repeats_not_losses() {
+    let Some(p) =
+        shared("pcap/medical/generated/dicom_echo_store_find_reject_port104__generated.pcapng")
+    else {
+        return;
+    };
+    let r = analyze_files(&[p], &EngineConfig::default())
+        .unwrap()
+        .report;
+    assert_eq!(r.stats.observations_dropped, 0, "{:?}", r.stats);
+    let stores = r
+        .devices
+        .iter()
+        .flat_map(|d| &d.evidence)
+        .filter(|e| e.value.starts_with("C-STORE-RQ"))
+        .count();
+    assert_eq!(stores, 1, "one C-STORE-RQ kept as evidence");
+    assert!(r.stats.observations_repeated >= 1, "{:?}", r.stats);
+}

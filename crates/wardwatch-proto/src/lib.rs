@@ -92,6 +92,10 @@ pub struct ProtoFlow {
     seen_commands: Vec<(WireName, Option<WireName>)>,
     /// Observations not kept because the flow had emitted its share.
     pub suppressed: u64,
+    /// DIMSE commands not kept because the flow had already shown the
+    /// same command on the same SOP class (a transfer's thousandth
+    /// C-STORE): repeats, no fact lost.
+    pub repeated: u64,
 }
 
 impl ProtoFlow {
@@ -243,7 +247,7 @@ impl ProtoFlow {
             {
                 let k = (command.clone(), sop_class.clone());
                 if self.seen_commands.contains(&k) {
-                    self.suppressed += 1;
+                    self.repeated += 1;
                     continue;
                 }
                 if self.seen_commands.len() < 32 {
