@@ -372,7 +372,14 @@ pub fn add_dhcp_clients(
     site: &str,
 ) {
     use std::collections::{BTreeMap, HashSet};
-    let known: HashSet<String> = devices.iter().filter_map(|d| d.mac.clone()).collect();
+    // (Most captures of a run without dissectors or DHCP have none.)
+    if !observations
+        .iter()
+        .any(|o| matches!(o.kind, wardwatch_proto::ObsKind::Dhcp(_)))
+    {
+        return;
+    }
+    let known: HashSet<&str> = devices.iter().filter_map(|d| d.mac.as_deref()).collect();
     // mac -> (first ts, last ts, address)
     let mut new: BTreeMap<String, (i64, i64, Option<IpAddr>)> = BTreeMap::new();
     for o in observations {
@@ -388,7 +395,7 @@ pub fn add_dhcp_clients(
         let Some(bytes) = parse_mac(client_mac) else {
             continue;
         };
-        if known.contains(client_mac) || bytes == [0; 6] || oui::is_multicast(&bytes) {
+        if known.contains(client_mac.as_str()) || bytes == [0; 6] || oui::is_multicast(&bytes) {
             continue;
         }
         let e = new

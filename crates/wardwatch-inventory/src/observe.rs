@@ -118,7 +118,13 @@ pub fn apply_observations_threads(
 ) -> Vec<Device> {
     let mut by_ip: Index<IpAddr> = HashMap::default();
     let mut by_mac: Index<String> = HashMap::default();
-    for (i, d) in devices.iter().enumerate() {
+    // (Without observations the devices are only classified.)
+    let indexed = if observations.is_empty() {
+        &[][..]
+    } else {
+        &devices[..]
+    };
+    for (i, d) in indexed.iter().enumerate() {
         for ip in &d.ips {
             if let Ok(a) = ip.parse() {
                 by_ip.insert(a, i);
