@@ -35,7 +35,9 @@ pub use obs::{
 
 /// Bytes looked at before deciding what a stream carries.
 const PROBE_BYTES: usize = 64;
-/// Observations one flow may emit; repetitive ones are counted, not kept.
+/// Distinct facts one flow may emit (a repeat of one it emitted is passed
+/// on without counting); past them, facts are counted in
+/// `stats.observations_dropped`, not kept.
 const MAX_PER_FLOW: usize = 64;
 
 /// What a TCP flow was found to carry.
@@ -92,6 +94,8 @@ pub struct ProtoFlow {
     seen_commands: Vec<(WireName, Option<WireName>)>,
     /// Observations not kept because the flow had emitted its share.
     pub suppressed: u64,
+    /// The facts passed on, by direction and repeat key (see `keep`).
+    passed: Vec<(usize, u64)>,
     /// DIMSE commands not kept because the flow had already shown the
     /// same command on the same SOP class (a transfer's thousandth
     /// C-STORE): repeats, no fact lost.
@@ -238,7 +242,7 @@ impl ProtoFlow {
     }
 
     /// Keeps what is new: the first of each DIMSE command per flow, and at
-    /// most [`MAX_PER_FLOW`] observations.
+    /// most [`MAX_PER_FLOW`] distinct facts (their repeats pass freely).
     fn keep(&mut self, dir: usize, got: Vec<ObsKind>, out: &mut Vec<(usize, ObsKind)>) {
         for o in got {
             if let ObsKind::DicomCommand {
@@ -254,11 +258,23 @@ impl ProtoFlow {
                     self.seen_commands.push(k);
                 }
             }
+            // A fact the flow already passed on in this direction (an MLLP
+            // link's thousandth identical header) is passed on again, the
+            // run keeping its earliest sighting, without using up the
+            // flow's share: a new fact late in a long connection still
+            // fits. The facts passed on are at most the share, and so are
+            // their keys.
+            let fact = o.repeat_key().map(|k| (dir, k));
+            if fact.is_some_and(|f| self.passed.contains(&f)) {
+                out.push((dir, o));
+                continue;
+            }
             if self.emitted >= MAX_PER_FLOW {
                 self.suppressed += 1;
                 continue;
             }
             self.emitted += 1;
+            self.passed.extend(fact);
             out.push((dir, o));
         }
     }
@@ -491,5 +507,69 @@ mod tests {
             &mut out,
         );
         assert!(!g.wants_stream());
+    }
+}
+
+#[cfg(test)]
+mod flow_share {
+    use super::*;
+
+    /// A long connection repeats its facts (an interface engine's MLLP
+    /// link sends the same header thousands of times; a browser's
+    /// keep-alive connection the same request line): the repeats are
+    /// passed on (the run keeps the earliest sighting) but do not use up
+    /// the flow's share, so a new fact late in the connection is kept.
+    #[test]
+    fn repeats_do_not_use_up_a_flows_share() {
+        let mut f = ProtoFlow::default();
+        let mut out = Vec::new();
+        let msg = |ty: &str, id: usize| {
+            let mut m = vec![0x0b];
+            m.extend_from_slice(
+                format!("MSH|^~\\&|MONITOR|ICU|EMR|HOSP|20260101||{ty}|{id}|P|2.5\rOBR|1\r")
+                    .as_bytes(),
+            );
+            m.extend_from_slice(&[0x1c, 0x0d]);
+            m
+        };
+        for i in 0..3 * MAX_PER_FLOW {
+            f.on_stream(0, &msg("ORU^R01", i), &mut out);
+        }
+        f.on_stream(0, &msg("ADT^A08", 9999), &mut out);
+        let types: Vec<String> = out
+            .iter()
+            .filter_map(|(_, o)| match o {
+                ObsKind::Hl7Message(m) => Some(format!("{}^{}", m.message_type, m.trigger)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            types.iter().any(|t| t == "ADT^A08"),
+            "late new fact lost: {} kept",
+            types.len()
+        );
+        assert_eq!(f.suppressed, 0);
+
+        let mut h = ProtoFlow::default();
+        let mut out = Vec::new();
+        for _ in 0..3 * MAX_PER_FLOW {
+            h.on_stream(
+                0,
+                b"GET /status HTTP/1.1\r\nHost: pump-7\r\nUser-Agent: probe/1.0\r\n\r\n",
+                &mut out,
+            );
+        }
+        h.on_stream(
+            0,
+            b"GET /admin HTTP/1.1\r\nHost: pump-7\r\nAuthorization: Basic YWRtaW46YWRtaW4=\r\n\r\n",
+            &mut out,
+        );
+        assert!(
+            out.iter().any(
+                |(_, o)| matches!(o, ObsKind::HttpRequest(r) if r.basic_user.as_deref() == Some("admin"))
+            ),
+            "late credential lost: {:?}",
+            out.last()
+        );
     }
 }
