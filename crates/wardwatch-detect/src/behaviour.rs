@@ -486,10 +486,12 @@ fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
     let mut senders: Vec<_> = digest.arp.iter().collect();
     senders.sort_by_key(|(ip, _)| **ip);
     for (ip, a) in senders {
-        let n = a.targets.len();
-        if n < ctx.config().arp_sweep_targets {
+        // Many addresses within a minute: a router asks for the hosts of
+        // its subnet too, but one by one as their entries expire.
+        if a.burst < ctx.config().arp_sweep_targets {
             continue;
         }
+        let n = a.targets.len();
         out.raise(Raise {
             kind: "port-scan",
             rule: "arp-sweep".into(),
@@ -499,8 +501,8 @@ fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
             peers: Vec::new(),
             peer_count: Some(n as u64),
             summary: format!(
-                "Host discovery: ARP requests for {n} addresses ({} requests)",
-                a.requests
+                "Host discovery: ARP requests for {n} addresses ({} requests), {} of them within a minute",
+                a.requests, a.burst
             ),
             detail: "first ARP request of the sweep".into(),
             origin: Some((a.first_frame.0, a.first_frame.1, a.first_ts)),

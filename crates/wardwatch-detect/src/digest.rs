@@ -232,6 +232,35 @@ pub struct ArpAsks {
     pub last_ts: i64,
     /// First frame.
     pub first_frame: (u16, u64),
+    /// Most distinct targets first asked for within one
+    /// [`ARP_SWEEP_WINDOW_NS`] (see [`ArpAsks::note_new_target`]): a sweep
+    /// asks for hundreds in seconds, a router for the hosts of its subnet
+    /// one by one as their entries expire, over hours.
+    pub burst: usize,
+    /// New targets counted in the current window of each of two grids of
+    /// windows, the second offset by half a window: (window index, count).
+    windows: [(i64, usize); 2],
+}
+
+/// The window ARP sweeps are counted in: one minute.
+pub const ARP_SWEEP_WINDOW_NS: i64 = 60_000_000_000;
+
+impl ArpAsks {
+    /// Counts a target asked for the first time at `ts` towards
+    /// [`ArpAsks::burst`]. Windows of two grids, one offset by half a
+    /// window: any run of new targets within half a window lies whole in
+    /// one of them (a longer one is counted at least half in one).
+    fn note_new_target(&mut self, ts: i64) {
+        for (grid, (at, n)) in self.windows.iter_mut().enumerate() {
+            let w = (ts + grid as i64 * (ARP_SWEEP_WINDOW_NS / 2)).div_euclid(ARP_SWEEP_WINDOW_NS);
+            if *n == 0 || *at != w {
+                *at = w;
+                *n = 0;
+            }
+            *n += 1;
+            self.burst = self.burst.max(*n);
+        }
+    }
 }
 
 /// Most distinct targets remembered per ARP sender.
@@ -579,7 +608,8 @@ impl FlowDigest {
         self.pairs.insert(key, w);
     }
 
-    /// Notes an ARP request from `sender` for `target`.
+    /// Notes a broadcast ARP request from `sender` for `target` (a unicast
+    /// one revalidates an entry the sender has: no discovery).
     pub fn arp_request(
         &mut self,
         sender: std::net::Ipv4Addr,
@@ -604,6 +634,7 @@ impl FlowDigest {
         a.last_ts = a.last_ts.max(ts);
         if room && a.targets.len() < MAX_ARP_TARGETS && a.targets.insert(target) {
             self.arp_targets += 1;
+            a.note_new_target(ts);
         }
     }
 
@@ -693,6 +724,8 @@ impl FlowDigest {
             match self.arp.get_mut(&s) {
                 Some(a) => {
                     a.requests += o.requests;
+                    // (Each side's busiest minute; the two are not summed.)
+                    a.burst = a.burst.max(o.burst);
                     if o.first_ts < a.first_ts {
                         a.first_ts = o.first_ts;
                         a.first_frame = o.first_frame;

@@ -84,7 +84,8 @@ pub struct DetectConfig {
     /// Distinct hosts probed on one port without an answer before a
     /// horizontal scan is reported.
     pub scan_hosts: usize,
-    /// Distinct addresses asked for by ARP before a sweep is reported.
+    /// Distinct addresses first asked for by one sender's broadcast ARP
+    /// requests within a minute before a sweep is reported.
     pub arp_sweep_targets: usize,
     /// Failed logins from one client to one server before brute force.
     pub brute_force_failures: u64,

@@ -399,7 +399,10 @@ impl Dispatcher {
             Network::Arp(a) => {
                 if by_frame {
                     self.count(input, p, tunneled);
-                    if a.op == 1 {
+                    // Only broadcast requests discover hosts: a unicast
+                    // one revalidates an entry the sender has. (On a link
+                    // without MACs they cannot be told apart: all count.)
+                    if a.op == 1 && dec.dst_mac.is_none_or(|m| m == [0xff; 6]) {
                         self.arp_digest
                             .arp_request(a.spa, a.tpa, p.ts_ns, (input, p.frame));
                     }
