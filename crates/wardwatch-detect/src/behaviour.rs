@@ -577,6 +577,12 @@ pub(crate) fn brute_force(
         if k.proto != 6 || by_login.contains(&(k.client, k.server)) {
             continue;
         }
+        // A site's application servers open a database connection per
+        // query by the hundred (no pooling in many clinical applications):
+        // only a client on the internet guessing is told from them.
+        if matches!(k.port, 1433 | 3306) && !ctx.is_public(&k.client) {
+            continue;
+        }
         if p.sample_count() < cfg.brute_force_connections {
             continue;
         }
@@ -1068,6 +1074,43 @@ mod tests {
             (f[0].kind.as_str(), f[0].rule.as_str(), f[0].count),
             ("exfiltration", "dicom-cfind-sweep", 270)
         );
+    }
+
+    #[test]
+    fn login_connection_bursts() {
+        let run = |client: &str, port: u16, client_payload: u64| {
+            let mut d = crate::digest::FlowDigest::new(1 << 12);
+            for i in 0..30 {
+                d.add(&tcp_flow(
+                    client,
+                    "10.0.0.22",
+                    port,
+                    [client_payload, 300],
+                    true,
+                    1_000_000_000_000 + i * 2_000_000_000,
+                ));
+            }
+            detect_with(&d, &[])
+                .into_iter()
+                .filter(|f| f.rule == "login-connection-burst")
+                .map(|f| (f.severity, f.ip.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        };
+        // Thirty short SSH sessions in a minute: password guessing.
+        assert_eq!(
+            run("10.0.0.9", 22, 600),
+            vec![("medium".into(), "10.0.0.22".into())]
+        );
+        // From the internet, on SQL Server: the same, and high.
+        assert_eq!(
+            run("198.51.100.7", 1433, 600),
+            vec![("high".into(), "10.0.0.22".into())]
+        );
+        // A site application server opening a connection per query.
+        assert_eq!(run("10.0.0.8", 1433, 600), vec![]);
+        assert_eq!(run("10.0.0.8", 3306, 600), vec![]);
+        // Interactive sessions carry data.
+        assert_eq!(run("10.0.0.9", 22, 20_000), vec![]);
     }
 
     /// A finished TCP flow between two addresses, at `ts`: established
