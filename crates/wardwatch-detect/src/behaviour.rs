@@ -710,8 +710,21 @@ pub(crate) fn exfiltration(
     }
 }
 
+/// Site hosts calling one internet service from which a periodic callback
+/// is fleet software (updates, telemetry, a vendor's device cloud) rather
+/// than one implant's command channel: reported, but low.
+const BEACON_FLEET_HOSTS: usize = 10;
+
 fn beaconing(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
     let cfg = ctx.config();
+    // Site hosts per internet service (pairs are distinct: one per client).
+    let mut callers: HashMap<(IpAddr, u8, u16), usize, foldhash::fast::RandomState> =
+        HashMap::default();
+    for (k, _) in pairs {
+        if ctx.is_local(&k.client) && ctx.is_public(&k.server) {
+            *callers.entry((k.server, k.proto, k.port)).or_default() += 1;
+        }
+    }
     for (k, p) in pairs {
         if p.sample_count() < cfg.beacon_min_connections
             || periodic_by_design(k.port)
@@ -741,16 +754,28 @@ fn beaconing(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Find
         // Score: 1 for a perfect clock, falling with jitter.
         let score = (1.0 - icv / cfg.beacon_max_interval_cv.max(1e-9)).clamp(0.0, 1.0) * 0.5
             + (1.0 - scv / cfg.beacon_max_size_cv.max(1e-9)).clamp(0.0, 1.0) * 0.5;
+        let fleet = callers
+            .get(&(k.server, k.proto, k.port))
+            .copied()
+            .unwrap_or(0);
+        let (severity, also) = if fleet >= BEACON_FLEET_HOSTS {
+            let also = format!("; {fleet} site hosts call this service: fleet software (updates, telemetry, a vendor cloud) more likely than a command channel");
+            (Severity::Low, also)
+        } else if medical {
+            (Severity::High, String::new())
+        } else {
+            (Severity::Medium, String::new())
+        };
         out.raise(Raise {
             kind: "beaconing",
             rule: "periodic-callback".into(),
-            severity: if medical { Severity::High } else { Severity::Medium },
+            severity,
             subject: k.client,
             peer: Some(k.server),
             peers: Vec::new(),
             peer_count: None,
             summary: format!(
-                "{} connections to {}:{} every {:.0} s (interval jitter {:.0} %, size jitter {:.0} %, score {:.2})",
+                "{} connections to {}:{} every {:.0} s (interval jitter {:.0} %, size jitter {:.0} %, score {:.2}){also}",
                 p.conns,
                 k.server,
                 k.port,
@@ -1111,6 +1136,44 @@ mod tests {
         assert_eq!(run("10.0.0.8", 3306, 600), vec![]);
         // Interactive sessions carry data.
         assert_eq!(run("10.0.0.9", 22, 20_000), vec![]);
+    }
+
+    #[test]
+    fn fleet_wide_callbacks_are_low() {
+        let run = |clients: u8| {
+            let mut d = crate::digest::FlowDigest::new(1 << 12);
+            for c in 0..clients {
+                for i in 0..20 {
+                    d.add(&tcp_flow(
+                        &format!("10.1.0.{}", c + 1),
+                        "198.51.100.9",
+                        443,
+                        [517, 3000],
+                        true,
+                        1_000_000_000_000 + i * 60_000_000_000 + i64::from(c) * 1_000_000,
+                    ));
+                }
+            }
+            detect_with(&d, &[])
+                .into_iter()
+                .filter(|f| f.rule == "periodic-callback")
+                .map(|f| (f.severity, f.summary))
+                .collect::<Vec<_>>()
+        };
+        // One host calling out every minute like a clock.
+        let one = run(1);
+        assert_eq!(one.len(), 1, "{one:?}");
+        assert_eq!(one[0].0, "medium");
+        // Twelve hosts calling the same service alike: updates, telemetry.
+        let fleet = run(12);
+        assert_eq!(fleet.len(), 12, "{fleet:?}");
+        for (sev, summary) in &fleet {
+            assert_eq!(sev, "low");
+            assert!(
+                summary.contains("12 site hosts call this service"),
+                "{summary}"
+            );
+        }
     }
 
     /// A finished TCP flow between two addresses, at `ts`: established
