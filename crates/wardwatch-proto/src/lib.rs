@@ -508,11 +508,6 @@ mod tests {
         );
         assert!(!g.wants_stream());
     }
-}
-
-#[cfg(test)]
-mod flow_share {
-    use super::*;
 
     /// A long connection repeats its facts (an interface engine's MLLP
     /// link sends the same header thousands of times; a browser's
