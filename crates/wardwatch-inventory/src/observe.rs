@@ -63,9 +63,42 @@ struct Acc {
     hostname: Option<String>,
     os: Option<String>,
     dicom_server: bool,
+    /// The DICOM services requests asked of it ([`dicom_service`] bits).
+    dicom_serves: u8,
     hl7_receiver: bool,
     dhcp_server: bool,
     lab: bool,
+}
+
+/// DICOM services a device performs, from the requests it receives.
+const SERVES_STORE: u8 = 1;
+const SERVES_QUERY: u8 = 2;
+const SERVES_WORKLIST: u8 = 4;
+const SERVES_PRINT: u8 = 8;
+/// Storage commitment results reported to it: the device that sent the
+/// images (a modality).
+const SERVES_COMMIT_REPORT: u8 = 16;
+
+/// Storage Commitment Push Model SOP Class.
+const STORAGE_COMMITMENT: &str = "1.2.840.10008.1.20.1";
+/// Modality Worklist Information Model - FIND.
+const WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
+
+/// What a DICOM request asks of the device receiving it (PS3.4): keeping
+/// images or answering queries (an archive), handing out the worklist,
+/// printing film, or taking a storage commitment result (the sender of the
+/// images). A verification (C-ECHO) tells nothing.
+fn dicom_service(command: &str, sop_class: Option<&str>) -> u8 {
+    let sop = sop_class.unwrap_or("");
+    match command {
+        "C-STORE-RQ" => SERVES_STORE,
+        "C-FIND-RQ" if sop == WORKLIST_FIND => SERVES_WORKLIST,
+        "C-FIND-RQ" | "C-MOVE-RQ" | "C-GET-RQ" => SERVES_QUERY,
+        "N-ACTION-RQ" if sop == STORAGE_COMMITMENT => SERVES_STORE,
+        "N-EVENT-REPORT-RQ" if sop == STORAGE_COMMITMENT => SERVES_COMMIT_REPORT,
+        _ if sop.starts_with("1.2.840.10008.5.1.1.") => SERVES_PRINT,
+        _ => 0,
+    }
 }
 
 impl Acc {
@@ -222,6 +255,7 @@ fn apply_share(
             hostname: None,
             os: None,
             dicom_server: false,
+            dicom_serves: 0,
             hl7_receiver: false,
             dhcp_server: false,
             lab: false,
@@ -328,6 +362,15 @@ fn apply_share(
                 sop_class,
                 status,
             } => {
+                // A request is performed by the other side: a DICOM
+                // service provider.
+                if let Some(a) = peer
+                    .filter(|_| command.ends_with("-RQ"))
+                    .and_then(|i| acc.get_mut(i))
+                {
+                    a.dicom_server = true;
+                    a.dicom_serves |= dicom_service(command, sop_class.as_deref());
+                }
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     // Built without `format!`: a busy modality sends these
                     // by the thousand.
@@ -814,10 +857,47 @@ fn apply_share(
                 d.medical = Some(true);
                 d.confidence.category = 0.9;
             }
-        } else if a.dicom_server && d.category == "unknown" {
-            d.category = "pacs".into();
+        } else if (a.dicom_server || a.dicom_serves != 0) && d.category == "unknown" {
+            // A DICOM service provider is named by what it was asked to do:
+            // accepting an association, or a verification, says only that
+            // it speaks DICOM (modalities answer their archive's echoes).
+            let role = if a.dicom_serves & (SERVES_STORE | SERVES_QUERY) != 0 {
+                Some(("pacs", 0.6, "DICOM archive (stores or answers queries)"))
+            } else if a.dicom_serves & SERVES_PRINT != 0 {
+                Some(("printer", 0.6, "DICOM film printer"))
+            } else if a.dicom_serves & SERVES_COMMIT_REPORT != 0 {
+                Some((
+                    "imaging-modality",
+                    0.5,
+                    "DICOM image sender (storage commitment results reported to it)",
+                ))
+            } else {
+                None
+            };
             d.medical = Some(true);
-            d.confidence.category = 0.6;
+            if let Some((category, confidence, why)) = role {
+                d.category = category.into();
+                d.confidence.category = confidence;
+                d.evidence.push(Evidence {
+                    source: "behaviour".into(),
+                    field: "role".into(),
+                    value: why.into(),
+                    input: None,
+                    frame: None,
+                    ts: None,
+                    rule: Some(format!("role:dicom-{category}").into()),
+                });
+            } else if a.dicom_serves & SERVES_WORKLIST != 0 {
+                d.evidence.push(Evidence {
+                    source: "behaviour".into(),
+                    field: "role".into(),
+                    value: "DICOM modality worklist provider".into(),
+                    input: None,
+                    frame: None,
+                    ts: None,
+                    rule: Some("role:dicom-worklist".into()),
+                });
+            }
         }
         if a.lab && d.category == "unknown" {
             d.category = "lab-analyzer".into();
@@ -939,6 +1019,77 @@ mod tests {
         assert!(one.iter().filter(|d| d.evidence.len() > 1).count() > n / 2);
         assert!(one.iter().any(|d| d.category == "interface-engine"));
         assert_eq!(one, three);
+    }
+
+    /// A DICOM service provider is named by the requests it receives: an
+    /// archive by images and queries, a film printer by print requests, an
+    /// image sender by storage commitment results; one only verified (its
+    /// archive's echo) or handing out the worklist is medical, of no
+    /// category (an association accepted said "pacs" before).
+    #[test]
+    fn dicom_providers_are_named_by_what_they_are_asked() {
+        let devices: Vec<Device> = (1..=10)
+            .map(|i| Device {
+                id: format!("dev-{i}"),
+                ips: vec![ip(i).to_string()],
+                category: "unknown".into(),
+                ..Default::default()
+            })
+            .collect();
+        let ask = |from: usize, to: usize, command: &'static str, sop: &'static str| Observation {
+            origin: Origin {
+                input: 0,
+                frame: from as u64,
+                ts_ns: from as i64,
+            },
+            client: (ip(from), 40000),
+            server: (ip(to), 104),
+            subject: Side::Client,
+            mac: None,
+            kind: ObsKind::DicomCommand {
+                command: command.into(),
+                sop_class: Some(sop.into()),
+                status: None,
+            },
+        };
+        let obs = vec![
+            ask(1, 2, "C-STORE-RQ", "1.2.840.10008.5.1.4.1.1.2"),
+            ask(3, 4, "C-ECHO-RQ", "1.2.840.10008.1.1"),
+            ask(5, 6, "N-CREATE-RQ", "1.2.840.10008.5.1.1.1"),
+            ask(7, 8, "N-EVENT-REPORT-RQ", STORAGE_COMMITMENT),
+            ask(9, 10, "C-FIND-RQ", WORKLIST_FIND),
+        ];
+        let inputs = InputNames(vec!["t.pcap".into()]);
+        let d = apply_observations_threads(devices, &obs, &inputs, 1);
+        let of = |i: usize| {
+            let d = &d[i - 1];
+            let role = d
+                .evidence
+                .iter()
+                .find(|e| e.field == "role")
+                .and_then(|e| e.rule.as_ref().map(|r| r.to_string()));
+            (d.category.as_str(), d.medical, role)
+        };
+        let role = |r: &str| Some(r.to_string());
+        assert_eq!(of(2), ("pacs", Some(true), role("role:dicom-pacs")));
+        assert_eq!(of(4), ("unknown", Some(true), None));
+        // (Whether a printer is medical is the category's to say.)
+        assert_eq!((of(6).0, of(6).2), ("printer", role("role:dicom-printer")));
+        assert_eq!(
+            of(8),
+            (
+                "imaging-modality",
+                Some(true),
+                role("role:dicom-imaging-modality")
+            )
+        );
+        assert_eq!(of(10), ("unknown", Some(true), role("role:dicom-worklist")));
+        // The senders are not named by what they asked (a CT image sent
+        // names its sender by the knowledge base's SOP class rule).
+        assert_eq!(of(1), ("imaging-modality", Some(true), None));
+        for i in [3, 5, 7, 9] {
+            assert_eq!(of(i), ("unknown", None, None), "device {i}");
+        }
     }
 
     /// A DHCP client that has no address yet and a link neighbour are

@@ -256,6 +256,9 @@ pub fn parse_command(b: &[u8]) -> Option<(u16, Option<WireName>, Option<u16>, bo
         }
         match elem {
             0x0002 => sop = Some(uid(val)),
+            // Requested SOP class: what N-SET, N-ACTION, N-GET and N-DELETE
+            // requests name instead (storage commitment, print).
+            0x0003 if sop.is_none() => sop = Some(uid(val)),
             0x0100 => field = le16(val, 0),
             0x0800 => has_data = le16(val, 0).is_some_and(|v| v != 0x0101),
             0x0900 => status = le16(val, 0),
@@ -702,6 +705,39 @@ mod tests {
         for b in crate::strings(0x1d, b"0123.\0 a\x01", 12, 5000) {
             assert_eq!(uid(&b), text(&b), "{b:?}");
         }
+    }
+
+    /// N-ACTION names the SOP class it acts on as the requested one
+    /// (0000,0003): a storage commitment request is told from a print
+    /// request by it. C-STORE names it as the affected one (0000,0002).
+    #[test]
+    fn commands_name_their_affected_or_requested_sop_class() {
+        let implicit = |e: u16, v: &[u8]| {
+            let mut o = vec![0, 0];
+            o.extend_from_slice(&e.to_le_bytes());
+            o.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            o.extend_from_slice(v);
+            o
+        };
+        let commit = b"1.2.840.10008.1.20.1\0";
+        let action = [
+            implicit(0x0003, commit),
+            implicit(0x0100, &0x0130u16.to_le_bytes()),
+            implicit(0x0800, &0x0102u16.to_le_bytes()),
+        ]
+        .concat();
+        let (field, sop, _, data) = parse_command(&action).unwrap();
+        assert_eq!(
+            (field, sop.as_deref(), data),
+            (0x0130, Some("1.2.840.10008.1.20.1"), true)
+        );
+        let store = [
+            implicit(0x0002, b"1.2.840.10008.5.1.4.1.1.2\0"),
+            implicit(0x0100, &0x0001u16.to_le_bytes()),
+        ]
+        .concat();
+        let (_, sop, _, _) = parse_command(&store).unwrap();
+        assert_eq!(sop.as_deref(), Some("1.2.840.10008.5.1.4.1.1.2"));
     }
 
     fn elem(g: u16, e: u16, vr: &[u8; 2], v: &[u8]) -> Vec<u8> {

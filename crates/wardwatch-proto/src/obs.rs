@@ -370,7 +370,8 @@ pub enum ObsKind {
     DicomCommand {
         /// Command field name, e.g. `C-STORE-RQ`.
         command: WireName,
-        /// Affected SOP class UID.
+        /// Affected SOP class UID (requested, in the N-services'
+        /// requests that name no affected one).
         sop_class: Option<WireName>,
         /// Status (responses).
         status: Option<u16>,
