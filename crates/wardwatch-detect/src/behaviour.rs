@@ -1138,6 +1138,75 @@ mod tests {
         assert_eq!(run("10.0.0.9", 22, 20_000), vec![]);
     }
 
+    /// (A posture rule, run here with the others.) A default community is
+    /// the agent's weakness when it answers with it or traps with it; a
+    /// manager only asking with it, unanswered, is the cleartext
+    /// community's low finding.
+    #[test]
+    fn a_default_snmp_community_needs_the_agent_to_use_it() {
+        use wardwatch_proto::obs::{Origin, Side};
+        let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let snmp = |manager: &str, agent: &str, pdu: &str, frame: u64| {
+            let trap = pdu.contains("trap");
+            let (client, server) = if trap {
+                ((ip(agent), 1024), (ip(manager), 162))
+            } else {
+                ((ip(manager), 40000), (ip(agent), 161))
+            };
+            Observation {
+                origin: Origin {
+                    input: 0,
+                    frame,
+                    ts_ns: frame as i64,
+                },
+                client,
+                server,
+                // The sender: the agent of a trap is the client, of a
+                // response the server.
+                subject: if pdu == "response" {
+                    Side::Server
+                } else {
+                    Side::Client
+                },
+                mac: None,
+                kind: ObsKind::Snmp(Box::new(wardwatch_proto::obs::SnmpFact {
+                    version: "v2c".into(),
+                    community: Some("public (default)".into()),
+                    pdu: pdu.into(),
+                    sys_descr: None,
+                    sys_object_id: None,
+                    sys_name: None,
+                    engine_id: None,
+                    user: None,
+                })),
+            }
+        };
+        let obs = vec![
+            // A printer answering the monitoring server.
+            snmp("10.0.0.5", "10.0.1.7", "get-request", 1),
+            snmp("10.0.0.5", "10.0.1.7", "response", 2),
+            // A pump asked, silent (its community is another).
+            snmp("10.0.0.5", "10.0.1.8", "get-request", 3),
+            snmp("10.0.0.5", "10.0.1.8", "get-next-request", 4),
+            // A switch sending traps with it.
+            snmp("10.0.0.5", "10.0.1.9", "snmpv2-trap", 5),
+        ];
+        let mut found: Vec<(String, String, String)> = detect_with(&FlowDigest::default(), &obs)
+            .into_iter()
+            .map(|f| (f.ip.unwrap_or_default(), f.rule, f.severity))
+            .collect();
+        found.sort();
+        let want = |a: &str, r: &str, s: &str| (a.to_string(), r.to_string(), s.to_string());
+        assert_eq!(
+            found,
+            vec![
+                want("10.0.1.7", "snmp-default-community", "high"),
+                want("10.0.1.8", "snmp-v1-v2c", "low"),
+                want("10.0.1.9", "snmp-default-community", "high"),
+            ]
+        );
+    }
+
     #[test]
     fn fleet_wide_callbacks_are_low() {
         let run = |clients: u8| {

@@ -166,6 +166,22 @@ fn proto_label(p: &str) -> &str {
 
 /// Runs the posture rules over the observations.
 pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'_>) {
+    // Agents seen answering a manager with a default community: they
+    // accept it. (An agent asked with a wrong community stays silent.)
+    let answered: std::collections::HashSet<(IpAddr, IpAddr)> = observations
+        .iter()
+        .filter_map(|o| match &o.kind {
+            ObsKind::Snmp(s)
+                if s.pdu == "response"
+                    && s.community
+                        .as_deref()
+                        .is_some_and(|c| c.contains("(default)")) =>
+            {
+                Some(snmp_ends(o, &s.pdu))
+            }
+            _ => None,
+        })
+        .collect();
     for o in observations {
         match &o.kind {
             ObsKind::Login {
@@ -206,7 +222,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
             )),
             ObsKind::Snmp(s) => {
                 if let Some(c) = &s.community {
-                    snmp(o, &s.version, c, &s.pdu, out);
+                    snmp(o, &s.version, c, &s.pdu, &answered, out);
                 }
             }
             ObsKind::SmbDialect {
@@ -430,15 +446,42 @@ fn login(
     }
 }
 
-fn snmp(o: &Observation, version: &str, community: &str, pdu: &str, out: &mut Findings<'_>) {
-    // The agent answers on 161 and sends traps from anywhere to 162.
-    let (agent, manager) = if o.server.1 == 162 || pdu.contains("trap") || pdu.contains("Trap") {
+/// The agent and the manager of an SNMP message: the agent answers on 161
+/// and sends traps from anywhere to 162.
+fn snmp_ends(o: &Observation, pdu: &str) -> (IpAddr, IpAddr) {
+    if o.server.1 == 162 || pdu.contains("trap") || pdu.contains("Trap") {
         (o.client.0, o.server.0)
     } else {
         (o.server.0, o.client.0)
-    };
+    }
+}
+
+/// An SNMP message with a community. A default community is the agent's
+/// weakness when the agent uses it: it answers with it or sends traps with
+/// it. Only asked with it (a monitoring server or a scanner trying
+/// "public" on every address), with no answer seen, it is the cleartext
+/// community's low finding: most such agents ignore it.
+fn snmp(
+    o: &Observation,
+    version: &str,
+    community: &str,
+    pdu: &str,
+    answered: &std::collections::HashSet<(IpAddr, IpAddr)>,
+    out: &mut Findings<'_>,
+) {
+    let (agent, manager) = snmp_ends(o, pdu);
     let default = community.contains("(default)");
-    let (kind, rule, sev, summary, remediation) = if default {
+    let unanswered = pdu.ends_with("request") && !answered.contains(&(agent, manager));
+    let (kind, rule, sev, summary, remediation) = if default && unanswered {
+        let name = community.split(' ').next().unwrap_or("public");
+        (
+            "insecure-protocol",
+            "snmp-v1-v2c",
+            Severity::Low,
+            format!("SNMP {version} asked with the default community \"{name}\" (no answer seen)"),
+            remedy::SNMP_V12,
+        )
+    } else if default {
         let name = community.split(' ').next().unwrap_or("public");
         (
             "default-credentials",
