@@ -471,7 +471,12 @@ fn snmp(
 ) {
     let (agent, manager) = snmp_ends(o, pdu);
     let default = community.contains("(default)");
-    let unanswered = pdu.ends_with("request") && !answered.contains(&(agent, manager));
+    // (An inform, like a trap, is the agent using the community itself.)
+    let asked = matches!(
+        pdu,
+        "get-request" | "get-next-request" | "get-bulk-request" | "set-request"
+    );
+    let unanswered = asked && !answered.contains(&(agent, manager));
     let (kind, rule, sev, summary, remediation) = if default && unanswered {
         let name = community.split(' ').next().unwrap_or("public");
         (
