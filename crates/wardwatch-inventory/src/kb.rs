@@ -285,6 +285,35 @@ pub fn legacy_os(os: &str) -> Option<&'static str> {
     if let Some((_, n)) = names.iter().find(|(k, _)| l.contains(k)) {
         return Some(n);
     }
+    // Windows 10 releases past their end of support in every edition (and
+    // the server releases of the same builds): the semi-annual ones before
+    // 21H2, and 22H2 (October 2025; paid extended updates aside). Builds
+    // with long-term editions still supported are not named: 14393 (LTSB
+    // 2016 / Server 2016), 17763 (LTSC 2019 / Server 2019), 19044 (LTSC
+    // 2021). The build is read from an NTLM version ("10.0.19045") or a
+    // "10.0 build 19045".
+    let build = ["10.0.", "10.0 build "].iter().find_map(|k| {
+        let at = l.find(k)? + k.len();
+        let digits: String = l[at..].chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    let release = match build {
+        Some(10240) => Some("Windows 10 1507"),
+        Some(10586) => Some("Windows 10 1511"),
+        Some(15063) => Some("Windows 10 1703"),
+        Some(16299) => Some("Windows 10 1709"),
+        Some(17134) => Some("Windows 10 1803"),
+        Some(18362) => Some("Windows 10 1903"),
+        Some(18363) => Some("Windows 10 1909"),
+        Some(19041) => Some("Windows 10 2004"),
+        Some(19042) => Some("Windows 10 20H2"),
+        Some(19043) => Some("Windows 10 21H1"),
+        Some(19045) => Some("Windows 10 22H2 (without paid extended updates)"),
+        _ => None,
+    };
+    if release.is_some() {
+        return release;
+    }
     // NTLM versions: 5.x is 2000/XP/2003, 6.0 Vista/2008, 6.1 7/2008 R2,
     // 6.2/6.3 8/8.1/2012 (support ended 2023).
     for (k, n) in [
@@ -671,7 +700,26 @@ mod tests {
             legacy_os("Windows 6.1 build 7601"),
             Some("Windows 7/2008 R2")
         );
-        assert_eq!(legacy_os("Windows 10.0 build 19041"), None);
+        // Windows 10 by build: past its end of support, or a build with a
+        // long-term edition still supported.
+        assert_eq!(
+            legacy_os("Windows 10 / Server 2016-2019 (10.0.19045)"),
+            Some("Windows 10 22H2 (without paid extended updates)")
+        );
+        assert_eq!(
+            legacy_os("Windows 10.0 build 19041"),
+            Some("Windows 10 2004")
+        );
+        for supported in [
+            "Windows 10 / Server 2016-2019 (10.0.14393)",
+            "Windows 10 / Server 2016-2019 (10.0.17763)",
+            "Windows 10 / Server 2016-2019 (10.0.19044)",
+            "Windows 11 / Server 2022 (10.0.22631)",
+            "Windows 10 / Server 2016-2019 (10.0.190455)",
+            "Windows 10",
+        ] {
+            assert_eq!(legacy_os(supported), None, "{supported}");
+        }
         assert_eq!(legacy_os("Linux"), None);
     }
 
