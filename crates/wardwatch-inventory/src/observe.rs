@@ -952,20 +952,25 @@ mod tests {
         IpAddr::from([10, (i >> 16) as u8, (i >> 8) as u8, i as u8])
     }
 
-    /// Sharing the devices between threads changes nothing: facts between
-    /// devices of different shares (a client in one, its server in another)
-    /// land on both, as with one thread.
-    #[test]
-    fn threads_give_the_same_devices() {
-        let n = 3 * MIN_SHARD + 17;
-        let devices: Vec<Device> = (0..n)
+    /// Devices of unknown kind, one per address [`ip`]`(i)`.
+    fn devices_at(range: std::ops::Range<usize>) -> Vec<Device> {
+        range
             .map(|i| Device {
                 id: format!("dev-{i}"),
                 ips: vec![ip(i).to_string()],
                 category: "unknown".into(),
                 ..Default::default()
             })
-            .collect();
+            .collect()
+    }
+
+    /// Sharing the devices between threads changes nothing: facts between
+    /// devices of different shares (a client in one, its server in another)
+    /// land on both, as with one thread.
+    #[test]
+    fn threads_give_the_same_devices() {
+        let n = 3 * MIN_SHARD + 17;
+        let devices = devices_at(0..n);
         let hl7 = ObsKind::Hl7Message(Box::new(Hl7Header {
             mllp: true,
             encoding: "^~\\&".into(),
@@ -1028,14 +1033,7 @@ mod tests {
     /// category (an association accepted said "pacs" before).
     #[test]
     fn dicom_providers_are_named_by_what_they_are_asked() {
-        let devices: Vec<Device> = (1..=10)
-            .map(|i| Device {
-                id: format!("dev-{i}"),
-                ips: vec![ip(i).to_string()],
-                category: "unknown".into(),
-                ..Default::default()
-            })
-            .collect();
+        let devices = devices_at(1..11);
         let ask = |from: usize, to: usize, command: &'static str, sop: &'static str| Observation {
             origin: Origin {
                 input: 0,
