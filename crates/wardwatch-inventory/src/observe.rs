@@ -65,6 +65,8 @@ struct Acc {
     dicom_server: bool,
     /// The DICOM services requests asked of it ([`dicom_service`] bits).
     dicom_serves: u8,
+    /// It asked others' archives queries or retrievals itself.
+    dicom_queries: bool,
     hl7_receiver: bool,
     dhcp_server: bool,
     lab: bool,
@@ -256,6 +258,7 @@ fn apply_share(
             os: None,
             dicom_server: false,
             dicom_serves: 0,
+            dicom_queries: false,
             hl7_receiver: false,
             dhcp_server: false,
             lab: false,
@@ -372,6 +375,7 @@ fn apply_share(
                     a.dicom_serves |= dicom_service(command, sop_class.as_deref());
                 }
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.dicom_queries |= dicom_service(command, sop_class.as_deref()) == SERVES_QUERY;
                     // Built without `format!`: a busy modality sends these
                     // by the thousand.
                     let sop = sop_class
@@ -861,7 +865,19 @@ fn apply_share(
             // A DICOM service provider is named by what it was asked to do:
             // accepting an association, or a verification, says only that
             // it speaks DICOM (modalities answer their archive's echoes).
-            let role = if a.dicom_serves & (SERVES_STORE | SERVES_QUERY) != 0 {
+            // Images received by a device that answers no query but asks
+            // an archive itself: a reading workstation, the destination of
+            // the retrievals it asked for.
+            let role = if a.dicom_serves & SERVES_QUERY == 0
+                && a.dicom_serves & SERVES_STORE != 0
+                && a.dicom_queries
+            {
+                Some((
+                    "medical-workstation",
+                    0.5,
+                    "DICOM workstation (receives images, queries an archive itself)",
+                ))
+            } else if a.dicom_serves & (SERVES_STORE | SERVES_QUERY) != 0 {
                 Some(("pacs", 0.6, "DICOM archive (stores or answers queries)"))
             } else if a.dicom_serves & SERVES_PRINT != 0 {
                 Some(("printer", 0.6, "DICOM film printer"))
@@ -1033,7 +1049,7 @@ mod tests {
     /// category (an association accepted said "pacs" before).
     #[test]
     fn dicom_providers_are_named_by_what_they_are_asked() {
-        let devices = devices_at(1..11);
+        let devices = devices_at(1..12);
         let ask = |from: usize, to: usize, command: &'static str, sop: &'static str| Observation {
             origin: Origin {
                 input: 0,
@@ -1056,6 +1072,10 @@ mod tests {
             ask(5, 6, "N-CREATE-RQ", "1.2.840.10008.5.1.1.1"),
             ask(7, 8, "N-EVENT-REPORT-RQ", STORAGE_COMMITMENT),
             ask(9, 10, "C-FIND-RQ", WORKLIST_FIND),
+            // A reading workstation retrieving a study from the archive,
+            // which sends it the images.
+            ask(11, 2, "C-MOVE-RQ", "1.2.840.10008.5.1.4.1.2.2.2"),
+            ask(2, 11, "C-STORE-RQ", "1.2.840.10008.5.1.4.1.1.2"),
         ];
         let inputs = InputNames(vec!["t.pcap".into()]);
         let d = apply_observations_threads(devices, &obs, &inputs, 1);
@@ -1082,6 +1102,14 @@ mod tests {
             )
         );
         assert_eq!(of(10), ("unknown", Some(true), role("role:dicom-worklist")));
+        assert_eq!(
+            of(11),
+            (
+                "medical-workstation",
+                Some(true),
+                role("role:dicom-medical-workstation")
+            )
+        );
         // The senders are not named by what they asked (a CT image sent
         // names its sender by the knowledge base's SOP class rule).
         assert_eq!(of(1), ("imaging-modality", Some(true), None));
