@@ -1388,6 +1388,26 @@ fn warn_issues(outcome: &Outcome) {
             w.input, w.offset, w.message
         );
     }
+    if let Some(hint) = no_site_hint(&outcome.report) {
+        eprintln!("wardwatch: note: {hint}");
+    }
+}
+
+/// A site on public address space given no blocks of its own has no device
+/// (only the site's addresses become devices) and its hosts are "the
+/// internet" to every rule: said plainly rather than left as an empty list.
+fn no_site_hint(r: &wardwatch_model::Report) -> Option<String> {
+    if !r.devices.is_empty() {
+        return None;
+    }
+    let busiest = r.top_talkers.first()?;
+    Some(format!(
+        "no device: none of the {} busiest addresses (the first {}) is in the site's address space \
+         (private ranges and the blocks configured); if the site uses public addresses, name them with \
+         --local-net CIDR or in wardwatch.toml",
+        r.top_talkers.len(),
+        busiest.ip
+    ))
 }
 
 fn input_error(e: EngineError) -> ExitCode {

@@ -655,3 +655,34 @@ fn watch_streams_findings_from_a_live_interface() {
         serde_json::from_slice(&std::fs::read(dir.join("baselines.json")).unwrap()).unwrap();
     assert!(!base["devices"].as_object().unwrap().is_empty(), "{base:#}");
 }
+
+/// A capture whose every address is public, analysed without the site's
+/// blocks, lists no device: the command says why and what to give it,
+/// and says nothing once the block is given.
+#[test]
+fn a_site_on_public_addresses_is_told_to_name_them() {
+    let Some(p) = shared("pcap/formats/ppp__ndpi.pcap") else {
+        return;
+    };
+    let p = p.to_string_lossy().to_string();
+    let bare = run(&["analyze", "--format", "json", &p]);
+    assert!(bare.status.success());
+    let err = String::from_utf8_lossy(&bare.stderr);
+    assert!(
+        err.contains("no device") && err.contains("--local-net"),
+        "{err}"
+    );
+    let named = run(&[
+        "analyze",
+        "--format",
+        "json",
+        "--local-net",
+        "193.167.0.0/16",
+        &p,
+    ]);
+    assert!(named.status.success());
+    let err = String::from_utf8_lossy(&named.stderr);
+    assert!(!err.contains("no device"), "{err}");
+    let report: Value = serde_json::from_slice(&named.stdout).unwrap();
+    assert!(!report["devices"].as_array().unwrap().is_empty());
+}
