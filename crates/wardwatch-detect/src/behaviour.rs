@@ -717,14 +717,9 @@ const BEACON_FLEET_HOSTS: usize = 10;
 
 fn beaconing(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Findings<'_>) {
     let cfg = ctx.config();
-    // Site hosts per internet service (pairs are distinct: one per client).
-    let mut callers: HashMap<(IpAddr, u8, u16), usize, foldhash::fast::RandomState> =
-        HashMap::default();
-    for (k, _) in pairs {
-        if ctx.is_local(&k.client) && ctx.is_public(&k.server) {
-            *callers.entry((k.server, k.proto, k.port)).or_default() += 1;
-        }
-    }
+    // Site hosts per internet service (pairs are distinct: one per client),
+    // counted once a pair is found periodic (most runs have none).
+    let mut callers: Option<HashMap<(IpAddr, u8, u16), usize, foldhash::fast::RandomState>> = None;
     for (k, p) in pairs {
         if p.sample_count() < cfg.beacon_min_connections
             || periodic_by_design(k.port)
@@ -755,6 +750,15 @@ fn beaconing(ctx: &Context<'_>, pairs: &[(&PairKey, &PairStats)], out: &mut Find
         let score = (1.0 - icv / cfg.beacon_max_interval_cv.max(1e-9)).clamp(0.0, 1.0) * 0.5
             + (1.0 - scv / cfg.beacon_max_size_cv.max(1e-9)).clamp(0.0, 1.0) * 0.5;
         let fleet = callers
+            .get_or_insert_with(|| {
+                let mut n: HashMap<_, usize, foldhash::fast::RandomState> = HashMap::default();
+                for (k, _) in pairs {
+                    if ctx.is_local(&k.client) && ctx.is_public(&k.server) {
+                        *n.entry((k.server, k.proto, k.port)).or_default() += 1;
+                    }
+                }
+                n
+            })
             .get(&(k.server, k.proto, k.port))
             .copied()
             .unwrap_or(0);

@@ -103,6 +103,20 @@ fn dicom_service(command: &str, sop_class: Option<&str>) -> u8 {
     }
 }
 
+/// A role a device was seen playing (a DNS server, a DICOM archive …), as
+/// evidence: no frame of its own, the rule naming the role.
+fn role_evidence(value: &str, rule: String) -> Evidence {
+    Evidence {
+        source: "behaviour".into(),
+        field: "role".into(),
+        value: value.into(),
+        input: None,
+        frame: None,
+        ts: None,
+        rule: Some(rule.into()),
+    }
+}
+
 impl Acc {
     /// Adds a fact once: repeats are recognised by a hash before anything
     /// is built (a busy device repeats the same facts millions of times).
@@ -367,15 +381,16 @@ fn apply_share(
             } => {
                 // A request is performed by the other side: a DICOM
                 // service provider.
+                let service = dicom_service(command, sop_class.as_deref());
                 if let Some(a) = peer
                     .filter(|_| command.ends_with("-RQ"))
                     .and_then(|i| acc.get_mut(i))
                 {
                     a.dicom_server = true;
-                    a.dicom_serves |= dicom_service(command, sop_class.as_deref());
+                    a.dicom_serves |= service;
                 }
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.dicom_queries |= dicom_service(command, sop_class.as_deref()) == SERVES_QUERY;
+                    a.dicom_queries |= service == SERVES_QUERY;
                     // Built without `format!`: a busy modality sends these
                     // by the thousand.
                     let sop = sop_class
@@ -861,7 +876,7 @@ fn apply_share(
                 d.medical = Some(true);
                 d.confidence.category = 0.9;
             }
-        } else if (a.dicom_server || a.dicom_serves != 0) && d.category == "unknown" {
+        } else if a.dicom_server && d.category == "unknown" {
             // A DICOM service provider is named by what it was asked to do:
             // accepting an association, or a verification, says only that
             // it speaks DICOM (modalities answer their archive's echoes).
@@ -894,25 +909,13 @@ fn apply_share(
             if let Some((category, confidence, why)) = role {
                 d.category = category.into();
                 d.confidence.category = confidence;
-                d.evidence.push(Evidence {
-                    source: "behaviour".into(),
-                    field: "role".into(),
-                    value: why.into(),
-                    input: None,
-                    frame: None,
-                    ts: None,
-                    rule: Some(format!("role:dicom-{category}").into()),
-                });
+                d.evidence
+                    .push(role_evidence(why, format!("role:dicom-{category}")));
             } else if a.dicom_serves & SERVES_WORKLIST != 0 {
-                d.evidence.push(Evidence {
-                    source: "behaviour".into(),
-                    field: "role".into(),
-                    value: "DICOM modality worklist provider".into(),
-                    input: None,
-                    frame: None,
-                    ts: None,
-                    rule: Some("role:dicom-worklist".into()),
-                });
+                d.evidence.push(role_evidence(
+                    "DICOM modality worklist provider",
+                    "role:dicom-worklist".into(),
+                ));
             }
         }
         if a.lab && d.category == "unknown" {
@@ -930,15 +933,10 @@ fn apply_share(
             if !on {
                 continue;
             }
-            d.evidence.push(Evidence {
-                source: "behaviour".into(),
-                field: "role".into(),
-                value: role.into(),
-                input: None,
-                frame: None,
-                ts: None,
-                rule: Some(format!("role:{}", role.to_lowercase().replace(' ', "-")).into()),
-            });
+            d.evidence.push(role_evidence(
+                role,
+                format!("role:{}", role.to_lowercase().replace(' ', "-")),
+            ));
             if d.category == "unknown" {
                 d.category = "server".into();
                 d.medical = Some(false);
