@@ -815,6 +815,14 @@ pub(crate) fn exposure(
     let mut inbound: Inbound<'_> = BTreeMap::new();
     // Medical devices' external peers.
     let mut external: External<'_> = BTreeMap::new();
+    // Site hosts' FTP control connections to internet servers: in active
+    // mode the server opens each data connection to a port the client
+    // named (PORT/EPRT), from the internet to the site.
+    let ftp_control: BTreeSet<(IpAddr, IpAddr)> = pairs
+        .iter()
+        .filter(|(k, p)| k.proto == 6 && k.port == 21 && p.established > 0)
+        .map(|(k, _)| (k.client, k.server))
+        .collect();
     for (k, p) in pairs {
         if p.established == 0 {
             continue;
@@ -823,6 +831,10 @@ pub(crate) fn exposure(
             // UDP "answers" from a local port above 1023 are usually a reply
             // to the local side (NAT, QUIC, STUN), not a service.
             if k.proto == 17 && k.port >= 1024 {
+                continue;
+            }
+            // An active-mode FTP data connection, not a service.
+            if k.proto == 6 && k.port >= 1024 && ftp_control.contains(&(k.server, k.client)) {
                 continue;
             }
             let e = inbound
@@ -1369,6 +1381,59 @@ mod tests {
         };
         assert_eq!(late(&["10.2.2.3"]), (vec![20], 80));
         assert_eq!(late(&["10.2.2.3", "10.2.2.4"]), (vec![20], 180));
+    }
+
+    #[test]
+    fn active_ftp_data_connections_are_no_exposure() {
+        use crate::digest::FlowDigest;
+        let inbound = |d: &FlowDigest| {
+            detect_with(d, &[])
+                .into_iter()
+                .filter(|f| f.rule == "inbound-from-internet")
+                .map(|f| f.summary)
+                .collect::<Vec<_>>()
+        };
+        let mut d = FlowDigest::default();
+        // The server opens the data connection to the port the client
+        // named.
+        d.add(&tcp_flow(
+            "45.33.32.156",
+            "10.1.1.5",
+            33582,
+            [0, 900],
+            true,
+            20,
+        ));
+        assert_eq!(inbound(&d).len(), 1, "without the control connection");
+        d.add(&tcp_flow(
+            "10.1.1.5",
+            "45.33.32.156",
+            21,
+            [80, 400],
+            true,
+            10,
+        ));
+        assert!(inbound(&d).is_empty(), "{:?}", inbound(&d));
+        // Another internet address reaching the same port still is.
+        d.add(&tcp_flow(
+            "45.33.32.200",
+            "10.1.1.5",
+            33582,
+            [0, 900],
+            true,
+            30,
+        ));
+        assert_eq!(inbound(&d).len(), 1);
+        // And so is the FTP server's own service port below 1024.
+        d.add(&tcp_flow(
+            "45.33.32.156",
+            "10.1.1.5",
+            22,
+            [80, 900],
+            true,
+            40,
+        ));
+        assert_eq!(inbound(&d).len(), 2);
     }
 
     #[test]
