@@ -114,12 +114,15 @@ impl Default for EngineConfig {
 impl EngineConfig {
     /// What detection reads, from this configuration and one analysis's
     /// devices, observations and flow digest.
+    /// `local` is the site's address space: this configuration's, or an
+    /// outcome's (which adds what the run learned).
     pub fn detect_input<'a>(
         &'a self,
         inputs: &'a [String],
         devices: &'a [wardwatch_model::Device],
         observations: &'a [Observation],
         digest: &'a FlowDigest,
+        local: &'a LocalNets,
     ) -> DetectInput<'a> {
         DetectInput {
             site: &self.site,
@@ -127,7 +130,7 @@ impl EngineConfig {
             devices,
             observations,
             digest,
-            local: &self.local,
+            local,
             config: &self.detect_config,
             indicators: &self.indicators,
             zones: &self.zones,
@@ -149,6 +152,9 @@ pub struct Outcome {
     pub observations: Vec<Observation>,
     /// Flows folded per conversation pair (policy synthesis and replay).
     pub digest: FlowDigest,
+    /// The site's address space: the configuration's, and the addresses
+    /// outside it the run found on the captured link.
+    pub local: LocalNets,
     /// What the analysis no longer needs but has not freed (its
     /// observations, when they were not asked for): freed with the outcome,
     /// or never by a process that ends once the report is written.
@@ -1188,7 +1194,7 @@ pub fn watch_live(
                     let mut digest = keeper.borrow().snapshot();
                     digest.merge(*arp);
                     let devs = devices_now();
-                    let input = single.detect_input(names, &devs, all, &digest);
+                    let input = single.detect_input(names, &devs, all, &digest, &single.local);
                     let mut f = wardwatch_detect::detect_behaviour(&input);
                     single.suppressions.apply(&mut f);
                     if !f.is_empty() {
@@ -1205,7 +1211,7 @@ pub fn watch_live(
             let mut live = wardwatch_detect::live::LiveRules::new(single.detect_config.max_pairs);
             while let Ok((obs, flows)) = ev_rx.recv() {
                 let devs = devices_now();
-                let input = single.detect_input(names, &devs, &obs, &empty);
+                let input = single.detect_input(names, &devs, &obs, &empty, &single.local);
                 let flows: Vec<wardwatch_detect::live::LiveFlow> = flows
                     .iter()
                     .filter_map(|u| {
@@ -1616,6 +1622,12 @@ fn assemble(
         merge_digests();
     }
     stats.evicted_hosts = hosts.evicted;
+    // A site on public address space nobody configured (or IPv6 global
+    // addresses): its hosts' own packets say they are on the link.
+    let local = cfg
+        .local
+        .clone()
+        .with_learned(hosts.on_link_outside(&cfg.local));
     let t_merge = t0.elapsed();
     let rss_at_merge = if std::env::var_os("WARDWATCH_TIMING").is_some() {
         peak_rss_mb()
@@ -1671,7 +1683,7 @@ fn assemble(
         wardwatch_inventory::build_devices_threads(
             &hosts,
             &cfg.site,
-            &cfg.local,
+            &local,
             &input_names,
             cfg.threads,
         )
@@ -1721,7 +1733,13 @@ fn assemble(
     };
     lap.at("intel");
     let mut findings = if cfg.detect {
-        wardwatch_detect::detect(&cfg.detect_input(&names, &devices, &observations, &digest))
+        wardwatch_detect::detect(&cfg.detect_input(
+            &names,
+            &devices,
+            &observations,
+            &digest,
+            &local,
+        ))
     } else {
         Vec::new()
     };
@@ -1779,6 +1797,7 @@ fn assemble(
         flows,
         observations,
         digest,
+        local,
         // Hundreds of thousands of small allocations: freeing them here
         // took 11 ms of a one-thread run on the 1 GB hospital benchmark and,
         // on a thread of its own, a core from the report's writers.

@@ -185,10 +185,17 @@ pub fn fold_hosts(hosts: &mut HostTable, info: &FlowInfo) {
     let c = &info.dirs[Dir::ToServer as usize];
     let s = &info.dirs[Dir::ToClient as usize];
     let service = offered_service(info);
-    for (ep, tx, rx, svc) in [(info.client, c, s, None), (info.server, s, c, service)] {
+    let ends = [info.client, info.server];
+    for (i, (ep, tx, rx, svc)) in [(info.client, c, s, None), (info.server, s, c, service)]
+        .into_iter()
+        .enumerate()
+    {
         if tx.packets == 0 && rx.packets == 0 {
             continue;
         }
+        // A TTL counts toward where the sender is only on packets to one
+        // host: multicast senders pick their TTLs as scopes.
+        let to_host = wardwatch_inventory::net::is_unicast_host(&ends[1 - i].addr);
         hosts.add(HostUpdate {
             ip: ep.addr,
             mac: if tx.packets > 0 { tx.mac } else { None },
@@ -201,6 +208,7 @@ pub fn fold_hosts(hosts: &mut HostTable, info: &FlowInfo) {
             last_ts: info.last_ts,
             first,
             service: svc,
+            ttl: if tx.packets > 0 && to_host { tx.ttl } else { 0 },
         });
     }
 }

@@ -133,6 +133,9 @@ pub struct DirStats {
     pub mac: Option<Mac>,
     /// OR of the TCP flags sent.
     pub tcp_flags: u8,
+    /// The TTL (hop limit) of the first packet sent: unrouted, it says the
+    /// sender is on the captured link.
+    pub ttl: u8,
 }
 
 /// TCP connection state as far as a passive observer can tell.
@@ -482,6 +485,9 @@ impl<S: Default> FlowTable<S> {
         let d = &mut info.dirs[dir.idx()];
         d.packets += 1;
         d.bytes += meta.wire_len as u64;
+        if d.packets == 1 {
+            d.ttl = ip.ttl;
+        }
         if d.mac.is_none() {
             d.mac = dec.src_mac;
         }

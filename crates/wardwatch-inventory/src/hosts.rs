@@ -45,7 +45,53 @@ pub struct HostAgg {
     pub services: BTreeSet<(u8, u16)>,
     /// The earliest sighting.
     pub first_seen: Sighting,
+    /// Flows whose first packet from it to a unicast peer came with a TTL
+    /// no router lowered, and with one lowered (see
+    /// [`crate::net::unrouted_ttl`]).
+    pub ttl_flows: TtlFlows,
 }
+
+/// A host's flows by what the TTL of its first packet said.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TtlFlows {
+    /// Unrouted: sent from the captured link.
+    pub unrouted: u32,
+    /// Routed.
+    pub routed: u32,
+    /// The unrouted TTL last counted.
+    pub ttl: u8,
+}
+
+impl TtlFlows {
+    fn add(&mut self, ttl: u8) {
+        match crate::net::unrouted_ttl(ttl) {
+            Some(true) => {
+                self.unrouted = self.unrouted.saturating_add(1);
+                self.ttl = self.ttl.max(ttl);
+            }
+            Some(false) => self.routed = self.routed.saturating_add(1),
+            None => {}
+        }
+    }
+
+    fn merge(&mut self, o: TtlFlows) {
+        self.unrouted = self.unrouted.saturating_add(o.unrouted);
+        self.routed = self.routed.saturating_add(o.routed);
+        if o.unrouted > 0 {
+            self.ttl = self.ttl.max(o.ttl);
+        }
+    }
+
+    /// Whether its packets say the host is on the captured link: most of
+    /// its flows arrived unrouted.
+    pub fn on_link(&self) -> bool {
+        self.unrouted > 0 && self.unrouted >= self.routed
+    }
+}
+
+/// Most global IPv6 addresses one MAC may carry for them to be learned as
+/// the site's (see [`HostTable::on_link_outside`]).
+pub const ON_LINK_V6_PER_MAC: usize = 8;
 
 /// Most MACs remembered per address.
 pub const MAX_MACS: usize = 4;
@@ -77,6 +123,9 @@ pub struct HostUpdate {
     pub first: Sighting,
     /// A service it offered in this flow.
     pub service: Option<(u8, u16)>,
+    /// The TTL of its first packet, when it sent one to a unicast peer (0
+    /// otherwise).
+    pub ttl: u8,
 }
 
 /// The bounded table of hosts.
@@ -131,6 +180,72 @@ impl HostTable {
         self.hosts.is_empty()
     }
 
+    /// The addresses outside `local` that are on the captured link: a site
+    /// on public address space (or IPv6 global addresses) that nobody
+    /// configured. An address is when its own packets say so (see
+    /// [`TtlFlows::on_link`]) and its MAC is a host's, not a router's or a
+    /// proxy's: a proxy or a NAT that answers for internet servers sends
+    /// unrouted TTLs too, but from a MAC that also carries other IPv4
+    /// addresses (its own, or the other servers'). So the MAC carries no
+    /// other IPv4 address (IPv4), or at most [`ON_LINK_V6_PER_MAC`] global
+    /// IPv6 addresses (a host's stable and temporary ones), none of them
+    /// routed. Without a MAC (raw IP, NFLOG and PPP captures) nothing is
+    /// learned.
+    pub fn on_link_outside(&self, local: &LocalNets) -> Vec<IpAddr> {
+        #[derive(Default)]
+        struct Carried {
+            v4: usize,
+            v6: usize,
+            routed: bool,
+        }
+        let own_macs = |h: &'_ HostAgg| {
+            h.macs
+                .iter()
+                .map(|(m, _)| *m)
+                .filter(|m| *m != [0; 6] && !crate::oui::is_multicast(m))
+                .collect::<Vec<_>>()
+        };
+        let counted = |ip: &IpAddr, h: &HostAgg| {
+            h.tx_packets > 0 && crate::net::is_unicast_host(ip) && !crate::net::is_link_local(ip)
+        };
+        let mut by_mac: HashMap<[u8; 6], Carried, foldhash::fast::RandomState> = HashMap::default();
+        for (ip, h) in self.iter().filter(|(ip, h)| counted(ip, h)) {
+            let t = &h.ttl_flows;
+            for m in own_macs(h) {
+                let c = by_mac.entry(m).or_default();
+                if ip.is_ipv4() {
+                    c.v4 += 1;
+                } else {
+                    c.v6 += 1;
+                }
+                c.routed |= t.routed > t.unrouted;
+            }
+        }
+        let mut out: Vec<IpAddr> = self
+            .iter()
+            .filter(|(ip, h)| {
+                let macs = own_macs(h);
+                counted(ip, h)
+                    && h.ttl_flows.on_link()
+                    && !local.contains(ip)
+                    && !macs.is_empty()
+                    && macs.iter().all(|m| {
+                        by_mac.get(m).is_some_and(|c| {
+                            !c.routed
+                                && if ip.is_ipv4() {
+                                    c.v4 == 1
+                                } else {
+                                    c.v6 <= ON_LINK_V6_PER_MAC
+                                }
+                        })
+                    })
+            })
+            .map(|(ip, _)| *ip)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// The aggregate of one address.
     pub fn get(&self, ip: &IpAddr) -> Option<&HostAgg> {
         self.hosts.get(ip).map(|h| &**h)
@@ -176,6 +291,9 @@ impl HostTable {
         h.rx_packets += u.rx_packets;
         h.rx_bytes += u.rx_bytes;
         h.flows += 1;
+        if u.ttl != 0 {
+            h.ttl_flows.add(u.ttl);
+        }
         if earlier(&u.first, &h.first_seen) {
             h.first_seen = u.first;
         }
@@ -244,6 +362,7 @@ impl HostTable {
             h.rx_packets += o.rx_packets;
             h.rx_bytes += o.rx_bytes;
             h.flows += o.flows;
+            h.ttl_flows.merge(o.ttl_flows);
             if earlier(&o.first_seen, &h.first_seen) {
                 h.first_seen = o.first_seen;
             }
@@ -336,6 +455,7 @@ mod tests {
             last_ts: 1,
             first: at,
             service: None,
+            ttl: 64,
         }
     }
 

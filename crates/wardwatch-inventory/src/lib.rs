@@ -90,6 +90,8 @@ struct HostPart<'t> {
     /// Its device: by its own MAC when that is seen, else by address.
     key: DeviceKey,
     evidence: Evidence,
+    /// Why an address outside the site's blocks is the site's.
+    learned: Option<Evidence>,
 }
 
 /// [`build_devices`], the devices finished (identifier, addresses, vendor,
@@ -178,11 +180,31 @@ pub fn build_devices_threads<'t>(
                 },
             ),
         };
+        let learned = local.learned(ip).then(|| {
+            let t = &h.ttl_flows;
+            Evidence {
+                source: "ip".into(),
+                field: "site".into(),
+                value: format!(
+                    "{ip} is outside the site's address blocks but on the captured link: \
+                     its packets arrived with a TTL no router lowered ({}) in {} of its {} \
+                     flows that tell (--local-net names the site's blocks)",
+                    t.ttl,
+                    t.unrouted,
+                    t.unrouted + t.routed
+                ),
+                input: None,
+                frame: None,
+                ts: None,
+                rule: None,
+            }
+        });
         HostPart {
             ip: *ip,
             host: h,
             key,
             evidence,
+            learned,
         }
     };
     let gather = |part: HostPart<'t>| {
@@ -221,9 +243,11 @@ pub fn build_devices_threads<'t>(
         // Later parts grow it as usual (by one each time would copy it all
         // for every part of an address-rich device).
         if b.evidence.is_empty() {
-            b.evidence.reserve_exact(1);
+            b.evidence
+                .reserve_exact(1 + usize::from(part.learned.is_some()));
         }
         b.evidence.push(part.evidence);
+        b.evidence.extend(part.learned);
     };
     for_each_in_shares(sorted, threads, part_of, gather);
     // Routers get their role as evidence.
@@ -488,6 +512,7 @@ mod build_tests {
                     arp_owner: i % 7 == 0,
                 },
                 service: (i % 2 == 0).then_some((6, 104)),
+                ttl: 64,
             });
         }
         let inputs = InputNames(vec!["a.pcap".into()]);

@@ -59,9 +59,15 @@ impl FromStr for Cidr {
 }
 
 /// The site's own address space: private, shared, link-local and loopback
-/// ranges by default, plus whatever the site configures.
+/// ranges by default, plus whatever the site configures, plus the
+/// addresses outside them that a run found on the captured link (see
+/// [`unrouted_ttl`]).
 #[derive(Debug, Clone)]
-pub struct LocalNets(Vec<Cidr>);
+pub struct LocalNets {
+    blocks: Vec<Cidr>,
+    /// Learned addresses, sorted.
+    hosts: Vec<IpAddr>,
+}
 
 impl Default for LocalNets {
     fn default() -> Self {
@@ -76,18 +82,51 @@ impl Default for LocalNets {
             "fe80::/10",
             "::1/128",
         ];
-        LocalNets(v.iter().filter_map(|s| s.parse().ok()).collect())
+        LocalNets {
+            blocks: v.iter().filter_map(|s| s.parse().ok()).collect(),
+            hosts: Vec::new(),
+        }
     }
 }
 
 impl LocalNets {
     /// Adds a block of the site's own.
     pub fn add(&mut self, c: Cidr) {
-        self.0.push(c);
+        self.blocks.push(c);
+    }
+    /// The same space with `hosts`, addresses outside its blocks that a run
+    /// found to be the site's, added one by one.
+    pub fn with_learned(mut self, hosts: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.hosts.extend(hosts);
+        self.hosts.sort_unstable();
+        self.hosts.dedup();
+        self
     }
     /// Whether `ip` belongs to the site.
     pub fn contains(&self, ip: &IpAddr) -> bool {
-        self.0.iter().any(|c| c.contains(ip))
+        self.blocks.iter().any(|c| c.contains(ip)) || self.learned(ip)
+    }
+    /// Whether `ip` is the site's because a run learned it, not by a block.
+    pub fn learned(&self, ip: &IpAddr) -> bool {
+        !self.hosts.is_empty() && self.hosts.binary_search(ip).is_ok()
+    }
+    /// Addresses learned.
+    pub fn learned_count(&self) -> usize {
+        self.hosts.len()
+    }
+}
+
+/// What the TTL (IPv6: hop limit) of a packet says of its sender's place:
+/// `Some(true)` for a value stacks start from (64, 128, 255): no router
+/// took one off, and the sender is on the captured link (or is the
+/// capturing host); `Some(false)` for a value routers lowered; `None` below
+/// 32, values senders pick on purpose (traceroute probes, multicast scopes)
+/// and a host 32 hops or more away.
+pub fn unrouted_ttl(ttl: u8) -> Option<bool> {
+    match ttl {
+        64 | 128 | 255 => Some(true),
+        32.. => Some(false),
+        _ => None,
     }
 }
 
@@ -122,5 +161,14 @@ mod tests {
         assert!(l.contains(&"fe80::1".parse().unwrap()));
         assert!(!l.contains(&"8.8.8.8".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        let ip: IpAddr = "141.142.228.5".parse().unwrap();
+        let l = l.with_learned([ip, ip]);
+        assert!(l.contains(&ip) && l.learned(&ip) && l.learned_count() == 1);
+        assert!(!l.learned(&"192.168.1.1".parse().unwrap()));
+        assert!(!l.contains(&"141.142.228.6".parse().unwrap()));
+        assert_eq!(unrouted_ttl(64), Some(true));
+        assert_eq!(unrouted_ttl(255), Some(true));
+        assert_eq!(unrouted_ttl(63), Some(false));
+        assert_eq!(unrouted_ttl(4), None);
     }
 }

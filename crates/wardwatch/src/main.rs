@@ -500,6 +500,7 @@ fn policy_cmd(cmd: PolicyCmd, data_dir: &std::path::Path) -> Result<(), ExitCode
                 flows: vec![],
                 observations: vec![],
                 digest: Default::default(),
+                local: cfg.local.clone(),
                 spent: Default::default(),
             };
             return Ok((cfg, empty));
@@ -587,7 +588,7 @@ fn policy_cmd(cmd: PolicyCmd, data_dir: &std::path::Path) -> Result<(), ExitCode
 }
 
 fn detect_input<'a>(cfg: &'a EngineConfig, o: &'a Outcome) -> wardwatch_detect::DetectInput<'a> {
-    cfg.detect_input(&[], &o.report.devices, &o.observations, &o.digest)
+    cfg.detect_input(&[], &o.report.devices, &o.observations, &o.digest, &o.local)
 }
 
 #[derive(clap::Args)]
@@ -1390,6 +1391,15 @@ fn warn_issues(outcome: &Outcome) {
     }
     if let Some(hint) = no_site_hint(&outcome.report) {
         eprintln!("wardwatch: note: {hint}");
+    }
+    let learned = outcome.local.learned_count();
+    if learned > 0 {
+        eprintln!(
+            "wardwatch: note: {learned} address(es) outside the site's address space taken as the \
+             site's: their own packets came from a host's MAC with a TTL no router lowered (each \
+             such device says so in its evidence); name the site's blocks with --local-net CIDR \
+             or in wardwatch.toml to decide it yourself"
+        );
     }
 }
 

@@ -686,3 +686,31 @@ fn a_site_on_public_addresses_is_told_to_name_them() {
     let report: Value = serde_json::from_slice(&named.stdout).unwrap();
     assert!(!report["devices"].as_array().unwrap().is_empty());
 }
+
+/// A host on public addresses the run took as the site's by its own
+/// packets is announced, with the way to decide it instead.
+#[test]
+fn addresses_taken_as_the_sites_are_announced() {
+    let Some(p) = shared("pcap/formats/vlan_8021q_http__zeek.pcap") else {
+        return;
+    };
+    let p = p.to_string_lossy().to_string();
+    let bare = run(&["analyze", "--format", "json", &p]);
+    assert!(bare.status.success());
+    let err = String::from_utf8_lossy(&bare.stderr);
+    assert!(
+        err.contains("1 address(es) outside the site's address space taken as the site's")
+            && err.contains("--local-net"),
+        "{err}"
+    );
+    let named = run(&[
+        "analyze",
+        "--format",
+        "json",
+        "--local-net",
+        "141.142.0.0/16",
+        &p,
+    ]);
+    let err = String::from_utf8_lossy(&named.stderr);
+    assert!(!err.contains("taken as the site's"), "{err}");
+}
