@@ -209,6 +209,9 @@ pub fn fold_hosts(hosts: &mut HostTable, info: &FlowInfo) {
             first,
             service: svc,
             ttl: if tx.packets > 0 && to_host { tx.ttl } else { 0 },
+            // Data acknowledging something of the host's: its SYN-ACK or
+            // earlier data, seen or not.
+            took_data: info.key.proto == 6 && rx.payload_bytes > 0 && rx.tcp_flags & 0x10 != 0,
         });
     }
 }

@@ -7,66 +7,12 @@
 
 mod common;
 
-use std::net::IpAddr;
-
+use common::{frame, tcp, udp};
 use wardwatch_engine::{analyze_files, EngineConfig};
 use wardwatch_model::Report;
 
 const HOST: [u8; 6] = [0x00, 0x1d, 0x09, 0, 0, 1];
 const ROUTER: [u8; 6] = [0x00, 0x1b, 0x21, 0, 0, 0xfe];
-
-/// An Ethernet frame from `smac` to `dmac` carrying an IP packet of
-/// `proto` from `src` to `dst` with TTL (hop limit) `ttl`.
-fn frame(
-    (smac, src): ([u8; 6], &str),
-    (dmac, dst): ([u8; 6], &str),
-    ttl: u8,
-    proto: u8,
-    l4: &[u8],
-) -> Vec<u8> {
-    let mut f = dmac.to_vec();
-    f.extend_from_slice(&smac);
-    match (
-        src.parse::<IpAddr>().unwrap(),
-        dst.parse::<IpAddr>().unwrap(),
-    ) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
-            f.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
-            f.extend_from_slice(&[0, 1, 0x40, 0, ttl, proto, 0, 0]);
-            f.extend_from_slice(&s.octets());
-            f.extend_from_slice(&d.octets());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
-            f.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-            f.extend_from_slice(&[proto, ttl]);
-            f.extend_from_slice(&s.octets());
-            f.extend_from_slice(&d.octets());
-        }
-        _ => panic!("mixed families"),
-    }
-    f.extend_from_slice(l4);
-    f
-}
-
-/// A TCP segment header (no options, no payload).
-fn tcp(sport: u16, dport: u16, flags: u8) -> Vec<u8> {
-    let mut t = sport.to_be_bytes().to_vec();
-    t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    t
-}
-
-/// A UDP datagram with `payload`.
-fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut u = sport.to_be_bytes().to_vec();
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-    u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(payload);
-    u
-}
 
 /// A question and its answer: `a` asks `b` on UDP `port`; each side sends
 /// with its own TTL.
@@ -80,9 +26,9 @@ fn exchange(a: ([u8; 6], &str, u8), b: ([u8; 6], &str, u8), port: u16) -> [Vec<u
 /// A TCP handshake: `a` connects to `b`'s `port`.
 fn connect(a: ([u8; 6], &str, u8), b: ([u8; 6], &str, u8), port: u16) -> [Vec<u8>; 3] {
     [
-        frame((a.0, a.1), (b.0, b.1), a.2, 6, &tcp(50000, port, 0x02)),
-        frame((b.0, b.1), (a.0, a.1), b.2, 6, &tcp(port, 50000, 0x12)),
-        frame((a.0, a.1), (b.0, b.1), a.2, 6, &tcp(50000, port, 0x10)),
+        frame((a.0, a.1), (b.0, b.1), a.2, 6, &tcp(50000, port, 0x02, &[])),
+        frame((b.0, b.1), (a.0, a.1), b.2, 6, &tcp(port, 50000, 0x12, &[])),
+        frame((a.0, a.1), (b.0, b.1), a.2, 6, &tcp(50000, port, 0x10, &[])),
     ]
 }
 

@@ -49,6 +49,10 @@ pub struct HostAgg {
     /// no router lowered, and with one lowered (see
     /// [`crate::net::unrouted_ttl`]).
     pub ttl_flows: TtlFlows,
+    /// A peer sent it data on an acknowledged TCP connection: it exists
+    /// even where the capture holds none of its packets (one direction of
+    /// the conversations only).
+    pub took_data: bool,
 }
 
 /// A host's flows by what the TTL of its first packet said.
@@ -126,6 +130,8 @@ pub struct HostUpdate {
     /// The TTL of its first packet, when it sent one to a unicast peer (0
     /// otherwise).
     pub ttl: u8,
+    /// Its peer sent it data on an acknowledged TCP connection.
+    pub took_data: bool,
 }
 
 /// The bounded table of hosts.
@@ -294,6 +300,7 @@ impl HostTable {
         if u.ttl != 0 {
             h.ttl_flows.add(u.ttl);
         }
+        h.took_data |= u.took_data;
         if earlier(&u.first, &h.first_seen) {
             h.first_seen = u.first;
         }
@@ -363,6 +370,7 @@ impl HostTable {
             h.rx_bytes += o.rx_bytes;
             h.flows += o.flows;
             h.ttl_flows.merge(o.ttl_flows);
+            h.took_data |= o.took_data;
             if earlier(&o.first_seen, &h.first_seen) {
                 h.first_seen = o.first_seen;
             }
@@ -456,6 +464,7 @@ mod tests {
             first: at,
             service: None,
             ttl: 64,
+            took_data: false,
         }
     }
 

@@ -135,12 +135,13 @@ pub fn build_devices_threads<'t>(
     let mut builds: Vec<(DeviceKey, DeviceBuild)> = Vec::new();
     // The local hosts that spoke: a device is something that spoke, and an
     // address that only received (a scan target, a subnet broadcast) is
-    // not one. Sorted, so that evidence comes out in the same order on
+    // not one, unless a peer sent it data on a connection it acknowledged
+    // (a capture of one direction only). Sorted, so that evidence comes out in the same order on
     // every run (addresses are the table's keys: no two are equal).
     let mut sorted: Vec<_> = table
         .iter()
         .filter(|(ip, h)| {
-            let spoke = h.tx_packets > 0 || h.macs.iter().any(|(_, s)| s.arp_owner);
+            let spoke = h.tx_packets > 0 || h.took_data || h.macs.iter().any(|(_, s)| s.arp_owner);
             spoke && local.contains(ip) && net::is_unicast_host(ip)
         })
         .collect();
@@ -172,7 +173,14 @@ pub fn build_devices_threads<'t>(
                 Evidence {
                     source: "ip".into(),
                     field: "ip".into(),
-                    value: format!("{ip} seen behind a router; its own MAC is not visible"),
+                    value: if h.tx_packets == 0 {
+                        format!(
+                            "{ip} was sent data on TCP connections it had accepted; \
+                             none of its own packets is in the capture"
+                        )
+                    } else {
+                        format!("{ip} seen behind a router; its own MAC is not visible")
+                    },
                     input: inputs.name(h.first_seen.input),
                     frame: Some(h.first_seen.frame),
                     ts: Some(Stamp(h.first_seen.ts_ns)),
@@ -513,6 +521,7 @@ mod build_tests {
                 },
                 service: (i % 2 == 0).then_some((6, 104)),
                 ttl: 64,
+                took_data: false,
             });
         }
         let inputs = InputNames(vec!["a.pcap".into()]);

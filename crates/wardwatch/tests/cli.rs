@@ -398,6 +398,16 @@ fn tunnels_duplicates_fragments_and_one_direction() {
     let r = json(&[dir.join("one_direction.pcap").to_str().unwrap()]);
     assert_eq!(r["stats"]["flows"], 1);
     assert_eq!(r["devices"][0]["ips"][0], "10.40.5.21");
+    // The server is there too: it was sent data on a connection it
+    // acknowledged, though none of its packets was captured (no MAC).
+    let server = &r["devices"][1];
+    assert_eq!(server["ips"][0], "10.40.3.9");
+    assert!(server["mac"].is_null());
+    assert!(server["evidence"][0]["value"]
+        .as_str()
+        .unwrap()
+        .contains("none of its own packets"));
+    assert_eq!(r["devices"].as_array().unwrap().len(), 2);
 }
 
 fn is_root() -> bool {

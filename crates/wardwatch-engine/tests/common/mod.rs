@@ -68,3 +68,57 @@ pub fn pcap(frames: impl IntoIterator<Item = ((u32, u32), Vec<u8>)>) -> Vec<u8> 
     }
     p
 }
+
+/// An Ethernet frame from `smac` to `dmac` carrying an IP packet of
+/// `proto` from `src` to `dst` with TTL (hop limit) `ttl`.
+pub fn frame(
+    (smac, src): ([u8; 6], &str),
+    (dmac, dst): ([u8; 6], &str),
+    ttl: u8,
+    proto: u8,
+    l4: &[u8],
+) -> Vec<u8> {
+    let mut f = dmac.to_vec();
+    f.extend_from_slice(&smac);
+    match (
+        src.parse::<std::net::IpAddr>().unwrap(),
+        dst.parse::<std::net::IpAddr>().unwrap(),
+    ) {
+        (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
+            f.extend_from_slice(&[0x08, 0x00, 0x45, 0]);
+            f.extend_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 1, 0x40, 0, ttl, proto, 0, 0]);
+            f.extend_from_slice(&s.octets());
+            f.extend_from_slice(&d.octets());
+        }
+        (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
+            f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+            f.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+            f.extend_from_slice(&[proto, ttl]);
+            f.extend_from_slice(&s.octets());
+            f.extend_from_slice(&d.octets());
+        }
+        _ => panic!("mixed families"),
+    }
+    f.extend_from_slice(l4);
+    f
+}
+
+/// A TCP segment (no options) with `payload`.
+pub fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut t = sport.to_be_bytes().to_vec();
+    t.extend_from_slice(&dport.to_be_bytes());
+    t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(payload);
+    t
+}
+
+/// A UDP datagram with `payload`.
+pub fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut u = sport.to_be_bytes().to_vec();
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    u
+}
