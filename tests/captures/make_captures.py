@@ -3,7 +3,8 @@
 
 They cover what the shared public captures do not: traffic mirrored inside
 GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), frames mirrored twice,
-fragmented datagrams, and a capture holding one direction only. Each file
+fragmented datagrams, a capture holding one direction only, link-layer
+discovery, and Windows browser announcements. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -135,6 +136,42 @@ def main():
     arp2 = Ether(src=switch_mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=switch_mac, psrc="10.40.0.2", hwdst=WS_MAC, pdst=WS)
     arp2.time = 1_700_000_203.0
     write("lldp_cdp.pcap", [lldp, cdp, arp, arp2])
+    # Browser announcements (NetBIOS datagram service, UDP 138): a Windows
+    # XP viewing station, a Windows Server 2008 R2 domain controller (as
+    # the local master browser), a Samba NAS, and the workgroup's domain
+    # announcement.
+    from scapy.layers.netbios import NBTDatagram
+    from scapy.layers.smb import (SMB_Header, SMBMailslot_Write, BRWS_HostAnnouncement,
+                                  BRWS_LocalMasterAnnouncement, BRWS)
+    from scapy.packet import Raw as _Raw
+
+    def announce(i, mac, ip, name, layer):
+        f = Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / IP(src=ip, dst="10.40.255.255") / \
+            UDP(sport=138, dport=138) / \
+            NBTDatagram(Type=0x11, SourceName=name, DestinationName="RADIOLOGY", SourceIP=ip) / \
+            SMB_Header() / SMBMailslot_Write(Name=b"\\MAILSLOT\\BROWSE", Data=layer)
+        f.time = 1_700_000_300.0 + i
+        return f
+    # Server type bits (MS-RAP 2.5.5.2): 0x1 workstation, 0x2 server, 0x8
+    # domain controller, 0x800 Unix, 0x1000 NT, 0x8000 NT server, 0x10000
+    # potential browser, 0x40000 master browser.
+    xp = BRWS_HostAnnouncement(ServerName=b"WS-RAD-07", OSVersionMajor=5, OSVersionMinor=1,
+                               ServerType=0x00011003, Comment=b"Radiology viewer")
+    dc = BRWS_LocalMasterAnnouncement(ServerName=b"RAD-DC01", OSVersionMajor=6, OSVersionMinor=1,
+                                      ServerType=0x0005900b, Comment=b"")
+    nas = BRWS_HostAnnouncement(ServerName=b"RAD-NAS", OSVersionMajor=6, OSVersionMinor=1,
+                                ServerType=0x00019a03, Comment=b"Samba 4.17.12-Debian")
+    # Domain announcement (opcode 0x0C): the workgroup's name where the
+    # server name goes, the master browser's in the comment.
+    dom = BRWS(OpCode=0x0C) / _Raw(bytes([0, 0x60, 0xea, 0, 0]) + b"RADIOLOGY".ljust(16, b"\0") +
+                                   bytes([6, 1]) + (0x80001000).to_bytes(4, "little") +
+                                   bytes([15, 1, 0x55, 0xaa]) + b"RAD-DC01\0")
+    write("browser.pcap", [
+        announce(0, "00:14:22:01:02:03", "10.40.5.30", "WS-RAD-07", xp),
+        announce(1, "00:15:5d:0a:00:01", "10.40.0.10", "RAD-DC01", dc),
+        announce(2, "00:11:32:0c:0d:0e", "10.40.0.20", "RAD-NAS", nas),
+        announce(3, "00:15:5d:0a:00:01", "10.40.0.10", "RAD-DC01", dom),
+    ])
     print("captures written to", HERE)
 
 

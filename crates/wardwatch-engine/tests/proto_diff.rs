@@ -789,3 +789,84 @@ fn lldp_and_cdp_match_tshark() {
     assert_eq!(compared, theirs.len());
     eprintln!("LLDP/CDP: {compared} announcements compared");
 }
+
+#[test]
+fn browser_announcements_match_tshark() {
+    let path = repo("tests/captures/browser.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "browser",
+        &[
+            "browser.command",
+            "browser.server",
+            "browser.os_major",
+            "browser.os_minor",
+            "browser.server_type",
+            "browser.comment",
+        ],
+    );
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        if let ObsKind::BrowserAnnouncement(f) = &o.kind {
+            let t = &theirs[&o.origin.frame];
+            assert_eq!(f.domain, t[0] == "0x0c", "frame {}", o.origin.frame);
+            assert_eq!(f.name, t[1]);
+            assert_eq!(f.os_major.to_string(), t[2]);
+            assert_eq!(f.os_minor.to_string(), t[3]);
+            assert_eq!(format!("0x{:08x}", f.server_type), t[4]);
+            // tshark reads the comment of host announcements only.
+            if !f.domain {
+                assert_eq!(f.comment, t[5]);
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, theirs.len());
+    assert_eq!(compared, 4);
+    eprintln!("browser: {compared} announcements compared");
+}
+
+/// What browser announcements make of their senders: name, Windows
+/// version and role, and the unsupported Windows found.
+#[test]
+fn browser_announcements_name_windows_and_its_role() {
+    let path = repo("tests/captures/browser.pcap");
+    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
+        .unwrap()
+        .report;
+    let got: Vec<_> = r
+        .devices
+        .iter()
+        .map(|d| {
+            (
+                d.ips[0].as_str(),
+                d.hostname.as_deref().unwrap_or(""),
+                d.os.as_deref().unwrap_or(""),
+                d.category.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "10.40.0.10",
+                "RAD-DC01",
+                "Windows Server 2008 R2 (6.1)",
+                "server"
+            ),
+            ("10.40.5.30", "WS-RAD-07", "Windows XP (5.1)", "workstation"),
+            ("10.40.0.20", "RAD-NAS", "Unix (Samba)", "server"),
+        ]
+    );
+    let mut legacy: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule == "unsupported-os")
+        .filter_map(|f| f.ip.as_deref())
+        .collect();
+    legacy.sort();
+    assert_eq!(legacy, vec!["10.40.0.10", "10.40.5.30"]);
+}

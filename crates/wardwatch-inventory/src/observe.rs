@@ -311,6 +311,7 @@ fn apply_share(
             ObsKind::Ntp { .. } => "ntp",
             ObsKind::LabInstrument(f) => f.protocol.as_str(),
             ObsKind::NetbiosName { .. } => "netbios-ns",
+            ObsKind::BrowserAnnouncement(_) => "browser",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -681,6 +682,30 @@ fn apply_share(
                             "name",
                             &format!("{name}<{suffix:02x}>"),
                         );
+                    }
+                }
+            }
+            ObsKind::BrowserAnnouncement(f) => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if f.domain {
+                        a.add(o, inputs, "browser", "workgroup or domain", &f.name);
+                    } else {
+                        a.hostname.get_or_insert(f.name.clone());
+                        a.add(o, inputs, "browser", "server name", &f.name);
+                        let os = wardwatch_proto::browser::os_name(f);
+                        let version = match &os {
+                            Some(os) => os.clone(),
+                            None => format!("{}.{}", f.os_major, f.os_minor),
+                        };
+                        if let Some(os) = os {
+                            a.os.get_or_insert(os);
+                        }
+                        a.add(o, inputs, "browser", "os version", &version);
+                        let roles = wardwatch_proto::browser::roles(f.server_type).join(", ");
+                        a.add(o, inputs, "browser", "server type", &roles);
+                        if !f.comment.is_empty() {
+                            a.add(o, inputs, "browser", "comment", &f.comment);
+                        }
                     }
                 }
             }

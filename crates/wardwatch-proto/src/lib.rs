@@ -3,6 +3,7 @@
 //! reference into packet buffers and no patient data. Protocols are found by
 //! content, not by port.
 
+pub mod browser;
 mod bytes;
 pub mod creds;
 pub mod dhcp;
@@ -320,6 +321,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dns::parse(payload, "mdns")
     } else if either(137) {
         dns::parse_netbios(payload)
+    } else if either(138) {
+        browser::parse(payload)
     } else if let Some(verdict) = (dport == 53 || sport == 53)
         .then(|| dns::reporting(payload, dport == 53, watch::any()))
         .filter(|v| *v != dns::Verdict::Skip)
@@ -416,6 +419,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);
     let _ = on_datagram(137, 137, data);
+    let _ = on_datagram(138, 138, data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

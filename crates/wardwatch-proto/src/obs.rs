@@ -323,6 +323,28 @@ pub struct LinkNeighborFact {
     pub platform: Option<String>,
 }
 
+/// A browser announcement (NetBIOS datagram service).
+/// Boxed in [`ObsKind::BrowserAnnouncement`], which would otherwise make
+/// every observation its size.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BrowserFact {
+    /// The host's NetBIOS name, or (domain announcements) its workgroup or
+    /// domain.
+    pub name: String,
+    /// A domain announcement: `name` is a workgroup or domain.
+    pub domain: bool,
+    /// Operating system major version.
+    pub os_major: u8,
+    /// Operating system minor version.
+    pub os_minor: u8,
+    /// Server type bits (workstation, server, domain controller, NT,
+    /// Unix …).
+    pub server_type: u32,
+    /// The host's description (server comment), as its administrator set
+    /// it.
+    pub comment: String,
+}
+
 /// A DHCP client message.
 /// Boxed in [`ObsKind::Dhcp`], which would otherwise make every
 /// observation its size.
@@ -559,6 +581,9 @@ pub enum ObsKind {
     LinkNeighbor(Box<LinkNeighborFact>),
     /// A DHCP client message.
     Dhcp(Box<DhcpFact>),
+    /// A browser announcement: a Windows (or Samba) host naming itself, its
+    /// OS version and roles.
+    BrowserAnnouncement(Box<BrowserFact>),
 }
 
 impl ObsKind {
