@@ -126,6 +126,47 @@ fn on_local(ctx: &Context<'_>, o: &Observation, r: Raise) -> Raise {
     }
 }
 
+/// Whether the observation's server is an internet address a site host
+/// reached: the server's own posture (its banners, its TLS) is not the
+/// site's to mend.
+fn internet_server(ctx: &Context<'_>, o: &Observation) -> bool {
+    ctx.is_public(&o.server.0) && ctx.is_local(&o.client.0)
+}
+
+/// A finding about an internet server, told of the site host that reached
+/// it: the credential it sent across the internet, the weak TLS its
+/// connection used.
+fn on_site_client(o: &Observation, r: Raise) -> Raise {
+    Raise {
+        subject: o.client.0,
+        peer: Some(o.server.0),
+        summary: format!("{} (internet server {})", r.summary, o.server.0),
+        ..r
+    }
+}
+
+/// A finding about a server: as it is, or (a credential sent to an
+/// internet server) told of the site host that sent it.
+fn toward_site(internet: bool, o: &Observation, r: Raise) -> Raise {
+    if internet {
+        on_site_client(o, r)
+    } else {
+        r
+    }
+}
+
+/// Raises a finding about a server's TLS: on a site server as it is; for
+/// an internet server, on the site host that reached it when that is a
+/// medical device (its vendor channel is weakly protected), and not at
+/// all otherwise (a browser visiting an old web site).
+fn server_tls(ctx: &Context<'_>, o: &Observation, r: Raise, out: &mut Findings<'_>) {
+    if !internet_server(ctx, o) {
+        out.raise(r);
+    } else if ctx.is_medical(&o.client.0) {
+        out.raise(on_site_client(o, r));
+    }
+}
+
 /// A finding about the server side of an observation, the client its peer.
 fn on_server(
     o: &Observation,
@@ -202,6 +243,8 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 password,
                 out,
             ),
+            // An internet server's banners are its own business.
+            ObsKind::Banner { .. } | ObsKind::SmbDialect { .. } if internet_server(ctx, o) => {}
             ObsKind::Banner { protocol, text } if protocol == "telnet" => out.raise(on_server(
                 o,
                 "insecure-protocol",
@@ -237,10 +280,16 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 format!("SMB negotiate: {dialect}"),
                 remedy::SMB1,
             )),
-            ObsKind::TlsServerHello { version, cipher } => tls(o, version, cipher, out),
-            ObsKind::TlsCertificate(c) => {
-                certificate(o, &c.subject, &c.not_after, c.self_signed, c.rsa_bits, out)
-            }
+            ObsKind::TlsServerHello { version, cipher } => tls(ctx, o, version, cipher, out),
+            ObsKind::TlsCertificate(c) => certificate(
+                ctx,
+                o,
+                &c.subject,
+                &c.not_after,
+                c.self_signed,
+                c.rsa_bits,
+                out,
+            ),
             ObsKind::DicomAssociate(fact) if fact.request => {
                 let wardwatch_proto::DicomAssociateFact {
                     called_ae,
@@ -320,7 +369,11 @@ fn login(
     if encrypted {
         return;
     }
-    if protocol == "telnet" {
+    // A credential sent to an internet server is the site host's finding
+    // (it crossed the internet in the clear); the server's service, and
+    // anonymous logins to public mirrors, are not the site's.
+    let internet = internet_server(ctx, o);
+    if protocol == "telnet" && !internet {
         // A Telnet login proves the service even without a banner.
         out.raise(on_server(
             o,
@@ -340,15 +393,17 @@ fn login(
     };
     let user_shown = if user.is_empty() { "(no user)" } else { user };
     if protocol == "ftp" && is_anonymous(user) {
-        out.raise(on_server(
-            o,
-            "insecure-protocol",
-            "ftp-anonymous",
-            Severity::Low,
-            "Anonymous FTP login".into(),
-            format!("FTP USER {user} ({outcome})"),
-            remedy::FTP_ANON,
-        ));
+        if !internet {
+            out.raise(on_server(
+                o,
+                "insecure-protocol",
+                "ftp-anonymous",
+                Severity::Low,
+                "Anonymous FTP login".into(),
+                format!("FTP USER {user} ({outcome})"),
+                remedy::FTP_ANON,
+            ));
+        }
         return;
     }
     let medical = ctx.is_medical(&o.server.0);
@@ -372,18 +427,24 @@ fn login(
         } else {
             format!("{protocol}-cleartext-login")
         };
-        out.raise(on_server(
+        out.raise(toward_site(
+            internet,
             o,
-            "cleartext-credentials",
-            rule,
-            if weak {
-                Severity::High
-            } else {
-                Severity::Medium
-            },
-            format!("{p} login as {user_shown} with the password in the clear{tried}; refused"),
-            format!("{p} login user {user_shown}, password in the clear (masked){tried}; refused"),
-            remedy::CLEARTEXT_LOGIN,
+            on_server(
+                o,
+                "cleartext-credentials",
+                rule,
+                if weak {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                format!("{p} login as {user_shown} with the password in the clear{tried}; refused"),
+                format!(
+                    "{p} login user {user_shown}, password in the clear (masked){tried}; refused"
+                ),
+                remedy::CLEARTEXT_LOGIN,
+            ),
         ));
         return;
     }
@@ -399,16 +460,20 @@ fn login(
             } else {
                 format!("the documented default of {entry}")
             };
-            out.raise(on_server(
+            out.raise(toward_site(
+                internet,
                 o,
-                "default-credentials",
-                format!("{protocol}-default-login"),
-                sev,
-                format!(
+                on_server(
+                    o,
+                    "default-credentials",
+                    format!("{protocol}-default-login"),
+                    sev,
+                    format!(
                     "{p} login as {user_shown} with a vendor default password ({which}); {outcome}"
                 ),
-                format!("{p} login user {user_shown}, password is {which} (masked); {outcome}"),
-                remedy::DEFAULT_LOGIN,
+                    format!("{p} login user {user_shown}, password is {which} (masked); {outcome}"),
+                    remedy::DEFAULT_LOGIN,
+                ),
             ));
         }
         PasswordCheck::Common | PasswordCheck::Empty => {
@@ -417,30 +482,38 @@ fn login(
             } else {
                 "a common password"
             };
-            out.raise(on_server(
+            out.raise(toward_site(
+                internet,
                 o,
-                "cleartext-credentials",
-                "weak-password",
-                Severity::Critical,
-                format!("{p} login as {user_shown} in the clear with {what}; {outcome}"),
-                format!("{p} login user {user_shown}, {what} (masked); {outcome}"),
-                remedy::WEAK_PASSWORD,
+                on_server(
+                    o,
+                    "cleartext-credentials",
+                    "weak-password",
+                    Severity::Critical,
+                    format!("{p} login as {user_shown} in the clear with {what}; {outcome}"),
+                    format!("{p} login user {user_shown}, {what} (masked); {outcome}"),
+                    remedy::WEAK_PASSWORD,
+                ),
             ));
         }
         PasswordCheck::Other | PasswordCheck::Unknown => {
             if !password_present {
                 return;
             }
-            out.raise(on_server(
+            out.raise(toward_site(
+                internet,
                 o,
-                "cleartext-credentials",
-                format!("{protocol}-cleartext-login"),
-                Severity::High,
-                format!("{p} login as {user_shown} with the password in the clear; {outcome}"),
-                format!(
+                on_server(
+                    o,
+                    "cleartext-credentials",
+                    format!("{protocol}-cleartext-login"),
+                    Severity::High,
+                    format!("{p} login as {user_shown} with the password in the clear; {outcome}"),
+                    format!(
                     "{p} login user {user_shown}, password sent in the clear (masked); {outcome}"
                 ),
-                remedy::CLEARTEXT_LOGIN,
+                    remedy::CLEARTEXT_LOGIN,
+                ),
             ));
         }
     }
@@ -521,38 +594,49 @@ fn snmp(
     });
 }
 
-fn tls(o: &Observation, version: &str, cipher: &str, out: &mut Findings<'_>) {
+fn tls(ctx: &Context<'_>, o: &Observation, version: &str, cipher: &str, out: &mut Findings<'_>) {
     let sev = match version {
         "SSL 2.0" | "SSL 3.0" => Some(Severity::High),
         "TLS 1.0" | "TLS 1.1" => Some(Severity::Medium),
         _ => None,
     };
     if let Some(sev) = sev {
-        out.raise(on_server(
+        server_tls(
+            ctx,
             o,
-            "insecure-protocol",
-            "tls-legacy-version",
-            sev,
-            format!("Server negotiated {version}"),
-            format!("ServerHello {version}, cipher {cipher}"),
-            remedy::TLS_OLD,
-        ));
+            on_server(
+                o,
+                "insecure-protocol",
+                "tls-legacy-version",
+                sev,
+                format!("Server negotiated {version}"),
+                format!("ServerHello {version}, cipher {cipher}"),
+                remedy::TLS_OLD,
+            ),
+            out,
+        );
     }
     let code = u16::from_str_radix(cipher.trim_start_matches("0x"), 16).ok();
     if let Some(why) = code.and_then(weak_cipher) {
-        out.raise(on_server(
+        server_tls(
+            ctx,
             o,
-            "insecure-protocol",
-            "tls-weak-cipher",
-            Severity::Medium,
-            format!("Server negotiated a weak cipher suite ({why}, {cipher})"),
-            format!("ServerHello {version}, cipher {cipher}"),
-            remedy::TLS_CIPHER,
-        ));
+            on_server(
+                o,
+                "insecure-protocol",
+                "tls-weak-cipher",
+                Severity::Medium,
+                format!("Server negotiated a weak cipher suite ({why}, {cipher})"),
+                format!("ServerHello {version}, cipher {cipher}"),
+                remedy::TLS_CIPHER,
+            ),
+            out,
+        );
     }
 }
 
 fn certificate(
+    ctx: &Context<'_>,
     o: &Observation,
     subject: &str,
     not_after: &str,
@@ -561,37 +645,52 @@ fn certificate(
     out: &mut Findings<'_>,
 ) {
     if x509_time_ns(not_after).is_some_and(|t| t < o.origin.ts_ns) {
-        out.raise(on_server(
+        server_tls(
+            ctx,
             o,
-            "insecure-protocol",
-            "tls-expired-certificate",
-            Severity::Medium,
-            format!("Server certificate \"{subject}\" expired ({not_after})"),
-            format!("Certificate {subject}, notAfter {not_after}"),
-            remedy::TLS_CERT,
-        ));
+            on_server(
+                o,
+                "insecure-protocol",
+                "tls-expired-certificate",
+                Severity::Medium,
+                format!("Server certificate \"{subject}\" expired ({not_after})"),
+                format!("Certificate {subject}, notAfter {not_after}"),
+                remedy::TLS_CERT,
+            ),
+            out,
+        );
     }
     if self_signed {
-        out.raise(on_server(
+        server_tls(
+            ctx,
             o,
-            "insecure-protocol",
-            "tls-self-signed-certificate",
-            Severity::Low,
-            format!("Server certificate \"{subject}\" is self-signed"),
-            format!("Certificate {subject}, issuer = subject"),
-            remedy::TLS_CERT,
-        ));
+            on_server(
+                o,
+                "insecure-protocol",
+                "tls-self-signed-certificate",
+                Severity::Low,
+                format!("Server certificate \"{subject}\" is self-signed"),
+                format!("Certificate {subject}, issuer = subject"),
+                remedy::TLS_CERT,
+            ),
+            out,
+        );
     }
     if let Some(bits) = rsa_bits.filter(|b| *b < 2048) {
-        out.raise(on_server(
+        server_tls(
+            ctx,
             o,
-            "insecure-protocol",
-            "tls-weak-key",
-            Severity::Medium,
-            format!("Server certificate \"{subject}\" has a {bits}-bit RSA key"),
-            format!("Certificate {subject}, RSA {bits} bits"),
-            remedy::TLS_CERT,
-        ));
+            on_server(
+                o,
+                "insecure-protocol",
+                "tls-weak-key",
+                Severity::Medium,
+                format!("Server certificate \"{subject}\" has a {bits}-bit RSA key"),
+                format!("Certificate {subject}, RSA {bits} bits"),
+                remedy::TLS_CERT,
+            ),
+            out,
+        );
     }
 }
 
@@ -725,6 +824,150 @@ pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The (rule, subject, summary) of the findings of `observations` seen
+    /// at a site whose devices are `devices`.
+    fn posture_of(
+        devices: &[wardwatch_model::Device],
+        observations: &[Observation],
+    ) -> Vec<(String, String, String)> {
+        let local = wardwatch_inventory::LocalNets::default();
+        let cfg = crate::DetectConfig::default();
+        let ind = crate::ioc::Indicators::default();
+        let zones = crate::segment::Policy::default();
+        let digest = crate::digest::FlowDigest::default();
+        let mut f: Vec<_> = crate::detect(&crate::DetectInput {
+            site: "t",
+            inputs: &[],
+            devices,
+            observations,
+            digest: &digest,
+            local: &local,
+            config: &cfg,
+            indicators: &ind,
+            zones: &zones,
+            geo: None,
+            baselines: None,
+            threads: 1,
+        })
+        .into_iter()
+        .map(|f| (f.rule, f.ip.unwrap_or_default(), f.summary))
+        .collect();
+        f.sort();
+        f
+    }
+
+    fn seen(client: &str, server: &str, port: u16, kind: ObsKind) -> Observation {
+        let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Observation {
+            origin: wardwatch_proto::Origin {
+                input: 0,
+                frame: 1,
+                ts_ns: 1,
+            },
+            client: (ip(client), 40000),
+            server: (ip(server), port),
+            subject: wardwatch_proto::Side::Server,
+            mac: None,
+            kind,
+        }
+    }
+
+    #[test]
+    fn an_internet_servers_posture_is_not_the_sites() {
+        let banner = |c, s| {
+            seen(
+                c,
+                s,
+                21,
+                ObsKind::Banner {
+                    protocol: "ftp".into(),
+                    text: "vsFTPd 3.0.3".into(),
+                },
+            )
+        };
+        let login = |c, s, user: &str| {
+            seen(
+                c,
+                s,
+                21,
+                ObsKind::Login {
+                    protocol: "ftp".into(),
+                    user: user.into(),
+                    password_present: true,
+                    success: Some(true),
+                    encrypted: false,
+                    password: wardwatch_proto::creds::PasswordCheck::Other,
+                },
+            )
+        };
+        let hello = |c, s| {
+            seen(
+                c,
+                s,
+                443,
+                ObsKind::TlsServerHello {
+                    version: "TLS 1.0".into(),
+                    cipher: "0x002f".into(),
+                },
+            )
+        };
+        // A site server: its banner, its anonymous login, a cleartext
+        // login to it and its old TLS are its own findings.
+        let site = posture_of(
+            &[],
+            &[
+                banner("10.0.0.5", "10.0.0.9"),
+                login("10.0.0.5", "10.0.0.9", "anonymous"),
+                login("10.0.0.6", "10.0.0.9", "svc"),
+                hello("10.0.0.5", "10.0.0.9"),
+            ],
+        );
+        let rules: Vec<_> = site
+            .iter()
+            .map(|(r, ip, _)| (r.as_str(), ip.as_str()))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("ftp-anonymous", "10.0.0.9"),
+                ("ftp-cleartext-login", "10.0.0.9"),
+                ("ftp-service", "10.0.0.9"),
+                ("tls-legacy-version", "10.0.0.9")
+            ]
+        );
+        // The same of an internet server: only the password the site host
+        // sent across the internet, on that host, naming the server.
+        let web = "93.184.216.34";
+        let internet = posture_of(
+            &[],
+            &[
+                banner("10.0.0.5", web),
+                login("10.0.0.5", web, "anonymous"),
+                login("10.0.0.6", web, "svc"),
+                hello("10.0.0.5", web),
+            ],
+        );
+        assert_eq!(
+            internet,
+            vec![(
+                "ftp-cleartext-login".to_string(),
+                "10.0.0.6".to_string(),
+                format!("FTP login as svc with the password in the clear; accepted (internet server {web})")
+            )]
+        );
+        // A medical device's old TLS to its vendor's server is its own.
+        let pump = wardwatch_model::Device {
+            ips: vec!["10.0.0.5".into()],
+            medical: Some(true),
+            category: "infusion-pump".into(),
+            ..Default::default()
+        };
+        let medical = posture_of(&[pump], &[hello("10.0.0.5", web)]);
+        assert_eq!(medical.len(), 1, "{medical:?}");
+        assert_eq!(medical[0].0, "tls-legacy-version");
+        assert_eq!(medical[0].1, "10.0.0.5");
+    }
 
     #[test]
     fn report_times() {
