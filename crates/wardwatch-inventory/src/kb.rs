@@ -748,6 +748,43 @@ mod tests {
     }
 
     #[test]
+    fn ssdp_announcements_name_routers_printers_and_windows() {
+        let classified = |field: &str, value: &str| {
+            let mut d = Device {
+                category: "unknown".into(),
+                evidence: vec![evidence("ssdp", field, value)],
+                ..Default::default()
+            };
+            classify(&mut d, kb());
+            (d.category, d.os)
+        };
+        let router = classified(
+            "SERVER",
+            "UPnP/Tomato 1.28.7500 MIPSR2Toastman-RT K26 USB Ext UPnP/1.0 MiniUPnPd/1.6",
+        );
+        assert_eq!(router, ("network-device".to_string(), None));
+        let igd = classified(
+            "USN",
+            "uuid:04645c3d-e6b4-4eea-bd35-5c320c12969f::urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+        );
+        assert_eq!(igd.0, "network-device");
+        let printer = classified(
+            "USN",
+            "uuid:16a65700-007c-1000-bb49-30cda7a1b2c3::urn:schemas-upnp-org:device:Printer:1",
+        );
+        assert_eq!(printer.0, "printer");
+        let xp = classified(
+            "SERVER",
+            "Microsoft-Windows-NT/5.1 UPnP/1.0 UPnP-Device-Host/1.0",
+        );
+        assert_eq!(xp, ("unknown".to_string(), Some("Windows XP".to_string())));
+        assert_eq!(legacy_os(xp.1.as_deref().unwrap_or("")), Some("Windows XP"));
+        // A root device says nothing of its kind.
+        let root = classified("USN", "uuid:04645c3d-e6b4::upnp:rootdevice");
+        assert_eq!(root, ("unknown".to_string(), None));
+    }
+
+    #[test]
     fn vendor_names_are_matched_by_whole_words_and_siemens_is_not_all_healthineers() {
         let kb = kb();
         for (name, canonical) in [
