@@ -1623,11 +1623,15 @@ fn assemble(
     }
     stats.evicted_hosts = hosts.evicted;
     // A site on public address space nobody configured (or IPv6 global
-    // addresses): its hosts' own packets say they are on the link.
-    let local = cfg
-        .local
-        .clone()
-        .with_learned(hosts.on_link_outside(&cfg.local));
+    // addresses): its hosts' own packets say they are on the link. Blocks
+    // the site named decide alone.
+    let local = if cfg.local.configured() {
+        cfg.local.clone()
+    } else {
+        cfg.local
+            .clone()
+            .with_learned(hosts.on_link_outside(&cfg.local))
+    };
     let t_merge = t0.elapsed();
     let rss_at_merge = if std::env::var_os("WARDWATCH_TIMING").is_some() {
         peak_rss_mb()

@@ -67,6 +67,8 @@ pub struct LocalNets {
     blocks: Vec<Cidr>,
     /// Learned addresses, sorted.
     hosts: Vec<IpAddr>,
+    /// Blocks were configured besides the default ranges.
+    configured: bool,
 }
 
 impl Default for LocalNets {
@@ -85,6 +87,7 @@ impl Default for LocalNets {
         LocalNets {
             blocks: v.iter().filter_map(|s| s.parse().ok()).collect(),
             hosts: Vec::new(),
+            configured: false,
         }
     }
 }
@@ -93,6 +96,12 @@ impl LocalNets {
     /// Adds a block of the site's own.
     pub fn add(&mut self, c: Cidr) {
         self.blocks.push(c);
+        self.configured = true;
+    }
+    /// Whether the site named blocks of its own (then it, not the run,
+    /// decides what is the site's).
+    pub fn configured(&self) -> bool {
+        self.configured
     }
     /// The same space with `hosts`, addresses outside its blocks that a run
     /// found to be the site's, added one by one.

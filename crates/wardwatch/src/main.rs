@@ -1398,7 +1398,7 @@ fn warn_issues(outcome: &Outcome) {
             "wardwatch: note: {learned} address(es) outside the site's address space taken as the \
              site's: their own packets came from a host's MAC with a TTL no router lowered (each \
              such device says so in its evidence); name the site's blocks with --local-net CIDR \
-             or in wardwatch.toml to decide it yourself"
+             or in wardwatch.toml to decide it yourself (named blocks are then the site's only)"
         );
     }
 }

@@ -723,4 +723,17 @@ fn addresses_taken_as_the_sites_are_announced() {
     ]);
     let err = String::from_utf8_lossy(&named.stderr);
     assert!(!err.contains("taken as the site's"), "{err}");
+    // Blocks named elsewhere decide alone: nothing is learned outside them.
+    let other = run(&[
+        "analyze",
+        "--format",
+        "json",
+        "--local-net",
+        "10.0.0.0/8",
+        &p,
+    ]);
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(!err.contains("taken as the site's"), "{err}");
+    let report: Value = serde_json::from_slice(&other.stdout).unwrap();
+    assert!(report["devices"].as_array().unwrap().is_empty());
 }
