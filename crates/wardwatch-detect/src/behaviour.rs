@@ -1040,24 +1040,7 @@ mod tests {
         digest: &crate::digest::FlowDigest,
         observations: &[Observation],
     ) -> Vec<wardwatch_model::Finding> {
-        let local = wardwatch_inventory::LocalNets::default();
-        let cfg = crate::DetectConfig::default();
-        let ind = crate::ioc::Indicators::default();
-        let zones = crate::segment::Policy::default();
-        crate::detect(&crate::DetectInput {
-            site: "t",
-            inputs: &[],
-            devices: &[],
-            observations,
-            digest,
-            local: &local,
-            config: &cfg,
-            indicators: &ind,
-            zones: &zones,
-            geo: None,
-            baselines: None,
-            threads: 1,
-        })
+        crate::detect_for_test(&[], digest, observations)
     }
 
     #[test]

@@ -565,3 +565,32 @@ pub fn exercise(data: &[u8]) {
     let _ = geo::exercise_as_table(&text, false);
     let _ = geo::exercise_as_table(&text, true);
 }
+
+/// Every rule on `digest` and `observations` at a site of `devices`, with
+/// the default configuration and address space: what the rules' unit
+/// tests run.
+#[cfg(test)]
+pub(crate) fn detect_for_test(
+    devices: &[wardwatch_model::Device],
+    digest: &digest::FlowDigest,
+    observations: &[Observation],
+) -> Vec<wardwatch_model::Finding> {
+    let local = LocalNets::default();
+    let cfg = DetectConfig::default();
+    let ind = ioc::Indicators::default();
+    let zones = segment::Policy::default();
+    detect(&DetectInput {
+        site: "t",
+        inputs: &[],
+        devices,
+        observations,
+        digest,
+        local: &local,
+        config: &cfg,
+        indicators: &ind,
+        zones: &zones,
+        geo: None,
+        baselines: None,
+        threads: 1,
+    })
+}

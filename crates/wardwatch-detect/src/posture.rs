@@ -831,28 +831,11 @@ mod tests {
         devices: &[wardwatch_model::Device],
         observations: &[Observation],
     ) -> Vec<(String, String, String)> {
-        let local = wardwatch_inventory::LocalNets::default();
-        let cfg = crate::DetectConfig::default();
-        let ind = crate::ioc::Indicators::default();
-        let zones = crate::segment::Policy::default();
         let digest = crate::digest::FlowDigest::default();
-        let mut f: Vec<_> = crate::detect(&crate::DetectInput {
-            site: "t",
-            inputs: &[],
-            devices,
-            observations,
-            digest: &digest,
-            local: &local,
-            config: &cfg,
-            indicators: &ind,
-            zones: &zones,
-            geo: None,
-            baselines: None,
-            threads: 1,
-        })
-        .into_iter()
-        .map(|f| (f.rule, f.ip.unwrap_or_default(), f.summary))
-        .collect();
+        let mut f: Vec<_> = crate::detect_for_test(devices, &digest, observations)
+            .into_iter()
+            .map(|f| (f.rule, f.ip.unwrap_or_default(), f.summary))
+            .collect();
         f.sort();
         f
     }

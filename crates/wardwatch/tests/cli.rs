@@ -666,6 +666,20 @@ fn watch_streams_findings_from_a_live_interface() {
     assert!(!base["devices"].as_object().unwrap().is_empty(), "{base:#}");
 }
 
+/// `analyze --format json` of `capture`, with `--local-net block` when
+/// given: the report and what it said on stderr.
+fn report_and_notes(capture: &str, block: Option<&str>) -> (Value, String) {
+    let mut a = vec!["analyze", "--format", "json"];
+    if let Some(b) = block {
+        a.extend(["--local-net", b]);
+    }
+    a.push(capture);
+    let out = run(&a);
+    assert!(out.status.success(), "{a:?}");
+    let report = serde_json::from_slice(&out.stdout).unwrap();
+    (report, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// A capture whose every address is public, analysed without the site's
 /// blocks, lists no device: the command says why and what to give it,
 /// and says nothing once the block is given.
@@ -674,26 +688,14 @@ fn a_site_on_public_addresses_is_told_to_name_them() {
     let Some(p) = shared("pcap/formats/ppp__ndpi.pcap") else {
         return;
     };
-    let p = p.to_string_lossy().to_string();
-    let bare = run(&["analyze", "--format", "json", &p]);
-    assert!(bare.status.success());
-    let err = String::from_utf8_lossy(&bare.stderr);
+    let p = p.to_string_lossy();
+    let (_, err) = report_and_notes(&p, None);
     assert!(
         err.contains("no device") && err.contains("--local-net"),
         "{err}"
     );
-    let named = run(&[
-        "analyze",
-        "--format",
-        "json",
-        "--local-net",
-        "193.167.0.0/16",
-        &p,
-    ]);
-    assert!(named.status.success());
-    let err = String::from_utf8_lossy(&named.stderr);
+    let (report, err) = report_and_notes(&p, Some("193.167.0.0/16"));
     assert!(!err.contains("no device"), "{err}");
-    let report: Value = serde_json::from_slice(&named.stdout).unwrap();
     assert!(!report["devices"].as_array().unwrap().is_empty());
 }
 
@@ -704,36 +706,17 @@ fn addresses_taken_as_the_sites_are_announced() {
     let Some(p) = shared("pcap/formats/vlan_8021q_http__zeek.pcap") else {
         return;
     };
-    let p = p.to_string_lossy().to_string();
-    let bare = run(&["analyze", "--format", "json", &p]);
-    assert!(bare.status.success());
-    let err = String::from_utf8_lossy(&bare.stderr);
+    let p = p.to_string_lossy();
+    let (_, err) = report_and_notes(&p, None);
     assert!(
         err.contains("1 address(es) outside the site's address space taken as the site's")
             && err.contains("--local-net"),
         "{err}"
     );
-    let named = run(&[
-        "analyze",
-        "--format",
-        "json",
-        "--local-net",
-        "141.142.0.0/16",
-        &p,
-    ]);
-    let err = String::from_utf8_lossy(&named.stderr);
+    let (_, err) = report_and_notes(&p, Some("141.142.0.0/16"));
     assert!(!err.contains("taken as the site's"), "{err}");
     // Blocks named elsewhere decide alone: nothing is learned outside them.
-    let other = run(&[
-        "analyze",
-        "--format",
-        "json",
-        "--local-net",
-        "10.0.0.0/8",
-        &p,
-    ]);
-    let err = String::from_utf8_lossy(&other.stderr);
+    let (report, err) = report_and_notes(&p, Some("10.0.0.0/8"));
     assert!(!err.contains("taken as the site's"), "{err}");
-    let report: Value = serde_json::from_slice(&other.stdout).unwrap();
     assert!(report["devices"].as_array().unwrap().is_empty());
 }
