@@ -95,7 +95,7 @@ impl TtlFlows {
 
 /// Most global IPv6 addresses one MAC may carry for them to be learned as
 /// the site's (see [`HostTable::on_link_outside`]).
-pub const ON_LINK_V6_PER_MAC: usize = 8;
+pub const ON_LINK_V6_PER_MAC: usize = 64;
 
 /// Most MACs remembered per address.
 pub const MAX_MACS: usize = 4;
@@ -194,8 +194,8 @@ impl HostTable {
     /// unrouted TTLs too, but from a MAC that also carries other IPv4
     /// addresses (its own, or the other servers'). So the MAC carries no
     /// other IPv4 address (IPv4), or at most [`ON_LINK_V6_PER_MAC`] global
-    /// IPv6 addresses (a host's stable and temporary ones), none of them
-    /// routed. Without a MAC (raw IP, NFLOG and PPP captures) nothing is
+    /// IPv6 addresses (a host's stable and temporary ones, a new one a day
+    /// or a network join), none of them routed. Without a MAC (raw IP, NFLOG and PPP captures) nothing is
     /// learned.
     pub fn on_link_outside(&self, local: &LocalNets) -> Vec<IpAddr> {
         #[derive(Default)]

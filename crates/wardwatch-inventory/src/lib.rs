@@ -111,12 +111,16 @@ pub fn build_devices_threads<'t>(
         if !net::is_unicast_host(ip) || h.tx_packets == 0 {
             continue;
         }
+        // A host's own IPv6 addresses (stable and temporary ones, a new
+        // one a day or a network join) are many, and arrive unrouted: only
+        // routed ones count toward a router.
+        let own_v6 = ip.is_ipv6() && h.ttl_flows.on_link();
         for m in h.macs.iter().map(|(m, _)| m) {
             let e = mac_ips.entry(*m).or_default();
-            if local.contains(ip) {
-                e.0 += 1;
-            } else {
+            if !local.contains(ip) {
                 e.1 += 1;
+            } else if !own_v6 {
+                e.0 += 1;
             }
         }
     }
