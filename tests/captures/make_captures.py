@@ -4,7 +4,7 @@
 They cover what the shared public captures do not: traffic mirrored inside
 GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
-discovery, and Windows browser announcements. Each tunnel file
+discovery, Windows browser announcements and DHCPv6 client messages. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -172,6 +172,31 @@ def main():
         announce(2, "00:11:32:0c:0d:0e", "10.40.0.20", "RAD-NAS", nas),
         announce(3, "00:15:5d:0a:00:01", "10.40.0.10", "RAD-DC01", dom),
     ])
+    # DHCPv6 client messages (UDP 546 -> 547, from link-local addresses):
+    # a Windows host's Solicit (FQDN, vendor class MSFT 5.0, DUID-LLT) that
+    # also speaks IPv4, and a Linux host's Information-request (DUID-LL).
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.dhcp6 import (DHCP6_Solicit, DHCP6_InfoRequest, DHCP6OptClientId,
+                                    DHCP6OptClientFQDN, DHCP6OptVendorClass, DHCP6OptOptReq,
+                                    DHCP6OptElapsedTime, DUID_LLT, DUID_LL, VENDOR_CLASS_DATA)
+    win_mac, lin_mac = "00:14:22:01:02:03", "00:1b:21:3c:4d:5e"
+    win6 = Ether(src=win_mac, dst="33:33:00:01:00:02") / \
+        IPv6(src="fe80::214:22ff:fe01:203", dst="ff02::1:2", hlim=1) / UDP(sport=546, dport=547) / \
+        DHCP6_Solicit(trid=0x123456) / DHCP6OptElapsedTime() / \
+        DHCP6OptClientId(duid=DUID_LLT(lladdr=win_mac, timeval=0x2a3b4c5d)) / \
+        DHCP6OptClientFQDN(fqdn="WS-RAD-07.rad.example.") / \
+        DHCP6OptVendorClass(enterprisenum=311, vcdata=[VENDOR_CLASS_DATA(data=b"MSFT 5.0")]) / \
+        DHCP6OptOptReq(reqopts=[17, 23, 24, 39])
+    win6.time = 1_700_000_400.0
+    win4 = Ether(src=win_mac, dst=WS_MAC) / IP(src="10.40.5.30", dst=WS) / UDP(sport=50000, dport=53) / \
+        Raw(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03rad\x00\x00\x01\x00\x01")
+    win4.time = 1_700_000_401.0
+    lin6 = Ether(src=lin_mac, dst="33:33:00:01:00:02") / \
+        IPv6(src="fe80::21b:21ff:fe3c:4d5e", dst="ff02::1:2", hlim=1) / UDP(sport=546, dport=547) / \
+        DHCP6_InfoRequest(trid=0x654321) / DHCP6OptClientId(duid=DUID_LL(lladdr=lin_mac)) / \
+        DHCP6OptOptReq(reqopts=[23, 24])
+    lin6.time = 1_700_000_402.0
+    write("dhcp6.pcap", [win6, win4, lin6])
     print("captures written to", HERE)
 
 

@@ -870,3 +870,59 @@ fn browser_announcements_name_windows_and_its_role() {
     legacy.sort();
     assert_eq!(legacy, vec!["10.40.0.10", "10.40.5.30"]);
 }
+
+#[test]
+fn dhcpv6_client_messages_match_tshark() {
+    let path = repo("tests/captures/dhcp6.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "dhcpv6",
+        &[
+            "dhcpv6.msgtype",
+            "dhcpv6.client_domain",
+            "dhcpv6.vendorclass.enterprise",
+            "dhcpv6.vendorclass.data",
+            "dhcpv6.requested_option_code",
+            "dhcpv6.duidllt.link_layer_addr",
+            "dhcpv6.duidll.link_layer_addr",
+        ],
+    );
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        if let ObsKind::Dhcp6(f) = &o.kind {
+            let t = &theirs[&o.origin.frame];
+            assert_eq!(f.message_type.to_string(), t[0]);
+            assert_eq!(
+                f.fqdn.clone().unwrap_or_default(),
+                t[1].trim_end_matches('.')
+            );
+            let vendor = match (t[2].as_str(), t[3].as_str()) {
+                ("", _) => String::new(),
+                (e, d) => format!("{d} (enterprise {e})"),
+            };
+            assert_eq!(f.vendor_class.clone().unwrap_or_default(), vendor);
+            assert_eq!(f.option_request.clone().unwrap_or_default(), t[4]);
+            let mac = if t[5].is_empty() { &t[6] } else { &t[5] };
+            assert_eq!(f.duid_mac.as_deref(), Some(mac.as_str()));
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, theirs.len());
+    assert_eq!(compared, 2);
+    eprintln!("DHCPv6: {compared} client messages compared");
+    // The Windows host is named by its Solicit, on the device its IPv4
+    // address shares with its link-local one.
+    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
+        .unwrap()
+        .report;
+    let win = r
+        .devices
+        .iter()
+        .find(|d| d.ips.contains(&"10.40.5.30".to_string()))
+        .expect("the Windows host");
+    assert_eq!(win.ips, vec!["10.40.5.30", "fe80::214:22ff:fe01:203"]);
+    assert_eq!(win.hostname.as_deref(), Some("WS-RAD-07"));
+    assert_eq!(win.os.as_deref(), Some("Windows"));
+}

@@ -300,6 +300,7 @@ fn apply_share(
             ObsKind::Hl7Message(_) => "hl7",
             ObsKind::HttpRequest(_) | ObsKind::HttpResponse { .. } => "http",
             ObsKind::Dhcp(_) => "dhcp",
+            ObsKind::Dhcp6(_) => "dhcpv6",
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
             ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => "dns",
             ObsKind::Ssdp(_) => "ssdp",
@@ -682,6 +683,29 @@ fn apply_share(
                             "name",
                             &format!("{name}<{suffix:02x}>"),
                         );
+                    }
+                }
+            }
+            ObsKind::Dhcp6(f) => {
+                // Sent from the client's link-local address, or found by
+                // the MAC in its DUID.
+                let dev = me.or_else(|| {
+                    f.duid_mac
+                        .as_ref()
+                        .and_then(|m| by_mac.get(m))
+                        .and_then(|i| mine(*i))
+                });
+                if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
+                    if let Some(n) = &f.fqdn {
+                        let host = n.split('.').next().unwrap_or(n);
+                        a.hostname.get_or_insert(host.to_string());
+                        a.add(o, inputs, "dhcpv6", "option 39 client FQDN", n);
+                    }
+                    if let Some(v) = &f.vendor_class {
+                        a.add(o, inputs, "dhcpv6", "option 16 vendor class", v);
+                    }
+                    if let Some(r) = &f.option_request {
+                        a.add(o, inputs, "dhcpv6", "option 6 option request", r);
                     }
                 }
             }

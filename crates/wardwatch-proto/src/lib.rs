@@ -7,6 +7,7 @@ pub mod browser;
 mod bytes;
 pub mod creds;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod dicom;
 pub mod dns;
 pub mod ftp;
@@ -29,7 +30,7 @@ pub mod watch;
 pub mod x509;
 
 pub use obs::{
-    DhcpFact, DicomAssociateFact, DicomIdentityFact, HttpRequestFact, LabInstrumentFact,
+    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, HttpRequestFact, LabInstrumentFact,
     LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext, Side, SnmpFact,
     SsdpFact, TlsCertificateFact, TlsClientHelloFact, WireName,
 };
@@ -323,6 +324,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dns::parse_netbios(payload)
     } else if either(138) {
         browser::parse(payload)
+    } else if dport == 547 {
+        dhcp6::parse(payload)
     } else if let Some(verdict) = (dport == 53 || sport == 53)
         .then(|| dns::reporting(payload, dport == 53, watch::any()))
         .filter(|v| *v != dns::Verdict::Skip)
@@ -420,6 +423,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(123, 123, data);
     let _ = on_datagram(137, 137, data);
     let _ = on_datagram(138, 138, data);
+    let _ = on_datagram(546, 547, data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

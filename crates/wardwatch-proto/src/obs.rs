@@ -323,6 +323,25 @@ pub struct LinkNeighborFact {
     pub platform: Option<String>,
 }
 
+/// A DHCPv6 client message.
+/// Boxed in [`ObsKind::Dhcp6`], which would otherwise make every
+/// observation its size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Dhcp6Fact {
+    /// Message type (1 Solicit, 3 Request … 11 Information-request).
+    pub message_type: u8,
+    /// Option 1, hex.
+    pub duid: Option<String>,
+    /// The link-layer address in a DUID-LLT or DUID-LL.
+    pub duid_mac: Option<String>,
+    /// Option 39 client FQDN.
+    pub fqdn: Option<String>,
+    /// Option 16 vendor class: its data items and enterprise number.
+    pub vendor_class: Option<String>,
+    /// Option 6, as a comma-separated list.
+    pub option_request: Option<String>,
+}
+
 /// A browser announcement (NetBIOS datagram service).
 /// Boxed in [`ObsKind::BrowserAnnouncement`], which would otherwise make
 /// every observation its size.
@@ -581,6 +600,8 @@ pub enum ObsKind {
     LinkNeighbor(Box<LinkNeighborFact>),
     /// A DHCP client message.
     Dhcp(Box<DhcpFact>),
+    /// A DHCPv6 client message.
+    Dhcp6(Box<Dhcp6Fact>),
     /// A browser announcement: a Windows (or Samba) host naming itself, its
     /// OS version and roles.
     BrowserAnnouncement(Box<BrowserFact>),
