@@ -62,7 +62,7 @@ pub struct TtlFlows {
     pub unrouted: u32,
     /// Routed.
     pub routed: u32,
-    /// The unrouted TTL last counted.
+    /// The highest unrouted TTL counted (for evidence).
     pub ttl: u8,
 }
 
@@ -195,8 +195,8 @@ impl HostTable {
     /// addresses (its own, or the other servers'). So the MAC carries no
     /// other IPv4 address (IPv4), or at most [`ON_LINK_V6_PER_MAC`] global
     /// IPv6 addresses (a host's stable and temporary ones, a new one a day
-    /// or a network join), none of them routed. Without a MAC (raw IP, NFLOG and PPP captures) nothing is
-    /// learned.
+    /// or a network join), none of them routed. Without a MAC (raw IP,
+    /// NFLOG and PPP captures) nothing is learned.
     pub fn on_link_outside(&self, local: &LocalNets) -> Vec<IpAddr> {
         #[derive(Default)]
         struct Carried {
@@ -204,16 +204,29 @@ impl HostTable {
             v6: usize,
             routed: bool,
         }
-        let own_macs = |h: &'_ HostAgg| {
+        fn own_macs(h: &HostAgg) -> impl Iterator<Item = [u8; 6]> + '_ {
             h.macs
                 .iter()
                 .map(|(m, _)| *m)
                 .filter(|m| *m != [0; 6] && !crate::oui::is_multicast(m))
-                .collect::<Vec<_>>()
-        };
+        }
         let counted = |ip: &IpAddr, h: &HostAgg| {
             h.tx_packets > 0 && crate::net::is_unicast_host(ip) && !crate::net::is_link_local(ip)
         };
+        let mut candidates: Vec<(IpAddr, &HostAgg)> = self
+            .iter()
+            .filter(|(ip, h)| {
+                counted(ip, h)
+                    && h.ttl_flows.on_link()
+                    && !local.contains(ip)
+                    && own_macs(h).next().is_some()
+            })
+            .map(|(ip, h)| (*ip, h))
+            .collect();
+        // Nearly every site: nothing outside its blocks on the link.
+        if candidates.is_empty() {
+            return Vec::new();
+        }
         let mut by_mac: HashMap<[u8; 6], Carried, foldhash::fast::RandomState> = HashMap::default();
         for (ip, h) in self.iter().filter(|(ip, h)| counted(ip, h)) {
             let t = &h.ttl_flows;
@@ -227,27 +240,19 @@ impl HostTable {
                 c.routed |= t.routed > t.unrouted;
             }
         }
-        let mut out: Vec<IpAddr> = self
-            .iter()
-            .filter(|(ip, h)| {
-                let macs = own_macs(h);
-                counted(ip, h)
-                    && h.ttl_flows.on_link()
-                    && !local.contains(ip)
-                    && !macs.is_empty()
-                    && macs.iter().all(|m| {
-                        by_mac.get(m).is_some_and(|c| {
-                            !c.routed
-                                && if ip.is_ipv4() {
-                                    c.v4 == 1
-                                } else {
-                                    c.v6 <= ON_LINK_V6_PER_MAC
-                                }
-                        })
-                    })
+        candidates.retain(|(ip, h)| {
+            own_macs(h).all(|m| {
+                by_mac.get(&m).is_some_and(|c| {
+                    !c.routed
+                        && if ip.is_ipv4() {
+                            c.v4 == 1
+                        } else {
+                            c.v6 <= ON_LINK_V6_PER_MAC
+                        }
+                })
             })
-            .map(|(ip, _)| *ip)
-            .collect();
+        });
+        let mut out: Vec<IpAddr> = candidates.into_iter().map(|(ip, _)| ip).collect();
         out.sort_unstable();
         out
     }

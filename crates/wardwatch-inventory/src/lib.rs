@@ -140,8 +140,9 @@ pub fn build_devices_threads<'t>(
     // The local hosts that spoke: a device is something that spoke, and an
     // address that only received (a scan target, a subnet broadcast) is
     // not one, unless a peer sent it data on a connection it acknowledged
-    // (a capture of one direction only). Sorted, so that evidence comes out in the same order on
-    // every run (addresses are the table's keys: no two are equal).
+    // (a capture of one direction only). Sorted, so that evidence comes out
+    // in the same order on every run (addresses are the table's keys: no
+    // two are equal).
     let mut sorted: Vec<_> = table
         .iter()
         .filter(|(ip, h)| {
