@@ -134,22 +134,21 @@ fn internet_server(ctx: &Context<'_>, o: &Observation) -> bool {
 }
 
 /// A finding about an internet server, told of the site host that reached
-/// it: the credential it sent across the internet, the weak TLS its
-/// connection used.
-fn on_site_client(o: &Observation, r: Raise) -> Raise {
+/// it (as [`on_local`] puts it) and naming the server: the credential it
+/// sent across the internet, the weak TLS its connection used.
+fn on_site_client(ctx: &Context<'_>, o: &Observation, r: Raise) -> Raise {
+    let summary = format!("{} (internet server {})", r.summary, o.server.0);
     Raise {
-        subject: o.client.0,
-        peer: Some(o.server.0),
-        summary: format!("{} (internet server {})", r.summary, o.server.0),
-        ..r
+        summary,
+        ..on_local(ctx, o, r)
     }
 }
 
 /// A finding about a server: as it is, or (a credential sent to an
 /// internet server) told of the site host that sent it.
-fn toward_site(internet: bool, o: &Observation, r: Raise) -> Raise {
-    if internet {
-        on_site_client(o, r)
+fn toward_site(ctx: &Context<'_>, o: &Observation, r: Raise) -> Raise {
+    if internet_server(ctx, o) {
+        on_site_client(ctx, o, r)
     } else {
         r
     }
@@ -163,7 +162,7 @@ fn server_tls(ctx: &Context<'_>, o: &Observation, r: Raise, out: &mut Findings<'
     if !internet_server(ctx, o) {
         out.raise(r);
     } else if ctx.is_medical(&o.client.0) {
-        out.raise(on_site_client(o, r));
+        out.raise(on_site_client(ctx, o, r));
     }
 }
 
@@ -428,7 +427,7 @@ fn login(
             format!("{protocol}-cleartext-login")
         };
         out.raise(toward_site(
-            internet,
+            ctx,
             o,
             on_server(
                 o,
@@ -461,7 +460,7 @@ fn login(
                 format!("the documented default of {entry}")
             };
             out.raise(toward_site(
-                internet,
+                ctx,
                 o,
                 on_server(
                     o,
@@ -483,7 +482,7 @@ fn login(
                 "a common password"
             };
             out.raise(toward_site(
-                internet,
+                ctx,
                 o,
                 on_server(
                     o,
@@ -501,7 +500,7 @@ fn login(
                 return;
             }
             out.raise(toward_site(
-                internet,
+                ctx,
                 o,
                 on_server(
                     o,

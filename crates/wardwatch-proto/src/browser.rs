@@ -84,32 +84,10 @@ pub fn os_name(f: &BrowserFact) -> Option<String> {
     Some(format!("{name} ({}.{})", f.os_major, f.os_minor))
 }
 
-/// Skips one encoded NetBIOS name (length-prefixed labels up to a zero)
-/// at `at`; the offset after it.
-fn skip_name(b: &[u8], mut at: usize) -> Option<usize> {
-    for _ in 0..64 {
-        let n = *b.get(at)? as usize;
-        at += 1;
-        if n == 0 {
-            return Some(at);
-        }
-        if n > 63 {
-            return None;
-        }
-        at += n;
-    }
-    None
-}
-
-/// Text of a fixed or zero-terminated field: printable characters only.
+/// Text of a fixed or zero-terminated field, up to its first zero.
 fn text(b: &[u8], max: usize) -> String {
-    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len()).min(max);
-    String::from_utf8_lossy(&b[..end])
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim_end()
-        .to_string()
+    let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+    crate::bytes::text(&b[..end], max)
 }
 
 /// Parses a NetBIOS datagram carrying a browser announcement: host and
@@ -121,8 +99,10 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     if !matches!(*b.first()?, 0x10..=0x12) {
         return None;
     }
-    let at = skip_name(b, 14)?;
-    let smb = b.get(skip_name(b, at)?..)?;
+    // The source and destination names: encoded labels, as in DNS.
+    let skip_name = |at| crate::dns::walk_labels(b, at, |_| true);
+    let at = skip_name(14)?;
+    let smb = b.get(skip_name(at)?..)?;
     // An SMB1 Transaction request (a mailslot write), 17 parameter words.
     if smb.get(..5)? != b"\xffSMB\x25" || *smb.get(32)? < 14 {
         return None;

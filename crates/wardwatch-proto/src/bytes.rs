@@ -68,6 +68,15 @@ pub(crate) fn text_opt(b: &[u8], max: usize) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// A link-layer address as `aa:bb:cc:…` (lower-case hex, colon-separated).
+pub(crate) fn mac_text(b: &[u8]) -> String {
+    let mut s = hex(b);
+    for i in (1..b.len()).rev() {
+        s.insert(2 * i, ':');
+    }
+    s
+}
+
 /// Lower-case hex of `b`.
 pub(crate) fn hex(b: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -23,11 +23,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     let op = b[0];
     let hlen = (b[2] as usize).min(16);
     let chaddr = b.get(28..28 + hlen)?;
-    let client_mac = chaddr
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let client_mac = crate::bytes::mac_text(chaddr);
     let yiaddr = Ipv4Addr::new(b[16], b[17], b[18], b[19]);
     let (mut mtype, mut host, mut vendor, mut params, mut cid, mut fqdn, mut req) =
         (0u8, None, None, None, None, None, None);

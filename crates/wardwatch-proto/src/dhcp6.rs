@@ -21,13 +21,7 @@ fn duid_mac(d: &[u8]) -> Option<String> {
         (3, 1) => 4,
         _ => return None,
     };
-    let m = d.get(at..at + 6)?;
-    Some(
-        m.iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
+    d.get(at..at + 6).map(crate::bytes::mac_text)
 }
 
 /// Parses a DHCPv6 client message.

@@ -9,7 +9,11 @@ use crate::obs::ObsKind;
 /// to `f` until it returns false; returns the offset after the name in the
 /// original position. `None` for a malformed name (a label over 63 bytes,
 /// past the end, more than 128 steps: a pointer loop) or when `f` stops.
-fn walk_labels(msg: &[u8], mut at: usize, mut f: impl FnMut(&[u8]) -> bool) -> Option<usize> {
+pub(crate) fn walk_labels(
+    msg: &[u8],
+    mut at: usize,
+    mut f: impl FnMut(&[u8]) -> bool,
+) -> Option<usize> {
     let mut end = None;
     for _ in 0..128 {
         let len = *msg.get(at)? as usize;

@@ -20,11 +20,7 @@ pub fn parse_lldp(mut b: &[u8]) -> Option<ObsKind> {
             0 => break,
             1 if len > 1 => {
                 chassis = Some(if v[0] == 4 && len == 7 {
-                    v[1..]
-                        .iter()
-                        .map(|x| format!("{x:02x}"))
-                        .collect::<Vec<_>>()
-                        .join(":")
+                    crate::bytes::mac_text(&v[1..])
                 } else {
                     text(&v[1..]).unwrap_or_default()
                 })
