@@ -2,7 +2,8 @@
 """Regenerates the small test captures in this folder with scapy.
 
 They cover what the shared public captures do not: traffic mirrored inside
-GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), frames mirrored twice,
+GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), 802.11 captured in
+monitor mode (radiotap and PPI headers), frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements and DHCPv6 client messages. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
@@ -96,6 +97,38 @@ def main():
         w.time = f.time
         frames.append(w)
     write("capwap_80211.pcap", frames)
+    # The same conversation captured over the air by a monitor-mode sensor:
+    # radiotap (flags say each frame ends in its FCS) and PPI headers before
+    # the 802.11 frames, with the access point's beacon and a protected
+    # (encrypted) frame from another station, whose body cannot be read.
+    from scapy.layers.dot11 import (RadioTap, Dot11FCS, Dot11Beacon, Dot11Elt)
+    from scapy.layers.ppi import PPI
+    radio = dict(present="Flags+Rate+Channel+dBm_AntSignal", Flags="FCS", Rate=108,
+                 ChannelFrequency=5180, ChannelFlags="5GHz+OFDM", dBm_AntSignal=-48)
+    beacon = RadioTap(**radio) / Dot11FCS(type=0, subtype=8, addr1="ff:ff:ff:ff:ff:ff", addr2=bssid,
+                                          addr3=bssid) / \
+        Dot11Beacon(cap="ESS+privacy") / Dot11Elt(ID="SSID", info=b"ward3-clinical")
+    beacon.time = inner[0].time - 0.05
+    air, ppi = [beacon], []
+    for f in frames:
+        d11 = f[Dot11]
+        body = d11.payload.copy()
+        fcs = Dot11FCS(type=2, subtype=8, FCfield=d11.FCfield, addr1=d11.addr1, addr2=d11.addr2,
+                       addr3=d11.addr3) / body
+        r = RadioTap(**radio) / fcs
+        r.time = f.time
+        air.append(r)
+        p = PPI() / Dot11(type=2, subtype=8, FCfield=d11.FCfield, addr1=d11.addr1, addr2=d11.addr2,
+                          addr3=d11.addr3) / body.copy()
+        p.time = f.time
+        ppi.append(p)
+    sealed = RadioTap(**radio) / Dot11FCS(type=2, subtype=8, FCfield="to_DS+protected", addr1=bssid,
+                                          addr2="00:09:fb:11:22:33", addr3="ff:ff:ff:ff:ff:ff") / \
+        Dot11QoS() / Raw(bytes(range(64)))
+    sealed.time = inner[-1].time + 0.05
+    air.append(sealed)
+    write("wifi_radiotap.pcap", air)
+    write("wifi_ppi.pcap", ppi)
     # Every frame mirrored twice, 20 microseconds apart, as a SPAN of both ports does.
     dup = []
     for f in inner:

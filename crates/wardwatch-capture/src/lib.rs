@@ -42,6 +42,14 @@ pub mod linktype {
     pub const LINUX_SLL: u32 = 113;
     /// IEEE 802.11 without radio header.
     pub const IEEE802_11: u32 = 105;
+    /// 802.11 behind a Prism monitor-mode header (or an AVS one).
+    pub const PRISM: u32 = 119;
+    /// 802.11 behind a radiotap header (monitor mode on Linux and macOS).
+    pub const RADIOTAP: u32 = 127;
+    /// 802.11 behind an AVS monitor-mode header.
+    pub const AVS: u32 = 163;
+    /// Per-Packet Information header (AirPcap, Kismet) over 802.11 or Ethernet.
+    pub const PPI: u32 = 192;
     /// Raw IPv4.
     pub const IPV4: u32 = 228;
     /// Raw IPv6.

@@ -304,6 +304,9 @@ fn decode_link<'a>(
         linktype::NFLOG => decode_nflog(ctx, data),
         linktype::PPP | linktype::PPP_HDLC | linktype::PPP_ETHER => decode_ppp(ctx, data),
         linktype::IEEE802_11 => decode_80211(ctx, data),
+        linktype::RADIOTAP | linktype::PRISM | linktype::AVS | linktype::PPI => {
+            decode_radio(ctx, linktype, data)
+        }
         other => Err(DecodeError::UnknownLinkType(other)),
     }
 }
@@ -415,6 +418,49 @@ fn decode_nflog<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
         tlvs = tlvs.get(padded..).unwrap_or(&[]);
     }
     Ok(Network::Other(0, &[]))
+}
+
+/// Monitor-mode captures: a radio header (signal, rate, channel: nothing a
+/// device is named by), then the 802.11 frame. Each header says its own
+/// length; PPI also says what follows it.
+fn decode_radio<'a>(ctx: &mut Ctx, link: u32, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
+    let le16 = |at: usize| {
+        data.get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let be32 = |at: usize| {
+        data.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let avs = |d: &[u8]| d.len() >= 8 && d[..3] == [0x80, 0x21, 0x10] && d[3] & 0xF0 == 0;
+    let (len, inner) = match link {
+        linktype::RADIOTAP => (
+            le16(2).ok_or(DecodeError::Truncated("radiotap"))?,
+            linktype::IEEE802_11,
+        ),
+        linktype::PPI => {
+            let dlt = data
+                .get(4..8)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .ok_or(DecodeError::Truncated("PPI"))?;
+            (le16(2).ok_or(DecodeError::Truncated("PPI"))?, dlt)
+        }
+        // AVS: magic 0x8021100x, then its length (big-endian).
+        _ if avs(data) => (
+            be32(4).map_or(usize::MAX, |n| n as usize),
+            linktype::IEEE802_11,
+        ),
+        // Prism: a fixed 144-byte header.
+        _ => (144, linktype::IEEE802_11),
+    };
+    let frame = data
+        .get(len..)
+        .ok_or(DecodeError::Truncated("radio header"))?;
+    match inner {
+        linktype::IEEE802_11 => decode_80211(ctx, frame),
+        linktype::ETHERNET => decode_ethernet(ctx, frame),
+        other => Err(DecodeError::UnknownLinkType(other)),
+    }
 }
 
 fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
@@ -872,6 +918,49 @@ mod tests {
         }
         let d = decode(linktype::LINUX_SLL, &sll).unwrap();
         assert_eq!(d.src_mac, Some([2, 0, 0, 0, 0, 9]));
+    }
+
+    #[test]
+    fn monitor_mode_radio_headers_are_skipped() {
+        // An 802.11 data frame to the DS from station ..:09, LLC/SNAP, IPv4.
+        let mut wifi = vec![0x08, 0x01, 0, 0];
+        wifi.extend_from_slice(&[2, 0, 0, 0, 0, 0xAA]); // BSSID
+        wifi.extend_from_slice(&[2, 0, 0, 0, 0, 9]); // station
+        wifi.extend_from_slice(&[2, 0, 0, 0, 0, 0xEE]); // destination
+        wifi.extend_from_slice(&[0, 0]);
+        wifi.extend_from_slice(&[0xAA, 0xAA, 3, 0, 0, 0, 8, 0]);
+        wifi.extend(ipv4_udp(7, 8, b"w"));
+        let with = |head: Vec<u8>| [head, wifi.clone()].concat();
+        let mut avs = vec![0x80, 0x21, 0x10, 0x01, 0, 0, 0, 64];
+        avs.resize(64, 0);
+        let mut prism = vec![0x44, 0, 0, 0, 144, 0, 0, 0];
+        prism.resize(144, 0);
+        let mut ppi = vec![0, 0, 12, 0, 105, 0, 0, 0];
+        ppi.extend_from_slice(&[0; 4]);
+        for (lt, f) in [
+            // Radiotap: version, pad, length 12, a present word (rate), rate.
+            (
+                linktype::RADIOTAP,
+                with(vec![0, 0, 12, 0, 4, 0, 0, 0, 0x6c, 0, 0, 0]),
+            ),
+            (linktype::PPI, with(ppi)),
+            (linktype::PRISM, with(prism)),
+            (linktype::PRISM, with(avs.clone())),
+            (linktype::AVS, with(avs)),
+        ] {
+            let d = decode(lt, &f).unwrap_or_else(|e| panic!("{lt}: {e}"));
+            assert_eq!(d.src_mac, Some([2, 0, 0, 0, 0, 9]), "{lt}");
+            let Network::Ip(p) = d.net else {
+                panic!("{lt}")
+            };
+            assert_eq!(transport(p.proto, p.payload).unwrap().ports(), (7, 8));
+            for n in 0..f.len() {
+                let _ = decode(lt, &f[..n]);
+            }
+        }
+        // A header longer than the frame, and PPI over a link it does not know.
+        assert!(decode(linktype::RADIOTAP, &[0, 0, 0xff, 0xff, 0, 0, 0, 0]).is_err());
+        assert!(decode(linktype::PPI, &[0, 0, 8, 0, 0xff, 0, 0, 0, 1]).is_err());
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use table::{
 #[doc(hidden)]
 pub fn exercise(data: &[u8]) {
     use wardwatch_capture::linktype as lt;
-    const LINKS: [u32; 10] = [
+    const LINKS: [u32; 14] = [
         lt::ETHERNET,
         lt::RAW,
         lt::NULL,
@@ -35,6 +35,10 @@ pub fn exercise(data: &[u8]) {
         lt::NFLOG,
         lt::PPP,
         lt::IEEE802_11,
+        lt::RADIOTAP,
+        lt::PRISM,
+        lt::AVS,
+        lt::PPI,
         lt::LOOP,
         lt::IPV6,
     ];

@@ -369,6 +369,8 @@ fn tunnels_duplicates_fragments_and_one_direction() {
         ("vxlan.pcap", true),
         ("capwap_80211.pcap", true),
         ("duplicates_span.pcap", false),
+        ("wifi_radiotap.pcap", false),
+        ("wifi_ppi.pcap", false),
     ] {
         let r = json(&[dir.join(name).to_str().unwrap()]);
         let s = &r["stats"];
@@ -387,6 +389,12 @@ fn tunnels_duplicates_fragments_and_one_direction() {
             pump["traffic"]["packets_out"], 3,
             "{name}: duplicates dropped"
         );
+        assert_eq!(s["decode_errors"], 0, "{name}");
+        if name == "wifi_radiotap.pcap" {
+            // The beacon and the protected frame count, and name nobody.
+            assert_eq!(s["packets"], 10);
+            assert_eq!(devs.len(), 2, "{name}");
+        }
         if name == "duplicates_span.pcap" {
             assert_eq!(s["duplicates_dropped"], 8);
             assert_eq!(s["packets"], 16);
