@@ -3,7 +3,8 @@
 
 They cover what the shared public captures do not: traffic mirrored inside
 GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), 802.11 captured in
-monitor mode (radiotap and PPI headers), frames mirrored twice,
+monitor mode (radiotap and PPI headers), IP-in-IP, GTP-U and Teredo
+tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements and DHCPv6 client messages. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
@@ -129,6 +130,32 @@ def main():
     air.append(sealed)
     write("wifi_radiotap.pcap", air)
     write("wifi_ppi.pcap", ppi)
+    # IP tunnels between two routers: IPv4 in IPv4 (protocol 4), IPv4 in IPv6
+    # (next header 4), and GTP-U (UDP 2152; every other packet with a PDU
+    # session container extension header). No inner frame has MACs.
+    from scapy.layers.inet6 import IPv6
+    from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
+    write("ipip.pcap", stamp([sensor / outer_ip / f[IP] for f in inner], inner))
+    write("ip4in6.pcap", stamp([sensor / IPv6(src="2001:db8::1", dst="2001:db8::2", nh=4) / f[IP]
+                                for f in inner], inner))
+    gtp = []
+    for i, f in enumerate(inner):
+        h = GTP_U_Header(teid=0x1001, E=1, next_ex=0x85) / GTPPDUSessionContainer(type=0, QFI=9) \
+            if i % 2 else GTP_U_Header(teid=0x1001)
+        gtp.append(sensor / outer_ip / UDP(sport=2152, dport=2152) / h / f[IP])
+    write("gtpu.pcap", stamp(gtp, inner))
+    # Teredo (UDP 3544): the same exchange over IPv6 between Teredo addresses,
+    # the relay's first answer carrying an origin indication.
+    ws6, pump6 = "2001:0:c000:201:0:f227:3f57:fdea", "2001:0:c000:202:0:ad4:9c:f5fe"
+    teredo = []
+    for i, f in enumerate(inner):
+        ip, tcp = f[IP], f[TCP].copy()
+        del tcp.chksum
+        v6 = IPv6(src=ws6 if ip.src == WS else pump6, dst=pump6 if ip.src == WS else ws6) / tcp
+        origin = Raw(bytes([0, 0, 0x9c, 0x40]) + bytes([0x3f, 0xfd, 0xfd, 0xfe])) if i == 1 else Raw(b"")
+        o = sensor / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=3544, dport=3544) / origin / v6
+        teredo.append(o)
+    write("teredo.pcap", stamp(teredo, inner))
     # Every frame mirrored twice, 20 microseconds apart, as a SPAN of both ports does.
     dup = []
     for f in inner:

@@ -72,7 +72,8 @@ fn conv(proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> Conv {
 }
 
 /// The innermost value of a field that tunnels repeat.
-fn first(s: &str) -> &str {
+/// The innermost of a field's values (tunnels put the outer header first).
+fn innermost(s: &str) -> &str {
     s.rsplit(',').next().unwrap_or("")
 }
 
@@ -118,6 +119,8 @@ fn tshark_convs(path: &Path) -> (u64, BTreeMap<Conv, (u64, u64)>) {
         "ip.flags.mf",
         "-e",
         "ip.frag_offset",
+        "-e",
+        "frame.protocols",
     ]);
     let mut total = 0;
     let mut convs: BTreeMap<Conv, (u64, u64)> = BTreeMap::new();
@@ -128,15 +131,15 @@ fn tshark_convs(path: &Path) -> (u64, BTreeMap<Conv, (u64, u64)>) {
     for line in text.lines() {
         total += 1;
         let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < 16 || !f[11].is_empty() || !f[12].is_empty() {
+        if f.len() < 17 || !f[11].is_empty() || !f[12].is_empty() {
             // ICMP errors quote an inner header; they belong to no conversation.
             continue;
         }
         let mut len: u64 = f[0].parse().unwrap_or(0);
         let frag_key = (
-            first(f[1]).to_string(),
-            first(f[2]).to_string(),
-            first(f[13]).to_string(),
+            innermost(f[1]).to_string(),
+            innermost(f[2]).to_string(),
+            innermost(f[13]).to_string(),
         );
         let fragment = f[14] == "1" || f[14] == "True" || (f[15] != "0" && !f[15].is_empty());
         if fragment && f[9].is_empty() && f[10].is_empty() {
@@ -146,18 +149,22 @@ fn tshark_convs(path: &Path) -> (u64, BTreeMap<Conv, (u64, u64)>) {
         if fragment {
             len += frag_bytes.remove(&frag_key).unwrap_or(0);
         }
-        let (src, dst) = if !f[1].is_empty() {
-            (first(f[1]), first(f[2]))
+        // The innermost IP layer decides whose addresses are the
+        // conversation's: IPv6 inside IPv4 (Teredo, 6in4) or the reverse.
+        let layers: Vec<&str> = f[16].split(':').collect();
+        let last = |name: &str| layers.iter().rposition(|l| *l == name);
+        let (src, dst) = if !f[1].is_empty() && last("ip") > last("ipv6") {
+            (innermost(f[1]), innermost(f[2]))
         } else {
-            (first(f[3]), first(f[4]))
+            (innermost(f[3]), innermost(f[4]))
         };
         let (Ok(src), Ok(dst)) = (src.parse::<IpAddr>(), dst.parse::<IpAddr>()) else {
             continue;
         };
         let (proto, sp, dp) = if !f[9].is_empty() {
-            (6, first(f[5]), first(f[6]))
+            (6, innermost(f[5]), innermost(f[6]))
         } else if !f[10].is_empty() {
-            (17, first(f[7]), first(f[8]))
+            (17, innermost(f[7]), innermost(f[8]))
         } else {
             continue;
         };

@@ -53,6 +53,12 @@ pub enum Tunnel {
     Vxlan(u32),
     /// CAPWAP data channel (wireless controller to access point).
     Capwap,
+    /// IP in IP: IPv4 or IPv6 inside IPv4 or IPv6 (protocols 4 and 41).
+    IpInIp,
+    /// Teredo: IPv6 in UDP (port 3544).
+    Teredo,
+    /// GTP-U: a mobile network's user plane (UDP 2152).
+    Gtp,
 }
 
 /// An ARP packet's addresses.
@@ -663,12 +669,16 @@ fn maybe_decapsulate<'a>(ctx: &mut Ctx, ip: IpPacket<'a>) -> Result<Network<'a>,
     }
     let inner = match ip.proto {
         47 => decapsulate_gre(ip.payload),
+        4 | 41 => Some((Tunnel::IpInIp, Inner::Ip, ip.payload)),
         17 => {
             let (sport, dport) = (be16(ip.payload, 0), be16(ip.payload, 2));
             let body = ip.payload.get(8..);
-            match (sport, dport, body) {
-                (_, Some(4789 | 8472), Some(b)) => decapsulate_vxlan(b),
-                (Some(s), Some(d), Some(b)) if s == 5247 || d == 5247 => decapsulate_capwap(b),
+            let either = |port: u16| sport == Some(port) || dport == Some(port);
+            match (dport, body) {
+                (Some(4789 | 8472), Some(b)) => decapsulate_vxlan(b),
+                (_, Some(b)) if either(5247) => decapsulate_capwap(b),
+                (_, Some(b)) if either(3544) => decapsulate_teredo(b),
+                (_, Some(b)) if either(2152) => decapsulate_gtp(b),
                 _ => None,
             }
         }
@@ -772,6 +782,47 @@ fn decapsulate_capwap(b: &[u8]) -> Option<(Tunnel, Inner, &[u8])> {
     } else {
         None
     }
+}
+
+/// Teredo (RFC 4380): an IPv6 packet, possibly after an authentication
+/// indicator (type 1) and an origin indicator (type 0, 8 bytes).
+fn decapsulate_teredo(b: &[u8]) -> Option<(Tunnel, Inner, &[u8])> {
+    let mut b = b;
+    if b.starts_with(&[0, 1]) {
+        // Client id and authentication value lengths, nonce (8), confirmation (1).
+        let (id, auth) = (usize::from(*b.get(2)?), usize::from(*b.get(3)?));
+        b = b.get(4 + id + auth + 9..)?;
+    }
+    if b.starts_with(&[0, 0]) {
+        b = b.get(8..)?;
+    }
+    (b.first()? >> 4 == 6).then_some((Tunnel::Teredo, Inner::Ip, b))
+}
+
+/// GTP-U version 1 (3GPP TS 29.281): a T-PDU (message type 255) carries an
+/// IP packet after an 8-byte header, 4 more when any of the E, S and PN
+/// flags is set, and the chain of extension headers the E flag announces.
+fn decapsulate_gtp(b: &[u8]) -> Option<(Tunnel, Inner, &[u8])> {
+    let flags = *b.first()?;
+    if flags >> 5 != 1 || flags & 0x10 == 0 || *b.get(1)? != 0xFF {
+        return None;
+    }
+    let mut off = 8;
+    if flags & 0x07 != 0 {
+        let mut next = *b.get(11)?;
+        off = 12;
+        while next != 0 {
+            // Each extension header's length is in 4-byte units and its
+            // last byte names the next one.
+            let len = usize::from(*b.get(off)?) * 4;
+            if len == 0 {
+                return None;
+            }
+            next = *b.get(off + len - 1)?;
+            off += len;
+        }
+    }
+    Some((Tunnel::Gtp, Inner::Ip, b.get(off..)?))
 }
 
 /// Decodes the transport header of a (non-fragment or first-fragment)
@@ -961,6 +1012,28 @@ mod tests {
         // A header longer than the frame, and PPI over a link it does not know.
         assert!(decode(linktype::RADIOTAP, &[0, 0, 0xff, 0xff, 0, 0, 0, 0]).is_err());
         assert!(decode(linktype::PPI, &[0, 0, 8, 0, 0xff, 0, 0, 0, 1]).is_err());
+    }
+
+    #[test]
+    fn teredo_indicators_are_skipped() {
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 0, 59, 64];
+        v6.extend_from_slice(&[0x20, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        v6.extend_from_slice(&[0x20, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        // Authentication (client id 2 bytes, no value), then origin.
+        let mut t = vec![0, 1, 2, 0, 0xAB, 0xCD];
+        t.extend_from_slice(&[0; 9]);
+        t.extend_from_slice(&[0, 0, 0x9c, 0x40, 0x3f, 0xfd, 0xfd, 0xfe]);
+        t.extend_from_slice(&v6);
+        let f = eth(1, 0x0800, &ipv4_udp(3544, 40000, &t));
+        let d = decode(linktype::ETHERNET, &f).unwrap();
+        assert_eq!(d.tunnel, Some(Tunnel::Teredo));
+        let Network::Ip(ip) = d.net else { panic!() };
+        assert_eq!(ip.proto, 59);
+        // Not IPv6 after the indicators: the outer UDP datagram stays.
+        let at = t.len() - v6.len();
+        t[at] = 0x45;
+        let f = eth(1, 0x0800, &ipv4_udp(3544, 40000, &t));
+        assert_eq!(decode(linktype::ETHERNET, &f).unwrap().tunnel, None);
     }
 
     #[test]

@@ -360,6 +360,44 @@ fn flate2_writer(out: &mut Vec<u8>) -> impl Write + '_ {
 }
 
 #[test]
+fn ip_in_ip_gtp_and_teredo_tunnels_are_opened() {
+    let dir = repo().join("tests/captures");
+    for name in ["ipip.pcap", "ip4in6.pcap", "gtpu.pcap", "teredo.pcap"] {
+        let r = json(&[dir.join(name).to_str().unwrap()]);
+        let s = &r["stats"];
+        assert_eq!(s["flows"], 1, "{name}: one inner flow");
+        assert_eq!(s["tunneled"], 8, "{name}");
+        assert_eq!(s["decode_errors"], 0, "{name}");
+        // The talkers are the inner hosts, never the tunnel's routers.
+        let talkers: Vec<&str> = r["top_talkers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["ip"].as_str().unwrap())
+            .collect();
+        if name == "teredo.pcap" {
+            assert!(
+                talkers.contains(&"2001:0:c000:202:0:ad4:9c:f5fe"),
+                "{name}: {talkers:?}"
+            );
+            continue;
+        }
+        assert_eq!(talkers.len(), 2, "{name}: {talkers:?}");
+        assert!(talkers.contains(&"10.40.3.9"), "{name}: {talkers:?}");
+        let pump = r["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["ips"][0] == "10.40.3.9")
+            .unwrap_or_else(|| panic!("{name}: pump found inside"));
+        // The outer frame's MAC is a router's, not the pump's.
+        assert!(pump["mac"].is_null(), "{name}: {}", pump["mac"]);
+        assert_eq!(pump["services"][0]["port"], 80, "{name}");
+        assert_eq!(pump["traffic"]["packets_out"], 3, "{name}");
+    }
+}
+
+#[test]
 fn tunnels_duplicates_fragments_and_one_direction() {
     let dir = repo().join("tests/captures");
     for (name, tunneled) in [
