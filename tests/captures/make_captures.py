@@ -6,7 +6,8 @@ GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), 802.11 captured in
 monitor mode (radiotap and PPI headers), IP-in-IP, GTP-U and Teredo
 tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
-discovery, Windows browser announcements and DHCPv6 client messages. Each tunnel file
+discovery, Windows browser announcements, DHCPv6 client messages and
+Kerberos logons. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -257,6 +258,54 @@ def main():
         DHCP6OptOptReq(reqopts=[23, 24])
     lin6.time = 1_700_000_402.0
     write("dhcp6.pcap", [win6, win4, lin6])
+    # Kerberos requests to a domain controller (port 88): a Windows host's
+    # machine logon over UDP with its NetBIOS address, another's over TCP
+    # split across two segments, a person's logon (names nobody), and one
+    # host asking tickets for two machine accounts (probing them: named by
+    # neither).
+    from scapy.layers.kerberos import (Kerberos, KRB_AS_REQ, KRB_KDC_REQ_BODY, PrincipalName,
+                                       HostAddress)
+    from scapy.asn1.asn1 import ASN1_GENERAL_STRING, ASN1_INTEGER, ASN1_GENERALIZED_TIME
+    dc, dc_mac = "10.40.0.10", "00:15:5d:0a:00:01"
+
+    def as_req(cname, netbios=None):
+        body = KRB_KDC_REQ_BODY(
+            kdcOptions="forwardable+renewable+canonicalize",
+            cname=PrincipalName(nameString=[ASN1_GENERAL_STRING(cname)], nameType=1),
+            realm=ASN1_GENERAL_STRING(b"RAD.EXAMPLE"),
+            sname=PrincipalName(nameString=[ASN1_GENERAL_STRING(b"krbtgt"),
+                                            ASN1_GENERAL_STRING(b"RAD.EXAMPLE")], nameType=2),
+            till=ASN1_GENERALIZED_TIME("20370913024805Z"), nonce=0x1234,
+            etype=[ASN1_INTEGER(18), ASN1_INTEGER(17), ASN1_INTEGER(23)],
+            addresses=[HostAddress(addrType=20, address=netbios.ljust(16))] if netbios else None)
+        return bytes(Kerberos(root=KRB_AS_REQ(reqBody=body)))
+
+    krb = []
+
+    def udp88(mac, ip, payload, sport):
+        f = Ether(src=mac, dst=dc_mac) / IP(src=ip, dst=dc) / UDP(sport=sport, dport=88) / Raw(payload)
+        f.time = 1_700_000_500.0 + len(krb)
+        krb.append(f)
+    udp88("00:14:22:01:02:03", "10.40.5.30", as_req(b"WS-RAD-07$", b"WS-RAD-07"), 50100)
+    udp88("00:14:22:01:02:04", "10.40.5.32", as_req(b"jdoe"), 50101)
+    udp88("00:14:22:01:02:05", "10.40.5.99", as_req(b"WS-RAD-07$"), 50102)
+    udp88("00:14:22:01:02:05", "10.40.5.99", as_req(b"RAD-DC01$"), 50103)
+    # Over TCP: handshake, the length-prefixed request in two segments.
+    req = as_req(b"WS-RAD-08$")
+    rec = len(req).to_bytes(4, "big") + req
+    ws8, ws8_mac = "10.40.5.31", "00:14:22:01:02:06"
+    c, sv = 1000, 7000
+    for src, dst, fl, sq, ak, pl in [
+            (ws8, dc, "S", c, 0, b""), (dc, ws8, "SA", sv, c + 1, b""), (ws8, dc, "A", c + 1, sv + 1, b""),
+            (ws8, dc, "PA", c + 1, sv + 1, rec[:60]), (ws8, dc, "PA", c + 61, sv + 1, rec[60:]),
+            (dc, ws8, "A", sv + 1, c + 1 + len(rec), b"")]:
+        to_dc = src == ws8
+        f = Ether(src=ws8_mac if to_dc else dc_mac, dst=dc_mac if to_dc else ws8_mac) / \
+            IP(src=src, dst=dst) / TCP(sport=49800 if to_dc else 88, dport=88 if to_dc else 49800,
+                                       flags=fl, seq=sq, ack=ak) / Raw(pl)
+        f.time = 1_700_000_500.0 + len(krb)
+        krb.append(f)
+    write("kerberos.pcap", krb)
     print("captures written to", HERE)
 
 

@@ -926,3 +926,68 @@ fn dhcpv6_client_messages_match_tshark() {
     assert_eq!(win.hostname.as_deref(), Some("WS-RAD-07"));
     assert_eq!(win.os.as_deref(), Some("Windows"));
 }
+
+#[test]
+fn kerberos_requests_match_tshark() {
+    let path = repo("tests/captures/kerberos.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "kerberos.as_req_element",
+        &[
+            "kerberos.CNameString",
+            "kerberos.realm",
+            "kerberos.addr_nb",
+        ],
+    );
+    assert_eq!(theirs.len(), 5, "four AS-REQs over UDP, one over TCP");
+    let obs = observations(&path);
+    let mut ours = BTreeMap::new();
+    for o in &obs {
+        if let ObsKind::Kerberos(f) = &o.kind {
+            ours.insert(o.origin.frame, f.clone());
+        }
+    }
+    let mut compared = 0;
+    for (frame, t) in &theirs {
+        let machine = t[0].strip_suffix('$');
+        let Some(f) = ours.get(frame) else {
+            // Only a person's logon without addresses names no host.
+            assert!(machine.is_none() && t[2].is_empty(), "frame {frame}: {t:?}");
+            continue;
+        };
+        assert_eq!(f.machine.as_deref(), machine, "frame {frame}");
+        assert_eq!(f.realm.as_deref(), Some(t[1].as_str()), "frame {frame}");
+        assert_eq!(
+            f.netbios.as_deref().unwrap_or_default(),
+            t[2].trim_end(),
+            "frame {frame}"
+        );
+        assert!(f.as_req);
+        compared += 1;
+    }
+    assert_eq!(compared, ours.len());
+    assert_eq!(compared, 4);
+    eprintln!("Kerberos: {compared} requests compared");
+    // A machine logon names its host (over UDP and over TCP); a person's
+    // names nobody, nor do two machine accounts from one host; the KDC is a
+    // server.
+    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
+        .unwrap()
+        .report;
+    let dev = |ip: &str| {
+        r.devices
+            .iter()
+            .find(|d| d.ips.contains(&ip.to_string()))
+            .unwrap_or_else(|| panic!("{ip}"))
+    };
+    assert_eq!(dev("10.40.5.30").hostname.as_deref(), Some("WS-RAD-07"));
+    assert_eq!(dev("10.40.5.31").hostname.as_deref(), Some("WS-RAD-08"));
+    assert_eq!(dev("10.40.5.32").hostname, None);
+    assert_eq!(dev("10.40.5.99").hostname, None);
+    let dc = dev("10.40.0.10");
+    assert_eq!(dc.category, "server");
+    assert!(dc.evidence.iter().any(|e| e.value == "Kerberos KDC"));
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("jdoe"), "a person's principal is never kept");
+}

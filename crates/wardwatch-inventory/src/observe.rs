@@ -61,6 +61,10 @@ struct Acc {
     identities: BTreeSet<Maker>,
     identity: Option<SelfIdentity>,
     hostname: Option<String>,
+    /// Machine accounts its Kerberos requests logged on (two at most):
+    /// its name only when there is one, since a host asking tickets for
+    /// many machine accounts is probing them, not naming itself.
+    kerberos_machines: BTreeSet<String>,
     os: Option<String>,
     dicom_server: bool,
     /// The DICOM services requests asked of it ([`dicom_service`] bits).
@@ -69,6 +73,8 @@ struct Acc {
     dicom_queries: bool,
     hl7_receiver: bool,
     dhcp_server: bool,
+    /// Machines logged on to it with Kerberos: a domain controller.
+    kdc: bool,
     lab: bool,
 }
 
@@ -269,12 +275,14 @@ fn apply_share(
             identities: BTreeSet::new(),
             identity: None,
             hostname: None,
+            kerberos_machines: BTreeSet::new(),
             os: None,
             dicom_server: false,
             dicom_serves: 0,
             dicom_queries: false,
             hl7_receiver: false,
             dhcp_server: false,
+            kdc: false,
             lab: false,
         })
         .collect();
@@ -313,6 +321,7 @@ fn apply_share(
             ObsKind::LabInstrument(f) => f.protocol.as_str(),
             ObsKind::NetbiosName { .. } => "netbios-ns",
             ObsKind::BrowserAnnouncement(_) => "browser",
+            ObsKind::Kerberos(_) => "kerberos",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -733,6 +742,35 @@ fn apply_share(
                     }
                 }
             }
+            ObsKind::Kerberos(f) => {
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    let realm = f
+                        .realm
+                        .as_deref()
+                        .map(|r| format!("@{r}"))
+                        .unwrap_or_default();
+                    for n in f.machine.iter().chain(&f.netbios) {
+                        if a.kerberos_machines.len() < 2 {
+                            a.kerberos_machines.insert(n.clone());
+                        }
+                    }
+                    if let Some(m) = &f.machine {
+                        a.add(
+                            o,
+                            inputs,
+                            "kerberos",
+                            "machine account",
+                            &format!("{m}${realm}"),
+                        );
+                    }
+                    if let Some(n) = &f.netbios {
+                        a.add(o, inputs, "kerberos", "netbios address", n);
+                    }
+                }
+                if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
+                    a.kdc = true;
+                }
+            }
             ObsKind::LabInstrument(fact) => {
                 let wardwatch_proto::LabInstrumentFact {
                     protocol,
@@ -898,6 +936,9 @@ fn apply_share(
         if d.hostname.is_none() {
             d.hostname = a.hostname;
         }
+        if d.hostname.is_none() && a.kerberos_machines.len() == 1 {
+            d.hostname = a.kerberos_machines.into_iter().next();
+        }
         if d.os.is_none() {
             d.os = a.os;
         }
@@ -973,12 +1014,16 @@ fn apply_share(
             d.confidence.category = 0.7;
         }
         // Infrastructure roles from behaviour: answering DNS, handing out
-        // DHCP leases.
+        // DHCP leases, taking machines' Kerberos logons.
         let dns = d
             .services
             .iter()
             .any(|s| s.port == 53 && s.proto.as_deref() == Some("dns"));
-        for (on, role) in [(dns, "DNS server"), (a.dhcp_server, "DHCP server")] {
+        for (on, role) in [
+            (dns, "DNS server"),
+            (a.dhcp_server, "DHCP server"),
+            (a.kdc, "Kerberos KDC"),
+        ] {
             if !on {
                 continue;
             }

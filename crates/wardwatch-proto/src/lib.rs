@@ -13,6 +13,7 @@ pub mod dns;
 pub mod ftp;
 pub mod hl7;
 pub mod http;
+pub mod kerberos;
 pub mod l2;
 pub mod lab;
 mod lines;
@@ -30,9 +31,10 @@ pub mod watch;
 pub mod x509;
 
 pub use obs::{
-    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, HttpRequestFact, LabInstrumentFact,
-    LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext, Side, SnmpFact,
-    SsdpFact, TlsCertificateFact, TlsClientHelloFact, WireName,
+    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, HttpRequestFact, KerberosFact,
+    LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin,
+    PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact,
+    WireName,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -59,6 +61,7 @@ enum App {
     Remote(Box<remote::RemoteState>),
     Astm(Box<lab::AstmState>),
     Poct(Box<lab::PoctState>),
+    Kerberos(Box<kerberos::KerberosState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -115,6 +118,7 @@ impl ProtoFlow {
             App::Remote(t) => !t.done(),
             App::Astm(t) => !t.done(),
             App::Poct(t) => !t.done(),
+            App::Kerberos(t) => !t.done(),
             _ => true,
         }
     }
@@ -134,6 +138,7 @@ impl ProtoFlow {
             App::Remote(_) => Some("remote-access"),
             App::Astm(_) => Some("astm"),
             App::Poct(_) => Some("poct1-a"),
+            App::Kerberos(_) => Some("kerberos"),
             _ => None,
         }
     }
@@ -200,6 +205,8 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Remote(Box::default())
     } else if smb::probe(p) {
         App::Smb(Box::default())
+    } else if dir == 0 && kerberos::probe_tcp(p) {
+        App::Kerberos(Box::default())
     } else if dir == 0 && mqtt::probe(p) {
         App::Mqtt(Box::default())
     } else if telnet::probe(p) {
@@ -239,6 +246,7 @@ impl ProtoFlow {
             App::Remote(m) => m.feed(dir, data, out),
             App::Astm(m) => m.feed(data, out),
             App::Poct(m) => m.feed(data, out),
+            App::Kerberos(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -288,7 +296,9 @@ impl ProtoFlow {
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
             App::Ftp(_) | App::Telnet(_) => {}
-            App::Mqtt(_) | App::Smb(_) | App::Remote(_) | App::Poct(_) => self.app = App::Other,
+            App::Mqtt(_) | App::Smb(_) | App::Remote(_) | App::Poct(_) | App::Kerberos(_) => {
+                self.app = App::Other
+            }
             App::Astm(_) => {}
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
@@ -326,6 +336,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         browser::parse(payload)
     } else if dport == 547 {
         dhcp6::parse(payload)
+    } else if dport == 88 {
+        kerberos::parse(payload)
     } else if let Some(verdict) = (dport == 53 || sport == 53)
         .then(|| dns::reporting(payload, dport == 53, watch::any()))
         .filter(|v| *v != dns::Verdict::Skip)
@@ -404,6 +416,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut rm = remote::RemoteState::default();
     let mut astm = lab::AstmState::default();
     let mut poct = lab::PoctState::default();
+    let mut krb = kerberos::KerberosState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -418,12 +431,14 @@ pub fn exercise(data: &[u8]) -> usize {
         rm.feed(i % 2, chunk, &mut o);
         astm.feed(chunk, &mut o);
         poct.feed(chunk, &mut o);
+        krb.feed(0, chunk, &mut o);
     }
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);
     let _ = on_datagram(137, 137, data);
     let _ = on_datagram(138, 138, data);
     let _ = on_datagram(546, 547, data);
+    let _ = on_datagram(50000, 88, data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

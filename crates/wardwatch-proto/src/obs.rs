@@ -364,6 +364,21 @@ pub struct BrowserFact {
     pub comment: String,
 }
 
+/// A Kerberos request (AS-REQ or TGS-REQ) naming its host: the machine
+/// account it logs on, or the NetBIOS address it lists. Never a person's
+/// principal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KerberosFact {
+    /// An AS-REQ (logon), not a TGS-REQ (service ticket).
+    pub as_req: bool,
+    /// The machine account's name, without its `$`.
+    pub machine: Option<String>,
+    /// The realm (the Windows domain, upper case).
+    pub realm: Option<String>,
+    /// The NetBIOS name among the request's addresses.
+    pub netbios: Option<String>,
+}
+
 /// A DHCP client message.
 /// Boxed in [`ObsKind::Dhcp`], which would otherwise make every
 /// observation its size.
@@ -605,6 +620,8 @@ pub enum ObsKind {
     /// A browser announcement: a Windows (or Samba) host naming itself, its
     /// OS version and roles.
     BrowserAnnouncement(Box<BrowserFact>),
+    /// A Kerberos request naming the host that sent it.
+    Kerberos(Box<KerberosFact>),
 }
 
 impl ObsKind {
