@@ -6,8 +6,8 @@ GRE, ERSPAN II/III, VXLAN and CAPWAP (802.11 inside), 802.11 captured in
 monitor mode (radiotap and PPI headers), IP-in-IP, GTP-U and Teredo
 tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
-discovery, Windows browser announcements, DHCPv6 client messages and
-Kerberos logons. Each tunnel file
+discovery, Windows browser announcements, DHCPv6 client messages,
+Kerberos logons and mDNS records naming make and model. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -275,7 +275,8 @@ def main():
             realm=ASN1_GENERAL_STRING(b"RAD.EXAMPLE"),
             sname=PrincipalName(nameString=[ASN1_GENERAL_STRING(b"krbtgt"),
                                             ASN1_GENERAL_STRING(b"RAD.EXAMPLE")], nameType=2),
-            till=ASN1_GENERALIZED_TIME("20370913024805Z"), nonce=0x1234,
+            till=ASN1_GENERALIZED_TIME("20370913024805Z"), rtime=ASN1_GENERALIZED_TIME("20370913024805Z"),
+            nonce=0x1234,
             etype=[ASN1_INTEGER(18), ASN1_INTEGER(17), ASN1_INTEGER(23)],
             addresses=[HostAddress(addrType=20, address=netbios.ljust(16))] if netbios else None)
         return bytes(Kerberos(root=KRB_AS_REQ(reqBody=body)))
@@ -306,6 +307,45 @@ def main():
         f.time = 1_700_000_500.0 + len(krb)
         krb.append(f)
     write("kerberos.pcap", krb)
+    # mDNS (UDP 5353) announcements naming make and model in TXT records: a
+    # printer (Bonjour Printing: ty, usb_MFG, usb_MDL, and a location note,
+    # which is not kept), a Mac (device information), a sleep proxy
+    # answering for a sleeping Mac (the records are the Mac's: its address
+    # in the A record), and a query carrying the printer's TXT as a known
+    # answer (its sender is not the printer).
+    from scapy.layers.dns import DNS, DNSRR
+    mdns = []
+
+    def mdns_msg(mac, ip, records, response=True, extra=()):
+        d = DNS(id=0, qr=1 if response else 0, aa=1 if response else 0, qd=None,
+                an=records if response else None, ar=list(extra) or None)
+        if not response:
+            from scapy.layers.dns import DNSQR
+            d = DNS(id=0, qr=0, qd=[DNSQR(qname="_ipp._tcp.local", qtype="PTR")], an=records)
+        f = Ether(src=mac, dst="01:00:5e:00:00:fb") / IP(src=ip, dst="224.0.0.251", ttl=255) / \
+            UDP(sport=5353, dport=5353) / d
+        f.time = 1_700_000_600.0 + len(mdns)
+        mdns.append(f)
+    printer_txt = [b"txtvers=1", b"ty=HP LaserJet Pro M404n", b"usb_MFG=HP", b"usb_MDL=LaserJet Pro M404n",
+                   b"note=Ward 3 nurses station", b"rp=ipp/print"]
+    mdns_msg("3c:52:82:11:22:33", "10.40.6.20", [
+        DNSRR(rrname="_ipp._tcp.local", type="PTR", rdata="HP LaserJet M404n._ipp._tcp.local"),
+        DNSRR(rrname="HP LaserJet M404n._ipp._tcp.local", type="TXT", rdata=printer_txt),
+        DNSRR(rrname="NPI112233.local", type="A", rdata="10.40.6.20")])
+    mdns_msg("f0:18:98:44:55:66", "10.40.5.40", [
+        DNSRR(rrname="Reading Room Mac._device-info._tcp.local", type="TXT",
+              rdata=[b"model=MacBookPro16,1", b"osxvers=21"]),
+        DNSRR(rrname="Reading-Room-Mac.local", type="A", rdata="10.40.5.40")])
+    mdns_msg("00:1b:21:aa:00:05", "10.40.0.5", [
+        DNSRR(rrname="Sleepy Mac._device-info._tcp.local", type="TXT", rdata=[b"model=Macmini8,1"]),
+        DNSRR(rrname="Sleepy-Mac.local", type="A", rdata="10.40.5.50")])
+    mdns_msg("00:1b:21:aa:00:07", "10.40.5.60", [
+        DNSRR(rrname="HP LaserJet M404n._ipp._tcp.local", type="TXT", rdata=printer_txt)], response=False)
+    # The sleeping Mac's own traffic, before it slept.
+    sleepy = Ether(src="a4:83:e7:00:00:50", dst=WS_MAC) / IP(src="10.40.5.50", dst=WS) / \
+        UDP(sport=50000, dport=53) / Raw(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03rad\x00\x00\x01\x00\x01")
+    sleepy.time = 1_700_000_590.0
+    write("mdns_identity.pcap", [sleepy] + mdns)
     print("captures written to", HERE)
 
 

@@ -380,6 +380,7 @@ pub fn run(
                 answers,
                 flavour,
                 response,
+                ..
             } if flavour == "dns" => {
                 let client = if *response { o.server.0 } else { o.client.0 };
                 let client = if o.server.1 == 53 { o.client.0 } else { client };

@@ -934,11 +934,7 @@ fn kerberos_requests_match_tshark() {
         &path,
         &[],
         "kerberos.as_req_element",
-        &[
-            "kerberos.CNameString",
-            "kerberos.realm",
-            "kerberos.addr_nb",
-        ],
+        &["kerberos.CNameString", "kerberos.realm", "kerberos.addr_nb"],
     );
     assert_eq!(theirs.len(), 5, "four AS-REQs over UDP, one over TCP");
     let obs = observations(&path);
@@ -990,4 +986,97 @@ fn kerberos_requests_match_tshark() {
     assert!(dc.evidence.iter().any(|e| e.value == "Kerberos KDC"));
     let text = serde_json::to_string(&r).unwrap();
     assert!(!text.contains("jdoe"), "a person's principal is never kept");
+}
+
+#[test]
+fn mdns_make_and_model_match_tshark() {
+    let path = repo("tests/captures/mdns_identity.pcap");
+    // TXT strings hold commas ("MacBookPro16,1"): another aggregator.
+    let theirs = tshark(
+        &path,
+        &["-E", "aggregator=|"],
+        "dns.txt && dns.flags.response == 1",
+        &["dns.txt"],
+    );
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        let ObsKind::Dns {
+            identity: Some(id), ..
+        } = &o.kind
+        else {
+            continue;
+        };
+        // Each pair is one of tshark's TXT strings (`product` without
+        // the parentheses Bonjour Printing puts around it).
+        let strings: Vec<&str> = theirs[&o.origin.frame][0].split('|').collect();
+        for (k, v) in &id.pairs {
+            let want = if k == "product" {
+                format!("{k}=({v})")
+            } else {
+                format!("{k}={v}")
+            };
+            assert!(
+                strings.contains(&want.as_str()),
+                "{want} not in {strings:?}"
+            );
+        }
+        // And every identity key tshark shows is among the pairs.
+        for s in &strings {
+            let key = s.split('=').next().unwrap_or("");
+            if [
+                "model", "osxvers", "ty", "product", "usb_MFG", "usb_MDL", "md",
+            ]
+            .contains(&key)
+            {
+                assert!(id.pairs.iter().any(|(k, _)| k == key), "{s} missing");
+            }
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, theirs.len());
+    assert_eq!(compared, 3);
+    eprintln!("mDNS: {compared} TXT answers compared");
+    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
+        .unwrap()
+        .report;
+    let dev = |ip: &str| {
+        r.devices
+            .iter()
+            .find(|d| d.ips.contains(&ip.to_string()))
+            .unwrap_or_else(|| panic!("{ip}"))
+    };
+    let p = dev("10.40.6.20");
+    assert_eq!(
+        (p.vendor.as_deref(), p.model.as_deref(), p.category.as_str()),
+        (Some("HP"), Some("HP LaserJet Pro M404n"), "printer")
+    );
+    assert_eq!(p.hostname.as_deref(), Some("NPI112233"));
+    let mac = dev("10.40.5.40");
+    assert_eq!(
+        (
+            mac.model.as_deref(),
+            mac.os.as_deref(),
+            mac.category.as_str()
+        ),
+        (Some("MacBookPro16,1"), Some("macOS"), "workstation")
+    );
+    assert_eq!(mac.hostname.as_deref(), Some("Reading-Room-Mac"));
+    // The sleep proxy's answer names the sleeping Mac, not the proxy; the
+    // querier holding the printer's record as a known answer is no printer.
+    assert_eq!(dev("10.40.5.50").model.as_deref(), Some("Macmini8,1"));
+    assert_eq!(dev("10.40.5.50").hostname.as_deref(), Some("Sleepy-Mac"));
+    for ip in ["10.40.0.5", "10.40.5.60"] {
+        assert_eq!(
+            (dev(ip).model.as_deref(), dev(ip).category.as_str()),
+            (None, "unknown"),
+            "{ip}"
+        );
+        assert_eq!(dev(ip).hostname, None, "{ip}");
+    }
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(
+        !text.contains("Ward 3"),
+        "a printer's location note is not kept"
+    );
 }

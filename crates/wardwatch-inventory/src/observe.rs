@@ -199,7 +199,15 @@ pub fn apply_observations_threads(
                 Side::Client => o.server.0,
                 Side::Server => o.client.0,
             };
-            [index(&o.subject_ip()), index(&peer)]
+            // An mDNS message's records may be another host's (a sleep
+            // proxy answering for a sleeping Mac): they are that host's.
+            let subject = match &o.kind {
+                ObsKind::Dns {
+                    identity: Some(id), ..
+                } => id.host.unwrap_or_else(|| o.subject_ip()),
+                _ => o.subject_ip(),
+            };
+            [index(&subject), index(&peer)]
         })
         .collect();
     let n = threads.clamp(1, devices.len() / MIN_SHARD + 1);
@@ -238,6 +246,16 @@ pub fn apply_observations_threads(
         }
     });
     devices
+}
+
+/// The host name of an mDNS or LLMNR answer (`name A|AAAA address`) that
+/// gives `own` address (`.local` dropped), if it is one.
+fn own_name(answer: &str, own: IpAddr) -> Option<&str> {
+    let mut words = answer.split(' ');
+    let (name, ty, value) = (words.next()?, words.next()?, words.next()?);
+    let ours = matches!(ty, "A" | "AAAA") && value.parse::<IpAddr>().ok() == Some(own);
+    let name = name.strip_suffix(".local").unwrap_or(name);
+    (ours && !name.is_empty() && !name.contains(' ')).then_some(name)
 }
 
 /// No device: an observation's address no device has.
@@ -828,14 +846,30 @@ fn apply_share(
                 flavour,
                 response,
                 answers,
+                identity,
                 ..
             } => {
-                // mDNS and LLMNR answers are the responder naming itself.
+                // mDNS and LLMNR answers are the responder naming itself:
+                // an address record of its own address gives its host name.
                 if *response && flavour != "dns" {
                     if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                         for ans in answers.iter().take(4) {
                             a.add(o, inputs, flavour.clone(), "answer", ans);
                         }
+                        let own = identity
+                            .as_ref()
+                            .and_then(|id| id.host)
+                            .unwrap_or_else(|| o.subject_ip());
+                        if let Some(name) = answers.iter().find_map(|ans| own_name(ans, own)) {
+                            a.hostname.get_or_insert(name.to_string());
+                        }
+                    }
+                }
+                // The make and model its TXT records give (the knowledge
+                // base reads them).
+                if let (Some(id), Some(a)) = (identity, me.and_then(|i| acc.get_mut(i))) {
+                    for (k, v) in &id.pairs {
+                        a.add(o, inputs, "mdns", format!("txt {k}"), v);
                     }
                 }
             }

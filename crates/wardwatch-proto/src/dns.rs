@@ -98,11 +98,70 @@ fn push_type(out: &mut String, t: u16) {
     });
 }
 
+/// Services whose TXT records say what the device is: Apple's device
+/// information, printers and scanners (Bonjour Printing: IPP, LPD, raw
+/// socket, eSCL), AirPlay receivers, Google Cast devices.
+const IDENTITY_SERVICES: [&str; 8] = [
+    "._device-info._tcp.",
+    "._ipp._tcp.",
+    "._ipps._tcp.",
+    "._printer._tcp.",
+    "._pdl-datastream._tcp.",
+    "._uscan._tcp.",
+    "._airplay._tcp.",
+    "._googlecast._tcp.",
+];
+
+/// The TXT keys of those services that name a make or model (never a
+/// friendly name, a location note, an address or an id).
+const IDENTITY_KEYS: [&str; 7] = [
+    "model", "osxvers", "ty", "product", "usb_MFG", "usb_MDL", "md",
+];
+
+/// The identity keys of one TXT record's strings, added to `pairs`.
+fn identity_pairs(rdata: &[u8], pairs: &mut Vec<(String, String)>) {
+    let mut t = rdata;
+    while let Some((&n, rest)) = t.split_first() {
+        let Some(item) = rest.get(..usize::from(n)) else {
+            return;
+        };
+        t = &rest[usize::from(n)..];
+        let Some(eq) = item.iter().position(|c| *c == b'=') else {
+            continue;
+        };
+        let (k, v) = (&item[..eq], &item[eq + 1..]);
+        let Some(key) = IDENTITY_KEYS
+            .iter()
+            .find(|c| c.as_bytes().eq_ignore_ascii_case(k))
+        else {
+            continue;
+        };
+        let v = crate::bytes::text(v, 64);
+        // `product` is written in parentheses by Bonjour Printing.
+        let v = v
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim()
+            .to_string();
+        if !v.is_empty() && pairs.len() < 8 && !pairs.iter().any(|(k, _)| k == key) {
+            pairs.push((key.to_string(), v));
+        }
+    }
+}
+
 /// Parses a DNS-format message; `flavour` is `dns`, `mdns` or `llmnr`.
 pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
     let flags = be16(b, 2)?;
     let qd = be16(b, 4)? as usize;
     let an = be16(b, 6)? as usize;
+    let mdns = flavour == "mdns";
+    // mDNS puts a host's addresses and TXT records in the authority and
+    // additional sections as often as in the answers: all are read.
+    let records = if mdns {
+        (an + be16(b, 8)? as usize + be16(b, 10)? as usize).min(128)
+    } else {
+        an.min(64)
+    };
     let mut at = 12;
     let mut queries = Vec::new();
     for _ in 0..qd.min(32) {
@@ -115,7 +174,9 @@ pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
         }
     }
     let mut answers = Vec::new();
-    for _ in 0..an.min(64) {
+    let mut pairs = Vec::new();
+    let mut hosts: Vec<(String, std::net::IpAddr)> = Vec::new();
+    for i in 0..records {
         let Some((name, next)) = read_name(b, at) else {
             break;
         };
@@ -126,13 +187,35 @@ pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
         let Some(rdata) = b.get(rdata_at..rdata_at + rdlen as usize) else {
             break;
         };
-        let value = match ty {
-            1 if rdata.len() == 4 => format!("{}.{}.{}.{}", rdata[0], rdata[1], rdata[2], rdata[3]),
+        at = rdata_at + rdlen as usize;
+        let addr = match ty {
+            1 if rdata.len() == 4 => Some(std::net::IpAddr::from([
+                rdata[0], rdata[1], rdata[2], rdata[3],
+            ])),
             28 if rdata.len() == 16 => {
                 let mut a = [0u8; 16];
                 a.copy_from_slice(rdata);
-                std::net::Ipv6Addr::from(a).to_string()
+                Some(std::net::IpAddr::from(a))
             }
+            _ => None,
+        };
+        if mdns {
+            if let Some(a) = addr {
+                if hosts.len() < 16 {
+                    hosts.push((name.to_ascii_lowercase(), a));
+                }
+            } else if ty == 16 {
+                let lower = name.to_ascii_lowercase() + ".";
+                if IDENTITY_SERVICES.iter().any(|s| lower.contains(s)) {
+                    identity_pairs(rdata, &mut pairs);
+                }
+            }
+        }
+        if i >= an {
+            continue;
+        }
+        let value = match ty {
+            1 | 28 => addr.map(|a| a.to_string()).unwrap_or_default(),
             5 | 12 | 2 => read_name(b, rdata_at).map(|(n, _)| n).unwrap_or_default(),
             33 => read_name(b, rdata_at + 6)
                 .map(|(n, _)| n)
@@ -151,13 +234,28 @@ pub fn parse(b: &[u8], flavour: &str) -> Option<ObsKind> {
                 a
             });
         }
-        at = rdata_at + rdlen as usize;
     }
+    // Whose identity: the host the message's address records name (a
+    // sleep proxy answers for a sleeping Mac), or the sender when they name
+    // none; records of several hosts leave it unknown. A query's records
+    // are answers its sender already knows, other hosts': never read.
+    let identity = (!pairs.is_empty() && flags & 0x8000 != 0)
+        .then(|| {
+            let one_host = hosts.windows(2).all(|w| w[0].0 == w[1].0);
+            let host = hosts
+                .iter()
+                .find(|(_, a)| a.is_ipv4())
+                .or(hosts.first())
+                .map(|(_, a)| *a);
+            one_host.then(|| Box::new(crate::obs::MdnsIdentity { pairs, host }))
+        })
+        .flatten();
     Some(ObsKind::Dns {
         flavour: flavour.into(),
         response: flags & 0x8000 != 0,
         queries,
         answers,
+        identity,
     })
 }
 
@@ -477,6 +575,87 @@ mod tests {
         }
         m.push(0);
         assert_eq!(read_name(&m, 12), Some(("a?b.?é.local".into(), m.len())));
+    }
+
+    /// An mDNS message with `records` (owner, type, rdata) in its answers.
+    fn mdns(response: bool, records: &[(&str, u16, Vec<u8>)]) -> Vec<u8> {
+        let mut m = vec![0, 0, if response { 0x84 } else { 0 }, 0, 0, 0];
+        m.extend_from_slice(&(records.len() as u16).to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        for (name, ty, rdata) in records {
+            for l in name.split('.') {
+                m.push(l.len() as u8);
+                m.extend_from_slice(l.as_bytes());
+            }
+            m.push(0);
+            m.extend_from_slice(&ty.to_be_bytes());
+            m.extend_from_slice(&[0x80, 1, 0, 0, 0x11, 0x94]);
+            m.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            m.extend_from_slice(rdata);
+        }
+        m
+    }
+
+    fn txt(items: &[&str]) -> Vec<u8> {
+        items
+            .iter()
+            .flat_map(|i| [vec![i.len() as u8], i.as_bytes().to_vec()].concat())
+            .collect()
+    }
+
+    #[test]
+    fn mdns_txt_records_name_make_and_model() {
+        let printer = (
+            "Ward 3 printer._ipp._tcp.local",
+            16,
+            txt(&[
+                "txtvers=1",
+                "ty=HP LaserJet Pro M404n",
+                "note=Ward 3",
+                "product=(HP LaserJet Pro M404n)",
+                "USB_MFG=HP",
+            ]),
+        );
+        let own = ("NPI1.local", 1, vec![10, 0, 0, 9]);
+        let Some(ObsKind::Dns {
+            identity: Some(id), ..
+        }) = parse(&mdns(true, &[printer.clone(), own.clone()]), "mdns")
+        else {
+            panic!("no identity");
+        };
+        let pairs: Vec<(&str, &str)> = id.pairs.iter().map(|(k, v)| (&**k, &**v)).collect();
+        // Only the identity keys, `product` without its parentheses, keys
+        // in any case.
+        assert_eq!(
+            pairs,
+            [
+                ("ty", "HP LaserJet Pro M404n"),
+                ("product", "HP LaserJet Pro M404n"),
+                ("usb_MFG", "HP")
+            ]
+        );
+        assert_eq!(id.host, Some("10.0.0.9".parse().unwrap()));
+        // A query's known answers are other hosts' records.
+        assert!(matches!(
+            parse(&mdns(false, std::slice::from_ref(&printer)), "mdns"),
+            Some(ObsKind::Dns { identity: None, .. })
+        ));
+        // Records of two hosts: whose is unknown.
+        let other = ("NPI2.local", 1, vec![10, 0, 0, 10]);
+        assert!(matches!(
+            parse(&mdns(true, &[printer.clone(), own, other]), "mdns"),
+            Some(ObsKind::Dns { identity: None, .. })
+        ));
+        // Another service's TXT record names nothing, nor does plain DNS.
+        let chat = ("x._chat._tcp.local", 16, txt(&["model=iMac11,3"]));
+        assert!(matches!(
+            parse(&mdns(true, &[chat]), "mdns"),
+            Some(ObsKind::Dns { identity: None, .. })
+        ));
+        assert!(matches!(
+            parse(&mdns(true, &[printer]), "dns"),
+            Some(ObsKind::Dns { identity: None, .. })
+        ));
     }
 
     #[test]

@@ -356,6 +356,7 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
                 queries,
                 answers,
                 flavour,
+                identity,
             }) => {
                 let names = || queries.iter().map(|q| q.split(' ').next().unwrap_or(""));
                 if names().any(watch::is_watched) {
@@ -365,6 +366,7 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
                         response,
                         queries,
                         answers,
+                        identity,
                     });
                 }
                 if response {

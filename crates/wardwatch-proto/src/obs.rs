@@ -379,6 +379,19 @@ pub struct KerberosFact {
     pub netbios: Option<String>,
 }
 
+/// The make and model an mDNS message's TXT records give (Apple device
+/// information, Bonjour Printing, AirPlay, Google Cast), and whose they
+/// are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MdnsIdentity {
+    /// `(key, value)`: `model`, `osxvers`, `ty`, `product`, `usb_MFG`,
+    /// `usb_MDL`, `md`.
+    pub pairs: Vec<(String, String)>,
+    /// The address the message's address records give its one host, if
+    /// it has any (else the sender's own records).
+    pub host: Option<std::net::IpAddr>,
+}
+
 /// A DHCP client message.
 /// Boxed in [`ObsKind::Dhcp`], which would otherwise make every
 /// observation its size.
@@ -512,6 +525,8 @@ pub enum ObsKind {
         queries: Vec<String>,
         /// `name TYPE value` answered.
         answers: Vec<String>,
+        /// What an mDNS message's TXT records say the device is.
+        identity: Option<Box<MdnsIdentity>>,
     },
     /// A plain-DNS query whose name looks like tunnelled data (and names no
     /// watched domain): its registered domain and a hash of the whole name.
