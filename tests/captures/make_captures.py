@@ -7,7 +7,8 @@ monitor mode (radiotap and PPI headers), IP-in-IP, GTP-U and Teredo
 tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements, DHCPv6 client messages,
-Kerberos logons and mDNS records naming make and model. Each tunnel file
+Kerberos logons and CLDAP pings of domain members and mDNS records naming
+make and model. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -306,6 +307,26 @@ def main():
                                        flags=fl, seq=sq, ack=ak) / Raw(pl)
         f.time = 1_700_000_500.0 + len(krb)
         krb.append(f)
+    # CLDAP domain controller pings (LDAP search over UDP 389, as Windows'
+    # DC locator sends them): a host no Kerberos request named, and the
+    # Kerberos-named host again (the same name, in another case).
+    from scapy.layers.ldap import (LDAP, LDAP_SearchRequest, LDAP_Filter, LDAP_FilterAnd,
+                                   LDAP_FilterEqual, LDAP_SearchRequestAttribute)
+    from scapy.asn1.asn1 import ASN1_STRING
+
+    def dc_ping(mac, ip, host, user, sport):
+        def eq(a, v):
+            return LDAP_Filter(filter=LDAP_FilterEqual(attributeType=ASN1_STRING(a), attributeValue=ASN1_STRING(v)))
+        flt = LDAP_Filter(filter=LDAP_FilterAnd(vals=[
+            eq(b"DnsDomain", b"rad.example"), eq(b"Host", host), eq(b"User", user),
+            eq(b"NtVer", b"\x16\x00\x00\x20")]))
+        ping = LDAP(messageID=1, protocolOp=LDAP_SearchRequest(
+            filter=flt, attributes=[LDAP_SearchRequestAttribute(type=ASN1_STRING(b"Netlogon"))]))
+        f = Ether(src=mac, dst=dc_mac) / IP(src=ip, dst=dc) / UDP(sport=sport, dport=389) / Raw(bytes(ping))
+        f.time = 1_700_000_500.0 + len(krb)
+        krb.append(f)
+    dc_ping("00:14:22:01:02:07", "10.40.5.33", b"WS-RAD-09", b"WS-RAD-09$", 50300)
+    dc_ping("00:14:22:01:02:03", "10.40.5.30", b"ws-rad-07", b"WS-RAD-07$", 50301)
     write("kerberos.pcap", krb)
     # mDNS (UDP 5353) announcements naming make and model in TXT records: a
     # printer (Bonjour Printing: ty, usb_MFG, usb_MDL, and a location note,

@@ -940,7 +940,7 @@ fn kerberos_requests_match_tshark() {
     let obs = observations(&path);
     let mut ours = BTreeMap::new();
     for o in &obs {
-        if let ObsKind::Kerberos(f) = &o.kind {
+        if let ObsKind::DomainMember(f) = &o.kind {
             ours.insert(o.origin.frame, f.clone());
         }
     }
@@ -953,21 +953,40 @@ fn kerberos_requests_match_tshark() {
             continue;
         };
         assert_eq!(f.machine.as_deref(), machine, "frame {frame}");
-        assert_eq!(f.realm.as_deref(), Some(t[1].as_str()), "frame {frame}");
+        assert_eq!(f.domain.as_deref(), Some(t[1].as_str()), "frame {frame}");
         assert_eq!(
             f.netbios.as_deref().unwrap_or_default(),
             t[2].trim_end(),
             "frame {frame}"
         );
-        assert!(f.as_req);
+        assert_eq!(f.protocol, "kerberos");
         compared += 1;
+    }
+    // CLDAP pings: DnsDomain, Host, User in the filter, as tshark reads
+    // the assertion values (NtVer is binary and shown empty).
+    let pings = tshark(&path, &[], "cldap", &["ldap.assertionValue"]);
+    assert_eq!(pings.len(), 2);
+    for (frame, t) in &pings {
+        let f = ours.remove(frame).expect("a ping named its host");
+        let v: Vec<&str> = t[0].split(',').collect();
+        assert_eq!(f.protocol, "cldap");
+        assert_eq!(f.domain.as_deref(), Some(v[0]), "frame {frame}");
+        assert_eq!(f.netbios.as_deref(), Some(v[1]), "frame {frame}");
+        assert_eq!(
+            f.machine.as_deref(),
+            v[2].strip_suffix('$'),
+            "frame {frame}"
+        );
     }
     assert_eq!(compared, ours.len());
     assert_eq!(compared, 4);
-    eprintln!("Kerberos: {compared} requests compared");
+    eprintln!(
+        "Kerberos: {compared} requests compared; CLDAP: {} pings",
+        pings.len()
+    );
     // A machine logon names its host (over UDP and over TCP); a person's
-    // names nobody, nor do two machine accounts from one host; the KDC is a
-    // server.
+    // names nobody, nor do two machine accounts from one host; the
+    // controller is a server.
     let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
         .unwrap()
         .report;
@@ -979,11 +998,14 @@ fn kerberos_requests_match_tshark() {
     };
     assert_eq!(dev("10.40.5.30").hostname.as_deref(), Some("WS-RAD-07"));
     assert_eq!(dev("10.40.5.31").hostname.as_deref(), Some("WS-RAD-08"));
+    // A CLDAP ping names a host too, and one naming it as its Kerberos
+    // logon did (in another case) leaves it named.
+    assert_eq!(dev("10.40.5.33").hostname.as_deref(), Some("WS-RAD-09"));
     assert_eq!(dev("10.40.5.32").hostname, None);
     assert_eq!(dev("10.40.5.99").hostname, None);
     let dc = dev("10.40.0.10");
     assert_eq!(dc.category, "server");
-    assert!(dc.evidence.iter().any(|e| e.value == "Kerberos KDC"));
+    assert!(dc.evidence.iter().any(|e| e.value == "domain controller"));
     let text = serde_json::to_string(&r).unwrap();
     assert!(!text.contains("jdoe"), "a person's principal is never kept");
 }

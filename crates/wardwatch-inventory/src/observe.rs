@@ -61,10 +61,11 @@ struct Acc {
     identities: BTreeSet<Maker>,
     identity: Option<SelfIdentity>,
     hostname: Option<String>,
-    /// Machine accounts its Kerberos requests logged on (two at most):
-    /// its name only when there is one, since a host asking tickets for
-    /// many machine accounts is probing them, not naming itself.
-    kerberos_machines: BTreeSet<String>,
+    /// Machine accounts and NetBIOS names its Kerberos requests and CLDAP
+    /// pings gave (two at most): its name only when there is one, since a
+    /// host asking tickets for many machine accounts is probing them, not
+    /// naming itself.
+    member_names: BTreeSet<String>,
     os: Option<String>,
     dicom_server: bool,
     /// The DICOM services requests asked of it ([`dicom_service`] bits).
@@ -73,8 +74,9 @@ struct Acc {
     dicom_queries: bool,
     hl7_receiver: bool,
     dhcp_server: bool,
-    /// Machines logged on to it with Kerberos: a domain controller.
-    kdc: bool,
+    /// Machines logged on to it (Kerberos) or asked it to serve their
+    /// domain (CLDAP ping): a domain controller.
+    domain_controller: bool,
     lab: bool,
 }
 
@@ -293,14 +295,14 @@ fn apply_share(
             identities: BTreeSet::new(),
             identity: None,
             hostname: None,
-            kerberos_machines: BTreeSet::new(),
+            member_names: BTreeSet::new(),
             os: None,
             dicom_server: false,
             dicom_serves: 0,
             dicom_queries: false,
             hl7_receiver: false,
             dhcp_server: false,
-            kdc: false,
+            domain_controller: false,
             lab: false,
         })
         .collect();
@@ -339,7 +341,7 @@ fn apply_share(
             ObsKind::LabInstrument(f) => f.protocol.as_str(),
             ObsKind::NetbiosName { .. } => "netbios-ns",
             ObsKind::BrowserAnnouncement(_) => "browser",
-            ObsKind::Kerberos(_) => "kerberos",
+            ObsKind::DomainMember(f) => f.protocol.as_str(),
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -760,33 +762,34 @@ fn apply_share(
                     }
                 }
             }
-            ObsKind::Kerberos(f) => {
+            ObsKind::DomainMember(f) => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     let realm = f
-                        .realm
+                        .domain
                         .as_deref()
                         .map(|r| format!("@{r}"))
                         .unwrap_or_default();
+                    // NetBIOS names are case-insensitive.
                     for n in f.machine.iter().chain(&f.netbios) {
-                        if a.kerberos_machines.len() < 2 {
-                            a.kerberos_machines.insert(n.clone());
+                        if a.member_names.len() < 2 {
+                            a.member_names.insert(n.to_ascii_uppercase());
                         }
                     }
                     if let Some(m) = &f.machine {
                         a.add(
                             o,
                             inputs,
-                            "kerberos",
+                            f.protocol.clone(),
                             "machine account",
                             &format!("{m}${realm}"),
                         );
                     }
                     if let Some(n) = &f.netbios {
-                        a.add(o, inputs, "kerberos", "netbios address", n);
+                        a.add(o, inputs, f.protocol.clone(), "netbios name", n);
                     }
                 }
                 if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
-                    a.kdc = true;
+                    a.domain_controller = true;
                 }
             }
             ObsKind::LabInstrument(fact) => {
@@ -970,8 +973,8 @@ fn apply_share(
         if d.hostname.is_none() {
             d.hostname = a.hostname;
         }
-        if d.hostname.is_none() && a.kerberos_machines.len() == 1 {
-            d.hostname = a.kerberos_machines.into_iter().next();
+        if d.hostname.is_none() && a.member_names.len() == 1 {
+            d.hostname = a.member_names.into_iter().next();
         }
         if d.os.is_none() {
             d.os = a.os;
@@ -1048,7 +1051,7 @@ fn apply_share(
             d.confidence.category = 0.7;
         }
         // Infrastructure roles from behaviour: answering DNS, handing out
-        // DHCP leases, taking machines' Kerberos logons.
+        // DHCP leases, taking domain members' logons and pings.
         let dns = d
             .services
             .iter()
@@ -1056,7 +1059,7 @@ fn apply_share(
         for (on, role) in [
             (dns, "DNS server"),
             (a.dhcp_server, "DHCP server"),
-            (a.kdc, "Kerberos KDC"),
+            (a.domain_controller, "domain controller"),
         ] {
             if !on {
                 continue;

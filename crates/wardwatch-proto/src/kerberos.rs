@@ -11,7 +11,7 @@
 //! data.
 
 use crate::bytes::tlv;
-use crate::obs::{KerberosFact, ObsKind};
+use crate::obs::{DomainMemberFact, ObsKind};
 
 /// A request's message: AS-REQ (application 10) or TGS-REQ (12).
 fn is_request(tag: u8) -> bool {
@@ -74,7 +74,7 @@ fn principal(b: &[u8]) -> Option<String> {
 }
 
 /// A NetBIOS name fit to name a host: letters, digits and `-_.`.
-fn host_name(s: &str) -> Option<String> {
+pub(crate) fn host_name(s: &str) -> Option<String> {
     let s = s.trim_end_matches(' ');
     let ok = !s.is_empty()
         && s.len() <= 63
@@ -104,8 +104,8 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     let (0x30, mut fields, _) = tlv(req_body?)? else {
         return None;
     };
-    let mut f = KerberosFact {
-        as_req: tag == 0x6A,
+    let mut f = DomainMemberFact {
+        protocol: "kerberos".into(),
         ..Default::default()
     };
     while let Some((tag, v, rest)) = tlv(fields) {
@@ -117,7 +117,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             }
             0xA2 => {
                 if let Some((0x1B, s, _)) = tlv(v) {
-                    f.realm = crate::bytes::text_opt(s, 128);
+                    f.domain = crate::bytes::text_opt(s, 128);
                 }
             }
             0xA9 => {
@@ -145,7 +145,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     if f.machine.is_none() && f.netbios.is_none() {
         return None;
     }
-    Some(ObsKind::Kerberos(Box::new(f)))
+    Some(ObsKind::DomainMember(Box::new(f)))
 }
 
 /// Kerberos over TCP: the client's first request, read whole.
@@ -234,13 +234,12 @@ mod tests {
     #[test]
     fn a_machine_logon_names_its_host() {
         let req = as_req(b"WS-RAD-07$", Some(b"WS-RAD-07       "));
-        let Some(ObsKind::Kerberos(f)) = parse(&req) else {
+        let Some(ObsKind::DomainMember(f)) = parse(&req) else {
             panic!("not parsed");
         };
         assert_eq!(f.machine.as_deref(), Some("WS-RAD-07"));
-        assert_eq!(f.realm.as_deref(), Some("RAD.EXAMPLE"));
+        assert_eq!(f.domain.as_deref(), Some("RAD.EXAMPLE"));
         assert_eq!(f.netbios.as_deref(), Some("WS-RAD-07"));
-        assert!(f.as_req);
         // Over TCP, in pieces: the record is read whole, once.
         let mut tcp = (req.len() as u32).to_be_bytes().to_vec();
         tcp.extend_from_slice(&req);
@@ -262,7 +261,7 @@ mod tests {
         // A user principal is never kept, and without a NetBIOS address
         // the request names no host.
         assert_eq!(parse(&as_req(b"jdoe", None)), None);
-        let Some(ObsKind::Kerberos(f)) = parse(&as_req(b"jdoe", Some(b"WS-RAD-07"))) else {
+        let Some(ObsKind::DomainMember(f)) = parse(&as_req(b"jdoe", Some(b"WS-RAD-07"))) else {
             panic!("not parsed");
         };
         assert_eq!(f.machine, None);

@@ -5,6 +5,7 @@
 
 pub mod browser;
 mod bytes;
+pub mod cldap;
 pub mod creds;
 pub mod dhcp;
 pub mod dhcp6;
@@ -31,7 +32,7 @@ pub mod watch;
 pub mod x509;
 
 pub use obs::{
-    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, HttpRequestFact, KerberosFact,
+    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact, HttpRequestFact,
     LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin,
     PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact,
     WireName,
@@ -338,6 +339,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         dhcp6::parse(payload)
     } else if dport == 88 {
         kerberos::parse(payload)
+    } else if dport == 389 {
+        cldap::parse(payload)
     } else if let Some(verdict) = (dport == 53 || sport == 53)
         .then(|| dns::reporting(payload, dport == 53, watch::any()))
         .filter(|v| *v != dns::Verdict::Skip)
@@ -441,6 +444,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(138, 138, data);
     let _ = on_datagram(546, 547, data);
     let _ = on_datagram(50000, 88, data);
+    let _ = on_datagram(50000, 389, data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

@@ -364,18 +364,19 @@ pub struct BrowserFact {
     pub comment: String,
 }
 
-/// A Kerberos request (AS-REQ or TGS-REQ) naming its host: the machine
-/// account it logs on, or the NetBIOS address it lists. Never a person's
-/// principal.
+/// A domain member naming itself to a domain controller: a Kerberos
+/// request's machine account and NetBIOS address, or a CLDAP domain
+/// controller ping's host and machine account. Never a person's account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct KerberosFact {
-    /// An AS-REQ (logon), not a TGS-REQ (service ticket).
-    pub as_req: bool,
+pub struct DomainMemberFact {
+    /// `kerberos` or `cldap`.
+    pub protocol: String,
     /// The machine account's name, without its `$`.
     pub machine: Option<String>,
-    /// The realm (the Windows domain, upper case).
-    pub realm: Option<String>,
-    /// The NetBIOS name among the request's addresses.
+    /// The domain (Kerberos realm, upper case; CLDAP DNS domain).
+    pub domain: Option<String>,
+    /// The host's NetBIOS name (a Kerberos request's address, a CLDAP
+    /// ping's `Host`).
     pub netbios: Option<String>,
 }
 
@@ -635,8 +636,8 @@ pub enum ObsKind {
     /// A browser announcement: a Windows (or Samba) host naming itself, its
     /// OS version and roles.
     BrowserAnnouncement(Box<BrowserFact>),
-    /// A Kerberos request naming the host that sent it.
-    Kerberos(Box<KerberosFact>),
+    /// A domain member naming itself to a domain controller.
+    DomainMember(Box<DomainMemberFact>),
 }
 
 impl ObsKind {
