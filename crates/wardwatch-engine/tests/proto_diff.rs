@@ -66,6 +66,24 @@ fn observations(path: &Path) -> Vec<Observation> {
         .observations
 }
 
+/// The report of a default run on `path`.
+fn report(path: PathBuf) -> wardwatch_model::report::Report {
+    analyze_files(&[path], &EngineConfig::default())
+        .expect("analyze")
+        .report
+}
+
+/// The device holding address `ip`.
+fn device<'r>(
+    r: &'r wardwatch_model::report::Report,
+    ip: &str,
+) -> &'r wardwatch_model::report::Device {
+    r.devices
+        .iter()
+        .find(|d| d.ips.iter().any(|a| a == ip))
+        .unwrap_or_else(|| panic!("no device {ip}"))
+}
+
 /// tshark writes "Name (uid)"; keep the uid.
 fn uid_of(s: &str) -> String {
     let s = s.trim().trim_end_matches(')');
@@ -833,9 +851,7 @@ fn browser_announcements_match_tshark() {
 #[test]
 fn browser_announcements_name_windows_and_its_role() {
     let path = repo("tests/captures/browser.pcap");
-    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
-        .unwrap()
-        .report;
+    let r = report(path);
     let got: Vec<_> = r
         .devices
         .iter()
@@ -914,14 +930,8 @@ fn dhcpv6_client_messages_match_tshark() {
     eprintln!("DHCPv6: {compared} client messages compared");
     // The Windows host is named by its Solicit, on the device its IPv4
     // address shares with its link-local one.
-    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
-        .unwrap()
-        .report;
-    let win = r
-        .devices
-        .iter()
-        .find(|d| d.ips.contains(&"10.40.5.30".to_string()))
-        .expect("the Windows host");
+    let r = report(path);
+    let win = device(&r, "10.40.5.30");
     assert_eq!(win.ips, vec!["10.40.5.30", "fe80::214:22ff:fe01:203"]);
     assert_eq!(win.hostname.as_deref(), Some("WS-RAD-07"));
     assert_eq!(win.os.as_deref(), Some("Windows"));
@@ -987,15 +997,8 @@ fn kerberos_requests_match_tshark() {
     // A machine logon names its host (over UDP and over TCP); a person's
     // names nobody, nor do two machine accounts from one host; the
     // controller is a server.
-    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
-        .unwrap()
-        .report;
-    let dev = |ip: &str| {
-        r.devices
-            .iter()
-            .find(|d| d.ips.contains(&ip.to_string()))
-            .unwrap_or_else(|| panic!("{ip}"))
-    };
+    let r = report(path);
+    let dev = |ip: &str| device(&r, ip);
     assert_eq!(dev("10.40.5.30").hostname.as_deref(), Some("WS-RAD-07"));
     assert_eq!(dev("10.40.5.31").hostname.as_deref(), Some("WS-RAD-08"));
     // A CLDAP ping names a host too, and one naming it as its Kerberos
@@ -1059,15 +1062,8 @@ fn mdns_make_and_model_match_tshark() {
     assert_eq!(compared, theirs.len());
     assert_eq!(compared, 3);
     eprintln!("mDNS: {compared} TXT answers compared");
-    let r = wardwatch_engine::analyze_files(&[path], &wardwatch_engine::EngineConfig::default())
-        .unwrap()
-        .report;
-    let dev = |ip: &str| {
-        r.devices
-            .iter()
-            .find(|d| d.ips.contains(&ip.to_string()))
-            .unwrap_or_else(|| panic!("{ip}"))
-    };
+    let r = report(path);
+    let dev = |ip: &str| device(&r, ip);
     let p = dev("10.40.6.20");
     assert_eq!(
         (p.vendor.as_deref(), p.model.as_deref(), p.category.as_str()),
