@@ -430,30 +430,22 @@ fn decode_nflog<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
 /// device is named by), then the 802.11 frame. Each header says its own
 /// length; PPI also says what follows it.
 fn decode_radio<'a>(ctx: &mut Ctx, link: u32, data: &'a [u8]) -> Result<Network<'a>, DecodeError> {
-    let le16 = |at: usize| {
-        data.get(at..at + 2)
-            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
-    };
-    let be32 = |at: usize| {
-        data.get(at..at + 4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let avs = |d: &[u8]| d.len() >= 8 && d[..3] == [0x80, 0x21, 0x10] && d[3] & 0xF0 == 0;
-    let (len, inner) = match link {
-        linktype::RADIOTAP => (
+    // Radiotap and PPI lengths are little-endian.
+    let le16 = |at| be16(data, at).map(|v| usize::from(v.swap_bytes()));
+    let (len, inner) = match (link, be32(data, 0)) {
+        (linktype::RADIOTAP, _) => (
             le16(2).ok_or(DecodeError::Truncated("radiotap"))?,
             linktype::IEEE802_11,
         ),
-        linktype::PPI => {
-            let dlt = data
-                .get(4..8)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .ok_or(DecodeError::Truncated("PPI"))?;
-            (le16(2).ok_or(DecodeError::Truncated("PPI"))?, dlt)
-        }
+        (linktype::PPI, _) => (
+            le16(2).ok_or(DecodeError::Truncated("PPI"))?,
+            be32(data, 4)
+                .ok_or(DecodeError::Truncated("PPI"))?
+                .swap_bytes(),
+        ),
         // AVS: magic 0x8021100x, then its length (big-endian).
-        _ if avs(data) => (
-            be32(4).map_or(usize::MAX, |n| n as usize),
+        (_, Some(magic)) if magic & 0xFFFF_FFF0 == 0x8021_1000 => (
+            be32(data, 4).map_or(usize::MAX, |n| n as usize),
             linktype::IEEE802_11,
         ),
         // Prism: a fixed 144-byte header.
