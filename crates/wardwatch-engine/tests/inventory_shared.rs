@@ -35,7 +35,9 @@ fn dhcp_clients_fingerprints_and_roles() {
     if let Some(d) = devices("pcap/it/mixed_iphone_dhcp_mdns_ssdp_tls__ndpi.pcap") {
         let imac = by_mac(&d, "d8:30:62:56:00:1c");
         assert_eq!(imac.hostname.as_deref(), Some("Lucas-iMac"));
-        assert_eq!(imac.os.as_deref(), Some("macOS"));
+        // Its mDNS device information: model iMac11,3, osxvers 17.
+        assert_eq!(imac.os.as_deref(), Some("macOS 10.13"));
+        assert_eq!(imac.model.as_deref(), Some("iMac11,3"));
         assert_eq!(imac.category, "workstation");
         let phone = by_mac(&d, "c4:61:8b:35:82:a9");
         assert_eq!(phone.hostname.as_deref(), Some("Lucas-iPhone"));

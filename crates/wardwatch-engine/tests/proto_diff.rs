@@ -1077,12 +1077,14 @@ fn mdns_make_and_model_match_tshark() {
             mac.os.as_deref(),
             mac.category.as_str()
         ),
-        (Some("MacBookPro16,1"), Some("macOS"), "workstation")
+        (Some("MacBookPro16,1"), Some("macOS 12"), "workstation")
     );
     assert_eq!(mac.hostname.as_deref(), Some("Reading-Room-Mac"));
     // The sleep proxy's answer names the sleeping Mac, not the proxy; the
     // querier holding the printer's record as a known answer is no printer.
     assert_eq!(dev("10.40.5.50").model.as_deref(), Some("Macmini8,1"));
+    // No osxvers in its record: macOS, release unknown.
+    assert_eq!(dev("10.40.5.50").os.as_deref(), Some("macOS"));
     assert_eq!(dev("10.40.5.50").hostname.as_deref(), Some("Sleepy-Mac"));
     for ip in ["10.40.0.5", "10.40.5.60"] {
         assert_eq!(

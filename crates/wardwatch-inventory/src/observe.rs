@@ -260,6 +260,19 @@ fn own_name(answer: &str, own: IpAddr) -> Option<&str> {
     (ours && !name.is_empty() && !name.contains(' ')).then_some(name)
 }
 
+/// The macOS release of a Darwin major version (`osxvers` of an mDNS
+/// device-information record): 10.x until Darwin 19, then 11 to 15, then
+/// 26 (Apple numbers releases by year from Darwin 25).
+fn macos_release(darwin: &str) -> Option<String> {
+    let n: u32 = darwin.trim().parse().ok()?;
+    match n {
+        5..=19 => Some(format!("macOS 10.{}", n - 4)),
+        20..=24 => Some(format!("macOS {}", n - 9)),
+        25..=40 => Some(format!("macOS {}", n + 1)),
+        _ => None,
+    }
+}
+
 /// No device: an observation's address no device has.
 const NOBODY: u32 = u32::MAX;
 
@@ -873,6 +886,9 @@ fn apply_share(
                 if let (Some(id), Some(a)) = (identity, me.and_then(|i| acc.get_mut(i))) {
                     for (k, v) in &id.pairs {
                         a.add(o, inputs, "mdns", format!("txt {k}"), v);
+                        if let Some(m) = (k == "osxvers").then(|| macos_release(v)).flatten() {
+                            a.add(o, inputs, "mdns", "macOS release", &m);
+                        }
                     }
                 }
             }
@@ -1091,6 +1107,21 @@ fn apply_share(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn darwin_versions_name_macos_releases() {
+        for (darwin, release) in [
+            ("17", Some("macOS 10.13")),
+            ("19", Some("macOS 10.15")),
+            ("20", Some("macOS 11")),
+            ("24", Some("macOS 15")),
+            ("25", Some("macOS 26")),
+            ("4", None),
+            ("x", None),
+        ] {
+            assert_eq!(macos_release(darwin).as_deref(), release, "{darwin}");
+        }
+    }
     use wardwatch_proto::obs::{Hl7Header, Origin};
 
     fn ip(i: usize) -> IpAddr {
