@@ -197,7 +197,24 @@ def main():
     arp.time = 1_700_000_202.0
     arp2 = Ether(src=switch_mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=switch_mac, psrc="10.40.0.2", hwdst=WS_MAC, pdst=WS)
     arp2.time = 1_700_000_203.0
-    write("lldp_cdp.pcap", [lldp, cdp, arp, arp2])
+    # An IP phone's LLDP with LLDP-MED inventory (TIA-1057: hardware,
+    # firmware and software revisions, serial, manufacturer, model, and an
+    # asset id, which is not kept), and its ARP.
+    from scapy.contrib.lldp import LLDPDUGenericOrganisationSpecific as OrgTLV
+    phone_mac = "00:04:f2:12:34:56"
+    med = [OrgTLV(org_code=0x0012BB, subtype=st, data=v) for st, v in [
+        (5, b"Rev 2"), (6, b"BootROM 5.0.1"), (7, b"UC 6.4.6.2"), (8, b"64167F123456"),
+        (9, b"Polycom"), (10, b"VVX 411"), (11, b"WARD3-PHONE-07")]]
+    phone = Ether(src=phone_mac, dst="01:80:c2:00:00:0e", type=0x88CC) / LLDPDU() / \
+        LLDPDUChassisID(subtype=4, id=phone_mac) / LLDPDUPortID(subtype=3, id=phone_mac) / \
+        LLDPDUTimeToLive(ttl=120) / LLDPDUSystemName(system_name=b"ward3-phone-07")
+    for t in med:
+        phone = phone / t
+    phone = phone / LLDPDUEndOfLLDPDU()
+    phone.time = 1_700_000_204.0
+    arp3 = Ether(src=phone_mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=phone_mac, psrc="10.40.7.7", hwdst=WS_MAC, pdst=WS)
+    arp3.time = 1_700_000_205.0
+    write("lldp_cdp.pcap", [lldp, cdp, arp, arp2, phone, arp3])
     # Browser announcements (NetBIOS datagram service, UDP 138): a Windows
     # XP viewing station, a Windows Server 2008 R2 domain controller (as
     # the local master browser), a Samba NAS, and the workgroup's domain

@@ -782,8 +782,19 @@ fn lldp_and_cdp_match_tshark() {
         &path,
         &[],
         "lldp or cdp",
-        &["lldp.tlv.system.name", "cdp.deviceid", "cdp.platform"],
+        &[
+            "lldp.tlv.system.name",
+            "cdp.deviceid",
+            "cdp.platform",
+            "lldp.media.hardware",
+            "lldp.media.firmware",
+            "lldp.media.software",
+            "lldp.media.sn",
+            "lldp.media.manufacturer",
+            "lldp.media.model",
+        ],
     );
+    let mut inventories = 0;
     let obs = observations(&path);
     let mut compared = 0;
     for o in &obs {
@@ -792,9 +803,27 @@ fn lldp_and_cdp_match_tshark() {
                 protocol,
                 system_name,
                 platform,
+                inventory,
                 ..
             } = &**n;
             let t = &theirs[&o.origin.frame];
+            // LLDP-MED inventory, field by field (the asset id is not kept).
+            let fields = [
+                "hardware revision",
+                "firmware revision",
+                "software revision",
+                "serial number",
+                "manufacturer",
+                "model",
+            ];
+            for (i, f) in fields.iter().enumerate() {
+                let ours = inventory
+                    .iter()
+                    .find(|(k, _)| k == f)
+                    .map(|(_, v)| v.as_str());
+                assert_eq!(ours.unwrap_or_default(), t[3 + i], "{f}");
+            }
+            inventories += usize::from(!inventory.is_empty());
             let want = if protocol == "lldp" { &t[0] } else { &t[1] };
             assert_eq!(system_name.as_deref(), Some(want.as_str()));
             if protocol == "cdp" {
@@ -805,7 +834,28 @@ fn lldp_and_cdp_match_tshark() {
         }
     }
     assert_eq!(compared, theirs.len());
-    eprintln!("LLDP/CDP: {compared} announcements compared");
+    assert_eq!(inventories, 1);
+    eprintln!("LLDP/CDP: {compared} announcements compared, {inventories} with LLDP-MED inventory");
+    // The phone is named by its inventory: maker, model, software, serial.
+    let r = report(path);
+    let phone = device(&r, "10.40.7.7");
+    assert_eq!(
+        (
+            phone.vendor.as_deref(),
+            phone.model.as_deref(),
+            phone.firmware.as_deref(),
+            phone.serial.as_deref()
+        ),
+        (
+            Some("Polycom"),
+            Some("VVX 411"),
+            Some("UC 6.4.6.2"),
+            Some("64167F123456")
+        )
+    );
+    assert!(!serde_json::to_string(&r)
+        .unwrap()
+        .contains("WARD3-PHONE-07"));
 }
 
 #[test]

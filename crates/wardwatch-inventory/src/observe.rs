@@ -66,6 +66,8 @@ struct Acc {
     /// host asking tickets for many machine accounts is probing them, not
     /// naming itself.
     member_names: BTreeSet<String>,
+    /// The serial number its link-layer inventory (LLDP-MED) gave.
+    serial: Option<String>,
     os: Option<String>,
     dicom_server: bool,
     /// The DICOM services requests asked of it ([`dicom_service`] bits).
@@ -309,6 +311,7 @@ fn apply_share(
             identity: None,
             hostname: None,
             member_names: BTreeSet::new(),
+            serial: None,
             os: None,
             dicom_server: false,
             dicom_serves: 0,
@@ -684,6 +687,7 @@ fn apply_share(
                     system_name,
                     system_description,
                     platform,
+                    inventory,
                     ..
                 } = &**fact;
                 // Link-layer facts carry the sender's MAC, not an address.
@@ -702,6 +706,14 @@ fn apply_share(
                     }
                     if let Some(p) = platform {
                         a.add(o, inputs, protocol.clone(), "platform", p);
+                    }
+                    // LLDP-MED inventory: the knowledge base reads maker,
+                    // model and software revision; the serial is kept.
+                    for (f, v) in inventory {
+                        a.add(o, inputs, protocol.clone(), format!("med {f}"), v);
+                        if f == "serial number" {
+                            a.serial.get_or_insert(v.clone());
+                        }
                     }
                 }
             }
@@ -995,6 +1007,9 @@ fn apply_share(
         if d.os.is_none() {
             d.os = a.os;
         }
+        if d.serial.is_none() {
+            d.serial = a.serial;
+        }
         if let Some(SelfIdentity {
             maker: (mfr, model, sw),
             serial,
@@ -1013,7 +1028,9 @@ fn apply_share(
                 d.firmware = Some(s);
                 d.confidence.firmware = 0.8;
             }
-            d.serial = serial;
+            if serial.is_some() {
+                d.serial = serial;
+            }
             if let Some(c) = modality.as_deref().and_then(modality_category) {
                 d.category = c.into();
                 d.medical = Some(true);
@@ -1324,6 +1341,7 @@ mod tests {
                         system_name: Some(format!("switch-{i}")),
                         system_description: None,
                         platform: None,
+                        inventory: Vec::new(),
                     }))
                 },
             })

@@ -8,9 +8,21 @@ fn text(b: &[u8]) -> Option<String> {
     crate::bytes::text_opt(b, 256)
 }
 
+/// LLDP-MED inventory TLVs (organisation 00-12-BB, subtypes 5 to 10); the
+/// asset id (11) is the hospital's own label, not the device's.
+const MED_INVENTORY: [&str; 6] = [
+    "hardware revision",
+    "firmware revision",
+    "software revision",
+    "serial number",
+    "manufacturer",
+    "model",
+];
+
 /// Parses an LLDPDU (after the Ethernet header).
 pub fn parse_lldp(mut b: &[u8]) -> Option<ObsKind> {
     let (mut chassis, mut port, mut name, mut descr) = (None, None, None, None);
+    let mut inventory = Vec::new();
     for _ in 0..64 {
         let h = u16::from_be_bytes([*b.first()?, *b.get(1)?]);
         let ty = h >> 9;
@@ -28,6 +40,14 @@ pub fn parse_lldp(mut b: &[u8]) -> Option<ObsKind> {
             2 if len > 1 => port = text(&v[1..]),
             5 => name = text(v),
             6 => descr = text(v),
+            127 if v.starts_with(&[0x00, 0x12, 0xBB]) => {
+                let field = v
+                    .get(3)
+                    .and_then(|s| MED_INVENTORY.get(usize::from(s.wrapping_sub(5))));
+                if let (Some(f), Some(t)) = (field, v.get(4..).and_then(text)) {
+                    inventory.push((f.to_string(), t));
+                }
+            }
             _ => {}
         }
         b = &b[2 + len..];
@@ -40,6 +60,7 @@ pub fn parse_lldp(mut b: &[u8]) -> Option<ObsKind> {
             system_name: name,
             system_description: descr,
             platform: None,
+            inventory,
         },
     )))
 }
@@ -75,6 +96,7 @@ pub fn parse_cdp(b: &[u8]) -> Option<ObsKind> {
             system_name: device,
             system_description: software,
             platform,
+            inventory: Vec::new(),
         },
     )))
 }

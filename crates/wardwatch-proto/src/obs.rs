@@ -321,6 +321,10 @@ pub struct LinkNeighborFact {
     pub system_description: Option<String>,
     /// CDP platform.
     pub platform: Option<String>,
+    /// LLDP-MED inventory (ANSI/TIA-1057 10.2.6), as (field, value):
+    /// `hardware revision`, `firmware revision`, `software revision`,
+    /// `serial number`, `manufacturer`, `model`.
+    pub inventory: Vec<(String, String)>,
 }
 
 /// A DHCPv6 client message.
