@@ -7,8 +7,8 @@ monitor mode (radiotap and PPI headers), IP-in-IP, GTP-U and Teredo
 tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements, DHCPv6 client messages,
-Kerberos logons and CLDAP pings of domain members and mDNS records naming
-make and model. Each tunnel file
+Kerberos logons and CLDAP pings of domain members, mDNS records naming
+make and model, and FHIR Device resources. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -384,6 +384,48 @@ def main():
         UDP(sport=50000, dport=53) / Raw(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03rad\x00\x00\x01\x00\x01")
     sleepy.time = 1_700_000_590.0
     write("mdns_identity.pcap", [sleepy] + mdns)
+    # FHIR over HTTP (port 8080): an infusion pump posts its own Device
+    # resource (JSON, R4, with a patient reference, which is not kept); a
+    # gateway posts two devices' (no identity of its own); a workstation
+    # reads the server's Device records (XML; the server's answer names none
+    # of the server's own identity).
+    fhir = []
+    srv, srv_mac = "10.20.1.40", "00:50:56:aa:00:40"
+
+    def http_exchange(cmac, cip, sport, request, response, t0):
+        c, sv = 5000, 9000
+        segs = [(cip, srv, "S", c, 0, b""), (srv, cip, "SA", sv, c + 1, b""),
+                (cip, srv, "A", c + 1, sv + 1, b""), (cip, srv, "PA", c + 1, sv + 1, request),
+                (srv, cip, "PA", sv + 1, c + 1 + len(request), response),
+                (cip, srv, "FA", c + 1 + len(request), sv + 1 + len(response), b""),
+                (srv, cip, "FA", sv + 1 + len(response), c + 2 + len(request), b""),
+                (cip, srv, "A", c + 2 + len(request), sv + 2 + len(response), b"")]
+        for i, (a, b, fl, sq, ak, pl) in enumerate(segs):
+            up = a == cip
+            f = Ether(src=cmac if up else srv_mac, dst=srv_mac if up else cmac) / IP(src=a, dst=b) / \
+                TCP(sport=sport if up else 8080, dport=8080 if up else sport, flags=fl, seq=sq, ack=ak) / Raw(pl)
+            f.time = t0 + i * 0.01
+            fhir.append(f)
+
+    def post(path, body):
+        return (f"POST {path} HTTP/1.1\r\nHost: fhir.hospital.example:8080\r\nContent-Type: application/fhir+json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    created = b"HTTP/1.1 201 Created\r\nServer: HAPI FHIR\r\nLocation: /fhir/Device/1\r\nContent-Length: 0\r\n\r\n"
+    pump_dev = (b'{"resourceType":"Device","manufacturer":"Acme Infusion Systems",'
+                b'"deviceName":[{"name":"AI-900","type":"model-name"}],"serialNumber":"AI9-004471",'
+                b'"version":[{"value":"3.2.1"}],"patient":{"reference":"Patient/pat-77a"}}')
+    http_exchange("00:1b:21:3c:00:0c", "10.40.3.12", 41000, post("/fhir/Device", pump_dev), created, 1_700_000_700.0)
+    two = (b'{"resourceType":"Bundle","type":"transaction","entry":['
+           b'{"resource":{"resourceType":"Device","manufacturer":"Acme Infusion Systems","modelNumber":"AI-900"}},'
+           b'{"resource":{"resourceType":"Device","manufacturer":"Other Monitors","modelNumber":"OM-2"}}]}')
+    http_exchange("00:1b:21:3c:00:32", "10.40.3.50", 41001, post("/fhir", two), created, 1_700_000_701.0)
+    xml = (b'<Bundle xmlns="http://hl7.org/fhir"><entry><resource><Device><manufacturer value="Acme Infusion Systems"/>'
+           b'<modelNumber value="AI-900"/><version><value value="3.2.1"/></version></Device></resource></entry></Bundle>')
+    read = b"GET /fhir/Device?manufacturer=Acme HTTP/1.1\r\nHost: fhir.hospital.example:8080\r\nAccept: application/fhir+xml\r\n\r\n"
+    answer = (b"HTTP/1.1 200 OK\r\nServer: HAPI FHIR\r\nContent-Type: application/fhir+xml;charset=utf-8\r\n"
+              b"Content-Length: " + str(len(xml)).encode() + b"\r\n\r\n" + xml)
+    http_exchange(WS_MAC, WS, 41002, read, answer, 1_700_000_702.0)
+    write("fhir_device.pcap", fhir)
     print("captures written to", HERE)
 
 

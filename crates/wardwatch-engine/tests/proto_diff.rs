@@ -1150,3 +1150,75 @@ fn mdns_make_and_model_match_tshark() {
         "a printer's location note is not kept"
     );
 }
+
+#[test]
+fn fhir_device_resources_match_tshark_bodies() {
+    let path = repo("tests/captures/fhir_device.pcap");
+    // tshark's reassembled HTTP bodies; each Device fact's values must be
+    // in its frame's body as FHIR JSON or XML writes them.
+    let bodies = tshark(&path, &[], "http.file_data", &["http.file_data"]);
+    let obs = observations(&path);
+    let mut per_frame: BTreeMap<u64, usize> = BTreeMap::new();
+    for o in &obs {
+        let ObsKind::FhirDevice(f) = &o.kind else {
+            continue;
+        };
+        let body = &bodies[&o.origin.frame][0];
+        for (k, v) in [
+            ("manufacturer", &f.manufacturer),
+            ("serialNumber", &f.serial),
+        ] {
+            if let Some(v) = v {
+                let json = format!("\"{k}\":\"{v}\"");
+                let xml = format!("<{k} value=\"{v}\"/>");
+                assert!(
+                    body.contains(&json) || body.contains(&xml),
+                    "{k}={v} not in {body}"
+                );
+            }
+        }
+        for v in [&f.model, &f.version].into_iter().flatten() {
+            assert!(body.contains(&format!("\"{v}\"")), "{v} not in {body}");
+        }
+        *per_frame.entry(o.origin.frame).or_default() += 1;
+    }
+    // As many facts as Device resources in each body.
+    for (frame, t) in &bodies {
+        let devices =
+            t[0].matches("\"resourceType\":\"Device\"").count() + t[0].matches("<Device>").count();
+        assert_eq!(
+            per_frame.get(frame).copied().unwrap_or(0),
+            devices,
+            "frame {frame}"
+        );
+    }
+    assert_eq!(per_frame.values().sum::<usize>(), 4);
+    eprintln!(
+        "FHIR: {} Device resources compared in {} bodies",
+        4,
+        bodies.len()
+    );
+    // The pump that posted its own Device is named by it; the gateway that
+    // posted two devices, and the server that answered from its records,
+    // are not; the patient reference is nowhere.
+    let r = report(path);
+    let pump = device(&r, "10.40.3.12");
+    assert_eq!(
+        (
+            pump.vendor.as_deref(),
+            pump.model.as_deref(),
+            pump.firmware.as_deref(),
+            pump.serial.as_deref()
+        ),
+        (
+            Some("Acme Infusion Systems"),
+            Some("AI-900"),
+            Some("3.2.1"),
+            Some("AI9-004471")
+        )
+    );
+    for ip in ["10.40.3.50", "10.20.1.40", "10.40.5.21"] {
+        assert_eq!(device(&r, ip).model, None, "{ip}");
+    }
+    assert!(!serde_json::to_string(&r).unwrap().contains("pat-77a"));
+}

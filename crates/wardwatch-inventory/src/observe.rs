@@ -68,6 +68,9 @@ struct Acc {
     member_names: BTreeSet<String>,
     /// The serial number its link-layer inventory (LLDP-MED) gave.
     serial: Option<String>,
+    /// The FHIR Device resources it sent (two at most): its own identity
+    /// only when there is one, since a gateway registers many devices.
+    fhir_devices: Vec<wardwatch_proto::FhirDeviceFact>,
     os: Option<String>,
     dicom_server: bool,
     /// The DICOM services requests asked of it ([`dicom_service`] bits).
@@ -312,6 +315,7 @@ fn apply_share(
             hostname: None,
             member_names: BTreeSet::new(),
             serial: None,
+            fhir_devices: Vec::new(),
             os: None,
             dicom_server: false,
             dicom_serves: 0,
@@ -358,6 +362,7 @@ fn apply_share(
             ObsKind::NetbiosName { .. } => "netbios-ns",
             ObsKind::BrowserAnnouncement(_) => "browser",
             ObsKind::DomainMember(f) => f.protocol.as_str(),
+            ObsKind::FhirDevice(_) => "fhir",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -817,6 +822,30 @@ fn apply_share(
                     a.domain_controller = true;
                 }
             }
+            ObsKind::FhirDevice(f) => {
+                // A Device resource its sender posted: evidence, and its
+                // identity if it is the only one it sent. One a FHIR server
+                // answered from its records is another device's.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)).filter(|_| f.request) {
+                    for (field, v) in [
+                        ("Device.manufacturer", &f.manufacturer),
+                        ("Device.model", &f.model),
+                        ("Device.version", &f.version),
+                        ("Device.serialNumber", &f.serial),
+                    ] {
+                        if let Some(v) = v {
+                            a.add(o, inputs, "fhir", field, v);
+                        }
+                    }
+                    let same = |g: &wardwatch_proto::FhirDeviceFact| {
+                        (&g.manufacturer, &g.model, &g.version)
+                            == (&f.manufacturer, &f.model, &f.version)
+                    };
+                    if a.fhir_devices.len() < 2 && !a.fhir_devices.iter().any(same) {
+                        a.fhir_devices.push((**f).clone());
+                    }
+                }
+            }
             ObsKind::LabInstrument(fact) => {
                 let wardwatch_proto::LabInstrumentFact {
                     protocol,
@@ -1009,6 +1038,22 @@ fn apply_share(
         }
         if d.serial.is_none() {
             d.serial = a.serial;
+        }
+        if let [f] = &a.fhir_devices[..] {
+            // Below a device's own DICOM identity (0.9), above the OUI's.
+            for (slot, conf, v) in [
+                (&mut d.vendor, &mut d.confidence.vendor, &f.manufacturer),
+                (&mut d.model, &mut d.confidence.model, &f.model),
+                (&mut d.firmware, &mut d.confidence.firmware, &f.version),
+            ] {
+                if let (Some(v), true) = (v, *conf < 0.75) {
+                    *slot = Some(v.clone());
+                    *conf = 0.75;
+                }
+            }
+            if d.serial.is_none() {
+                d.serial.clone_from(&f.serial);
+            }
         }
         if let Some(SelfIdentity {
             maker: (mfr, model, sw),

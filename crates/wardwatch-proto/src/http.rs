@@ -45,6 +45,7 @@ struct Fields<'a> {
     server: Option<&'a str>,
     transfer_encoding: Option<&'a str>,
     content_length: Option<&'a str>,
+    content_type: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -60,6 +61,7 @@ impl<'a> Fields<'a> {
                 4 => (&mut f.host, "host"),
                 6 => (&mut f.server, "server"),
                 10 => (&mut f.user_agent, "user-agent"),
+                12 => (&mut f.content_type, "content-type"),
                 13 => (&mut f.authorization, "authorization"),
                 14 => (&mut f.content_length, "content-length"),
                 17 => (&mut f.transfer_encoding, "transfer-encoding"),
@@ -333,8 +335,16 @@ struct DirState {
     buf: Vec<u8>,
     skip: usize,
     done: bool,
-    /// The body of a form POST being read to look for a login.
-    form: Option<Vec<u8>>,
+    /// A body being read: a form POST's (for a login) or one that may
+    /// hold FHIR Device resources.
+    body: Option<(Body, Vec<u8>)>,
+}
+
+/// What a body is read for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Form,
+    Fhir,
 }
 
 /// Largest form body read for a login.
@@ -379,13 +389,19 @@ impl HttpState {
             if d.skip > 0 {
                 let n = d.skip.min(data.len());
                 d.skip -= n;
-                if let Some(f) = d.form.as_mut() {
-                    f.extend_from_slice(&data[..n]);
+                if let Some((_, b)) = d.body.as_mut() {
+                    b.extend_from_slice(&data[..n]);
                 }
                 data = &data[n..];
                 if d.skip == 0 {
-                    if let Some((user, check)) = d.form.take().and_then(|b| form_login(&b)) {
-                        self.pending = Some(("http-form".into(), user, check));
+                    match d.body.take() {
+                        Some((Body::Form, b)) => {
+                            if let Some((user, check)) = form_login(&b) {
+                                self.pending = Some(("http-form".into(), user, check));
+                            }
+                        }
+                        Some((Body::Fhir, b)) => out.extend(crate::fhir::devices(&b, dir == 0)),
+                        None => {}
                     }
                 }
                 continue;
@@ -421,15 +437,24 @@ impl HttpState {
             let d = &mut self.dirs[dir];
             match parsed {
                 Some((o, Some(body))) => {
-                    let form = dir == 0
-                        && body > 0
+                    // Bodies read: a form's (a login), and one that may hold
+                    // FHIR Device resources.
+                    let ctype = fields.content_type.unwrap_or("").to_ascii_lowercase();
+                    let kind = if body == 0 {
+                        None
+                    } else if dir == 0
                         && body <= MAX_FORM
-                        && head
-                            .to_ascii_lowercase()
-                            .contains("application/x-www-form-urlencoded");
-                    if form {
-                        d.form = Some(Vec::with_capacity(body));
-                    }
+                        && ctype.contains("application/x-www-form-urlencoded")
+                    {
+                        Some(Body::Form)
+                    } else if body <= crate::fhir::MAX_BODY
+                        && crate::fhir::wanted(&ctype, lines(&head).next().unwrap_or(""))
+                    {
+                        Some(Body::Fhir)
+                    } else {
+                        None
+                    };
+                    d.body = kind.map(|k| (k, Vec::with_capacity(body)));
                     out.push(o);
                     d.skip = body;
                 }

@@ -11,6 +11,7 @@ pub mod dhcp;
 pub mod dhcp6;
 pub mod dicom;
 pub mod dns;
+pub mod fhir;
 pub mod ftp;
 pub mod hl7;
 pub mod http;
@@ -32,8 +33,8 @@ pub mod watch;
 pub mod x509;
 
 pub use obs::{
-    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact, HttpRequestFact,
-    LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin,
+    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact, FhirDeviceFact,
+    HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin,
     PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact,
     WireName,
 };
@@ -445,6 +446,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(546, 547, data);
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
+    let _ = fhir::devices(data, true);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

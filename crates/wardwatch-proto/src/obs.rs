@@ -397,6 +397,23 @@ pub struct MdnsIdentity {
     pub host: Option<std::net::IpAddr>,
 }
 
+/// A FHIR Device resource in a cleartext HTTP body: what it says of the
+/// device's maker, model, software and serial (nothing else of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FhirDeviceFact {
+    /// Sent client to server (a device or gateway registering it), not
+    /// answered by a FHIR server from its records.
+    pub request: bool,
+    /// `manufacturer`.
+    pub manufacturer: Option<String>,
+    /// `modelNumber`, a `deviceName` of type model-name, or STU3 `model`.
+    pub model: Option<String>,
+    /// The first `version` value (STU3: the `version` string).
+    pub version: Option<String>,
+    /// `serialNumber`.
+    pub serial: Option<String>,
+}
+
 /// A DHCP client message.
 /// Boxed in [`ObsKind::Dhcp`], which would otherwise make every
 /// observation its size.
@@ -642,6 +659,8 @@ pub enum ObsKind {
     BrowserAnnouncement(Box<BrowserFact>),
     /// A domain member naming itself to a domain controller.
     DomainMember(Box<DomainMemberFact>),
+    /// A FHIR Device resource sent in cleartext.
+    FhirDevice(Box<FhirDeviceFact>),
 }
 
 impl ObsKind {
