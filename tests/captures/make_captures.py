@@ -8,7 +8,7 @@ tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements, DHCPv6 client messages,
 Kerberos logons and CLDAP pings of domain members, mDNS records naming
-make and model, and FHIR Device resources. Each tunnel file
+make and model, FHIR Device resources and a UPnP device description. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -426,6 +426,38 @@ def main():
               b"Content-Length: " + str(len(xml)).encode() + b"\r\n\r\n" + xml)
     http_exchange(WS_MAC, WS, 41002, read, answer, 1_700_000_702.0)
     write("fhir_device.pcap", fhir)
+    # UPnP: a TV in a patient room announces itself over SSDP and serves its
+    # device description (the XML its LOCATION names) to a workstation;
+    # its friendly name (a person's) is not kept.
+    tv, tv_mac = "10.40.8.20", "a0:d0:dc:00:08:20"
+    notify = (b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\n"
+              b"LOCATION: http://10.40.8.20:52323/dmr.xml\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n"
+              b"SERVER: Linux/4.9 UPnP/1.0 Sony-BRAVIA/1.0\r\nUSN: uuid:00000000-0000-1010-8000-a0d0dc000820::upnp:rootdevice\r\n\r\n")
+    n = Ether(src=tv_mac, dst="01:00:5e:7f:ff:fa") / IP(src=tv, dst="239.255.255.250", ttl=4) / \
+        UDP(sport=1900, dport=1900) / Raw(notify)
+    n.time = 1_700_000_800.0
+    desc = (b'<?xml version="1.0"?><root xmlns="urn:schemas-upnp-org:device-1-0"><specVersion><major>1</major>'
+            b'<minor>0</minor></specVersion><device><deviceType>urn:schemas-upnp-org:device:MediaRenderer:1</deviceType>'
+            b"<friendlyName>Room 312 - Mrs Example TV</friendlyName><manufacturer>Sony Corporation</manufacturer>"
+            b"<modelName>KD-43X80J</modelName><modelNumber>KD-43X80J</modelNumber><serialNumber>4011234</serialNumber>"
+            b"<UDN>uuid:00000000-0000-1010-8000-a0d0dc000820</UDN></device></root>")
+    get = b"GET /dmr.xml HTTP/1.1\r\nHost: 10.40.8.20:52323\r\nUser-Agent: Microsoft-Windows/10.0 UPnP/1.0\r\n\r\n"
+    ok = (b"HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=\"utf-8\"\r\nContent-Length: " + str(len(desc)).encode() +
+          b"\r\n\r\n" + desc)
+    upnp = [n]
+    c, sv = 7000, 3000
+    for i, (a, b, fl, sq, ak, pl) in enumerate([
+            (WS, tv, "S", c, 0, b""), (tv, WS, "SA", sv, c + 1, b""), (WS, tv, "A", c + 1, sv + 1, b""),
+            (WS, tv, "PA", c + 1, sv + 1, get), (tv, WS, "PA", sv + 1, c + 1 + len(get), ok),
+            (WS, tv, "FA", c + 1 + len(get), sv + 1 + len(ok), b""),
+            (tv, WS, "FA", sv + 1 + len(ok), c + 2 + len(get), b""),
+            (WS, tv, "A", c + 2 + len(get), sv + 2 + len(ok), b"")]):
+        up = a == WS
+        f = Ether(src=WS_MAC if up else tv_mac, dst=tv_mac if up else WS_MAC) / IP(src=a, dst=b) / \
+            TCP(sport=49500 if up else 52323, dport=52323 if up else 49500, flags=fl, seq=sq, ack=ak) / Raw(pl)
+        f.time = 1_700_000_801.0 + i * 0.01
+        upnp.append(f)
+    write("upnp_description.pcap", upnp)
     print("captures written to", HERE)
 
 

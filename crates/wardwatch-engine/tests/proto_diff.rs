@@ -1222,3 +1222,45 @@ fn fhir_device_resources_match_tshark_bodies() {
     }
     assert!(!serde_json::to_string(&r).unwrap().contains("pat-77a"));
 }
+
+#[test]
+fn upnp_description_matches_tshark() {
+    let path = repo("tests/captures/upnp_description.pcap");
+    // tshark's XML dissector lists the elements' texts in document order.
+    let theirs = tshark(&path, &["-E", "aggregator=|"], "xml", &["xml.cdata"]);
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        let ObsKind::UpnpDevice(f) = &o.kind else {
+            continue;
+        };
+        let texts: Vec<&str> = theirs[&o.origin.frame][0].split('|').collect();
+        for v in [
+            &f.device_type,
+            &f.manufacturer,
+            &f.model_name,
+            &f.model_number,
+            &f.serial,
+        ] {
+            let v = v.as_deref().expect("every field of the root device");
+            assert!(texts.contains(&v), "{v} not in {texts:?}");
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 1);
+    eprintln!("UPnP: {compared} device description compared");
+    let r = report(path);
+    let tv = device(&r, "10.40.8.20");
+    assert_eq!(
+        (
+            tv.model.as_deref(),
+            tv.serial.as_deref(),
+            tv.category.as_str()
+        ),
+        (Some("KD-43X80J"), Some("4011234"), "iot")
+    );
+    assert!(tv.vendor.as_deref().is_some_and(|v| v.starts_with("Sony")));
+    // The friendly name tshark shows names a patient: not kept.
+    assert!(theirs.values().any(|t| t[0].contains("Mrs Example")));
+    assert!(!serde_json::to_string(&r).unwrap().contains("Mrs Example"));
+}

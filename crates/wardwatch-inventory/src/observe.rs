@@ -66,7 +66,8 @@ struct Acc {
     /// host asking tickets for many machine accounts is probing them, not
     /// naming itself.
     member_names: BTreeSet<String>,
-    /// The serial number its link-layer inventory (LLDP-MED) gave.
+    /// The serial number its link-layer inventory (LLDP-MED) or its UPnP
+    /// description gave.
     serial: Option<String>,
     /// The FHIR Device resources it sent (two at most): its own identity
     /// only when there is one, since a gateway registers many devices.
@@ -363,6 +364,7 @@ fn apply_share(
             ObsKind::BrowserAnnouncement(_) => "browser",
             ObsKind::DomainMember(f) => f.protocol.as_str(),
             ObsKind::FhirDevice(_) => "fhir",
+            ObsKind::UpnpDevice(_) => "upnp",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -843,6 +845,25 @@ fn apply_share(
                     };
                     if a.fhir_devices.len() < 2 && !a.fhir_devices.iter().any(same) {
                         a.fhir_devices.push((**f).clone());
+                    }
+                }
+            }
+            ObsKind::UpnpDevice(f) => {
+                // The description a device's web server served of itself.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    for (field, v) in [
+                        ("deviceType", &f.device_type),
+                        ("manufacturer", &f.manufacturer),
+                        ("modelName", &f.model_name),
+                        ("modelNumber", &f.model_number),
+                        ("serialNumber", &f.serial),
+                    ] {
+                        if let Some(v) = v {
+                            a.add(o, inputs, "upnp", field, v);
+                        }
+                    }
+                    if let Some(s) = &f.serial {
+                        a.serial.get_or_insert(s.clone());
                     }
                 }
             }

@@ -345,6 +345,8 @@ struct DirState {
 enum Body {
     Form,
     Fhir,
+    /// An XML response that may be a UPnP device description.
+    Upnp,
 }
 
 /// Largest form body read for a login.
@@ -401,6 +403,7 @@ impl HttpState {
                             }
                         }
                         Some((Body::Fhir, b)) => out.extend(crate::fhir::devices(&b, dir == 0)),
+                        Some((Body::Upnp, b)) => out.extend(crate::ssdp::description(&b)),
                         None => {}
                     }
                 }
@@ -451,6 +454,8 @@ impl HttpState {
                         && crate::fhir::wanted(&ctype, lines(&head).next().unwrap_or(""))
                     {
                         Some(Body::Fhir)
+                    } else if dir == 1 && body <= crate::fhir::MAX_BODY && ctype.contains("xml") {
+                        Some(Body::Upnp)
                     } else {
                         None
                     };

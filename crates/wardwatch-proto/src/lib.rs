@@ -36,7 +36,7 @@ pub use obs::{
     Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact, FhirDeviceFact,
     HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin,
     PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact,
-    WireName,
+    UpnpDeviceFact, WireName,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -447,6 +447,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
     let _ = fhir::devices(data, true);
+    let _ = ssdp::description(data);
     tn.finish(&mut o);
     f.finish(&mut o);
     let _ = tls::parse_client_hello(data);

@@ -284,6 +284,22 @@ pub struct SsdpFact {
     pub location: Option<String>,
 }
 
+/// A UPnP device description's root device (served over HTTP at the URL
+/// its SSDP announcements give).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UpnpDeviceFact {
+    /// `deviceType` (`urn:schemas-upnp-org:device:MediaRenderer:1` …).
+    pub device_type: Option<String>,
+    /// `manufacturer`.
+    pub manufacturer: Option<String>,
+    /// `modelName`.
+    pub model_name: Option<String>,
+    /// `modelNumber`.
+    pub model_number: Option<String>,
+    /// `serialNumber`.
+    pub serial: Option<String>,
+}
+
 /// A laboratory or point-of-care instrument's identity (ASTM header,
 /// POCT1-A HEL/DST device element).
 /// Boxed in [`ObsKind::LabInstrument`], which would otherwise make every
@@ -661,6 +677,8 @@ pub enum ObsKind {
     DomainMember(Box<DomainMemberFact>),
     /// A FHIR Device resource sent in cleartext.
     FhirDevice(Box<FhirDeviceFact>),
+    /// A UPnP device description a device served about itself.
+    UpnpDevice(Box<UpnpDeviceFact>),
 }
 
 impl ObsKind {
