@@ -808,15 +808,7 @@ fn lldp_and_cdp_match_tshark() {
             } = &**n;
             let t = &theirs[&o.origin.frame];
             // LLDP-MED inventory, field by field (the asset id is not kept).
-            let fields = [
-                "hardware revision",
-                "firmware revision",
-                "software revision",
-                "serial number",
-                "manufacturer",
-                "model",
-            ];
-            for (i, f) in fields.iter().enumerate() {
+            for (i, f) in wardwatch_proto::l2::MED_INVENTORY.iter().enumerate() {
                 let ours = inventory
                     .iter()
                     .find(|(k, _)| k == f)

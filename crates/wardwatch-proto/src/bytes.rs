@@ -68,6 +68,18 @@ pub(crate) fn text_opt(b: &[u8], max: usize) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
+/// `s` with the five predefined XML entities decoded.
+pub(crate) fn xml_unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 /// A link-layer address as `aa:bb:cc:…` (lower-case hex, colon-separated).
 pub(crate) fn mac_text(b: &[u8]) -> String {
     let mut s = hex(b);

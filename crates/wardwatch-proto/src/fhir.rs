@@ -115,14 +115,7 @@ fn json_devices(v: &Value, depth: u8, out: &mut Vec<FhirDeviceFact>) {
 fn xml_value(s: &str, name: &str) -> Option<String> {
     let at = s.find(&format!("<{name} value=\""))? + name.len() + 9;
     let end = s.get(at..)?.find('"')? + at;
-    let v = s.get(at..end)?;
-    let v = v
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'");
-    text(&v)
+    text(&crate::bytes::xml_unescape(s.get(at..end)?))
 }
 
 /// Device elements of an XML body (FHIR XML: `<Device xmlns=…>`, values

@@ -10,7 +10,7 @@ fn text(b: &[u8]) -> Option<String> {
 
 /// LLDP-MED inventory TLVs (organisation 00-12-BB, subtypes 5 to 10); the
 /// asset id (11) is the hospital's own label, not the device's.
-const MED_INVENTORY: [&str; 6] = [
+pub const MED_INVENTORY: [&str; 6] = [
     "hardware revision",
     "firmware revision",
     "software revision",

@@ -30,20 +30,12 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     })))
 }
 
-/// The text of the first `<name>…</name>` element in `s` (entities of the
-/// five XML escapes decoded).
+/// The text of the first `<name>…</name>` element in `s`, unescaped.
 fn element(s: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     let at = s.find(&open)? + open.len();
     let end = s.get(at..)?.find("</")? + at;
-    let v = s.get(at..end)?;
-    let v = v
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'");
-    crate::bytes::text_opt(v.as_bytes(), 128)
+    crate::bytes::text_opt(crate::bytes::xml_unescape(s.get(at..end)?).as_bytes(), 128)
 }
 
 /// A UPnP device description (the XML an SSDP LOCATION points to, UPnP
