@@ -338,6 +338,37 @@ struct DirState {
     /// A body being read: a form POST's (for a login) or one that may
     /// hold FHIR Device resources.
     body: Option<(Body, Vec<u8>)>,
+    /// A chunked body being gathered (raw, with its chunk framing).
+    chunked: Option<(Body, Vec<u8>)>,
+}
+
+/// Largest XML answer read as a possible UPnP description (they are a few
+/// kilobytes).
+const MAX_UPNP: usize = 16 * 1024;
+
+/// Largest chunked body gathered, framing included.
+const MAX_CHUNKED: usize = crate::fhir::MAX_BODY + 4096;
+
+/// The data of a complete chunked body (RFC 9112 7.1), `None` while its
+/// last chunk has not arrived or when the framing is broken.
+fn dechunk(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let line_end = raw.get(at..)?.windows(2).position(|w| w == b"\r\n")? + at;
+        let size_text = std::str::from_utf8(raw.get(at..line_end)?).ok()?;
+        let size_text = size_text.split(';').next()?.trim();
+        let size = usize::from_str_radix(size_text, 16).ok()?;
+        at = line_end + 2;
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(raw.get(at..at.checked_add(size)?)?);
+        at += size + 2;
+        if out.len() > crate::fhir::MAX_BODY {
+            return None;
+        }
+    }
 }
 
 /// What a body is read for.
@@ -388,6 +419,27 @@ impl HttpState {
         }
         while !data.is_empty() && !self.dirs[dir].done {
             let d = &mut self.dirs[dir];
+            if let Some((k, raw)) = d.chunked.as_mut() {
+                raw.extend_from_slice(
+                    &data[..data.len().min(MAX_CHUNKED + 1 - raw.len().min(MAX_CHUNKED))],
+                );
+                match dechunk(raw) {
+                    Some(body) => {
+                        match k {
+                            Body::Fhir => out.extend(crate::fhir::devices(&body, dir == 0)),
+                            Body::Upnp => out.extend(crate::ssdp::description(&body)),
+                            Body::Form => {}
+                        }
+                        d.done = true;
+                    }
+                    None if raw.len() > MAX_CHUNKED => d.done = true,
+                    None => {}
+                }
+                if d.done {
+                    d.chunked = None;
+                }
+                return;
+            }
             if d.skip > 0 {
                 let n = d.skip.min(data.len());
                 d.skip -= n;
@@ -438,34 +490,43 @@ impl HttpState {
             };
             self.track_login(dir, &fields, parsed.as_ref().map(|p| &p.0), out);
             let d = &mut self.dirs[dir];
+            // Bodies read: a form's (a login), one that may hold FHIR Device
+            // resources, an XML answer that may be a UPnP description.
+            let kind = |body: usize| {
+                let ctype = fields.content_type.unwrap_or("").to_ascii_lowercase();
+                if body == 0 {
+                    None
+                } else if dir == 0
+                    && body <= MAX_FORM
+                    && ctype.contains("application/x-www-form-urlencoded")
+                {
+                    Some(Body::Form)
+                } else if body > crate::fhir::MAX_BODY {
+                    None
+                } else if crate::fhir::wanted(&ctype, lines(&head).next().unwrap_or("")) {
+                    Some(Body::Fhir)
+                } else if dir == 1 && body <= MAX_UPNP && ctype.contains("xml") {
+                    Some(Body::Upnp)
+                } else {
+                    None
+                }
+            };
             match parsed {
                 Some((o, Some(body))) => {
-                    // Bodies read: a form's (a login), and one that may hold
-                    // FHIR Device resources.
-                    let ctype = fields.content_type.unwrap_or("").to_ascii_lowercase();
-                    let kind = if body == 0 {
-                        None
-                    } else if dir == 0
-                        && body <= MAX_FORM
-                        && ctype.contains("application/x-www-form-urlencoded")
-                    {
-                        Some(Body::Form)
-                    } else if body <= crate::fhir::MAX_BODY
-                        && crate::fhir::wanted(&ctype, lines(&head).next().unwrap_or(""))
-                    {
-                        Some(Body::Fhir)
-                    } else if dir == 1 && body <= crate::fhir::MAX_BODY && ctype.contains("xml") {
-                        Some(Body::Upnp)
-                    } else {
-                        None
-                    };
-                    d.body = kind.map(|k| (k, Vec::with_capacity(body)));
+                    // Grown as the body arrives: a flow holds what it sent.
+                    d.body = kind(body).map(|k| (k, Vec::new()));
                     out.push(o);
                     d.skip = body;
                 }
                 Some((o, None)) => {
+                    // A chunked body: one worth reading is gathered whole
+                    // (up to the cap) and read once it ends; the direction
+                    // is not followed past it.
                     out.push(o);
-                    d.done = true;
+                    match kind(MAX_UPNP).filter(|k| *k != Body::Form) {
+                        Some(k) => d.chunked = Some((k, Vec::new())),
+                        None => d.done = true,
+                    }
                 }
                 None => d.done = true,
             }
@@ -498,6 +559,43 @@ impl HttpState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunked_bodies_worth_reading_are_gathered() {
+        let device = br#"{"resourceType":"Device","manufacturer":"Acme","modelNumber":"AI-900"}"#;
+        let (a, b) = device.split_at(30);
+        let mut msg = b"HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for part in [a, b] {
+            msg.extend_from_slice(format!("{:x};ext=1\r\n", part.len()).as_bytes());
+            msg.extend_from_slice(part);
+            msg.extend_from_slice(b"\r\n");
+        }
+        msg.extend_from_slice(b"0\r\n\r\n");
+        let mut st = HttpState::default();
+        let mut out = Vec::new();
+        for piece in msg.chunks(9) {
+            st.feed(1, piece, &mut out);
+        }
+        let devices: Vec<_> = out
+            .iter()
+            .filter_map(|o| match o {
+                ObsKind::FhirDevice(f) => Some(f.model.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(devices, [Some("AI-900".to_string())]);
+        // Incomplete, or broken framing: nothing, never a panic.
+        assert_eq!(dechunk(b"5\r\nhel"), None);
+        assert_eq!(dechunk(b"zz\r\nhello\r\n0\r\n\r\n"), None);
+        assert_eq!(
+            dechunk(b"5\r\nhello\r\n0\r\n\r\n").as_deref(),
+            Some(&b"hello"[..])
+        );
+        for n in 0..msg.len() {
+            let mut st = HttpState::default();
+            st.feed(1, &msg[..n], &mut Vec::new());
+        }
+    }
 
     #[test]
     fn basic_auth_user_without_password() {
