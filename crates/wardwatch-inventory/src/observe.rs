@@ -153,6 +153,21 @@ impl Acc {
         self.evidence
             .push(ev(o, inputs, source, field, value.to_string()));
     }
+
+    /// [`Acc::add`] for each field of `fields` that has a value.
+    fn add_present(
+        &mut self,
+        o: &Observation,
+        inputs: &InputNames,
+        source: impl Into<Name> + Clone,
+        fields: &[(&'static str, &Option<String>)],
+    ) {
+        for (field, v) in fields {
+            if let Some(v) = v {
+                self.add(o, inputs, source.clone(), *field, v);
+            }
+        }
+    }
 }
 
 /// Devices under this many are not worth a second thread.
@@ -481,18 +496,19 @@ fn apply_share(
                     ..
                 } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    for (f, v) in [
-                        ("Manufacturer", manufacturer),
-                        ("ManufacturerModelName", model),
-                        ("SoftwareVersions", software_versions),
-                        ("DeviceSerialNumber", serial),
-                        ("StationName", station_name),
-                        ("Modality", modality),
-                    ] {
-                        if let Some(v) = v {
-                            a.add(o, inputs, "dicom", f, v);
-                        }
-                    }
+                    a.add_present(
+                        o,
+                        inputs,
+                        "dicom",
+                        &[
+                            ("Manufacturer", manufacturer),
+                            ("ManufacturerModelName", model),
+                            ("SoftwareVersions", software_versions),
+                            ("DeviceSerialNumber", serial),
+                            ("StationName", station_name),
+                            ("Modality", modality),
+                        ],
+                    );
                     // Only the sender of C-STORE as association requester is
                     // taken for the maker of the image; a PACS forwarding
                     // studies of many makers shows several identities.
@@ -829,16 +845,17 @@ fn apply_share(
                 // identity if it is the only one it sent. One a FHIR server
                 // answered from its records is another device's.
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)).filter(|_| f.request) {
-                    for (field, v) in [
-                        ("Device.manufacturer", &f.manufacturer),
-                        ("Device.model", &f.model),
-                        ("Device.version", &f.version),
-                        ("Device.serialNumber", &f.serial),
-                    ] {
-                        if let Some(v) = v {
-                            a.add(o, inputs, "fhir", field, v);
-                        }
-                    }
+                    a.add_present(
+                        o,
+                        inputs,
+                        "fhir",
+                        &[
+                            ("Device.manufacturer", &f.manufacturer),
+                            ("Device.model", &f.model),
+                            ("Device.version", &f.version),
+                            ("Device.serialNumber", &f.serial),
+                        ],
+                    );
                     let same = |g: &wardwatch_proto::FhirDeviceFact| {
                         (&g.manufacturer, &g.model, &g.version)
                             == (&f.manufacturer, &f.model, &f.version)
@@ -851,17 +868,18 @@ fn apply_share(
             ObsKind::UpnpDevice(f) => {
                 // The description a device's web server served of itself.
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    for (field, v) in [
-                        ("deviceType", &f.device_type),
-                        ("manufacturer", &f.manufacturer),
-                        ("modelName", &f.model_name),
-                        ("modelNumber", &f.model_number),
-                        ("serialNumber", &f.serial),
-                    ] {
-                        if let Some(v) = v {
-                            a.add(o, inputs, "upnp", field, v);
-                        }
-                    }
+                    a.add_present(
+                        o,
+                        inputs,
+                        "upnp",
+                        &[
+                            ("deviceType", &f.device_type),
+                            ("manufacturer", &f.manufacturer),
+                            ("modelName", &f.model_name),
+                            ("modelNumber", &f.model_number),
+                            ("serialNumber", &f.serial),
+                        ],
+                    );
                     if let Some(s) = &f.serial {
                         a.serial.get_or_insert(s.clone());
                     }
@@ -877,16 +895,17 @@ fn apply_share(
                     ..
                 } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    for (f, v) in [
-                        ("vendor", vendor),
-                        ("instrument", model),
-                        ("software", version),
-                        ("serial", serial),
-                    ] {
-                        if let Some(v) = v {
-                            a.add(o, inputs, protocol.clone(), f, v);
-                        }
-                    }
+                    a.add_present(
+                        o,
+                        inputs,
+                        protocol.clone(),
+                        &[
+                            ("vendor", vendor),
+                            ("instrument", model),
+                            ("software", version),
+                            ("serial", serial),
+                        ],
+                    );
                     a.lab = true;
                 }
             }

@@ -493,10 +493,13 @@ impl HttpState {
             // Bodies read: a form's (a login), one that may hold FHIR Device
             // resources, an XML answer that may be a UPnP description.
             let kind = |body: usize| {
-                let ctype = fields.content_type.unwrap_or("").to_ascii_lowercase();
-                if body == 0 {
-                    None
-                } else if dir == 0
+                // Most messages have no body or no content type: nothing
+                // to lower-case then.
+                let ctype = match fields.content_type {
+                    Some(t) if body > 0 => t.to_ascii_lowercase(),
+                    _ => return None,
+                };
+                if dir == 0
                     && body <= MAX_FORM
                     && ctype.contains("application/x-www-form-urlencoded")
                 {
