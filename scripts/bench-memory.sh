@@ -5,9 +5,11 @@
 # flow table, the 4 GB after a sweep that 300,000 of the site's hosts
 # answer (they fill the site's half of the host table), and the 4 GB
 # followed by 400,000 site hosts each visiting an internet server twice
-# (once the flow digest is full, what its callback watch takes). One thread and one
+# (once the flow digest is full, what its callback watch takes), and 40,000
+# connections each starting a message that never ends (HL7, FHIR, TLS,
+# DICOM: what the dissectors' buffers take) before the 4 GB. One thread and one
 # per core, RUNS times each; prints the highest peak. Needs ../shared/data
-# and ~8 GB of disk. Not part of CI.
+# and ~11 GB of disk. Not part of CI.
 #
 #   bash scripts/bench-memory.sh            (RUNS=2)
 set -euo pipefail
@@ -19,14 +21,16 @@ mix=bench/mix_3000.pcap
 scan=bench/scan_600k.pcap
 sweep=bench/sweep_300k.pcap
 visits=bench/visits_400k.pcap
+hold=bench/hold_40k.pcap
 bench_capture hospital 4000
 bench_capture mix 3000
 [ -s "$scan" ] || python3 scripts/make_scan_pcap.py "$scan" scan 600000 1800000000
 [ -s "$sweep" ] || python3 scripts/make_scan_pcap.py "$sweep" sweep 300000 1500000000
+[ -s "$hold" ] || python3 scripts/make_scan_pcap.py "$hold" hold 40000 1500000000
 [ -s "$visits" ] || python3 scripts/make_scan_pcap.py "$visits" visits 400000 1800000000
 RUNS=${RUNS:-2}
 printf '%-36s %8s %12s %10s  %s\n' capture threads peak_KiB peak_MiB "caps reached (stats)"
-for set in "$hosp" "$mix" "$hosp $scan" "$sweep $hosp" "$hosp $visits"; do
+for set in "$hosp" "$mix" "$hosp $scan" "$sweep $hosp" "$hosp $visits" "$hold $hosp"; do
   for t in 1 "$(nproc)"; do
     peak=0
     for _ in $(seq "$RUNS"); do
@@ -39,7 +43,8 @@ for set in "$hosp" "$mix" "$hosp $scan" "$sweep $hosp" "$hosp $visits"; do
     caps=$(python3 -c '
 import json, sys
 s = json.load(open("bench/memory-report.json"))["stats"]
-keys = ("evicted_flows", "evicted_hosts", "observations_dropped", "digest_dropped")
+keys = ("evicted_flows", "evicted_hosts", "observations_dropped", "digest_dropped",
+        "dissection_shed")
 print(" ".join("%s=%d" % (k, s[k]) for k in keys if s.get(k)))')
     printf '%-36s %8s %12s %10.0f  %s\n' "$(basename -a $set | paste -sd+)" "$t" "$peak" \
       "$(echo "$peak / 1024" | bc -l)" "$caps"

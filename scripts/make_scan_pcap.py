@@ -10,7 +10,13 @@ START_UNIX_S on:
   visits N site hosts (10.3.0.0 on) each visiting its own internet server
          (45.60.0.0 on, port 443) twice, 100 bytes each way and a RST, the
          second visit coming after the next host's first: what a full flow
-         digest's callback watch takes and gives up.
+         digest's callback watch takes and gives up;
+  hold   N connections (10.4.0.0 on, to 10.5.0.0 on) each starting a message
+         that never ends, in turn an HL7 message (MLLP, no end block), a
+         FHIR body (HTTP, Content-Length 60000), a TLS handshake record and a
+         DICOM A-ASSOCIATE-RQ (both 60,000 bytes long), then sending 40
+         segments of 1,400 bytes each, round-robin over all connections:
+         what the dissectors' buffers take while all are open.
 
     python3 scripts/make_scan_pcap.py OUT [scan|sweep|visits] [N] [START_UNIX_S]
 """
@@ -41,6 +47,29 @@ def main() -> None:
             f.write(struct.pack("<IIII", ts, us, len(pkt), len(pkt)))
             f.write(pkt)
 
+        if kind == "hold":
+            heads = [
+                b"\x0bMSH|^~\\&|PUMP|ICU|EMR|H|20260101||ORU^R01|1|P|2.6\r",
+                b"POST /fhir/Device HTTP/1.1\r\nHost: fhir\r\n"
+                b"Content-Type: application/fhir+json\r\nContent-Length: 60000\r\n\r\n",
+                b"\x16\x03\x01\xea\x60\x01\x00\xea\x5c\x03\x03",
+                b"\x01\x00\x00\x00\xea\x60\x00\x01\x00\x00",
+            ]
+            ports = (2575, 8080, 443, 104)
+            cmac, smac = bytes([0, 0x1B, 0x21, 4, 0, 1]), bytes([0, 1, 2, 3, 4, 5])
+            fill = b"OBX|1|NM|X||1|\r" * 100
+            seqs = [1] * n
+            for r in range(41):
+                for i in range(n):
+                    host = bytes([10, 4 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
+                    server = bytes([10, 5 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
+                    data = heads[i % 4] if r == 0 else fill[:1400]
+                    k = r * n + i
+                    ts, us = start + k // 100_000, (k % 100_000) * 10
+                    write(ts, us, frame(host, server, 30000 + i % 30000, ports[i % 4], 0x18,
+                                        seqs[i], 1, cmac, smac, data))
+                    seqs[i] += len(data)
+            return
         if kind == "visits":
             cmac, smac = bytes([0, 0x1B, 0x21, 3, 0, 1]), bytes([0, 1, 2, 3, 4, 5])
             # (host, visit): host i's first, then host i-1's second.

@@ -60,6 +60,9 @@ pub struct EngineConfig {
     pub collect_observations: bool,
     /// Keep every observation, repeats included (differential tests).
     pub keep_repeats: bool,
+    /// Most bytes the dissectors of all open flows hold in buffers
+    /// (default 32 MiB); shared between the workers.
+    pub max_dissect_held: usize,
     /// Run detection (findings).
     pub detect: bool,
     /// Detection thresholds.
@@ -95,6 +98,7 @@ impl Default for EngineConfig {
             collect_flows: false,
             collect_streams: false,
             dissect: true,
+            max_dissect_held: worker::MAX_DISSECT_HELD,
             collect_observations: false,
             keep_repeats: false,
             detect: true,
@@ -1590,6 +1594,7 @@ fn assemble(
         stats.observations_dropped += sink.observations_dropped;
         stats.observations_repeated += sink.observations_repeated;
         stats.decode_errors += sink.proto_errors;
+        stats.dissection_shed += sink.dissection_shed;
         fact_keys.extend(fact_keys_of(sink.fact_keys, &sink.observations));
         observations.extend(sink.observations);
         stats.duplicates_dropped += dup;

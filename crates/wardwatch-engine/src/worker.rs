@@ -50,6 +50,9 @@ pub struct FlowState {
     streams: Option<Box<[Vec<u8>; 2]>>,
     gaps: [u64; 2],
     proto: ProtoFlow,
+    /// What `proto` held in buffers when last asked (its part of
+    /// `WorkerSink::dissect_held`).
+    held: usize,
     /// The live tick in which the flow last saw a packet (see [`LiveTrack`]).
     tick: u32,
 }
@@ -133,6 +136,13 @@ pub struct WorkerSink {
     pub proto_errors: u64,
     /// Observations that repeated a fact already kept.
     pub observations_repeated: u64,
+    /// Flows whose dissection was stopped to keep the dissectors' buffers
+    /// under this worker's share of [`MAX_DISSECT_HELD`].
+    pub dissection_shed: u64,
+    /// Bytes the dissectors of this worker's open flows hold in buffers.
+    dissect_held: usize,
+    /// This worker's share of [`MAX_DISSECT_HELD`].
+    max_dissect_held: usize,
     /// Fact keys kept (see `Observation::fact_key`), with the place of
     /// their observation in `observations`.
     seen: HashMap<u64, u32, foldhash::fast::RandomState>,
@@ -173,6 +183,14 @@ struct TunnelQueries {
 /// Most observations a run keeps (an observation is 184 bytes and its
 /// strings), shared between the workers.
 const MAX_OBSERVATIONS: usize = 1 << 18;
+
+/// Most bytes the dissectors of all open flows hold in buffers (messages
+/// waiting for their end: an HL7 message may take 1 MiB, a DICOM control
+/// PDU 256 KiB, a TLS handshake or a FHIR body 64 KiB), shared between the
+/// workers. Past it, a flow whose dissector's buffers grow is no longer
+/// dissected (`stats.dissection_shed`). The
+/// default of `EngineConfig::max_dissect_held`.
+pub const MAX_DISSECT_HELD: usize = 32 << 20;
 
 /// Folds a flow's addresses and counters into `hosts`.
 pub fn fold_hosts(hosts: &mut HostTable, info: &FlowInfo) {
@@ -387,6 +405,24 @@ impl WorkerSink {
         }
     }
 
+    /// Takes note of what a flow's dissector holds now. A flow whose
+    /// buffers grew past this worker's share of [`MAX_DISSECT_HELD`] is
+    /// shed, freeing at least what it took: the total never passes the cap
+    /// by more than one call's growth, and flows whose messages end as they
+    /// come (their buffers emptied, not grown) go on being read.
+    fn account_held(&mut self, state: &mut FlowState) {
+        let now = state.proto.held();
+        let grew = now > state.held;
+        self.dissect_held = (self.dissect_held + now).saturating_sub(state.held);
+        state.held = now;
+        if grew && self.dissect_held > self.max_dissect_held {
+            state.proto.shed();
+            self.dissect_held = self.dissect_held.saturating_sub(now);
+            state.held = 0;
+            self.dissection_shed += 1;
+        }
+    }
+
     fn drain_scratch(&mut self, info: &FlowInfo, origin: Origin) {
         if self.scratch.is_empty() {
             return;
@@ -453,6 +489,7 @@ impl FlowSink<FlowState> for WorkerSink {
                     let mut scratch = std::mem::take(&mut self.scratch);
                     state.proto.on_stream(i, data, &mut scratch);
                     self.scratch = scratch;
+                    self.account_held(state);
                     let origin = Origin {
                         input: origin.input,
                         frame: origin.frame,
@@ -460,7 +497,10 @@ impl FlowSink<FlowState> for WorkerSink {
                     };
                     self.drain_scratch(info, origin);
                 }
-                StreamEvent::Gap { .. } => state.proto.on_gap(i),
+                StreamEvent::Gap { .. } => {
+                    state.proto.on_gap(i);
+                    self.account_held(state);
+                }
             }
         }
         if !self.collect_streams {
@@ -484,6 +524,7 @@ impl FlowSink<FlowState> for WorkerSink {
     }
 
     fn on_end(&mut self, mut flow: Box<Flow<FlowState>>, reason: EndReason) {
+        self.dissect_held = self.dissect_held.saturating_sub(flow.state.held);
         if self.dissect {
             let mut scratch = std::mem::take(&mut self.scratch);
             flow.state.proto.finish(&mut scratch);
@@ -604,6 +645,9 @@ impl Worker {
                 observations_dropped: 0,
                 proto_errors: 0,
                 observations_repeated: 0,
+                dissection_shed: 0,
+                dissect_held: 0,
+                max_dissect_held: cfg.max_dissect_held / cfg.threads.max(1),
                 seen: HashMap::default(),
                 tunnels: HashMap::default(),
                 tunnel_names: 0,
@@ -708,6 +752,9 @@ impl Worker {
             observations_dropped: s.observations_dropped,
             proto_errors: s.proto_errors,
             observations_repeated: s.observations_repeated,
+            dissection_shed: s.dissection_shed,
+            dissect_held: 0,
+            max_dissect_held: s.max_dissect_held,
             seen: Default::default(),
             tunnels: Default::default(),
             tunnel_names: 0,

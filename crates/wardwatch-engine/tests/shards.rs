@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{ipv4, pcap};
+use common::{ipv4, ipv4_tcp, pcap, PSH_ACK, RST};
 use wardwatch_engine::{analyze_files, EngineConfig};
 
 fn frame(id: u16, frag_field: u16, payload: &[u8]) -> Vec<u8> {
@@ -42,20 +42,6 @@ fn broken_reassembled_datagram_counted_once() {
     assert_eq!(seen, vec![(2, 1, 1); 3]);
 }
 
-/// An Ethernet/IPv4/TCP frame (don't fragment; checksums zero).
-fn tcp(src: [u8; 4], dst: [u8; 4], sp: u16, dp: u16, seq: u32, flags: u8, data: &[u8]) -> Vec<u8> {
-    let mut t = Vec::with_capacity(20 + data.len());
-    t.extend_from_slice(&sp.to_be_bytes());
-    t.extend_from_slice(&dp.to_be_bytes());
-    t.extend_from_slice(&seq.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
-    t.extend_from_slice(data);
-    ipv4(src, dst, 6, 1, 0x4000, &t)
-}
-
-const PSH_ACK: u8 = 0x18;
-const RST: u8 = 0x04;
-
 /// 160 ordinary conversations between two site hosts, each ended by a
 /// reset, one frame a millisecond from `t0`: they fill a flow digest of 64
 /// pairs.
@@ -64,9 +50,9 @@ fn ordinary_conversations(t0: u32) -> Vec<((u32, u32), Vec<u8>)> {
     (1000..1160u16)
         .flat_map(|port| {
             [
-                tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100]),
-                tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100]),
-                tcp(a, b, 40_000, port, 101, RST, &[]),
+                ipv4_tcp(a, b, 40_000, port, 1, PSH_ACK, &[7; 100]),
+                ipv4_tcp(b, a, port, 40_000, 1, PSH_ACK, &[8; 100]),
+                ipv4_tcp(a, b, 40_000, port, 101, RST, &[]),
             ]
         })
         .enumerate()
@@ -118,9 +104,9 @@ fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
     // Then a site host sends 1.4 MB to an internet address, and an internet
     // address reaches a site host's SSH service (one frame a millisecond).
     let (host, ext) = ([10, 0, 0, 5], [45, 33, 32, 156]);
-    let mut late = vec![tcp(ext, host, 443, 50_000, 1, PSH_ACK, &[1; 200])];
+    let mut late = vec![ipv4_tcp(ext, host, 443, 50_000, 1, PSH_ACK, &[1; 200])];
     for i in 0..1000u32 {
-        late.push(tcp(
+        late.push(ipv4_tcp(
             host,
             ext,
             50_000,
@@ -131,8 +117,8 @@ fn an_upload_and_an_exposed_service_are_found_after_the_flow_digest_filled() {
         ));
     }
     let (server, visitor) = ([10, 0, 0, 9], [45, 33, 32, 200]);
-    late.push(tcp(visitor, server, 51_000, 22, 1, PSH_ACK, &[3; 40]));
-    late.push(tcp(server, visitor, 22, 51_000, 1, PSH_ACK, &[4; 40]));
+    late.push(ipv4_tcp(visitor, server, 51_000, 22, 1, PSH_ACK, &[3; 40]));
+    late.push(ipv4_tcp(server, visitor, 22, 51_000, 1, PSH_ACK, &[4; 40]));
     for (i, f) in late.into_iter().enumerate() {
         let i = i as u32;
         frames.push(((t0 + 1 + i / 1000, (i % 1000) * 1000), f));
@@ -180,9 +166,9 @@ fn a_beacon_is_found_after_the_flow_digest_filled() {
     for i in 0..10u16 {
         let at = (t0 + 10 + 60 * u32::from(i), 0);
         let port = 50_000 + i;
-        frames.push((at, tcp(host, c2, port, 8443, 1, PSH_ACK, &[5; 300])));
-        frames.push((at, tcp(c2, host, 8443, port, 1, PSH_ACK, &[6; 900])));
-        frames.push((at, tcp(host, c2, port, 8443, 301, RST, &[])));
+        frames.push((at, ipv4_tcp(host, c2, port, 8443, 1, PSH_ACK, &[5; 300])));
+        frames.push((at, ipv4_tcp(c2, host, 8443, port, 1, PSH_ACK, &[6; 900])));
+        frames.push((at, ipv4_tcp(host, c2, port, 8443, 301, RST, &[])));
     }
     let seen = with_a_full_digest(
         "digest-beacon",
@@ -231,15 +217,15 @@ fn a_file_read_in_shared_chunks_gives_the_same_report() {
         );
         frames.push((
             t,
-            tcp(client, server, port, 80, 1, PSH_ACK, request.as_bytes()),
+            ipv4_tcp(client, server, port, 80, 1, PSH_ACK, request.as_bytes()),
         ));
         frames.push((
             t,
-            tcp(server, client, 80, port, 1, PSH_ACK, response.as_bytes()),
+            ipv4_tcp(server, client, 80, port, 1, PSH_ACK, response.as_bytes()),
         ));
         frames.push((
             t,
-            tcp(client, server, port, 80, 1 + request.len() as u32, RST, &[]),
+            ipv4_tcp(client, server, port, 80, 1 + request.len() as u32, RST, &[]),
         ));
     }
     let capture = pcap(frames);

@@ -94,6 +94,10 @@ pub struct Stats {
     /// (additive).
     #[serde(default)]
     pub digest_dropped: u64,
+    /// Flows no longer dissected because the dissectors' buffers over all
+    /// flows (partial messages) had reached their cap (additive).
+    #[serde(default)]
+    pub dissection_shed: u64,
 }
 
 /// An intelligence feed and its date.

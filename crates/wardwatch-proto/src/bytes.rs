@@ -1,6 +1,20 @@
 //! Byte-level helpers the dissectors share: bounds-checked integer reads
 //! (never a panic on short input), text cleaning, hex, and BER/DER elements.
 
+/// Room an emptied buffer keeps for the next message; past it, the room is
+/// given back (a connection that once carried a large message does not
+/// hold its size for the rest of its life).
+const KEEP_ROOM: usize = 16 * 1024;
+
+/// The memory buffer `b` holds, once an empty one larger than
+/// [`KEEP_ROOM`] has given its room back.
+pub(crate) fn held(b: &mut Vec<u8>) -> usize {
+    if b.is_empty() && b.capacity() > KEEP_ROOM {
+        *b = Vec::new();
+    }
+    b.capacity()
+}
+
 /// Big-endian u16 at `at`, if the bytes are there.
 pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))

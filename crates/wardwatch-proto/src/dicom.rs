@@ -441,6 +441,18 @@ pub struct DicomState {
 }
 
 impl DicomState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        let mut n = 0;
+        for d in &mut self.dirs {
+            n += crate::bytes::held(&mut d.buf)
+                + d.pdv_head.capacity()
+                + d.command.capacity()
+                + d.dataset.capacity();
+        }
+        n
+    }
+
     /// Feeds stream bytes of direction `dir` (0 client→server).
     pub fn feed(&mut self, dir: usize, mut data: &[u8], out: &mut Vec<ObsKind>) {
         let Some(_) = self.dirs.get(dir) else { return };
@@ -505,7 +517,12 @@ impl DicomState {
                         ObsKind::DicomAssociate(a) if !a.request => a.contexts.as_slice(),
                         _ => &[],
                     };
+                    // Context ids are odd bytes: 128 of them at most, and no
+                    // more are kept whatever the stream repeats.
                     for c in accepted.iter().filter(|c| c.result == Some(0)) {
+                        if self.accepted.len() >= 128 {
+                            break;
+                        }
                         if let Some(ts) = c.transfer_syntaxes.first() {
                             self.accepted.push((c.id, ts.clone()));
                         }

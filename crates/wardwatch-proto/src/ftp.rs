@@ -39,6 +39,11 @@ pub struct FtpState {
 }
 
 impl FtpState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.lines.iter_mut().map(LineBuf::held).sum()
+    }
+
     /// Feeds stream bytes of direction `dir` (0 commands, 1 replies).
     pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
         let Some(lb) = self.lines.get_mut(dir) else {

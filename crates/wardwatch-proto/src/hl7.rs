@@ -251,6 +251,14 @@ pub struct Hl7State {
 }
 
 impl Hl7State {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.dirs
+            .iter_mut()
+            .map(|d| crate::bytes::held(&mut d.buf))
+            .sum()
+    }
+
     /// Feeds stream bytes of direction `dir`.
     pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
         let Some(d) = self.dirs.get_mut(dir) else {

@@ -392,6 +392,19 @@ pub struct HttpState {
 }
 
 impl HttpState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        let mut n = 0;
+        for d in &mut self.dirs {
+            n += crate::bytes::held(&mut d.buf);
+            n += d.body.as_ref().map_or(0, |(_, b)| b.capacity());
+            n += d.chunked.as_ref().map_or(0, |(_, b)| b.capacity());
+        }
+        n
+    }
+}
+
+impl HttpState {
     fn login(&mut self, success: Option<bool>, out: &mut Vec<ObsKind>) {
         if let Some((protocol, user, check)) = self.pending.take() {
             out.push(ObsKind::Login {

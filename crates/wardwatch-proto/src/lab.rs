@@ -64,6 +64,11 @@ pub struct AstmState {
 }
 
 impl AstmState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        crate::bytes::held(&mut self.buf) + crate::bytes::held(&mut self.record)
+    }
+
     /// Whether the header was read (nothing more is wanted).
     pub fn done(&self) -> bool {
         self.done
@@ -138,6 +143,11 @@ pub struct PoctState {
 }
 
 impl PoctState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        crate::bytes::held(&mut self.buf)
+    }
+
     /// Whether the identity was read.
     pub fn done(&self) -> bool {
         self.done

@@ -145,6 +145,38 @@ impl ProtoFlow {
         }
     }
 
+    /// The memory this flow's dissector holds in buffers (partial
+    /// messages waiting for their end); an emptied buffer gives back room
+    /// past 16 KiB here. The engine keeps the sum over all flows under a
+    /// cap (see [`ProtoFlow::shed`]).
+    pub fn held(&mut self) -> usize {
+        match &mut self.app {
+            App::Dicom(d) => d.held(),
+            App::Hl7(h) => h.held(),
+            App::Http(h) => h.held(),
+            App::Tls(t) => t.held(),
+            App::Ftp(f) => f.held(),
+            App::Ssh(s) => s.held(),
+            App::Telnet(t) => t.held(),
+            App::Mqtt(m) => m.held(),
+            App::Smb(m) => m.held(),
+            App::Remote(r) => r.held(),
+            App::Astm(a) => a.held(),
+            App::Poct(p) => p.held(),
+            App::Kerberos(k) => k.held(),
+            App::Undecided | App::Other => 0,
+        }
+    }
+
+    /// Stops dissecting this flow and frees what it held: the engine's
+    /// answer to a flow whose buffers grow while those of all flows are at
+    /// their cap. Facts already passed on stay; the flow's later ones are
+    /// lost, and the engine counts the flow in `stats.dissection_shed`.
+    pub fn shed(&mut self) {
+        self.app = App::Other;
+        self.probe = None;
+    }
+
     /// Malformed messages met in this flow.
     pub fn errors(&self) -> u64 {
         match &self.app {
@@ -513,6 +545,30 @@ pub(crate) fn strings(seed: u64, alphabet: &[u8], max_len: u64, count: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_counts_partial_messages_and_gives_back_emptied_room() {
+        let mut flow = ProtoFlow::default();
+        let mut out = Vec::new();
+        let head = b"\x0bMSH|^~\\&|PUMP|ICU|EMR|H|20260101||ORU^R01|1|P|2.6\r";
+        let filler = b"OBX|1|NM|X||1|\r".repeat(3000);
+        flow.on_stream(0, head, &mut out);
+        flow.on_stream(0, &filler, &mut out);
+        // A 45 KB message waiting for its end block is held.
+        assert!(flow.held() >= head.len() + filler.len());
+        flow.on_stream(0, b"\x1c\r", &mut out);
+        assert!(!out.is_empty());
+        // Once read, its room above 16 KiB is given back.
+        assert_eq!(flow.held(), 0);
+        // A small message's room is kept for the next one.
+        flow.on_stream(0, head, &mut out);
+        flow.on_stream(0, b"\x1c\r", &mut out);
+        assert!((1..=16 << 10).contains(&flow.held()));
+        flow.on_stream(0, head, &mut out);
+        flow.shed();
+        assert_eq!(flow.held(), 0);
+        assert!(!flow.wants_stream());
+    }
 
     /// Content decides, whatever the port: an instrument bidding with ENQ,
     /// then sending its header frame in a later segment.

@@ -11,6 +11,11 @@ pub struct LineBuf {
 }
 
 impl LineBuf {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub fn held(&mut self) -> usize {
+        crate::bytes::held(&mut self.buf)
+    }
+
     /// Appends bytes and returns the complete lines (without CR/LF).
     pub fn push(&mut self, mut data: &[u8]) -> Vec<String> {
         let mut out = Vec::new();

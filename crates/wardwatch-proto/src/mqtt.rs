@@ -81,6 +81,11 @@ pub struct MqttState {
 }
 
 impl MqttState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.buf.iter_mut().map(crate::bytes::held).sum()
+    }
+
     /// Feeds stream bytes of direction `dir`.
     pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
         let Some(buf) = self.buf.get_mut(dir) else {

@@ -46,6 +46,11 @@ pub struct RemoteState {
 }
 
 impl RemoteState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        crate::bytes::held(&mut self.buf)
+    }
+
     /// Whether there is nothing more to read.
     pub fn done(&self) -> bool {
         self.done

@@ -15,6 +15,11 @@ pub struct SshState {
 }
 
 impl SshState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.buf.iter_mut().map(crate::bytes::held).sum()
+    }
+
     /// Whether both banners were read.
     pub fn done(&self) -> bool {
         self.done[0] && self.done[1]

@@ -74,6 +74,11 @@ fn strip(state: &mut u8, sub: &mut u8, data: &[u8]) -> Vec<u8> {
 }
 
 impl TelnetState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.server.capacity() + self.typed.capacity()
+    }
+
     /// Feeds stream bytes of direction `dir` (0 client keystrokes, 1 server).
     pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
         if dir > 1 || self.phase == Phase::Done {

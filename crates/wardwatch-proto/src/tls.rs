@@ -340,6 +340,14 @@ pub struct TlsState {
 }
 
 impl TlsState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.dirs
+            .iter_mut()
+            .map(|d| crate::bytes::held(&mut d.records) + crate::bytes::held(&mut d.handshake))
+            .sum()
+    }
+
     /// Whether both hellos were seen (nothing more to read).
     pub fn done(&self) -> bool {
         self.dirs[0].done && self.dirs[1].done

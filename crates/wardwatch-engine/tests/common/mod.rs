@@ -54,6 +54,31 @@ pub fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, id: u16, frag: u16, l4: &[u8]
     f
 }
 
+/// An Ethernet/IPv4/TCP frame (don't fragment; checksums zero; ack 0).
+pub fn ipv4_tcp(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sp: u16,
+    dp: u16,
+    seq: u32,
+    flags: u8,
+    data: &[u8],
+) -> Vec<u8> {
+    ipv4(
+        src,
+        dst,
+        6,
+        1,
+        0x4000,
+        &tcp_seq(sp, dp, (seq, 0), flags, data),
+    )
+}
+
+/// TCP flags.
+pub const PSH_ACK: u8 = 0x18;
+/// TCP RST.
+pub const RST: u8 = 0x04;
+
 /// A classic pcap (Ethernet, microsecond stamps) of frames, each with its
 /// time as (seconds, microseconds).
 pub fn pcap(frames: impl IntoIterator<Item = ((u32, u32), Vec<u8>)>) -> Vec<u8> {
@@ -104,11 +129,25 @@ pub fn frame(
     f
 }
 
-/// A TCP segment (no options) with `payload`.
+/// A TCP segment (no options) with `payload`, sequence and ack numbers 1.
 pub fn tcp(sport: u16, dport: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut t = sport.to_be_bytes().to_vec();
+    tcp_seq(sport, dport, (1, 1), flags, payload)
+}
+
+/// A TCP segment (no options) with `payload` and `(seq, ack)`.
+pub fn tcp_seq(
+    sport: u16,
+    dport: u16,
+    (seq, ack): (u32, u32),
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut t = Vec::with_capacity(20 + payload.len());
+    t.extend_from_slice(&sport.to_be_bytes());
     t.extend_from_slice(&dport.to_be_bytes());
-    t.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    t.extend_from_slice(&seq.to_be_bytes());
+    t.extend_from_slice(&ack.to_be_bytes());
+    t.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
     t.extend_from_slice(payload);
     t
 }
