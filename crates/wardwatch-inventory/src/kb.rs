@@ -266,7 +266,7 @@ pub fn criticality(category: &str) -> Option<&'static str> {
 /// Whether an operating system string names one without security updates.
 pub fn legacy_os(os: &str) -> Option<&'static str> {
     let l = os.to_ascii_lowercase();
-    let names: [(&str, &'static str); 14] = [
+    let names: [(&str, &'static str); 15] = [
         ("windows xp", "Windows XP"),
         ("windows 2000", "Windows 2000"),
         ("windows nt", "Windows NT"),
@@ -277,6 +277,7 @@ pub fn legacy_os(os: &str) -> Option<&'static str> {
         ("windows 2003", "Windows Server 2003"),
         ("vista", "Windows Vista"),
         ("server 2008", "Windows Server 2008"),
+        ("windows 7/8", "Windows 7 or 8"),
         ("windows 7", "Windows 7"),
         ("windows 8", "Windows 8/8.1"),
         ("windows ce", "Windows CE"),
@@ -314,6 +315,24 @@ pub fn legacy_os(os: &str) -> Option<&'static str> {
     if release.is_some() {
         return release;
     }
+    // macOS (from mDNS osxvers): Apple updates the current release and
+    // the two before it; 13 Ventura's updates ended with macOS 26 (2025).
+    // 14 Sonoma is left out: its end depends on a release not yet known
+    // to be out everywhere.
+    for (k, n) in [
+        ("macos 10.", "macOS 10.x"),
+        ("mac os x 10.", "macOS 10.x"),
+        ("macos 11", "macOS 11"),
+        ("macos 12", "macOS 12"),
+        ("macos 13", "macOS 13"),
+    ] {
+        // "macos 13" and not "macos 130".
+        let whole =
+            |rest: &str| k.ends_with('.') || !rest.starts_with(|c: char| c.is_ascii_digit());
+        if l.strip_prefix(k).is_some_and(whole) {
+            return Some(n);
+        }
+    }
     // NTLM versions: 5.x is 2000/XP/2003, 6.0 Vista/2008, 6.1 7/2008 R2,
     // 6.2/6.3 8/8.1/2012 (support ended 2023).
     for (k, n) in [
@@ -346,6 +365,22 @@ impl Best {
         if conf > self.conf {
             self.value = Some(value);
             self.conf = conf;
+        }
+    }
+
+    /// [`Best::offer`], but an equally sure value that names the same thing
+    /// more precisely ("Windows 7/8" after "Windows") wins the tie.
+    fn offer_refining(&mut self, value: String, conf: f64) {
+        let refines = self.value.as_deref().is_some_and(|v| {
+            value.len() > v.len()
+                && value
+                    .get(..v.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(v))
+        });
+        if conf == self.conf && refines {
+            self.value = Some(value);
+        } else {
+            self.offer(value, conf);
         }
     }
 }
@@ -496,7 +531,7 @@ pub fn classify_with<'k>(d: &mut Device, kb: &'k Kb, memo: &mut Matches<'k>) {
                 used = true;
             }
             if let Some(v) = r.os.as_deref().and_then(|t| fill(t, &e.value, matched)) {
-                os.offer(v, c);
+                os.offer_refining(v, c);
                 used = true;
             }
             if let Some(v) = &r.category {
@@ -721,6 +756,11 @@ mod tests {
             assert_eq!(legacy_os(supported), None, "{supported}");
         }
         assert_eq!(legacy_os("Linux"), None);
+        assert_eq!(legacy_os("macOS 10.13"), Some("macOS 10.x"));
+        assert_eq!(legacy_os("macOS 13"), Some("macOS 13"));
+        for supported in ["macOS 14", "macOS 15", "macOS 26", "macOS 130", "macOS"] {
+            assert_eq!(legacy_os(supported), None, "{supported}");
+        }
     }
 
     #[test]
@@ -745,6 +785,35 @@ mod tests {
         assert_eq!(d.os.as_deref(), Some("Windows 7/8"));
         assert_eq!(d.vendor.as_deref(), Some("B. Braun"));
         assert_eq!(d.evidence[1].rule.as_deref(), Some("kb:tls-cert-maker"));
+        assert_eq!(legacy_os("Windows 7/8"), Some("Windows 7 or 8"));
+        // A vendor class saying "Windows" as surely as the list: the list
+        // names the release, whichever comes first; a release named
+        // otherwise (an SMB native OS) is not overridden by another.
+        let os_of = |first: &str, values: &[(&str, &str)]| {
+            let mut d = Device {
+                category: "unknown".into(),
+                os: (!first.is_empty()).then(|| first.to_string()),
+                evidence: values.iter().map(|(f, v)| evidence("dhcp", f, v)).collect(),
+                ..Default::default()
+            };
+            classify(&mut d, kb());
+            d.os
+        };
+        let msft = ("option 60 vendor class", "MSFT 5.0");
+        let xp = ("option 55 parameter list", "1,15,3,6,44,46,47,31,33,249,43");
+        let ten = (
+            "option 55 parameter list",
+            "1,3,6,15,31,33,43,44,46,47,119,121,249,252",
+        );
+        assert_eq!(os_of("", &[msft, xp]).as_deref(), Some("Windows XP/2003"));
+        assert_eq!(os_of("", &[xp, msft]).as_deref(), Some("Windows XP/2003"));
+        assert_eq!(os_of("", &[msft, ten]).as_deref(), Some("Windows 10/11"));
+        assert_eq!(os_of("", &[msft]).as_deref(), Some("Windows"));
+        assert_eq!(
+            os_of("Windows 5.1", &[msft, ten]).as_deref(),
+            Some("Windows 5.1")
+        );
+        assert_eq!(legacy_os("Windows XP/2003"), Some("Windows XP"));
     }
 
     #[test]
