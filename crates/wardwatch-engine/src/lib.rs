@@ -1561,6 +1561,8 @@ fn assemble(
     if let Some(big) = (0..parts.len()).max_by_key(|i| parts[*i].1.hosts.len()) {
         let base = std::mem::take(&mut parts[big].1.hosts);
         let arp = std::mem::replace(&mut hosts, base);
+        // A worker's table was sized for its share; it now holds the run's.
+        hosts.set_cap(cfg.max_hosts);
         hosts.merge(arp);
     }
     let mut digest = match (0..parts.len()).max_by_key(|i| parts[*i].1.digest.pairs.len()) {

@@ -263,3 +263,40 @@ fn a_file_read_in_shared_chunks_gives_the_same_report() {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// Devices do not depend on the thread count while the host table has
+/// room: with two workers, each holding half the table while it runs, the
+/// merged table is the run's whole (it kept the worker's half: of 40 site
+/// hosts, a table of 128 addresses kept 32).
+#[test]
+fn merged_host_table_has_the_runs_whole_room() {
+    let frames = (0..20u8).flat_map(|i| {
+        let (a, b) = ([10, 0, 1, i], [10, 0, 2, i]);
+        [
+            ipv4_tcp(a, b, 40_000, 80, 1, PSH_ACK, &[7; 100]),
+            ipv4_tcp(b, a, 80, 40_000, 1, PSH_ACK, &[8; 100]),
+            ipv4_tcp(a, b, 40_000, 80, 101, RST, &[]),
+        ]
+    });
+    let capture = pcap(
+        frames
+            .enumerate()
+            .map(|(i, f)| ((1_700_000_000, i as u32 * 1000), f)),
+    );
+    let path = std::env::temp_dir().join(format!("ww-hostcap-{}.pcap", std::process::id()));
+    std::fs::write(&path, &capture).unwrap();
+    let mut seen = Vec::new();
+    for threads in [1, 2] {
+        let cfg = EngineConfig {
+            threads,
+            max_hosts: 128,
+            ..Default::default()
+        };
+        let r = analyze_files(std::slice::from_ref(&path), &cfg)
+            .unwrap()
+            .report;
+        seen.push((r.devices.len(), r.stats.evicted_hosts));
+    }
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(seen, vec![(40, 0); 2]);
+}

@@ -176,6 +176,12 @@ impl HostTable {
         self
     }
 
+    /// The same table holding at most `cap` addresses from now on (a
+    /// worker's table, sized for its share, becoming the run's).
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap;
+    }
+
     /// Addresses held.
     pub fn len(&self) -> usize {
         self.hosts.len()
