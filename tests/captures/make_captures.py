@@ -458,6 +458,51 @@ def main():
         f.time = 1_700_000_801.0 + i * 0.01
         upnp.append(f)
     write("upnp_description.pcap", upnp)
+    # BACnet/IP on a building network: a Johnson Controls field controller
+    # announces itself (I-Am) and answers a front-end's ReadPropertyMultiple
+    # of its device object; a Tridium JACE announces itself and answers two
+    # ReadProperty; the JACE routes the I-Am of a Delta MS/TP controller
+    # behind it (a source network: not the JACE's own identity); a point
+    # value read (analog input present value) names nobody.
+    def bip(apdu, npdu=b"\x01\x00", function=0x0a):
+        body = npdu + apdu
+        return bytes([0x81, function]) + (4 + len(body)).to_bytes(2, "big") + body
+
+    def chars(text):
+        return bytes([0x75, len(text) + 1, 0]) + text.encode()
+
+    def i_am(instance, vendor):
+        oid = (8 << 22 | instance).to_bytes(4, "big")
+        return b"\x10\x00\xc4" + oid + b"\x22\x05\xc4\x91\x00\x21" + bytes([vendor])
+
+    def device_oid(instance):
+        return b"\x0c" + (8 << 22 | instance).to_bytes(4, "big")
+
+    fec, fec_mac, jace, jace_mac = "10.50.1.10", "00:90:c2:50:01:10", "10.50.1.20", "00:01:f0:50:01:20"
+    bms, bms_mac = "10.50.1.5", "00:50:56:50:01:05"
+    rpm_ack = b"\x30\x01\x0e" + device_oid(260001) + b"\x1e"
+    for prop, text in [(121, "Johnson Controls, Inc."), (70, "FEC2611-0"), (44, "10.1.0"),
+                       (12, "10.1.0.2201"), (77, "AHU-3-OR-SUITE")]:
+        rpm_ack += b"\x29" + bytes([prop]) + b"\x4e" + chars(text) + b"\x4f"
+    rpm_ack += b"\x1f"
+    rp_model = b"\x30\x02\x0c" + device_oid(1001) + b"\x19\x46\x3e" + chars("JACE-8000") + b"\x3f"
+    rp_firmware = b"\x30\x03\x0c" + device_oid(1001) + b"\x19\x2c\x3e" + chars("4.10.0.154") + b"\x3f"
+    point = b"\x30\x04\x0c\x00\x00\x00\x01\x19\x55\x3e\x44\x41\xa0\x00\x00\x3f"
+    # The routed I-Am: SNET 5, SLEN 1, SADR 0x07.
+    routed = bip(i_am(50007, 8), npdu=b"\x01\x08\x00\x05\x01\x07", function=0x0b)
+    bac = []
+    for i, (src, smac, dst, dmac, payload) in enumerate([
+            (fec, fec_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(260001, 5), function=0x0b)),
+            (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(1001, 36), function=0x0b)),
+            (fec, fec_mac, bms, bms_mac, bip(rpm_ack)),
+            (jace, jace_mac, bms, bms_mac, bip(rp_model)),
+            (jace, jace_mac, bms, bms_mac, bip(rp_firmware)),
+            (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", routed),
+            (fec, fec_mac, bms, bms_mac, bip(point))]):
+        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) / UDP(sport=47808, dport=47808) / Raw(payload)
+        f.time = 1_700_000_900.0 + i * 0.01
+        bac.append(f)
+    write("bacnet.pcap", bac)
     print("captures written to", HERE)
 
 

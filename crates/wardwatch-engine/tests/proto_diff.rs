@@ -1256,3 +1256,105 @@ fn upnp_description_matches_tshark() {
     assert!(theirs.values().any(|t| t[0].contains("Mrs Example")));
     assert!(!serde_json::to_string(&r).unwrap().contains("Mrs Example"));
 }
+
+#[test]
+fn bacnet_identities_match_tshark() {
+    let path = repo("tests/captures/bacnet.pcap");
+    let ids = tshark(
+        &path,
+        &[],
+        "bacapp",
+        &[
+            "bacapp.instance_number",
+            "bacapp.vendor_identifier",
+            "bacapp.object_name",
+            "bvlc.function",
+            "bacnet.snet",
+        ],
+    );
+    // The device properties' texts tshark shows in its detail view
+    // ("model-name: UTF-8 'FEC2611-0'"), by frame.
+    let out = Command::new("tshark")
+        .args(["-r", path.to_str().unwrap(), "-V", "-Y", "bacapp"])
+        .output()
+        .expect("tshark");
+    let mut texts: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
+    let mut frame = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(n) = line.strip_prefix("Frame ") {
+            frame = n.split(':').next().unwrap().parse().unwrap();
+        }
+        let l = line.trim();
+        for p in [
+            "vendor-name",
+            "model-name",
+            "firmware-revision",
+            "application-software-version",
+        ] {
+            if let Some(v) = l.strip_prefix(&format!("{p}: UTF-8 '")) {
+                let v = v.strip_suffix('\'').unwrap().to_string();
+                texts.entry(frame).or_default().insert(p.into(), v);
+            }
+        }
+    }
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        let ObsKind::Bacnet(f) = &o.kind else {
+            continue;
+        };
+        let t = &ids[&o.origin.frame];
+        assert_eq!(f.instance.map(|i| i.to_string()).as_deref(), Some(&*t[0]));
+        assert_eq!(f.vendor_id.map(|i| i.to_string()).unwrap_or_default(), t[1]);
+        assert_eq!(f.object_name.clone().unwrap_or_default(), t[2]);
+        let theirs = texts.get(&o.origin.frame).cloned().unwrap_or_default();
+        let ours: BTreeMap<String, String> = [
+            ("vendor-name", &f.vendor_name),
+            ("model-name", &f.model_name),
+            ("firmware-revision", &f.firmware_revision),
+            ("application-software-version", &f.application_software),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.to_string(), v.clone()?)))
+        .collect();
+        assert_eq!(ours, theirs, "frame {}", o.origin.frame);
+        compared += 1;
+    }
+    // Two I-Am, one ReadPropertyMultiple answer, two ReadProperty answers;
+    // not the routed I-Am (a source network: another device's) nor the
+    // point value.
+    assert_eq!(compared, 5);
+    let routed: Vec<_> = ids.iter().filter(|(_, t)| !t[4].is_empty()).collect();
+    assert_eq!(routed.len(), 1);
+    assert!(obs.iter().all(|o| o.origin.frame != *routed[0].0));
+    eprintln!("BACnet: {compared} messages compared");
+    let r = report(path);
+    let fec = device(&r, "10.50.1.10");
+    assert_eq!(
+        (
+            fec.vendor.as_deref(),
+            fec.model.as_deref(),
+            fec.firmware.as_deref(),
+            fec.category.as_str(),
+            fec.medical
+        ),
+        (
+            Some("Johnson Controls"),
+            Some("FEC2611-0"),
+            Some("10.1.0"),
+            "building-automation",
+            Some(false)
+        )
+    );
+    let jace = device(&r, "10.50.1.20");
+    assert_eq!(
+        (
+            jace.vendor.as_deref(),
+            jace.model.as_deref(),
+            jace.firmware.as_deref()
+        ),
+        (Some("Tridium"), Some("JACE-8000"), Some("4.10.0.154"))
+    );
+    // The MS/TP controller behind the JACE gave the JACE no Delta name.
+    assert!(!serde_json::to_string(&r).unwrap().contains("50007"));
+}

@@ -380,6 +380,7 @@ fn apply_share(
             ObsKind::DomainMember(f) => f.protocol.as_str(),
             ObsKind::FhirDevice(_) => "fhir",
             ObsKind::UpnpDevice(_) => "upnp",
+            ObsKind::Bacnet(_) => "bacnet",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -863,6 +864,27 @@ fn apply_share(
                     if a.fhir_devices.len() < 2 && !a.fhir_devices.iter().any(same) {
                         a.fhir_devices.push((**f).clone());
                     }
+                }
+            }
+            ObsKind::Bacnet(f) => {
+                // A building automation device naming itself.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    let instance = f.instance.map(|i| i.to_string());
+                    let vendor_id = f.vendor_id.map(|i| i.to_string());
+                    a.add_present(
+                        o,
+                        inputs,
+                        "bacnet",
+                        &[
+                            ("device instance", &instance),
+                            ("vendor identifier", &vendor_id),
+                            ("vendor-name", &f.vendor_name),
+                            ("model-name", &f.model_name),
+                            ("firmware-revision", &f.firmware_revision),
+                            ("application-software-version", &f.application_software),
+                            ("object-name", &f.object_name),
+                        ],
+                    );
                 }
             }
             ObsKind::UpnpDevice(f) => {

@@ -3,6 +3,7 @@
 //! reference into packet buffers and no patient data. Protocols are found by
 //! content, not by port.
 
+pub mod bacnet;
 pub mod browser;
 mod bytes;
 pub mod cldap;
@@ -33,10 +34,10 @@ pub mod watch;
 pub mod x509;
 
 pub use obs::{
-    Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact, FhirDeviceFact,
-    HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind, Observation, Origin,
-    PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact,
-    UpnpDeviceFact, WireName,
+    BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
+    FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind,
+    Observation, Origin, PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact,
+    TlsClientHelloFact, UpnpDeviceFact, WireName,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -422,6 +423,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         syslog::parse_syslog(payload)
     } else if either(123) {
         syslog::parse_ntp(payload)
+    } else if either(47808) {
+        bacnet::parse(payload)
     } else {
         None
     }
@@ -478,6 +481,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(546, 547, data);
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
+    let _ = on_datagram(47808, 47808, data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);
     tn.finish(&mut o);

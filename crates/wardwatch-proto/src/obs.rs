@@ -300,6 +300,38 @@ pub struct UpnpDeviceFact {
     pub serial: Option<String>,
 }
 
+/// A BACnet device's identity: its I-Am, or its answer to a read of its
+/// device object's identity properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BacnetFact {
+    /// Device object instance.
+    pub instance: Option<u32>,
+    /// Vendor identifier (ASHRAE's registry).
+    pub vendor_id: Option<u16>,
+    /// `vendor-name` (121).
+    pub vendor_name: Option<String>,
+    /// `model-name` (70).
+    pub model_name: Option<String>,
+    /// `firmware-revision` (44).
+    pub firmware_revision: Option<String>,
+    /// `application-software-version` (12).
+    pub application_software: Option<String>,
+    /// `object-name` (77): the device's name on the building network.
+    pub object_name: Option<String>,
+}
+
+impl BacnetFact {
+    /// Whether it says more than the instance.
+    pub fn has_identity(&self) -> bool {
+        self.vendor_id.is_some()
+            || self.vendor_name.is_some()
+            || self.model_name.is_some()
+            || self.firmware_revision.is_some()
+            || self.application_software.is_some()
+            || self.object_name.is_some()
+    }
+}
+
 /// A laboratory or point-of-care instrument's identity (ASTM header,
 /// POCT1-A HEL/DST device element).
 /// Boxed in [`ObsKind::LabInstrument`], which would otherwise make every
@@ -679,6 +711,8 @@ pub enum ObsKind {
     FhirDevice(Box<FhirDeviceFact>),
     /// A UPnP device description a device served about itself.
     UpnpDevice(Box<UpnpDeviceFact>),
+    /// A BACnet device's identity.
+    Bacnet(Box<BacnetFact>),
 }
 
 impl ObsKind {
