@@ -1268,7 +1268,6 @@ fn bacnet_identities_match_tshark() {
             "bacapp.instance_number",
             "bacapp.vendor_identifier",
             "bacapp.object_name",
-            "bvlc.function",
             "bacnet.snet",
         ],
     );
@@ -1324,7 +1323,7 @@ fn bacnet_identities_match_tshark() {
     // not the routed I-Am (a source network: another device's) nor the
     // point value.
     assert_eq!(compared, 5);
-    let routed: Vec<_> = ids.iter().filter(|(_, t)| !t[4].is_empty()).collect();
+    let routed: Vec<_> = ids.iter().filter(|(_, t)| !t[3].is_empty()).collect();
     assert_eq!(routed.len(), 1);
     assert!(obs.iter().all(|o| o.origin.frame != *routed[0].0));
     eprintln!("BACnet: {compared} messages compared");
