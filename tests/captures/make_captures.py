@@ -132,6 +132,40 @@ def main():
     air.append(sealed)
     write("wifi_radiotap.pcap", air)
     write("wifi_ppi.pcap", ppi)
+    # A WPA2 ward network and a legacy WEP one seen over the air, every data
+    # frame encrypted: the access points' beacons, the B. Braun pump's
+    # association request and its protected frames to its access point, a
+    # Baxter pump's protected frames on the WEP network (no association
+    # seen), a protected frame relayed from the access point to the pump
+    # (it names no station) and a phone's probe request (not read).
+    from scapy.layers.dot11 import Dot11AssoReq, Dot11ProbeReq, Dot11EltRSN, AKMSuite
+    ap1, ap2, baxter = "00:0b:86:a1:00:01", "00:0b:86:a1:00:02", "58:42:e4:00:00:07"
+
+    def aired(frame, t):
+        r = RadioTap(**radio) / frame
+        r.time = t
+        return r
+    rsn = Dot11EltRSN(akm_suites=[AKMSuite(suite=2)])
+    sealed_body = Dot11QoS() / Raw(bytes(range(48)))
+    wpa = [
+        aired(Dot11FCS(type=0, subtype=8, addr1="ff:ff:ff:ff:ff:ff", addr2=ap1, addr3=ap1) /
+              Dot11Beacon(cap="ESS+privacy") / Dot11Elt(ID="SSID", info=b"ICU-PUMPS") / rsn, 1_700_001_000.0),
+        aired(Dot11FCS(type=0, subtype=8, addr1="ff:ff:ff:ff:ff:ff", addr2=ap2, addr3=ap2) /
+              Dot11Beacon(cap="ESS+privacy") / Dot11Elt(ID="SSID", info=b"LEGACY-WEP"), 1_700_001_000.1),
+        aired(Dot11FCS(type=0, subtype=0, addr1=ap1, addr2=PUMP_MAC, addr3=ap1) /
+              Dot11AssoReq(cap="ESS+privacy", listen_interval=10) / Dot11Elt(ID="SSID", info=b"ICU-PUMPS") /
+              rsn, 1_700_001_000.2),
+        aired(Dot11FCS(type=2, subtype=8, FCfield="to_DS+protected", addr1=ap1, addr2=PUMP_MAC,
+                       addr3="00:50:56:00:00:10") / sealed_body, 1_700_001_000.3),
+        aired(Dot11FCS(type=2, subtype=8, FCfield="from_DS+protected", addr1=PUMP_MAC, addr2=ap1,
+                       addr3="00:50:56:00:00:10") / sealed_body, 1_700_001_000.4),
+        aired(Dot11FCS(type=2, subtype=8, FCfield="to_DS+protected", addr1=ap2, addr2=baxter,
+                       addr3="00:50:56:00:00:10") / sealed_body, 1_700_001_000.5),
+        aired(Dot11FCS(type=0, subtype=4, addr1="ff:ff:ff:ff:ff:ff", addr2="da:a1:19:00:00:01",
+                       addr3="ff:ff:ff:ff:ff:ff") / Dot11ProbeReq() / Dot11Elt(ID="SSID", info=b""),
+              1_700_001_000.6),
+    ]
+    write("wifi_networks.pcap", wpa)
     # IP tunnels between two routers: IPv4 in IPv4 (protocol 4), IPv4 in IPv6
     # (next header 4), and GTP-U (UDP 2152; every other packet with a PDU
     # session container extension header). No inner frame has MACs.

@@ -467,8 +467,8 @@ impl Dispatcher {
         self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
     }
 
-    /// LLDP and CDP: facts about the sender's MAC, kept once per MAC and
-    /// announcement.
+    /// LLDP, CDP and 802.11 networks and stations: facts about the
+    /// sender's MAC, kept once per MAC and fact.
     fn link_layer(
         &mut self,
         meta: &PacketMeta,
@@ -479,6 +479,12 @@ impl Dispatcher {
         let kind = match ethertype {
             0x88CC => wardwatch_proto::l2::parse_lldp(payload),
             0x2000 => wardwatch_proto::l2::parse_cdp(payload),
+            wardwatch_flow::decode::WLAN_MANAGEMENT => {
+                wardwatch_proto::wlan::parse_management(payload)
+            }
+            wardwatch_flow::decode::WLAN_PROTECTED => {
+                wardwatch_proto::wlan::parse_protected(payload)
+            }
             _ => None,
         };
         let (Some(kind), Some(mac)) = (kind, mac) else {
@@ -1554,6 +1560,17 @@ fn assemble(
     }
     let mut flows = Vec::new();
     let mut observations = f.link_observations;
+    // Wi-Fi stations learn their network's name and security from its
+    // access point's beacons.
+    wardwatch_proto::wlan::complete_stations(
+        &mut observations
+            .iter_mut()
+            .filter_map(|o| match &mut o.kind {
+                wardwatch_proto::ObsKind::Wifi(f) => Some(&mut **f),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+    );
     let mut fact_keys: Vec<Option<u64>> = observations.iter().map(Observation::fact_key).collect();
     let mut parts = f.parts;
     // Merge into the largest tables rather than rehash everything (and
@@ -1726,7 +1743,7 @@ fn assemble(
         None
     };
     lap.at("order observations, build devices");
-    wardwatch_inventory::add_dhcp_clients(&mut devices, &observations, &cfg.site);
+    wardwatch_inventory::add_mac_only_devices(&mut devices, &observations, &cfg.site);
     let mut devices = wardwatch_inventory::apply_observations_threads(
         devices,
         &observations,

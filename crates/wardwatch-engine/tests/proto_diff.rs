@@ -1357,3 +1357,92 @@ fn bacnet_identities_match_tshark() {
     // The MS/TP controller behind the JACE gave the JACE no Delta name.
     assert!(!serde_json::to_string(&r).unwrap().contains("50007"));
 }
+
+#[test]
+fn wifi_networks_and_stations_match_tshark() {
+    let path = repo("tests/captures/wifi_networks.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "wlan",
+        &[
+            "wlan.fc.type_subtype",
+            "wlan.ta",
+            "wlan.bssid",
+            "wlan.ssid",
+            "wlan.fixed.capabilities.privacy",
+            "wlan.rsn.akms.type",
+            "wlan.fc.ds",
+            "wlan.fc.protected",
+        ],
+    );
+    let obs = observations(&path);
+    let mut compared = 0;
+    for o in &obs {
+        let ObsKind::Wifi(f) = &o.kind else {
+            continue;
+        };
+        let t = &theirs[&o.origin.frame];
+        // The sender (transmitter) and the network.
+        assert_eq!(o.mac.as_deref(), Some(&*t[1]));
+        assert_eq!(f.bssid, t[2]);
+        let subtype = u16::from_str_radix(t[0].trim_start_matches("0x"), 16).unwrap();
+        if subtype == 0x28 {
+            // A protected QoS data frame to the distribution system.
+            assert_eq!((t[6].as_str(), t[7].as_str()), ("0x01", "1"));
+            assert!(f.station);
+        } else {
+            // tshark gives the SSID in hex.
+            let ssid: Vec<u8> = (0..t[3].len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&t[3][i..i + 2], 16).unwrap())
+                .collect();
+            assert_eq!(f.station, subtype == 0x00);
+            let security = match (t[4].as_str(), t[5].as_str()) {
+                (_, "2") => "WPA2-Personal",
+                ("1", "") => "WEP",
+                _ => "open",
+            };
+            // A station's network is completed from its beacon: compare
+            // its own frame's element with the one it names.
+            assert_eq!(f.ssid.as_deref().map(str::as_bytes), Some(&*ssid));
+            assert_eq!(f.security.as_deref(), Some(security));
+        }
+        compared += 1;
+    }
+    // Two beacons, one association request, two protected frames sent to
+    // the network; not the frame relayed from it, nor the probe request.
+    assert_eq!(compared, 5);
+    eprintln!("802.11: {compared} frames compared");
+    let r = report(path);
+    let by_mac = |m: &str| r.devices.iter().find(|d| d.mac.as_deref() == Some(m));
+    let on = |m: &str| {
+        by_mac(m)
+            .unwrap()
+            .evidence
+            .iter()
+            .find(|e| e.source == "wifi")
+            .map(|e| e.value.clone())
+    };
+    assert_eq!(
+        on("00:12:21:0a:0b:0c").as_deref(),
+        Some("ICU-PUMPS (WPA2-Personal) BSSID 00:0b:86:a1:00:01")
+    );
+    assert_eq!(
+        on("58:42:e4:00:00:07").as_deref(),
+        Some("LEGACY-WEP (WEP) BSSID 00:0b:86:a1:00:02")
+    );
+    let pump = by_mac("58:42:e4:00:00:07").unwrap();
+    assert_eq!(
+        (pump.vendor.as_deref(), pump.category.as_str()),
+        (Some("Baxter"), "infusion-pump")
+    );
+    assert_eq!(
+        by_mac("00:0b:86:a1:00:01").unwrap().category,
+        "network-device"
+    );
+    // The wired host behind the access point and the probing phone are
+    // nobody's station.
+    assert!(by_mac("00:50:56:00:00:10").is_none() && by_mac("da:a1:19:00:00:01").is_none());
+    assert_eq!(r.devices.len(), 4);
+}

@@ -109,6 +109,14 @@ pub struct IpPacket<'a> {
     pub claimed_len: u32,
 }
 
+/// [`Network::Other`]'s "EtherType" of an 802.11 management frame
+/// (beacon, probe response, association request), the whole frame as its
+/// payload: values below 0x0600 are lengths on Ethernet, never EtherTypes.
+pub const WLAN_MANAGEMENT: u16 = 0x0001;
+/// [`Network::Other`]'s "EtherType" of a protected (encrypted) 802.11 data
+/// frame, its 802.11 header as the payload.
+pub const WLAN_PROTECTED: u16 = 0x0002;
+
 /// What sits above the link layer.
 #[derive(Debug, Clone, Copy)]
 pub enum Network<'a> {
@@ -467,8 +475,15 @@ fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
     let fc1 = h[1];
     let ftype = (fc0 >> 2) & 3;
     let subtype = fc0 >> 4;
+    if ftype == 0 && matches!(subtype, 0 | 2 | 5 | 8) {
+        // Association and reassociation requests, probe responses and
+        // beacons: who the network and its stations are.
+        ctx.src_mac = mac_at(h, 10);
+        ctx.dst_mac = mac_at(h, 4);
+        return Ok(Network::Other(WLAN_MANAGEMENT, data));
+    }
     if ftype != 2 || subtype & 0x4 != 0 {
-        // Management, control, or a data frame without a body.
+        // Other management, control, or a data frame without a body.
         return Ok(Network::Other(0, &[]));
     }
     let to_ds = fc1 & 1 != 0;
@@ -496,8 +511,9 @@ fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
         }
     }
     if fc1 & 0x40 != 0 {
-        // Protected frame: the body is encrypted.
-        return Ok(Network::Other(0, &[]));
+        // Protected frame: the body is encrypted; the header still says
+        // which station sent it to which network.
+        return Ok(Network::Other(WLAN_PROTECTED, h));
     }
     let llc = data.get(off..).ok_or(DecodeError::Truncated("802.11"))?;
     if llc.len() >= 8 && llc[0] == 0xAA && llc[1] == 0xAA && llc[2] == 0x03 {

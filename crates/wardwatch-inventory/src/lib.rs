@@ -399,20 +399,23 @@ fn finish_device(key: DeviceKey, mut b: DeviceBuild, site: &str) -> Device {
     d
 }
 
-/// Devices seen only through DHCP (a client asking for an address has none
-/// yet, so no flow names it): one per client MAC not already a device, with
-/// the address it asked for or was given, and its OUI vendor. The DHCP facts
-/// themselves are added by [`apply_observations`].
-pub fn add_dhcp_clients(
+/// Devices seen only by their MAC: DHCP clients (a client asking for an
+/// address has none yet, so no flow names it) and 802.11 access points and
+/// stations seen in monitor mode (their frames encrypted): one per MAC not
+/// already a device, with the address a DHCP client asked for or was
+/// given, and its OUI vendor. The facts themselves are added by
+/// [`apply_observations`].
+pub fn add_mac_only_devices(
     devices: &mut Vec<Device>,
     observations: &[wardwatch_proto::Observation],
     site: &str,
 ) {
     use std::collections::{BTreeMap, HashSet};
-    // (Most captures of a run without dissectors or DHCP have none.)
+    use wardwatch_proto::ObsKind;
+    // (Most captures of a run without dissectors, DHCP or Wi-Fi have none.)
     if !observations
         .iter()
-        .any(|o| matches!(o.kind, wardwatch_proto::ObsKind::Dhcp(_)))
+        .any(|o| matches!(o.kind, ObsKind::Dhcp(_) | ObsKind::Wifi(_)))
     {
         return;
     }
@@ -420,29 +423,28 @@ pub fn add_dhcp_clients(
     // mac -> (first ts, last ts, address)
     let mut new: BTreeMap<String, (i64, i64, Option<IpAddr>)> = BTreeMap::new();
     for o in observations {
-        let wardwatch_proto::ObsKind::Dhcp(fact) = &o.kind else {
+        let (mac, address, ack) = match &o.kind {
+            ObsKind::Dhcp(fact) => (&fact.client_mac, fact.address, fact.message_type == 5),
+            ObsKind::Wifi(_) => match &o.mac {
+                Some(m) => (m, None, false),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let Some(bytes) = parse_mac(mac) else {
             continue;
         };
-        let wardwatch_proto::DhcpFact {
-            client_mac,
-            address,
-            message_type,
-            ..
-        } = &**fact;
-        let Some(bytes) = parse_mac(client_mac) else {
-            continue;
-        };
-        if known.contains(client_mac.as_str()) || bytes == [0; 6] || oui::is_multicast(&bytes) {
+        if known.contains(mac.as_str()) || bytes == [0; 6] || oui::is_multicast(&bytes) {
             continue;
         }
         let e = new
-            .entry(client_mac.clone())
+            .entry(mac.clone())
             .or_insert((o.origin.ts_ns, o.origin.ts_ns, None));
         e.0 = e.0.min(o.origin.ts_ns);
         e.1 = e.1.max(o.origin.ts_ns);
         // The address the server gave (ACK) wins over the one asked for.
         if let Some(a) = address.filter(net::is_unicast_host) {
-            if *message_type == 5 || e.2.is_none() {
+            if ack || e.2.is_none() {
                 e.2 = Some(a);
             }
         }

@@ -346,11 +346,15 @@ fn apply_share(
         let me = mine(*me as usize);
         let peer = mine(*peer as usize);
         // Every rule below changes only the subject's or the peer's device
-        // (a link neighbour's and a DHCP client's are found by their MAC):
+        // (a link neighbour's, a Wi-Fi station's and a DHCP client's are found by
+        // their MAC):
         // an observation naming neither of this share's is passed at once.
         if me.is_none()
             && peer.is_none()
-            && !matches!(o.kind, ObsKind::LinkNeighbor(_) | ObsKind::Dhcp(_))
+            && !matches!(
+                o.kind,
+                ObsKind::LinkNeighbor(_) | ObsKind::Dhcp(_) | ObsKind::Wifi(_)
+            )
         {
             continue;
         }
@@ -381,6 +385,7 @@ fn apply_share(
             ObsKind::FhirDevice(_) => "fhir",
             ObsKind::UpnpDevice(_) => "upnp",
             ObsKind::Bacnet(_) => "bacnet",
+            ObsKind::Wifi(_) => "wifi",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -864,6 +869,28 @@ fn apply_share(
                     if a.fhir_devices.len() < 2 && !a.fhir_devices.iter().any(same) {
                         a.fhir_devices.push((**f).clone());
                     }
+                }
+            }
+            ObsKind::Wifi(f) => {
+                // Link-layer facts carry the sender's MAC, not an address.
+                let dev = o
+                    .mac
+                    .as_ref()
+                    .and_then(|m| by_mac.get(m))
+                    .and_then(|i| mine(*i));
+                if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
+                    let network = format!(
+                        "{} ({}) BSSID {}",
+                        f.ssid.as_deref().unwrap_or("hidden or unseen SSID"),
+                        f.security.as_deref().unwrap_or("security unseen"),
+                        f.bssid
+                    );
+                    let field = if f.station {
+                        "station on"
+                    } else {
+                        "access point of"
+                    };
+                    a.add(o, inputs, "wifi", field, &network);
                 }
             }
             ObsKind::Bacnet(f) => {

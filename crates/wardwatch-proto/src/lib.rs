@@ -31,13 +31,14 @@ pub mod syslog;
 pub mod telnet;
 pub mod tls;
 pub mod watch;
+pub mod wlan;
 pub mod x509;
 
 pub use obs::{
     BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
     FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind,
     Observation, Origin, PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact,
-    TlsClientHelloFact, UpnpDeviceFact, WireName,
+    TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -482,6 +483,8 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
     let _ = on_datagram(47808, 47808, data);
+    let _ = wlan::parse_management(data);
+    let _ = wlan::parse_protected(data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);
     tn.finish(&mut o);

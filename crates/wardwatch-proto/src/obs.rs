@@ -300,6 +300,23 @@ pub struct UpnpDeviceFact {
     pub serial: Option<String>,
 }
 
+/// An 802.11 network (an access point's beacon or probe response) or a
+/// station on one (its association request, or a protected data frame it
+/// sent to its access point).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WifiFact {
+    /// A station (else an access point).
+    pub station: bool,
+    /// The network's BSSID.
+    pub bssid: String,
+    /// Its SSID, when not hidden (a station's, when it named it or a
+    /// beacon of its access point was seen).
+    pub ssid: Option<String>,
+    /// `open`, `WEP`, `WPA`, `WPA2-Personal`, `WPA2-Enterprise`,
+    /// `WPA2/WPA3-Personal`, `WPA3-Personal`, `WPA3-Enterprise` or `OWE`.
+    pub security: Option<String>,
+}
+
 /// A BACnet device's identity: its I-Am, or its answer to a read of its
 /// device object's identity properties.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -713,6 +730,8 @@ pub enum ObsKind {
     UpnpDevice(Box<UpnpDeviceFact>),
     /// A BACnet device's identity.
     Bacnet(Box<BacnetFact>),
+    /// An 802.11 access point or station.
+    Wifi(Box<WifiFact>),
 }
 
 impl ObsKind {

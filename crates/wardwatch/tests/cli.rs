@@ -429,9 +429,21 @@ fn tunnels_duplicates_fragments_and_one_direction() {
         );
         assert_eq!(s["decode_errors"], 0, "{name}");
         if name == "wifi_radiotap.pcap" {
-            // The beacon and the protected frame count, and name nobody.
+            // The beacon names the access point, and the protected frame
+            // the station that sent it (a Philips monitor, by its MAC),
+            // on the access point's network.
             assert_eq!(s["packets"], 10);
-            assert_eq!(devs.len(), 2, "{name}");
+            assert_eq!(devs.len(), 4, "{name}");
+            let monitor = devs
+                .iter()
+                .find(|d| d["mac"] == "00:09:fb:11:22:33")
+                .unwrap();
+            assert_eq!(monitor["category"], "patient-monitor");
+            assert!(monitor["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["value"] == "ward3-clinical (WEP) BSSID 00:0b:86:aa:bb:cc"));
         }
         if name == "duplicates_span.pcap" {
             assert_eq!(s["duplicates_dropped"], 8);
