@@ -362,6 +362,21 @@ impl<'a> Findings<'a> {
             return;
         }
         let device = self.ctx.device(&r.subject);
+        self.add(r, device, true);
+    }
+
+    /// Adds one occurrence about a device known by its MAC alone (a Wi-Fi
+    /// station seen encrypted): the finding names the device and no
+    /// address (`r.subject` is not read). Device rules only: they run on
+    /// the findings being gathered, never on held ones.
+    pub fn raise_on(&mut self, device: &Device, r: Raise) {
+        // The run's own device (the one the findings may borrow from); a
+        // rare case, found by a walk.
+        let ours = self.ctx.input.devices.iter().find(|d| d.id == device.id);
+        self.add(r, ours, ours.is_none());
+    }
+
+    fn add(&mut self, r: Raise, device: Option<&'a Device>, addressed: bool) {
         let subject = device.map_or(Subject::Address(r.subject), |d| Subject::Device(&d.id));
         // Scans aggregate over their targets: the peer is not in the key.
         let peer = match (r.kind, r.peer) {
@@ -390,7 +405,7 @@ impl<'a> Findings<'a> {
                         severity: r.severity.as_str().to_string(),
                         status: "new".into(),
                         device: device.map(|d| d.id.clone()),
-                        ip: Some(r.subject.to_string()),
+                        ip: addressed.then(|| r.subject.to_string()),
                         peer: r.peer.map(|p| p.to_string()),
                         peers: Vec::new(),
                         peer_count: 0,

@@ -49,6 +49,8 @@ pub mod remedy {
     /// Known vulnerability.
     pub const VULN: &str = "Check the advisories' remediations with the vendor and plan the update; restrict network access to what the device needs.";
     /// Legacy OS.
+    pub const WIFI_WEP: &str = "WEP is broken (its key is recovered from captured traffic within minutes): move the network to WPA2/WPA3, Enterprise where the devices support it; devices that cannot do better belong on an isolated network allowed only the flows they need.";
+    pub const WIFI_OPEN: &str = "An open network encrypts nothing over the air: move the device to a WPA2/WPA3 Enterprise network, or isolate it and encrypt its traffic end to end.";
     pub const LEGACY_OS: &str = "The operating system no longer gets security updates: ask the vendor for a supported version; until then isolate the device and allow only the flows it needs.";
 }
 
@@ -778,10 +780,76 @@ fn vulnerability_rules(d: &Device, ip: IpAddr, out: &mut Findings<'_>) {
     });
 }
 
+/// A device on (or an access point offering) a Wi-Fi network that
+/// encrypts with WEP only, and a medical device on an open one (a guest
+/// network's phones are not: open is its design), from the inventory's
+/// `wifi` evidence ("SSID (security) BSSID …"). One finding per device.
+fn wifi_rules(d: &Device, out: &mut Findings<'_>) {
+    let medical = d.medical == Some(true) || crate::is_medical_category(&d.category);
+    for e in d.evidence.iter().filter(|e| e.source == "wifi") {
+        let station = e.field == "station on";
+        let v = &*e.value;
+        let Some(close) = v.rfind(") BSSID ") else {
+            continue;
+        };
+        let Some(open) = v.get(..close).and_then(|h| h.rfind(" (")) else {
+            continue;
+        };
+        let (network, security) = (&v[..open], &v[open + 2..close]);
+        let (rule, severity, summary, remediation) = match (security, station, medical) {
+            ("WEP", true, _) => (
+                "wifi-wep",
+                if medical {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                },
+                format!("On a Wi-Fi network protected by WEP only ({network}): its traffic can be read and forged"),
+                remedy::WIFI_WEP,
+            ),
+            ("WEP", false, _) => (
+                "wifi-wep",
+                Severity::Medium,
+                format!("Offers a Wi-Fi network protected by WEP only ({network})"),
+                remedy::WIFI_WEP,
+            ),
+            ("open", true, true) => (
+                "wifi-open",
+                Severity::Medium,
+                format!("Medical device on an open Wi-Fi network ({network}): its traffic crosses the air unencrypted"),
+                remedy::WIFI_OPEN,
+            ),
+            _ => continue,
+        };
+        let ip = d.ips.iter().find_map(|i| i.parse::<IpAddr>().ok());
+        let r = Raise {
+            kind: "insecure-protocol",
+            rule: rule.into(),
+            severity,
+            subject: ip.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            peer: None,
+            peers: Vec::new(),
+            peer_count: None,
+            summary,
+            detail: format!("wifi {}: {v}", e.field),
+            origin: None,
+            span: device_span(d),
+            count: 1,
+            remediation,
+        };
+        match ip {
+            Some(_) => out.raise(r),
+            None => out.raise_on(d, r),
+        }
+        return;
+    }
+}
+
 /// Rules on devices as the inventory describes them.
 pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_>) {
     let _ = ctx;
     for d in devices {
+        wifi_rules(d, out);
         if !d.vulnerabilities.is_empty() {
             if let Some(ip) = d.ips.iter().find_map(|i| i.parse::<IpAddr>().ok()) {
                 vulnerability_rules(d, ip, out);
@@ -983,5 +1051,106 @@ mod tests {
         assert_eq!(weak_cipher(0x0005), Some("RC4"));
         assert_eq!(weak_cipher(0x000A), Some("3DES"));
         assert_eq!(weak_cipher(0xC02F), None);
+    }
+
+    #[test]
+    fn wifi_networks_without_real_encryption() {
+        let dev = |id: &str, ips: &[&str], category: &str, field: &str, value: &str| {
+            wardwatch_model::Device {
+                id: id.into(),
+                mac: Some(format!("00:00:00:00:00:{id}")),
+                ips: ips.iter().map(|i| i.to_string()).collect(),
+                category: category.into(),
+                medical: Some(category == "infusion-pump"),
+                evidence: vec![wardwatch_model::Evidence {
+                    source: "wifi".into(),
+                    field: field.to_string().into(),
+                    value: value.into(),
+                    input: None,
+                    frame: None,
+                    ts: None,
+                    rule: None,
+                }],
+                ..Default::default()
+            }
+        };
+        let devices = [
+            dev(
+                "01",
+                &[],
+                "infusion-pump",
+                "station on",
+                "OLD (WEP) BSSID 00:0b:86:00:00:01",
+            ),
+            dev(
+                "02",
+                &["10.1.1.2"],
+                "workstation",
+                "station on",
+                "OLD (WEP) BSSID 00:0b:86:00:00:01",
+            ),
+            dev(
+                "03",
+                &[],
+                "network-device",
+                "access point of",
+                "OLD (WEP) BSSID 00:0b:86:00:00:01",
+            ),
+            dev(
+                "04",
+                &[],
+                "infusion-pump",
+                "station on",
+                "Guest (x) (open) BSSID 00:0b:86:00:00:02",
+            ),
+            dev(
+                "05",
+                &[],
+                "workstation",
+                "station on",
+                "Guest (x) (open) BSSID 00:0b:86:00:00:02",
+            ),
+            dev(
+                "06",
+                &[],
+                "infusion-pump",
+                "station on",
+                "ICU (WPA2-Personal) BSSID 00:0b:86:00:00:03",
+            ),
+            dev(
+                "07",
+                &[],
+                "infusion-pump",
+                "station on",
+                "hidden or unseen SSID (security unseen) BSSID 00:0b:86:00:00:03",
+            ),
+        ];
+        let digest = crate::digest::FlowDigest::default();
+        let mut got: Vec<_> = crate::detect_for_test(&devices, &digest, &[])
+            .into_iter()
+            .map(|f| (f.device.unwrap_or_default(), f.ip, f.severity, f.rule))
+            .collect();
+        got.sort();
+        let want = |d: &str, ip: Option<&str>, sev: &str, rule: &str| {
+            (
+                d.to_string(),
+                ip.map(String::from),
+                sev.to_string(),
+                rule.to_string(),
+            )
+        };
+        // The medical station on WEP (high), the workstation on it (by
+        // its address), the access point offering it; the medical station
+        // on the open guest network (its name holding parentheses), not
+        // the workstation there; nobody on WPA2 or an unseen network.
+        assert_eq!(
+            got,
+            vec![
+                want("01", None, "high", "wifi-wep"),
+                want("02", Some("10.1.1.2"), "medium", "wifi-wep"),
+                want("03", None, "medium", "wifi-wep"),
+                want("04", None, "medium", "wifi-open"),
+            ]
+        );
     }
 }

@@ -1445,4 +1445,30 @@ fn wifi_networks_and_stations_match_tshark() {
     // nobody's station.
     assert!(by_mac("00:50:56:00:00:10").is_none() && by_mac("da:a1:19:00:00:01").is_none());
     assert_eq!(r.devices.len(), 4);
+    // WEP: the Baxter pump on it (high, by its device: it has no address)
+    // and the access point offering it; the B. Braun pump on WPA2 is fine.
+    let wep: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule.as_str(),
+                f.severity.as_str(),
+                f.device.as_deref(),
+                f.ip.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        wep,
+        vec![
+            ("wifi-wep", "high", Some(&*pump.id), None),
+            (
+                "wifi-wep",
+                "medium",
+                Some(&*by_mac("00:0b:86:a1:00:02").unwrap().id),
+                None
+            ),
+        ]
+    );
 }

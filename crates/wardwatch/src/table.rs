@@ -195,6 +195,16 @@ pub fn render(r: &Report) -> String {
         by("medium"),
         by("low")
     );
+    // A finding on a device known by its MAC alone (a Wi-Fi station) is
+    // shown by the MAC.
+    let subject = |f: &wardwatch_model::Finding| -> String {
+        f.ip.clone()
+            .or_else(|| {
+                let id = f.device.as_deref()?;
+                r.devices.iter().find(|d| d.id == id)?.mac.clone()
+            })
+            .unwrap_or_else(|| "-".into())
+    };
     for f in &r.findings {
         let peer = match (f.peer.as_deref(), f.peer_count) {
             (Some(p), n) if n > 1 => format!(" <-> {p} (+{} more)", n - 1),
@@ -217,7 +227,7 @@ pub fn render(r: &Report) -> String {
             f.severity,
             f.kind,
             f.rule,
-            f.ip.as_deref().unwrap_or("-"),
+            subject(f),
             peer,
             times,
             status
