@@ -220,6 +220,10 @@ enum Dispatch {
 
 const BATCH_PACKETS: usize = 512;
 
+/// Distinct link-layer facts (per MAC) a run keeps: LLDP and CDP
+/// neighbours, 802.11 access points and stations.
+const MAX_LINK_FACTS: usize = 16_384;
+
 /// Counters the dispatcher keeps.
 #[derive(Default, Clone)]
 struct Counters {
@@ -227,6 +231,9 @@ struct Counters {
     bytes: u64,
     decode_errors: u64,
     tunneled: u64,
+    /// Link-layer facts (LLDP, CDP, 802.11) not kept: past
+    /// [`MAX_LINK_FACTS`].
+    link_dropped: u64,
     first_ts: Option<i64>,
     last_ts: i64,
     per_input: Vec<(u64, u64)>,
@@ -238,6 +245,7 @@ impl Counters {
         self.bytes += o.bytes;
         self.decode_errors += o.decode_errors;
         self.tunneled += o.tunneled;
+        self.link_dropped += o.link_dropped;
         self.first_ts = match (self.first_ts, o.first_ts) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -492,9 +500,14 @@ impl Dispatcher {
         };
         let mac = wardwatch_inventory::fmt_mac(&mac);
         let key = (mac.clone(), kind.repeat_key());
-        if self.link_seen.len() >= 4096 || !self.link_seen.insert(key) {
+        if self.link_seen.contains(&key) {
             return;
         }
+        if self.link_seen.len() >= MAX_LINK_FACTS {
+            self.counters.link_dropped += 1;
+            return;
+        }
+        self.link_seen.insert(key);
         let unspecified = (IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
         self.link_observations.push(Observation {
             origin: wardwatch_proto::Origin {
@@ -1552,6 +1565,7 @@ fn assemble(
         duplicates_dropped: f.fragment_duplicates,
         fragments_reassembled: f.fragments_reassembled,
         tunneled: counters.tunneled,
+        observations_dropped: counters.link_dropped,
         kernel_drops,
         ..Default::default()
     };

@@ -300,3 +300,42 @@ fn merged_host_table_has_the_runs_whole_room() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(seen, vec![(40, 0); 2]);
 }
+
+/// Link-layer facts have a cap, and what it leaves out is counted: 17,000
+/// Wi-Fi stations each sending an encrypted frame to one access point (a
+/// monitor-mode capture, radiotap) give 16,384 facts kept, the rest in
+/// `observations_dropped`.
+#[test]
+fn link_layer_facts_past_their_cap_are_counted() {
+    let mut p = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(&65535u32.to_le_bytes());
+    p.extend_from_slice(&127u32.to_le_bytes()); // radiotap
+    let stations = 17_000u32;
+    for i in 0..stations {
+        // Radiotap without fields, then a protected data frame to the
+        // distribution system from station i to the access point.
+        let mut f = vec![0, 0, 8, 0, 0, 0, 0, 0, 0x08, 0x41, 0, 0];
+        f.extend_from_slice(&[0x00, 0x0b, 0x86, 0, 0, 1]);
+        f.extend_from_slice(&[0x00, 0x12, 0x21, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        f.extend_from_slice(&[0x00, 0x50, 0x56, 0, 0, 9, 0, 0]);
+        f.extend_from_slice(&[0xAB; 16]);
+        for x in [
+            1_700_000_000 + i / 1000,
+            (i % 1000) * 1000,
+            f.len() as u32,
+            f.len() as u32,
+        ] {
+            p.extend_from_slice(&x.to_le_bytes());
+        }
+        p.extend_from_slice(&f);
+    }
+    let path = std::env::temp_dir().join(format!("ww-linkcap-{}.pcap", std::process::id()));
+    std::fs::write(&path, &p).unwrap();
+    let r = analyze_files(std::slice::from_ref(&path), &EngineConfig::default())
+        .unwrap()
+        .report;
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(r.stats.packets, u64::from(stations));
+    assert_eq!(r.stats.observations_dropped, u64::from(stations) - 16_384);
+    assert_eq!(r.devices.len(), 16_384);
+}
