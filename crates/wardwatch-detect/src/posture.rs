@@ -1062,15 +1062,11 @@ mod tests {
                 ips: ips.iter().map(|i| i.to_string()).collect(),
                 category: category.into(),
                 medical: Some(category == "infusion-pump"),
-                evidence: vec![wardwatch_model::Evidence {
-                    source: "wifi".into(),
-                    field: field.to_string().into(),
-                    value: value.into(),
-                    input: None,
-                    frame: None,
-                    ts: None,
-                    rule: None,
-                }],
+                evidence: vec![wardwatch_model::Evidence::unplaced(
+                    "wifi",
+                    field.to_string(),
+                    value,
+                )],
                 ..Default::default()
             }
         };

@@ -608,15 +608,7 @@ mod tests {
     use wardwatch_model::Evidence;
 
     fn evidence(source: &str, field: &str, value: &str) -> Evidence {
-        Evidence {
-            source: source.to_string().into(),
-            field: field.to_string().into(),
-            value: value.into(),
-            input: None,
-            frame: None,
-            ts: None,
-            rule: None,
-        }
+        Evidence::unplaced(source.to_string(), field.to_string(), value)
     }
 
     #[test]

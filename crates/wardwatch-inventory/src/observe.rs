@@ -319,6 +319,13 @@ fn apply_share(
 ) {
     let len = devices.len();
     let mine = |i: usize| i.checked_sub(start).filter(|j| *j < len);
+    // Link-layer facts carry the sender's MAC, not an address: its device.
+    let by_sender_mac = |o: &Observation| {
+        o.mac
+            .as_ref()
+            .and_then(|m| by_mac.get(m))
+            .and_then(|i| mine(*i))
+    };
     let mut acc: Vec<Acc> = devices
         .iter()
         .map(|_| Acc {
@@ -719,12 +726,7 @@ fn apply_share(
                     inventory,
                     ..
                 } = &**fact;
-                // Link-layer facts carry the sender's MAC, not an address.
-                let dev = o
-                    .mac
-                    .as_ref()
-                    .and_then(|m| by_mac.get(m))
-                    .and_then(|i| mine(*i));
+                let dev = by_sender_mac(o);
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
                     if let Some(n) = system_name {
                         a.hostname.get_or_insert(n.clone());
@@ -872,12 +874,7 @@ fn apply_share(
                 }
             }
             ObsKind::Wifi(f) => {
-                // Link-layer facts carry the sender's MAC, not an address.
-                let dev = o
-                    .mac
-                    .as_ref()
-                    .and_then(|m| by_mac.get(m))
-                    .and_then(|i| mine(*i));
+                let dev = by_sender_mac(o);
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
                     let network = format!(
                         "{} ({}) BSSID {}",

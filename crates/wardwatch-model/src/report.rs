@@ -212,6 +212,26 @@ pub struct Evidence {
     pub rule: Option<Name>,
 }
 
+impl Evidence {
+    /// Evidence with no place in a capture and no rule yet (a registry's
+    /// word, a test's fact).
+    pub fn unplaced(
+        source: impl Into<Name>,
+        field: impl Into<Name>,
+        value: impl Into<String>,
+    ) -> Self {
+        Evidence {
+            source: source.into(),
+            field: field.into(),
+            value: value.into(),
+            input: None,
+            frame: None,
+            ts: None,
+            rule: None,
+        }
+    }
+}
+
 /// A capture time: nanoseconds since the Unix epoch, written and read as
 /// RFC 3339 text with microseconds (see [`crate::time::rfc3339`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
