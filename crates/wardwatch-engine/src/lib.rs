@@ -412,6 +412,12 @@ impl Dispatcher {
             }
         };
         let tunneled = dec.tunnel.is_some();
+        if let (Some(bssid), Some(station), true) =
+            (dec.bssid, dec.src_mac, by_frame && self.dissect)
+        {
+            // An open (or decrypted) network's station: on it.
+            self.link_fact(&meta, station, wardwatch_proto::wlan::station_of(&bssid));
+        }
         let ip = match dec.net {
             Network::Ip(ip) => ip,
             Network::Arp(a) => {
@@ -495,9 +501,18 @@ impl Dispatcher {
             }
             _ => None,
         };
-        let (Some(kind), Some(mac)) = (kind, mac) else {
-            return;
-        };
+        if let (Some(kind), Some(mac)) = (kind, mac) {
+            self.link_fact(meta, mac, kind);
+        }
+    }
+
+    /// Keeps a link-layer fact about `mac`, once per MAC and fact.
+    fn link_fact(
+        &mut self,
+        meta: &PacketMeta,
+        mac: wardwatch_flow::Mac,
+        kind: wardwatch_proto::ObsKind,
+    ) {
         let mac = wardwatch_inventory::fmt_mac(&mac);
         let key = (mac.clone(), kind.repeat_key());
         if self.link_seen.contains(&key) {
@@ -577,6 +592,7 @@ impl Dispatcher {
         let dec = Decoded {
             src_mac: outer.src_mac,
             dst_mac: outer.dst_mac,
+            bssid: outer.bssid,
             vlans: outer.vlans,
             tunnel: outer.tunnel,
             net: dec.net,

@@ -135,6 +135,9 @@ pub struct Decoded<'a> {
     pub src_mac: Option<Mac>,
     /// Destination MAC of the innermost Ethernet/802.11 header.
     pub dst_mac: Option<Mac>,
+    /// The access point (BSSID) an unprotected 802.11 data frame was sent
+    /// to by its station (to the distribution system), if any.
+    pub bssid: Option<Mac>,
     /// Up to two 802.1Q tags (outer, inner), 0 where absent.
     pub vlans: [u16; 2],
     /// The outermost tunnel the frame was found in.
@@ -243,6 +246,7 @@ fn mac_at(b: &[u8], at: usize) -> Option<Mac> {
 struct Ctx {
     src_mac: Option<Mac>,
     dst_mac: Option<Mac>,
+    bssid: Option<Mac>,
     vlans: [u16; 2],
     nvlans: usize,
     tunnel: Option<Tunnel>,
@@ -254,6 +258,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let mut ctx = Ctx {
         src_mac: None,
         dst_mac: None,
+        bssid: None,
         vlans: [0; 2],
         nvlans: 0,
         tunnel: None,
@@ -263,6 +268,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     Ok(Decoded {
         src_mac: ctx.src_mac,
         dst_mac: ctx.dst_mac,
+        bssid: ctx.bssid,
         vlans: ctx.vlans,
         tunnel: ctx.tunnel,
         net,
@@ -514,6 +520,10 @@ fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
         // Protected frame: the body is encrypted; the header still says
         // which station sent it to which network.
         return Ok(Network::Other(WLAN_PROTECTED, h));
+    }
+    if to_ds && !from_ds {
+        // A station sending to its access point: it is on that network.
+        ctx.bssid = a1;
     }
     let llc = data.get(off..).ok_or(DecodeError::Truncated("802.11"))?;
     if llc.len() >= 8 && llc[0] == 0xAA && llc[1] == 0xAA && llc[2] == 0x03 {

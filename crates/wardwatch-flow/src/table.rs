@@ -745,6 +745,7 @@ mod tests {
         Decoded {
             src_mac: None,
             dst_mac: None,
+            bssid: None,
             vlans: [0; 2],
             tunnel: None,
             net: Network::Other(0, &[]),

@@ -76,6 +76,17 @@ pub fn parse_protected(h: &[u8]) -> Option<ObsKind> {
     })))
 }
 
+/// A station seen sending an unprotected data frame to access point
+/// `bssid` (the frame itself goes on to be read as IP).
+pub fn station_of(bssid: &[u8; 6]) -> ObsKind {
+    ObsKind::Wifi(Box::new(WifiFact {
+        station: true,
+        bssid: mac_text(bssid),
+        ssid: None,
+        security: None,
+    }))
+}
+
 /// The security a network offers: RSN (802.11i) authentication suites,
 /// else the WPA element, else the privacy bit (WEP), else open.
 fn security(privacy: bool, rsn: Option<&[u8]>, wpa: bool) -> String {

@@ -444,6 +444,28 @@ fn tunnels_duplicates_fragments_and_one_direction() {
                 .unwrap()
                 .iter()
                 .any(|e| e["value"] == "ward3-clinical (WEP) BSSID 00:0b:86:aa:bb:cc"));
+            // The pump's frames were sent in the clear (decrypted) to the
+            // same access point: it is on that network too, with a WEP
+            // finding on its address; the workstation's came from the
+            // wired side (from the distribution system): no station.
+            let on_wep = |d: &serde_json::Value| {
+                d["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["source"] == "wifi")
+            };
+            assert!(on_wep(pump));
+            assert!(!on_wep(
+                devs.iter().find(|d| d["ips"][0] == "10.40.5.21").unwrap()
+            ));
+            assert!(r["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == "wifi-wep"
+                    && f["ip"] == "10.40.3.9"
+                    && f["severity"] == "high"));
         }
         if name == "duplicates_span.pcap" {
             assert_eq!(s["duplicates_dropped"], 8);
