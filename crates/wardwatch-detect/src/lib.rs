@@ -213,6 +213,11 @@ impl<'a> Context<'a> {
         Context { input, by_ip }
     }
 
+    /// The run's devices.
+    pub fn devices(&self) -> &'a [Device] {
+        self.input.devices
+    }
+
     /// The device using `ip`.
     pub fn device(&self, ip: &IpAddr) -> Option<&'a Device> {
         self.by_ip.get(ip).copied()
@@ -365,15 +370,15 @@ impl<'a> Findings<'a> {
         self.add(r, device, true);
     }
 
-    /// Adds one occurrence about a device known by its MAC alone (a Wi-Fi
-    /// station seen encrypted): the finding names the device and no
-    /// address (`r.subject` is not read). Device rules only: they run on
-    /// the findings being gathered, never on held ones.
-    pub fn raise_on(&mut self, device: &Device, r: Raise) {
-        // The run's own device (the one the findings may borrow from); a
-        // rare case, found by a walk.
-        let ours = self.ctx.input.devices.iter().find(|d| d.id == device.id);
-        self.add(r, ours, ours.is_none());
+    /// Adds one occurrence about the run's device at `index`, known by its
+    /// MAC alone (a Wi-Fi station seen encrypted): the finding names the
+    /// device and no address (`r.subject` is not read). Device rules only:
+    /// they run on the findings being gathered, never on held ones.
+    pub fn raise_on(&mut self, index: usize, r: Raise) {
+        match self.ctx.input.devices.get(index) {
+            Some(d) => self.add(r, Some(d), false),
+            None => self.raise(r),
+        }
     }
 
     fn add(&mut self, r: Raise, device: Option<&'a Device>, addressed: bool) {
@@ -548,7 +553,7 @@ fn run_rules(input: &DetectInput<'_>, events: bool, devices: bool, flows: bool) 
             posture::run(&ctx, input.observations, f);
         }
         if devices {
-            posture::device_rules(&ctx, input.devices, f);
+            posture::device_rules(&ctx, f);
         }
     };
     let (pairs, raised) = if input.threads > 1 && flows {

@@ -784,18 +784,14 @@ fn vulnerability_rules(d: &Device, ip: IpAddr, out: &mut Findings<'_>) {
 /// encrypts with WEP only, and a medical device on an open one (a guest
 /// network's phones are not: open is its design), from the inventory's
 /// `wifi` evidence ("SSID (security) BSSID …"). One finding per device.
-fn wifi_rules(d: &Device, out: &mut Findings<'_>) {
+fn wifi_rules(index: usize, d: &Device, out: &mut Findings<'_>) {
     let medical = d.medical == Some(true) || crate::is_medical_category(&d.category);
     for e in d.evidence.iter().filter(|e| e.source == "wifi") {
         let station = e.field == "station on";
         let v = &*e.value;
-        let Some(close) = v.rfind(") BSSID ") else {
+        let Some((network, security)) = wardwatch_proto::WifiFact::read_network(v) else {
             continue;
         };
-        let Some(open) = v.get(..close).and_then(|h| h.rfind(" (")) else {
-            continue;
-        };
-        let (network, security) = (&v[..open], &v[open + 2..close]);
         let (rule, severity, summary, remediation) = match (security, station, medical) {
             ("WEP", true, _) => (
                 "wifi-wep",
@@ -839,17 +835,16 @@ fn wifi_rules(d: &Device, out: &mut Findings<'_>) {
         };
         match ip {
             Some(_) => out.raise(r),
-            None => out.raise_on(d, r),
+            None => out.raise_on(index, r),
         }
         return;
     }
 }
 
-/// Rules on devices as the inventory describes them.
-pub fn device_rules(ctx: &Context<'_>, devices: &[Device], out: &mut Findings<'_>) {
-    let _ = ctx;
-    for d in devices {
-        wifi_rules(d, out);
+/// Rules on the run's devices as the inventory describes them.
+pub fn device_rules(ctx: &Context<'_>, out: &mut Findings<'_>) {
+    for (i, d) in ctx.devices().iter().enumerate() {
+        wifi_rules(i, d, out);
         if !d.vulnerabilities.is_empty() {
             if let Some(ip) = d.ips.iter().find_map(|i| i.parse::<IpAddr>().ok()) {
                 vulnerability_rules(d, ip, out);

@@ -271,6 +271,8 @@ struct Dispatcher {
     dissect: bool,
     link_observations: Vec<Observation>,
     link_seen: std::collections::HashSet<(String, Option<u64>)>,
+    /// (station, BSSID) pairs whose station fact was made.
+    wifi_pairs: std::collections::HashSet<[wardwatch_flow::Mac; 2]>,
 }
 
 impl Dispatcher {
@@ -330,6 +332,7 @@ impl Dispatcher {
             dissect: cfg.dissect,
             link_observations: Vec::new(),
             link_seen: std::collections::HashSet::new(),
+            wifi_pairs: std::collections::HashSet::new(),
         }
     }
 
@@ -415,8 +418,17 @@ impl Dispatcher {
         if let (Some(bssid), Some(station), true) =
             (dec.bssid, dec.src_mac, by_frame && self.dissect)
         {
-            // An open (or decrypted) network's station: on it.
-            self.link_fact(&meta, station, wardwatch_proto::wlan::station_of(&bssid));
+            // A station sending to its access point is on its network: the
+            // fact is made for a station's first frame, not for each.
+            let pair = [station, bssid];
+            let new = if self.wifi_pairs.len() < MAX_LINK_FACTS {
+                self.wifi_pairs.insert(pair)
+            } else {
+                !self.wifi_pairs.contains(&pair)
+            };
+            if new {
+                self.link_fact(&meta, station, wardwatch_proto::wlan::station_of(&bssid));
+            }
         }
         let ip = match dec.net {
             Network::Ip(ip) => ip,
@@ -495,9 +507,6 @@ impl Dispatcher {
             0x2000 => wardwatch_proto::l2::parse_cdp(payload),
             wardwatch_flow::decode::WLAN_MANAGEMENT => {
                 wardwatch_proto::wlan::parse_management(payload)
-            }
-            wardwatch_flow::decode::WLAN_PROTECTED => {
-                wardwatch_proto::wlan::parse_protected(payload)
             }
             _ => None,
         };

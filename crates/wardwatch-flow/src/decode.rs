@@ -113,9 +113,6 @@ pub struct IpPacket<'a> {
 /// (beacon, probe response, association request), the whole frame as its
 /// payload: values below 0x0600 are lengths on Ethernet, never EtherTypes.
 pub const WLAN_MANAGEMENT: u16 = 0x0001;
-/// [`Network::Other`]'s "EtherType" of a protected (encrypted) 802.11 data
-/// frame, its 802.11 header as the payload.
-pub const WLAN_PROTECTED: u16 = 0x0002;
 
 /// What sits above the link layer.
 #[derive(Debug, Clone, Copy)]
@@ -135,8 +132,8 @@ pub struct Decoded<'a> {
     pub src_mac: Option<Mac>,
     /// Destination MAC of the innermost Ethernet/802.11 header.
     pub dst_mac: Option<Mac>,
-    /// The access point (BSSID) an unprotected 802.11 data frame was sent
-    /// to by its station (to the distribution system), if any.
+    /// The access point (BSSID) an 802.11 data frame was sent to by its
+    /// station (to the distribution system), encrypted or not, if any.
     pub bssid: Option<Mac>,
     /// Up to two 802.1Q tags (outer, inner), 0 where absent.
     pub vlans: [u16; 2],
@@ -516,14 +513,14 @@ fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
             off += 4; // HT control
         }
     }
-    if fc1 & 0x40 != 0 {
-        // Protected frame: the body is encrypted; the header still says
-        // which station sent it to which network.
-        return Ok(Network::Other(WLAN_PROTECTED, h));
-    }
     if to_ds && !from_ds {
-        // A station sending to its access point: it is on that network.
+        // A station sending to its access point, encrypted or not: it is
+        // on that network.
         ctx.bssid = a1;
+    }
+    if fc1 & 0x40 != 0 {
+        // Protected frame: the body is encrypted.
+        return Ok(Network::Other(0, &[]));
     }
     let llc = data.get(off..).ok_or(DecodeError::Truncated("802.11"))?;
     if llc.len() >= 8 && llc[0] == 0xAA && llc[1] == 0xAA && llc[2] == 0x03 {
@@ -1027,6 +1024,21 @@ mod tests {
                 let _ = decode(lt, &f[..n]);
             }
         }
+        // The station sent it to its access point, in the clear or
+        // encrypted; a frame from the access point (relaying a wired host)
+        // names no station's network.
+        let d = decode(linktype::IEEE802_11, &wifi).unwrap();
+        assert_eq!(d.bssid, Some([2, 0, 0, 0, 0, 0xAA]));
+        let mut sealed = wifi.clone();
+        sealed[1] = 0x41;
+        let d = decode(linktype::IEEE802_11, &sealed).unwrap();
+        assert_eq!(
+            (d.bssid, d.src_mac),
+            (Some([2, 0, 0, 0, 0, 0xAA]), Some([2, 0, 0, 0, 0, 9]))
+        );
+        assert!(matches!(d.net, Network::Other(0, [])));
+        sealed[1] = 0x42;
+        assert_eq!(decode(linktype::IEEE802_11, &sealed).unwrap().bssid, None);
         // A header longer than the frame, and PPI over a link it does not know.
         assert!(decode(linktype::RADIOTAP, &[0, 0, 0xff, 0xff, 0, 0, 0, 0]).is_err());
         assert!(decode(linktype::PPI, &[0, 0, 8, 0, 0xff, 0, 0, 0, 1]).is_err());

@@ -876,12 +876,7 @@ fn apply_share(
             ObsKind::Wifi(f) => {
                 let dev = by_sender_mac(o);
                 if let Some(a) = dev.and_then(|i| acc.get_mut(i)) {
-                    let network = format!(
-                        "{} ({}) BSSID {}",
-                        f.ssid.as_deref().unwrap_or("hidden or unseen SSID"),
-                        f.security.as_deref().unwrap_or("security unseen"),
-                        f.bssid
-                    );
+                    let network = f.network();
                     let field = if f.station {
                         "station on"
                     } else {

@@ -484,7 +484,6 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(50000, 389, data);
     let _ = on_datagram(47808, 47808, data);
     let _ = wlan::parse_management(data);
-    let _ = wlan::parse_protected(data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);
     tn.finish(&mut o);

@@ -337,6 +337,26 @@ pub struct BacnetFact {
     pub object_name: Option<String>,
 }
 
+impl WifiFact {
+    /// The network as evidence says it: `SSID (security) BSSID …`.
+    pub fn network(&self) -> String {
+        format!(
+            "{} ({}) BSSID {}",
+            self.ssid.as_deref().unwrap_or("hidden or unseen SSID"),
+            self.security.as_deref().unwrap_or("security unseen"),
+            self.bssid
+        )
+    }
+
+    /// The (SSID, security) of a [`WifiFact::network`] text (an SSID may
+    /// hold parentheses).
+    pub fn read_network(text: &str) -> Option<(&str, &str)> {
+        let close = text.rfind(") BSSID ")?;
+        let open = text.get(..close)?.rfind(" (")?;
+        Some((text.get(..open)?, text.get(open + 2..close)?))
+    }
+}
+
 impl BacnetFact {
     /// Whether it says more than the instance.
     pub fn has_identity(&self) -> bool {

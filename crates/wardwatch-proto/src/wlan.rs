@@ -3,8 +3,9 @@
 //! responses name an access point's network (SSID) and its security (open,
 //! WEP, WPA, WPA2/WPA3 Personal or Enterprise, OWE, from the capability's
 //! privacy bit and the RSN and WPA elements); association requests name a
-//! station joining one; a protected data frame a station sends to its
-//! access point says that it is on it. Nothing of a frame's body is read.
+//! station joining one; a data frame a station sends to its access point,
+//! encrypted or not, says that it is on it ([`station_of`]; decoding finds
+//! its BSSID). Nothing of a data frame's body is read here.
 
 use crate::bytes::mac_text;
 use crate::obs::{ObsKind, WifiFact};
@@ -23,6 +24,10 @@ pub fn parse_management(f: &[u8]) -> Option<ObsKind> {
         2 => (true, 10),
         _ => return None,
     };
+    // A beacon comes from its BSSID.
+    if !station && a2 != a3 {
+        return None;
+    }
     let body = f.get(24..)?;
     let capability = if station {
         u16::from_le_bytes([*body.first()?, *body.get(1)?])
@@ -57,27 +62,9 @@ pub fn parse_management(f: &[u8]) -> Option<ObsKind> {
         ssid: ssid.flatten(),
         security: Some(security(capability & 0x10 != 0, rsn, wpa)),
     })))
-    .filter(|_| station || a2 == a3)
 }
 
-/// Reads a protected data frame's header: a station sending to its
-/// network's access point (to the distribution system, not from it) is on
-/// it.
-pub fn parse_protected(h: &[u8]) -> Option<ObsKind> {
-    let fc1 = *h.get(1)?;
-    if fc1 & 3 != 1 {
-        return None;
-    }
-    Some(ObsKind::Wifi(Box::new(WifiFact {
-        station: true,
-        bssid: mac_text(h.get(4..10)?),
-        ssid: None,
-        security: None,
-    })))
-}
-
-/// A station seen sending an unprotected data frame to access point
-/// `bssid` (the frame itself goes on to be read as IP).
+/// A station seen sending a data frame to access point `bssid`.
 pub fn station_of(bssid: &[u8; 6]) -> ObsKind {
     ObsKind::Wifi(Box::new(WifiFact {
         station: true,
@@ -248,19 +235,11 @@ mod tests {
             (s.ssid.as_deref(), s.security.as_deref()),
             (Some("Clinic1"), Some("WPA2-Personal"))
         );
-        // A protected data frame to the distribution system; one from it
-        // (the access point relaying a wired host's frame) names no
-        // station.
-        let mut h = vec![0x08, 0x41, 0, 0];
-        h.extend(AP);
-        h.extend(PUMP);
-        h.extend([0x00, 0x50, 0x56, 1, 2, 3]);
-        h.extend([0, 0]);
-        let d = fact(parse_protected(&h));
+        // A data frame to the distribution system (decoding finds which
+        // frames are; see wardwatch-flow's decode tests).
+        let d = fact(Some(station_of(&AP)));
         assert!(d.station && d.ssid.is_none());
         assert_eq!(d.bssid, "00:0b:86:01:02:03");
-        h[1] = 0x42;
-        assert!(parse_protected(&h).is_none());
         // The station learns its network's name and security from the
         // beacon.
         let mut ap = fact(parse_management(&beacon(0x0011, &[0, 3, b'W', b'E', b'P'])));
