@@ -8,7 +8,8 @@ tunnels, frames mirrored twice,
 fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements, DHCPv6 client messages,
 Kerberos logons and CLDAP pings of domain members, mDNS records naming
-make and model, FHIR Device resources and a UPnP device description. Each tunnel file
+make and model, FHIR Device resources, a UPnP device description, BACnet/IP
+device objects and SIP phones, call server and scanner. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -537,6 +538,101 @@ def main():
         f.time = 1_700_000_900.0 + i * 0.01
         bac.append(f)
     write("bacnet.pcap", bac)
+    # SIP on a hospital voice network: a Yealink desk phone registers over
+    # UDP to an Asterisk call server (401 challenge, then 200); the call
+    # server qualifies a Polycom VVX 411 (OPTIONS) and the phone answers;
+    # a Cisco 8845 registers over TCP, its REGISTER cut across two
+    # segments, then an INVITE with an SDP body; an Ascom i62 wireless
+    # handset uses port 5062 (found by content); SIPVicious
+    # ('friendly-scanner') probes the call server and a phone from the
+    # internet. The From/To display names are staff names and must not
+    # reach the report.
+    pbx, pbx_mac = "10.20.0.5", "00:50:56:20:00:05"
+    yea, yea_mac = "10.20.0.31", "80:5e:c0:20:00:31"
+    poly, poly_mac = "10.20.0.32", "64:16:7f:20:00:32"
+    cisco, cisco_mac = "10.20.0.33", "00:eb:d5:20:00:33"
+    ascom, ascom_mac = "10.20.0.34", "00:01:3e:20:00:34"
+    scanner, gw_mac = "203.0.113.50", "00:00:5e:00:01:01"
+
+    def sip(start, headers, body=b""):
+        head = start + "\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        return head.encode() + body
+
+    def via(host, port=5060, proto="UDP"):
+        return ("Via", f"SIP/2.0/{proto} {host}:{port};branch=z9hG4bK{sum(host.encode()) * 7}")
+
+    who = [("From", '"Dr Jane Whitfield" <sip:4711@pbx.ward.example>;tag=7a1'),
+           ("To", '"Dr Jane Whitfield" <sip:4711@pbx.ward.example>'),
+           ("Call-ID", "4711-reg@10.20.0.31"), ("CSeq", "1 REGISTER")]
+    udp = [
+        (yea, yea_mac, pbx, pbx_mac, 5060, 5060, sip("REGISTER sip:pbx.ward.example SIP/2.0",
+            [via(yea)] + who + [("User-Agent", "Yealink SIP-T46S 66.86.0.15")])),
+        (pbx, pbx_mac, yea, yea_mac, 5060, 5060, sip("SIP/2.0 401 Unauthorized",
+            [via(yea)] + who + [("Server", "Asterisk PBX 18.10.0"),
+                                ("WWW-Authenticate", 'Digest realm="asterisk",nonce="1a2b3c"')])),
+        (yea, yea_mac, pbx, pbx_mac, 5060, 5060, sip("REGISTER sip:pbx.ward.example SIP/2.0",
+            [via(yea)] + who + [("User-Agent", "Yealink SIP-T46S 66.86.0.15"),
+                                ("Authorization", 'Digest username="4711",realm="asterisk",nonce="1a2b3c",response="9f8e7d"')])),
+        (pbx, pbx_mac, yea, yea_mac, 5060, 5060, sip("SIP/2.0 200 OK",
+            [via(yea)] + who + [("Server", "Asterisk PBX 18.10.0")])),
+        (pbx, pbx_mac, poly, poly_mac, 5060, 5060, sip("OPTIONS sip:4712@10.20.0.32:5060 SIP/2.0",
+            [via(pbx), ("From", "<sip:asterisk@10.20.0.5>;tag=q1"), ("To", "<sip:4712@10.20.0.32>"),
+             ("Call-ID", "q-4712"), ("CSeq", "102 OPTIONS"), ("User-Agent", "Asterisk PBX 18.10.0")])),
+        (poly, poly_mac, pbx, pbx_mac, 5060, 5060, sip("SIP/2.0 200 OK",
+            [via(pbx), ("From", "<sip:asterisk@10.20.0.5>;tag=q1"), ("To", "<sip:4712@10.20.0.32>;tag=p9"),
+             ("Call-ID", "q-4712"), ("CSeq", "102 OPTIONS"),
+             ("User-Agent", "Polycom/5.9.0.9373 PolycomVVX-VVX_411-UA/5.9.0.9373")])),
+        (ascom, ascom_mac, pbx, pbx_mac, 5062, 5062, sip("REGISTER sip:pbx.ward.example SIP/2.0",
+            [via(ascom, 5062), ("From", '"Ward 3 Nurse" <sip:4801@pbx.ward.example>;tag=a1'),
+             ("To", "<sip:4801@pbx.ward.example>"), ("Call-ID", "a-4801"), ("CSeq", "1 REGISTER"),
+             ("User-Agent", "Ascom i62/v6.3.1")])),
+        (scanner, gw_mac, pbx, pbx_mac, 5070, 5060, sip("OPTIONS sip:100@10.20.0.5 SIP/2.0",
+            [via("203.0.113.50", 5070), ("From", '"sipvicious"<sip:100@1.1.1.1>;tag=x'),
+             ("To", '"sipvicious"<sip:100@1.1.1.1>'), ("Call-ID", "s-1"), ("CSeq", "1 OPTIONS"),
+             ("User-Agent", "friendly-scanner")])),
+        (pbx, pbx_mac, scanner, gw_mac, 5060, 5070, sip("SIP/2.0 200 OK",
+            [via("203.0.113.50", 5070), ("Call-ID", "s-1"), ("CSeq", "1 OPTIONS"),
+             ("Server", "Asterisk PBX 18.10.0")])),
+        (scanner, gw_mac, yea, yea_mac, 5070, 5060, sip("OPTIONS sip:100@10.20.0.31 SIP/2.0",
+            [via("203.0.113.50", 5070), ("Call-ID", "s-2"), ("CSeq", "1 OPTIONS"),
+             ("User-Agent", "friendly-scanner")])),
+    ]
+    sipcap = []
+    for src, smac, dst, dmac, sp, dp, payload in udp:
+        # The scanner's packets crossed routers on their way in.
+        ttl = 49 if src == scanner else 64
+        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst, ttl=ttl) / UDP(sport=sp, dport=dp) / Raw(payload)
+        sipcap.append(f)
+    register = sip("REGISTER sip:pbx.ward.example;transport=tcp SIP/2.0",
+                   [via(cisco, 5060, "TCP"), ("From", '"Ward 5 Desk" <sip:4901@pbx.ward.example>;tag=c1'),
+                    ("To", "<sip:4901@pbx.ward.example>"), ("Call-ID", "c-4901"), ("CSeq", "1 REGISTER"),
+                    ("User-Agent", "Cisco-CP8845/11.7.1")])
+    ok = sip("SIP/2.0 200 OK", [via(cisco, 5060, "TCP"), ("Call-ID", "c-4901"), ("CSeq", "1 REGISTER"),
+                                ("Server", "Asterisk PBX 18.10.0")])
+    sdp = b"v=0\r\no=- 1 1 IN IP4 10.20.0.33\r\ns=-\r\nc=IN IP4 10.20.0.33\r\nt=0 0\r\nm=audio 20000 RTP/AVP 0\r\n"
+    invite = sip("INVITE sip:4711@pbx.ward.example;transport=tcp SIP/2.0",
+                 [via(cisco, 5060, "TCP"), ("From", '"Ward 5 Desk" <sip:4901@pbx.ward.example>;tag=c2'),
+                  ("To", '"Dr Jane Whitfield" <sip:4711@pbx.ward.example>'), ("Call-ID", "c-call"),
+                  ("CSeq", "1 INVITE"), ("User-Agent", "Cisco-CP8845/11.7.1"), ("Content-Type", "application/sdp")],
+                 sdp)
+    cs, ss, cp = 7000, 9000, 51000
+    half = len(register) // 2
+    tcp = [
+        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "S", cs, 0, b""),
+        (pbx, pbx_mac, cisco, cisco_mac, 5060, cp, "SA", ss, cs + 1, b""),
+        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "A", cs + 1, ss + 1, b""),
+        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "A", cs + 1, ss + 1, register[:half]),
+        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "PA", cs + 1 + half, ss + 1, register[half:]),
+        (pbx, pbx_mac, cisco, cisco_mac, 5060, cp, "PA", ss + 1, cs + 1 + len(register), ok),
+        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "PA", cs + 1 + len(register), ss + 1 + len(ok), invite),
+    ]
+    for src, smac, dst, dmac, sp, dp, fl, sq, ak, pl in tcp:
+        sipcap.append(Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) /
+                      TCP(sport=sp, dport=dp, flags=fl, seq=sq, ack=ak) / Raw(pl))
+    for i, f in enumerate(sipcap):
+        f.time = 1_700_001_000.0 + i * 0.01
+    write("sip.pcap", sipcap)
     print("captures written to", HERE)
 
 

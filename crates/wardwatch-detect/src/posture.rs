@@ -48,6 +48,8 @@ pub mod remedy {
     pub const KEV: &str = "Exploited in the wild: apply the vendor's fix or mitigation first (CISA KEV due dates apply to US federal sites; treat them as the bar). Until then isolate the device.";
     /// Known vulnerability.
     pub const VULN: &str = "Check the advisories' remediations with the vendor and plan the update; restrict network access to what the device needs.";
+    /// SIP scanner.
+    pub const SIP_SCANNER: &str = "A SIP attack tool is probing for phones and call servers to register to or place toll-fraud calls through: from the internet, block SIP at the edge except from the carrier's addresses; from inside, find who runs it and isolate the host. Check that no extension has a default or weak password.";
     /// Legacy OS.
     pub const WIFI_WEP: &str = "WEP is broken (its key is recovered from captured traffic within minutes): move the network to WPA2/WPA3, Enterprise where the devices support it; devices that cannot do better belong on an isolated network allowed only the flows they need.";
     pub const WIFI_OPEN: &str = "An open network encrypts nothing over the air: move the device to a WPA2/WPA3 Enterprise network, or isolate it and encrypt its traffic end to end.";
@@ -328,6 +330,11 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                     ));
                 }
             }
+            ObsKind::Sip(f) if f.method.is_some() => {
+                if let Some(tool) = f.user_agent.as_deref().and_then(sip_scanner) {
+                    out.raise(sip_scan(ctx, o, f.method.as_deref().unwrap_or("?"), tool));
+                }
+            }
             ObsKind::Hl7Message(m) if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => {
                 out.raise(on_local(
                     ctx,
@@ -348,6 +355,64 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
             }
             _ => {}
         }
+    }
+}
+
+/// The SIP attack tool a User-Agent names: SIPVicious (`friendly-scanner`
+/// by default, or its own name), sipcli, VaxSIPUserAgent, sundayddr, pplsip,
+/// iWar, smap and sip-scan, as toll-fraud scanners send them.
+fn sip_scanner(ua: &str) -> Option<&str> {
+    let l = ua.trim().to_ascii_lowercase();
+    const TOOLS: [&str; 9] = [
+        "friendly-scanner",
+        "sipvicious",
+        "sipcli",
+        "vaxsipuseragent",
+        "sundayddr",
+        "pplsip",
+        "iwar",
+        "smap",
+        "sip-scan",
+    ];
+    TOOLS.iter().any(|t| l.starts_with(t)).then(|| ua.trim())
+}
+
+/// A SIP request from an attack tool: a scan by its sender (the targets
+/// gathered as its peers), high from inside the site, medium from the
+/// internet (its requests reach the site's SIP service).
+fn sip_scan(ctx: &Context<'_>, o: &Observation, method: &str, tool: &str) -> Raise {
+    let scanner = o.subject_ip();
+    let target = if scanner == o.client.0 {
+        o.server.0
+    } else {
+        o.client.0
+    };
+    let outside = ctx.is_public(&scanner);
+    Raise {
+        kind: "port-scan",
+        rule: "sip-scanner".into(),
+        severity: if outside {
+            Severity::Medium
+        } else {
+            Severity::High
+        },
+        subject: scanner,
+        peer: Some(target),
+        peers: vec![target],
+        peer_count: None,
+        summary: if outside {
+            format!(
+                "SIP scanner '{}' from the internet reaches the site's SIP service",
+                short(tool)
+            )
+        } else {
+            format!("SIP scanner '{}' run from a site host", short(tool))
+        },
+        detail: format!("SIP {method} with User-Agent '{}'", short(tool)),
+        origin: origin(o),
+        span: span(o),
+        count: 1,
+        remediation: remedy::SIP_SCANNER,
     }
 }
 

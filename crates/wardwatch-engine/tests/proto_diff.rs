@@ -1472,3 +1472,94 @@ fn wifi_networks_and_stations_match_tshark() {
         ]
     );
 }
+
+/// SIP over UDP (5060, and 5062 found by content) and over TCP (a REGISTER
+/// cut across two segments, an INVITE with a body): the method, status,
+/// User-Agent and Server of every message equal tshark's, on the frame
+/// tshark shows them (port 5062 decoded as SIP for it); phones get their
+/// make, model and firmware, the call server its role, the scanner a
+/// finding; the staff names in From and To reach nothing.
+#[test]
+fn sip_messages_match_tshark() {
+    let path = repo("tests/captures/sip.pcap");
+    let theirs = tshark(
+        &path,
+        &["-d", "udp.port==5062,sip"],
+        "sip",
+        &[
+            "sip.Method",
+            "sip.Status-Code",
+            "sip.User-Agent",
+            "sip.Server",
+        ],
+    );
+    let ours: BTreeMap<u64, Vec<String>> = observations(&path)
+        .iter()
+        .filter_map(|o| {
+            let ObsKind::Sip(f) = &o.kind else {
+                return None;
+            };
+            Some((
+                o.origin.frame,
+                vec![
+                    f.method.clone().unwrap_or_default(),
+                    f.status.map(|s| s.to_string()).unwrap_or_default(),
+                    f.user_agent.clone().unwrap_or_default(),
+                    f.server.clone().unwrap_or_default(),
+                ],
+            ))
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 13);
+    eprintln!("SIP: {} messages compared", ours.len());
+    let r = report(path);
+    let ident = |ip: &str| {
+        let d = device(&r, ip);
+        (
+            d.vendor.as_deref(),
+            d.model.as_deref(),
+            d.firmware.as_deref(),
+            d.category.as_str(),
+        )
+    };
+    assert_eq!(
+        ident("10.20.0.31"),
+        (
+            Some("Yealink"),
+            Some("SIP-T46S"),
+            Some("66.86.0.15"),
+            "voip"
+        )
+    );
+    assert_eq!(
+        ident("10.20.0.32"),
+        (Some("Polycom"), Some("VVX 411"), Some("5.9.0.9373"), "voip")
+    );
+    assert_eq!(
+        ident("10.20.0.33"),
+        (Some("Cisco"), Some("CP8845"), Some("11.7.1"), "voip")
+    );
+    assert_eq!(
+        ident("10.20.0.34"),
+        (Some("Ascom"), Some("i62"), Some("6.3.1"), "voip")
+    );
+    assert_eq!(device(&r, "10.20.0.5").category, "server");
+    let rules: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.severity.as_str(), f.ip.as_deref()))
+        .collect();
+    assert_eq!(rules, [("sip-scanner", "medium", Some("203.0.113.50"))]);
+    assert_eq!(r.findings[0].peers.len(), 2);
+    let json = serde_json::to_string(&r).unwrap();
+    for private in [
+        "Whitfield",
+        "Ward 3 Nurse",
+        "Ward 5 Desk",
+        "4711",
+        "sipvicious\"",
+    ] {
+        assert!(!json.contains(private), "{private} in the report");
+    }
+}

@@ -294,6 +294,75 @@ fn macos_release(darwin: &str) -> Option<String> {
     }
 }
 
+/// The model and firmware a desk or wireless phone's SIP User-Agent gives,
+/// in the forms its maker documents: Polycom `PolycomVVX-VVX_411-UA/5.9.0`
+/// (model `VVX 411`), Cisco `Cisco-CP8845/11.7.1` and `Cisco/SPA504G-7.6.2b`,
+/// snom `snom760/10.1.54.13`, and `<Maker> <Model> <version>` (Yealink,
+/// Grandstream, Fanvil, Spectralink, Ascom, Gigaset, Htek). Other agents
+/// (softphones on a PC, PBXs) give none: their software is not the
+/// device's model.
+fn sip_phone(ua: &str) -> Option<(String, Option<String>)> {
+    let versionish = |v: &str| v.starts_with(|c: char| c.is_ascii_digit()) && v.contains('.');
+    let tokens: Vec<&str> = ua.split_whitespace().collect();
+    // Polycom: one token `Polycom<family>-<model>-UA/<version>`.
+    if let Some(t) = tokens
+        .iter()
+        .find(|t| t.starts_with("Polycom") && t.contains("-UA/"))
+    {
+        let (name, version) = t.split_once("-UA/")?;
+        let model = name.split_once('-')?.1.replace('_', " ");
+        return (!model.is_empty()).then(|| (model, Some(version.to_string())));
+    }
+    let first = *tokens.first()?;
+    if let Some(rest) = first.strip_prefix("Cisco-").filter(|r| r.starts_with("CP")) {
+        let (model, version) = rest.split_once('/').unwrap_or((rest, ""));
+        return Some((
+            model.to_string(),
+            versionish(version).then(|| version.to_string()),
+        ));
+    }
+    if let Some(rest) = first
+        .strip_prefix("Cisco/")
+        .filter(|r| r.starts_with("SPA"))
+    {
+        let (model, version) = rest.split_once('-').unwrap_or((rest, ""));
+        return Some((
+            model.to_string(),
+            versionish(version).then(|| version.to_string()),
+        ));
+    }
+    if let Some(rest) = first.strip_prefix("snom").filter(|r| !r.is_empty()) {
+        let (model, version) = rest.split_once('/').unwrap_or((rest, ""));
+        return Some((
+            format!("snom {model}"),
+            versionish(version).then(|| version.to_string()),
+        ));
+    }
+    const MAKERS: [&str; 7] = [
+        "yealink",
+        "grandstream",
+        "fanvil",
+        "spectralink",
+        "ascom",
+        "gigaset",
+        "htek",
+    ];
+    if !MAKERS.contains(&first.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    // `<Maker> <Model> <version>` or `<Maker> <Model>/<version>`.
+    let second = tokens.get(1)?;
+    let (model, version) = match second.split_once('/') {
+        Some((m, v)) => (m, Some(v)),
+        None => (*second, tokens.get(2).copied()),
+    };
+    let version = version
+        .map(|v| v.trim_start_matches(['v', 'V']))
+        .filter(|v| versionish(v));
+    (!model.is_empty() && !versionish(model))
+        .then(|| (model.to_string(), version.map(str::to_string)))
+}
+
 /// No device: an observation's address no device has.
 const NOBODY: u32 = u32::MAX;
 
@@ -393,6 +462,7 @@ fn apply_share(
             ObsKind::UpnpDevice(_) => "upnp",
             ObsKind::Bacnet(_) => "bacnet",
             ObsKind::Wifi(_) => "wifi",
+            ObsKind::Sip(_) => "sip",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -906,6 +976,24 @@ fn apply_share(
                     );
                 }
             }
+            ObsKind::Sip(f) => {
+                // The software the sender names (a phone's User-Agent, a
+                // PBX's Server), and a phone's model and firmware in it.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.add_present(
+                        o,
+                        inputs,
+                        "sip",
+                        &[("User-Agent", &f.user_agent), ("Server", &f.server)],
+                    );
+                    if let Some((model, firmware)) = f.user_agent.as_deref().and_then(sip_phone) {
+                        a.add(o, inputs, "sip", "phone model", &model);
+                        if let Some(v) = firmware {
+                            a.add(o, inputs, "sip", "phone firmware", &v);
+                        }
+                    }
+                }
+            }
             ObsKind::UpnpDevice(f) => {
                 // The description a device's web server served of itself.
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
@@ -1263,6 +1351,48 @@ mod tests {
             ("x", None),
         ] {
             assert_eq!(macos_release(darwin).as_deref(), release, "{darwin}");
+        }
+    }
+
+    #[test]
+    fn phone_user_agents_name_model_and_firmware() {
+        for (ua, model, firmware) in [
+            (
+                "Polycom/5.9.0.9373 PolycomVVX-VVX_411-UA/5.9.0.9373",
+                Some("VVX 411"),
+                Some("5.9.0.9373"),
+            ),
+            (
+                "PolycomSoundPointIP-SPIP_650-UA/4.0.4.2906",
+                Some("SPIP 650"),
+                Some("4.0.4.2906"),
+            ),
+            ("Cisco-CP8845/11.7.1", Some("CP8845"), Some("11.7.1")),
+            ("Cisco/SPA504G-7.6.2b", Some("SPA504G"), Some("7.6.2b")),
+            ("snom760/10.1.54.13", Some("snom 760"), Some("10.1.54.13")),
+            (
+                "Yealink SIP-T46S 66.86.0.15",
+                Some("SIP-T46S"),
+                Some("66.86.0.15"),
+            ),
+            (
+                "Grandstream GXP2170 1.0.11.6",
+                Some("GXP2170"),
+                Some("1.0.11.6"),
+            ),
+            ("Ascom i62/v6.3.1", Some("i62"), Some("6.3.1")),
+            ("Yealink W60B", Some("W60B"), None),
+            // A softphone on a PC, a PBX, a scanner: no device model.
+            ("MicroSIP/3.21.3", None, None),
+            ("Asterisk PBX 18.10.0", None, None),
+            ("friendly-scanner", None, None),
+            ("Cisco-SIPGateway/IOS-15.x", None, None),
+            ("Yealink 1.2.3", None, None),
+            ("", None, None),
+        ] {
+            let got = sip_phone(ua);
+            assert_eq!(got.as_ref().map(|g| g.0.as_str()), model, "{ua}");
+            assert_eq!(got.as_ref().and_then(|g| g.1.as_deref()), firmware, "{ua}");
         }
     }
     use wardwatch_proto::obs::{Hl7Header, Origin};

@@ -23,6 +23,7 @@ mod lines;
 pub mod mqtt;
 pub mod obs;
 pub mod remote;
+pub mod sip;
 pub mod smb;
 pub mod snmp;
 pub mod ssdp;
@@ -37,8 +38,8 @@ pub mod x509;
 pub use obs::{
     BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
     FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind,
-    Observation, Origin, PresentationContext, Side, SnmpFact, SsdpFact, TlsCertificateFact,
-    TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
+    Observation, Origin, PresentationContext, Side, SipFact, SnmpFact, SsdpFact,
+    TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -66,6 +67,7 @@ enum App {
     Astm(Box<lab::AstmState>),
     Poct(Box<lab::PoctState>),
     Kerberos(Box<kerberos::KerberosState>),
+    Sip(Box<sip::SipState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -123,6 +125,7 @@ impl ProtoFlow {
             App::Astm(t) => !t.done(),
             App::Poct(t) => !t.done(),
             App::Kerberos(t) => !t.done(),
+            App::Sip(t) => !t.done(),
             _ => true,
         }
     }
@@ -143,6 +146,7 @@ impl ProtoFlow {
             App::Astm(_) => Some("astm"),
             App::Poct(_) => Some("poct1-a"),
             App::Kerberos(_) => Some("kerberos"),
+            App::Sip(_) => Some("sip"),
             _ => None,
         }
     }
@@ -166,6 +170,7 @@ impl ProtoFlow {
             App::Astm(a) => a.held(),
             App::Poct(p) => p.held(),
             App::Kerberos(k) => k.held(),
+            App::Sip(k) => k.held(),
             App::Undecided | App::Other => 0,
         }
     }
@@ -251,6 +256,8 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Ssh(Box::default())
     } else if (dir == 1 && ftp::probe_server(p)) || (dir == 0 && ftp::probe_client(p)) {
         App::Ftp(Box::default())
+    } else if sip::probe(p) {
+        App::Sip(Box::default())
     } else if tls::probe(p) {
         App::Tls(Box::default())
     } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
@@ -283,6 +290,7 @@ impl ProtoFlow {
             App::Astm(m) => m.feed(data, out),
             App::Poct(m) => m.feed(data, out),
             App::Kerberos(m) => m.feed(dir, data, out),
+            App::Sip(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -332,9 +340,12 @@ impl ProtoFlow {
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
             App::Ftp(_) | App::Telnet(_) => {}
-            App::Mqtt(_) | App::Smb(_) | App::Remote(_) | App::Poct(_) | App::Kerberos(_) => {
-                self.app = App::Other
-            }
+            App::Mqtt(_)
+            | App::Smb(_)
+            | App::Remote(_)
+            | App::Poct(_)
+            | App::Kerberos(_)
+            | App::Sip(_) => self.app = App::Other,
             App::Astm(_) => {}
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
@@ -426,6 +437,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         syslog::parse_ntp(payload)
     } else if either(47808) {
         bacnet::parse(payload)
+    } else if either(5060) || sip::probe(payload) {
+        sip::parse(payload)
     } else {
         None
     }
@@ -459,6 +472,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut astm = lab::AstmState::default();
     let mut poct = lab::PoctState::default();
     let mut krb = kerberos::KerberosState::default();
+    let mut sip = sip::SipState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -474,6 +488,7 @@ pub fn exercise(data: &[u8]) -> usize {
         astm.feed(chunk, &mut o);
         poct.feed(chunk, &mut o);
         krb.feed(0, chunk, &mut o);
+        sip.feed(i % 2, chunk, &mut o);
     }
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);
@@ -483,6 +498,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
     let _ = on_datagram(47808, 47808, data);
+    let _ = on_datagram(5060, 5060, data);
     let _ = wlan::parse_management(data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);

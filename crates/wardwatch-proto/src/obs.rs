@@ -284,6 +284,20 @@ pub struct SsdpFact {
     pub location: Option<String>,
 }
 
+/// A SIP message's start line and the software it names; boxed in
+/// [`ObsKind::Sip`]. Never From, To, Contact or the body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SipFact {
+    /// Request method (REGISTER, INVITE, OPTIONS …); `None` for a response.
+    pub method: Option<String>,
+    /// Response status code; `None` for a request.
+    pub status: Option<u16>,
+    /// User-Agent header: the sender's software.
+    pub user_agent: Option<String>,
+    /// Server header: the answering server's software.
+    pub server: Option<String>,
+}
+
 /// A UPnP device description's root device (served over HTTP at the URL
 /// its SSDP announcements give).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -752,6 +766,8 @@ pub enum ObsKind {
     Bacnet(Box<BacnetFact>),
     /// An 802.11 access point or station.
     Wifi(Box<WifiFact>),
+    /// A SIP request or response.
+    Sip(Box<SipFact>),
 }
 
 impl ObsKind {
