@@ -9,7 +9,8 @@ fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements, DHCPv6 client messages,
 Kerberos logons and CLDAP pings of domain members, mDNS records naming
 make and model, FHIR Device resources, a UPnP device description, BACnet/IP
-device objects and SIP phones, call server and scanner. Each tunnel file
+device objects, SIP phones, call server and scanner, and a Modbus/TCP
+power meter naming itself. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -633,6 +634,44 @@ def main():
     for i, f in enumerate(sipcap):
         f.time = 1_700_001_000.0 + i * 0.01
     write("sip.pcap", sipcap)
+    # Modbus/TCP on the facility network: the building management server
+    # polls a Schneider PowerLogic PM5560 power meter (read holding
+    # registers), asks its identity (Read Device Identification, regular
+    # objects, the answer cut across two segments), and a write is refused
+    # with an exception.
+    bms2, bms2_mac = "10.50.1.6", "00:50:56:50:01:06"
+    meter, meter_mac = "10.50.2.10", "00:80:f4:50:02:10"
+
+    def mbap(txid, pdu, unit=1):
+        return txid.to_bytes(2, "big") + b"\x00\x00" + (len(pdu) + 1).to_bytes(2, "big") + bytes([unit]) + pdu
+
+    ident = b"\x2b\x0e\x02\x83\x00\x00\x06"
+    for oid, text in [(0, "Schneider Electric"), (1, "METSEPM5560"), (2, "v2.7.4"), (3, "www.se.com"),
+                      (4, "PowerLogic PM5000"), (5, "PM5560")]:
+        ident += bytes([oid, len(text)]) + text.encode()
+    answer = mbap(2, ident)
+    exchanges = [
+        (mbap(1, b"\x03\x0b\xb7\x00\x02"), [mbap(1, b"\x03\x04\x43\x5c\x00\x00")]),
+        (mbap(2, b"\x2b\x0e\x02\x00"), [answer[:20], answer[20:]]),
+        (mbap(3, b"\x06\x0f\xa0\x00\x01"), [mbap(3, b"\x86\x02")]),
+    ]
+    cs, ss, cp = 3000, 8000, 50502
+    mb = [(bms2, bms2_mac, meter, meter_mac, cp, 502, "S", cs, 0, b""),
+          (meter, meter_mac, bms2, bms2_mac, 502, cp, "SA", ss, cs + 1, b""),
+          (bms2, bms2_mac, meter, meter_mac, cp, 502, "A", cs + 1, ss + 1, b"")]
+    c, sv = cs + 1, ss + 1
+    for req, answers in exchanges:
+        mb.append((bms2, bms2_mac, meter, meter_mac, cp, 502, "PA", c, sv, req))
+        c += len(req)
+        for a in answers:
+            mb.append((meter, meter_mac, bms2, bms2_mac, 502, cp, "PA", sv, c, a))
+            sv += len(a)
+    mbcap = []
+    for i, (src, smac, dst, dmac, sp, dp, fl, sq, ak, pl) in enumerate(mb):
+        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=fl, seq=sq, ack=ak) / Raw(pl)
+        f.time = 1_700_001_100.0 + i * 0.01
+        mbcap.append(f)
+    write("modbus.pcap", mbcap)
     print("captures written to", HERE)
 
 

@@ -1563,3 +1563,115 @@ fn sip_messages_match_tshark() {
         assert!(!json.contains(private), "{private} in the report");
     }
 }
+
+/// Modbus/TCP answers: on every frame where tshark shows a server's answer
+/// (the shared capture's 51 register reads, the bundled meter's read,
+/// identification cut across two segments, and refused write), the unit,
+/// function, exception code and identification objects equal tshark's
+/// (the vendor URL, object 3, is not kept); the meter is named by them.
+#[test]
+fn modbus_answers_match_tshark() {
+    let shared_capture = shared("pcap/it/modbus_tcp__ndpi.pcap");
+    let mut paths = vec![repo("tests/captures/modbus.pcap")];
+    paths.extend(shared_capture.clone());
+    let mut compared = 0;
+    for path in &paths {
+        let theirs = tshark(
+            path,
+            &[],
+            "modbus && tcp.srcport == 502",
+            &[
+                "mbtcp.unit_id",
+                "modbus.func_code",
+                "modbus.exception_code",
+                "modbus.object_id",
+                "modbus.object_str_value",
+            ],
+        );
+        let theirs: BTreeMap<u64, Vec<String>> = theirs
+            .into_iter()
+            .map(|(frame, t)| {
+                // Objects as "id=value" pairs, the vendor URL left out.
+                let ids = t[3].split(',').filter(|s| !s.is_empty());
+                let objects: Vec<String> = ids
+                    .zip(t[4].split(','))
+                    .filter(|(id, _)| *id != "3")
+                    .map(|(id, v)| format!("{id}={v}"))
+                    .collect();
+                (
+                    frame,
+                    vec![t[0].clone(), t[1].clone(), t[2].clone(), objects.join(",")],
+                )
+            })
+            .collect();
+        let ours: BTreeMap<u64, Vec<String>> = observations(path)
+            .iter()
+            .filter_map(|o| {
+                let ObsKind::Modbus(f) = &o.kind else {
+                    return None;
+                };
+                let objects: Vec<String> = [
+                    (0, &f.vendor),
+                    (1, &f.product_code),
+                    (2, &f.revision),
+                    (4, &f.product_name),
+                    (5, &f.model_name),
+                ]
+                .into_iter()
+                .filter_map(|(id, v)| Some(format!("{id}={}", v.as_ref()?)))
+                .collect();
+                Some((
+                    o.origin.frame,
+                    vec![
+                        f.unit.to_string(),
+                        f.function.to_string(),
+                        f.exception.map(|e| e.to_string()).unwrap_or_default(),
+                        objects.join(","),
+                    ],
+                ))
+            })
+            .collect();
+        assert_eq!(ours, theirs, "{}", path.display());
+        compared += ours.len();
+    }
+    eprintln!("Modbus: {compared} answers compared");
+    assert!(compared >= 3);
+    let r = report(repo("tests/captures/modbus.pcap"));
+    let meter = device(&r, "10.50.2.10");
+    assert_eq!(
+        (
+            meter.vendor.as_deref(),
+            meter.model.as_deref(),
+            meter.firmware.as_deref(),
+            meter.category.as_str(),
+            meter.medical
+        ),
+        (
+            Some("Schneider Electric"),
+            Some("PM5560"),
+            Some("v2.7.4"),
+            "building-automation",
+            Some(false)
+        )
+    );
+    assert!(meter
+        .evidence
+        .iter()
+        .any(|e| e.rule.as_deref() == Some("role:modbus-server")));
+    // A server known by its answers alone is a facility field device.
+    if let Some(p) = shared_capture {
+        let r = report(p);
+        assert_eq!(
+            device(&r, "192.168.110.138").category,
+            "building-automation"
+        );
+        assert_eq!(device(&r, "192.168.110.131").category, "unknown");
+    }
+    // The polling server (a VMware guest) is no field device.
+    let bms = device(&r, "10.50.1.6");
+    assert_eq!(bms.category, "server");
+    assert!(bms
+        .evidence
+        .iter()
+        .all(|e| e.source != "modbus" && e.rule.as_deref() != Some("role:modbus-server")));
+}

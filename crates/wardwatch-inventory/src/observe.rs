@@ -84,6 +84,8 @@ struct Acc {
     /// domain (CLDAP ping): a domain controller.
     domain_controller: bool,
     lab: bool,
+    /// Answers Modbus/TCP requests: a facility field device.
+    modbus_server: bool,
 }
 
 /// DICOM services a device performs, from the requests it receives.
@@ -416,6 +418,7 @@ fn apply_share(
             dhcp_server: false,
             domain_controller: false,
             lab: false,
+            modbus_server: false,
         })
         .collect();
     for (o, [me, peer]) in observations.iter().zip(named) {
@@ -463,6 +466,7 @@ fn apply_share(
             ObsKind::Bacnet(_) => "bacnet",
             ObsKind::Wifi(_) => "wifi",
             ObsKind::Sip(_) => "sip",
+            ObsKind::Modbus(_) => "modbus",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -994,6 +998,25 @@ fn apply_share(
                     }
                 }
             }
+            ObsKind::Modbus(f) => {
+                // A server answering a controller's requests, and what its
+                // Read Device Identification answer names.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.modbus_server = true;
+                    a.add_present(
+                        o,
+                        inputs,
+                        "modbus",
+                        &[
+                            ("VendorName", &f.vendor),
+                            ("ProductCode", &f.product_code),
+                            ("MajorMinorRevision", &f.revision),
+                            ("ProductName", &f.product_name),
+                            ("ModelName", &f.model_name),
+                        ],
+                    );
+                }
+            }
             ObsKind::UpnpDevice(f) => {
                 // The description a device's web server served of itself.
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
@@ -1325,6 +1348,20 @@ fn apply_share(
             d.category = "interface-engine".into();
             d.medical = Some(true);
             d.confidence.category = 0.5;
+        }
+        if a.modbus_server {
+            // In a hospital, Modbus/TCP servers are the facility's: power
+            // meters, UPS and generator controllers, chillers, medical-gas
+            // alarm panels.
+            d.evidence.push(role_evidence(
+                "Modbus/TCP server (answers a controller's requests)",
+                "role:modbus-server".into(),
+            ));
+            if d.category == "unknown" {
+                d.category = "building-automation".into();
+                d.medical = Some(false);
+                d.confidence.category = 0.5;
+            }
         }
         d.evidence.extend(a.evidence);
     }

@@ -20,6 +20,7 @@ pub mod kerberos;
 pub mod l2;
 pub mod lab;
 mod lines;
+pub mod modbus;
 pub mod mqtt;
 pub mod obs;
 pub mod remote;
@@ -37,8 +38,8 @@ pub mod x509;
 
 pub use obs::{
     BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
-    FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, NtlmFact, ObsKind,
-    Observation, Origin, PresentationContext, Side, SipFact, SnmpFact, SsdpFact,
+    FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, ModbusFact, NtlmFact,
+    ObsKind, Observation, Origin, PresentationContext, Side, SipFact, SnmpFact, SsdpFact,
     TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
 };
 
@@ -68,6 +69,7 @@ enum App {
     Poct(Box<lab::PoctState>),
     Kerberos(Box<kerberos::KerberosState>),
     Sip(Box<sip::SipState>),
+    Modbus(Box<modbus::ModbusState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -126,6 +128,7 @@ impl ProtoFlow {
             App::Poct(t) => !t.done(),
             App::Kerberos(t) => !t.done(),
             App::Sip(t) => !t.done(),
+            App::Modbus(t) => !t.done(),
             _ => true,
         }
     }
@@ -147,6 +150,7 @@ impl ProtoFlow {
             App::Poct(_) => Some("poct1-a"),
             App::Kerberos(_) => Some("kerberos"),
             App::Sip(_) => Some("sip"),
+            App::Modbus(_) => Some("modbus"),
             _ => None,
         }
     }
@@ -171,6 +175,7 @@ impl ProtoFlow {
             App::Poct(p) => p.held(),
             App::Kerberos(k) => k.held(),
             App::Sip(k) => k.held(),
+            App::Modbus(k) => k.held(),
             App::Undecided | App::Other => 0,
         }
     }
@@ -189,6 +194,7 @@ impl ProtoFlow {
         match &self.app {
             App::Dicom(d) => d.errors,
             App::Hl7(h) => h.errors,
+            App::Modbus(m) => m.errors,
             _ => 0,
         }
     }
@@ -250,6 +256,8 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Kerberos(Box::default())
     } else if dir == 0 && mqtt::probe(p) {
         App::Mqtt(Box::default())
+    } else if dir == 0 && modbus::probe(p) {
+        App::Modbus(Box::default())
     } else if telnet::probe(p) {
         App::Telnet(Box::default())
     } else if ssh::probe(p) {
@@ -291,6 +299,7 @@ impl ProtoFlow {
             App::Poct(m) => m.feed(data, out),
             App::Kerberos(m) => m.feed(dir, data, out),
             App::Sip(m) => m.feed(dir, data, out),
+            App::Modbus(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
     }
@@ -345,7 +354,8 @@ impl ProtoFlow {
             | App::Remote(_)
             | App::Poct(_)
             | App::Kerberos(_)
-            | App::Sip(_) => self.app = App::Other,
+            | App::Sip(_)
+            | App::Modbus(_) => self.app = App::Other,
             App::Astm(_) => {}
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
@@ -473,6 +483,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut poct = lab::PoctState::default();
     let mut krb = kerberos::KerberosState::default();
     let mut sip = sip::SipState::default();
+    let mut modbus = modbus::ModbusState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -489,6 +500,7 @@ pub fn exercise(data: &[u8]) -> usize {
         poct.feed(chunk, &mut o);
         krb.feed(0, chunk, &mut o);
         sip.feed(i % 2, chunk, &mut o);
+        modbus.feed(i % 2, chunk, &mut o);
     }
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);

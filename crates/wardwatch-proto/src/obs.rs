@@ -298,6 +298,28 @@ pub struct SipFact {
     pub server: Option<String>,
 }
 
+/// A Modbus/TCP server's answer to a request; boxed in [`ObsKind::Modbus`].
+/// Register and coil values are never kept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ModbusFact {
+    /// Unit identifier the answer came from.
+    pub unit: u8,
+    /// Function code answered (exception bit cleared).
+    pub function: u8,
+    /// Exception code, when the server refused.
+    pub exception: Option<u8>,
+    /// Read Device Identification: VendorName (object 0).
+    pub vendor: Option<String>,
+    /// ProductCode (object 1).
+    pub product_code: Option<String>,
+    /// MajorMinorRevision (object 2).
+    pub revision: Option<String>,
+    /// ProductName (object 4).
+    pub product_name: Option<String>,
+    /// ModelName (object 5).
+    pub model_name: Option<String>,
+}
+
 /// A UPnP device description's root device (served over HTTP at the URL
 /// its SSDP announcements give).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -768,6 +790,8 @@ pub enum ObsKind {
     Wifi(Box<WifiFact>),
     /// A SIP request or response.
     Sip(Box<SipFact>),
+    /// A Modbus/TCP server's answer.
+    Modbus(Box<ModbusFact>),
 }
 
 impl ObsKind {
