@@ -1290,6 +1290,7 @@ pub fn watch_live(
                         part.1.hosts = hosts.borrow().snapshot();
                         // Lent to the analysis, which hands them back.
                         part.1.observations = std::mem::take(all);
+                        complete_wifi_stations(&mut part.1.observations);
                         if let Some(d) = digest {
                             part.1.digest = std::sync::Arc::unwrap_or_clone(d);
                         }
@@ -1568,6 +1569,22 @@ fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
     Some(b)
 }
 
+/// Wi-Fi stations learn their network's name and security from its access
+/// point's beacons (before the facts' keys are taken: a completed station
+/// fact is the one kept). Link-layer facts only, which an analysis holds
+/// apart from its workers' and a watch's pass among them all.
+fn complete_wifi_stations(observations: &mut [Observation]) {
+    wardwatch_proto::wlan::complete_stations(
+        &mut observations
+            .iter_mut()
+            .filter_map(|o| match &mut o.kind {
+                wardwatch_proto::ObsKind::Wifi(f) => Some(&mut **f),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+    );
+}
+
 fn assemble(
     f: Finished,
     cfg: &EngineConfig,
@@ -1599,17 +1616,7 @@ fn assemble(
     }
     let mut flows = Vec::new();
     let mut observations = f.link_observations;
-    // Wi-Fi stations learn their network's name and security from its
-    // access point's beacons.
-    wardwatch_proto::wlan::complete_stations(
-        &mut observations
-            .iter_mut()
-            .filter_map(|o| match &mut o.kind {
-                wardwatch_proto::ObsKind::Wifi(f) => Some(&mut **f),
-                _ => None,
-            })
-            .collect::<Vec<_>>(),
-    );
+    complete_wifi_stations(&mut observations);
     let mut fact_keys: Vec<Option<u64>> = observations.iter().map(Observation::fact_key).collect();
     let mut parts = f.parts;
     // Merge into the largest tables rather than rehash everything (and
