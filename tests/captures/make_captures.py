@@ -9,8 +9,8 @@ fragmented datagrams, a capture holding one direction only, link-layer
 discovery, Windows browser announcements, DHCPv6 client messages,
 Kerberos logons and CLDAP pings of domain members, mDNS records naming
 make and model, FHIR Device resources, a UPnP device description, BACnet/IP
-device objects, SIP phones, call server and scanner, and a Modbus/TCP
-power meter naming itself. Each tunnel file
+device objects, SIP phones, call server and scanner, a Modbus/TCP
+power meter naming itself, and cameras, a printer and a PC in WS-Discovery. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -672,6 +672,68 @@ def main():
         f.time = 1_700_001_100.0 + i * 0.01
         mbcap.append(f)
     write("modbus.pcap", mbcap)
+    # WS-Discovery (UDP 3702): a Hikvision camera says Hello (its ONVIF
+    # scopes name model, maker and a location the site set, which must not
+    # reach the report); the video management server probes and an Axis
+    # camera answers ProbeMatches; a printer and a Windows PC answer too.
+    def wsd(action, body, ns=""):
+        return ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+                'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+                'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"' + ns + '><s:Header>'
+                '<a:MessageID>urn:uuid:5f1d</a:MessageID>'
+                '<a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/' + action + '</a:Action>'
+                '</s:Header><s:Body>' + body + '</s:Body></s:Envelope>').encode()
+
+    def match(types, scopes):
+        return ('<d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>urn:uuid:9a</a:Address>'
+                '</a:EndpointReference><d:Types>' + types + '</d:Types><d:Scopes>' + scopes +
+                '</d:Scopes><d:XAddrs>http://x/</d:XAddrs><d:MetadataVersion>1</d:MetadataVersion>'
+                '</d:ProbeMatch></d:ProbeMatches>')
+    onvif = ' xmlns:dn="http://www.onvif.org/ver10/network/wsdl" xmlns:tds="http://www.onvif.org/ver10/device/wsdl"'
+    hik, hik_mac = "10.60.0.21", "44:19:b6:60:00:21"
+    axis, axis_mac = "10.60.0.22", "ac:cc:8e:60:00:22"
+    vms, vms_mac = "10.60.0.5", "00:50:56:60:00:05"
+    prn, prn_mac = "10.60.0.40", "3c:52:82:60:00:40"
+    pc, pc_mac = "10.60.0.50", "f8:bc:12:60:00:50"
+    mcast, mcast_mac = "239.255.255.250", "01:00:5e:7f:ff:fa"
+    hello = wsd("Hello", '<d:Hello><a:EndpointReference><a:Address>urn:uuid:4c2a</a:Address></a:EndpointReference>'
+                '<d:Types>dn:NetworkVideoTransmitter tds:Device</d:Types><d:Scopes>'
+                'onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/DS-2CD2143G0-I '
+                'onvif://www.onvif.org/name/HIKVISION onvif://www.onvif.org/location/ICU%20Bed%2012'
+                '</d:Scopes><d:XAddrs>http://10.60.0.21/onvif/device_service</d:XAddrs>'
+                '<d:MetadataVersion>10</d:MetadataVersion></d:Hello>', onvif)
+    probe = wsd("Probe", '<d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe>', onvif)
+    axis_match = wsd("ProbeMatches", match("dn:NetworkVideoTransmitter tds:Device",
+                     "onvif://www.onvif.org/type/video_encoder onvif://www.onvif.org/hardware/P3225-LV "
+                     "onvif://www.onvif.org/name/AXIS%20P3225-LV onvif://www.onvif.org/location/Ward%205"), onvif)
+    prn_match = wsd("ProbeMatches", match("wsdp:Device wprt:PrintDeviceType", ""),
+                    ' xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof" '
+                    'xmlns:wprt="http://schemas.microsoft.com/windows/2006/08/wdp/print"')
+    # An OEM camera: a NIC maker's MAC and its own name; its ONVIF type
+    # alone says what it is.
+    oem, oem_mac = "10.60.0.23", "00:e0:4c:60:00:23"
+    oem_hello = wsd("Hello", '<d:Hello><a:EndpointReference><a:Address>urn:uuid:8b</a:Address></a:EndpointReference>'
+                    '<d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>'
+                    'onvif://www.onvif.org/hardware/IPC-B12 onvif://www.onvif.org/name/IPCAM</d:Scopes>'
+                    '<d:XAddrs>http://x/</d:XAddrs><d:MetadataVersion>3</d:MetadataVersion></d:Hello>', onvif)
+    pc_hello = wsd("Hello", '<d:Hello><a:EndpointReference><a:Address>urn:uuid:77</a:Address></a:EndpointReference>'
+                   '<d:Types>wsdp:Device pub:Computer</d:Types><d:XAddrs>http://x/</d:XAddrs>'
+                   '<d:MetadataVersion>2</d:MetadataVersion></d:Hello>',
+                   ' xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof" '
+                   'xmlns:pub="http://schemas.microsoft.com/windows/pub/2005/07"')
+    wsdcap = []
+    for i, (src, smac, dst, dmac, sp, dp, payload) in enumerate([
+            (hik, hik_mac, mcast, mcast_mac, 3702, 3702, hello),
+            (vms, vms_mac, mcast, mcast_mac, 50123, 3702, probe),
+            (axis, axis_mac, vms, vms_mac, 3702, 50123, axis_match),
+            (prn, prn_mac, vms, vms_mac, 3702, 50123, prn_match),
+            (pc, pc_mac, mcast, mcast_mac, 3702, 3702, pc_hello),
+            (oem, oem_mac, mcast, mcast_mac, 3702, 3702, oem_hello)]):
+        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst, ttl=1 if dst == mcast else 64) / \
+            UDP(sport=sp, dport=dp) / Raw(payload)
+        f.time = 1_700_001_200.0 + i * 0.01
+        wsdcap.append(f)
+    write("ws_discovery.pcap", wsdcap)
     print("captures written to", HERE)
 
 

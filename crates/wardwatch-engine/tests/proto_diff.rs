@@ -1675,3 +1675,127 @@ fn modbus_answers_match_tshark() {
         .iter()
         .all(|e| e.source != "modbus" && e.rule.as_deref() != Some("role:modbus-server")));
 }
+
+/// WS-Discovery: tshark's XML dissector (its UDP heuristic on) gives the
+/// Action, Types and Scopes elements of every message; the facts hold the
+/// same message name, type names and ONVIF hardware and name scopes on the
+/// same frames, for the devices describing themselves (not the probe).
+/// Cameras are named by maker and model, the printer and the PC by type;
+/// the location scopes the site set reach nothing.
+#[test]
+fn ws_discovery_matches_tshark() {
+    let path = repo("tests/captures/ws_discovery.pcap");
+    let out = Command::new("tshark")
+        .args([
+            "-r",
+            path.to_str().unwrap(),
+            "--enable-heuristic",
+            "xml_udp",
+            "-V",
+        ])
+        .output()
+        .expect("tshark");
+    // frame -> element local name -> text.
+    let mut theirs: BTreeMap<u64, BTreeMap<String, String>> = BTreeMap::new();
+    let (mut frame, mut open) = (0, None::<String>);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(n) = line.strip_prefix("Frame ") {
+            frame = n.split(':').next().unwrap().parse().unwrap();
+        }
+        let l = line.trim();
+        if let Some(name) = open.take() {
+            theirs.entry(frame).or_default().insert(name, l.to_string());
+        }
+        for name in ["Action", "Types", "Scopes"] {
+            if l.starts_with('<') && l.ends_with(&format!(":{name}>")) && !l.starts_with("</") {
+                open = Some(name.to_string());
+            }
+        }
+    }
+    let decode = |s: &str| {
+        let mut out = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    };
+    let expected: BTreeMap<u64, Vec<String>> = theirs
+        .iter()
+        .filter_map(|(frame, e)| {
+            let message = e["Action"].rsplit('/').next().unwrap().to_string();
+            if message == "Probe" {
+                return None;
+            }
+            let types: Vec<&str> = e["Types"]
+                .split_whitespace()
+                .map(|t| t.split(':').next_back().unwrap())
+                .collect();
+            let scope = |key: &str| {
+                e.get("Scopes")
+                    .and_then(|s| {
+                        s.split_whitespace().find_map(|u| {
+                            u.strip_prefix(&format!("onvif://www.onvif.org/{key}/"))
+                                .map(decode)
+                        })
+                    })
+                    .unwrap_or_default()
+            };
+            Some((
+                *frame,
+                vec![message, types.join(" "), scope("hardware"), scope("name")],
+            ))
+        })
+        .collect();
+    let ours: BTreeMap<u64, Vec<String>> = observations(&path)
+        .iter()
+        .filter_map(|o| {
+            let ObsKind::WsDiscovery(f) = &o.kind else {
+                return None;
+            };
+            Some((
+                o.origin.frame,
+                vec![
+                    f.message.clone(),
+                    f.types.join(" "),
+                    f.hardware.clone().unwrap_or_default(),
+                    f.name.clone().unwrap_or_default(),
+                ],
+            ))
+        })
+        .collect();
+    assert_eq!(ours, expected);
+    assert_eq!(ours.len(), 5);
+    eprintln!("WS-Discovery: {} messages compared", ours.len());
+    let r = report(path);
+    let ident = |ip: &str| {
+        let d = device(&r, ip);
+        (d.vendor.as_deref(), d.model.as_deref(), d.category.as_str())
+    };
+    assert_eq!(
+        ident("10.60.0.21"),
+        (Some("Hikvision"), Some("DS-2CD2143G0-I"), "iot")
+    );
+    assert_eq!(
+        ident("10.60.0.22"),
+        (Some("Axis Communications"), Some("P3225-LV"), "iot")
+    );
+    // (Its vendor is the NIC maker's, as the OUI says.)
+    assert_eq!(
+        (ident("10.60.0.23").1, ident("10.60.0.23").2),
+        (Some("IPC-B12"), "iot")
+    );
+    assert_eq!(ident("10.60.0.40").2, "printer");
+    assert_eq!(ident("10.60.0.50").2, "workstation");
+    let json = serde_json::to_string(&r).unwrap();
+    for private in ["ICU", "Bed 12", "Ward 5", "Ward%205"] {
+        assert!(!json.contains(private), "{private} in the report");
+    }
+}

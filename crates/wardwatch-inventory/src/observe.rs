@@ -467,6 +467,7 @@ fn apply_share(
             ObsKind::Wifi(_) => "wifi",
             ObsKind::Sip(_) => "sip",
             ObsKind::Modbus(_) => "modbus",
+            ObsKind::WsDiscovery(_) => "ws-discovery",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -1014,6 +1015,21 @@ fn apply_share(
                             ("ProductName", &f.product_name),
                             ("ModelName", &f.model_name),
                         ],
+                    );
+                }
+            }
+            ObsKind::WsDiscovery(f) => {
+                // A device announcing what it is (and, an ONVIF camera or
+                // recorder, its maker and model).
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if !f.types.is_empty() {
+                        a.add(o, inputs, "ws-discovery", "types", &f.types.join(" "));
+                    }
+                    a.add_present(
+                        o,
+                        inputs,
+                        "ws-discovery",
+                        &[("onvif hardware", &f.hardware), ("onvif name", &f.name)],
                     );
                 }
             }

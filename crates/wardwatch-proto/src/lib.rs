@@ -34,13 +34,14 @@ pub mod telnet;
 pub mod tls;
 pub mod watch;
 pub mod wlan;
+pub mod wsd;
 pub mod x509;
 
 pub use obs::{
     BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
     FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, ModbusFact, NtlmFact,
     ObsKind, Observation, Origin, PresentationContext, Side, SipFact, SnmpFact, SsdpFact,
-    TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
+    TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName, WsDiscoveryFact,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -447,6 +448,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         syslog::parse_ntp(payload)
     } else if either(47808) {
         bacnet::parse(payload)
+    } else if either(3702) {
+        wsd::parse(payload)
     } else if either(5060) || sip::probe(payload) {
         sip::parse(payload)
     } else {
@@ -511,6 +514,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(50000, 389, data);
     let _ = on_datagram(47808, 47808, data);
     let _ = on_datagram(5060, 5060, data);
+    let _ = on_datagram(3702, 40000, data);
     let _ = wlan::parse_management(data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);

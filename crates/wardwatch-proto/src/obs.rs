@@ -320,6 +320,21 @@ pub struct ModbusFact {
     pub model_name: Option<String>,
 }
 
+/// A device describing itself in WS-Discovery (Hello, ProbeMatches);
+/// boxed in [`ObsKind::WsDiscovery`]. Never its location scope.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WsDiscoveryFact {
+    /// Hello, ProbeMatches or ResolveMatches.
+    pub message: String,
+    /// The types it implements, prefixes dropped (`NetworkVideoTransmitter`,
+    /// `PrintDeviceType`, `Computer` …).
+    pub types: Vec<String>,
+    /// ONVIF hardware scope: the model.
+    pub hardware: Option<String>,
+    /// ONVIF name scope: the maker's (or the site's) name for it.
+    pub name: Option<String>,
+}
+
 /// A UPnP device description's root device (served over HTTP at the URL
 /// its SSDP announcements give).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -792,6 +807,8 @@ pub enum ObsKind {
     Sip(Box<SipFact>),
     /// A Modbus/TCP server's answer.
     Modbus(Box<ModbusFact>),
+    /// A WS-Discovery Hello or ProbeMatches.
+    WsDiscovery(Box<WsDiscoveryFact>),
 }
 
 impl ObsKind {
