@@ -546,8 +546,8 @@ def main():
     # segments, then an INVITE with an SDP body; an Ascom i62 wireless
     # handset uses port 5062 (found by content); SIPVicious
     # ('friendly-scanner') probes the call server and a phone from the
-    # internet. The From/To display names are staff names and must not
-    # reach the report.
+    # internet, and guesses an extension's password. The From/To display
+    # names are staff names and must not reach the report.
     pbx, pbx_mac = "10.20.0.5", "00:50:56:20:00:05"
     yea, yea_mac = "10.20.0.31", "80:5e:c0:20:00:31"
     poly, poly_mac = "10.20.0.32", "64:16:7f:20:00:32"
@@ -599,10 +599,21 @@ def main():
             [via("203.0.113.50", 5070), ("Call-ID", "s-2"), ("CSeq", "1 OPTIONS"),
              ("User-Agent", "friendly-scanner")])),
     ]
+    # A password guesser (SIPVicious svcrack) tries six passwords on one
+    # extension; the call server refuses each (403 to REGISTER).
+    cracker = "203.0.113.77"
+    for n in range(6):
+        cseq = ("CSeq", f"{n + 2} REGISTER")
+        udp.append((cracker, gw_mac, pbx, pbx_mac, 5080, 5060, sip("REGISTER sip:10.20.0.5 SIP/2.0",
+            [via(cracker, 5080), ("From", "<sip:4711@10.20.0.5>;tag=k"), ("To", "<sip:4711@10.20.0.5>"),
+             ("Call-ID", "k-1"), cseq, ("User-Agent", "friendly-scanner"),
+             ("Authorization", f'Digest username="4711",realm="asterisk",nonce="n{n}",response="{n:032x}"')])))
+        udp.append((pbx, pbx_mac, cracker, gw_mac, 5060, 5080, sip("SIP/2.0 403 Forbidden",
+            [via(cracker, 5080), ("Call-ID", "k-1"), cseq, ("Server", "Asterisk PBX 18.10.0")])))
     sipcap = []
     for src, smac, dst, dmac, sp, dp, payload in udp:
-        # The scanner's packets crossed routers on their way in.
-        ttl = 49 if src == scanner else 64
+        # The scanners' packets crossed routers on their way in.
+        ttl = 49 if src in (scanner, cracker) else 64
         f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst, ttl=ttl) / UDP(sport=sp, dport=dp) / Raw(payload)
         sipcap.append(f)
     register = sip("REGISTER sip:pbx.ward.example;transport=tcp SIP/2.0",

@@ -523,19 +523,25 @@ pub(crate) fn brute_force(
     // Failed logins the dissectors saw.
     let mut fails: Failures<'_> = BTreeMap::new();
     for o in obs {
-        if let ObsKind::Login {
-            protocol,
-            user,
-            success: Some(false),
-            ..
-        } = &o.kind
+        // A registrar refusing a SIP phone's (or a guesser's) credentials
+        // is a failed login too; the extension tried is not kept.
+        let (protocol, user) = match &o.kind {
+            ObsKind::Login {
+                protocol,
+                user,
+                success: Some(false),
+                ..
+            } => (protocol.as_str(), user.as_str()),
+            ObsKind::Sip(f) if f.refused_registration => ("sip", ""),
+            _ => continue,
+        };
         {
             let e = fails
-                .entry((o.client.0, o.server.0, protocol.clone()))
+                .entry((o.client.0, o.server.0, protocol.to_string()))
                 .or_default();
             e.0 += 1;
-            if e.1.len() < 16 {
-                e.1.insert(user.clone());
+            if e.1.len() < 16 && !user.is_empty() {
+                e.1.insert(user.to_string());
             }
             if e.2.len() < 5 {
                 e.2.push(o);
@@ -557,10 +563,14 @@ pub(crate) fn brute_force(
                 peer: Some(client),
                 peers: Vec::new(),
                 peer_count: None,
-                summary: format!(
-                    "{n} failed {protocol} logins from {client} ({} user names)",
-                    users.len()
-                ),
+                summary: if users.is_empty() {
+                    format!("{n} failed {protocol} logins from {client}")
+                } else {
+                    format!(
+                        "{n} failed {protocol} logins from {client} ({} user names)",
+                        users.len()
+                    )
+                },
                 detail: format!("{protocol} login refused"),
                 origin: Some((o.origin.input, o.origin.frame, o.origin.ts_ns)),
                 span: (o.origin.ts_ns, o.origin.ts_ns),

@@ -1477,8 +1477,9 @@ fn wifi_networks_and_stations_match_tshark() {
 /// cut across two segments, an INVITE with a body): the method, status,
 /// User-Agent and Server of every message equal tshark's, on the frame
 /// tshark shows them (port 5062 decoded as SIP for it); phones get their
-/// make, model and firmware, the call server its role, the scanner a
-/// finding; the staff names in From and To reach nothing.
+/// make, model and firmware, the call server its role, the scanners a
+/// finding, the password guesser's refused registrations a failed-logins
+/// finding; the staff names and extensions in From and To reach nothing.
 #[test]
 fn sip_messages_match_tshark() {
     let path = repo("tests/captures/sip.pcap");
@@ -1511,7 +1512,7 @@ fn sip_messages_match_tshark() {
         })
         .collect();
     assert_eq!(ours, theirs);
-    assert_eq!(ours.len(), 13);
+    assert_eq!(ours.len(), 25);
     eprintln!("SIP: {} messages compared", ours.len());
     let r = report(path);
     let ident = |ip: &str| {
@@ -1550,8 +1551,18 @@ fn sip_messages_match_tshark() {
         .iter()
         .map(|f| (f.rule.as_str(), f.severity.as_str(), f.ip.as_deref()))
         .collect();
-    assert_eq!(rules, [("sip-scanner", "medium", Some("203.0.113.50"))]);
-    assert_eq!(r.findings[0].peers.len(), 2);
+    // The probing scanner (two targets), the guesser as a scanner too, and
+    // its six refused registrations as failed logins on the call server.
+    assert_eq!(
+        rules,
+        [
+            ("failed-logins", "high", Some("10.20.0.5")),
+            ("sip-scanner", "medium", Some("203.0.113.50")),
+            ("sip-scanner", "medium", Some("203.0.113.77")),
+        ]
+    );
+    assert_eq!(r.findings[1].peers.len(), 2);
+    assert_eq!(r.findings[0].peer.as_deref(), Some("203.0.113.77"));
     let json = serde_json::to_string(&r).unwrap();
     for private in [
         "Whitfield",

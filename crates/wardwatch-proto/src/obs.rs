@@ -296,6 +296,11 @@ pub struct SipFact {
     pub user_agent: Option<String>,
     /// Server header: the answering server's software.
     pub server: Option<String>,
+    /// A 403 answer to a REGISTER: the registrar refused the credentials
+    /// (a wrong password, or a guess). Each is kept, not collapsed as a
+    /// repeat: failed logins are counted.
+    #[serde(default)]
+    pub refused_registration: bool,
 }
 
 /// A Modbus/TCP server's answer to a request; boxed in [`ObsKind::Modbus`].
@@ -823,6 +828,7 @@ impl ObsKind {
             ObsKind::DicomVolume { .. } | ObsKind::Login { .. } | ObsKind::FileTransfers { .. } => {
                 return None
             }
+            ObsKind::Sip(f) if f.refused_registration => return None,
             // Control ids differ on every message.
             ObsKind::Hl7Message(m) => {
                 let Hl7Header {

@@ -80,7 +80,9 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         status,
         user_agent: None,
         server: None,
+        refused_registration: false,
     };
+    let mut cseq_register = false;
     for raw in head.get(..end).unwrap_or_default().split(|c| *c == b'\n') {
         let Some(colon) = raw.iter().position(|c| *c == b':') else {
             continue;
@@ -88,6 +90,11 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         let (name, value) = raw.split_at(colon);
         let value = value.get(1..).unwrap_or_default();
         let name = name.trim_ascii();
+        if name.eq_ignore_ascii_case(b"cseq") {
+            // `CSeq: 2 REGISTER`: the method the answer is to.
+            cseq_register = value.trim_ascii().ends_with(b" REGISTER");
+            continue;
+        }
         let slot = if name.eq_ignore_ascii_case(b"user-agent") {
             &mut fact.user_agent
         } else if name.eq_ignore_ascii_case(b"server") {
@@ -99,6 +106,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             *slot = crate::bytes::text_opt(value, 128);
         }
     }
+    fact.refused_registration = cseq_register && fact.status == Some(403);
     Some(ObsKind::Sip(Box::new(fact)))
 }
 
