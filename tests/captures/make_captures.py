@@ -64,6 +64,22 @@ def stamp(frames, like):
     return frames
 
 
+def udp_frame(src, smac, dst, dmac, sport, dport, payload, ttl=64):
+    return Ether(src=smac, dst=dmac) / IP(src=src, dst=dst, ttl=ttl) / UDP(sport=sport, dport=dport) / Raw(payload)
+
+
+def tcp_frame(src, smac, dst, dmac, sport, dport, flags, seq, ack, payload):
+    return Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) / \
+        TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack) / Raw(payload)
+
+
+def timed(frames, t0):
+    """The frames 10 ms apart from t0."""
+    for i, f in enumerate(frames):
+        f.time = t0 + i * 0.01
+    return frames
+
+
 def write(name, frames):
     wrpcap(os.path.join(HERE, name), frames)
 
@@ -526,19 +542,15 @@ def main():
     point = b"\x30\x04\x0c\x00\x00\x00\x01\x19\x55\x3e\x44\x41\xa0\x00\x00\x3f"
     # The routed I-Am: SNET 5, SLEN 1, SADR 0x07.
     routed = bip(i_am(50007, 8), npdu=b"\x01\x08\x00\x05\x01\x07", function=0x0b)
-    bac = []
-    for i, (src, smac, dst, dmac, payload) in enumerate([
-            (fec, fec_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(260001, 5), function=0x0b)),
-            (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(1001, 36), function=0x0b)),
-            (fec, fec_mac, bms, bms_mac, bip(rpm_ack)),
-            (jace, jace_mac, bms, bms_mac, bip(rp_model)),
-            (jace, jace_mac, bms, bms_mac, bip(rp_firmware)),
-            (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", routed),
-            (fec, fec_mac, bms, bms_mac, bip(point))]):
-        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) / UDP(sport=47808, dport=47808) / Raw(payload)
-        f.time = 1_700_000_900.0 + i * 0.01
-        bac.append(f)
-    write("bacnet.pcap", bac)
+    bac = [udp_frame(src, smac, dst, dmac, 47808, 47808, payload) for src, smac, dst, dmac, payload in [
+        (fec, fec_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(260001, 5), function=0x0b)),
+        (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(1001, 36), function=0x0b)),
+        (fec, fec_mac, bms, bms_mac, bip(rpm_ack)),
+        (jace, jace_mac, bms, bms_mac, bip(rp_model)),
+        (jace, jace_mac, bms, bms_mac, bip(rp_firmware)),
+        (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", routed),
+        (fec, fec_mac, bms, bms_mac, bip(point))]]
+    write("bacnet.pcap", timed(bac, 1_700_000_900.0))
     # SIP on a hospital voice network: a Yealink desk phone registers over
     # UDP to an Asterisk call server (401 challenge, then 200); the call
     # server qualifies a Polycom VVX 411 (OPTIONS) and the phone answers;
@@ -610,12 +622,8 @@ def main():
              ("Authorization", f'Digest username="4711",realm="asterisk",nonce="n{n}",response="{n:032x}"')])))
         udp.append((pbx, pbx_mac, cracker, gw_mac, 5060, 5080, sip("SIP/2.0 403 Forbidden",
             [via(cracker, 5080), ("Call-ID", "k-1"), cseq, ("Server", "Asterisk PBX 18.10.0")])))
-    sipcap = []
-    for src, smac, dst, dmac, sp, dp, payload in udp:
-        # The scanners' packets crossed routers on their way in.
-        ttl = 49 if src in (scanner, cracker) else 64
-        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst, ttl=ttl) / UDP(sport=sp, dport=dp) / Raw(payload)
-        sipcap.append(f)
+    # The scanners' packets crossed routers on their way in.
+    sipcap = [udp_frame(*row, ttl=49 if row[0] in (scanner, cracker) else 64) for row in udp]
     register = sip("REGISTER sip:pbx.ward.example;transport=tcp SIP/2.0",
                    [via(cisco, 5060, "TCP"), ("From", '"Ward 5 Desk" <sip:4901@pbx.ward.example>;tag=c1'),
                     ("To", "<sip:4901@pbx.ward.example>"), ("Call-ID", "c-4901"), ("CSeq", "1 REGISTER"),
@@ -639,12 +647,8 @@ def main():
         (pbx, pbx_mac, cisco, cisco_mac, 5060, cp, "PA", ss + 1, cs + 1 + len(register), ok),
         (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "PA", cs + 1 + len(register), ss + 1 + len(ok), invite),
     ]
-    for src, smac, dst, dmac, sp, dp, fl, sq, ak, pl in tcp:
-        sipcap.append(Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) /
-                      TCP(sport=sp, dport=dp, flags=fl, seq=sq, ack=ak) / Raw(pl))
-    for i, f in enumerate(sipcap):
-        f.time = 1_700_001_000.0 + i * 0.01
-    write("sip.pcap", sipcap)
+    sipcap += [tcp_frame(*row) for row in tcp]
+    write("sip.pcap", timed(sipcap, 1_700_001_000.0))
     # Modbus/TCP on the facility network: the building management server
     # polls a Schneider PowerLogic PM5560 power meter (read holding
     # registers), asks its identity (Read Device Identification, regular
@@ -677,12 +681,7 @@ def main():
         for a in answers:
             mb.append((meter, meter_mac, bms2, bms2_mac, 502, cp, "PA", sv, c, a))
             sv += len(a)
-    mbcap = []
-    for i, (src, smac, dst, dmac, sp, dp, fl, sq, ak, pl) in enumerate(mb):
-        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=fl, seq=sq, ack=ak) / Raw(pl)
-        f.time = 1_700_001_100.0 + i * 0.01
-        mbcap.append(f)
-    write("modbus.pcap", mbcap)
+    write("modbus.pcap", timed([tcp_frame(*row) for row in mb], 1_700_001_100.0))
     # WS-Discovery (UDP 3702): a Hikvision camera says Hello (its ONVIF
     # scopes name model, maker and a location the site set, which must not
     # reach the report); the video management server probes and an Axis
@@ -732,19 +731,14 @@ def main():
                    '<d:MetadataVersion>2</d:MetadataVersion></d:Hello>',
                    ' xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof" '
                    'xmlns:pub="http://schemas.microsoft.com/windows/pub/2005/07"')
-    wsdcap = []
-    for i, (src, smac, dst, dmac, sp, dp, payload) in enumerate([
-            (hik, hik_mac, mcast, mcast_mac, 3702, 3702, hello),
-            (vms, vms_mac, mcast, mcast_mac, 50123, 3702, probe),
-            (axis, axis_mac, vms, vms_mac, 3702, 50123, axis_match),
-            (prn, prn_mac, vms, vms_mac, 3702, 50123, prn_match),
-            (pc, pc_mac, mcast, mcast_mac, 3702, 3702, pc_hello),
-            (oem, oem_mac, mcast, mcast_mac, 3702, 3702, oem_hello)]):
-        f = Ether(src=smac, dst=dmac) / IP(src=src, dst=dst, ttl=1 if dst == mcast else 64) / \
-            UDP(sport=sp, dport=dp) / Raw(payload)
-        f.time = 1_700_001_200.0 + i * 0.01
-        wsdcap.append(f)
-    write("ws_discovery.pcap", wsdcap)
+    wsdcap = [udp_frame(*row, ttl=1 if row[2] == mcast else 64) for row in [
+        (hik, hik_mac, mcast, mcast_mac, 3702, 3702, hello),
+        (vms, vms_mac, mcast, mcast_mac, 50123, 3702, probe),
+        (axis, axis_mac, vms, vms_mac, 3702, 50123, axis_match),
+        (prn, prn_mac, vms, vms_mac, 3702, 50123, prn_match),
+        (pc, pc_mac, mcast, mcast_mac, 3702, 3702, pc_hello),
+        (oem, oem_mac, mcast, mcast_mac, 3702, 3702, oem_hello)]]
+    write("ws_discovery.pcap", timed(wsdcap, 1_700_001_200.0))
     print("captures written to", HERE)
 
 
