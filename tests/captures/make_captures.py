@@ -510,12 +510,14 @@ def main():
         f.time = 1_700_000_801.0 + i * 0.01
         upnp.append(f)
     write("upnp_description.pcap", upnp)
-    # BACnet/IP on a building network: a Johnson Controls field controller
-    # announces itself (I-Am) and answers a front-end's ReadPropertyMultiple
-    # of its device object; a Tridium JACE announces itself and answers two
-    # ReadProperty; the JACE routes the I-Am of a Delta MS/TP controller
-    # behind it (a source network: not the JACE's own identity); a point
-    # value read (analog input present value) names nobody.
+    # BACnet/IP on a building network: the front-end looks for devices
+    # (Who-Is) and asks one (ReadPropertyMultiple); a Johnson Controls field
+    # controller announces itself (I-Am) and answers the front-end's
+    # ReadPropertyMultiple of its device object; a Tridium JACE announces
+    # itself and answers two ReadProperty; the JACE routes the I-Am of a
+    # Delta MS/TP controller behind it (a source network: not the JACE's own
+    # identity); a point value read (analog input present value) names
+    # nobody.
     def bip(apdu, npdu=b"\x01\x00", function=0x0a):
         body = npdu + apdu
         return bytes([0x81, function]) + (4 + len(body)).to_bytes(2, "big") + body
@@ -542,9 +544,15 @@ def main():
     point = b"\x30\x04\x0c\x00\x00\x00\x01\x19\x55\x3e\x44\x41\xa0\x00\x00\x3f"
     # The routed I-Am: SNET 5, SLEN 1, SADR 0x07.
     routed = bip(i_am(50007, 8), npdu=b"\x01\x08\x00\x05\x01\x07", function=0x0b)
+    # The front-end asks: Who-Is (broadcast), then ReadPropertyMultiple of
+    # the controller's vendor-name and model-name.
+    who_is = bip(b"\x10\x08", function=0x0b)
+    rpm = bip(b"\x00\x05\x01\x0e" + device_oid(260001) + b"\x1e\x09\x79\x09\x46\x1f")
     bac = [udp_frame(src, smac, dst, dmac, 47808, 47808, payload) for src, smac, dst, dmac, payload in [
+        (bms, bms_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", who_is),
         (fec, fec_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(260001, 5), function=0x0b)),
         (jace, jace_mac, "10.50.1.255", "ff:ff:ff:ff:ff:ff", bip(i_am(1001, 36), function=0x0b)),
+        (bms, bms_mac, fec, fec_mac, rpm),
         (fec, fec_mac, bms, bms_mac, bip(rpm_ack)),
         (jace, jace_mac, bms, bms_mac, bip(rp_model)),
         (jace, jace_mac, bms, bms_mac, bip(rp_firmware)),

@@ -1298,10 +1298,15 @@ fn bacnet_identities_match_tshark() {
     }
     let obs = observations(&path);
     let mut compared = 0;
+    let mut requests = BTreeMap::new();
     for o in &obs {
         let ObsKind::Bacnet(f) = &o.kind else {
             continue;
         };
+        if let Some(r) = &f.request {
+            requests.insert(o.origin.frame, r.clone());
+            continue;
+        }
         let t = &ids[&o.origin.frame];
         assert_eq!(f.instance.map(|i| i.to_string()).as_deref(), Some(&*t[0]));
         assert_eq!(f.vendor_id.map(|i| i.to_string()).unwrap_or_default(), t[1]);
@@ -1326,7 +1331,33 @@ fn bacnet_identities_match_tshark() {
     let routed: Vec<_> = ids.iter().filter(|(_, t)| !t[3].is_empty()).collect();
     assert_eq!(routed.len(), 1);
     assert!(obs.iter().all(|o| o.origin.frame != *routed[0].0));
-    eprintln!("BACnet: {compared} messages compared");
+    // The requests: tshark's APDU type and service numbers, by name.
+    let services = tshark(
+        &path,
+        &[],
+        "bacapp.type == 0 || bacapp.unconfirmed_service == 7 || bacapp.unconfirmed_service == 8",
+        &["bacapp.confirmed_service", "bacapp.unconfirmed_service"],
+    );
+    let theirs: BTreeMap<u64, String> = services
+        .iter()
+        .map(|(frame, t)| {
+            let name = match (t[0].as_str(), t[1].as_str()) {
+                ("12", _) => "ReadProperty",
+                ("14", _) => "ReadPropertyMultiple",
+                ("15", _) => "WriteProperty",
+                (_, "7") => "Who-Has",
+                (_, "8") => "Who-Is",
+                other => panic!("service {other:?}"),
+            };
+            (*frame, name.to_string())
+        })
+        .collect();
+    assert_eq!(requests, theirs);
+    assert_eq!(requests.len(), 2);
+    eprintln!(
+        "BACnet: {compared} identities and {} requests compared",
+        requests.len()
+    );
     let r = report(path);
     let fec = device(&r, "10.50.1.10");
     assert_eq!(
@@ -1354,6 +1385,16 @@ fn bacnet_identities_match_tshark() {
         ),
         (Some("Tridium"), Some("JACE-8000"), Some("4.10.0.154"))
     );
+    // The front-end that asked is a BACnet client (its category stays the
+    // server its VMware MAC makes it); the controllers that only answered
+    // are not.
+    let client = |ip: &str| {
+        device(&r, ip)
+            .evidence
+            .iter()
+            .any(|e| e.rule.as_deref() == Some("role:bacnet-client"))
+    };
+    assert!(client("10.50.1.5") && !client("10.50.1.10") && !client("10.50.1.20"));
     // The MS/TP controller behind the JACE gave the JACE no Delta name.
     assert!(!serde_json::to_string(&r).unwrap().contains("50007"));
 }

@@ -86,6 +86,8 @@ struct Acc {
     lab: bool,
     /// Answers Modbus/TCP requests: a facility field device.
     modbus_server: bool,
+    /// Asks BACnet devices (Who-Is, ReadProperty …).
+    bacnet_client: bool,
 }
 
 /// DICOM services a device performs, from the requests it receives.
@@ -419,6 +421,7 @@ fn apply_share(
             domain_controller: false,
             lab: false,
             modbus_server: false,
+            bacnet_client: false,
         })
         .collect();
     for (o, [me, peer]) in observations.iter().zip(named) {
@@ -961,8 +964,13 @@ fn apply_share(
                 }
             }
             ObsKind::Bacnet(f) => {
-                // A building automation device naming itself.
+                // A building automation device naming itself, or asking
+                // the others (a front-end, a controller binding to peers).
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(r) = &f.request {
+                        a.bacnet_client = true;
+                        a.add(o, inputs, "bacnet", "request sent", r);
+                    }
                     let instance = f.instance.map(|i| i.to_string());
                     let vendor_id = f.vendor_id.map(|i| i.to_string());
                     a.add_present(
@@ -1364,6 +1372,17 @@ fn apply_share(
             d.category = "interface-engine".into();
             d.medical = Some(true);
             d.confidence.category = 0.5;
+        }
+        if a.bacnet_client {
+            d.evidence.push(role_evidence(
+                "BACnet client (asks the building's devices: a management front-end, or a controller binding to its peers)",
+                "role:bacnet-client".into(),
+            ));
+            if d.category == "unknown" {
+                d.category = "building-automation".into();
+                d.medical = Some(false);
+                d.confidence.category = 0.5;
+            }
         }
         if a.modbus_server {
             // In a hospital, Modbus/TCP servers are the facility's: power

@@ -29,6 +29,15 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     let fact = match (apdu.first()? >> 4, apdu.get(1)) {
         // Unconfirmed-Request, I-Am.
         (1, Some(0)) => i_am(apdu.get(2..)?)?,
+        // Unconfirmed-Request, Who-Has and Who-Is.
+        (1, Some(7)) => request("Who-Has"),
+        (1, Some(8)) => request("Who-Is"),
+        // Confirmed-Request: the service after max segments/APDU and the
+        // invoke id (and, segmented, the sequence number and window).
+        (0, _) => {
+            let at = if apdu[0] & 0x08 != 0 { 5 } else { 3 };
+            request(confirmed_service(*apdu.get(at)?)?)
+        }
         // Complex-ACK (not segmented): ReadProperty (12) and
         // ReadPropertyMultiple (14).
         (3, _) if apdu[0] & 0x08 == 0 => match apdu.get(2)? {
@@ -39,6 +48,34 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         _ => return None,
     };
     Some(ObsKind::Bacnet(Box::new(fact)))
+}
+
+/// A client's request, by its service's name.
+fn request(service: &str) -> BacnetFact {
+    BacnetFact {
+        request: Some(service.to_string()),
+        ..Default::default()
+    }
+}
+
+/// The name of a confirmed service (ASHRAE 135 21, BACnetConfirmedServiceChoice),
+/// for the services a front-end or a controller uses.
+fn confirmed_service(choice: u8) -> Option<&'static str> {
+    Some(match choice {
+        0 => "AcknowledgeAlarm",
+        5 => "SubscribeCOV",
+        6 => "AtomicReadFile",
+        7 => "AtomicWriteFile",
+        12 => "ReadProperty",
+        14 => "ReadPropertyMultiple",
+        15 => "WriteProperty",
+        16 => "WritePropertyMultiple",
+        17 => "DeviceCommunicationControl",
+        20 => "ReinitializeDevice",
+        26 => "ReadRange",
+        28 => "SubscribeCOVProperty",
+        _ => return None,
+    })
 }
 
 /// The APDU of an NPDU, if it holds one from its sender's own network.

@@ -391,6 +391,11 @@ pub struct BacnetFact {
     pub application_software: Option<String>,
     /// `object-name` (77): the device's name on the building network.
     pub object_name: Option<String>,
+    /// A request the sender made of the building's devices (`Who-Is`,
+    /// `ReadProperty`, `WriteProperty` …): it is a client, a front-end or
+    /// a controller binding to its peers.
+    #[serde(default)]
+    pub request: Option<String>,
 }
 
 impl WifiFact {
