@@ -10,7 +10,8 @@ discovery, Windows browser announcements, DHCPv6 client messages,
 Kerberos logons and CLDAP pings of domain members, mDNS records naming
 make and model, FHIR Device resources, a UPnP device description, BACnet/IP
 device objects, SIP phones, call server and scanner, a Modbus/TCP
-power meter naming itself, and cameras, a printer and a PC in WS-Discovery. Each tunnel file
+power meter naming itself, cameras, a printer and a PC in WS-Discovery,
+and EtherNet/IP devices answering List Identity. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -747,6 +748,26 @@ def main():
         (pc, pc_mac, mcast, mcast_mac, 3702, 3702, pc_hello),
         (oem, oem_mac, mcast, mcast_mac, 3702, 3702, oem_hello)]]
     write("ws_discovery.pcap", timed(wsdcap, 1_700_001_200.0))
+    # EtherNet/IP List Identity (UDP 44818): the facility engineering
+    # workstation asks by broadcast; an Allen-Bradley 1756-EN2T adapter of
+    # the air-handling PLC and a Stratix managed switch answer.
+    def list_identity(items=b"", count=None):
+        data = b"" if count is None else count.to_bytes(2, "little") + items
+        return b"\x63\x00" + len(data).to_bytes(2, "little") + bytes(20) + data
+
+    def identity(ip, vendor, devtype, code, rev, serial, name):
+        item = (b"\x01\x00" + b"\x00\x02\xaf\x12" + bytes(int(x) for x in ip.split(".")) + bytes(8) +
+                vendor.to_bytes(2, "little") + devtype.to_bytes(2, "little") + code.to_bytes(2, "little") +
+                bytes(rev) + b"\x30\x00" + serial.to_bytes(4, "little") + bytes([len(name)]) + name + b"\x03")
+        return list_identity(b"\x0c\x00" + len(item).to_bytes(2, "little") + item, 1)
+    ews, ews_mac = "10.70.0.5", "00:50:56:70:00:05"
+    plc, plc_mac = "10.70.0.10", "00:00:bc:70:00:10"
+    sw, sw_mac = "10.70.0.2", "00:00:bc:70:00:02"
+    enip = [udp_frame(*row) for row in [
+        (ews, ews_mac, "10.70.0.255", "ff:ff:ff:ff:ff:ff", 44818, 44818, list_identity()),
+        (plc, plc_mac, ews, ews_mac, 44818, 44818, identity(plc, 1, 12, 166, (10, 7), 0x00C0FFEE, b"1756-EN2T/D")),
+        (sw, sw_mac, ews, ews_mac, 44818, 44818, identity(sw, 1, 44, 123, (15, 2), 0x61A2B3C4, b"Stratix 5700"))]]
+    write("enip_identity.pcap", timed(enip, 1_700_001_300.0))
     print("captures written to", HERE)
 
 

@@ -1851,3 +1851,99 @@ fn ws_discovery_matches_tshark() {
         assert!(!json.contains(private), "{private} in the report");
     }
 }
+
+/// EtherNet/IP List Identity: on every answer tshark decodes, the vendor
+/// id, product code, revision, serial and product name equal tshark's (the
+/// device type by its CIP number); the broadcast request names nobody; the
+/// adapter and the switch are named by them.
+#[test]
+fn enip_identities_match_tshark() {
+    let path = repo("tests/captures/enip_identity.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "enip.lir.vendor",
+        &[
+            "enip.lir.vendor",
+            "enip.lir.devtype",
+            "enip.lir.prodcode",
+            "enip.lir.revision",
+            "enip.lir.serial",
+            "enip.lir.name",
+        ],
+    );
+    let theirs: BTreeMap<u64, Vec<String>> = theirs
+        .into_iter()
+        .map(|(frame, t)| {
+            let vendor = u16::from_str_radix(t[0].trim_start_matches("0x"), 16).unwrap();
+            let rev: u16 = t[3].parse().unwrap();
+            let devtype = match t[1].as_str() {
+                "12" => "Communications Adapter".to_string(),
+                "44" => "Managed Ethernet Switch".to_string(),
+                other => other.to_string(),
+            };
+            (
+                frame,
+                vec![
+                    vendor.to_string(),
+                    devtype,
+                    t[2].clone(),
+                    format!("{}.{:03}", rev >> 8, rev & 0xff),
+                    t[4].clone(),
+                    t[5].clone(),
+                ],
+            )
+        })
+        .collect();
+    let ours: BTreeMap<u64, Vec<String>> = observations(&path)
+        .iter()
+        .filter_map(|o| {
+            let ObsKind::EnipIdentity(f) = &o.kind else {
+                return None;
+            };
+            Some((
+                o.origin.frame,
+                vec![
+                    f.vendor_id.to_string(),
+                    f.device_type.clone(),
+                    f.product_code.to_string(),
+                    f.revision.clone(),
+                    f.serial.clone(),
+                    f.product_name.clone().unwrap_or_default(),
+                ],
+            ))
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 2);
+    eprintln!("EtherNet/IP: {} identities compared", ours.len());
+    let r = report(path);
+    let ident = |ip: &str| {
+        let d = device(&r, ip);
+        (
+            d.vendor.as_deref(),
+            d.model.as_deref(),
+            d.firmware.as_deref(),
+            d.category.as_str(),
+        )
+    };
+    assert_eq!(
+        ident("10.70.0.10"),
+        (
+            Some("Rockwell Automation"),
+            Some("1756-EN2T/D"),
+            Some("10.007"),
+            "building-automation"
+        )
+    );
+    assert_eq!(
+        ident("10.70.0.2"),
+        (
+            Some("Rockwell Automation"),
+            Some("Stratix 5700"),
+            Some("15.002"),
+            "network-device"
+        )
+    );
+    assert_ne!(ident("10.70.0.5").3, "building-automation");
+}

@@ -471,6 +471,7 @@ fn apply_share(
             ObsKind::Sip(_) => "sip",
             ObsKind::Modbus(_) => "modbus",
             ObsKind::WsDiscovery(_) => "ws-discovery",
+            ObsKind::EnipIdentity(_) => "enip",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
@@ -1024,6 +1025,30 @@ fn apply_share(
                             ("ModelName", &f.model_name),
                         ],
                     );
+                }
+            }
+            ObsKind::EnipIdentity(f) => {
+                // A PLC, drive or adapter naming itself.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.add(
+                        o,
+                        inputs,
+                        "enip",
+                        "vendor identifier",
+                        &f.vendor_id.to_string(),
+                    );
+                    a.add(o, inputs, "enip", "device type", &f.device_type);
+                    a.add(
+                        o,
+                        inputs,
+                        "enip",
+                        "product code",
+                        &f.product_code.to_string(),
+                    );
+                    a.add(o, inputs, "enip", "revision", &f.revision);
+                    a.add(o, inputs, "enip", "serial", &f.serial);
+                    a.serial.get_or_insert(f.serial.clone());
+                    a.add_present(o, inputs, "enip", &[("product name", &f.product_name)]);
                 }
             }
             ObsKind::WsDiscovery(f) => {

@@ -12,6 +12,7 @@ pub mod dhcp;
 pub mod dhcp6;
 pub mod dicom;
 pub mod dns;
+pub mod enip;
 pub mod fhir;
 pub mod ftp;
 pub mod hl7;
@@ -39,9 +40,10 @@ pub mod x509;
 
 pub use obs::{
     BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
-    FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact, ModbusFact, NtlmFact,
-    ObsKind, Observation, Origin, PresentationContext, Side, SipFact, SnmpFact, SsdpFact,
-    TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName, WsDiscoveryFact,
+    EnipIdentityFact, FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact,
+    ModbusFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext, Side, SipFact,
+    SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
+    WsDiscoveryFact,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -448,6 +450,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         syslog::parse_ntp(payload)
     } else if either(47808) {
         bacnet::parse(payload)
+    } else if either(44818) {
+        enip::parse(payload)
     } else if either(3702) {
         wsd::parse(payload)
     } else if either(5060) || sip::probe(payload) {
@@ -515,6 +519,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(47808, 47808, data);
     let _ = on_datagram(5060, 5060, data);
     let _ = on_datagram(3702, 40000, data);
+    let _ = on_datagram(44818, 40000, data);
     let _ = wlan::parse_management(data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);

@@ -340,6 +340,24 @@ pub struct WsDiscoveryFact {
     pub name: Option<String>,
 }
 
+/// An EtherNet/IP device's CIP Identity (its List Identity answer); boxed
+/// in [`ObsKind::EnipIdentity`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EnipIdentityFact {
+    /// CIP vendor id (ODVA's registry).
+    pub vendor_id: u16,
+    /// CIP device type, by name where known.
+    pub device_type: String,
+    /// The vendor's product code.
+    pub product_code: u16,
+    /// Major.minor revision (minor in three digits, as the makers write it).
+    pub revision: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Product name.
+    pub product_name: Option<String>,
+}
+
 /// A UPnP device description's root device (served over HTTP at the URL
 /// its SSDP announcements give).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -819,6 +837,8 @@ pub enum ObsKind {
     Modbus(Box<ModbusFact>),
     /// A WS-Discovery Hello or ProbeMatches.
     WsDiscovery(Box<WsDiscoveryFact>),
+    /// An EtherNet/IP List Identity answer.
+    EnipIdentity(Box<EnipIdentityFact>),
 }
 
 impl ObsKind {
