@@ -809,6 +809,28 @@ mod tests {
     }
 
     #[test]
+    fn camera_web_servers_name_their_maker() {
+        let classified = |value: &str| {
+            let mut d = Device {
+                category: "unknown".into(),
+                evidence: vec![evidence("http", "Server", value)],
+                ..Default::default()
+            };
+            classify(&mut d, kb());
+            (d.vendor, d.category)
+        };
+        for banner in ["App-webs/", "DNVRS-Webs", "Hikvision-Webs"] {
+            assert_eq!(
+                classified(banner),
+                (Some("Hikvision".to_string()), "iot".to_string()),
+                "{banner}"
+            );
+        }
+        // Another maker's server that merely mentions web servers is not one.
+        assert_eq!(classified("nginx/1.18.0 (webs)").1, "unknown");
+    }
+
+    #[test]
     fn ssdp_announcements_name_routers_printers_and_windows() {
         let classified = |field: &str, value: &str| {
             let mut d = Device {
