@@ -84,6 +84,32 @@ fn device<'r>(
         .unwrap_or_else(|| panic!("no device {ip}"))
 }
 
+/// A device's (vendor, model, firmware, category).
+fn identity<'r>(
+    r: &'r wardwatch_model::report::Report,
+    ip: &str,
+) -> (Option<&'r str>, Option<&'r str>, Option<&'r str>, &'r str) {
+    let d = device(r, ip);
+    (
+        d.vendor.as_deref(),
+        d.model.as_deref(),
+        d.firmware.as_deref(),
+        d.category.as_str(),
+    )
+}
+
+/// The facts of `path` that `row` reads (it gives `None` for the others),
+/// by the frame they came from.
+fn facts_by_frame(
+    path: &Path,
+    row: impl Fn(&ObsKind) -> Option<Vec<String>>,
+) -> BTreeMap<u64, Vec<String>> {
+    observations(path)
+        .iter()
+        .filter_map(|o| Some((o.origin.frame, row(&o.kind)?)))
+        .collect()
+}
+
 /// tshark writes "Name (uid)"; keep the uid.
 fn uid_of(s: &str) -> String {
     let s = s.trim().trim_end_matches(')');
@@ -1535,36 +1561,22 @@ fn sip_messages_match_tshark() {
             "sip.Server",
         ],
     );
-    let ours: BTreeMap<u64, Vec<String>> = observations(&path)
-        .iter()
-        .filter_map(|o| {
-            let ObsKind::Sip(f) = &o.kind else {
-                return None;
-            };
-            Some((
-                o.origin.frame,
-                vec![
-                    f.method.clone().unwrap_or_default(),
-                    f.status.map(|s| s.to_string()).unwrap_or_default(),
-                    f.user_agent.clone().unwrap_or_default(),
-                    f.server.clone().unwrap_or_default(),
-                ],
-            ))
-        })
-        .collect();
+    let ours = facts_by_frame(&path, |k| {
+        let ObsKind::Sip(f) = k else {
+            return None;
+        };
+        Some(vec![
+            f.method.clone().unwrap_or_default(),
+            f.status.map(|s| s.to_string()).unwrap_or_default(),
+            f.user_agent.clone().unwrap_or_default(),
+            f.server.clone().unwrap_or_default(),
+        ])
+    });
     assert_eq!(ours, theirs);
     assert_eq!(ours.len(), 25);
     eprintln!("SIP: {} messages compared", ours.len());
     let r = report(path);
-    let ident = |ip: &str| {
-        let d = device(&r, ip);
-        (
-            d.vendor.as_deref(),
-            d.model.as_deref(),
-            d.firmware.as_deref(),
-            d.category.as_str(),
-        )
-    };
+    let ident = |ip: &str| identity(&r, ip);
     assert_eq!(
         ident("10.20.0.31"),
         (
@@ -1656,33 +1668,27 @@ fn modbus_answers_match_tshark() {
                 )
             })
             .collect();
-        let ours: BTreeMap<u64, Vec<String>> = observations(path)
-            .iter()
-            .filter_map(|o| {
-                let ObsKind::Modbus(f) = &o.kind else {
-                    return None;
-                };
-                let objects: Vec<String> = [
-                    (0, &f.vendor),
-                    (1, &f.product_code),
-                    (2, &f.revision),
-                    (4, &f.product_name),
-                    (5, &f.model_name),
-                ]
-                .into_iter()
-                .filter_map(|(id, v)| Some(format!("{id}={}", v.as_ref()?)))
-                .collect();
-                Some((
-                    o.origin.frame,
-                    vec![
-                        f.unit.to_string(),
-                        f.function.to_string(),
-                        f.exception.map(|e| e.to_string()).unwrap_or_default(),
-                        objects.join(","),
-                    ],
-                ))
-            })
+        let ours = facts_by_frame(path, |k| {
+            let ObsKind::Modbus(f) = k else {
+                return None;
+            };
+            let objects: Vec<String> = [
+                (0, &f.vendor),
+                (1, &f.product_code),
+                (2, &f.revision),
+                (4, &f.product_name),
+                (5, &f.model_name),
+            ]
+            .into_iter()
+            .filter_map(|(id, v)| Some(format!("{id}={}", v.as_ref()?)))
             .collect();
+            Some(vec![
+                f.unit.to_string(),
+                f.function.to_string(),
+                f.exception.map(|e| e.to_string()).unwrap_or_default(),
+                objects.join(","),
+            ])
+        });
         assert_eq!(ours, theirs, "{}", path.display());
         compared += ours.len();
     }
@@ -1806,30 +1812,24 @@ fn ws_discovery_matches_tshark() {
             ))
         })
         .collect();
-    let ours: BTreeMap<u64, Vec<String>> = observations(&path)
-        .iter()
-        .filter_map(|o| {
-            let ObsKind::WsDiscovery(f) = &o.kind else {
-                return None;
-            };
-            Some((
-                o.origin.frame,
-                vec![
-                    f.message.clone(),
-                    f.types.join(" "),
-                    f.hardware.clone().unwrap_or_default(),
-                    f.name.clone().unwrap_or_default(),
-                ],
-            ))
-        })
-        .collect();
+    let ours = facts_by_frame(&path, |k| {
+        let ObsKind::WsDiscovery(f) = k else {
+            return None;
+        };
+        Some(vec![
+            f.message.clone(),
+            f.types.join(" "),
+            f.hardware.clone().unwrap_or_default(),
+            f.name.clone().unwrap_or_default(),
+        ])
+    });
     assert_eq!(ours, expected);
     assert_eq!(ours.len(), 5);
     eprintln!("WS-Discovery: {} messages compared", ours.len());
     let r = report(path);
     let ident = |ip: &str| {
-        let d = device(&r, ip);
-        (d.vendor.as_deref(), d.model.as_deref(), d.category.as_str())
+        let (vendor, model, _, category) = identity(&r, ip);
+        (vendor, model, category)
     };
     assert_eq!(
         ident("10.60.0.21"),
@@ -1895,38 +1895,24 @@ fn enip_identities_match_tshark() {
             )
         })
         .collect();
-    let ours: BTreeMap<u64, Vec<String>> = observations(&path)
-        .iter()
-        .filter_map(|o| {
-            let ObsKind::EnipIdentity(f) = &o.kind else {
-                return None;
-            };
-            Some((
-                o.origin.frame,
-                vec![
-                    f.vendor_id.to_string(),
-                    f.device_type.clone(),
-                    f.product_code.to_string(),
-                    f.revision.clone(),
-                    f.serial.clone(),
-                    f.product_name.clone().unwrap_or_default(),
-                ],
-            ))
-        })
-        .collect();
+    let ours = facts_by_frame(&path, |k| {
+        let ObsKind::EnipIdentity(f) = k else {
+            return None;
+        };
+        Some(vec![
+            f.vendor_id.to_string(),
+            f.device_type.clone(),
+            f.product_code.to_string(),
+            f.revision.clone(),
+            f.serial.clone(),
+            f.product_name.clone().unwrap_or_default(),
+        ])
+    });
     assert_eq!(ours, theirs);
     assert_eq!(ours.len(), 2);
     eprintln!("EtherNet/IP: {} identities compared", ours.len());
     let r = report(path);
-    let ident = |ip: &str| {
-        let d = device(&r, ip);
-        (
-            d.vendor.as_deref(),
-            d.model.as_deref(),
-            d.firmware.as_deref(),
-            d.category.as_str(),
-        )
-    };
+    let ident = |ip: &str| identity(&r, ip);
     assert_eq!(
         ident("10.70.0.10"),
         (
