@@ -11,7 +11,7 @@ Kerberos logons and CLDAP pings of domain members, mDNS records naming
 make and model, FHIR Device resources, a UPnP device description, BACnet/IP
 device objects, SIP phones, call server and scanner, a Modbus/TCP
 power meter naming itself, cameras, a printer and a PC in WS-Discovery,
-and EtherNet/IP devices answering List Identity. Each tunnel file
+EtherNet/IP devices answering List Identity, and CEF/LEEF syslog. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -768,6 +768,20 @@ def main():
         (plc, plc_mac, ews, ews_mac, 44818, 44818, identity(plc, 1, 12, 166, (10, 7), 0x00C0FFEE, b"1756-EN2T/D")),
         (sw, sw_mac, ews, ews_mac, 44818, 44818, identity(sw, 1, 44, 123, (15, 2), 0x61A2B3C4, b"Stratix 5700"))]]
     write("enip_identity.pcap", timed(enip, 1_700_001_300.0))
+    # Syslog to the SIEM collector in CEF and LEEF: the edge firewall and an
+    # archive server name their product in the format's header; the event
+    # fields (a user, a patient's name in a free-text field) must not reach
+    # the report.
+    siem, siem_mac = "10.80.0.9", "00:50:56:80:00:09"
+    fw, fw_mac = "10.80.0.1", "00:1b:17:80:00:01"
+    arch, arch_mac = "10.80.0.20", "00:50:56:80:00:20"
+    logs = [udp_frame(*row) for row in [
+        (fw, fw_mac, siem, siem_mac, 51514, 514,
+         b"<134>Nov 25 10:00:00 fw-edge CEF:0|Palo Alto Networks|PAN-OS|10.1.6|end|TRAFFIC|1|src=10.40.3.9 suser=jdoe"),
+        (arch, arch_mac, siem, siem_mac, 51515, 514,
+         b"<13>1 2026-11-25T10:00:01Z archive-1 pacsd - - - LEEF:1.0|Acme Imaging|PACS Archive|7.2|login|"
+         b"usrName=rad1\tmsg=study for DOE^JANE opened")]]
+    write("syslog_cef.pcap", timed(logs, 1_700_001_400.0))
     print("captures written to", HERE)
 
 

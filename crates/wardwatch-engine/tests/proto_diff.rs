@@ -1933,3 +1933,55 @@ fn enip_identities_match_tshark() {
     );
     assert_ne!(ident("10.70.0.5").3, "building-automation");
 }
+
+/// CEF and LEEF syslog: the vendor, product and version each message's
+/// header names equal the bar-separated fields of tshark's syslog.msg; they
+/// are the sender's evidence (not its identity: a log relay forwards other
+/// products' messages), and no event field reaches the report.
+#[test]
+fn cef_and_leef_products_match_tshark() {
+    let path = repo("tests/captures/syslog_cef.pcap");
+    let theirs: BTreeMap<u64, Vec<String>> = tshark(&path, &[], "syslog", &["syslog.msg"])
+        .into_iter()
+        .map(|(frame, t)| {
+            let (format, at) = ["CEF:", "LEEF:"]
+                .iter()
+                .find_map(|f| t[0].find(f).map(|i| (f.trim_end_matches(':'), i)))
+                .expect("CEF or LEEF");
+            let fields: Vec<&str> = t[0][at..].split('|').collect();
+            let row = [format, fields[1], fields[2], fields[3]];
+            (frame, row.iter().map(|s| s.to_string()).collect())
+        })
+        .collect();
+    let ours = facts_by_frame(&path, |k| {
+        let ObsKind::Syslog {
+            product: Some(p), ..
+        } = k
+        else {
+            return None;
+        };
+        Some(vec![
+            p.format.clone(),
+            p.vendor.clone(),
+            p.product.clone(),
+            p.version.clone().unwrap_or_default(),
+        ])
+    });
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 2);
+    eprintln!("CEF/LEEF: {} headers compared", ours.len());
+    let r = report(path);
+    let fw = device(&r, "10.80.0.1");
+    let said = |field: &str| {
+        fw.evidence
+            .iter()
+            .find(|e| e.source == "syslog" && e.field == field)
+            .map(|e| e.value.as_str())
+    };
+    assert_eq!(said("CEF vendor"), Some("Palo Alto Networks"));
+    assert_eq!(said("CEF version"), Some("10.1.6"));
+    let json = serde_json::to_string(&r).unwrap();
+    for private in ["jdoe", "DOE^JANE", "rad1", "study for"] {
+        assert!(!json.contains(private), "{private} in the report");
+    }
+}

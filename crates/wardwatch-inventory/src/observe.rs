@@ -784,7 +784,12 @@ fn apply_share(
                     a.add(o, inputs, protocol.clone(), "remote access", detail);
                 }
             }
-            ObsKind::Syslog { hostname, app, .. } => {
+            ObsKind::Syslog {
+                hostname,
+                app,
+                product,
+                ..
+            } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(h) = hostname {
                         a.hostname.get_or_insert(h.clone());
@@ -792,6 +797,15 @@ fn apply_share(
                     }
                     if let Some(x) = app {
                         a.add(o, inputs, "syslog", "APP-NAME", x);
+                    }
+                    // The product a CEF or LEEF header names.
+                    if let Some(p) = product {
+                        let f = |field: &str| format!("{} {field}", p.format);
+                        a.add(o, inputs, "syslog", f("vendor"), &p.vendor);
+                        a.add(o, inputs, "syslog", f("product"), &p.product);
+                        if let Some(v) = &p.version {
+                            a.add(o, inputs, "syslog", f("version"), v);
+                        }
                     }
                 }
             }

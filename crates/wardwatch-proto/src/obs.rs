@@ -358,6 +358,21 @@ pub struct EnipIdentityFact {
     pub product_name: Option<String>,
 }
 
+/// The sending product of a CEF (ArcSight Common Event Format) or LEEF
+/// (IBM QRadar Log Event Extended Format) syslog message: the header
+/// fields after the format's version; boxed in [`ObsKind::Syslog`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SyslogProduct {
+    /// `CEF` or `LEEF`.
+    pub format: String,
+    /// Device Vendor.
+    pub vendor: String,
+    /// Device Product.
+    pub product: String,
+    /// Device Version.
+    pub version: Option<String>,
+}
+
 /// A UPnP device description's root device (served over HTTP at the URL
 /// its SSDP announcements give).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -786,6 +801,10 @@ pub enum ObsKind {
         hostname: Option<String>,
         /// APP-NAME or TAG.
         app: Option<String>,
+        /// The product a CEF or LEEF message's header names (never its
+        /// event fields).
+        #[serde(default)]
+        product: Option<Box<SyslogProduct>>,
     },
     /// An NTP header.
     Ntp {

@@ -1,8 +1,48 @@
 //! Syslog (UDP 514) and NTP (UDP 123) headers. From syslog only the
-//! header's host name and application are kept — never the message, which
-//! may carry patient data.
+//! header's host name and application are kept, and the vendor, product and
+//! version a CEF or LEEF message names in its own header — never the
+//! message, which may carry patient data.
 
-use crate::obs::ObsKind;
+use crate::obs::{ObsKind, SyslogProduct};
+
+/// The vendor, product and version of a CEF (`CEF:0|Vendor|Product|Version|…`)
+/// or LEEF (`LEEF:1.0|Vendor|Product|Version|…`) message within `msg`;
+/// `\|` is an escaped bar. Only those three fields are read.
+fn cef_or_leef(msg: &str) -> Option<SyslogProduct> {
+    let (format, at) = ["CEF:", "LEEF:"]
+        .iter()
+        .find_map(|f| msg.find(f).map(|i| (f.trim_end_matches(':'), i + f.len())))?;
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = msg.get(at..)?.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => field.extend(chars.next()),
+            '|' => {
+                fields.push(std::mem::take(&mut field));
+                if fields.len() == 4 {
+                    break;
+                }
+            }
+            _ => field.push(c),
+        }
+    }
+    // A header cut before its version's bar still names vendor and product.
+    if fields.len() < 4 && !field.is_empty() {
+        fields.push(field);
+    }
+    let text = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| crate::bytes::text_opt(f.as_bytes(), 64))
+    };
+    Some(SyslogProduct {
+        format: format.to_string(),
+        vendor: text(1)?,
+        product: text(2)?,
+        version: text(3),
+    })
+}
 
 /// Parses an RFC 5424 or RFC 3164 header.
 pub fn parse_syslog(b: &[u8]) -> Option<ObsKind> {
@@ -30,6 +70,7 @@ pub fn parse_syslog(b: &[u8]) -> Option<ObsKind> {
         severity: (pri & 7) as u8,
         hostname: host.filter(|h| !h.is_empty() && h != "-"),
         app: app.filter(|a| !a.is_empty() && a != "-"),
+        product: cef_or_leef(rest).map(Box::new),
     })
 }
 
@@ -79,5 +120,39 @@ mod tests {
             (Some("monitor-7"), Some("vitals"))
         );
         assert!(parse_syslog(b"no").is_none());
+    }
+
+    #[test]
+    fn cef_and_leef_name_the_product_and_nothing_of_the_event() {
+        let product = |b: &[u8]| match parse_syslog(b) {
+            Some(ObsKind::Syslog { product, .. }) => product.map(|p| *p),
+            _ => panic!("not syslog"),
+        };
+        let cef = product(
+            b"<134>Nov 25 10:00:00 fw-edge CEF:0|Palo Alto Networks|PAN-OS|10.1.6|end|TRAFFIC|1|src=10.40.3.9 suser=jdoe",
+        )
+        .expect("CEF");
+        assert_eq!(
+            (
+                cef.format.as_str(),
+                cef.vendor.as_str(),
+                cef.product.as_str(),
+                cef.version.as_deref()
+            ),
+            ("CEF", "Palo Alto Networks", "PAN-OS", Some("10.1.6"))
+        );
+        assert!(!format!("{cef:?}").contains("jdoe"));
+        let leef = product(b"<13>1 2026-11-25T10:00:00Z pacs-1 - - - - LEEF:1.0|Acme|PACS\\|Archive|7.2|login|usrName=x")
+            .expect("LEEF");
+        assert_eq!(
+            (
+                leef.vendor.as_str(),
+                leef.product.as_str(),
+                leef.version.as_deref()
+            ),
+            ("Acme", "PACS|Archive", Some("7.2"))
+        );
+        assert!(product(b"<134>Nov 25 10:00:00 host app: CEF:0|only-vendor").is_none());
+        assert!(product(b"<134>Nov 25 10:00:00 host app: plain message").is_none());
     }
 }
