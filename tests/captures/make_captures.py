@@ -74,6 +74,14 @@ def tcp_frame(src, smac, dst, dmac, sport, dport, flags, seq, ack, payload):
         TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack) / Raw(payload)
 
 
+def handshake(client, cmac, server, smac, cport, sport, cseq, sseq):
+    """tcp_frame rows of a three-way handshake; the data then starts at
+    cseq + 1 and sseq + 1."""
+    return [(client, cmac, server, smac, cport, sport, "S", cseq, 0, b""),
+            (server, smac, client, cmac, sport, cport, "SA", sseq, cseq + 1, b""),
+            (client, cmac, server, smac, cport, sport, "A", cseq + 1, sseq + 1, b"")]
+
+
 def timed(frames, t0):
     """The frames 10 ms apart from t0."""
     for i, f in enumerate(frames):
@@ -647,10 +655,7 @@ def main():
                  sdp)
     cs, ss, cp = 7000, 9000, 51000
     half = len(register) // 2
-    tcp = [
-        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "S", cs, 0, b""),
-        (pbx, pbx_mac, cisco, cisco_mac, 5060, cp, "SA", ss, cs + 1, b""),
-        (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "A", cs + 1, ss + 1, b""),
+    tcp = handshake(cisco, cisco_mac, pbx, pbx_mac, cp, 5060, cs, ss) + [
         (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "A", cs + 1, ss + 1, register[:half]),
         (cisco, cisco_mac, pbx, pbx_mac, cp, 5060, "PA", cs + 1 + half, ss + 1, register[half:]),
         (pbx, pbx_mac, cisco, cisco_mac, 5060, cp, "PA", ss + 1, cs + 1 + len(register), ok),
@@ -680,9 +685,7 @@ def main():
         (mbap(3, b"\x06\x0f\xa0\x00\x01"), [mbap(3, b"\x86\x02")]),
     ]
     cs, ss, cp = 3000, 8000, 50502
-    mb = [(bms2, bms2_mac, meter, meter_mac, cp, 502, "S", cs, 0, b""),
-          (meter, meter_mac, bms2, bms2_mac, 502, cp, "SA", ss, cs + 1, b""),
-          (bms2, bms2_mac, meter, meter_mac, cp, 502, "A", cs + 1, ss + 1, b"")]
+    mb = handshake(bms2, bms2_mac, meter, meter_mac, cp, 502, cs, ss)
     c, sv = cs + 1, ss + 1
     for req, answers in exchanges:
         mb.append((bms2, bms2_mac, meter, meter_mac, cp, 502, "PA", c, sv, req))

@@ -52,7 +52,7 @@ pub(crate) fn periodic_by_design(port: u16) -> bool {
 type At = Option<(u16, u64, i64)>;
 /// Per (client, server, protocol): failures, users, sample observations.
 type Failures<'o> =
-    BTreeMap<(IpAddr, IpAddr, String), (u64, BTreeSet<String>, Vec<&'o Observation>)>;
+    BTreeMap<(IpAddr, IpAddr, &'o str), (u64, BTreeSet<&'o str>, Vec<&'o Observation>)>;
 /// Per exposed (server, port): clients, first pair, connections, last.
 type Inbound<'p> = BTreeMap<(IpAddr, u16), (BTreeSet<IpAddr>, &'p PairStats, u64, i64)>;
 /// Per (medical device, external peer): first pair, connections, last, ports.
@@ -535,17 +535,13 @@ pub(crate) fn brute_force(
             ObsKind::Sip(f) if f.refused_registration => ("sip", ""),
             _ => continue,
         };
-        {
-            let e = fails
-                .entry((o.client.0, o.server.0, protocol.to_string()))
-                .or_default();
-            e.0 += 1;
-            if e.1.len() < 16 && !user.is_empty() {
-                e.1.insert(user.to_string());
-            }
-            if e.2.len() < 5 {
-                e.2.push(o);
-            }
+        let e = fails.entry((o.client.0, o.server.0, protocol)).or_default();
+        e.0 += 1;
+        if e.1.len() < 16 && !user.is_empty() {
+            e.1.insert(user);
+        }
+        if e.2.len() < 5 {
+            e.2.push(o);
         }
     }
     let mut by_login: BTreeSet<(IpAddr, IpAddr)> = BTreeSet::new();

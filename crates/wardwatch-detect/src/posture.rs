@@ -330,9 +330,12 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                     ));
                 }
             }
-            ObsKind::Sip(f) if f.method.is_some() => {
-                if let Some(tool) = f.user_agent.as_deref().and_then(sip_scanner) {
-                    out.raise(sip_scan(ctx, o, f.method.as_deref().unwrap_or("?"), tool));
+            // A request (not an answer) from an attack tool.
+            ObsKind::Sip(f) => {
+                if let (Some(method), Some(tool)) =
+                    (&f.method, f.user_agent.as_deref().and_then(sip_scanner))
+                {
+                    out.raise(sip_scan(ctx, o, method, tool));
                 }
             }
             ObsKind::Hl7Message(m) if ctx.is_public(&o.server.0) || ctx.is_public(&o.client.0) => {

@@ -1383,57 +1383,61 @@ fn apply_share(
             d.medical = Some(true);
             d.confidence.category = 0.7;
         }
-        // Infrastructure roles from behaviour: answering DNS, handing out
-        // DHCP leases, taking domain members' logons and pings.
+        // Roles from behaviour: answering DNS, handing out DHCP leases,
+        // taking domain members' logons and pings, receiving HL7, asking
+        // BACnet devices, answering Modbus (in a hospital the facility's:
+        // power meters, UPS and generator controllers, chillers,
+        // medical-gas alarm panels). Each says so in the evidence (HL7
+        // aside) and, in this order, names the category of a device
+        // nothing else named.
         let dns = d
             .services
             .iter()
             .any(|s| s.port == 53 && s.proto.as_deref() == Some("dns"));
-        for (on, role) in [
-            (dns, "DNS server"),
-            (a.dhcp_server, "DHCP server"),
-            (a.domain_controller, "domain controller"),
-        ] {
+        let roles = [
+            (dns, Some(("DNS server", "dns-server")), "server", false),
+            (
+                a.dhcp_server,
+                Some(("DHCP server", "dhcp-server")),
+                "server",
+                false,
+            ),
+            (
+                a.domain_controller,
+                Some(("domain controller", "domain-controller")),
+                "server",
+                false,
+            ),
+            (a.hl7_receiver, None, "interface-engine", true),
+            (
+                a.bacnet_client,
+                Some((
+                    "BACnet client (asks the building's devices: a management front-end, or a controller binding to its peers)",
+                    "bacnet-client",
+                )),
+                "building-automation",
+                false,
+            ),
+            (
+                a.modbus_server,
+                Some((
+                    "Modbus/TCP server (answers a controller's requests)",
+                    "modbus-server",
+                )),
+                "building-automation",
+                false,
+            ),
+        ];
+        for (on, said, category, medical) in roles {
             if !on {
                 continue;
             }
-            d.evidence.push(role_evidence(
-                role,
-                format!("role:{}", role.to_lowercase().replace(' ', "-")),
-            ));
-            if d.category == "unknown" {
-                d.category = "server".into();
-                d.medical = Some(false);
-                d.confidence.category = 0.5;
+            if let Some((why, rule)) = said {
+                d.evidence.push(role_evidence(why, format!("role:{rule}")));
             }
-        }
-        if a.hl7_receiver && d.category == "unknown" {
-            d.category = "interface-engine".into();
-            d.medical = Some(true);
-            d.confidence.category = 0.5;
-        }
-        if a.bacnet_client {
-            d.evidence.push(role_evidence(
-                "BACnet client (asks the building's devices: a management front-end, or a controller binding to its peers)",
-                "role:bacnet-client".into(),
-            ));
             if d.category == "unknown" {
-                d.category = "building-automation".into();
-                d.medical = Some(false);
-                d.confidence.category = 0.5;
-            }
-        }
-        if a.modbus_server {
-            // In a hospital, Modbus/TCP servers are the facility's: power
-            // meters, UPS and generator controllers, chillers, medical-gas
-            // alarm panels.
-            d.evidence.push(role_evidence(
-                "Modbus/TCP server (answers a controller's requests)",
-                "role:modbus-server".into(),
-            ));
-            if d.category == "unknown" {
-                d.category = "building-automation".into();
-                d.medical = Some(false);
+                d.category = category.into();
+                d.medical = Some(medical);
                 d.confidence.category = 0.5;
             }
         }

@@ -94,6 +94,30 @@ pub(crate) fn xml_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The raw text of the first XML element whose local name (namespace
+/// prefix aside) is `local`, if any (`""` for `<x/>`); entities are left
+/// as they are (see [`xml_unescape`]).
+pub(crate) fn xml_element<'a>(xml: &'a str, local: &str) -> Option<&'a str> {
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        rest = rest.get(lt + 1..)?;
+        let end = rest.find(['>', ' ', '\t', '\r', '\n', '/'])?;
+        let name = rest.get(..end)?;
+        let name = name.rsplit_once(':').map_or(name, |(_, n)| n);
+        if name != local {
+            continue;
+        }
+        let open = rest.find('>')?;
+        // `<Scopes/>`: empty.
+        if rest.get(..open)?.ends_with('/') {
+            return Some("");
+        }
+        let body = rest.get(open + 1..)?;
+        return body.find("</").and_then(|close| body.get(..close));
+    }
+    None
+}
+
 /// A link-layer address as `aa:bb:cc:…` (lower-case hex, colon-separated).
 pub(crate) fn mac_text(b: &[u8]) -> String {
     let mut s = hex(b);

@@ -65,6 +65,12 @@ pub fn probe(b: &[u8]) -> bool {
 
 /// Parses one SIP message's start line and headers (the body is not read).
 pub fn parse(b: &[u8]) -> Option<ObsKind> {
+    read(b).map(|(fact, _)| ObsKind::Sip(Box::new(fact)))
+}
+
+/// A message's fact and its body's length (`Content-Length`, or the
+/// compact `l`; 0 without one), from one pass over its headers.
+fn read(b: &[u8]) -> Option<(SipFact, usize)> {
     let line = first_line(b);
     let (method, status) = match status(line) {
         Some(s) => (None, Some(s)),
@@ -83,6 +89,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         refused_registration: false,
     };
     let mut cseq_register = false;
+    let mut body = None;
     for raw in head.get(..end).unwrap_or_default().split(|c| *c == b'\n') {
         let Some(colon) = raw.iter().position(|c| *c == b':') else {
             continue;
@@ -93,6 +100,14 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         if name.eq_ignore_ascii_case(b"cseq") {
             // `CSeq: 2 REGISTER`: the method the answer is to.
             cseq_register = value.trim_ascii().ends_with(b" REGISTER");
+            continue;
+        }
+        if body.is_none()
+            && (name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l"))
+        {
+            body = std::str::from_utf8(value.trim_ascii())
+                .ok()
+                .and_then(|v| v.parse().ok());
             continue;
         }
         let slot = if name.eq_ignore_ascii_case(b"user-agent") {
@@ -107,7 +122,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         }
     }
     fact.refused_registration = cseq_register && fact.status == Some(403);
-    Some(ObsKind::Sip(Box::new(fact)))
+    Some((fact, body.unwrap_or(0)))
 }
 
 /// SIP state of one TCP connection: each direction's messages, framed by
@@ -196,38 +211,20 @@ impl SipState {
                 d.buf.get(..end)
             }
             .unwrap_or_default();
-            let skip = content_length(head).unwrap_or(0);
-            let Some(o) = parse(head) else {
+            let Some((fact, body)) = read(head) else {
                 // Not SIP: nothing more is read on this side.
                 d.lost = true;
                 return;
             };
-            out.push(o);
+            out.push(ObsKind::Sip(Box::new(fact)));
             d.messages += 1;
-            d.skip = skip;
+            d.skip = body;
             // What follows the block (a body, the next message) is in
             // `data`, past the bytes that were held.
             data = data.get(end.saturating_sub(held)..).unwrap_or_default();
             d.buf.clear();
         }
     }
-}
-
-/// The `Content-Length` (or compact `l`) header's value.
-fn content_length(head: &[u8]) -> Option<usize> {
-    head.split(|c| *c == b'\n').skip(1).find_map(|raw| {
-        let colon = raw.iter().position(|c| *c == b':')?;
-        let (name, value) = raw.split_at(colon);
-        let name = name.trim_ascii();
-        (name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l"))
-            .then(|| {
-                std::str::from_utf8(value.get(1..)?.trim_ascii())
-                    .ok()?
-                    .parse()
-                    .ok()
-            })
-            .flatten()
-    })
 }
 
 #[cfg(test)]

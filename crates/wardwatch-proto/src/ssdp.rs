@@ -32,10 +32,8 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
 
 /// The text of the first `<name>…</name>` element in `s`, unescaped.
 fn element(s: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let at = s.find(&open)? + open.len();
-    let end = s.get(at..)?.find("</")? + at;
-    crate::bytes::text_opt(crate::bytes::xml_unescape(s.get(at..end)?).as_bytes(), 128)
+    let raw = crate::bytes::xml_element(s, name)?;
+    crate::bytes::text_opt(crate::bytes::xml_unescape(raw).as_bytes(), 128)
 }
 
 /// A UPnP device description (the XML an SSDP LOCATION points to, UPnP

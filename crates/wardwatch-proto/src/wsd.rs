@@ -6,30 +6,8 @@
 //! (`onvif://www.onvif.org/hardware/DS-2CD2143G0-I`). The location scope
 //! (a room, set by the site) and endpoint addresses are not kept.
 
+use crate::bytes::xml_element as element;
 use crate::obs::{ObsKind, WsDiscoveryFact};
-
-/// The text of the first element whose local name (prefix aside) is
-/// `local`, if any.
-fn element<'a>(xml: &'a str, local: &str) -> Option<&'a str> {
-    let mut rest = xml;
-    while let Some(lt) = rest.find('<') {
-        rest = rest.get(lt + 1..)?;
-        let end = rest.find(['>', ' ', '\t', '\r', '\n', '/'])?;
-        let name = rest.get(..end)?;
-        let name = name.rsplit_once(':').map_or(name, |(_, n)| n);
-        if name != local {
-            continue;
-        }
-        let open = rest.find('>')?;
-        // `<Scopes/>`: empty.
-        if rest.get(..open)?.ends_with('/') {
-            return Some("");
-        }
-        let body = rest.get(open + 1..)?;
-        return body.find("</").and_then(|close| body.get(..close));
-    }
-    None
-}
 
 /// `%XX` escapes of a URI decoded (lossy on bad UTF-8).
 fn percent_decode(s: &str) -> String {
