@@ -11,13 +11,16 @@ Kerberos logons and CLDAP pings of domain members, mDNS records naming
 make and model, FHIR Device resources, a UPnP device description, BACnet/IP
 device objects, SIP phones, call server and scanner, a Modbus/TCP
 power meter naming itself, cameras, a printer and a PC in WS-Discovery,
-EtherNet/IP devices answering List Identity, and CEF/LEEF syslog. Each tunnel file
+EtherNet/IP devices answering List Identity, CEF/LEEF syslog, and SMTP,
+POP3 and IMAP logins in the clear. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
     pip install scapy && python3 tests/captures/make_captures.py
 """
+import base64
 import os
+import struct
 
 from scapy.all import (GRE, IP, TCP, UDP, Dot1Q, Ether, Raw, wrpcap, fragment)
 from scapy.layers.dot11 import Dot11, Dot11QoS
@@ -80,6 +83,21 @@ def handshake(client, cmac, server, smac, cport, sport, cseq, sseq):
     return [(client, cmac, server, smac, cport, sport, "S", cseq, 0, b""),
             (server, smac, client, cmac, sport, cport, "SA", sseq, cseq + 1, b""),
             (client, cmac, server, smac, cport, sport, "A", cseq + 1, sseq + 1, b"")]
+
+
+def dialogue(client, cmac, server, smac, cport, sport, turns, cseq=1000, sseq=5000):
+    """tcp_frame rows of a connection: the handshake, then each turn
+    ("c" or "s", bytes) as one segment of that side."""
+    rows = handshake(client, cmac, server, smac, cport, sport, cseq, sseq)
+    c, s = cseq + 1, sseq + 1
+    for side, data in turns:
+        if side == "c":
+            rows.append((client, cmac, server, smac, cport, sport, "PA", c, s, data))
+            c += len(data)
+        else:
+            rows.append((server, smac, client, cmac, sport, cport, "PA", s, c, data))
+            s += len(data)
+    return rows
 
 
 def timed(frames, t0):
@@ -785,6 +803,60 @@ def main():
          b"<13>1 2026-11-25T10:00:01Z archive-1 pacsd - - - LEEF:1.0|Acme Imaging|PACS Archive|7.2|login|"
          b"usrName=rad1\tmsg=study for DOE^JANE opened")]]
     write("syslog_cef.pcap", timed(logs, 1_700_001_400.0))
+    # Mail in the clear. A scanner (multifunction printer) logs in to the
+    # Exchange relay with AUTH LOGIN and mails a scan (its recipient and
+    # subject name a patient: never kept); an infusion pump gateway fails
+    # AUTH PLAIN, then succeeds, at a relay whose greeting does not say
+    # SMTP; a lab system reads its mailbox over POP3 and a workstation over
+    # IMAP (quoted LOGIN); a workstation's submission on 587 turns to TLS
+    # with STARTTLS (its ClientHello names the server).
+    exch, exch_mac = "10.20.1.25", "00:15:5d:20:01:25"
+    relay2, relay2_mac = "10.20.1.26", "00:15:5d:20:01:26"
+    dove, dove_mac = "10.20.1.27", "00:15:5d:20:01:27"
+    mfp, mfp_mac = "10.40.6.30", "3c:52:82:40:06:30"
+    gw, gw_mac = "10.40.3.60", "00:12:21:40:03:60"
+    lab, lab_mac = "10.40.7.15", "00:1b:21:40:07:15"
+    exch_hi = b"220 EXCH01.hospital.example Microsoft ESMTP MAIL Service ready at Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+    ehlo_ok = (b"250-EXCH01.hospital.example Hello [10.40.6.30]\r\n250-SIZE 37748736\r\n250-STARTTLS\r\n"
+               b"250-AUTH LOGIN NTLM\r\n250 8BITMIME\r\n")
+    scan = dialogue(mfp, mfp_mac, exch, exch_mac, 51025, 25, [
+        ("s", exch_hi), ("c", b"EHLO NPI4A0630\r\n"), ("s", ehlo_ok), ("c", b"AUTH LOGIN\r\n"),
+        ("s", b"334 VXNlcm5hbWU6\r\n"), ("c", base64.b64encode(b"scan2mail") + b"\r\n"),
+        ("s", b"334 UGFzc3dvcmQ6\r\n"), ("c", base64.b64encode(b"Winter-2023!x") + b"\r\n"),
+        ("s", b"235 2.7.0 Authentication successful\r\n"),
+        ("c", b"MAIL FROM:<scanner@hospital.example>\r\n"), ("s", b"250 2.1.0 Sender OK\r\n"),
+        ("c", b"RCPT TO:<jane.roe.family@example.org>\r\n"), ("s", b"250 2.1.5 Recipient OK\r\n"),
+        ("c", b"DATA\r\n"), ("s", b"354 Start mail input; end with <CRLF>.<CRLF>\r\n"),
+        ("c", b"Subject: Scan for John Q Patient MRN 448812\r\n\r\nAttached.\r\n.\r\n"),
+        ("s", b"250 2.6.0 Queued mail for delivery\r\n"), ("c", b"QUIT\r\n"),
+        ("s", b"221 2.0.0 Service closing transmission channel\r\n")])
+    plain = base64.b64encode(b"\x00pumpalerts\x00alerts")
+    pump = dialogue(gw, gw_mac, relay2, relay2_mac, 51026, 25, [
+        ("s", b"220 relay2.hospital.example Service ready\r\n"), ("c", b"EHLO pumpgw\r\n"),
+        ("s", b"250-relay2.hospital.example\r\n250 AUTH PLAIN\r\n"), ("c", b"AUTH PLAIN " + plain + b"\r\n"),
+        ("s", b"535 5.7.8 Error: authentication failed\r\n"), ("c", b"AUTH PLAIN\r\n"), ("s", b"334 \r\n"),
+        ("c", base64.b64encode(b"\x00pumpalerts\x00Infus3!on") + b"\r\n"),
+        ("s", b"235 2.7.0 Authentication successful\r\n"), ("c", b"QUIT\r\n"), ("s", b"221 2.0.0 Bye\r\n")])
+    pop = dialogue(lab, lab_mac, dove, dove_mac, 51110, 110, [
+        ("s", b"+OK Dovecot (Debian) ready.\r\n"), ("c", b"USER labsys\r\n"), ("s", b"+OK\r\n"),
+        ("c", b"PASS Lab-Results-9\r\n"), ("s", b"+OK Logged in.\r\n"), ("c", b"STAT\r\n"),
+        ("s", b"+OK 1 2048\r\n"), ("c", b"QUIT\r\n"), ("s", b"+OK Logging out.\r\n")])
+    imap = dialogue(WS, WS_MAC, dove, dove_mac, 51143, 143, [
+        ("s", b"* OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ STARTTLS AUTH=PLAIN] "
+              b"Dovecot (Debian) ready.\r\n"),
+        ("c", b'a001 LOGIN "radiology" "Rad-2023"\r\n'), ("s", b"a001 OK Logged in\r\n"),
+        ("c", b'a002 SELECT "Patients/Roe"\r\n'), ("s", b"* 3 EXISTS\r\na002 OK [READ-WRITE] Select completed.\r\n"),
+        ("c", b"a003 LOGOUT\r\n"), ("s", b"* BYE Logging out\r\na003 OK Logout completed.\r\n")])
+    name = b"exch01.hospital.example"
+    sni = struct.pack(">HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x04\xc0\x2f\x00\x2f" + b"\x01\x00" + struct.pack(">H", len(sni)) + sni
+    hello = b"\x01" + len(body).to_bytes(3, "big") + body
+    hello = b"\x16\x03\x01" + struct.pack(">H", len(hello)) + hello
+    tls = dialogue(WS, WS_MAC, exch, exch_mac, 51587, 587, [
+        ("s", exch_hi), ("c", b"EHLO RAD-WS-21\r\n"), ("s", ehlo_ok), ("c", b"STARTTLS\r\n"),
+        ("s", b"220 2.0.0 SMTP server ready\r\n"), ("c", hello)])
+    rows = scan + pump + pop + imap + tls
+    write("mail.pcap", timed([tcp_frame(*row) for row in rows], 1_700_001_500.0))
     print("captures written to", HERE)
 
 

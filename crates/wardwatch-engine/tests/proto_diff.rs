@@ -1985,3 +1985,181 @@ fn cef_and_leef_products_match_tshark() {
         assert!(!json.contains(private), "{private} in the report");
     }
 }
+
+/// Mail in the clear (bundled `mail.pcap`): the users of SMTP AUTH (LOGIN's
+/// user line and PLAIN's authentication identity, which tshark shows in
+/// base64), POP3 USER and IMAP LOGIN equal tshark's, in order; each login's
+/// outcome is the server's answer tshark reads on the frame it came from
+/// (SMTP 235 or 5xx, POP3 +OK/-ERR, IMAP tagged OK/NO); the greetings equal
+/// tshark's; after STARTTLS the TLS dissector reads the ClientHello's SNI as
+/// tshark does. A relay whose greeting does not say SMTP is not taken for
+/// FTP, and no password, address, subject or mailbox reaches the report.
+#[test]
+fn mail_logins_match_tshark() {
+    let path = repo("tests/captures/mail.pcap");
+    let text = |b64: &str| {
+        String::from_utf8(wardwatch_proto::http::base64_decode(b64).expect("base64")).unwrap()
+    };
+    let mut theirs: BTreeMap<u64, String> = BTreeMap::new();
+    for (frame, v) in tshark(
+        &path,
+        &[],
+        "smtp.auth.username or smtp.auth.username_password",
+        &["smtp.auth.username", "smtp.auth.username_password"],
+    ) {
+        let user = match v[0].as_str() {
+            "" => text(&v[1]).split('\0').nth(1).unwrap().to_string(),
+            login => text(login),
+        };
+        theirs.insert(frame, user);
+    }
+    for (frame, v) in tshark(
+        &path,
+        &[],
+        "pop.request.command==\"USER\"",
+        &["pop.request.parameter"],
+    ) {
+        theirs.insert(frame, v[0].clone());
+    }
+    for (frame, v) in tshark(
+        &path,
+        &[],
+        "imap.request.username",
+        &["imap.request.username"],
+    ) {
+        theirs.insert(frame, v[0].trim_matches('"').to_string());
+    }
+    let answers = tshark(
+        &path,
+        &[],
+        "smtp.response.code or pop.response.indicator or imap.response.status",
+        &[
+            "smtp.response.code",
+            "pop.response.indicator",
+            "imap.response.status",
+        ],
+    );
+    let logins = facts_by_frame(&path, |k| match k {
+        ObsKind::Login {
+            protocol,
+            user,
+            success,
+            password_present: true,
+            ..
+        } => Some(vec![protocol.clone(), user.clone(), format!("{success:?}")]),
+        _ => None,
+    });
+    let our_users: Vec<&str> = logins.values().map(|v| v[1].as_str()).collect();
+    let their_users: Vec<&str> = theirs.values().map(String::as_str).collect();
+    assert_eq!(our_users, their_users);
+    assert_eq!(our_users.len(), 5);
+    for (frame, login) in &logins {
+        let answer = answers
+            .get(frame)
+            .expect("a server answer on the login's frame");
+        let accepted = match (login[0].as_str(), answer.as_slice()) {
+            ("smtp", [code, ..]) => code.starts_with('2'),
+            ("pop3", [_, indicator, _]) => indicator == "+OK",
+            ("imap", [_, _, status]) => status == "OK",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(login[2], format!("{:?}", Some(accepted)), "frame {frame}");
+    }
+    // Greetings: SMTP's text after the code, POP3's description (the same
+    // bar the APOP stamp), IMAP's line ending with ours.
+    let greetings = facts_by_frame(&path, |k| match k {
+        ObsKind::Banner { protocol, text } => Some(vec![protocol.clone(), text.clone()]),
+        _ => None,
+    });
+    let smtp_220: Vec<String> = tshark(
+        &path,
+        &[],
+        "smtp.response.code==220",
+        &["smtp.rsp.parameter"],
+    )
+    .into_values()
+    .map(|v| v[0].clone())
+    .collect();
+    let mut compared = 0;
+    for (frame, g) in &greetings {
+        match g[0].as_str() {
+            "smtp" => assert!(smtp_220.contains(&g[1]), "{g:?}"),
+            "pop3" => assert_eq!(
+                tshark(
+                    &path,
+                    &[],
+                    &format!("frame.number=={frame}"),
+                    &["pop.response.description"]
+                )[frame][0],
+                g[1]
+            ),
+            "imap" => assert!(tshark(
+                &path,
+                &[],
+                &format!("frame.number=={frame}"),
+                &["imap.line"]
+            )[frame][0]
+                .trim_end_matches("\\r\\n")
+                .ends_with(&g[1])),
+            other => panic!("{other} greeting {g:?}"),
+        }
+        compared += 1;
+    }
+    // Both Exchange greetings, the relay's, Dovecot's twice.
+    assert_eq!(compared, 5);
+    let sni = facts_by_frame(&path, |k| match k {
+        ObsKind::TlsClientHello(h) => Some(vec![h.sni.clone().unwrap_or_default()]),
+        _ => None,
+    });
+    assert_eq!(
+        sni,
+        tshark(
+            &path,
+            &[],
+            "tls.handshake.type==1",
+            &["tls.handshake.extensions_server_name"]
+        )
+    );
+    assert_eq!(sni.len(), 1);
+    eprintln!(
+        "mail: {} logins, {compared} greetings, {} STARTTLS hello compared",
+        logins.len(),
+        sni.len()
+    );
+    let r = report(path);
+    assert_eq!(
+        identity(&r, "10.20.1.25"),
+        (Some("Microsoft"), None, None, "server")
+    );
+    assert_eq!(device(&r, "10.20.1.25").os.as_deref(), Some("Windows"));
+    assert_eq!(device(&r, "10.20.1.27").category, "server");
+    let mut rules: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.ip.as_deref()))
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            ("imap-cleartext-login", Some("10.20.1.27")),
+            ("pop3-cleartext-login", Some("10.20.1.27")),
+            ("smtp-cleartext-login", Some("10.20.1.25")),
+            ("smtp-cleartext-login", Some("10.20.1.26")),
+        ]
+    );
+    let json = serde_json::to_string(&r).unwrap();
+    for private in [
+        "Winter-2023",
+        "Infus3!on",
+        "Lab-Results-9",
+        "Rad-2023",
+        "jane.roe",
+        "scanner@",
+        "John Q",
+        "448812",
+        "Patients/Roe",
+    ] {
+        assert!(!json.contains(private), "{private} in the report");
+    }
+}

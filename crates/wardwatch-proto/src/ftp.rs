@@ -1,6 +1,12 @@
 //! FTP control connections: the server banner, the user that logged in and
 //! whether it succeeded (the password is only noted as present, never kept),
 //! AUTH TLS, and counts of uploads and downloads (no file names).
+//!
+//! SMTP greets with 220 too. A greeting that names neither FTP (nor
+//! FileZilla) nor SMTP (the latter goes to `mail` at once) is held until
+//! the client's first command, or the server's next reply when only the server is seen: EHLO,
+//! HELO or a 250 hand the connection to the SMTP dissector; anything else
+//! makes it FTP.
 
 use crate::creds::{self, PasswordCheck};
 use crate::lines::LineBuf;
@@ -36,6 +42,24 @@ pub struct FtpState {
     auth_tls: bool,
     /// Bytes announced in `150 … (N bytes)` replies.
     announced_bytes: u64,
+    /// A greeting that named neither FTP nor SMTP, until the connection
+    /// shows which it is.
+    held_greeting: Option<String>,
+    /// The held greeting, found to be FTP's: to be passed on as the
+    /// server's (see [`FtpState::due_greeting`]).
+    due: Option<String>,
+    client_spoke: bool,
+    handover: Option<Handover>,
+}
+
+/// An SMTP connection first taken for FTP, for the mail dissector: the
+/// greeting held, the lines read since (direction, text) and the partial
+/// lines of both directions.
+#[derive(Default)]
+pub(crate) struct Handover {
+    pub greeting: Option<String>,
+    pub lines: Vec<(usize, String)>,
+    pub partial: [LineBuf; 2],
 }
 
 impl FtpState {
@@ -46,16 +70,58 @@ impl FtpState {
 
     /// Feeds stream bytes of direction `dir` (0 commands, 1 replies).
     pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
+        if self.handover.is_some() {
+            return;
+        }
         let Some(lb) = self.lines.get_mut(dir) else {
             return;
         };
-        for line in lb.push(data) {
+        let mut lines = lb.push(data).into_iter();
+        while let Some(line) = lines.next() {
+            if !self.client_spoke && self.held_greeting.is_some() {
+                let smtp = if dir == 0 {
+                    let verb = line.split(' ').next().unwrap_or("");
+                    verb.eq_ignore_ascii_case("EHLO") || verb.eq_ignore_ascii_case("HELO")
+                } else {
+                    line.starts_with("250")
+                };
+                if smtp {
+                    let mut rest = vec![(dir, line)];
+                    rest.extend(lines.map(|l| (dir, l)));
+                    self.handover = Some(Handover {
+                        greeting: self.held_greeting.take(),
+                        lines: rest,
+                        partial: std::mem::take(&mut self.lines),
+                    });
+                    return;
+                }
+                // Not the greeting's own continuation: FTP.
+                if dir == 0 || !line.starts_with("220") {
+                    self.due = self.held_greeting.take();
+                }
+            }
             if dir == 0 {
+                self.client_spoke = true;
                 self.command(&line);
             } else {
                 self.reply(&line, out);
             }
         }
+    }
+
+    /// The connection turned out to be SMTP: what the mail dissector
+    /// needs to go on.
+    pub(crate) fn smtp_handover(&mut self) -> Option<Handover> {
+        self.handover.take()
+    }
+
+    /// A held greeting found to be FTP's, once: the server's fact, to be
+    /// passed on in the server's direction whatever direction showed it.
+    pub fn due_greeting(&mut self) -> Option<ObsKind> {
+        self.due.take().map(|text| ObsKind::Banner {
+            protocol: "ftp".into(),
+            text,
+        })
     }
 
     fn command(&mut self, line: &str) {
@@ -99,16 +165,23 @@ impl FtpState {
         }
         if !self.banner_sent && code == Some(220) {
             self.banner_sent = true;
-            out.push(ObsKind::Banner {
-                protocol: "ftp".into(),
-                text: line
-                    .get(4..)
-                    .unwrap_or("")
-                    .trim()
-                    .chars()
-                    .take(256)
-                    .collect(),
-            });
+            let text: String = line
+                .get(4..)
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(256)
+                .collect();
+            // FileZilla Server, common on Windows, does not say FTP.
+            let upper = text.to_ascii_uppercase();
+            if self.client_spoke || upper.contains("FTP") || upper.contains("FILEZILLA") {
+                out.push(ObsKind::Banner {
+                    protocol: "ftp".into(),
+                    text,
+                });
+            } else {
+                self.held_greeting = Some(text);
+            }
             return;
         }
         if self.awaiting_login && matches!(code, Some(230) | Some(530) | Some(430)) {
@@ -124,8 +197,12 @@ impl FtpState {
         }
     }
 
-    /// Transfer counts at the end of the connection.
+    /// Transfer counts at the end of the connection (a greeting still
+    /// held is then FTP's: see [`FtpState::due_greeting`]).
     pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
+        if self.handover.is_none() {
+            self.due = self.due.take().or(self.held_greeting.take());
+        }
         if self.stor + self.retr > 0 {
             out.push(ObsKind::FileTransfers {
                 protocol: "ftp".into(),
@@ -168,8 +245,15 @@ mod tests {
     fn login_is_reported_without_the_password() {
         let mut st = FtpState::default();
         let mut out = Vec::new();
-        st.feed(1, b"220 FileZilla Server 1.9.1\r\n", &mut out);
+        st.feed(1, b"220 Operation successful\r\n", &mut out);
+        // A greeting naming neither FTP nor SMTP (BusyBox ftpd's) waits
+        // for the client.
+        assert!(out.is_empty() && st.due_greeting().is_none());
         st.feed(0, b"USER Admin\r\nPASS qwe", &mut out);
+        assert!(
+            matches!(st.due_greeting(), Some(ObsKind::Banner { protocol, text })
+            if protocol == "ftp" && text == "Operation successful")
+        );
         st.feed(0, b"rty\r\n", &mut out);
         st.feed(
             1,
@@ -184,15 +268,51 @@ mod tests {
             "{dump}"
         );
         assert!(
-            matches!(&out[1], ObsKind::Login { user, success: Some(true), password_present: true, .. } if user == "Admin")
+            matches!(&out[0], ObsKind::Login { user, success: Some(true), password_present: true, .. } if user == "Admin")
         );
         assert!(matches!(
-            &out[2],
+            &out[1],
             ObsKind::FileTransfers {
                 uploads: 1,
                 downloads: 1,
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_smtp_greeting_without_its_name_is_handed_over() {
+        // The client's EHLO tells (a greeting line split across segments).
+        let mut st = FtpState::default();
+        let mut out = Vec::new();
+        st.feed(1, b"220 mail.hospital.example Service ready\r\n", &mut out);
+        st.feed(0, b"EHLO scanner-2\r\nAUTH LO", &mut out);
+        let h = st.smtp_handover().expect("handed over");
+        assert_eq!(
+            h.greeting.as_deref(),
+            Some("mail.hospital.example Service ready")
+        );
+        assert_eq!(h.lines, vec![(0, "EHLO scanner-2".to_string())]);
+        assert!(out.is_empty() && st.due_greeting().is_none());
+        // Only the server seen: its 250 after the greeting tells.
+        let mut st = FtpState::default();
+        st.feed(
+            1,
+            b"220-mail ready\r\n220 go on\r\n250-mail\r\n250 8BITMIME\r\n",
+            &mut out,
+        );
+        let h = st.smtp_handover().expect("handed over");
+        assert_eq!(h.lines.len(), 2);
+        // An FTP server seen alone: its next reply makes it FTP.
+        let mut st = FtpState::default();
+        st.feed(1, b"220 ready\r\n331 Password required\r\n", &mut out);
+        assert!(st.smtp_handover().is_none());
+        assert!(st.due_greeting().is_some());
+        // A greeting and nothing else: FTP's at the end.
+        let mut st = FtpState::default();
+        st.feed(1, b"220 ready\r\n", &mut out);
+        st.finish(&mut out);
+        assert!(st.due_greeting().is_some());
+        assert!(out.is_empty());
     }
 }

@@ -21,6 +21,7 @@ pub mod kerberos;
 pub mod l2;
 pub mod lab;
 mod lines;
+pub mod mail;
 pub mod modbus;
 pub mod mqtt;
 pub mod obs;
@@ -73,6 +74,7 @@ enum App {
     Kerberos(Box<kerberos::KerberosState>),
     Sip(Box<sip::SipState>),
     Modbus(Box<modbus::ModbusState>),
+    Mail(Box<mail::MailState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -154,6 +156,7 @@ impl ProtoFlow {
             App::Kerberos(_) => Some("kerberos"),
             App::Sip(_) => Some("sip"),
             App::Modbus(_) => Some("modbus"),
+            App::Mail(ref m) => Some(m.kind().name()),
             _ => None,
         }
     }
@@ -179,6 +182,7 @@ impl ProtoFlow {
             App::Kerberos(k) => k.held(),
             App::Sip(k) => k.held(),
             App::Modbus(k) => k.held(),
+            App::Mail(m) => m.held(),
             App::Undecided | App::Other => 0,
         }
     }
@@ -228,15 +232,32 @@ impl ProtoFlow {
             // Replay what was held back while deciding, both directions.
             if let Some(heads) = self.probe.take() {
                 for d in [1 - dir.min(1), dir] {
-                    let mut tmp = Vec::new();
-                    self.dispatch(d, heads[d].bytes(), &mut tmp);
-                    self.keep(d, tmp, out);
+                    self.dispatch_keep(d, heads[d].bytes(), out);
                 }
             }
         }
+        self.dispatch_keep(dir, rest, out);
+    }
+
+    /// Dissects and keeps what is new, in the direction of the facts: an
+    /// FTP greeting held until the client spoke is the server's; so is an
+    /// SMTP server's whose greeting did not say SMTP (taken for FTP until
+    /// the client's EHLO).
+    fn dispatch_keep(&mut self, dir: usize, data: &[u8], out: &mut Vec<(usize, ObsKind)>) {
         let mut tmp = Vec::new();
-        self.dispatch(dir, rest, &mut tmp);
+        self.dispatch(dir, data, &mut tmp);
         self.keep(dir, tmp, out);
+        if let App::Ftp(f) = &mut self.app {
+            if let Some(g) = f.due_greeting() {
+                self.keep(1, vec![g], out);
+            } else if let Some(h) = f.smtp_handover() {
+                let (m, facts) = mail::MailState::from_ftp(h);
+                self.app = App::Mail(Box::new(m));
+                for (d, o) in facts {
+                    self.keep(d, vec![o], out);
+                }
+            }
+        }
     }
 }
 
@@ -265,6 +286,11 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Telnet(Box::default())
     } else if ssh::probe(p) {
         App::Ssh(Box::default())
+    } else if let Some(kind) = match dir {
+        0 => mail::probe_client(p),
+        _ => mail::probe_server(p),
+    } {
+        App::Mail(Box::new(mail::MailState::new(kind)))
     } else if (dir == 1 && ftp::probe_server(p)) || (dir == 0 && ftp::probe_client(p)) {
         App::Ftp(Box::default())
     } else if sip::probe(p) {
@@ -293,6 +319,13 @@ impl ProtoFlow {
             App::Http(h) => h.feed(dir, data, out),
             App::Tls(t) => t.feed(dir, data, out),
             App::Ftp(f) => f.feed(dir, data, out),
+            App::Mail(m) => {
+                m.feed(dir, data, out);
+                // STARTTLS accepted: the rest is a TLS handshake.
+                if m.tls_started() {
+                    self.app = App::Tls(Box::default());
+                }
+            }
             App::Ssh(f) => f.feed(dir, data, out),
             App::Telnet(t) => t.feed(dir, data, out),
             App::Mqtt(m) => m.feed(dir, data, out),
@@ -351,7 +384,7 @@ impl ProtoFlow {
             App::Undecided => self.app = App::Other,
             // Framing cannot be recovered after lost bytes.
             App::Http(_) | App::Dicom(_) | App::Tls(_) | App::Ssh(_) => self.app = App::Other,
-            App::Ftp(_) | App::Telnet(_) => {}
+            App::Ftp(_) | App::Telnet(_) | App::Mail(_) => {}
             App::Mqtt(_)
             | App::Smb(_)
             | App::Remote(_)
@@ -372,7 +405,13 @@ impl ProtoFlow {
         match &mut self.app {
             App::Hl7(h) => h.finish(&mut tmp),
             App::Dicom(d) => tmp.push(d.volume()),
-            App::Ftp(f) => f.finish(&mut tmp),
+            App::Ftp(f) => {
+                f.finish(&mut tmp);
+                if let Some(g) = f.due_greeting() {
+                    out.push((1, g));
+                }
+            }
+            App::Mail(m) => m.finish(&mut tmp),
             App::Http(h) => h.finish(&mut tmp),
             App::Telnet(t) => t.finish(&mut tmp),
             _ => {}
@@ -491,6 +530,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut krb = kerberos::KerberosState::default();
     let mut sip = sip::SipState::default();
     let mut modbus = modbus::ModbusState::default();
+    let mut mail = [mail::Mail::Smtp, mail::Mail::Pop3, mail::Mail::Imap].map(mail::MailState::new);
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -508,6 +548,12 @@ pub fn exercise(data: &[u8]) -> usize {
         krb.feed(0, chunk, &mut o);
         sip.feed(i % 2, chunk, &mut o);
         modbus.feed(i % 2, chunk, &mut o);
+        for m in &mut mail {
+            m.feed(i % 2, chunk, &mut o);
+        }
+    }
+    for m in &mut mail {
+        m.finish(&mut o);
     }
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);
