@@ -11,8 +11,8 @@ Kerberos logons and CLDAP pings of domain members, mDNS records naming
 make and model, FHIR Device resources, a UPnP device description, BACnet/IP
 device objects, SIP phones, call server and scanner, a Modbus/TCP
 power meter naming itself, cameras, a printer and a PC in WS-Discovery,
-EtherNet/IP devices answering List Identity, CEF/LEEF syslog, and SMTP,
-POP3 and IMAP logins in the clear. Each tunnel file
+EtherNet/IP devices answering List Identity, CEF/LEEF syslog, SMTP,
+POP3 and IMAP logins in the clear, and LDAP simple binds. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -857,6 +857,58 @@ def main():
         ("s", b"220 2.0.0 SMTP server ready\r\n"), ("c", hello)])
     rows = scan + pump + pop + imap + tls
     write("mail.pcap", timed([tcp_frame(*row) for row in rows], 1_700_001_500.0))
+    # LDAP on 389 to the domain controller: the PACS binds with its service
+    # account, looks a clinician up (the entry's attributes are never read)
+    # and checks her password by binding as her, wrongly then rightly; a
+    # printer binds anonymously; a Windows member binds with SASL
+    # (GSS-SPNEGO: no password on the wire); a workstation asks StartTLS and
+    # its ClientHello follows.
+    def ber(tag, v):
+        n = len(v)
+        head = bytes([n]) if n < 0x80 else b"\x82" + n.to_bytes(2, "big")
+        return bytes([tag]) + head + v
+
+    def msg(i, op):
+        return ber(0x30, ber(0x02, bytes([i])) + op)
+
+    def bind(i, name, auth):
+        return msg(i, ber(0x60, ber(0x02, b"\x03") + ber(0x04, name) + auth))
+
+    def res(i, op, code, diag=b""):
+        return msg(i, ber(op, ber(0x0A, bytes([code])) + ber(0x04, b"") + ber(0x04, diag)))
+    dc, dc_mac = "10.20.0.10", "00:15:5d:20:00:10"
+    pacs, pacs_mac = "10.20.2.10", "00:50:56:20:02:10"
+    svc = b"CN=svc-pacs,OU=Service Accounts,DC=hospital,DC=example"
+    lookup = msg(2, ber(0x63, ber(0x04, b"DC=hospital,DC=example") + ber(0x0A, b"\x02") + ber(0x0A, b"\x00") +
+                        ber(0x02, b"\x00") + ber(0x02, b"\x00") + ber(0x01, b"\x00") +
+                        ber(0xA3, ber(0x04, b"sAMAccountName") + ber(0x04, b"mroe")) + ber(0x30, b"")))
+    entry = msg(2, ber(0x64, ber(0x04, b"CN=Mary Roe,OU=Radiology,DC=hospital,DC=example") + ber(0x30, ber(
+        0x30, ber(0x04, b"memberOf") + ber(0x31, ber(0x04, b"CN=Radiologists,OU=Groups,DC=hospital,DC=example"))))))
+    done = msg(2, ber(0x65, ber(0x0A, b"\x00") + ber(0x04, b"") + ber(0x04, b"")))
+    user = b"mroe@hospital.example"
+    pacs_rows = dialogue(pacs, pacs_mac, dc, dc_mac, 52389, 389, [
+        ("c", bind(1, svc, ber(0x80, b"Pacs#2019"))), ("s", res(1, 0x61, 0)),
+        ("c", lookup), ("s", entry + done),
+        ("c", bind(3, user, ber(0x80, b"Radiology1"))),
+        ("s", res(3, 0x61, 49, b"80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563")),
+        ("c", bind(4, user, ber(0x80, b"Rad!ology-2024"))), ("s", res(4, 0x61, 0)),
+        ("c", msg(5, ber(0x42, b"")))])
+    anon = dialogue(prn, prn_mac, dc, dc_mac, 52390, 389, [
+        ("c", bind(1, b"", ber(0x80, b""))), ("s", res(1, 0x61, 0))])
+    sasl = dialogue(pc, pc_mac, dc, dc_mac, 52391, 389, [
+        ("c", bind(1, b"", ber(0xA3, ber(0x04, b"GSS-SPNEGO") + ber(0x04, b"\x60\x06\x06\x04\x2b\x06\x01\x05")))),
+        ("s", res(1, 0x61, 14)),
+        ("c", bind(2, b"", ber(0xA3, ber(0x04, b"GSS-SPNEGO") + ber(0x04, b"\xa1\x03\x0a\x01\x00")))),
+        ("s", res(2, 0x61, 0))])
+    name = b"dc01.hospital.example"
+    sni = struct.pack(">HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x04\xc0\x2f\x00\x2f" + b"\x01\x00" + struct.pack(">H", len(sni)) + sni
+    hello = b"\x01" + len(body).to_bytes(3, "big") + body
+    hello = b"\x16\x03\x01" + struct.pack(">H", len(hello)) + hello
+    starttls = dialogue(WS, WS_MAC, dc, dc_mac, 52392, 389, [
+        ("c", msg(1, ber(0x77, ber(0x80, b"1.3.6.1.4.1.1466.20037")))), ("s", res(1, 0x78, 0)), ("c", hello)])
+    rows = pacs_rows + anon + sasl + starttls
+    write("ldap.pcap", timed([tcp_frame(*row) for row in rows], 1_700_001_600.0))
     print("captures written to", HERE)
 
 

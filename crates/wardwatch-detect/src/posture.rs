@@ -19,6 +19,19 @@ pub mod remedy {
     pub const WEAK_PASSWORD: &str = "Replace the password with a strong unique one and move the login to an encrypted protocol (SSH, SFTP, HTTPS).";
     /// Cleartext login.
     pub const CLEARTEXT_LOGIN: &str = "Move the login to an encrypted protocol (SSH, SFTP/FTPS, HTTPS, MQTT over TLS) and rotate the password that crossed the network.";
+    /// Cleartext mail login.
+    pub const CLEARTEXT_MAIL: &str = "Require STARTTLS before AUTH on the server (or implicit TLS: 465, 993, 995), set the device's mail account to use it, and rotate the password that crossed the network.";
+    /// Cleartext LDAP simple bind.
+    pub const CLEARTEXT_LDAP: &str = "Bind over LDAPS (636) or StartTLS, require LDAP signing and channel binding on the directory, and rotate the password that crossed the network.";
+
+    /// The remedy for a password sent in the clear over `protocol`.
+    pub fn cleartext_login(protocol: &str) -> &'static str {
+        match protocol {
+            "smtp" | "pop3" | "imap" => CLEARTEXT_MAIL,
+            "ldap" => CLEARTEXT_LDAP,
+            _ => CLEARTEXT_LOGIN,
+        }
+    }
     /// Telnet.
     pub const TELNET: &str = "Disable Telnet and use SSH; if the device cannot, allow Telnet only from a jump host on the management VLAN.";
     /// FTP.
@@ -205,6 +218,7 @@ fn proto_label(p: &str) -> &str {
         "smtp" => "SMTP",
         "pop3" => "POP3",
         "imap" => "IMAP",
+        "ldap" => "LDAP simple bind",
         "http-basic" => "HTTP Basic",
         "http-form" => "HTTP form",
         other => other,
@@ -515,7 +529,7 @@ fn login(
                 format!(
                     "{p} login user {user_shown}, password in the clear (masked){tried}; refused"
                 ),
-                remedy::CLEARTEXT_LOGIN,
+                remedy::cleartext_login(protocol),
             ),
         ));
         return;
@@ -584,7 +598,7 @@ fn login(
                     format!(
                     "{p} login user {user_shown}, password sent in the clear (masked); {outcome}"
                 ),
-                    remedy::CLEARTEXT_LOGIN,
+                    remedy::cleartext_login(protocol),
                 ),
             ));
         }

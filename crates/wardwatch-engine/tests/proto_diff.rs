@@ -2163,3 +2163,93 @@ fn mail_logins_match_tshark() {
         assert!(!json.contains(private), "{private} in the report");
     }
 }
+
+/// LDAP simple binds (bundled `ldap.pcap`): the bind names with a password
+/// equal tshark's `ldap.name` of the bindRequests carrying `ldap.simple`
+/// (anonymous and unauthenticated binds, with none, are no logins), in
+/// order; each login's outcome is the `ldap.resultCode` tshark reads on the
+/// frame it came from; SASL binds give none; after StartTLS the ClientHello's
+/// SNI equals tshark's. The report has one cleartext-login finding on the
+/// directory with the three binds as evidence and the LDAP remedy, and no
+/// password or looked-up entry.
+#[test]
+fn ldap_binds_match_tshark() {
+    let path = repo("tests/captures/ldap.pcap");
+    let binds: Vec<String> = tshark(
+        &path,
+        &[],
+        "ldap.protocolOp==0 && ldap.simple",
+        &["ldap.name"],
+    )
+    .into_values()
+    .map(|v| v[0].clone())
+    .filter(|name| !name.is_empty())
+    .collect();
+    let results = tshark(&path, &[], "ldap.protocolOp==1", &["ldap.resultCode"]);
+    let logins = facts_by_frame(&path, |k| match k {
+        ObsKind::Login {
+            protocol,
+            user,
+            success,
+            password_present,
+            ..
+        } => Some(vec![
+            protocol.clone(),
+            user.clone(),
+            format!("{success:?}"),
+            password_present.to_string(),
+        ]),
+        _ => None,
+    });
+    let users: Vec<&str> = logins.values().map(|v| v[1].as_str()).collect();
+    assert_eq!(users, binds);
+    assert_eq!(users.len(), 3);
+    for (frame, login) in &logins {
+        assert_eq!((login[0].as_str(), login[3].as_str()), ("ldap", "true"));
+        let code = &results
+            .get(frame)
+            .expect("a bindResponse on the login's frame")[0];
+        assert_eq!(
+            login[2],
+            format!("{:?}", Some(code == "0")),
+            "frame {frame}"
+        );
+    }
+    let sni = facts_by_frame(&path, |k| match k {
+        ObsKind::TlsClientHello(h) => Some(vec![h.sni.clone().unwrap_or_default()]),
+        _ => None,
+    });
+    assert_eq!(
+        sni,
+        tshark(
+            &path,
+            &[],
+            "tls.handshake.type==1",
+            &["tls.handshake.extensions_server_name"]
+        )
+    );
+    assert_eq!(sni.len(), 1);
+    eprintln!(
+        "LDAP: {} binds, {} StartTLS hello compared",
+        logins.len(),
+        sni.len()
+    );
+    let r = report(path);
+    let found: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.ip.as_deref(), f.count, f.evidence.len()))
+        .collect();
+    assert_eq!(found, [("ldap-cleartext-login", Some("10.20.0.10"), 3, 3)]);
+    assert!(r.findings[0].remediation.contains("LDAPS"));
+    let json = serde_json::to_string(&r).unwrap();
+    for private in [
+        "Pacs#2019",
+        "Radiology1",
+        "Rad!ology",
+        "Mary Roe",
+        "Radiologists",
+    ] {
+        assert!(!json.contains(private), "{private} in the report");
+    }
+}

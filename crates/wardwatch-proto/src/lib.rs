@@ -20,6 +20,7 @@ pub mod http;
 pub mod kerberos;
 pub mod l2;
 pub mod lab;
+pub mod ldap;
 mod lines;
 pub mod mail;
 pub mod modbus;
@@ -75,6 +76,7 @@ enum App {
     Sip(Box<sip::SipState>),
     Modbus(Box<modbus::ModbusState>),
     Mail(Box<mail::MailState>),
+    Ldap(Box<ldap::LdapState>),
     /// Nothing this crate dissects.
     Other,
 }
@@ -134,6 +136,7 @@ impl ProtoFlow {
             App::Kerberos(t) => !t.done(),
             App::Sip(t) => !t.done(),
             App::Modbus(t) => !t.done(),
+            App::Ldap(t) => !t.done(),
             _ => true,
         }
     }
@@ -157,6 +160,7 @@ impl ProtoFlow {
             App::Sip(_) => Some("sip"),
             App::Modbus(_) => Some("modbus"),
             App::Mail(ref m) => Some(m.kind().name()),
+            App::Ldap(_) => Some("ldap"),
             _ => None,
         }
     }
@@ -183,6 +187,7 @@ impl ProtoFlow {
             App::Sip(k) => k.held(),
             App::Modbus(k) => k.held(),
             App::Mail(m) => m.held(),
+            App::Ldap(m) => m.held(),
             App::Undecided | App::Other => 0,
         }
     }
@@ -202,6 +207,7 @@ impl ProtoFlow {
             App::Dicom(d) => d.errors,
             App::Hl7(h) => h.errors,
             App::Modbus(m) => m.errors,
+            App::Ldap(m) => m.errors,
             _ => 0,
         }
     }
@@ -282,6 +288,8 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Mqtt(Box::default())
     } else if dir == 0 && modbus::probe(p) {
         App::Modbus(Box::default())
+    } else if (dir == 0 && ldap::probe_client(p)) || (dir == 1 && ldap::probe_server(p)) {
+        App::Ldap(Box::default())
     } else if telnet::probe(p) {
         App::Telnet(Box::default())
     } else if ssh::probe(p) {
@@ -322,6 +330,12 @@ impl ProtoFlow {
             App::Mail(m) => {
                 m.feed(dir, data, out);
                 // STARTTLS accepted: the rest is a TLS handshake.
+                if m.tls_started() {
+                    self.app = App::Tls(Box::default());
+                }
+            }
+            App::Ldap(m) => {
+                m.feed(dir, data, out);
                 if m.tls_started() {
                     self.app = App::Tls(Box::default());
                 }
@@ -391,7 +405,8 @@ impl ProtoFlow {
             | App::Poct(_)
             | App::Kerberos(_)
             | App::Sip(_)
-            | App::Modbus(_) => self.app = App::Other,
+            | App::Modbus(_)
+            | App::Ldap(_) => self.app = App::Other,
             App::Astm(_) => {}
             // MLLP resynchronises on the next start block.
             App::Hl7(h) => h.resync(dir),
@@ -412,6 +427,7 @@ impl ProtoFlow {
                 }
             }
             App::Mail(m) => m.finish(&mut tmp),
+            App::Ldap(m) => m.finish(&mut tmp),
             App::Http(h) => h.finish(&mut tmp),
             App::Telnet(t) => t.finish(&mut tmp),
             _ => {}
@@ -531,6 +547,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut sip = sip::SipState::default();
     let mut modbus = modbus::ModbusState::default();
     let mut mail = [mail::Mail::Smtp, mail::Mail::Pop3, mail::Mail::Imap].map(mail::MailState::new);
+    let mut ldap = ldap::LdapState::default();
     let mut o = Vec::new();
     for (i, chunk) in data.chunks(97).enumerate() {
         d.feed(i % 2, chunk, &mut o);
@@ -551,10 +568,12 @@ pub fn exercise(data: &[u8]) -> usize {
         for m in &mut mail {
             m.feed(i % 2, chunk, &mut o);
         }
+        ldap.feed(i % 2, chunk, &mut o);
     }
     for m in &mut mail {
         m.finish(&mut o);
     }
+    ldap.finish(&mut o);
     let _ = on_datagram(40000, 514, data);
     let _ = on_datagram(123, 123, data);
     let _ = on_datagram(137, 137, data);
