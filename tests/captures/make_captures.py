@@ -12,7 +12,8 @@ make and model, FHIR Device resources, a UPnP device description, BACnet/IP
 device objects, SIP phones, call server and scanner, a Modbus/TCP
 power meter naming itself, cameras, a printer and a PC in WS-Discovery,
 EtherNet/IP devices answering List Identity, CEF/LEEF syslog, SMTP,
-POP3 and IMAP logins in the clear, and LDAP simple binds. Each tunnel file
+POP3 and IMAP logins in the clear, LDAP simple binds, and a resolver's
+answers naming site hosts. Each tunnel file
 carries one HTTP-over-TCP exchange (handshake, request, response, close)
 between a workstation and an infusion pump (B. Braun OUI) on VLAN 40.
 
@@ -909,6 +910,38 @@ def main():
         ("c", msg(1, ber(0x77, ber(0x80, b"1.3.6.1.4.1.1466.20037")))), ("s", res(1, 0x78, 0)), ("c", hello)])
     rows = pacs_rows + anon + sasl + starttls
     write("ldap.pcap", timed([tcp_frame(*row) for row in rows], 1_700_001_600.0))
+    # Passive DNS: the site resolver answers a workstation's and the CT's
+    # lookups of the PACS (through a CNAME), the PACS's reverse lookup of the
+    # workstation, the workstation's lookup of the CT scanner (which named
+    # itself in DHCP: its own name wins), of an EHR server never seen on
+    # the wire (no device made), and of an internet name (nothing kept).
+    from scapy.layers.dns import DNS, DNSQR, DNSRR
+    from scapy.layers.dhcp import BOOTP, DHCP
+    ct, ct_mac = "10.30.1.5", "00:00:cc:30:01:05"
+
+    def lookup(client, cmac, sport, qname, qtype, answers, qid):
+        q = DNS(id=qid, rd=1, qd=DNSQR(qname=qname, qtype=qtype))
+        r = DNS(id=qid, qr=1, aa=1, rd=1, ra=1, qd=DNSQR(qname=qname, qtype=qtype), an=answers)
+        return [udp_frame(client, cmac, dc, dc_mac, sport, 53, bytes(q)),
+                udp_frame(dc, dc_mac, client, cmac, 53, sport, bytes(r))]
+    pacs_a = [DNSRR(rrname="pacs.hospital.example", type="CNAME", rdata="PACS01.hospital.example"),
+              DNSRR(rrname="PACS01.hospital.example", type="A", rdata=pacs)]
+    names = []
+    names += lookup(WS, WS_MAC, 53001, "pacs.hospital.example", "A", pacs_a, 1)
+    names += lookup(ct, ct_mac, 53002, "pacs.hospital.example", "A", pacs_a, 2)
+    names += lookup(pacs, pacs_mac, 53003, "21.5.40.10.in-addr.arpa", "PTR",
+                    [DNSRR(rrname="21.5.40.10.in-addr.arpa", type="PTR", rdata="rad-ws-21.hospital.example")], 3)
+    names += lookup(WS, WS_MAC, 53004, "ct1.hospital.example", "A",
+                    [DNSRR(rrname="ct1.hospital.example", type="A", rdata=ct)], 4)
+    names += lookup(WS, WS_MAC, 53005, "ehr01.hospital.example", "A",
+                    [DNSRR(rrname="ehr01.hospital.example", type="A", rdata="10.20.3.5")], 5)
+    names += lookup(WS, WS_MAC, 53006, "www.example.com", "A",
+                    [DNSRR(rrname="www.example.com", type="A", rdata="93.184.216.34")], 6)
+    dhcp = Ether(src=ct_mac, dst="ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255") / \
+        UDP(sport=68, dport=67) / BOOTP(chaddr=bytes.fromhex(ct_mac.replace(":", "")), xid=0x5a5a) / \
+        DHCP(options=[("message-type", "request"), ("requested_addr", ct), ("hostname", b"CT-SCANNER-1"), "end"])
+    ct_talks = udp_frame(ct, ct_mac, dc, dc_mac, 53007, 53, bytes(DNS(id=7, rd=1, qd=DNSQR(qname="ntp.hospital.example"))))
+    write("dns_names.pcap", timed([dhcp, ct_talks] + names, 1_700_001_700.0))
     print("captures written to", HERE)
 
 

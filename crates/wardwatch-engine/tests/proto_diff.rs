@@ -2253,3 +2253,78 @@ fn ldap_binds_match_tshark() {
         assert!(!json.contains(private), "{private} in the report");
     }
 }
+
+/// Passive DNS (bundled `dns_names.pcap`): on every response frame where
+/// wardwatch takes a name for a site address, the (name, address) pair is
+/// the first of tshark's answers (`dns.resp.type`, `dns.resp.name`, `dns.a`,
+/// `dns.ptr.domain_name` walked in order) whose address is private, and
+/// every such response gives one. The names become the host names of
+/// devices that named themselves nowhere (a DHCP host name wins), are
+/// kept once however often asked, and make no device of an address never
+/// seen on the wire.
+#[test]
+fn dns_names_match_tshark() {
+    let path = repo("tests/captures/dns_names.pcap");
+    let theirs: BTreeMap<u64, Vec<String>> = tshark(
+        &path,
+        &[],
+        "dns.flags.response==1",
+        &[
+            "dns.resp.type",
+            "dns.resp.name",
+            "dns.a",
+            "dns.ptr.domain_name",
+        ],
+    )
+    .into_iter()
+    .filter_map(|(frame, v)| {
+        let list = |s: &String| -> Vec<String> { s.split(',').map(str::to_string).collect() };
+        let (types, owners) = (list(&v[0]), list(&v[1]));
+        let (mut a, mut ptr) = (list(&v[2]).into_iter(), list(&v[3]).into_iter());
+        let first = types.iter().zip(&owners).find_map(|(t, owner)| {
+            let (name, addr) = match t.as_str() {
+                "1" => (owner.clone(), a.next()?),
+                "12" => {
+                    let target = ptr.next()?;
+                    let octets: Vec<&str> = owner
+                        .trim_end_matches(".in-addr.arpa")
+                        .split('.')
+                        .rev()
+                        .collect();
+                    (target, octets.join("."))
+                }
+                _ => return None,
+            };
+            let ip: std::net::Ipv4Addr = addr.parse().ok()?;
+            ip.is_private().then(|| vec![name.to_lowercase(), addr])
+        })?;
+        Some((frame, first))
+    })
+    .collect();
+    let ours = facts_by_frame(&path, |k| match k {
+        ObsKind::DnsName { name, addr, .. } => Some(vec![name.clone(), addr.to_string()]),
+        _ => None,
+    });
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 5);
+    eprintln!("DNS names: {} responses compared", ours.len());
+    let r = report(path);
+    let host = |ip: &str| device(&r, ip).hostname.as_deref();
+    assert_eq!(host("10.20.2.10"), Some("pacs01"));
+    assert_eq!(host("10.40.5.21"), Some("rad-ws-21"));
+    assert_eq!(host("10.30.1.5"), Some("CT-SCANNER-1"));
+    let named = device(&r, "10.20.2.10")
+        .evidence
+        .iter()
+        .filter(|e| e.source == "dns")
+        .count();
+    assert_eq!(named, 1);
+    // The second client's answer about the PACS repeats the fact.
+    assert_eq!(r.stats.observations_repeated, 1);
+    for absent in ["10.20.3.5", "93.184.216.34"] {
+        assert!(
+            !r.devices.iter().any(|d| d.ips.iter().any(|a| a == absent)),
+            "{absent} made a device"
+        );
+    }
+}

@@ -61,6 +61,9 @@ struct Acc {
     identities: BTreeSet<Maker>,
     identity: Option<SelfIdentity>,
     hostname: Option<String>,
+    /// Names resolvers gave its address (PTR first, four at most): its
+    /// host name when it named itself nowhere.
+    dns_names: Vec<(bool, String)>,
     /// Machine accounts and NetBIOS names its Kerberos requests and CLDAP
     /// pings gave (two at most): its name only when there is one, since a
     /// host asking tickets for many machine accounts is probing them, not
@@ -232,6 +235,9 @@ pub fn apply_observations_threads(
                 ObsKind::Dns {
                     identity: Some(id), ..
                 } => id.host.unwrap_or_else(|| o.subject_ip()),
+                // A resolver's answer naming another host: that host's,
+                // and nobody else's.
+                ObsKind::DnsName { addr, .. } => return [index(addr), NOBODY],
                 _ => o.subject_ip(),
             };
             [index(&subject), index(&peer)]
@@ -409,6 +415,7 @@ fn apply_share(
             identities: BTreeSet::new(),
             identity: None,
             hostname: None,
+            dns_names: Vec::new(),
             member_names: BTreeSet::new(),
             serial: None,
             fhir_devices: Vec::new(),
@@ -440,6 +447,21 @@ fn apply_share(
         {
             continue;
         }
+        if let ObsKind::DnsName { name, ptr, .. } = &o.kind {
+            // Not a protocol the device spoke: the resolver's answer.
+            if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                let field = if *ptr {
+                    "PTR name"
+                } else {
+                    "address record name"
+                };
+                a.add(o, inputs, "dns", field, name);
+                if a.dns_names.len() < 4 && !a.dns_names.iter().any(|(_, n)| n == name) {
+                    a.dns_names.push((*ptr, name.clone()));
+                }
+            }
+            continue;
+        }
         let proto = match &o.kind {
             ObsKind::DicomAssociate(_)
             | ObsKind::DicomReject { .. }
@@ -452,7 +474,9 @@ fn apply_share(
             ObsKind::Dhcp(_) => "dhcp",
             ObsKind::Dhcp6(_) => "dhcpv6",
             ObsKind::Dns { flavour, .. } => flavour.as_str(),
-            ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => "dns",
+            ObsKind::DnsTunnel { .. }
+            | ObsKind::DnsTunnelQueries { .. }
+            | ObsKind::DnsName { .. } => "dns",
             ObsKind::Ssdp(_) => "ssdp",
             ObsKind::MqttConnect { .. } | ObsKind::MqttTopic { .. } => "mqtt",
             ObsKind::SmbDialect { .. } | ObsKind::SmbNativeOs { .. } | ObsKind::Ntlm(_) => "smb",
@@ -1190,7 +1214,10 @@ fn apply_share(
             }
             // A tunnel's queries say nothing of the device (detection reads
             // them).
-            ObsKind::DnsTunnel { .. } | ObsKind::DnsTunnelQueries { .. } => {}
+            // (Resolvers' names of a device were read above.)
+            ObsKind::DnsTunnel { .. }
+            | ObsKind::DnsTunnelQueries { .. }
+            | ObsKind::DnsName { .. } => {}
             ObsKind::Ssdp(fact) => {
                 let wardwatch_proto::SsdpFact { server, usn, .. } = &**fact;
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
@@ -1287,6 +1314,16 @@ fn apply_share(
         }
         if d.hostname.is_none() && a.member_names.len() == 1 {
             d.hostname = a.member_names.into_iter().next();
+        }
+        if d.hostname.is_none() {
+            // The site's reverse zone before an address record (which may
+            // be an alias of a service on the host).
+            let best = a
+                .dns_names
+                .iter()
+                .find(|(ptr, _)| *ptr)
+                .or(a.dns_names.first());
+            d.hostname = best.map(|(_, n)| n.split('.').next().unwrap_or(n).to_string());
         }
         if d.os.is_none() {
             d.os = a.os;

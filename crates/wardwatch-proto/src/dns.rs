@@ -551,6 +551,112 @@ pub fn tunnel_fact(name: &str) -> ObsKind {
     }
 }
 
+/// Whether an address is a site's by its range alone: RFC 1918 and
+/// unique-local IPv6 (`fc00::/7`).
+fn private(a: std::net::IpAddr) -> bool {
+    match a {
+        std::net::IpAddr::V4(v) => v.is_private(),
+        std::net::IpAddr::V6(v) => v.segments()[0] & 0xFE00 == 0xFC00,
+    }
+}
+
+/// The address a reverse-lookup name (`4.3.2.1.in-addr.arpa`, or 32
+/// nibbles under `ip6.arpa`) stands for.
+fn reverse_address(name: &str) -> Option<std::net::IpAddr> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(v4) = lower.strip_suffix(".in-addr.arpa") {
+        let mut octets = [0u8; 4];
+        let mut parts = v4.split('.');
+        for o in octets.iter_mut().rev() {
+            *o = parts.next()?.parse().ok()?;
+        }
+        return parts
+            .next()
+            .is_none()
+            .then(|| std::net::IpAddr::from(octets));
+    }
+    let v6 = lower.strip_suffix(".ip6.arpa")?;
+    let mut bits = 0u128;
+    let mut n = 0;
+    for nibble in v6.split('.').rev() {
+        bits = (bits << 4)
+            | u128::from(
+                u8::from_str_radix(nibble, 16)
+                    .ok()
+                    .filter(|_| nibble.len() == 1)?,
+            );
+        n += 1;
+    }
+    (n == 32).then(|| std::net::IpAddr::from(std::net::Ipv6Addr::from(bits)))
+}
+
+/// A host name: letters, digits, hyphens and underscores in dot-separated
+/// labels (what a site names its hosts; anything else is not taken for one).
+fn host_like(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+}
+
+/// The first name a DNS response gives a site address: an address record
+/// (A, AAAA) of a private address, or a pointer record of one's reverse
+/// name. Only these are read, without building any other name: most
+/// answers a site's resolvers give are internet addresses. Passive DNS is
+/// how servers, which take no DHCP lease, get their names.
+pub fn site_name(b: &[u8]) -> Option<ObsKind> {
+    let flags = be16(b, 2)?;
+    // A response, no error, with answers.
+    if flags & 0x8000 == 0 || flags & 0x000F != 0 {
+        return None;
+    }
+    let (qd, an) = (be16(b, 4)?, be16(b, 6)?);
+    if an == 0 {
+        return None;
+    }
+    let mut at = 12;
+    for _ in 0..qd.min(4) {
+        at = walk_labels(b, at, |_| true)? + 4;
+    }
+    for _ in 0..an.min(16) {
+        let owner = at;
+        at = walk_labels(b, at, |_| true)?;
+        let (rtype, class, len) = (be16(b, at)?, be16(b, at + 2)?, be16(b, at + 8)? as usize);
+        let rdata = at + 10;
+        let data = b.get(rdata..rdata + len)?;
+        at = rdata + len;
+        if class & 0x7FFF != 1 {
+            continue;
+        }
+        let found = match (rtype, data.len()) {
+            (1, 4) => {
+                let a = std::net::IpAddr::from(<[u8; 4]>::try_from(data).ok()?);
+                private(a).then(|| read_name(b, owner).map(|(n, _)| (n, a, false)))
+            }
+            (28, 16) => {
+                let a = std::net::IpAddr::from(<[u8; 16]>::try_from(data).ok()?);
+                private(a).then(|| read_name(b, owner).map(|(n, _)| (n, a, false)))
+            }
+            (12, _) => read_name(b, owner)
+                .and_then(|(n, _)| reverse_address(&n))
+                .filter(|a| private(*a))
+                .map(|a| read_name(b, rdata).map(|(n, _)| (n, a, true))),
+            _ => None,
+        };
+        if let Some(Some((name, addr, ptr))) = found {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            if host_like(&name) {
+                return Some(ObsKind::DnsName { name, addr, ptr });
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -874,5 +980,159 @@ mod label_tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod site_name_tests {
+    use super::*;
+
+    fn name(n: &str) -> Vec<u8> {
+        let mut b = Vec::new();
+        for l in n.split('.') {
+            b.push(l.len() as u8);
+            b.extend_from_slice(l.as_bytes());
+        }
+        b.push(0);
+        b
+    }
+
+    /// A response to one question, with answers (owner, type, rdata);
+    /// `None` as owner points back at the question's name.
+    fn response(question: &str, qtype: u16, answers: &[(Option<&str>, u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![
+            0x12,
+            0x34,
+            0x81,
+            0x80,
+            0,
+            1,
+            0,
+            answers.len() as u8,
+            0,
+            0,
+            0,
+            0,
+        ];
+        b.extend(name(question));
+        b.extend(qtype.to_be_bytes());
+        b.extend([0, 1]);
+        for (owner, t, rdata) in answers {
+            match owner {
+                Some(o) => b.extend(name(o)),
+                None => b.extend([0xC0, 12]),
+            }
+            b.extend(t.to_be_bytes());
+            b.extend([0, 1, 0, 0, 0x0e, 0x10]);
+            b.extend((rdata.len() as u16).to_be_bytes());
+            b.extend(rdata);
+        }
+        b
+    }
+
+    fn got(b: &[u8]) -> Option<(String, std::net::IpAddr, bool)> {
+        match site_name(b)? {
+            ObsKind::DnsName { name, addr, ptr } => Some((name, addr, ptr)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn address_and_pointer_records_of_site_addresses_name_them() {
+        // A CNAME chain: the address record's owner is the host.
+        let a = response(
+            "pacs.hospital.example",
+            1,
+            &[
+                (None, 5, name("PACS01.hospital.example")),
+                (Some("PACS01.hospital.example"), 1, vec![10, 20, 2, 10]),
+            ],
+        );
+        assert_eq!(
+            got(&a),
+            Some((
+                "pacs01.hospital.example".into(),
+                "10.20.2.10".parse().unwrap(),
+                false
+            ))
+        );
+        let ptr = response(
+            "21.5.40.10.in-addr.arpa",
+            12,
+            &[(None, 12, name("rad-ws-21.hospital.example"))],
+        );
+        assert_eq!(
+            got(&ptr),
+            Some((
+                "rad-ws-21.hospital.example".into(),
+                "10.40.5.21".parse().unwrap(),
+                true
+            ))
+        );
+        let v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
+        let ptr6 = response(v6, 12, &[(None, 12, name("lab-7.hospital.example"))]);
+        assert_eq!(
+            got(&ptr6),
+            Some((
+                "lab-7.hospital.example".into(),
+                "fd00::1".parse().unwrap(),
+                true
+            ))
+        );
+        let aaaa = response(
+            "ehr.hospital.example",
+            28,
+            &[(
+                None,
+                28,
+                "fd12::5"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets()
+                    .to_vec(),
+            )],
+        );
+        assert!(got(&aaaa).is_some());
+    }
+
+    #[test]
+    fn internet_addresses_queries_errors_and_odd_names_give_none() {
+        assert_eq!(
+            got(&response(
+                "www.example.com",
+                1,
+                &[(None, 1, vec![93, 184, 216, 34])]
+            )),
+            None
+        );
+        assert_eq!(
+            got(&response(
+                "8.8.8.8.in-addr.arpa",
+                12,
+                &[(None, 12, name("dns.google"))]
+            )),
+            None
+        );
+        let mut query = response("pacs.hospital.example", 1, &[(None, 1, vec![10, 0, 0, 1])]);
+        query[2] = 0x01;
+        assert_eq!(got(&query), None);
+        let mut nx = response("pacs.hospital.example", 1, &[(None, 1, vec![10, 0, 0, 1])]);
+        nx[3] = 0x83;
+        assert_eq!(got(&nx), None);
+        assert_eq!(
+            got(&response(
+                "a b.hospital",
+                1,
+                &[(None, 1, vec![10, 0, 0, 1])]
+            )),
+            None
+        );
+        // Cut short: no panic, nothing.
+        let a = response("pacs.hospital.example", 1, &[(None, 1, vec![10, 0, 0, 1])]);
+        for n in 0..a.len() {
+            assert_eq!(got(&a[..n]), None);
+        }
+        assert_eq!(reverse_address("1.2.3.in-addr.arpa"), None);
+        assert_eq!(reverse_address("1.2.3.4.5.in-addr.arpa"), None);
     }
 }

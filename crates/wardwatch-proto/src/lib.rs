@@ -493,6 +493,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
             }
             _ => None,
         }
+    } else if let Some(name) = (sport == 53).then(|| dns::site_name(payload)).flatten() {
+        Some(name)
     } else if either(5355) {
         dns::parse(payload, "llmnr")
     } else if either(1900) {

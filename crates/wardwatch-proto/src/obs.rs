@@ -57,6 +57,11 @@ impl Observation {
     pub fn fact_key(&self) -> Option<u64> {
         use std::hash::BuildHasher;
         let k = self.kind.repeat_key()?;
+        // A name of a site address is one fact whichever client asked and
+        // whichever resolver answered.
+        if let ObsKind::DnsName { .. } = self.kind {
+            return Some(foldhash::fast::FixedState::with_seed(0xfac7).hash_one(k));
+        }
         let key = (self.client.0, self.server.0, self.subject, &self.mac, k);
         Some(foldhash::fast::FixedState::with_seed(0xfac7).hash_one(key))
     }
@@ -728,6 +733,17 @@ pub enum ObsKind {
         answers: Vec<String>,
         /// What an mDNS message's TXT records say the device is.
         identity: Option<Box<MdnsIdentity>>,
+    },
+    /// A name a DNS response gives a site address (an A or AAAA record of a
+    /// private address, or the PTR record of its reverse name): the fact is
+    /// the addressed host's, not the resolver's that sent it.
+    DnsName {
+        /// The name, lower case, without the trailing dot.
+        name: String,
+        /// The address it names.
+        addr: std::net::IpAddr,
+        /// From a PTR record (the site's own reverse zone).
+        ptr: bool,
     },
     /// A plain-DNS query whose name looks like tunnelled data (and names no
     /// watched domain): its registered domain and a hash of the whole name.
