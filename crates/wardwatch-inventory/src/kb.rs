@@ -51,6 +51,11 @@ pub struct Rule {
     /// Values containing one of these.
     #[serde(default)]
     pub contains: Vec<String>,
+    /// Values of exactly this shape: `#` a hex digit, `@` a letter or
+    /// digit, anything else itself (a maker's default host name such as
+    /// `NPI######`).
+    #[serde(default)]
+    pub shape: Vec<String>,
     /// Proposed vendor (`{value}`, `{part N}`, `{oui}` templates).
     pub vendor: Option<String>,
     /// Proposed model.
@@ -136,7 +141,7 @@ impl Kb {
         }
         for r in kb.rules.iter_mut() {
             // Matching is case-insensitive: patterns are kept lowercase.
-            for list in [&mut r.equals, &mut r.prefix, &mut r.contains] {
+            for list in [&mut r.equals, &mut r.prefix, &mut r.contains, &mut r.shape] {
                 for p in list.iter_mut() {
                     *p = p.to_lowercase();
                 }
@@ -163,8 +168,12 @@ impl Kb {
             if !(0.0..=1.0).contains(&r.confidence) {
                 return Err(format!("rule {}: confidence out of 0..1", r.id));
             }
-            if r.equals.is_empty() && r.prefix.is_empty() && r.contains.is_empty() {
-                return Err(format!("rule {}: no equals/prefix/contains", r.id));
+            if r.equals.is_empty()
+                && r.prefix.is_empty()
+                && r.contains.is_empty()
+                && r.shape.is_empty()
+            {
+                return Err(format!("rule {}: no equals/prefix/contains/shape", r.id));
             }
             if r.reference.trim().is_empty() {
                 return Err(format!("rule {}: no ref (public source)", r.id));
@@ -220,8 +229,32 @@ fn matches<'r>(r: &'r Rule, v: &str) -> Option<&'r str> {
         .find(|e| v == e.as_str())
         .or_else(|| r.prefix.iter().find(|p| v.starts_with(p.as_str())))
         .or_else(|| r.contains.iter().find(|c| v.contains(c.as_str())))
+        .or_else(|| r.shape.iter().find(|p| shaped(p, v)))
         .map(String::as_str)
 }
+
+/// Whether `v` has the shape `p` (see [`Rule::shape`]; both lowercase).
+fn shaped(p: &str, v: &str) -> bool {
+    p.len() == v.len()
+        && p.bytes().zip(v.bytes()).all(|(p, c)| match p {
+            b'#' => c.is_ascii_hexdigit(),
+            b'@' => c.is_ascii_alphanumeric(),
+            _ => p == c,
+        })
+}
+
+/// The evidence that carries a device's host name, in whatever form
+/// (a NetBIOS name with its suffix, a DNS name with its domain): the rules
+/// of source `hostname`, field `name`, read its first label.
+const HOST_NAME_FIELDS: [(&str, &str); 7] = [
+    ("dhcp", "option 12 hostname"),
+    ("dhcpv6", "option 39 client FQDN"),
+    ("netbios-ns", "name"),
+    ("browser", "server name"),
+    ("snmp", "sysName"),
+    ("dns", "PTR name"),
+    ("dns", "address record name"),
+];
 
 /// Fills a template: `{value}`, `{part N}` (1-based `^` component),
 /// `{oui}` (the vendor name of an `oui` evidence value, after the prefix) or
@@ -436,12 +469,21 @@ impl<'k> Matches<'k> {
             return &bucket[i].hits;
         }
         let lower = value.to_lowercase();
-        let hits: Vec<(usize, &'k str)> = kb
+        let mut hits: Vec<(usize, &'k str)> = kb
             .rules_for(source, field)
             .into_iter()
             .flatten()
             .filter_map(|i| Some((*i, matches(kb.rules.get(*i)?, &lower)?)))
             .collect();
+        if HOST_NAME_FIELDS.contains(&(source, field)) {
+            let host = lower.split(['.', '<']).next().unwrap_or_default();
+            hits.extend(
+                kb.rules_for("hostname", "name")
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| Some((*i, matches(kb.rules.get(*i)?, host)?))),
+            );
+        }
         if self.remembered >= MAX_REMEMBERED {
             self.spare = hits;
             return &self.spare;
@@ -806,6 +848,50 @@ mod tests {
             Some("Windows 5.1")
         );
         assert_eq!(legacy_os("Windows XP/2003"), Some("Windows XP"));
+    }
+
+    #[test]
+    fn makers_default_host_names_whatever_carries_them() {
+        let classified = |source: &str, field: &str, value: &str| {
+            let mut d = Device {
+                category: "unknown".into(),
+                evidence: vec![evidence(source, field, value)],
+                ..Default::default()
+            };
+            classify(&mut d, kb());
+            (d.vendor, d.category, d.os, d.evidence[0].rule.clone())
+        };
+        let printer = classified("dhcp", "option 12 hostname", "NPI3A1B2C");
+        assert_eq!(printer.0.as_deref(), Some("HP"));
+        assert_eq!(printer.1, "printer");
+        assert_eq!(printer.3.as_deref(), Some("kb:hostname-hp-printer"));
+        let pc = classified("netbios-ns", "name", "DESKTOP-4F2K9QZ<00>");
+        assert_eq!(
+            (pc.1.as_str(), pc.2.as_deref()),
+            ("workstation", Some("Windows"))
+        );
+        let brother = classified("dns", "PTR name", "brw0012abcdef01.hospital.example");
+        assert_eq!(
+            (brother.0.as_deref(), brother.1.as_str()),
+            (Some("Brother"), "printer")
+        );
+        let phone = classified("dhcp", "option 12 hostname", "SEP001122AABBCC");
+        assert_eq!(
+            (phone.0.as_deref(), phone.1.as_str()),
+            (Some("Cisco"), "voip")
+        );
+        // Near misses are nothing; nor is a host name in a field that is
+        // no host name.
+        for (source, field, value) in [
+            ("dhcp", "option 12 hostname", "NPI3A1B2CX"),
+            ("dhcp", "option 12 hostname", "NPI3A1B2G"),
+            ("dhcp", "option 12 hostname", "DESKTOP-ABC"),
+            ("dns", "PTR name", "web.npi3a1b2c.example"),
+            ("http", "Host", "NPI3A1B2C"),
+        ] {
+            let c = classified(source, field, value);
+            assert_eq!((c.0, c.1.as_str()), (None, "unknown"), "{value}");
+        }
     }
 
     #[test]
