@@ -2121,12 +2121,33 @@ fn mail_logins_match_tshark() {
         )
     );
     assert_eq!(sni.len(), 1);
+    // The clients' EHLO names.
+    let ehlo = facts_by_frame(&path, |k| match k {
+        ObsKind::SmtpClientName { name } => Some(vec![name.clone()]),
+        _ => None,
+    });
+    assert_eq!(
+        ehlo,
+        tshark(
+            &path,
+            &[],
+            "smtp.req.command==\"EHLO\"",
+            &["smtp.req.parameter"]
+        )
+    );
+    assert_eq!(ehlo.len(), 3);
     eprintln!(
-        "mail: {} logins, {compared} greetings, {} STARTTLS hello compared",
+        "mail: {} logins, {compared} greetings, {} EHLO names, {} STARTTLS hello compared",
         logins.len(),
+        ehlo.len(),
         sni.len()
     );
     let r = report(path);
+    // The scanner's EHLO name is an HP Jetdirect's default host name.
+    assert_eq!(
+        identity(&r, "10.40.6.30"),
+        (Some("HP"), None, None, "printer")
+    );
     assert_eq!(
         identity(&r, "10.20.1.25"),
         (Some("Microsoft"), None, None, "server")

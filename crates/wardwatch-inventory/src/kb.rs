@@ -246,7 +246,7 @@ fn shaped(p: &str, v: &str) -> bool {
 /// The evidence that carries a device's host name, in whatever form
 /// (a NetBIOS name with its suffix, a DNS name with its domain): the rules
 /// of source `hostname`, field `name`, read its first label.
-const HOST_NAME_FIELDS: [(&str, &str); 7] = [
+const HOST_NAME_FIELDS: [(&str, &str); 8] = [
     ("dhcp", "option 12 hostname"),
     ("dhcpv6", "option 39 client FQDN"),
     ("netbios-ns", "name"),
@@ -254,6 +254,7 @@ const HOST_NAME_FIELDS: [(&str, &str); 7] = [
     ("snmp", "sysName"),
     ("dns", "PTR name"),
     ("dns", "address record name"),
+    ("smtp", "EHLO name"),
 ];
 
 /// Fills a template: `{value}`, `{part N}` (1-based `^` component),

@@ -486,6 +486,7 @@ fn apply_share(
             ObsKind::Ntp { .. } => "ntp",
             ObsKind::LabInstrument(f) => f.protocol.as_str(),
             ObsKind::NetbiosName { .. } => "netbios-ns",
+            ObsKind::SmtpClientName { .. } => "smtp",
             ObsKind::BrowserAnnouncement(_) => "browser",
             ObsKind::DomainMember(f) => f.protocol.as_str(),
             ObsKind::FhirDevice(_) => "fhir",
@@ -863,6 +864,14 @@ fn apply_share(
                             a.serial.get_or_insert(v.clone());
                         }
                     }
+                }
+            }
+            ObsKind::SmtpClientName { name } => {
+                // Evidence only (the knowledge base reads makers' default
+                // names in it): an EHLO name may be a relay's or a
+                // domain, not the host's own name.
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.add(o, inputs, "smtp", "EHLO name", name);
                 }
             }
             ObsKind::NetbiosName {

@@ -136,6 +136,8 @@ pub struct MailState {
     queued: u32,
     /// Answers owed to commands sent before the one `step` follows.
     skip: u32,
+    /// The client's EHLO name was passed on.
+    named: bool,
 }
 
 impl MailState {
@@ -194,13 +196,13 @@ impl MailState {
 
     fn line(&mut self, dir: usize, line: &str, out: &mut Vec<ObsKind>) {
         if dir == 0 {
-            self.client_line(line);
+            self.client_line(line, out);
         } else {
             self.server_line(line, out);
         }
     }
 
-    fn client_line(&mut self, line: &str) {
+    fn client_line(&mut self, line: &str, out: &mut Vec<ObsKind>) {
         match std::mem::take(&mut self.step) {
             Step::Plain => {
                 self.step = plain(line.trim());
@@ -247,6 +249,15 @@ impl MailState {
         let (verb, arg) = line.split_once(' ').unwrap_or((line, ""));
         let verb = verb.to_ascii_uppercase();
         let arg = arg.trim();
+        if self.kind == Mail::Smtp && (verb == "EHLO" || verb == "HELO") {
+            // The client's own name; an address literal ([10.1.2.3]) says
+            // nothing the packet does not.
+            let name = cut(arg.split(' ').next().unwrap_or(""));
+            if !name.is_empty() && !name.starts_with('[') && !self.named {
+                self.named = true;
+                out.push(ObsKind::SmtpClientName { name });
+            }
+        }
         self.step = match (self.kind, verb.as_str()) {
             (Mail::Smtp, "STARTTLS") | (Mail::Pop3, "STLS") | (Mail::Imap, "STARTTLS") => {
                 Step::StartTls
@@ -563,9 +574,13 @@ mod tests {
             if protocol == "smtp" && text == "relay.hospital.example ESMTP Postfix (Debian/GNU)"));
         assert_eq!(logins(&out), vec![("alarms".into(), true, Some(true))]);
         let dump = format!("{out:?}");
-        for secret in ["Secret-77", "dr.jones", "MAIL FROM", "infusion-gw"] {
+        for secret in ["Secret-77", "dr.jones", "MAIL FROM"] {
             assert!(!dump.contains(secret), "{secret} in {dump}");
         }
+        // The client named itself.
+        assert!(out
+            .iter()
+            .any(|o| matches!(o, ObsKind::SmtpClientName { name } if name == "infusion-gw")));
     }
 
     #[test]

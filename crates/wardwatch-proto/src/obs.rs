@@ -836,6 +836,12 @@ pub enum ObsKind {
     /// A laboratory or point-of-care instrument's identity (ASTM header,
     /// POCT1-A HEL/DST device element).
     LabInstrument(Box<LabInstrumentFact>),
+    /// The name an SMTP client gives itself in EHLO or HELO (its host name
+    /// or domain; an address literal is not kept).
+    SmtpClientName {
+        /// The name, as sent.
+        name: String,
+    },
     /// A NetBIOS name service message.
     NetbiosName {
         /// The name (15 characters at most, padding removed).
