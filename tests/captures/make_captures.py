@@ -859,7 +859,7 @@ def main():
     rows = scan + pump + pop + imap + tls
     write("mail.pcap", timed([tcp_frame(*row) for row in rows], 1_700_001_500.0))
     # LDAP on 389 to the domain controller: the PACS binds with its service
-    # account, looks a clinician up (the entry's attributes are never read)
+    # account (twice, on two connections), looks a clinician up (the entry's attributes are never read)
     # and checks her password by binding as her, wrongly then rightly; a
     # printer binds anonymously; a Windows member binds with SASL
     # (GSS-SPNEGO: no password on the wire); a workstation asks StartTLS and
@@ -908,7 +908,10 @@ def main():
     hello = b"\x16\x03\x01" + struct.pack(">H", len(hello)) + hello
     starttls = dialogue(WS, WS_MAC, dc, dc_mac, 52392, 389, [
         ("c", msg(1, ber(0x77, ber(0x80, b"1.3.6.1.4.1.1466.20037")))), ("s", res(1, 0x78, 0)), ("c", hello)])
-    rows = pacs_rows + anon + sasl + starttls
+    # The PACS's pool binds again with its service account: the same fact.
+    again = dialogue(pacs, pacs_mac, dc, dc_mac, 52393, 389, [
+        ("c", bind(1, svc, ber(0x80, b"Pacs#2019"))), ("s", res(1, 0x61, 0)), ("c", msg(2, ber(0x42, b"")))])
+    rows = pacs_rows + anon + sasl + starttls + again
     write("ldap.pcap", timed([tcp_frame(*row) for row in rows], 1_700_001_600.0))
     # Passive DNS: the site resolver answers a workstation's and the CT's
     # lookups of the PACS (through a CNAME), the PACS's reverse lookup of the

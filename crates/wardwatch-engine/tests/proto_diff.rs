@@ -2191,8 +2191,9 @@ fn mail_logins_match_tshark() {
 /// order; each login's outcome is the `ldap.resultCode` tshark reads on the
 /// frame it came from; SASL binds give none; after StartTLS the ClientHello's
 /// SNI equals tshark's. The report has one cleartext-login finding on the
-/// directory with the three binds as evidence and the LDAP remedy, and no
-/// password or looked-up entry.
+/// directory with three binds as evidence (the service account's second
+/// accepted bind repeats its first) and the LDAP remedy, and no password
+/// or looked-up entry.
 #[test]
 fn ldap_binds_match_tshark() {
     let path = repo("tests/captures/ldap.pcap");
@@ -2224,7 +2225,7 @@ fn ldap_binds_match_tshark() {
     });
     let users: Vec<&str> = logins.values().map(|v| v[1].as_str()).collect();
     assert_eq!(users, binds);
-    assert_eq!(users.len(), 3);
+    assert_eq!(users.len(), 4);
     for (frame, login) in &logins {
         assert_eq!((login[0].as_str(), login[3].as_str()), ("ldap", "true"));
         let code = &results
@@ -2261,7 +2262,9 @@ fn ldap_binds_match_tshark() {
         .iter()
         .map(|f| (f.rule.as_str(), f.ip.as_deref(), f.count, f.evidence.len()))
         .collect();
+    // The service account's second accepted bind repeats the first.
     assert_eq!(found, [("ldap-cleartext-login", Some("10.20.0.10"), 3, 3)]);
+    assert_eq!(r.stats.observations_repeated, 1);
     assert!(r.findings[0].remediation.contains("LDAPS"));
     let json = serde_json::to_string(&r).unwrap();
     for private in [

@@ -891,9 +891,12 @@ impl ObsKind {
         use std::hash::{BuildHasher, Hash, Hasher};
         let mut h = foldhash::fast::FixedState::with_seed(0x0b5).build_hasher();
         match self {
-            ObsKind::DicomVolume { .. } | ObsKind::Login { .. } | ObsKind::FileTransfers { .. } => {
-                return None
-            }
+            ObsKind::DicomVolume { .. } | ObsKind::FileTransfers { .. } => return None,
+            // A refused or unanswered login is an event (guessing is
+            // counted); an accepted one repeated between the same two hosts
+            // is one fact (a pool re-binding its service account every few
+            // seconds would otherwise crowd the kept facts).
+            ObsKind::Login { success, .. } if *success != Some(true) => return None,
             ObsKind::Sip(f) if f.refused_registration => return None,
             // Control ids differ on every message.
             ObsKind::Hl7Message(m) => {
