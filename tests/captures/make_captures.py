@@ -101,6 +101,16 @@ def dialogue(client, cmac, server, smac, cport, sport, turns, cseq=1000, sseq=50
     return rows
 
 
+def client_hello(name):
+    """A TLS 1.2 ClientHello record offering two suites, with one
+    extension: the server name (what follows STARTTLS in the captures)."""
+    sni = struct.pack(">HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x04\xc0\x2f\x00\x2f" + b"\x01\x00" + \
+        struct.pack(">H", len(sni)) + sni
+    hello = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + struct.pack(">H", len(hello)) + hello
+
+
 def timed(frames, t0):
     """The frames 10 ms apart from t0."""
     for i, f in enumerate(frames):
@@ -848,11 +858,7 @@ def main():
         ("c", b'a001 LOGIN "radiology" "Rad-2023"\r\n'), ("s", b"a001 OK Logged in\r\n"),
         ("c", b'a002 SELECT "Patients/Roe"\r\n'), ("s", b"* 3 EXISTS\r\na002 OK [READ-WRITE] Select completed.\r\n"),
         ("c", b"a003 LOGOUT\r\n"), ("s", b"* BYE Logging out\r\na003 OK Logout completed.\r\n")])
-    name = b"exch01.hospital.example"
-    sni = struct.pack(">HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
-    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x04\xc0\x2f\x00\x2f" + b"\x01\x00" + struct.pack(">H", len(sni)) + sni
-    hello = b"\x01" + len(body).to_bytes(3, "big") + body
-    hello = b"\x16\x03\x01" + struct.pack(">H", len(hello)) + hello
+    hello = client_hello(b"exch01.hospital.example")
     tls = dialogue(WS, WS_MAC, exch, exch_mac, 51587, 587, [
         ("s", exch_hi), ("c", b"EHLO RAD-WS-21\r\n"), ("s", ehlo_ok), ("c", b"STARTTLS\r\n"),
         ("s", b"220 2.0.0 SMTP server ready\r\n"), ("c", hello)])
@@ -901,11 +907,7 @@ def main():
         ("s", res(1, 0x61, 14)),
         ("c", bind(2, b"", ber(0xA3, ber(0x04, b"GSS-SPNEGO") + ber(0x04, b"\xa1\x03\x0a\x01\x00")))),
         ("s", res(2, 0x61, 0))])
-    name = b"dc01.hospital.example"
-    sni = struct.pack(">HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name
-    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x04\xc0\x2f\x00\x2f" + b"\x01\x00" + struct.pack(">H", len(sni)) + sni
-    hello = b"\x01" + len(body).to_bytes(3, "big") + body
-    hello = b"\x16\x03\x01" + struct.pack(">H", len(hello)) + hello
+    hello = client_hello(b"dc01.hospital.example")
     starttls = dialogue(WS, WS_MAC, dc, dc_mac, 52392, 389, [
         ("c", msg(1, ber(0x77, ber(0x80, b"1.3.6.1.4.1.1466.20037")))), ("s", res(1, 0x78, 0)), ("c", hello)])
     # The PACS's pool binds again with its service account: the same fact.

@@ -110,6 +110,35 @@ fn facts_by_frame(
         .collect()
 }
 
+/// None of these strings (staff and patient names, passwords, locations,
+/// event fields) is anywhere in the report.
+fn assert_private(r: &wardwatch_model::report::Report, private: &[&str]) {
+    let json = serde_json::to_string(r).unwrap();
+    for p in private {
+        assert!(!json.contains(p), "{p} in the report");
+    }
+}
+
+/// After STARTTLS the connection is the TLS dissector's: the one
+/// ClientHello's SNI equals tshark's. Returns the hellos compared.
+fn starttls_hello_matches_tshark(path: &Path) -> usize {
+    let sni = facts_by_frame(path, |k| match k {
+        ObsKind::TlsClientHello(h) => Some(vec![h.sni.clone().unwrap_or_default()]),
+        _ => None,
+    });
+    assert_eq!(
+        sni,
+        tshark(
+            path,
+            &[],
+            "tls.handshake.type==1",
+            &["tls.handshake.extensions_server_name"]
+        )
+    );
+    assert_eq!(sni.len(), 1);
+    sni.len()
+}
+
 /// tshark writes "Name (uid)"; keep the uid.
 fn uid_of(s: &str) -> String {
     let s = s.trim().trim_end_matches(')');
@@ -1616,16 +1645,16 @@ fn sip_messages_match_tshark() {
     );
     assert_eq!(r.findings[1].peers.len(), 2);
     assert_eq!(r.findings[0].peer.as_deref(), Some("203.0.113.77"));
-    let json = serde_json::to_string(&r).unwrap();
-    for private in [
-        "Whitfield",
-        "Ward 3 Nurse",
-        "Ward 5 Desk",
-        "4711",
-        "sipvicious\"",
-    ] {
-        assert!(!json.contains(private), "{private} in the report");
-    }
+    assert_private(
+        &r,
+        &[
+            "Whitfield",
+            "Ward 3 Nurse",
+            "Ward 5 Desk",
+            "4711",
+            "sipvicious\"",
+        ],
+    );
 }
 
 /// Modbus/TCP answers: on every frame where tshark shows a server's answer
@@ -1846,10 +1875,7 @@ fn ws_discovery_matches_tshark() {
     );
     assert_eq!(ident("10.60.0.40").2, "printer");
     assert_eq!(ident("10.60.0.50").2, "workstation");
-    let json = serde_json::to_string(&r).unwrap();
-    for private in ["ICU", "Bed 12", "Ward 5", "Ward%205"] {
-        assert!(!json.contains(private), "{private} in the report");
-    }
+    assert_private(&r, &["ICU", "Bed 12", "Ward 5", "Ward%205"]);
 }
 
 /// EtherNet/IP List Identity: on every answer tshark decodes, the vendor
@@ -1980,10 +2006,7 @@ fn cef_and_leef_products_match_tshark() {
     };
     assert_eq!(said("CEF vendor"), Some("Palo Alto Networks"));
     assert_eq!(said("CEF version"), Some("10.1.6"));
-    let json = serde_json::to_string(&r).unwrap();
-    for private in ["jdoe", "DOE^JANE", "rad1", "study for"] {
-        assert!(!json.contains(private), "{private} in the report");
-    }
+    assert_private(&r, &["jdoe", "DOE^JANE", "rad1", "study for"]);
 }
 
 /// Mail in the clear (bundled `mail.pcap`): the users of SMTP AUTH (LOGIN's
@@ -2107,20 +2130,7 @@ fn mail_logins_match_tshark() {
     }
     // Both Exchange greetings, the relay's, Dovecot's twice.
     assert_eq!(compared, 5);
-    let sni = facts_by_frame(&path, |k| match k {
-        ObsKind::TlsClientHello(h) => Some(vec![h.sni.clone().unwrap_or_default()]),
-        _ => None,
-    });
-    assert_eq!(
-        sni,
-        tshark(
-            &path,
-            &[],
-            "tls.handshake.type==1",
-            &["tls.handshake.extensions_server_name"]
-        )
-    );
-    assert_eq!(sni.len(), 1);
+    let sni = starttls_hello_matches_tshark(&path);
     // The clients' EHLO names.
     let ehlo = facts_by_frame(&path, |k| match k {
         ObsKind::SmtpClientName { name } => Some(vec![name.clone()]),
@@ -2140,7 +2150,7 @@ fn mail_logins_match_tshark() {
         "mail: {} logins, {compared} greetings, {} EHLO names, {} STARTTLS hello compared",
         logins.len(),
         ehlo.len(),
-        sni.len()
+        sni
     );
     let r = report(path);
     // The scanner's EHLO name is an HP Jetdirect's default host name.
@@ -2169,20 +2179,20 @@ fn mail_logins_match_tshark() {
             ("smtp-cleartext-login", Some("10.20.1.26")),
         ]
     );
-    let json = serde_json::to_string(&r).unwrap();
-    for private in [
-        "Winter-2023",
-        "Infus3!on",
-        "Lab-Results-9",
-        "Rad-2023",
-        "jane.roe",
-        "scanner@",
-        "John Q",
-        "448812",
-        "Patients/Roe",
-    ] {
-        assert!(!json.contains(private), "{private} in the report");
-    }
+    assert_private(
+        &r,
+        &[
+            "Winter-2023",
+            "Infus3!on",
+            "Lab-Results-9",
+            "Rad-2023",
+            "jane.roe",
+            "scanner@",
+            "John Q",
+            "448812",
+            "Patients/Roe",
+        ],
+    );
 }
 
 /// LDAP simple binds (bundled `ldap.pcap`): the bind names with a password
@@ -2237,24 +2247,10 @@ fn ldap_binds_match_tshark() {
             "frame {frame}"
         );
     }
-    let sni = facts_by_frame(&path, |k| match k {
-        ObsKind::TlsClientHello(h) => Some(vec![h.sni.clone().unwrap_or_default()]),
-        _ => None,
-    });
-    assert_eq!(
-        sni,
-        tshark(
-            &path,
-            &[],
-            "tls.handshake.type==1",
-            &["tls.handshake.extensions_server_name"]
-        )
-    );
-    assert_eq!(sni.len(), 1);
+    let sni = starttls_hello_matches_tshark(&path);
     eprintln!(
-        "LDAP: {} binds, {} StartTLS hello compared",
-        logins.len(),
-        sni.len()
+        "LDAP: {} binds, {sni} StartTLS hello compared",
+        logins.len()
     );
     let r = report(path);
     let found: Vec<_> = r
@@ -2266,16 +2262,16 @@ fn ldap_binds_match_tshark() {
     assert_eq!(found, [("ldap-cleartext-login", Some("10.20.0.10"), 3, 3)]);
     assert_eq!(r.stats.observations_repeated, 1);
     assert!(r.findings[0].remediation.contains("LDAPS"));
-    let json = serde_json::to_string(&r).unwrap();
-    for private in [
-        "Pacs#2019",
-        "Radiology1",
-        "Rad!ology",
-        "Mary Roe",
-        "Radiologists",
-    ] {
-        assert!(!json.contains(private), "{private} in the report");
-    }
+    assert_private(
+        &r,
+        &[
+            "Pacs#2019",
+            "Radiology1",
+            "Rad!ology",
+            "Mary Roe",
+            "Radiologists",
+        ],
+    );
 }
 
 /// Passive DNS (bundled `dns_names.pcap`): on every response frame where

@@ -160,6 +160,21 @@ pub(crate) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, v, &b[hdr + len..]))
 }
 
+/// A BER element of `v` (short or two-byte length): the test messages of
+/// the BER protocols (Kerberos, CLDAP, LDAP).
+#[cfg(test)]
+pub(crate) fn der(tag: u8, v: &[u8]) -> Vec<u8> {
+    let mut o = vec![tag];
+    if v.len() < 0x80 {
+        o.push(v.len() as u8);
+    } else {
+        o.push(0x82);
+        o.extend_from_slice(&(v.len() as u16).to_be_bytes());
+    }
+    o.extend_from_slice(v);
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -86,11 +86,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
 mod tests {
     use super::*;
 
-    fn der(tag: u8, v: &[u8]) -> Vec<u8> {
-        let mut o = vec![tag, v.len() as u8];
-        o.extend_from_slice(v);
-        o
-    }
+    use crate::bytes::der;
 
     fn ping(user: &[u8], cldap_dn: bool) -> Vec<u8> {
         let eq = |a: &[u8], v: &[u8]| der(0xA3, &[der(0x04, a), der(0x04, v)].concat());

@@ -192,17 +192,7 @@ impl KerberosState {
 mod tests {
     use super::*;
 
-    fn der(tag: u8, v: &[u8]) -> Vec<u8> {
-        let mut o = vec![tag];
-        if v.len() < 0x80 {
-            o.push(v.len() as u8);
-        } else {
-            o.push(0x82);
-            o.extend_from_slice(&(v.len() as u16).to_be_bytes());
-        }
-        o.extend_from_slice(v);
-        o
-    }
+    use crate::bytes::der;
 
     fn name(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
         let strings: Vec<u8> = parts.iter().flat_map(|p| der(0x1B, p)).collect();

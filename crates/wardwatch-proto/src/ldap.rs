@@ -259,17 +259,7 @@ fn operation(message: &[u8]) -> Option<(&[u8], u8, &[u8])> {
 mod tests {
     use super::*;
 
-    fn der(tag: u8, v: &[u8]) -> Vec<u8> {
-        let mut o = vec![tag];
-        if v.len() < 0x80 {
-            o.push(v.len() as u8);
-        } else {
-            o.push(0x82);
-            o.extend_from_slice(&(v.len() as u16).to_be_bytes());
-        }
-        o.extend_from_slice(v);
-        o
-    }
+    use crate::bytes::der;
 
     fn message(id: u8, op: Vec<u8>) -> Vec<u8> {
         der(0x30, &[der(0x02, &[id]), op].concat())
