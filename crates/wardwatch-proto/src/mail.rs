@@ -236,19 +236,24 @@ impl MailState {
             self.skip = self.queued;
             self.queued = self.queued.saturating_add(1);
         }
-        // IMAP commands carry a tag first.
-        let line = if self.kind == Mail::Imap {
-            let Some((tag, rest)) = line.split_once(' ') else {
-                return;
-            };
-            self.tag = tag.chars().take(32).collect();
-            rest
-        } else {
-            line
+        // IMAP commands carry a tag first: a login's or STARTTLS's is the
+        // one its completion answers, whatever the client sends meanwhile.
+        let (tag, line) = match self.kind {
+            Mail::Imap => match line.split_once(' ') {
+                Some(split) => split,
+                None => return,
+            },
+            _ => ("", line),
         };
         let (verb, arg) = line.split_once(' ').unwrap_or((line, ""));
         let verb = verb.to_ascii_uppercase();
         let arg = arg.trim();
+        if self.kind == Mail::Imap {
+            if !matches!(verb.as_str(), "LOGIN" | "AUTHENTICATE" | "STARTTLS") {
+                return;
+            }
+            self.tag = tag.chars().take(32).collect();
+        }
         if self.kind == Mail::Smtp && (verb == "EHLO" || verb == "HELO") {
             // The client's own name; an address literal ([10.1.2.3]) says
             // nothing the packet does not.
@@ -297,8 +302,8 @@ impl MailState {
                     _ => Step::Exchange,
                 }
             }
-            // Any other command leaves a POP3 USER standing (CAPA between
-            // USER and PASS is allowed), and nothing else.
+            // Any other SMTP or POP3 command leaves a POP3 USER standing
+            // (CAPA between USER and PASS is allowed), and nothing else.
             _ => match std::mem::take(&mut self.step) {
                 Step::User(u) => Step::User(u),
                 _ => Step::Idle,
@@ -709,6 +714,9 @@ mod tests {
                 (1, b"a002 NO [AUTHENTICATIONFAILED] failed\r\n"),
                 (0, b"a003 SELECT \"Patients/Smith\"\r\n"),
                 (1, b"a003 OK\r\n"),
+                // Pipelined: the login's tag is the one answered.
+                (0, b"a004 LOGIN nurse1 x\r\na005 CAPABILITY\r\n"),
+                (1, b"* CAPABILITY IMAP4rev1\r\na004 NO bad\r\na005 OK\r\n"),
             ],
         );
         assert!(matches!(&out[0], ObsKind::Banner { protocol, text }
@@ -717,7 +725,8 @@ mod tests {
             logins(&out),
             vec![
                 ("pacs \"svc\"".into(), true, Some(true)),
-                ("scanner".into(), true, Some(false))
+                ("scanner".into(), true, Some(false)),
+                ("nurse1".into(), true, Some(false))
             ]
         );
         assert!(!format!("{out:?}").contains("Smith"));
