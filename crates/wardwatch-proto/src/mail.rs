@@ -138,6 +138,8 @@ pub struct MailState {
     skip: u32,
     /// The client's EHLO name was passed on.
     named: bool,
+    /// A client line was read.
+    client_spoke: bool,
 }
 
 impl MailState {
@@ -203,6 +205,7 @@ impl MailState {
     }
 
     fn client_line(&mut self, line: &str, out: &mut Vec<ObsKind>) {
+        self.client_spoke = true;
         match std::mem::take(&mut self.step) {
             Step::Plain => {
                 self.step = plain(line.trim());
@@ -312,9 +315,12 @@ impl MailState {
     }
 
     fn server_line(&mut self, line: &str, out: &mut Vec<ObsKind>) {
-        if !self.greeted {
+        // Only the server's first line, before the client said anything,
+        // is its greeting: a capture begun mid-connection must not take
+        // "220 Ready to start TLS" or "+OK Logged in" for one.
+        let first = !std::mem::replace(&mut self.greeted, true);
+        if first && !self.client_spoke {
             if let Some(text) = greeting(self.kind, line) {
-                self.greeted = true;
                 out.push(ObsKind::Banner {
                     protocol: self.kind.name().into(),
                     text,
@@ -650,6 +656,28 @@ mod tests {
             ],
         );
         assert_eq!(logins(&out), vec![("user".into(), true, Some(false))]);
+    }
+
+    #[test]
+    fn a_connection_seen_from_its_middle_has_no_greeting() {
+        // Begun at EHLO: the answer to STARTTLS is no greeting.
+        let mut st = MailState::new(Mail::Smtp);
+        let mut out = Vec::new();
+        st.feed(0, b"EHLO a\r\n", &mut out);
+        st.feed(1, b"250 mail\r\n", &mut out);
+        st.feed(0, b"STARTTLS\r\n", &mut out);
+        st.feed(1, b"220 2.0.0 Ready to start TLS\r\n", &mut out);
+        assert!(st.tls_started());
+        // Begun at PASS: the answer is the login's verdict.
+        let out = run(
+            Mail::Pop3,
+            &[
+                (0, b"USER lab\r\nPASS x\r\n"),
+                (1, b"+OK\r\n+OK Logged in.\r\n"),
+            ],
+        );
+        assert_eq!(logins(&out), vec![("lab".into(), true, Some(true))]);
+        assert!(!out.iter().any(|o| matches!(o, ObsKind::Banner { .. })));
     }
 
     #[test]
