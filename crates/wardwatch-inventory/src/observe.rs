@@ -448,16 +448,18 @@ fn apply_share(
             continue;
         }
         if let ObsKind::DnsName { name, ptr, .. } = &o.kind {
-            // Not a protocol the device spoke: the resolver's answer.
+            // Not a protocol the device spoke: the resolver's answer. Four
+            // names at most: a load balancer's address may carry hundreds
+            // of aliases, which would crowd its other evidence out.
             if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                let field = if *ptr {
-                    "PTR name"
-                } else {
-                    "address record name"
-                };
-                a.add(o, inputs, "dns", field, name);
                 if a.dns_names.len() < 4 && !a.dns_names.iter().any(|(_, n)| n == name) {
                     a.dns_names.push((*ptr, name.clone()));
+                    let field = if *ptr {
+                        "PTR name"
+                    } else {
+                        "address record name"
+                    };
+                    a.add(o, inputs, "dns", field, name);
                 }
             }
             continue;
@@ -1715,6 +1717,47 @@ mod tests {
     /// A DHCP client that has no address yet and a link neighbour are
     /// found by their MAC, not by the addresses of the observation, which
     /// name no device: with one thread and with several.
+    /// A resolver's names of an address are its device's, four at most;
+    /// the reverse zone's gives the host name; the resolver gets none.
+    #[test]
+    fn dns_names_go_to_the_named_address_four_at_most() {
+        let (vip, resolver) = (IpAddr::from([10, 1, 0, 9]), IpAddr::from([10, 1, 0, 53]));
+        let devices: Vec<Device> = [vip, resolver]
+            .iter()
+            .map(|a| Device {
+                id: format!("dev-{a}"),
+                ips: vec![a.to_string()],
+                category: "unknown".into(),
+                ..Default::default()
+            })
+            .collect();
+        let obs: Vec<Observation> = (0..12)
+            .map(|i| Observation {
+                origin: Origin {
+                    input: 0,
+                    frame: i,
+                    ts_ns: i as i64,
+                },
+                client: (IpAddr::from([10, 1, 0, 20]), 50000),
+                server: (resolver, 53),
+                subject: Side::Server,
+                mac: None,
+                kind: ObsKind::DnsName {
+                    name: format!("svc{i}.hospital.example"),
+                    addr: vip,
+                    ptr: i == 2,
+                },
+            })
+            .collect();
+        let inputs = InputNames(vec!["t.pcap".into()]);
+        let out = apply_observations_threads(devices, &obs, &inputs, 1);
+        let dns = |d: &Device| d.evidence.iter().filter(|e| e.source == "dns").count();
+        assert_eq!(dns(&out[0]), 4);
+        assert_eq!(out[0].hostname.as_deref(), Some("svc2"));
+        assert_eq!((dns(&out[1]), out[1].hostname.as_deref()), (0, None));
+        assert!(out[1].protocols.is_empty());
+    }
+
     #[test]
     fn devices_named_by_mac_only_get_their_facts() {
         let mac = |i: usize| format!("00:1b:4f:00:{:02x}:{:02x}", i >> 8, i & 255);
