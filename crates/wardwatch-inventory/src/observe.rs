@@ -1079,23 +1079,15 @@ fn apply_share(
             ObsKind::EnipIdentity(f) => {
                 // A PLC, drive or adapter naming itself.
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
-                    a.add(
-                        o,
-                        inputs,
-                        "enip",
-                        "vendor identifier",
-                        &f.vendor_id.to_string(),
-                    );
-                    a.add(o, inputs, "enip", "device type", &f.device_type);
-                    a.add(
-                        o,
-                        inputs,
-                        "enip",
-                        "product code",
-                        &f.product_code.to_string(),
-                    );
-                    a.add(o, inputs, "enip", "revision", &f.revision);
-                    a.add(o, inputs, "enip", "serial", &f.serial);
+                    for (field, v) in [
+                        ("vendor identifier", &f.vendor_id.to_string()),
+                        ("device type", &f.device_type),
+                        ("product code", &f.product_code.to_string()),
+                        ("revision", &f.revision),
+                        ("serial", &f.serial),
+                    ] {
+                        a.add(o, inputs, "enip", field, v);
+                    }
                     a.serial.get_or_insert(f.serial.clone());
                     a.add_present(o, inputs, "enip", &[("product name", &f.product_name)]);
                 }

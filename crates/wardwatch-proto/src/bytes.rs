@@ -138,24 +138,30 @@ pub(crate) fn hex(b: &[u8]) -> String {
     s
 }
 
+/// The header of the BER/DER element at the start of `b`: its tag, the
+/// length of its contents and of the header itself. `Err(true)` while the
+/// header is incomplete, `Err(false)` for a length form refused (indefinite,
+/// or more than four bytes).
+pub(crate) fn ber_header(b: &[u8]) -> Result<(u8, usize, usize), bool> {
+    let (Some(&tag), Some(&first)) = (b.first(), b.get(1)) else {
+        return Err(true);
+    };
+    if first < 0x80 {
+        return Ok((tag, usize::from(first), 2));
+    }
+    let n = usize::from(first & 0x7F);
+    if n == 0 || n > 4 {
+        return Err(false);
+    }
+    let bytes = b.get(2..2 + n).ok_or(true)?;
+    let len = bytes.iter().fold(0usize, |l, x| (l << 8) | usize::from(*x));
+    Ok((tag, len, 2 + n))
+}
+
 /// One BER/DER element: tag, contents, and the bytes after it. Lengths of
 /// more than four bytes, or past the input, are refused.
 pub(crate) fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let tag = *b.first()?;
-    let first = *b.get(1)? as usize;
-    let (len, hdr) = if first < 0x80 {
-        (first, 2)
-    } else {
-        let n = first & 0x7F;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut l = 0usize;
-        for i in 0..n {
-            l = (l << 8) | *b.get(2 + i)? as usize;
-        }
-        (l, 2 + n)
-    };
+    let (tag, len, hdr) = ber_header(b).ok()?;
     let v = b.get(hdr..hdr.checked_add(len)?)?;
     Some((tag, v, &b[hdr + len..]))
 }

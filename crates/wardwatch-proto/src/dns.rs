@@ -632,22 +632,24 @@ pub fn site_name(b: &[u8]) -> Option<ObsKind> {
         if class & 0x7FFF != 1 {
             continue;
         }
-        let found = match (rtype, data.len()) {
-            (1, 4) => {
-                let a = std::net::IpAddr::from(<[u8; 4]>::try_from(data).ok()?);
-                private(a).then(|| read_name(b, owner).map(|(n, _)| (n, a, false)))
-            }
-            (28, 16) => {
-                let a = std::net::IpAddr::from(<[u8; 16]>::try_from(data).ok()?);
-                private(a).then(|| read_name(b, owner).map(|(n, _)| (n, a, false)))
-            }
-            (12, _) => read_name(b, owner)
-                .and_then(|(n, _)| reverse_address(&n))
-                .filter(|a| private(*a))
-                .map(|a| read_name(b, rdata).map(|(n, _)| (n, a, true))),
+        let address = match rtype {
+            1 => <[u8; 4]>::try_from(data).ok().map(std::net::IpAddr::from),
+            28 => <[u8; 16]>::try_from(data).ok().map(std::net::IpAddr::from),
             _ => None,
         };
-        if let Some(Some((name, addr, ptr))) = found {
+        let found = match (rtype, address) {
+            // An address record: its owner names the address (read only
+            // for a site's: most answers are internet addresses).
+            (_, Some(a)) if private(a) => read_name(b, owner).map(|(n, _)| (n, a, false)),
+            // A pointer record: its owner is the reverse name, its data
+            // the name.
+            (12, None) => read_name(b, owner)
+                .and_then(|(n, _)| reverse_address(&n))
+                .filter(|a| private(*a))
+                .and_then(|a| read_name(b, rdata).map(|(n, _)| (n, a, true))),
+            _ => None,
+        };
+        if let Some((name, addr, ptr)) = found {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             if host_like(&name) {
                 return Some(ObsKind::DnsName { name, addr, ptr });

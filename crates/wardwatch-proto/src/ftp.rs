@@ -4,9 +4,9 @@
 //!
 //! SMTP greets with 220 too. A greeting that names neither FTP (nor
 //! FileZilla) nor SMTP (the latter goes to `mail` at once) is held until
-//! the client's first command, or the server's next reply when only the server is seen: EHLO,
-//! HELO or a 250 hand the connection to the SMTP dissector; anything else
-//! makes it FTP.
+//! the client's first command, or the server's next reply when only the
+//! server is seen: EHLO, HELO or a 250 hand the connection to the SMTP
+//! dissector; anything else makes it FTP.
 
 use crate::creds::{self, PasswordCheck};
 use crate::lines::LineBuf;
@@ -200,8 +200,9 @@ impl FtpState {
     /// Transfer counts at the end of the connection (a greeting still
     /// held is then FTP's: see [`FtpState::due_greeting`]).
     pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
-        if self.handover.is_none() {
-            self.due = self.due.take().or(self.held_greeting.take());
+        // (A hand-over took the greeting with it.)
+        if let Some(g) = self.held_greeting.take() {
+            self.due = Some(g);
         }
         if self.stor + self.retr > 0 {
             out.push(ObsKind::FileTransfers {

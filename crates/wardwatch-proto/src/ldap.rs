@@ -11,7 +11,7 @@
 //! the connection to the TLS dissector. Searches and their entries (names,
 //! group memberships) are never read.
 
-use crate::bytes::tlv;
+use crate::bytes::{ber_header, tlv};
 use crate::creds::{self, PasswordCheck};
 use crate::obs::ObsKind;
 
@@ -23,32 +23,13 @@ const MAX_PENDING: usize = 8;
 /// The StartTLS extended operation (RFC 4511 4.14).
 const START_TLS: &[u8] = b"1.3.6.1.4.1.1466.20037";
 
-/// The length of the BER element at the start of `b`, header included:
-/// `None` until enough of the header is there, `Some(None)` when it is no
-/// element an LDAP message can be (indefinite or over-long length).
-fn element_len(b: &[u8]) -> Option<Option<usize>> {
-    let first = usize::from(*b.get(1)?);
-    if first < 0x80 {
-        return Some(Some(2 + first));
-    }
-    let n = first & 0x7F;
-    if n == 0 || n > 4 {
-        return Some(None);
-    }
-    let bytes = b.get(2..2 + n)?;
-    let len = bytes.iter().fold(0usize, |l, x| (l << 8) | usize::from(*x));
-    Some((2 + n).checked_add(len))
-}
-
 /// Whether `b` begins like an LDAPMessage: SEQUENCE, a message id of one
 /// to four bytes, then an operation tag of the given set.
 fn head(b: &[u8], ops: &[u8]) -> bool {
-    let hdr = match b.get(1) {
-        Some(l) if *l < 0x80 => 2,
-        Some(l) if (0x81..=0x84).contains(l) => 2 + usize::from(l & 0x7F),
-        _ => return false,
+    let Ok((0x30, _, hdr)) = ber_header(b) else {
+        return false;
     };
-    let (Some(0x30), Some(0x02), Some(id_len)) = (b.first(), b.get(hdr), b.get(hdr + 1)) else {
+    let (Some(0x02), Some(id_len)) = (b.get(hdr), b.get(hdr + 1)) else {
         return false;
     };
     (1..=4).contains(id_len)
@@ -117,20 +98,16 @@ impl LdapState {
         buf.extend_from_slice(data);
         let mut at = 0;
         while let Some(rest) = buf.get(at..).filter(|r| !r.is_empty()) {
-            let len = match element_len(rest) {
-                None => break,
-                Some(None) => {
+            // Every message a SEQUENCE with a length it can have.
+            let len = match ber_header(rest) {
+                Err(true) => break,
+                Ok((0x30, len, hdr)) if hdr.checked_add(len).is_some() => hdr + len,
+                _ => {
                     self.broken = true;
                     self.errors += 1;
                     break;
                 }
-                Some(Some(n)) => n,
             };
-            if rest.first() != Some(&0x30) {
-                self.broken = true;
-                self.errors += 1;
-                break;
-            }
             if len > MAX_MESSAGE {
                 // Passed by: its bytes here, the rest as they come.
                 let here = rest.len().min(len);
@@ -216,7 +193,13 @@ impl LdapState {
         };
         let p = self.pending.remove(i);
         match (op, p.bind) {
-            (0x61, Some((user, password))) => out.push(login(user, password, Some(code == 0))),
+            (0x61, Some((user, password))) => out.push(ObsKind::cleartext_login(
+                "ldap",
+                user,
+                true,
+                password,
+                Some(code == 0),
+            )),
             (0x78, None) => self.tls = code == 0,
             _ => {}
         }
@@ -226,20 +209,9 @@ impl LdapState {
     pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
         for p in self.pending.drain(..) {
             if let Some((user, password)) = p.bind {
-                out.push(login(user, password, None));
+                out.push(ObsKind::cleartext_login("ldap", user, true, password, None));
             }
         }
-    }
-}
-
-fn login(user: String, password: PasswordCheck, success: Option<bool>) -> ObsKind {
-    ObsKind::Login {
-        protocol: "ldap".into(),
-        user,
-        password_present: true,
-        success,
-        encrypted: false,
-        password,
     }
 }
 

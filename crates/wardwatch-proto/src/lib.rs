@@ -327,19 +327,8 @@ impl ProtoFlow {
             App::Http(h) => h.feed(dir, data, out),
             App::Tls(t) => t.feed(dir, data, out),
             App::Ftp(f) => f.feed(dir, data, out),
-            App::Mail(m) => {
-                m.feed(dir, data, out);
-                // STARTTLS accepted: the rest is a TLS handshake.
-                if m.tls_started() {
-                    self.app = App::Tls(Box::default());
-                }
-            }
-            App::Ldap(m) => {
-                m.feed(dir, data, out);
-                if m.tls_started() {
-                    self.app = App::Tls(Box::default());
-                }
-            }
+            App::Mail(m) => m.feed(dir, data, out),
+            App::Ldap(m) => m.feed(dir, data, out),
             App::Ssh(f) => f.feed(dir, data, out),
             App::Telnet(t) => t.feed(dir, data, out),
             App::Mqtt(m) => m.feed(dir, data, out),
@@ -351,6 +340,15 @@ impl ProtoFlow {
             App::Sip(m) => m.feed(dir, data, out),
             App::Modbus(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
+        }
+        // STARTTLS accepted (mail, LDAP): the rest is a TLS handshake.
+        let tls = match &self.app {
+            App::Mail(m) => m.tls_started(),
+            App::Ldap(l) => l.tls_started(),
+            _ => false,
+        };
+        if tls {
+            self.app = App::Tls(Box::default());
         }
     }
 

@@ -219,12 +219,7 @@ impl MailState {
                 return;
             }
             Step::LoginPassword(user) => {
-                let raw = base64_decode(line.trim());
-                self.step = Step::Verdict {
-                    password_present: raw.as_ref().is_some_and(|p| !p.is_empty()),
-                    password: raw.map_or(PasswordCheck::Unknown, |p| creds::classify(&user, &p)),
-                    user,
-                };
+                self.step = judged(user, base64_decode(line.trim()).as_deref());
                 return;
             }
             Step::Exchange => {
@@ -273,11 +268,7 @@ impl MailState {
             (Mail::Pop3, "USER") => Step::User(cut(arg)),
             (Mail::Pop3, "PASS") => match std::mem::take(&mut self.step) {
                 // Judged here and dropped: only the verdict is kept.
-                Step::User(user) => Step::Verdict {
-                    password_present: !arg.is_empty(),
-                    password: creds::classify(&user, arg.as_bytes()),
-                    user,
-                },
+                Step::User(user) => judged(user, Some(arg.as_bytes())),
                 _ => Step::Idle,
             },
             (Mail::Imap, "LOGIN") => {
@@ -287,11 +278,7 @@ impl MailState {
                     // Sent as literals: not read.
                     return;
                 }
-                Step::Verdict {
-                    password_present: !password.is_empty(),
-                    password: creds::classify(&user, password.as_bytes()),
-                    user: cut(&user),
-                }
+                judged(cut(&user), Some(password.as_bytes()))
             }
             (_, "AUTH") | (Mail::Imap, "AUTHENTICATE") => {
                 let (mechanism, initial) = arg.split_once(' ').unwrap_or((arg, ""));
@@ -343,14 +330,13 @@ impl MailState {
                 user,
                 password_present,
                 password,
-            } => out.push(ObsKind::Login {
-                protocol: self.kind.name().into(),
+            } => out.push(ObsKind::cleartext_login(
+                self.kind.name(),
                 user,
                 password_present,
-                success: Some(verdict),
-                encrypted: false,
                 password,
-            }),
+                Some(verdict),
+            )),
             // USER accepted: PASS to come. A challenge (334, "+ ") is no
             // verdict; any other answer ends a SASL exchange.
             step @ Step::User(_) if verdict => self.step = step,
@@ -386,7 +372,9 @@ impl MailState {
             }
             Mail::Imap => {
                 let (tag, rest) = line.split_once(' ')?;
-                if tag == "*" || tag == "+" || tag != self.tag {
+                // Untagged ("*") and continuation ("+") lines are no tag a
+                // command was sent with.
+                if self.tag.is_empty() || tag != self.tag {
                     return None;
                 }
                 let status = rest.split(' ').next().unwrap_or("");
@@ -403,14 +391,13 @@ impl MailState {
             password,
         } = std::mem::take(&mut self.step)
         {
-            out.push(ObsKind::Login {
-                protocol: self.kind.name().into(),
+            out.push(ObsKind::cleartext_login(
+                self.kind.name(),
                 user,
                 password_present,
-                success: None,
-                encrypted: false,
                 password,
-            });
+                None,
+            ));
         }
     }
 }
@@ -453,10 +440,15 @@ fn plain(response: &str) -> Step {
     else {
         return Step::Idle;
     };
-    let user = cut(&String::from_utf8_lossy(user));
+    judged(cut(&String::from_utf8_lossy(user)), Some(password))
+}
+
+/// The credentials sent, the verdict on the password (`None`: not
+/// readable) made here and the password dropped.
+fn judged(user: String, password: Option<&[u8]>) -> Step {
     Step::Verdict {
-        password_present: !password.is_empty(),
-        password: creds::classify(&user, password),
+        password_present: password.is_some_and(|p| !p.is_empty()),
+        password: password.map_or(PasswordCheck::Unknown, |p| creds::classify(&user, p)),
         user,
     }
 }

@@ -883,6 +883,25 @@ pub enum ObsKind {
 }
 
 impl ObsKind {
+    /// A login whose password crossed in the clear (judged by the parser,
+    /// not kept), with the server's verdict when it was seen.
+    pub fn cleartext_login(
+        protocol: &str,
+        user: String,
+        password_present: bool,
+        password: crate::creds::PasswordCheck,
+        success: Option<bool>,
+    ) -> ObsKind {
+        ObsKind::Login {
+            protocol: protocol.into(),
+            user,
+            password_present,
+            success,
+            encrypted: false,
+            password,
+        }
+    }
+
     /// A key under which repeats of the same fact collapse: the same modality
     /// storing a thousand images to the same PACS is one fact, not a
     /// thousand. `None` for facts that are events in their own right
