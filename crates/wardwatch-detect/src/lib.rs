@@ -213,6 +213,11 @@ impl<'a> Context<'a> {
         Context { input, by_ip }
     }
 
+    /// The run's flows, folded per pair.
+    pub fn digest(&self) -> &'a FlowDigest {
+        self.input.digest
+    }
+
     /// The run's devices.
     pub fn devices(&self) -> &'a [Device] {
         self.input.devices

@@ -7,7 +7,9 @@ use std::net::IpAddr;
 use wardwatch_inventory::kb::legacy_os;
 use wardwatch_model::Device;
 use wardwatch_proto::creds::{is_anonymous, PasswordCheck};
-use wardwatch_proto::obs::{ObsKind, Observation};
+use wardwatch_proto::obs::{ObsKind, Observation, TftpRequestFact};
+
+use crate::digest::PairKey;
 
 use crate::{Context, Findings, Raise, Severity};
 
@@ -43,6 +45,8 @@ pub mod remedy {
     /// SNMP v1/v2c.
     pub const SNMP_V12: &str =
         "Prefer SNMPv3 with authentication and privacy; limit SNMP to the monitoring hosts.";
+    /// TFTP.
+    pub const TFTP: &str = "TFTP has no authentication: anyone who can reach the server reads (or writes) its files. Turn it off where nothing needs it; otherwise allow it only from the devices it serves (an ACL on the management VLAN), serve read-only, and move firmware and configuration to HTTPS or SFTP where the devices can.";
     /// SMBv1.
     pub const SMB1: &str = "Disable SMBv1 (EternalBlue/WannaCry); for a medical device that needs it, ask the vendor and isolate it.";
     /// Old TLS.
@@ -300,6 +304,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 format!("SMB negotiate: {dialect}"),
                 remedy::SMB1,
             )),
+            ObsKind::Tftp(t) if !internet_server(ctx, o) => tftp(ctx, o, t, out),
             ObsKind::TlsServerHello { version, cipher } => tls(ctx, o, version, cipher, out),
             ObsKind::TlsCertificate(c) => certificate(
                 ctx,
@@ -678,6 +683,77 @@ fn snmp(
         count: 1,
         remediation,
     });
+}
+
+/// A TFTP request its server answered. The answer comes from another port
+/// of the server, to the request's source port: a flow of its own, found
+/// in the digest (or, for an error sent from port 69, the request's flow
+/// answered). Data both ways on it is a transfer (TFTP acknowledges every
+/// block; an error is not answered): a write the server took is worse than
+/// a server offering its files. A request nobody answered raises nothing.
+fn tftp(ctx: &Context<'_>, o: &Observation, t: &TftpRequestFact, out: &mut Findings<'_>) {
+    let (client, server) = (o.client.0, o.server.0);
+    let pairs = &ctx.digest().pairs;
+    let reply = pairs.get(&PairKey {
+        client: server,
+        server: client,
+        proto: 17,
+        port: o.client.1,
+    });
+    let at_69 = pairs.get(&PairKey {
+        client,
+        server,
+        proto: 17,
+        port: 69,
+    });
+    let answered_at_69 = at_69.is_some_and(|p| p.answered > 0);
+    if reply.is_none() && !answered_at_69 {
+        return;
+    }
+    let transfer = reply.is_some_and(|p| p.payload[0] > 0 && p.payload[1] > 0);
+    let file = t
+        .extension
+        .as_deref()
+        .map_or_else(|| "a file".to_string(), |e| format!("a .{e} file"));
+    let detail = format!(
+        "TFTP {} request, mode {}{}",
+        if t.write { "write" } else { "read" },
+        t.mode,
+        if t.options.is_empty() {
+            String::new()
+        } else {
+            format!(", options {}", t.options.join(", "))
+        }
+    );
+    let (rule, severity, summary) = match (t.write, transfer) {
+        (true, true) => (
+            "tftp-write",
+            Severity::Medium,
+            format!("TFTP server took a write without authentication: {client} uploaded {file}"),
+        ),
+        (false, true) => (
+            "tftp-service",
+            Severity::Low,
+            format!("TFTP server offered files without authentication: {client} read {file}"),
+        ),
+        (write, false) => (
+            "tftp-service",
+            Severity::Low,
+            format!(
+                "TFTP server answering (no authentication): {client} asked to {} {file}",
+                if write { "write" } else { "read" }
+            ),
+        ),
+    };
+    out.raise(on_server(
+        o,
+        "insecure-protocol",
+        rule,
+        severity,
+        summary,
+        detail,
+        remedy::TFTP,
+    ));
 }
 
 fn tls(ctx: &Context<'_>, o: &Observation, version: &str, cipher: &str, out: &mut Findings<'_>) {

@@ -2380,3 +2380,123 @@ fn mail_logins_of_real_clients_match_tshark() {
     let r = report(path);
     assert_private(&r, &["Secret-1", "Secret-2", "Secret-3", "Secret 4"]);
 }
+
+/// TFTP requests (a real client and server, tftpy, across a veth pair):
+/// the opcode, the mode, the file name's extension and the option names
+/// equal tshark's on every request frame; and the findings follow what
+/// tshark shows answered. A request is answered when the server sends to
+/// the request's source port (from port 69 or a port of its own); it is a
+/// transfer when the client sends to that port of the server in turn. A
+/// write transferred is `tftp-write`, any other request answered
+/// `tftp-service`, one nobody answered nothing.
+#[test]
+fn tftp_requests_match_tshark() {
+    let path = repo("tests/captures/tftp.pcap");
+    let requests = tshark(
+        &path,
+        &[],
+        // (Not the request quoted in the port unreachable.)
+        "(tftp.opcode == 1 || tftp.opcode == 2) && !icmp",
+        &[
+            "tftp.opcode",
+            "tftp.type",
+            "tftp.source_file",
+            "tftp.destination_file",
+            "tftp.option.name",
+            "ip.src",
+            "udp.srcport",
+            "ip.dst",
+        ],
+    );
+    // The extension as the dissector defines it: one to five letters or
+    // digits after the last dot of the last path component.
+    let extension = |name: &str| -> String {
+        let base = name.rsplit(['/', '\\', ':']).next().unwrap_or(name);
+        match base.rsplit_once('.') {
+            Some((stem, ext))
+                if !stem.is_empty()
+                    && (1..=5).contains(&ext.len())
+                    && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            {
+                ext.to_ascii_lowercase()
+            }
+            _ => String::new(),
+        }
+    };
+    let theirs: BTreeMap<u64, Vec<String>> = requests
+        .iter()
+        .map(|(frame, t)| {
+            let name = if t[0] == "1" { &t[2] } else { &t[3] };
+            (
+                *frame,
+                vec![
+                    t[0].clone(),
+                    t[1].to_ascii_lowercase(),
+                    extension(name),
+                    t[4].clone(),
+                ],
+            )
+        })
+        .collect();
+    let ours = facts_by_frame(&path, |k| {
+        let ObsKind::Tftp(f) = k else { return None };
+        Some(vec![
+            if f.write { "2" } else { "1" }.to_string(),
+            f.mode.clone(),
+            f.extension.clone().unwrap_or_default(),
+            f.options.join(","),
+        ])
+    });
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 4);
+    // Every UDP frame's ends, to tell which requests were answered.
+    let frames = tshark(
+        &path,
+        &[],
+        "udp && !icmp",
+        &["ip.src", "udp.srcport", "ip.dst", "udp.dstport"],
+    );
+    let mut expected: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (frame, t) in &requests {
+        let (client, port, server) = (&t[5], &t[6], &t[7]);
+        let answer = frames
+            .values()
+            .find(|f| f[0] == *server && f[2] == *client && f[3] == *port);
+        let Some(answer) = answer else { continue };
+        let transfer = frames
+            .values()
+            .any(|f| f[0] == *client && f[1] == *port && f[2] == *server && f[3] == answer[1]);
+        let rule = if t[0] == "2" && transfer {
+            "tftp-write"
+        } else {
+            "tftp-service"
+        };
+        expected.entry(rule).or_default().push(*frame);
+    }
+    let r = report(path);
+    let got: BTreeMap<&str, Vec<u64>> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.starts_with("tftp"))
+        .map(|f| {
+            let mut frames: Vec<u64> = f.evidence.iter().map(|e| e.frame).collect();
+            frames.sort_unstable();
+            (f.rule.as_str(), frames)
+        })
+        .collect();
+    assert_eq!(got, expected);
+    // A read, an error and a write answered; the request to an address
+    // with no server (port unreachable) raised nothing.
+    assert_eq!(expected.values().map(Vec::len).sum::<usize>(), 3);
+    let server = device(&r, "10.69.0.1");
+    assert!(server.protocols.iter().any(|p| p == "tftp"));
+    assert!(server.evidence.iter().any(|e| e.source == "tftp"
+        && e.field == "write request received"
+        && e.value == "octet .cfg file"));
+    // The files' names are nowhere in the report.
+    assert_private(
+        &r,
+        &["pump_v2.3", "firmware/", "monitor-7", "missing", "boot.efi"],
+    );
+    eprintln!("TFTP: {} requests compared", ours.len());
+}

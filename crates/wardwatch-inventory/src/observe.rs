@@ -497,6 +497,7 @@ fn apply_share(
             ObsKind::Wifi(_) => "wifi",
             ObsKind::Sip(_) => "sip",
             ObsKind::Modbus(_) => "modbus",
+            ObsKind::Tftp(_) => "tftp",
             ObsKind::WsDiscovery(_) => "ws-discovery",
             ObsKind::EnipIdentity(_) => "enip",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
@@ -766,6 +767,34 @@ fn apply_share(
                 }
             }
             ObsKind::FileTransfers { .. } => {}
+            ObsKind::Tftp(f) => {
+                // What a device fetched or sent over TFTP (firmware,
+                // configuration, a boot image), and what the server was
+                // asked for; never the file's name.
+                let what = format!(
+                    "{} {}{}",
+                    f.mode,
+                    f.extension
+                        .as_deref()
+                        .map_or_else(|| "file".to_string(), |e| format!(".{e} file")),
+                    if f.options.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (options {})", f.options.join(", "))
+                    }
+                );
+                let (asked, served) = if f.write {
+                    ("write request", "write request received")
+                } else {
+                    ("read request", "read request received")
+                };
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    a.add(o, inputs, "tftp", asked, &what);
+                }
+                if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
+                    a.add(o, inputs, "tftp", served, &what);
+                }
+            }
             ObsKind::MqttConnect { client_id, .. } => {
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     a.add(o, inputs, "mqtt", "client id", client_id);

@@ -34,6 +34,7 @@ pub mod ssdp;
 pub mod ssh;
 pub mod syslog;
 pub mod telnet;
+pub mod tftp;
 pub mod tls;
 pub mod watch;
 pub mod wlan;
@@ -44,8 +45,8 @@ pub use obs::{
     BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
     EnipIdentityFact, FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact,
     ModbusFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext, Side, SipFact,
-    SnmpFact, SsdpFact, TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName,
-    WsDiscoveryFact,
+    SnmpFact, SsdpFact, TftpRequestFact, TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact,
+    WifiFact, WireName, WsDiscoveryFact,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -509,6 +510,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         enip::parse(payload)
     } else if either(3702) {
         wsd::parse(payload)
+    } else if dport == 69 {
+        tftp::parse(payload)
     } else if either(5060) || sip::probe(payload) {
         sip::parse(payload)
     } else {
@@ -585,6 +588,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(5060, 5060, data);
     let _ = on_datagram(3702, 40000, data);
     let _ = on_datagram(44818, 40000, data);
+    let _ = on_datagram(40000, 69, data);
     let _ = wlan::parse_management(data);
     let _ = fhir::devices(data, true);
     let _ = ssdp::description(data);

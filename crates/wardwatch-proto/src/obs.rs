@@ -330,6 +330,20 @@ pub struct ModbusFact {
     pub model_name: Option<String>,
 }
 
+/// A TFTP read or write request; boxed in [`ObsKind::Tftp`]. Never the
+/// file's name: its extension, the mode and the options asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TftpRequestFact {
+    /// A write request (WRQ), else a read request (RRQ).
+    pub write: bool,
+    /// Transfer mode: `octet`, `netascii` or `mail`.
+    pub mode: String,
+    /// The file name's extension, lower case (`bin`, `xml` …).
+    pub extension: Option<String>,
+    /// Names of the options asked for (`blksize`, `tsize` …), not values.
+    pub options: Vec<String>,
+}
+
 /// A device describing itself in WS-Discovery (Hello, ProbeMatches);
 /// boxed in [`ObsKind::WsDiscovery`]. Never its location scope.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -876,6 +890,8 @@ pub enum ObsKind {
     Sip(Box<SipFact>),
     /// A Modbus/TCP server's answer.
     Modbus(Box<ModbusFact>),
+    /// A TFTP read or write request.
+    Tftp(Box<TftpRequestFact>),
     /// A WS-Discovery Hello or ProbeMatches.
     WsDiscovery(Box<WsDiscoveryFact>),
     /// An EtherNet/IP List Identity answer.
