@@ -26,11 +26,15 @@ pub mod remedy {
     /// Cleartext LDAP simple bind.
     pub const CLEARTEXT_LDAP: &str = "Bind over LDAPS (636) or StartTLS, require LDAP signing and channel binding on the directory, and rotate the password that crossed the network.";
 
+    /// Cleartext RTSP Basic login (cameras).
+    pub const CLEARTEXT_RTSP: &str = "The camera's password crossed the network in Basic authentication: set the camera (and the recorder or viewer asking it) to Digest authentication or RTSP over TLS, change the password, and keep cameras on their own VLAN reachable only from the recorder.";
+
     /// The remedy for a password sent in the clear over `protocol`.
     pub fn cleartext_login(protocol: &str) -> &'static str {
         match protocol {
             "smtp" | "pop3" | "imap" => CLEARTEXT_MAIL,
             "ldap" => CLEARTEXT_LDAP,
+            "rtsp-basic" => CLEARTEXT_RTSP,
             _ => CLEARTEXT_LOGIN,
         }
     }
@@ -225,6 +229,7 @@ fn proto_label(p: &str) -> &str {
         "ldap" => "LDAP simple bind",
         "http-basic" => "HTTP Basic",
         "http-form" => "HTTP form",
+        "rtsp-basic" => "RTSP Basic",
         other => other,
     }
 }

@@ -316,7 +316,7 @@ fn http_fields_match_tshark() {
         let our_resp: Vec<_> = obs
             .iter()
             .filter_map(|o| match &o.kind {
-                ObsKind::HttpResponse { status, server } => Some((
+                ObsKind::HttpResponse { status, server, .. } => Some((
                     o.origin.frame,
                     vec![status.to_string(), server.clone().unwrap_or_default()],
                 )),
@@ -2499,4 +2499,119 @@ fn tftp_requests_match_tshark() {
         &["pump_v2.3", "firmware/", "monitor-7", "missing", "boot.efi"],
     );
     eprintln!("TFTP: {} requests compared", ours.len());
+}
+
+/// tshark's verbose RTSP: per frame, the header lines named in `names`
+/// (the first of each), as tshark shows them (it has no fields for them).
+fn rtsp_header_lines(path: &Path, names: &[&str]) -> BTreeMap<u64, Vec<String>> {
+    let out = Command::new("tshark")
+        .args([
+            "-r",
+            path.to_str().unwrap(),
+            "-Y",
+            "rtsp",
+            "-O",
+            "rtsp",
+            "-V",
+        ])
+        .output()
+        .expect("tshark");
+    let mut rows: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut frame = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(rest) = line.strip_prefix("Frame ") {
+            frame = rest.split(':').next().unwrap().parse().unwrap();
+            rows.insert(frame, vec![String::new(); names.len()]);
+            continue;
+        }
+        let line = line.trim().trim_end_matches("\\r\\n");
+        for (i, n) in names.iter().enumerate() {
+            if let Some(v) = line.strip_prefix(&format!("{n}: ")) {
+                let slot = &mut rows.get_mut(&frame).unwrap()[i];
+                if slot.is_empty() {
+                    *slot = v.to_string();
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// RTSP (GStreamer's rtspsrc asking a camera, across a veth pair): the
+/// method, the URL's path, the User-Agent and the Basic user of every
+/// request, and the status and Server of every answer, equal tshark's; the
+/// camera is a media stream server with its default password found, and
+/// no password is in the report.
+#[test]
+fn rtsp_messages_match_tshark() {
+    let path = repo("tests/captures/rtsp.pcap");
+    let headers = rtsp_header_lines(&path, &["User-Agent", "Authorization", "Server"]);
+    let theirs: BTreeMap<u64, Vec<String>> = tshark(
+        &path,
+        &[],
+        "rtsp.request || rtsp.response",
+        &["rtsp.method", "rtsp.url", "rtsp.status"],
+    )
+    .into_iter()
+    .map(|(frame, t)| {
+        let h = &headers[&frame];
+        let row = if t[0].is_empty() {
+            vec![t[2].clone(), h[2].clone()]
+        } else {
+            let url = t[1].strip_prefix("rtsp://").unwrap();
+            let path = &url[url.find('/').unwrap()..];
+            let user = h[1]
+                .strip_prefix("Basic ")
+                .map(|b| {
+                    let plain = wardwatch_proto::http::base64_decode(b).unwrap();
+                    let plain = String::from_utf8(plain).unwrap();
+                    plain.split(':').next().unwrap().to_string()
+                })
+                .unwrap_or_default();
+            vec![t[0].clone(), path.to_string(), h[0].clone(), user]
+        };
+        (frame, row)
+    })
+    .collect();
+    let ours = facts_by_frame(&path, |k| match k {
+        ObsKind::HttpRequest(r) if r.rtsp => Some(vec![
+            r.method.clone(),
+            r.path.clone(),
+            r.user_agent.clone().unwrap_or_default(),
+            r.basic_user.clone().unwrap_or_default(),
+        ]),
+        ObsKind::HttpResponse {
+            status,
+            server,
+            rtsp: true,
+        } => Some(vec![status.to_string(), server.clone().unwrap_or_default()]),
+        _ => None,
+    });
+    assert_eq!(ours, theirs);
+    eprintln!("RTSP: {} messages compared", ours.len());
+    assert!(ours.len() >= 40);
+    let r = report(path);
+    let camera = device(&r, "10.54.0.1");
+    assert_eq!(camera.category, "iot");
+    assert!(camera.protocols.iter().any(|p| p == "rtsp"));
+    assert!(camera.evidence.iter().any(|e| e.source == "rtsp"
+        && e.field == "role"
+        && e.rule.as_deref() == Some("kb:rtsp-stream-server")));
+    let rules: Vec<(&str, &str)> = r
+        .findings
+        .iter()
+        .filter(|f| f.ip.as_deref() == Some("10.54.0.1"))
+        .map(|f| (f.rule.as_str(), f.remediation.as_str()))
+        .collect();
+    assert!(
+        rules.iter().any(|(r, _)| *r == "rtsp-basic-default-login"),
+        "{rules:?}"
+    );
+    assert!(
+        rules
+            .iter()
+            .any(|(r, m)| *r == "rtsp-basic-cleartext-login" && m.contains("Digest")),
+        "{rules:?}"
+    );
+    assert_private(&r, &["12345", "letmein", "YWRtaW46"]);
 }

@@ -472,6 +472,8 @@ fn apply_share(
             | ObsKind::DicomIdentity(_)
             | ObsKind::DicomVolume { .. } => "dicom",
             ObsKind::Hl7Message(_) => "hl7",
+            ObsKind::HttpRequest(f) if f.rtsp => "rtsp",
+            ObsKind::HttpResponse { rtsp: true, .. } => "rtsp",
             ObsKind::HttpRequest(_) | ObsKind::HttpResponse { .. } => "http",
             ObsKind::Dhcp(_) => "dhcp",
             ObsKind::Dhcp6(_) => "dhcpv6",
@@ -697,27 +699,37 @@ fn apply_share(
                     basic_user,
                     fhir_resource,
                     fhir_interaction,
+                    rtsp,
                     ..
                 } = &**fact;
+                let source = if *rtsp { "rtsp" } else { "http" };
                 if let (Some(r), Some(a)) = (fhir_resource, peer.and_then(|i| acc.get_mut(i))) {
                     let i = fhir_interaction.clone().unwrap_or_default();
                     a.add(o, inputs, "fhir", "resource", &format!("{r} {i}"));
                 }
                 if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
                     if let Some(u) = user_agent {
-                        a.add(o, inputs, "http", "User-Agent", u);
+                        a.add(o, inputs, source, "User-Agent", u);
                     }
                     if let Some(u) = basic_user {
-                        a.add(o, inputs, "http", "basic_auth_user", u);
+                        a.add(o, inputs, source, "basic_auth_user", u);
                     }
                 }
                 if let (Some(h), Some(a)) = (host, peer.and_then(|i| acc.get_mut(i))) {
-                    a.add(o, inputs, "http", "Host", h);
+                    a.add(o, inputs, source, "Host", h);
                 }
             }
-            ObsKind::HttpResponse { server, .. } => {
-                if let (Some(s), Some(a)) = (server, me.and_then(|i| acc.get_mut(i))) {
-                    a.add(o, inputs, "http", "Server", s);
+            ObsKind::HttpResponse { server, rtsp, .. } => {
+                let source = if *rtsp { "rtsp" } else { "http" };
+                if let Some(a) = me.and_then(|i| acc.get_mut(i)) {
+                    if let Some(s) = server {
+                        a.add(o, inputs, source, "Server", s);
+                    }
+                    // A device answering RTSP serves live media: a camera,
+                    // a video encoder, a recorder.
+                    if *rtsp {
+                        a.add(o, inputs, "rtsp", "role", "media stream server");
+                    }
                 }
             }
             ObsKind::TlsClientHello(fact) => {
@@ -1627,6 +1639,7 @@ mod tests {
             basic_user: None,
             fhir_resource: None,
             fhir_interaction: None,
+            rtsp: false,
         }));
         let obs: Vec<Observation> = (0..4 * n)
             .map(|k| Observation {

@@ -1,6 +1,12 @@
 //! HTTP/1.x request and response heads: request line, Host, User-Agent,
 //! Server, and the user of Basic authentication (the password is never
 //! kept). FHIR requests are recognised by their path.
+//!
+//! RTSP (RFC 2326, RFC 7826: IP cameras, video encoders and recorders)
+//! shares the syntax and is read by the same code in its own mode: its
+//! requests, its Server and User-Agent, and its Basic logins (an old
+//! camera's password in the clear). Once the connection carries
+//! interleaved media (`$` frames), it is followed no further.
 
 use crate::creds::{self, PasswordCheck};
 use crate::obs::ObsKind;
@@ -28,6 +34,33 @@ pub fn probe_request(b: &[u8]) -> bool {
 /// Whether a server stream starts with an HTTP status line.
 pub fn probe_response(b: &[u8]) -> bool {
     b.starts_with(b"HTTP/1.")
+}
+
+/// RTSP methods a client starts a connection with.
+const RTSP_METHODS: [&[u8]; 8] = [
+    b"OPTIONS ",
+    b"DESCRIBE ",
+    b"SETUP ",
+    b"PLAY ",
+    b"ANNOUNCE ",
+    b"GET_PARAMETER ",
+    b"SET_PARAMETER ",
+    b"RECORD ",
+];
+
+/// Whether a client stream starts with an RTSP request line (an `rtsp://`
+/// URL, or `*` for the whole server).
+pub fn probe_rtsp_request(b: &[u8]) -> bool {
+    RTSP_METHODS.iter().any(|m| {
+        b.strip_prefix(*m).is_some_and(|r| {
+            r.starts_with(b"rtsp://") || r.starts_with(b"rtsps://") || r.starts_with(b"* RTSP/")
+        })
+    })
+}
+
+/// Whether a server stream starts with an RTSP status line.
+pub fn probe_rtsp_response(b: &[u8]) -> bool {
+    b.starts_with(b"RTSP/1.0 ") || b.starts_with(b"RTSP/2.0 ")
 }
 
 /// The lines of a head: split at CRLF and at bare LF.
@@ -289,18 +322,24 @@ pub fn redact_path(method: &str, path: &str) -> (String, Option<(String, String)
 
 /// Parses a request head (through the blank line).
 pub fn parse_request(head: &str) -> Option<(ObsKind, Option<usize>)> {
-    request(head, &Fields::read(head))
+    request(head, &Fields::read(head), false)
 }
 
-fn request(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> {
+fn request(head: &str, fields: &Fields<'_>, rtsp: bool) -> Option<(ObsKind, Option<usize>)> {
     let mut first = lines(head).next()?.split(' ');
     let method = first.next()?.to_string();
     let target = first.next()?;
     let raw = target.split(['?', '#']).next().unwrap_or("");
-    // Absolute-form targets (proxies): keep only the path.
-    let raw = raw
-        .strip_prefix("http://")
-        .or_else(|| raw.strip_prefix("https://"))
+    // Absolute-form targets (proxies; every RTSP request): keep only the
+    // path, never the host or the credentials a URL may carry.
+    let schemes: &[&str] = if rtsp {
+        &["rtsp://", "rtsps://"]
+    } else {
+        &["http://", "https://"]
+    };
+    let raw = schemes
+        .iter()
+        .find_map(|p| raw.strip_prefix(p))
         .map(|r| r.find('/').map_or("/", |i| &r[i..]))
         .unwrap_or(raw);
     let (path, fhir) = redact_path(&method, raw);
@@ -312,20 +351,29 @@ fn request(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> 
         host: fields.host.map(clean),
         user_agent: fields.user_agent.map(clean),
         basic_user: fields.authorization.and_then(basic_user),
+        rtsp,
     }));
     Some((obs, fields.body_len()))
 }
 
 /// Parses a response head.
 pub fn parse_response(head: &str) -> Option<(ObsKind, Option<usize>)> {
-    response(head, &Fields::read(head))
+    response(head, &Fields::read(head), false)
 }
 
-fn response(head: &str, fields: &Fields<'_>) -> Option<(ObsKind, Option<usize>)> {
-    let status = lines(head).next()?.split(' ').nth(1)?.parse().ok()?;
+fn response(head: &str, fields: &Fields<'_>, rtsp: bool) -> Option<(ObsKind, Option<usize>)> {
+    let mut first = lines(head).next()?.split(' ');
+    // A message of the other protocol (an RTSP answer on an HTTP
+    // connection, or the reverse) is not this connection's.
+    let version = first.next()?;
+    if version.starts_with("RTSP/") != rtsp {
+        return None;
+    }
+    let status = first.next()?.parse().ok()?;
     let obs = ObsKind::HttpResponse {
         status,
         server: fields.server.map(clean),
+        rtsp,
     };
     Some((obs, fields.body_len()))
 }
@@ -389,9 +437,24 @@ pub struct HttpState {
     dirs: [DirState; 2],
     /// A login sent with the last request, waiting for its answer.
     pending: Option<(String, String, PasswordCheck)>,
+    /// The connection is RTSP.
+    rtsp: bool,
 }
 
 impl HttpState {
+    /// The state of an RTSP connection.
+    pub fn rtsp() -> Self {
+        HttpState {
+            rtsp: true,
+            ..Default::default()
+        }
+    }
+
+    /// Whether the connection is RTSP.
+    pub fn is_rtsp(&self) -> bool {
+        self.rtsp
+    }
+
     /// Buffer memory held (see [`crate::ProtoFlow::held`]).
     pub(crate) fn held(&mut self) -> usize {
         let mut n = 0;
@@ -475,6 +538,11 @@ impl HttpState {
                 continue;
             }
             let before = d.buf.len();
+            if self.rtsp && before == 0 && data.first() == Some(&b'$') {
+                // Interleaved RTP/RTCP: media from here on.
+                d.done = true;
+                return;
+            }
             let take = data.len().min(MAX_HEAD + 4 - before.min(MAX_HEAD));
             d.buf.extend_from_slice(&data[..take]);
             // Only where the blank line can end: the new bytes and the
@@ -497,9 +565,9 @@ impl HttpState {
             d.buf.clear();
             let fields = Fields::read(&head);
             let parsed = if dir == 0 {
-                request(&head, &fields)
+                request(&head, &fields, self.rtsp)
             } else {
-                response(&head, &fields)
+                response(&head, &fields, self.rtsp)
             };
             self.track_login(dir, &fields, parsed.as_ref().map(|p| &p.0), out);
             let d = &mut self.dirs[dir];
@@ -562,7 +630,12 @@ impl HttpState {
             // A new request: an earlier login got no answer we could see.
             self.login(None, out);
             if let Some((user, check)) = fields.authorization.and_then(basic_credentials) {
-                self.pending = Some(("http-basic".into(), user, check));
+                let protocol = if self.rtsp {
+                    "rtsp-basic"
+                } else {
+                    "http-basic"
+                };
+                self.pending = Some((protocol.into(), user, check));
             }
         } else if let Some(ObsKind::HttpResponse { status, .. }) = parsed {
             if *status >= 200 {
@@ -653,6 +726,54 @@ mod tests {
     }
 
     #[test]
+    fn rtsp_is_told_from_http_and_read_until_media_interleaves() {
+        assert!(probe_rtsp_request(
+            b"OPTIONS rtsp://10.0.0.5:554/ RTSP/1.0\r\n"
+        ));
+        assert!(probe_rtsp_request(b"GET_PARAMETER * RTSP/1.0\r\n"));
+        assert!(!probe_rtsp_request(b"OPTIONS / HTTP/1.1\r\n"));
+        assert!(!probe_rtsp_request(b"OPTIONS sip:100@pbx SIP/2.0\r\n"));
+        assert!(probe_rtsp_response(b"RTSP/1.0 401 Unauthorized\r\n"));
+        assert!(!probe_rtsp_response(b"HTTP/1.1 200 OK\r\n"));
+        let mut h = HttpState::rtsp();
+        let mut out = Vec::new();
+        h.feed(
+            0,
+            b"PLAY rtsp://cam:554/live/ RTSP/1.0\r\nCSeq: 5\r\nAuthorization: Basic YWRtaW46MTIzNDU=\r\n\r\n",
+            &mut out,
+        );
+        h.feed(
+            1,
+            b"RTSP/1.0 200 OK\r\nCSeq: 5\r\nServer: Cam\r\n\r\n",
+            &mut out,
+        );
+        // An RTCP report interleaved by the client, then bytes that would
+        // read as another request were the direction still followed.
+        h.feed(
+            0,
+            b"$\x01\x00\x08\x81\xc9\x00\x01\x00\x00\x00\x00GET_PARAMETER rtsp://cam/ RTSP/1.0\r\n\r\n",
+            &mut out,
+        );
+        h.finish(&mut out);
+        let requests: Vec<_> = out
+            .iter()
+            .filter_map(|o| match o {
+                ObsKind::HttpRequest(r) => Some((r.method.as_str(), r.path.as_str(), r.rtsp)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(requests, [("PLAY", "/live/", true)]);
+        assert!(out.iter().any(|o| matches!(
+            o,
+            ObsKind::Login { protocol, success: Some(true), .. } if protocol == "rtsp-basic"
+        )));
+        assert!(out.iter().any(|o| matches!(
+            o,
+            ObsKind::HttpResponse { status: 200, rtsp: true, server: Some(s) } if s == "Cam"
+        )));
+    }
+
+    #[test]
     fn heads_in_any_cut_give_the_same_messages() {
         let s: &[u8] = b"POST /fhir/Observation HTTP/1.1\r\nHost: ehr\r\nContent-Length: 5\r\n\r\nhelloGET /x?id=1 HTTP/1.1\r\nHost: ehr\r\nUser-Agent: pump/2\r\n\r\nGET /y HTTP/1.0\r\n\r\n";
         let mut whole = Vec::new();
@@ -687,7 +808,8 @@ mod tests {
         assert_eq!(basic_user.as_deref(), Some("admin"));
         assert_eq!(body, Some(12));
         let chunked = "HTTP/1.1 200 OK\r\nServer: thttpd\r\nTransfer-Encoding: gzip, Chunked";
-        let Some((ObsKind::HttpResponse { status, server }, body)) = parse_response(chunked) else {
+        let Some((ObsKind::HttpResponse { status, server, .. }, body)) = parse_response(chunked)
+        else {
             panic!()
         };
         assert_eq!(

@@ -147,6 +147,7 @@ impl ProtoFlow {
         match self.app {
             App::Dicom(_) => Some("dicom"),
             App::Hl7(_) => Some("hl7"),
+            App::Http(ref h) if h.is_rtsp() => Some("rtsp"),
             App::Http(_) => Some("http"),
             App::Tls(_) => Some("tls"),
             App::Ftp(_) => Some("ftp"),
@@ -306,6 +307,10 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Sip(Box::default())
     } else if tls::probe(p) {
         App::Tls(Box::default())
+    } else if (dir == 0 && http::probe_rtsp_request(p))
+        || (dir == 1 && http::probe_rtsp_response(p))
+    {
+        App::Http(Box::new(http::HttpState::rtsp()))
     } else if (dir == 0 && http::probe_request(p)) || (dir == 1 && http::probe_response(p)) {
         App::Http(Box::default())
     } else if p.len() >= PROBE_BYTES

@@ -194,6 +194,9 @@ pub struct HttpRequestFact {
     pub user_agent: Option<String>,
     /// Basic auth user (password masked), if any.
     pub basic_user: Option<String>,
+    /// An RTSP request (a camera's stream), not HTTP.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rtsp: bool,
 }
 
 /// A TLS ClientHello.
@@ -690,6 +693,9 @@ pub enum ObsKind {
         status: u16,
         /// Server header.
         server: Option<String>,
+        /// An RTSP answer, not HTTP.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rtsp: bool,
     },
     /// A TLS ClientHello.
     TlsClientHello(Box<TlsClientHelloFact>),

@@ -62,6 +62,7 @@ pub fn inventory(devices: u32, observations: u64) -> String {
         ObsKind::HttpResponse {
             status: 200,
             server: Some("GoAhead-Webs".into()),
+            rtsp: false,
         },
         ObsKind::Banner {
             protocol: "ssh".into(),
