@@ -111,6 +111,7 @@ pub fn run(
 ) {
     let rest = |out: &mut Findings<'_>| {
         arp_sweeps(ctx, digest, out);
+        icmp_sweeps(ctx, digest, out);
         brute_force(ctx, pairs, obs, out);
         exfiltration(ctx, pairs, out);
         beaconing(ctx, pairs, out);
@@ -482,13 +483,51 @@ pub(crate) fn scans(
     }
 }
 
+/// Pings to many addresses within a minute, most of them unanswered: a
+/// sweep walks address ranges where few hosts live. A monitoring server
+/// pings the devices it knows, and they answer.
+fn icmp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
+    let mut senders: Vec<_> = digest.icmp.iter().collect();
+    senders.sort_by_key(|(ip, _)| **ip);
+    for (ip, a) in senders {
+        let n = a.targets.len();
+        let burst = a.burst();
+        if burst < ctx.config().icmp_sweep_targets || a.unanswered * 2 < n as u64 {
+            continue;
+        }
+        out.raise(Raise {
+            kind: "port-scan",
+            rule: "icmp-sweep".into(),
+            severity: if ctx.is_public(ip) {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            subject: *ip,
+            peer: None,
+            peers: Vec::new(),
+            peer_count: Some(n as u64),
+            summary: format!(
+                "Host discovery: ICMP echo requests to {n} addresses, {} unanswered, {burst} of them within a minute",
+                a.unanswered
+            ),
+            detail: "first echo request of the sweep".into(),
+            origin: Some((a.first_frame.0, a.first_frame.1, a.first_ts)),
+            span: (a.first_ts, a.last_ts),
+            count: n as u64,
+            remediation: remedy::SCAN,
+        });
+    }
+}
+
 fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
     let mut senders: Vec<_> = digest.arp.iter().collect();
     senders.sort_by_key(|(ip, _)| **ip);
     for (ip, a) in senders {
         // Many addresses within a minute: a router asks for the hosts of
         // its subnet too, but one by one as their entries expire.
-        if a.burst < ctx.config().arp_sweep_targets {
+        let burst = a.burst();
+        if burst < ctx.config().arp_sweep_targets {
             continue;
         }
         let n = a.targets.len();
@@ -501,8 +540,8 @@ fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
             peers: Vec::new(),
             peer_count: Some(n as u64),
             summary: format!(
-                "Host discovery: ARP requests for {n} addresses ({} requests), {} of them within a minute",
-                a.requests, a.burst
+                "Host discovery: ARP requests for {n} addresses ({} requests), {burst} of them within a minute",
+                a.requests
             ),
             detail: "first ARP request of the sweep".into(),
             origin: Some((a.first_frame.0, a.first_frame.1, a.first_ts)),

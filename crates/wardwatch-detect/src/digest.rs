@@ -219,46 +219,167 @@ impl PairStats {
     }
 }
 
-/// Per ARP sender: the distinct addresses it asked for.
-#[derive(Debug, Clone, Default)]
-pub struct ArpAsks {
-    /// Distinct target addresses (capped).
-    pub targets: std::collections::HashSet<std::net::Ipv4Addr, foldhash::fast::RandomState>,
+/// Per sender of discovery probes (ARP requests, ICMP echo requests): the
+/// distinct addresses it asked for.
+#[derive(Debug, Clone)]
+pub struct Asks<T> {
+    /// Distinct target addresses (capped), each with the time it was first
+    /// asked for.
+    pub targets: HashMap<T, i64, foldhash::fast::RandomState>,
     /// Requests.
     pub requests: u64,
+    /// Distinct targets first asked for without an answer (ICMP: no echo
+    /// reply on the flow; ARP answers are not followed).
+    pub unanswered: u64,
     /// First request time.
     pub first_ts: i64,
     /// Last request time.
     pub last_ts: i64,
     /// First frame.
     pub first_frame: (u16, u64),
-    /// Most distinct targets first asked for within one
-    /// [`ARP_SWEEP_WINDOW_NS`] (see [`ArpAsks::note_new_target`]): a sweep
-    /// asks for hundreds in seconds, a router for the hosts of its subnet
-    /// one by one as their entries expire, over hours.
-    pub burst: usize,
-    /// New targets counted in the current window of each of two grids of
-    /// windows, the second offset by half a window: (window index, count).
-    windows: [(i64, usize); 2],
 }
 
-/// The window ARP sweeps are counted in: one minute.
+/// Per ARP sender: the distinct addresses it asked for.
+pub type ArpAsks = Asks<std::net::Ipv4Addr>;
+
+impl<T> Default for Asks<T> {
+    fn default() -> Self {
+        Asks {
+            targets: Default::default(),
+            requests: 0,
+            unanswered: 0,
+            first_ts: 0,
+            last_ts: 0,
+            first_frame: (0, 0),
+        }
+    }
+}
+
+/// The window sweeps are counted in: one minute.
 pub const ARP_SWEEP_WINDOW_NS: i64 = 60_000_000_000;
 
-impl ArpAsks {
-    /// Counts a target asked for the first time at `ts` towards
-    /// [`ArpAsks::burst`]. Windows of two grids, one offset by half a
-    /// window: any run of new targets within half a window lies whole in
-    /// one of them (a longer one is counted at least half in one).
-    fn note_new_target(&mut self, ts: i64) {
-        for (grid, (at, n)) in self.windows.iter_mut().enumerate() {
-            let w = (ts + grid as i64 * (ARP_SWEEP_WINDOW_NS / 2)).div_euclid(ARP_SWEEP_WINDOW_NS);
-            if *n == 0 || *at != w {
-                *at = w;
-                *n = 0;
+impl<T> Asks<T> {
+    /// Most distinct targets first asked for within one
+    /// [`ARP_SWEEP_WINDOW_NS`]: a sweep asks for hundreds in seconds, a
+    /// router for the hosts of its subnet one by one as their entries
+    /// expire, over hours. Counted in the windows of two grids, one offset
+    /// by half a window (any run of new targets within half a window lies
+    /// whole in one of them, a longer one at least half): a function of
+    /// the targets' first times alone, so the same whichever worker saw
+    /// which target.
+    pub fn burst(&self) -> usize {
+        let mut most = 0;
+        for grid in 0..2i64 {
+            let mut per: HashMap<i64, usize, foldhash::fast::FixedState> = HashMap::default();
+            for ts in self.targets.values() {
+                let w = (ts + grid * (ARP_SWEEP_WINDOW_NS / 2)).div_euclid(ARP_SWEEP_WINDOW_NS);
+                let n = per.entry(w).or_default();
+                *n += 1;
+                most = most.max(*n);
             }
-            *n += 1;
-            self.burst = self.burst.max(*n);
+        }
+        most
+    }
+}
+
+/// Discovery probes by sender (ARP requests by IPv4 address, ICMP echo
+/// requests by IP address), within the caps below.
+#[derive(Debug, Clone)]
+pub struct Sweeps<T> {
+    by_sender: HashMap<T, Asks<T>, foldhash::fast::RandomState>,
+    /// Targets held over all senders (at most [`MAX_ARP_TARGETS_TOTAL`]).
+    held: usize,
+}
+
+impl<T> Default for Sweeps<T> {
+    fn default() -> Self {
+        Sweeps {
+            by_sender: HashMap::default(),
+            held: 0,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Sweeps<T> {
+    type Target = HashMap<T, Asks<T>, foldhash::fast::RandomState>;
+    fn deref(&self) -> &Self::Target {
+        &self.by_sender
+    }
+}
+
+impl<T: Copy + Eq + std::hash::Hash + Ord> Sweeps<T> {
+    /// Notes a probe from `sender` for `target`; false when the sender
+    /// could not be tracked (too many).
+    fn ask(&mut self, sender: T, target: T, ts: i64, frame: (u16, u64), answered: bool) -> bool {
+        if !self.by_sender.contains_key(&sender) && self.by_sender.len() >= MAX_ARP_SENDERS {
+            return false;
+        }
+        let room = self.held < MAX_ARP_TARGETS_TOTAL;
+        let a = self.by_sender.entry(sender).or_insert_with(|| Asks {
+            first_ts: ts,
+            first_frame: frame,
+            ..Default::default()
+        });
+        a.requests += 1;
+        if ts < a.first_ts {
+            a.first_ts = ts;
+            a.first_frame = frame;
+        }
+        a.last_ts = a.last_ts.max(ts);
+        if let Some(first) = a.targets.get_mut(&target) {
+            *first = (*first).min(ts);
+        } else if room && a.targets.len() < MAX_ARP_TARGETS {
+            a.targets.insert(target, ts);
+            self.held += 1;
+            a.unanswered += u64::from(!answered);
+        }
+        true
+    }
+
+    /// Adds another worker's. Past the target budget (or a sender's cap),
+    /// what is kept is taken in address order: the sets' own order is
+    /// seeded per run.
+    fn merge(&mut self, other: Sweeps<T>) {
+        let past_budget = self.held + other.held > MAX_ARP_TARGETS_TOTAL;
+        let mut senders: Vec<_> = other.by_sender.into_iter().collect();
+        if past_budget {
+            senders.sort_unstable_by_key(|(s, _)| *s);
+        }
+        for (s, mut o) in senders {
+            match self.by_sender.get_mut(&s) {
+                Some(a) => {
+                    a.requests += o.requests;
+                    a.unanswered += o.unanswered;
+                    if o.first_ts < a.first_ts {
+                        a.first_ts = o.first_ts;
+                        a.first_frame = o.first_frame;
+                    }
+                    a.last_ts = a.last_ts.max(o.last_ts);
+                    let mut theirs: Vec<_> = o.targets.into_iter().collect();
+                    if past_budget || a.targets.len() + theirs.len() > MAX_ARP_TARGETS {
+                        theirs.sort_unstable();
+                    }
+                    for (t, ts) in theirs {
+                        if let Some(first) = a.targets.get_mut(&t) {
+                            *first = (*first).min(ts);
+                            continue;
+                        }
+                        if a.targets.len() >= MAX_ARP_TARGETS || self.held >= MAX_ARP_TARGETS_TOTAL
+                        {
+                            break;
+                        }
+                        a.targets.insert(t, ts);
+                        self.held += 1;
+                    }
+                }
+                None => {
+                    if self.held + o.targets.len() > MAX_ARP_TARGETS_TOTAL {
+                        o.targets.clear();
+                    }
+                    self.held += o.targets.len();
+                    self.by_sender.insert(s, o);
+                }
+            }
         }
     }
 }
@@ -267,8 +388,9 @@ impl ArpAsks {
 const MAX_ARP_TARGETS: usize = 4096;
 /// Most ARP senders tracked.
 const MAX_ARP_SENDERS: usize = 65_536;
-/// Most distinct targets remembered over all senders (about 8 bytes each):
-/// without it, 65,536 senders of 4,096 targets would take 2 GB.
+/// Most distinct targets remembered over all senders (about 24 bytes each
+/// with their first times): without it, 65,536 senders of 4,096 targets
+/// would take 6 GB.
 const MAX_ARP_TARGETS_TOTAL: usize = 1 << 20;
 /// Connection samples per pair of the cap, on average, held over all pairs
 /// (16 bytes each): a pair holds up to [`MAX_SAMPLES`], but a full digest
@@ -304,15 +426,15 @@ pub struct FlowDigest {
     /// arrays while it grows).
     pub pairs: HashMap<PairKey, Box<PairStats>, foldhash::fast::RandomState>,
     /// ARP requests by sender address.
-    pub arp: HashMap<std::net::Ipv4Addr, ArpAsks, foldhash::fast::RandomState>,
+    pub arp: Sweeps<std::net::Ipv4Addr>,
+    /// ICMP echo requests by sender address (each target once per flow:
+    /// a flow holds all echoes between two hosts).
+    pub icmp: Sweeps<IpAddr>,
     /// Most pairs held.
     pub cap: usize,
     /// Connection samples held over all pairs (at most
     /// [`SAMPLES_PER_PAIR`] times the cap).
     samples: usize,
-    /// ARP targets held over all senders (at most
-    /// [`MAX_ARP_TARGETS_TOTAL`]).
-    arp_targets: usize,
     /// Flows not folded because the digest was full.
     pub dropped: u64,
     /// Failed connection attempts (not established, no client data) of
@@ -390,10 +512,10 @@ impl FlowDigest {
             hourly: HashMap::default(),
             local: Default::default(),
             pairs: HashMap::default(),
-            arp: HashMap::default(),
+            arp: Sweeps::default(),
+            icmp: Sweeps::default(),
             cap,
             samples: 0,
-            arp_targets: 0,
             dropped: 0,
             late_probes: Default::default(),
             late_cost: 0,
@@ -620,21 +742,26 @@ impl FlowDigest {
         if sender == target || sender.is_unspecified() {
             return;
         }
-        if !self.arp.contains_key(&sender) && self.arp.len() >= MAX_ARP_SENDERS {
+        if !self.arp.ask(sender, target, ts, frame, false) {
             self.dropped += 1;
+        }
+    }
+
+    /// Notes an ICMP echo flow: `sender` asked `target` (first at `ts`,
+    /// frame `frame`), and whether an echo reply came back on it.
+    pub fn icmp_echo(
+        &mut self,
+        sender: IpAddr,
+        target: IpAddr,
+        ts: i64,
+        frame: (u16, u64),
+        answered: bool,
+    ) {
+        if sender == target || sender.is_unspecified() {
             return;
         }
-        let room = self.arp_targets < MAX_ARP_TARGETS_TOTAL;
-        let a = self.arp.entry(sender).or_insert_with(|| ArpAsks {
-            first_ts: ts,
-            first_frame: frame,
-            ..Default::default()
-        });
-        a.requests += 1;
-        a.last_ts = a.last_ts.max(ts);
-        if room && a.targets.len() < MAX_ARP_TARGETS && a.targets.insert(target) {
-            self.arp_targets += 1;
-            a.note_new_target(ts);
+        if !self.icmp.ask(sender, target, ts, frame, answered) {
+            self.dropped += 1;
         }
     }
 
@@ -713,48 +840,8 @@ impl FlowDigest {
                 None => self.watch_callback(k, w),
             }
         }
-        // Past the target budget (or a sender's cap), what is kept is taken
-        // in address order: the sets' own order is seeded per run.
-        let past_budget = self.arp_targets + other.arp_targets > MAX_ARP_TARGETS_TOTAL;
-        let mut senders: Vec<_> = other.arp.into_iter().collect();
-        if past_budget {
-            senders.sort_unstable_by_key(|(s, _)| *s);
-        }
-        for (s, mut o) in senders {
-            match self.arp.get_mut(&s) {
-                Some(a) => {
-                    a.requests += o.requests;
-                    // (Each side's busiest minute; the two are not summed.)
-                    a.burst = a.burst.max(o.burst);
-                    if o.first_ts < a.first_ts {
-                        a.first_ts = o.first_ts;
-                        a.first_frame = o.first_frame;
-                    }
-                    a.last_ts = a.last_ts.max(o.last_ts);
-                    let mut theirs: Vec<_> = o.targets.into_iter().collect();
-                    if past_budget || a.targets.len() + theirs.len() > MAX_ARP_TARGETS {
-                        theirs.sort_unstable();
-                    }
-                    for t in theirs {
-                        if a.targets.len() >= MAX_ARP_TARGETS
-                            || self.arp_targets >= MAX_ARP_TARGETS_TOTAL
-                        {
-                            break;
-                        }
-                        if a.targets.insert(t) {
-                            self.arp_targets += 1;
-                        }
-                    }
-                }
-                None => {
-                    if self.arp_targets + o.targets.len() > MAX_ARP_TARGETS_TOTAL {
-                        o.targets.clear();
-                    }
-                    self.arp_targets += o.targets.len();
-                    self.arp.insert(s, o);
-                }
-            }
-        }
+        self.arp.merge(other.arp);
+        self.icmp.merge(other.icmp);
     }
 }
 
@@ -891,12 +978,12 @@ mod tests {
         let mut got: Vec<u32> = ours
             .arp
             .values()
-            .flat_map(|a| a.targets.iter())
+            .flat_map(|a| a.targets.keys())
             .map(|t| u32::from(*t) - 0x0b00_0000)
             .collect();
         got.sort_unstable();
         assert_eq!(got, (0..4096).collect::<Vec<u32>>());
-        assert_eq!(ours.arp_targets, 4096);
+        assert_eq!(ours.arp.held, 4096);
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub struct DetectConfig {
     /// Distinct addresses first asked for by one sender's broadcast ARP
     /// requests within a minute before a sweep is reported.
     pub arp_sweep_targets: usize,
+    /// Distinct addresses first sent an ICMP echo request (a ping) by one
+    /// sender within a minute, most of them unanswered, before a sweep is
+    /// reported.
+    pub icmp_sweep_targets: usize,
     /// Failed logins from one client to one server before brute force.
     pub brute_force_failures: u64,
     /// Connections to a login service within `brute_force_window_s`.
@@ -142,6 +146,7 @@ impl Default for DetectConfig {
             scan_ports: 25,
             scan_hosts: 20,
             arp_sweep_targets: 64,
+            icmp_sweep_targets: 64,
             brute_force_failures: 5,
             brute_force_connections: 20,
             brute_force_window_s: 300,

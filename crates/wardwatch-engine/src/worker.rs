@@ -55,6 +55,8 @@ pub struct FlowState {
     held: usize,
     /// The live tick in which the flow last saw a packet (see [`LiveTrack`]).
     tick: u32,
+    /// Its initiator sent an ICMP echo request (a ping; host discovery).
+    echo: bool,
 }
 
 /// A live watch's record of the flows that saw a packet since its last
@@ -461,6 +463,10 @@ impl FlowSink<FlowState> for WorkerSink {
                 l.touched.push(info.key);
             }
         }
+        // ICMP echo requests (type 8, ICMPv6 128) from the initiator.
+        if let (Transport::Icmp { kind: 8 | 128, .. }, Dir::ToServer) = (transport, dir) {
+            state.echo = true;
+        }
         if !self.dissect {
             return;
         }
@@ -540,6 +546,16 @@ impl FlowSink<FlowState> for WorkerSink {
             self.proto_errors += flow.state.proto.errors();
         }
         self.fold(&flow.info);
+        if flow.state.echo {
+            let info = &flow.info;
+            self.digest.icmp_echo(
+                info.client.addr,
+                info.server.addr,
+                info.first_ts,
+                info.first_frame,
+                info.dirs[Dir::ToClient as usize].packets > 0,
+            );
+        }
         if self.collect_flows {
             let info = &flow.info;
             let c = &info.dirs[Dir::ToServer as usize];

@@ -116,3 +116,37 @@ fn many_addresses_within_a_minute_are_a_sweep() {
         .collect();
     assert_eq!(sweeps("slow", slow), vec![]);
 }
+
+/// A sweep's requests split between flow workers (each frame is counted by
+/// one of them) are one sweep: nmap's ARP discovery of a /24 is found with
+/// the same count within a minute whatever the number of workers (before,
+/// each worker's busiest minute was kept, not the sweep's: 199 of 245 with
+/// two workers).
+#[test]
+fn a_sweep_split_between_workers_counts_whole() {
+    let Some(path) = common::shared("pcap/it/nmap_version_scan__zeek.pcap") else {
+        return;
+    };
+    let summaries: Vec<Vec<String>> = [1, 2]
+        .into_iter()
+        .map(|threads| {
+            let cfg = EngineConfig {
+                threads,
+                ..Default::default()
+            };
+            let r = analyze_files(std::slice::from_ref(&path), &cfg)
+                .unwrap()
+                .report;
+            r.findings
+                .into_iter()
+                .filter(|f| f.rule == "arp-sweep")
+                .map(|f| f.summary)
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        summaries[0],
+        ["Host discovery: ARP requests for 245 addresses (503 requests), 245 of them within a minute"]
+    );
+    assert_eq!(summaries[1], summaries[0]);
+}
