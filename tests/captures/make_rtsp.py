@@ -4,7 +4,7 @@ gstreamer1.0-tools and gstreamer1.0-plugins-good) asking a small camera
 server for its stream, across a veth pair into a network namespace,
 captured with dumpcap (root; Debian's iproute2 and tshark packages).
 
-    python3 tests/captures/make_rtsp.py
+    python3 tests/captures/make_rtsp.py [OUT_DIR]
 
 The camera (10.54.0.1, namespace wwrtsp, port 554) answers a DESCRIBE
 without credentials with a Basic challenge, then takes admin/12345 (a
@@ -19,6 +19,8 @@ import socketserver
 import subprocess
 import sys
 import time
+
+from netns import capture, out_path, veth_namespace
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NS = "wwrtsp"
@@ -91,10 +93,6 @@ s.serve_forever()
 """
 
 
-def sh(*args, check=True):
-    return subprocess.run(args, check=check)
-
-
 def client(password, protocols):
     loc = "rtsp://10.54.0.1:554/stream1"
     subprocess.run(
@@ -106,35 +104,16 @@ def client(password, protocols):
 
 
 def main():
-    out = os.path.join(HERE, "rtsp.pcap")
-    sh("ip", "netns", "del", NS, check=False)
-    sh("ip", "netns", "add", NS)
-    try:
-        sh("ip", "link", "add", "wwrtsp0", "type", "veth", "peer", "name", "wwrtsp1")
-        sh("ip", "link", "set", "wwrtsp1", "netns", NS)
-        sh("ip", "addr", "add", "10.54.0.2/24", "dev", "wwrtsp0")
-        sh("ip", "link", "set", "wwrtsp0", "up")
-        sh("ip", "-n", NS, "addr", "add", "10.54.0.1/24", "dev", "wwrtsp1")
-        sh("ip", "-n", NS, "link", "set", "wwrtsp1", "up")
+    out = out_path("rtsp.pcap")
+    with veth_namespace(NS, ["10.54.0.2/24"], ["10.54.0.1/24"]) as iface:
         server = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, "-c", SERVER, HERE])
         time.sleep(1.5)
-        cap = subprocess.Popen(
-            ["dumpcap", "-q", "-P", "-i", "wwrtsp0", "-f", "tcp port 554", "-w", out]
-        )
-        time.sleep(2)
-        client("12345", "udp")
-        client("letmein", "udp")
-        client("12345", "tcp")
-        time.sleep(1.5)
-        cap.terminate()
-        cap.wait()
+        with capture(iface, "tcp port 554", out):
+            client("12345", "udp")
+            client("letmein", "udp")
+            client("12345", "tcp")
         server.terminate()
         server.wait()
-    finally:
-        sh("ip", "link", "del", "wwrtsp0", check=False)
-        sh("ip", "netns", "del", NS, check=False)
-    os.chmod(out, 0o644)
-    print(out)
 
 
 if __name__ == "__main__":

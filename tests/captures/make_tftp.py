@@ -3,7 +3,7 @@
 MIT) across a veth pair into a network namespace, captured with dumpcap
 (root; Debian's iproute2 and tshark packages).
 
-    pip install tftpy==0.8.5 && python3 tests/captures/make_tftp.py
+    pip install tftpy==0.8.5 && python3 tests/captures/make_tftp.py [OUT_DIR]
 
 The server (10.69.0.1, in namespace wwtftp) serves and takes files; the
 client (10.69.0.2) reads a firmware image with the blksize and tsize
@@ -17,12 +17,9 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from netns import capture, out_path, veth_namespace
+
 NS = "wwtftp"
-
-
-def sh(*args, check=True):
-    return subprocess.run(args, check=check)
 
 
 SERVER = """
@@ -47,18 +44,8 @@ for host, name in [("10.69.0.1", "missing.img"), ("10.69.0.4", "boot.efi")]:
 
 
 def main():
-    out = os.path.join(HERE, "tftp.pcap")
-    sh("ip", "netns", "del", NS, check=False)
-    sh("ip", "netns", "add", NS)
-    try:
-        sh("ip", "link", "add", "wwtftp0", "type", "veth", "peer", "name", "wwtftp1")
-        sh("ip", "link", "set", "wwtftp1", "netns", NS)
-        sh("ip", "addr", "add", "10.69.0.2/24", "dev", "wwtftp0")
-        sh("ip", "link", "set", "wwtftp0", "up")
-        for a in ["10.69.0.1/24", "10.69.0.4/24"]:
-            sh("ip", "-n", NS, "addr", "add", a, "dev", "wwtftp1")
-        sh("ip", "-n", NS, "link", "set", "wwtftp1", "up")
-        sh("ip", "-n", NS, "link", "set", "lo", "up")
+    out = out_path("tftp.pcap")
+    with veth_namespace(NS, ["10.69.0.2/24"], ["10.69.0.1/24", "10.69.0.4/24"]) as iface:
         with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as tmp:
             os.makedirs(os.path.join(root, "firmware"))
             with open(os.path.join(root, "firmware", "pump_v2.3.bin"), "wb") as f:
@@ -69,20 +56,10 @@ def main():
                 ["ip", "netns", "exec", NS, sys.executable, "-c", SERVER, root]
             )
             time.sleep(1.5)
-            cap = subprocess.Popen(
-                ["dumpcap", "-q", "-P", "-i", "wwtftp0", "-f", "udp or icmp", "-w", out]
-            )
-            time.sleep(2)
-            sh(sys.executable, "-c", CLIENT, tmp)
-            time.sleep(1.5)
-            cap.terminate()
-            cap.wait()
+            with capture(iface, "udp or icmp", out):
+                subprocess.run([sys.executable, "-c", CLIENT, tmp], check=True)
             server.terminate()
             server.wait()
-    finally:
-        sh("ip", "link", "del", "wwtftp0", check=False)
-        sh("ip", "netns", "del", NS, check=False)
-    print(out)
 
 
 if __name__ == "__main__":

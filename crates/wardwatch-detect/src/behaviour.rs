@@ -110,8 +110,7 @@ pub fn run(
     threads: usize,
 ) {
     let rest = |out: &mut Findings<'_>| {
-        arp_sweeps(ctx, digest, out);
-        icmp_sweeps(ctx, digest, out);
+        sweeps(ctx, digest, out);
         brute_force(ctx, pairs, obs, out);
         exfiltration(ctx, pairs, out);
         beaconing(ctx, pairs, out);
@@ -483,70 +482,86 @@ pub(crate) fn scans(
     }
 }
 
-/// Pings to many addresses within a minute, most of them unanswered: a
-/// sweep walks address ranges where few hosts live. A monitoring server
-/// pings the devices it knows, and they answer.
-fn icmp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
-    let mut senders: Vec<_> = digest.icmp.iter().collect();
-    senders.sort_by_key(|(ip, _)| **ip);
-    for (ip, a) in senders {
-        let n = a.targets.len();
-        let burst = a.burst();
-        if burst < ctx.config().icmp_sweep_targets || a.unanswered * 2 < n as u64 {
+/// Host discovery: one sender asking for many addresses within a minute.
+/// By ARP: a router asks for the hosts of its subnet too, but one by one
+/// as their entries expire. By ping, most of them unanswered as well: a
+/// sweep walks address ranges where few hosts live, while a monitoring
+/// server pings the devices it knows, and they answer.
+fn sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
+    let cfg = ctx.config();
+    /// What the rule reads of a sender of either table.
+    struct Sender {
+        icmp: bool,
+        ip: IpAddr,
+        targets: usize,
+        burst: usize,
+        unanswered: u64,
+        requests: u64,
+        first_frame: (u16, u64),
+        span: (i64, i64),
+    }
+    fn view<T>(icmp: bool, ip: IpAddr, a: &crate::digest::Asks<T>) -> Sender {
+        Sender {
+            icmp,
+            ip,
+            targets: a.targets.len(),
+            burst: a.burst(),
+            unanswered: a.unanswered,
+            requests: a.requests,
+            first_frame: a.first_frame,
+            span: (a.first_ts, a.last_ts),
+        }
+    }
+    let arp = digest
+        .arp
+        .iter()
+        .map(|(ip, a)| view(false, IpAddr::V4(*ip), a));
+    let icmp = digest.icmp.iter().map(|(ip, a)| view(true, *ip, a));
+    let mut senders: Vec<Sender> = arp.chain(icmp).collect();
+    senders.sort_by_key(|s| (s.icmp, s.ip));
+    for s in senders {
+        let Sender {
+            icmp,
+            ip,
+            targets: n,
+            burst,
+            unanswered,
+            requests,
+            first_frame,
+            span,
+        } = s;
+        let (rule, threshold, asked) = if icmp {
+            let asked = format!("ICMP echo requests to {n} addresses, {unanswered} unanswered");
+            ("icmp-sweep", cfg.icmp_sweep_targets, asked)
+        } else {
+            let asked = format!("ARP requests for {n} addresses ({requests} requests)");
+            ("arp-sweep", cfg.arp_sweep_targets, asked)
+        };
+        if burst < threshold || (icmp && unanswered * 2 < n as u64) {
             continue;
         }
         out.raise(Raise {
             kind: "port-scan",
-            rule: "icmp-sweep".into(),
-            severity: if ctx.is_public(ip) {
+            rule: rule.into(),
+            severity: if icmp && ctx.is_public(&ip) {
                 Severity::High
             } else {
                 Severity::Medium
             },
-            subject: *ip,
+            subject: ip,
             peer: None,
             peers: Vec::new(),
             peer_count: Some(n as u64),
-            summary: format!(
-                "Host discovery: ICMP echo requests to {n} addresses, {} unanswered, {burst} of them within a minute",
-                a.unanswered
-            ),
-            detail: "first echo request of the sweep".into(),
-            origin: Some((a.first_frame.0, a.first_frame.1, a.first_ts)),
-            span: (a.first_ts, a.last_ts),
-            count: n as u64,
-            remediation: remedy::SCAN,
-        });
-    }
-}
-
-fn arp_sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
-    let mut senders: Vec<_> = digest.arp.iter().collect();
-    senders.sort_by_key(|(ip, _)| **ip);
-    for (ip, a) in senders {
-        // Many addresses within a minute: a router asks for the hosts of
-        // its subnet too, but one by one as their entries expire.
-        let burst = a.burst();
-        if burst < ctx.config().arp_sweep_targets {
-            continue;
-        }
-        let n = a.targets.len();
-        out.raise(Raise {
-            kind: "port-scan",
-            rule: "arp-sweep".into(),
-            severity: Severity::Medium,
-            subject: IpAddr::V4(*ip),
-            peer: None,
-            peers: Vec::new(),
-            peer_count: Some(n as u64),
-            summary: format!(
-                "Host discovery: ARP requests for {n} addresses ({} requests), {burst} of them within a minute",
-                a.requests
-            ),
-            detail: "first ARP request of the sweep".into(),
-            origin: Some((a.first_frame.0, a.first_frame.1, a.first_ts)),
-            span: (a.first_ts, a.last_ts),
-            count: a.requests,
+            summary: format!("Host discovery: {asked}, {burst} of them within a minute"),
+            detail: if icmp {
+                "first echo request of the sweep"
+            } else {
+                "first ARP request of the sweep"
+            }
+            .into(),
+            origin: Some((first_frame.0, first_frame.1, span.0)),
+            span,
+            count: if icmp { n as u64 } else { requests },
             remediation: remedy::SCAN,
         });
     }

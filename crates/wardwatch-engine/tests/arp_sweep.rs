@@ -130,13 +130,7 @@ fn a_sweep_split_between_workers_counts_whole() {
     let summaries: Vec<Vec<String>> = [1, 2]
         .into_iter()
         .map(|threads| {
-            let cfg = EngineConfig {
-                threads,
-                ..Default::default()
-            };
-            let r = analyze_files(std::slice::from_ref(&path), &cfg)
-                .unwrap()
-                .report;
+            let r = common::report_with_threads(&path, threads);
             r.findings
                 .into_iter()
                 .filter(|f| f.rule == "arp-sweep")

@@ -11,7 +11,6 @@ mod common;
 use common::repo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use wardwatch_engine::{analyze_files, EngineConfig};
 
 /// Per sender, from tshark's echo requests: (distinct targets, targets
 /// none of whose requests was answered, first request frame).
@@ -78,13 +77,7 @@ fn a_ping_sweep_is_found_and_a_monitoring_server_is_not() {
         .collect();
     assert_eq!(expected.len(), 1);
     for threads in [1, 2] {
-        let cfg = EngineConfig {
-            threads,
-            ..Default::default()
-        };
-        let r = analyze_files(std::slice::from_ref(&path), &cfg)
-            .unwrap()
-            .report;
+        let r = common::report_with_threads(&path, threads);
         let got: BTreeSet<(String, String, u64)> = r
             .findings
             .iter()

@@ -25,6 +25,17 @@ pub fn repo(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// The report of `path` analysed by `threads` flow workers.
+pub fn report_with_threads(path: &Path, threads: usize) -> wardwatch_model::report::Report {
+    let cfg = wardwatch_engine::EngineConfig {
+        threads,
+        ..Default::default()
+    };
+    wardwatch_engine::analyze_files(&[path.to_path_buf()], &cfg)
+        .expect("analyze")
+        .report
+}
+
 /// Findings of severity medium or above, one line each.
 pub fn serious(findings: &[wardwatch_model::Finding]) -> Vec<String> {
     findings
