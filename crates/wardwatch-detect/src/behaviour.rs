@@ -500,12 +500,17 @@ fn sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
         first_frame: (u16, u64),
         span: (i64, i64),
     }
-    fn view<T>(icmp: bool, ip: IpAddr, a: &crate::digest::Asks<T>) -> Sender {
+    /// (The burst is counted only where enough targets were asked for.)
+    fn view<T>(icmp: bool, ip: IpAddr, a: &crate::digest::Asks<T>, least: usize) -> Sender {
         Sender {
             icmp,
             ip,
             targets: a.targets.len(),
-            burst: a.burst(),
+            burst: if a.targets.len() >= least {
+                a.burst()
+            } else {
+                0
+            },
             unanswered: a.unanswered,
             requests: a.requests,
             first_frame: a.first_frame,
@@ -515,8 +520,11 @@ fn sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
     let arp = digest
         .arp
         .iter()
-        .map(|(ip, a)| view(false, IpAddr::V4(*ip), a));
-    let icmp = digest.icmp.iter().map(|(ip, a)| view(true, *ip, a));
+        .map(|(ip, a)| view(false, IpAddr::V4(*ip), a, cfg.arp_sweep_targets));
+    let icmp = digest
+        .icmp
+        .iter()
+        .map(|(ip, a)| view(true, *ip, a, cfg.icmp_sweep_targets));
     let mut senders: Vec<Sender> = arp.chain(icmp).collect();
     senders.sort_by_key(|s| (s.icmp, s.ip));
     for s in senders {
