@@ -14,6 +14,8 @@ use crate::{Context, Findings, Raise, Severity};
 pub(crate) mod remedy {
     pub const SCAN: &str = "Find out who runs the scanner: an approved vulnerability scan should be scheduled and exclude fragile medical devices; otherwise isolate the source and investigate.";
     pub const BRUTE: &str = "Block the source, check whether any attempt succeeded, and enforce lockout and strong passwords on the service.";
+    /// A client retrying a stale password.
+    pub const STALE_LOGIN: &str = "Find the device, service or script that keeps logging in with an old password and update it (repeated failures can lock the account out); if nobody owns it, block it.";
     pub const EXFIL: &str = "Confirm whether the destination is an approved vendor or cloud service; if not, block it, isolate the device and start incident response.";
     pub const BEACON: &str = "Regular call-backs to an external host can be malware command and control: identify the process on the device (ask the vendor for a medical device) and block the destination if it is not approved.";
     pub const EXPOSED: &str = "Remove the inbound path from the internet (firewall/NAT rule, VPN for vendor access) and check the device for compromise.";
@@ -51,8 +53,21 @@ pub(crate) fn periodic_by_design(port: u16) -> bool {
 /// Where an occurrence was seen: (input, frame, ts).
 type At = Option<(u16, u64, i64)>;
 /// Per (client, server, protocol): failures, users, sample observations.
-type Failures<'o> =
-    BTreeMap<(IpAddr, IpAddr, &'o str), (u64, BTreeSet<&'o str>, Vec<&'o Observation>)>;
+type Failures<'o> = BTreeMap<(IpAddr, IpAddr, &'o str), Failed<'o>>;
+
+/// The failed logins of one client to one server over one protocol.
+#[derive(Default)]
+struct Failed<'o> {
+    count: u64,
+    /// User names tried (up to 16).
+    users: BTreeSet<&'o str>,
+    /// Tags of the passwords tried (up to 16; see `creds::tag`).
+    passwords: BTreeSet<u16>,
+    /// A failure whose password was not read (SIP, Telnet unseen).
+    unread: bool,
+    /// The first five.
+    samples: Vec<&'o Observation>,
+}
 /// Per exposed (server, port): clients, first pair, connections, last.
 type Inbound<'p> = BTreeMap<(IpAddr, u16), (BTreeSet<IpAddr>, &'p PairStats, u64, i64)>;
 /// Per (medical device, external peer): first pair, connections, last, ports.
@@ -587,31 +602,70 @@ pub(crate) fn brute_force(
     for o in obs {
         // A registrar refusing a SIP phone's (or a guesser's) credentials
         // is a failed login too; the extension tried is not kept.
-        let (protocol, user) = match &o.kind {
+        let (protocol, user, tag) = match &o.kind {
             ObsKind::Login {
                 protocol,
                 user,
                 success: Some(false),
+                password_tag,
                 ..
-            } => (protocol.as_str(), user.as_str()),
-            ObsKind::Sip(f) if f.refused_registration => ("sip", ""),
+            } => (protocol.as_str(), user.as_str(), *password_tag),
+            ObsKind::Sip(f) if f.refused_registration => ("sip", "", None),
             _ => continue,
         };
         let e = fails.entry((o.client.0, o.server.0, protocol)).or_default();
-        e.0 += 1;
-        if e.1.len() < 16 && !user.is_empty() {
-            e.1.insert(user);
+        e.count += 1;
+        if e.users.len() < 16 && !user.is_empty() {
+            e.users.insert(user);
         }
-        if e.2.len() < 5 {
-            e.2.push(o);
+        match tag {
+            Some(t) if e.passwords.len() < 16 => {
+                e.passwords.insert(t);
+            }
+            Some(_) => {}
+            None => e.unread = true,
+        }
+        if e.samples.len() < 5 {
+            e.samples.push(o);
         }
     }
     let mut by_login: BTreeSet<(IpAddr, IpAddr)> = BTreeSet::new();
-    for ((client, server, protocol), (n, users, samples)) in fails {
+    for ((client, server, protocol), f) in fails {
+        let Failed {
+            count: n,
+            users,
+            passwords,
+            unread,
+            samples,
+        } = f;
         if n < cfg.brute_force_failures {
             continue;
         }
         by_login.insert((client, server));
+        // The same user name and the same password every time: a client
+        // retrying credentials that changed (a recorder, a service
+        // account), not someone guessing.
+        if users.len() <= 1 && passwords.len() == 1 && !unread {
+            let o = samples[0];
+            out.raise(Raise {
+                kind: "brute-force",
+                rule: "failed-logins-repeated".into(),
+                severity: Severity::Low,
+                subject: server,
+                peer: Some(client),
+                peers: Vec::new(),
+                peer_count: None,
+                summary: format!(
+                    "{n} failed {protocol} logins from {client}, every one with the same user name and password: a client with a wrong or stale password, not guessing"
+                ),
+                detail: format!("{protocol} login refused"),
+                origin: Some((o.origin.input, o.origin.frame, o.origin.ts_ns)),
+                span: (o.origin.ts_ns, o.origin.ts_ns),
+                count: 0,
+                remediation: remedy::STALE_LOGIN,
+            });
+            continue;
+        }
         for o in samples {
             out.raise(Raise {
                 kind: "brute-force",
@@ -1166,6 +1220,64 @@ mod tests {
             (f[0].kind.as_str(), f[0].rule.as_str(), f[0].count),
             ("exfiltration", "dicom-cfind-sweep", 270)
         );
+    }
+
+    #[test]
+    fn the_same_password_refused_again_and_again_is_no_guessing() {
+        use crate::digest::FlowDigest;
+        use wardwatch_proto::obs::{Origin, Side};
+        let refused = |user: &str, tag: Option<u16>| Observation {
+            origin: Origin {
+                input: 0,
+                frame: 1,
+                ts_ns: 1_000_000_000,
+            },
+            client: (
+                "10.0.0.9".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                50000,
+            ),
+            server: (
+                "10.0.0.22".parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                389,
+            ),
+            subject: Side::Client,
+            mac: None,
+            kind: ObsKind::Login {
+                protocol: "ldap".into(),
+                user: user.into(),
+                password_present: true,
+                success: Some(false),
+                encrypted: false,
+                password: wardwatch_proto::creds::PasswordCheck::Other,
+                password_tag: tag,
+            },
+        };
+        let run = |obs: Vec<Observation>| -> Vec<(String, String)> {
+            detect_with(&FlowDigest::default(), &obs)
+                .into_iter()
+                .filter(|f| f.kind == "brute-force")
+                .map(|f| (f.rule, f.severity))
+                .collect()
+        };
+        // A service account binding with its old password every minute.
+        let stale: Vec<_> = (0..8).map(|_| refused("svc-pacs", Some(7))).collect();
+        assert_eq!(
+            run(stale),
+            [("failed-logins-repeated".to_string(), "low".to_string())]
+        );
+        // Guessing: other passwords, or other users, or passwords unread.
+        let guesses: Vec<_> = (0..8).map(|i| refused("admin", Some(i))).collect();
+        let users: Vec<_> = (0..8)
+            .map(|i| refused(&format!("user{i}"), Some(7)))
+            .collect();
+        let mut unread: Vec<_> = (0..7).map(|_| refused("admin", Some(7))).collect();
+        unread.push(refused("admin", None));
+        for obs in [guesses, users, unread] {
+            assert_eq!(
+                run(obs),
+                [("failed-logins".to_string(), "high".to_string())]
+            );
+        }
     }
 
     #[test]

@@ -261,6 +261,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 success,
                 encrypted,
                 password,
+                ..
             } => login(
                 ctx,
                 o,
@@ -1109,6 +1110,7 @@ mod tests {
                     success: Some(true),
                     encrypted: false,
                     password: wardwatch_proto::creds::PasswordCheck::Other,
+                    password_tag: None,
                 },
             )
         };

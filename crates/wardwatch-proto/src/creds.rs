@@ -110,6 +110,23 @@ pub fn is_anonymous(user: &str) -> bool {
     user.eq_ignore_ascii_case("anonymous") || user.eq_ignore_ascii_case("ftp")
 }
 
+/// A 16-bit tag of a password, to tell repeats of one password from
+/// different ones (a client retrying a stale password, not guessing). Kept
+/// in memory with the login only, never written: 16 bits name no password
+/// (every one shares its tag with a sixty-five-thousandth of all others).
+pub fn tag(password: &[u8]) -> u16 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x7a9).hash_one(password) as u16
+}
+
+/// A password judged: its verdict and its tag (none where it was not read).
+pub type Judged = (PasswordCheck, Option<u16>);
+
+/// Judges `password` sent for `user`: [`classify`] and [`tag`].
+pub fn judge(user: &str, password: &[u8]) -> Judged {
+    (classify(user, password), Some(tag(password)))
+}
+
 /// Classifies `password` sent for `user`. Call it where the password is in
 /// hand and drop the password right after.
 pub fn classify(user: &str, password: &[u8]) -> PasswordCheck {

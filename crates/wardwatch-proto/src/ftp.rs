@@ -8,7 +8,7 @@
 //! server is seen: EHLO, HELO or a 250 hand the connection to the SMTP
 //! dissector; anything else makes it FTP.
 
-use crate::creds::{self, PasswordCheck};
+use crate::creds;
 use crate::lines::LineBuf;
 use crate::obs::ObsKind;
 
@@ -35,7 +35,7 @@ pub struct FtpState {
     banner_sent: bool,
     user: Option<String>,
     password_present: bool,
-    password: PasswordCheck,
+    password: creds::Judged,
     awaiting_login: bool,
     stor: u32,
     retr: u32,
@@ -130,7 +130,7 @@ impl FtpState {
             "USER" => {
                 self.user = Some(arg.trim().chars().take(128).collect());
                 self.password_present = false;
-                self.password = PasswordCheck::Unknown;
+                self.password = Default::default();
                 self.awaiting_login = true;
             }
             // The password is never copied: only that one was sent.
@@ -138,7 +138,7 @@ impl FtpState {
                 self.password_present = !arg.is_empty();
                 let user = self.user.as_deref().unwrap_or("");
                 // Judged here and dropped: only the verdict is kept.
-                self.password = creds::classify(user, arg.as_bytes());
+                self.password = creds::judge(user, arg.as_bytes());
             }
             "AUTH" => {
                 self.auth_tls =
@@ -186,13 +186,15 @@ impl FtpState {
         }
         if self.awaiting_login && matches!(code, Some(230) | Some(530) | Some(430)) {
             self.awaiting_login = false;
+            let (password, password_tag) = std::mem::take(&mut self.password);
             out.push(ObsKind::Login {
                 protocol: "ftp".into(),
                 user: self.user.clone().unwrap_or_default(),
                 password_present: self.password_present,
                 success: Some(code == Some(230)),
                 encrypted: self.auth_tls,
-                password: std::mem::take(&mut self.password),
+                password,
+                password_tag,
             });
         }
     }

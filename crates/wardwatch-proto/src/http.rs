@@ -158,9 +158,9 @@ pub fn basic_user(value: &str) -> Option<String> {
     basic_credentials(value).map(|(u, _)| u)
 }
 
-/// The user of a `Basic` Authorization value and the verdict on its
-/// password; the password itself is dropped here.
-pub fn basic_credentials(value: &str) -> Option<(String, PasswordCheck)> {
+/// The user of a `Basic` Authorization value and its password judged; the
+/// password itself is dropped here.
+pub fn basic_credentials(value: &str) -> Option<(String, creds::Judged)> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -171,7 +171,7 @@ pub fn basic_credentials(value: &str) -> Option<(String, PasswordCheck)> {
         None => (&raw[..], &[][..]),
     };
     let user = clean(&String::from_utf8_lossy(user));
-    let check = creds::classify(&user, pass);
+    let check = creds::judge(&user, pass);
     Some((user, check))
 }
 
@@ -218,7 +218,7 @@ fn form_decode(v: &str) -> Vec<u8> {
 
 /// A login in an urlencoded form body: the user and the verdict on the
 /// password; nothing else of the body is kept.
-pub fn form_login(body: &[u8]) -> Option<(String, PasswordCheck)> {
+pub fn form_login(body: &[u8]) -> Option<(String, creds::Judged)> {
     let text = std::str::from_utf8(body).ok()?;
     let mut user = None;
     let mut check = None;
@@ -232,7 +232,7 @@ pub fn form_login(body: &[u8]) -> Option<(String, PasswordCheck)> {
     }
     let pass = check?;
     let user = user.unwrap_or_default();
-    let verdict = creds::classify(&user, &pass);
+    let verdict = creds::judge(&user, &pass);
     Some((user, verdict))
 }
 
@@ -436,7 +436,7 @@ const MAX_FORM: usize = 8192;
 pub struct HttpState {
     dirs: [DirState; 2],
     /// A login sent with the last request, waiting for its answer.
-    pending: Option<(String, String, PasswordCheck)>,
+    pending: Option<(String, String, creds::Judged)>,
     /// The connection is RTSP.
     rtsp: bool,
 }
@@ -469,7 +469,7 @@ impl HttpState {
 
 impl HttpState {
     fn login(&mut self, success: Option<bool>, out: &mut Vec<ObsKind>) {
-        if let Some((protocol, user, check)) = self.pending.take() {
+        if let Some((protocol, user, (check, tag))) = self.pending.take() {
             out.push(ObsKind::Login {
                 protocol,
                 user,
@@ -477,6 +477,7 @@ impl HttpState {
                 success,
                 encrypted: false,
                 password: check,
+                password_tag: tag,
             });
         }
     }

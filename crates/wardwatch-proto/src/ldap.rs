@@ -12,7 +12,7 @@
 //! group memberships) are never read.
 
 use crate::bytes::{ber_header, tlv};
-use crate::creds::{self, PasswordCheck};
+use crate::creds;
 use crate::obs::ObsKind;
 
 /// Longest message read whole; longer ones (search results) are skipped by
@@ -53,7 +53,7 @@ pub fn probe_server(b: &[u8]) -> bool {
 struct Pending {
     id: Vec<u8>,
     /// `None` for StartTLS.
-    bind: Option<(String, PasswordCheck)>,
+    bind: Option<(String, creds::Judged)>,
 }
 
 /// One LDAP connection's state.
@@ -157,7 +157,7 @@ impl LdapState {
                     // Anonymous or unauthenticated: no password.
                     return;
                 }
-                Some((user.clone(), creds::classify(&user, password)))
+                Some((user.clone(), creds::judge(&user, password)))
             }
             // ExtendedRequest: requestName [0].
             0x77 => match tlv(v) {
@@ -232,6 +232,7 @@ mod tests {
     use super::*;
 
     use crate::bytes::der;
+    use crate::creds::PasswordCheck;
 
     fn message(id: u8, op: Vec<u8>) -> Vec<u8> {
         der(0x30, &[der(0x02, &[id]), op].concat())

@@ -111,7 +111,7 @@ enum Step {
     Verdict {
         user: String,
         password_present: bool,
-        password: PasswordCheck,
+        password: creds::Judged,
     },
     /// A challenge-response mechanism (CRAM-MD5, NTLM, GSSAPI, XOAUTH2):
     /// its lines carry no password and are no commands.
@@ -448,7 +448,7 @@ fn plain(response: &str) -> Step {
 fn judged(user: String, password: Option<&[u8]>) -> Step {
     Step::Verdict {
         password_present: password.is_some_and(|p| !p.is_empty()),
-        password: password.map_or(PasswordCheck::Unknown, |p| creds::classify(&user, p)),
+        password: password.map_or((PasswordCheck::Unknown, None), |p| creds::judge(&user, p)),
         user,
     }
 }

@@ -76,7 +76,7 @@ pub fn topic_is_safe(t: &str) -> bool {
 #[derive(Default)]
 pub struct MqttState {
     buf: [Vec<u8>; 2],
-    pending: Option<(String, String, PasswordCheck)>,
+    pending: Option<(String, String, creds::Judged)>,
     topics: Vec<String>,
 }
 
@@ -110,7 +110,7 @@ impl MqttState {
                 (1, 2) => {
                     // CONNACK: return/reason code in the second byte.
                     let code = body.get(1).copied().unwrap_or(0xFF);
-                    if let Some((_, user, pass)) = self.pending.take() {
+                    if let Some((_, user, (pass, tag))) = self.pending.take() {
                         let present = pass != PasswordCheck::Unknown;
                         if !user.is_empty() || present {
                             out.push(ObsKind::Login {
@@ -120,6 +120,7 @@ impl MqttState {
                                 success: Some(code == 0),
                                 encrypted: false,
                                 password: pass,
+                                password_tag: tag,
                             });
                         }
                     }
@@ -176,11 +177,11 @@ impl MqttState {
         // Judged here and dropped: only the verdict is kept.
         let pass = if flags & 0x40 != 0 {
             match binary(b, &mut at) {
-                Some(p) => creds::classify(&user, p),
-                None => PasswordCheck::Other,
+                Some(p) => creds::judge(&user, p),
+                None => (PasswordCheck::Other, None),
             }
         } else {
-            PasswordCheck::Unknown
+            (PasswordCheck::Unknown, None)
         };
         out.push(ObsKind::MqttConnect {
             client_id: client_id.clone(),

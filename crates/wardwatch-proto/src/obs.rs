@@ -729,6 +729,10 @@ pub enum ObsKind {
         /// The verdict on the password, made in the parser (see `creds`).
         #[serde(default)]
         password: crate::creds::PasswordCheck,
+        /// The password's tag ([`crate::creds::tag`]), when one was read:
+        /// never written out.
+        #[serde(skip)]
+        password_tag: Option<u16>,
     },
     /// File transfers on a control connection (counts, no names).
     FileTransfers {
@@ -911,7 +915,7 @@ impl ObsKind {
         protocol: &str,
         user: String,
         password_present: bool,
-        password: crate::creds::PasswordCheck,
+        password: (crate::creds::PasswordCheck, Option<u16>),
         success: Option<bool>,
     ) -> ObsKind {
         ObsKind::Login {
@@ -920,7 +924,8 @@ impl ObsKind {
             password_present,
             success,
             encrypted: false,
-            password,
+            password: password.0,
+            password_tag: password.1,
         }
     }
 

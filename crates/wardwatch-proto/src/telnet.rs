@@ -3,7 +3,7 @@
 //! character by character or sent as lines), with its outcome. The password
 //! typed after `Password:` is only noted as present.
 
-use crate::creds::{self, PasswordCheck};
+use crate::creds;
 use crate::obs::ObsKind;
 
 const IAC: u8 = 255;
@@ -33,7 +33,7 @@ pub struct TelnetState {
     typed: Vec<u8>,
     user: Option<String>,
     password_present: bool,
-    password: PasswordCheck,
+    password: creds::Judged,
     iac: [u8; 2],
     iac_state: [u8; 2],
     attempts: u32,
@@ -116,7 +116,7 @@ impl TelnetState {
                             // Judged here and dropped: only the verdict is kept.
                             self.password_present = true;
                             let user = self.user.as_deref().unwrap_or("");
-                            self.password = creds::classify(user, &typed);
+                            self.password = creds::judge(user, &typed);
                             self.phase = Phase::Outcome;
                         }
                         _ => {}
@@ -203,13 +203,15 @@ impl TelnetState {
             return;
         }
         self.attempts += 1;
+        let (password, password_tag) = std::mem::take(&mut self.password);
         out.push(ObsKind::Login {
             protocol: "telnet".into(),
             user: self.user.take().unwrap_or_default(),
             password_present: std::mem::take(&mut self.password_present),
             success,
             encrypted: false,
-            password: std::mem::take(&mut self.password),
+            password,
+            password_tag,
         });
     }
 
