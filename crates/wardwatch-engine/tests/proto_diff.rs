@@ -2613,5 +2613,15 @@ fn rtsp_messages_match_tshark() {
             .any(|(r, m)| *r == "rtsp-basic-cleartext-login" && m.contains("Digest")),
         "{rules:?}"
     );
+    // GStreamer retried the one wrong password 8 times: a stale password,
+    // not guessing.
+    assert!(
+        rules.iter().any(|(r, _)| *r == "failed-logins-repeated"),
+        "{rules:?}"
+    );
+    assert!(
+        !rules.iter().any(|(r, _)| *r == "failed-logins"),
+        "{rules:?}"
+    );
     assert_private(&r, &["12345", "letmein", "YWRtaW46"]);
 }
