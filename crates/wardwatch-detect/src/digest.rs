@@ -239,9 +239,6 @@ pub struct Asks<T> {
     pub first_frame: (u16, u64),
 }
 
-/// Per ARP sender: the distinct addresses it asked for.
-pub type ArpAsks = Asks<std::net::Ipv4Addr>;
-
 impl<T> Default for Asks<T> {
     fn default() -> Self {
         Asks {
@@ -256,11 +253,11 @@ impl<T> Default for Asks<T> {
 }
 
 /// The window sweeps are counted in: one minute.
-pub const ARP_SWEEP_WINDOW_NS: i64 = 60_000_000_000;
+pub const SWEEP_WINDOW_NS: i64 = 60_000_000_000;
 
 impl<T> Asks<T> {
     /// Most distinct targets first asked for within one
-    /// [`ARP_SWEEP_WINDOW_NS`]: a sweep asks for hundreds in seconds, a
+    /// [`SWEEP_WINDOW_NS`]: a sweep asks for hundreds in seconds, a
     /// router for the hosts of its subnet one by one as their entries
     /// expire, over hours. Counted in the windows of two grids, one offset
     /// by half a window (any run of new targets within half a window lies
@@ -272,7 +269,7 @@ impl<T> Asks<T> {
         for grid in 0..2i64 {
             let mut per: HashMap<i64, usize, foldhash::fast::FixedState> = HashMap::default();
             for ts in self.targets.values() {
-                let w = (ts + grid * (ARP_SWEEP_WINDOW_NS / 2)).div_euclid(ARP_SWEEP_WINDOW_NS);
+                let w = (ts + grid * (SWEEP_WINDOW_NS / 2)).div_euclid(SWEEP_WINDOW_NS);
                 let n = per.entry(w).or_default();
                 *n += 1;
                 most = most.max(*n);
@@ -282,12 +279,33 @@ impl<T> Asks<T> {
     }
 }
 
+/// Notes `target` first asked for at `ts` among a sender's `targets`: an
+/// earlier time for one held, else, where `room` and within the sender's
+/// cap, a new one (counted in `held`). True when it was added.
+fn add_target<T: Eq + std::hash::Hash>(
+    targets: &mut HashMap<T, i64, foldhash::fast::RandomState>,
+    held: &mut usize,
+    (target, ts): (T, i64),
+    room: bool,
+) -> bool {
+    if let Some(first) = targets.get_mut(&target) {
+        *first = (*first).min(ts);
+        return false;
+    }
+    if !room || targets.len() >= MAX_SWEEP_TARGETS {
+        return false;
+    }
+    targets.insert(target, ts);
+    *held += 1;
+    true
+}
+
 /// Discovery probes by sender (ARP requests by IPv4 address, ICMP echo
 /// requests by IP address), within the caps below.
 #[derive(Debug, Clone)]
 pub struct Sweeps<T> {
     by_sender: HashMap<T, Asks<T>, foldhash::fast::RandomState>,
-    /// Targets held over all senders (at most [`MAX_ARP_TARGETS_TOTAL`]).
+    /// Targets held over all senders (at most [`MAX_SWEEP_TARGETS_TOTAL`]).
     held: usize,
 }
 
@@ -311,10 +329,10 @@ impl<T: Copy + Eq + std::hash::Hash + Ord> Sweeps<T> {
     /// Notes a probe from `sender` for `target`; false when the sender
     /// could not be tracked (too many).
     fn ask(&mut self, sender: T, target: T, ts: i64, frame: (u16, u64), answered: bool) -> bool {
-        if !self.by_sender.contains_key(&sender) && self.by_sender.len() >= MAX_ARP_SENDERS {
+        if !self.by_sender.contains_key(&sender) && self.by_sender.len() >= MAX_SWEEP_SENDERS {
             return false;
         }
-        let room = self.held < MAX_ARP_TARGETS_TOTAL;
+        let room = self.held < MAX_SWEEP_TARGETS_TOTAL;
         let a = self.by_sender.entry(sender).or_insert_with(|| Asks {
             first_ts: ts,
             first_frame: frame,
@@ -326,11 +344,7 @@ impl<T: Copy + Eq + std::hash::Hash + Ord> Sweeps<T> {
             a.first_frame = frame;
         }
         a.last_ts = a.last_ts.max(ts);
-        if let Some(first) = a.targets.get_mut(&target) {
-            *first = (*first).min(ts);
-        } else if room && a.targets.len() < MAX_ARP_TARGETS {
-            a.targets.insert(target, ts);
-            self.held += 1;
+        if add_target(&mut a.targets, &mut self.held, (target, ts), room) {
             a.unanswered += u64::from(!answered);
         }
         true
@@ -340,7 +354,7 @@ impl<T: Copy + Eq + std::hash::Hash + Ord> Sweeps<T> {
     /// what is kept is taken in address order: the sets' own order is
     /// seeded per run.
     fn merge(&mut self, other: Sweeps<T>) {
-        let past_budget = self.held + other.held > MAX_ARP_TARGETS_TOTAL;
+        let past_budget = self.held + other.held > MAX_SWEEP_TARGETS_TOTAL;
         let mut senders: Vec<_> = other.by_sender.into_iter().collect();
         if past_budget {
             senders.sort_unstable_by_key(|(s, _)| *s);
@@ -356,24 +370,20 @@ impl<T: Copy + Eq + std::hash::Hash + Ord> Sweeps<T> {
                     }
                     a.last_ts = a.last_ts.max(o.last_ts);
                     let mut theirs: Vec<_> = o.targets.into_iter().collect();
-                    if past_budget || a.targets.len() + theirs.len() > MAX_ARP_TARGETS {
+                    if past_budget || a.targets.len() + theirs.len() > MAX_SWEEP_TARGETS {
                         theirs.sort_unstable();
                     }
                     for (t, ts) in theirs {
-                        if let Some(first) = a.targets.get_mut(&t) {
-                            *first = (*first).min(ts);
-                            continue;
-                        }
-                        if a.targets.len() >= MAX_ARP_TARGETS || self.held >= MAX_ARP_TARGETS_TOTAL
-                        {
+                        let full = a.targets.len() >= MAX_SWEEP_TARGETS
+                            || self.held >= MAX_SWEEP_TARGETS_TOTAL;
+                        if full && !a.targets.contains_key(&t) {
                             break;
                         }
-                        a.targets.insert(t, ts);
-                        self.held += 1;
+                        add_target(&mut a.targets, &mut self.held, (t, ts), true);
                     }
                 }
                 None => {
-                    if self.held + o.targets.len() > MAX_ARP_TARGETS_TOTAL {
+                    if self.held + o.targets.len() > MAX_SWEEP_TARGETS_TOTAL {
                         o.targets.clear();
                     }
                     self.held += o.targets.len();
@@ -384,14 +394,14 @@ impl<T: Copy + Eq + std::hash::Hash + Ord> Sweeps<T> {
     }
 }
 
-/// Most distinct targets remembered per ARP sender.
-const MAX_ARP_TARGETS: usize = 4096;
-/// Most ARP senders tracked.
-const MAX_ARP_SENDERS: usize = 65_536;
-/// Most distinct targets remembered over all senders (about 24 bytes each
-/// with their first times): without it, 65,536 senders of 4,096 targets
-/// would take 6 GB.
-const MAX_ARP_TARGETS_TOTAL: usize = 1 << 20;
+/// Most distinct targets remembered per sender.
+const MAX_SWEEP_TARGETS: usize = 4096;
+/// Most senders tracked per table.
+const MAX_SWEEP_SENDERS: usize = 65_536;
+/// Most distinct targets remembered over all senders of one table (ARP,
+/// ICMP), about 24 bytes each with their first times: without it, 65,536
+/// senders of 4,096 targets would take 6 GB.
+const MAX_SWEEP_TARGETS_TOTAL: usize = 1 << 20;
 /// Connection samples per pair of the cap, on average, held over all pairs
 /// (16 bytes each): a pair holds up to [`MAX_SAMPLES`], but a full digest
 /// of pairs that all did would take 2 GB.
@@ -956,7 +966,7 @@ mod tests {
             }
         }
         let held: usize = a.arp.values().map(|x| x.targets.len()).sum();
-        assert_eq!(held, MAX_ARP_TARGETS_TOTAL);
+        assert_eq!(held, MAX_SWEEP_TARGETS_TOTAL);
         assert_eq!(a.arp.len(), 300);
         assert_eq!(a.arp.values().map(|x| x.requests).sum::<u64>(), 300 * 4096);
         // A sender's targets from two digests past its cap: the lowest of

@@ -717,20 +717,11 @@ fn tftp(ctx: &Context<'_>, o: &Observation, t: &TftpRequestFact, out: &mut Findi
         return;
     }
     let transfer = reply.is_some_and(|p| p.payload[0] > 0 && p.payload[1] > 0);
-    let file = t
-        .extension
-        .as_deref()
-        .map_or_else(|| "a file".to_string(), |e| format!("a .{e} file"));
-    let detail = format!(
-        "TFTP {} request, mode {}{}",
-        if t.write { "write" } else { "read" },
-        t.mode,
-        if t.options.is_empty() {
-            String::new()
-        } else {
-            format!(", options {}", t.options.join(", "))
-        }
-    );
+    let file = format!("a {}", t.file());
+    let mut detail = format!("TFTP {} request, mode {}", t.verb(), t.mode);
+    if !t.options.is_empty() {
+        detail += &format!(", options {}", t.options.join(", "));
+    }
     let (rule, severity, summary) = match (t.write, transfer) {
         (true, true) => (
             "tftp-write",
@@ -742,12 +733,12 @@ fn tftp(ctx: &Context<'_>, o: &Observation, t: &TftpRequestFact, out: &mut Findi
             Severity::Low,
             format!("TFTP server offered files without authentication: {client} read {file}"),
         ),
-        (write, false) => (
+        (_, false) => (
             "tftp-service",
             Severity::Low,
             format!(
                 "TFTP server answering (no authentication): {client} asked to {} {file}",
-                if write { "write" } else { "read" }
+                t.verb()
             ),
         ),
     };

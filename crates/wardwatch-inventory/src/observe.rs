@@ -783,18 +783,11 @@ fn apply_share(
                 // What a device fetched or sent over TFTP (firmware,
                 // configuration, a boot image), and what the server was
                 // asked for; never the file's name.
-                let what = format!(
-                    "{} {}{}",
-                    f.mode,
-                    f.extension
-                        .as_deref()
-                        .map_or_else(|| "file".to_string(), |e| format!(".{e} file")),
-                    if f.options.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (options {})", f.options.join(", "))
-                    }
-                );
+                let mut what = format!("{} {}", f.mode, f.file());
+                if !f.options.is_empty() {
+                    what += &format!(" (options {})", f.options.join(", "));
+                }
+                // (Field names stay static: no allocation per evidence.)
                 let (asked, served) = if f.write {
                     ("write request", "write request received")
                 } else {

@@ -347,6 +347,24 @@ pub struct TftpRequestFact {
     pub options: Vec<String>,
 }
 
+impl TftpRequestFact {
+    /// `read` or `write`.
+    pub fn verb(&self) -> &'static str {
+        if self.write {
+            "write"
+        } else {
+            "read"
+        }
+    }
+
+    /// What was asked for: `.bin file`, or `file` without an extension.
+    pub fn file(&self) -> String {
+        self.extension
+            .as_deref()
+            .map_or_else(|| "file".to_string(), |e| format!(".{e} file"))
+    }
+}
+
 /// A device describing itself in WS-Discovery (Hello, ProbeMatches);
 /// boxed in [`ObsKind::WsDiscovery`]. Never its location scope.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
