@@ -611,6 +611,9 @@ pub(crate) fn brute_force(
                 ..
             } => (protocol.as_str(), user.as_str(), *password_tag),
             ObsKind::Sip(f) if f.refused_registration => ("sip", "", None),
+            // A VNC password is never read (only tried against the
+            // default and common ones): unread, every refusal may be a guess.
+            ObsKind::Vnc(f) if f.accepted == Some(false) && f.chosen.is_some() => ("vnc", "", None),
             _ => continue,
         };
         let e = fails.entry((o.client.0, o.server.0, protocol)).or_default();

@@ -51,6 +51,12 @@ pub mod remedy {
         "Prefer SNMPv3 with authentication and privacy; limit SNMP to the monitoring hosts.";
     /// TFTP.
     pub const TFTP: &str = "TFTP has no authentication: anyone who can reach the server reads (or writes) its files. Turn it off where nothing needs it; otherwise allow it only from the devices it serves (an ACL on the management VLAN), serve read-only, and move firmware and configuration to HTTPS or SFTP where the devices can.";
+    /// VNC without a password.
+    pub const VNC_NO_AUTH: &str = "Anyone who reaches this VNC server sees and controls the screen without a password: turn VNC off where the vendor does not need it; otherwise require a strong password (or, better, VeNCrypt/TLS with user accounts), and allow VNC only from the vendor's support gateway or a jump host.";
+    /// VNC with a default or guessable password.
+    pub const VNC_PASSWORD: &str = "The VNC password is a default or common one, and VNC Authentication lets anyone who recorded the exchange try passwords offline: set a strong password now (VNC keeps only its first eight characters), prefer VeNCrypt/TLS with user accounts, and allow VNC only from a jump host.";
+    /// VNC offered.
+    pub const VNC: &str = "VNC sends the screen (and what the keyboard types) unencrypted, and its password check (eight characters at most, DES) can be guessed offline from one recorded login: allow it only from a jump host or the vendor's support gateway, or tunnel it (SSH, VPN, VeNCrypt/TLS).";
     /// SMBv1.
     pub const SMB1: &str = "Disable SMBv1 (EternalBlue/WannaCry); for a medical device that needs it, ask the vendor and isolate it.";
     /// Old TLS.
@@ -311,6 +317,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
                 remedy::SMB1,
             )),
             ObsKind::Tftp(t) if !internet_server(ctx, o) => tftp(ctx, o, t, out),
+            ObsKind::Vnc(f) if !internet_server(ctx, o) => vnc(ctx, o, f, out),
             ObsKind::TlsServerHello { version, cipher } => tls(ctx, o, version, cipher, out),
             ObsKind::TlsCertificate(c) => certificate(
                 ctx,
@@ -613,6 +620,100 @@ fn login(
                 ),
             ));
         }
+    }
+}
+
+/// A VNC handshake: a server that takes clients in without a password, a
+/// password that is a default or common one, and VNC offered without
+/// encryption at all (every security type it offers sends the screen in
+/// the clear).
+fn vnc(
+    ctx: &Context<'_>,
+    o: &Observation,
+    f: &wardwatch_proto::obs::VncFact,
+    out: &mut Findings<'_>,
+) {
+    let medical = ctx.is_medical(&o.server.0);
+    let desktop = f
+        .desktop
+        .as_deref()
+        .map(|d| format!(", desktop \"{}\"", short(d)))
+        .unwrap_or_default();
+    if f.unauthenticated() {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "vnc-no-auth",
+            if medical {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            format!(
+                "VNC server lets clients in without a password ({}{desktop})",
+                f.version
+            ),
+            format!("VNC security type None accepted ({}{desktop})", f.version),
+            remedy::VNC_NO_AUTH,
+        ));
+    }
+    let outcome = match f.accepted {
+        Some(true) => "accepted",
+        Some(false) => "refused",
+        None => "outcome not seen",
+    };
+    let password = match &f.password {
+        PasswordCheck::VendorDefault { entry, matches } => Some((
+            "vnc-default-login",
+            if *matches > 1 {
+                format!("a documented default of {matches} products, e.g. {entry}")
+            } else {
+                format!("the documented default of {entry}")
+            },
+        )),
+        PasswordCheck::Common => Some(("vnc-weak-password", "a common password".to_string())),
+        PasswordCheck::Empty => Some(("vnc-weak-password", "an empty password".to_string())),
+        _ => None,
+    };
+    if let Some((rule, which)) = password {
+        // A refused guess proves nothing about the server's password.
+        if f.accepted != Some(false) {
+            out.raise(on_server(
+                o,
+                "default-credentials",
+                rule,
+                if f.accepted == Some(true) || medical {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
+                format!("VNC password is {which}; {outcome}"),
+                format!("VNC Authentication response matches {which} (password masked); {outcome}"),
+                remedy::VNC_PASSWORD,
+            ));
+        }
+    }
+    // Encrypted types: TLS, VeNCrypt, RA2/RA2ne, Apple's, UltraVNC's.
+    // (A server open to all has its finding above.)
+    let encrypted = |t: &u8| matches!(t, 5 | 6 | 18 | 19 | 30 | 113);
+    if !f.unauthenticated() && !f.offered.is_empty() && !f.offered.iter().any(encrypted) {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "vnc-service",
+            Severity::Low,
+            format!("VNC service offered without encryption ({})", f.version),
+            format!(
+                "VNC {} offers {}",
+                f.version,
+                f.offered
+                    .iter()
+                    .map(|t| wardwatch_proto::obs::vnc_security_name(*t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            remedy::VNC,
+        ));
     }
 }
 

@@ -2625,3 +2625,188 @@ fn rtsp_messages_match_tshark() {
     );
     assert_private(&r, &["12345", "letmein", "YWRtaW46"]);
 }
+
+#[test]
+fn vnc_handshakes_match_tshark() {
+    use wardwatch_proto::creds::PasswordCheck;
+    let path = repo("tests/captures/vnc.pcap");
+    // Every VNC frame: its connection (the client's port) and what tshark
+    // read in it.
+    let frames = tshark(
+        &path,
+        &[],
+        "vnc",
+        &[
+            "tcp.srcport",
+            "tcp.dstport",
+            "vnc.server_proto_ver",
+            "vnc.client_proto_ver",
+            "vnc.security_type",
+            "vnc.client_security_type",
+            "vnc.auth_result",
+            "vnc.desktop_name",
+            "vnc.width",
+            "vnc.height",
+        ],
+    );
+    // Per connection, the first value of each field: [server version,
+    // client version, offered, chosen, result (0 = accepted), desktop,
+    // screen].
+    let mut theirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in frames.values() {
+        let from_server = t[0] == "5900";
+        let client = if from_server { &t[1] } else { &t[0] };
+        let row = theirs
+            .entry(client.clone())
+            .or_insert_with(|| vec![String::new(); 7]);
+        let screen = if t[8].is_empty() {
+            String::new()
+        } else {
+            format!("{}x{}", t[8], t[9])
+        };
+        // (The server's version only from the server: tshark takes a
+        // client's answer for it where it missed the server's banner.)
+        let server_version = if from_server {
+            t[2].clone()
+        } else {
+            String::new()
+        };
+        for (i, v) in [
+            server_version,
+            t[3].clone(),
+            t[4].clone(),
+            t[5].clone(),
+            t[6].clone(),
+            t[7].clone(),
+            screen,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if row[i].is_empty() {
+                row[i] = v;
+            }
+        }
+    }
+    let facts: BTreeMap<String, (u64, wardwatch_proto::obs::VncFact)> = observations(&path)
+        .into_iter()
+        .filter_map(|o| match o.kind {
+            ObsKind::Vnc(f) => Some((o.client.1.to_string(), (o.origin.frame, *f))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(facts.len(), theirs.len(), "one fact per connection");
+    let mut compared = 0;
+    let mut refused_at_once = 0;
+    for (port, (_, f)) in &facts {
+        let t = &theirs[port];
+        if t[0].is_empty() {
+            // tshark missed the banner: a server that refused at once
+            // (RFB 3.3, security type 0, a reason) in one segment. The
+            // bytes themselves say so.
+            let first = tshark(
+                &path,
+                &[],
+                &format!("tcp.dstport == {port} && tcp.len > 0"),
+                &["tcp.payload"],
+            );
+            let payload = first.values().next().unwrap()[0].clone();
+            assert!(
+                payload.starts_with("524642203030332e3030330a00000000"),
+                "{payload}"
+            );
+            assert_eq!(
+                (f.version.as_str(), f.chosen, f.accepted),
+                ("RFB 003.003", None, Some(false))
+            );
+            refused_at_once += 1;
+            continue;
+        }
+        let ours = vec![
+            f.version.trim_start_matches("RFB ").to_string(),
+            f.client_version
+                .as_deref()
+                .unwrap_or_default()
+                .trim_start_matches("RFB ")
+                .to_string(),
+            f.offered
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            f.chosen.map(|c| c.to_string()).unwrap_or_default(),
+            f.accepted
+                .map(|a| if a { "0" } else { "1" }.to_string())
+                .unwrap_or_default(),
+            f.desktop.clone().unwrap_or_default(),
+            f.screen
+                .map(|(w, h)| format!("{w}x{h}"))
+                .unwrap_or_default(),
+        ];
+        assert_eq!(&ours, t, "connection from port {port}");
+        compared += 1;
+    }
+    // Two sessions let in, five passwords refused, three connections
+    // refused once the server had blacklisted the guesser.
+    assert_eq!((compared, refused_at_once), (7, 3));
+    // The passwords the capture script used: 1234 (a VNC default) let in;
+    // the guesser's refused; the strong one never sent.
+    let verdicts: Vec<(&str, bool, &PasswordCheck)> = facts
+        .values()
+        .filter(|(_, f)| f.chosen == Some(2))
+        .map(|(_, f)| {
+            (
+                f.desktop.as_deref().unwrap_or(""),
+                f.accepted == Some(true),
+                &f.password,
+            )
+        })
+        .collect();
+    assert!(verdicts
+        .iter()
+        .any(|(d, ok, p)| *d == "lab-analyser" && *ok && p.is_default()));
+    assert_eq!(verdicts.iter().filter(|(_, ok, _)| !ok).count(), 5);
+    // The findings: the open server, the default password, the guessing.
+    let r = report(path);
+    let rules = |ip: &str| -> Vec<(String, String)> {
+        let id = &device(&r, ip).id;
+        let mut v: Vec<(String, String)> = r
+            .findings
+            .iter()
+            .filter(|f| f.device.as_ref() == Some(id))
+            .map(|f| (f.rule.clone(), f.severity.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(rules("10.59.0.1"), vec![pair("vnc-no-auth", "high")]);
+    assert_eq!(
+        rules("10.59.0.2"),
+        vec![
+            pair("vnc-default-login", "critical"),
+            pair("vnc-service", "low")
+        ]
+    );
+    assert_eq!(
+        rules("10.59.0.3"),
+        vec![pair("failed-logins", "high"), pair("vnc-service", "low")]
+    );
+    let open = device(&r, "10.59.0.1");
+    for (field, value) in [
+        ("security types", "None"),
+        ("desktop name", "ultrasound-3"),
+        ("screen", "320x240"),
+    ] {
+        assert!(
+            open.evidence
+                .iter()
+                .any(|e| e.source == "vnc" && e.field == field && e.value == value),
+            "{field}"
+        );
+    }
+    assert_private(&r, &["1234", "Xq7!vT9z"]);
+    eprintln!(
+        "VNC: {compared} handshakes compared, {refused_at_once} refusals read from the bytes"
+    );
+}

@@ -500,6 +500,7 @@ fn apply_share(
             ObsKind::Sip(_) => "sip",
             ObsKind::Modbus(_) => "modbus",
             ObsKind::Tftp(_) => "tftp",
+            ObsKind::Vnc(_) => "vnc",
             ObsKind::WsDiscovery(_) => "ws-discovery",
             ObsKind::EnipIdentity(_) => "enip",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
@@ -798,6 +799,27 @@ fn apply_share(
                 }
                 if let Some(a) = peer.and_then(|i| acc.get_mut(i)) {
                     a.add(o, inputs, "tftp", served, &what);
+                }
+            }
+            ObsKind::Vnc(f) => {
+                // Evidence on the server: it offers remote control, how it
+                // lets clients in, and the desktop it names.
+                if let Some(a) = server_of(o, me, peer).and_then(|i| acc.get_mut(i)) {
+                    a.add(o, inputs, "vnc", "remote access", &f.version);
+                    if !f.offered.is_empty() {
+                        let names: Vec<_> = f
+                            .offered
+                            .iter()
+                            .map(|t| wardwatch_proto::obs::vnc_security_name(*t))
+                            .collect();
+                        a.add(o, inputs, "vnc", "security types", &names.join(", "));
+                    }
+                    if let Some(d) = &f.desktop {
+                        a.add(o, inputs, "vnc", "desktop name", d);
+                    }
+                    if let Some((w, h)) = f.screen {
+                        a.add(o, inputs, "vnc", "screen", &format!("{w}x{h}"));
+                    }
                 }
             }
             ObsKind::MqttConnect { client_id, .. } => {

@@ -127,6 +127,54 @@ pub fn judge(user: &str, password: &[u8]) -> Judged {
     (classify(user, password), Some(tag(password)))
 }
 
+/// The passwords worth trying against a VNC Authentication response, each
+/// with its verdict: the list's VNC entries (any vendor or user naming
+/// VNC), then the common passwords, then the empty one. VNC keys on a
+/// password's first eight bytes, so passwords alike in those are one
+/// candidate (the first listed).
+pub(crate) fn vnc_candidates() -> Vec<(Vec<u8>, PasswordCheck)> {
+    let l = lists();
+    let key = |p: &str| p.as_bytes()[..p.len().min(8)].to_vec();
+    let mut vnc: Vec<(&str, &str, &str)> = Vec::new();
+    for (pass, entries) in &l.defaults {
+        for (vendor, user) in entries {
+            if vendor.to_ascii_lowercase().contains("vnc") || user.eq_ignore_ascii_case("vnc") {
+                vnc.push((pass, vendor, user));
+            }
+        }
+    }
+    // The map's order is arbitrary: sort for the same verdicts every run.
+    vnc.sort_unstable();
+    let mut out: Vec<(Vec<u8>, PasswordCheck)> = Vec::new();
+    for &(pass, vendor, user) in &vnc {
+        let k = key(pass);
+        if out.iter().any(|(o, _)| *o == k) {
+            continue;
+        }
+        let matches = vnc.iter().filter(|(p, _, _)| key(p) == k).count() as u32;
+        let who = if user.is_empty() { "no user" } else { user };
+        out.push((
+            k,
+            PasswordCheck::VendorDefault {
+                entry: format!("{vendor} ({who})"),
+                matches,
+            },
+        ));
+    }
+    let mut common: Vec<&String> = l.common.iter().collect();
+    common.sort_unstable();
+    for p in common {
+        let k = key(p);
+        if !out.iter().any(|(o, _)| *o == k) {
+            out.push((k, PasswordCheck::Common));
+        }
+    }
+    if !out.iter().any(|(o, _)| o.is_empty()) {
+        out.push((Vec::new(), PasswordCheck::Empty));
+    }
+    out
+}
+
 /// Classifies `password` sent for `user`. Call it where the password is in
 /// hand and drop the password right after.
 pub fn classify(user: &str, password: &[u8]) -> PasswordCheck {

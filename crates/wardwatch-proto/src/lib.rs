@@ -8,6 +8,7 @@ pub mod browser;
 mod bytes;
 pub mod cldap;
 pub mod creds;
+mod des;
 pub mod dhcp;
 pub mod dhcp6;
 pub mod dicom;
@@ -36,6 +37,7 @@ pub mod syslog;
 pub mod telnet;
 pub mod tftp;
 pub mod tls;
+pub mod vnc;
 pub mod watch;
 pub mod wlan;
 pub mod wsd;
@@ -71,6 +73,7 @@ enum App {
     Mqtt(Box<mqtt::MqttState>),
     Smb(Box<smb::SmbState>),
     Remote(Box<remote::RemoteState>),
+    Vnc(Box<vnc::VncState>),
     Astm(Box<lab::AstmState>),
     Poct(Box<lab::PoctState>),
     Kerberos(Box<kerberos::KerberosState>),
@@ -132,6 +135,7 @@ impl ProtoFlow {
             App::Tls(t) => !t.done(),
             App::Ssh(t) => !t.done(),
             App::Remote(t) => !t.done(),
+            App::Vnc(t) => !t.done(),
             App::Astm(t) => !t.done(),
             App::Poct(t) => !t.done(),
             App::Kerberos(t) => !t.done(),
@@ -156,6 +160,7 @@ impl ProtoFlow {
             App::Mqtt(_) => Some("mqtt"),
             App::Smb(_) => Some("smb"),
             App::Remote(_) => Some("remote-access"),
+            App::Vnc(_) => Some("vnc"),
             App::Astm(_) => Some("astm"),
             App::Poct(_) => Some("poct1-a"),
             App::Kerberos(_) => Some("kerberos"),
@@ -183,6 +188,7 @@ impl ProtoFlow {
             App::Mqtt(m) => m.held(),
             App::Smb(m) => m.held(),
             App::Remote(r) => r.held(),
+            App::Vnc(r) => r.held(),
             App::Astm(a) => a.held(),
             App::Poct(p) => p.held(),
             App::Kerberos(k) => k.held(),
@@ -280,8 +286,10 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Astm(Box::default())
     } else if lab::probe_poct(p) {
         App::Poct(Box::default())
-    } else if (dir == 0 && remote::probe_rdp(p)) || (dir == 1 && remote::probe_vnc(p)) {
+    } else if dir == 0 && remote::probe_rdp(p) {
         App::Remote(Box::default())
+    } else if vnc::probe(p) {
+        App::Vnc(Box::default())
     } else if smb::probe(p) {
         App::Smb(Box::default())
     } else if dir == 0 && kerberos::probe_tcp(p) {
@@ -340,6 +348,7 @@ impl ProtoFlow {
             App::Mqtt(m) => m.feed(dir, data, out),
             App::Smb(m) => m.feed(dir, data, out),
             App::Remote(m) => m.feed(dir, data, out),
+            App::Vnc(m) => m.feed(dir, data, out),
             App::Astm(m) => m.feed(data, out),
             App::Poct(m) => m.feed(data, out),
             App::Kerberos(m) => m.feed(dir, data, out),
@@ -406,6 +415,7 @@ impl ProtoFlow {
             App::Mqtt(_)
             | App::Smb(_)
             | App::Remote(_)
+            | App::Vnc(_)
             | App::Poct(_)
             | App::Kerberos(_)
             | App::Sip(_)
@@ -421,6 +431,7 @@ impl ProtoFlow {
     /// The flow ended.
     pub fn finish(&mut self, out: &mut Vec<(usize, ObsKind)>) {
         let mut tmp = Vec::new();
+        let mut server = Vec::new();
         match &mut self.app {
             App::Hl7(h) => h.finish(&mut tmp),
             App::Dicom(d) => tmp.push(d.volume()),
@@ -434,8 +445,11 @@ impl ProtoFlow {
             App::Ldap(m) => m.finish(&mut tmp),
             App::Http(h) => h.finish(&mut tmp),
             App::Telnet(t) => t.finish(&mut tmp),
+            // The server's facts.
+            App::Vnc(v) => v.finish(&mut server),
             _ => {}
         }
+        self.keep(1, server, out);
         out.extend(tmp.into_iter().map(|o| (0, o)));
     }
 }
@@ -549,6 +563,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut mq = mqtt::MqttState::default();
     let mut sm = smb::SmbState::default();
     let mut rm = remote::RemoteState::default();
+    let mut vn = vnc::VncState::default();
     let mut astm = lab::AstmState::default();
     let mut poct = lab::PoctState::default();
     let mut krb = kerberos::KerberosState::default();
@@ -568,6 +583,7 @@ pub fn exercise(data: &[u8]) -> usize {
         mq.feed(i % 2, chunk, &mut o);
         sm.feed(i % 2, chunk, &mut o);
         rm.feed(i % 2, chunk, &mut o);
+        vn.feed(i % 2, chunk, &mut o);
         astm.feed(chunk, &mut o);
         poct.feed(chunk, &mut o);
         krb.feed(0, chunk, &mut o);

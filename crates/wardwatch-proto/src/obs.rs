@@ -347,6 +347,65 @@ pub struct TftpRequestFact {
     pub options: Vec<String>,
 }
 
+/// A VNC (RFB) connection's handshake, as far as it was seen; boxed in
+/// [`ObsKind::Vnc`]. Never the password or the challenge: a VNC
+/// Authentication response is only compared, in the parser, with the
+/// response a default or common password would give.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VncFact {
+    /// The server's protocol version banner (`RFB 003.008`).
+    pub version: String,
+    /// The version the client answered with.
+    pub client_version: Option<String>,
+    /// Security types the server offered (RFB 3.7 and later), or the one
+    /// it dictated (3.3).
+    pub offered: Vec<u8>,
+    /// The security type in use.
+    pub chosen: Option<u8>,
+    /// The verdict on a VNC Authentication password (`Unknown` where the
+    /// response matched no candidate or none was seen).
+    #[serde(default)]
+    pub password: crate::creds::PasswordCheck,
+    /// The server's security result: accepted or refused, when seen.
+    pub accepted: Option<bool>,
+    /// The desktop name the server sent after a successful handshake.
+    pub desktop: Option<String>,
+    /// Its framebuffer's width and height.
+    pub screen: Option<(u16, u16)>,
+}
+
+impl VncFact {
+    /// Whether the server took a client in without authentication
+    /// (security type None, and the session went on).
+    pub fn unauthenticated(&self) -> bool {
+        self.chosen == Some(1)
+            && self.accepted != Some(false)
+            && (self.accepted == Some(true) || self.desktop.is_some() || self.screen.is_some())
+    }
+}
+
+/// The name of an RFB security type (IANA "Remote Framebuffer Security
+/// Types" registry).
+pub fn vnc_security_name(t: u8) -> std::borrow::Cow<'static, str> {
+    std::borrow::Cow::Borrowed(match t {
+        0 => "Invalid",
+        1 => "None",
+        2 => "VNC Authentication",
+        5 => "RA2",
+        6 => "RA2ne",
+        16 => "Tight",
+        17 => "Ultra",
+        18 => "TLS",
+        19 => "VeNCrypt",
+        20 => "SASL",
+        21 => "MD5 hash",
+        22 => "xvp",
+        30 => "Apple Remote Desktop",
+        113 => "UltraVNC MS-Logon II",
+        _ => return std::borrow::Cow::Owned(format!("type {t}")),
+    })
+}
+
 impl TftpRequestFact {
     /// `read` or `write`.
     pub fn verb(&self) -> &'static str {
@@ -842,11 +901,11 @@ pub enum ObsKind {
     },
     /// NTLMSSP identity (never responses or hashes).
     Ntlm(Box<NtlmFact>),
-    /// A remote-access session start (RDP, VNC).
+    /// A remote-access session start (RDP).
     RemoteAccess {
         /// Protocol.
         protocol: String,
-        /// What identifies it (RFB version; RDP cookie user).
+        /// What identifies it (the RDP cookie's user).
         detail: String,
     },
     /// A syslog header (never the message).
@@ -920,6 +979,8 @@ pub enum ObsKind {
     Modbus(Box<ModbusFact>),
     /// A TFTP read or write request.
     Tftp(Box<TftpRequestFact>),
+    /// A VNC (RFB) handshake.
+    Vnc(Box<VncFact>),
     /// A WS-Discovery Hello or ProbeMatches.
     WsDiscovery(Box<WsDiscoveryFact>),
     /// An EtherNet/IP List Identity answer.
@@ -962,6 +1023,7 @@ impl ObsKind {
             // seconds would otherwise crowd the kept facts).
             ObsKind::Login { success, .. } if *success != Some(true) => return None,
             ObsKind::Sip(f) if f.refused_registration => return None,
+            ObsKind::Vnc(f) if f.accepted == Some(false) => return None,
             // Control ids differ on every message.
             ObsKind::Hl7Message(m) => {
                 let Hl7Header {

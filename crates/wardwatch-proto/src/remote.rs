@@ -1,6 +1,6 @@
-//! Remote-access protocols a biomedical engineer should know are exposed:
-//! RDP (the `mstshash` cookie names the user in the clear) and VNC (the RFB
-//! version banner).
+//! RDP, a remote-access protocol a biomedical engineer should know is
+//! exposed: the `mstshash` cookie names the user in the clear. (VNC has a
+//! dissector of its own, [`crate::vnc`].)
 
 use crate::obs::ObsKind;
 
@@ -8,11 +8,6 @@ use crate::obs::ObsKind;
 /// X.224 CR).
 pub fn probe_rdp(b: &[u8]) -> bool {
     b.len() >= 7 && b[0] == 3 && b[1] == 0 && b[5] & 0xF0 == 0xE0
-}
-
-/// Whether a server stream starts with a VNC RFB banner.
-pub fn probe_vnc(b: &[u8]) -> bool {
-    b.starts_with(b"RFB ")
 }
 
 /// Reads the RDP cookie from a connection request.
@@ -42,7 +37,6 @@ pub fn rdp_request(b: &[u8]) -> Option<ObsKind> {
 pub struct RemoteState {
     buf: Vec<u8>,
     done: bool,
-    vnc: bool,
 }
 
 impl RemoteState {
@@ -61,20 +55,7 @@ impl RemoteState {
         if self.done {
             return;
         }
-        if dir == 1 && (self.vnc || probe_vnc(data)) {
-            self.vnc = true;
-            self.buf.extend_from_slice(&data[..data.len().min(16)]);
-            if self.buf.len() >= 12 {
-                let banner: String = String::from_utf8_lossy(&self.buf[..12]).trim().to_string();
-                out.push(ObsKind::RemoteAccess {
-                    protocol: "vnc".into(),
-                    detail: banner,
-                });
-                self.done = true;
-            }
-            return;
-        }
-        if dir == 0 && !self.vnc {
+        if dir == 0 {
             self.buf.extend_from_slice(&data[..data.len().min(512)]);
             let need = self
                 .buf
@@ -96,7 +77,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rdp_cookie_and_vnc_banner() {
+    fn rdp_cookie() {
         let cookie = b"Cookie: mstshash=nurse1\r\n";
         let mut pdu = vec![3, 0, 0, 0, 0, 0xE0, 0, 0, 0, 0, 0];
         pdu.extend_from_slice(cookie);
@@ -109,8 +90,5 @@ mod tests {
         assert!(
             matches!(&out[..], [ObsKind::RemoteAccess { detail, .. }] if detail == "mstshash user nurse1")
         );
-        let mut st = RemoteState::default();
-        st.feed(1, b"RFB 003.008\n", &mut out);
-        assert!(matches!(&out[1], ObsKind::RemoteAccess { detail, .. } if detail == "RFB 003.008"));
     }
 }
