@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from netns import capture, out_path, veth_namespace
+from netns import capture, macvlan_hosts, out_path, veth_namespace
 
 NS = "wwvnc"
 STRONG = "Xq7!vT9z"
@@ -44,20 +44,7 @@ def vncdo(server, password, cmd):
 def main():
     out = out_path("vnc.pcap")
     with veth_namespace(NS, ["10.59.0.8/24"], []) as iface, tempfile.TemporaryDirectory() as tmp:
-        # Three hosts in the namespace, each its own MAC: macvlans on the
-        # namespace's end of the veth.
-        for i in (1, 2, 3):
-            ns = ["ip", "-n", NS]
-            subprocess.run(ns + ["link", "add", "link", f"{NS}1", "name", f"host{i}", "address",
-                                 f"02:00:5e:59:00:0{i}", "type", "macvlan", "mode", "bridge"],
-                           check=True)
-            subprocess.run(ns + ["addr", "add", f"10.59.0.{i}/24", "dev", f"host{i}"], check=True)
-            subprocess.run(ns + ["link", "set", f"host{i}", "up"], check=True)
-            # Each answers from its own interface (and so its own MAC).
-            subprocess.run(ns + ["rule", "add", "from", f"10.59.0.{i}", "table", f"{100 + i}"],
-                           check=True)
-            subprocess.run(ns + ["route", "add", "10.59.0.0/24", "dev", f"host{i}", "table",
-                                 f"{100 + i}"], check=True)
+        macvlan_hosts(NS, "10.59.0", 3)
 
         def passwd(name, pw):
             path = os.path.join(tmp, name)

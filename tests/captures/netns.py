@@ -57,3 +57,19 @@ def capture(iface, bpf, out):
         cap.wait()
     os.chmod(out, 0o644)
     print(out)
+
+
+def macvlan_hosts(ns, subnet, count):
+    """`count` hosts in namespace `ns` (made by `veth_namespace` with no
+    addresses of its own there), `<subnet>.1` to `<subnet>.<count>`, each
+    with its own MAC (a macvlan on the namespace's end of the veth) and
+    answering from it (a routing table per source address)."""
+    net = subnet.split(".")[1]
+    for i in range(1, count + 1):
+        sh("ip", "-n", ns, "link", "add", "link", f"{ns}1", "name", f"host{i}", "address",
+           f"02:00:5e:{net}:00:{i:02x}", "type", "macvlan", "mode", "bridge")
+        sh("ip", "-n", ns, "addr", "add", f"{subnet}.{i}/24", "dev", f"host{i}")
+        sh("ip", "-n", ns, "link", "set", f"host{i}", "up")
+        sh("ip", "-n", ns, "rule", "add", "from", f"{subnet}.{i}", "table", f"{100 + i}")
+        sh("ip", "-n", ns, "route", "add", f"{subnet}.0/24", "dev", f"host{i}", "table",
+           f"{100 + i}")

@@ -57,6 +57,10 @@ pub mod remedy {
     pub const VNC_PASSWORD: &str = "The VNC password is a default or common one, and VNC Authentication lets anyone who recorded the exchange try passwords offline: set a strong password now (VNC keeps only its first eight characters), prefer VeNCrypt/TLS with user accounts, and allow VNC only from a jump host.";
     /// VNC offered.
     pub const VNC: &str = "VNC sends the screen (and what the keyboard types) unencrypted, and its password check (eight characters at most, DES) can be guessed offline from one recorded login: allow it only from a jump host or the vendor's support gateway, or tunnel it (SSH, VPN, VeNCrypt/TLS).";
+    /// RDP with Standard RDP Security.
+    pub const RDP_STANDARD: &str = "The server uses Standard RDP Security: the client cannot tell it from an impostor, so a man in the middle reads the session and the password typed into it. Set the server to require TLS with Network Level Authentication (Windows: security layer SSL and \"Require user authentication ... Network Level Authentication\"); a device that cannot is old enough to need isolating: allow RDP to it only from a jump host.";
+    /// RDP without NLA.
+    pub const RDP_NO_NLA: &str = "The server shows its login screen to anyone before they authenticate (no Network Level Authentication): the pre-authentication attack surface BlueKeep (CVE-2019-0708) used. Require NLA on the server, and allow RDP only from the hosts that administer it.";
     /// SMBv1.
     pub const SMB1: &str = "Disable SMBv1 (EternalBlue/WannaCry); for a medical device that needs it, ask the vendor and isolate it.";
     /// Old TLS.
@@ -258,6 +262,12 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
             _ => None,
         })
         .collect();
+    // RDP servers (address and port), whose TLS certificates are their own.
+    let rdp_servers: std::collections::HashSet<(IpAddr, u16)> = observations
+        .iter()
+        .filter(|o| matches!(o.kind, ObsKind::Rdp(_)))
+        .map(|o| o.server)
+        .collect();
     for o in observations {
         match &o.kind {
             ObsKind::Login {
@@ -318,13 +328,16 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
             )),
             ObsKind::Tftp(t) if !internet_server(ctx, o) => tftp(ctx, o, t, out),
             ObsKind::Vnc(f) if !internet_server(ctx, o) => vnc(ctx, o, f, out),
+            ObsKind::Rdp(f) if !internet_server(ctx, o) => rdp(o, f, out),
             ObsKind::TlsServerHello { version, cipher } => tls(ctx, o, version, cipher, out),
             ObsKind::TlsCertificate(c) => certificate(
                 ctx,
                 o,
                 &c.subject,
                 &c.not_after,
-                c.self_signed,
+                // Every RDP server makes its own certificate unless given
+                // one: its security is judged from its RDP answer.
+                c.self_signed && !rdp_servers.contains(&o.server),
                 c.rsa_bits,
                 out,
             ),
@@ -713,6 +726,57 @@ fn vnc(
                     .join(", ")
             ),
             remedy::VNC,
+        ));
+    }
+}
+
+/// An RDP server's answer to a connection request: Standard RDP Security
+/// (chosen, the only one it allows, or a server too old to negotiate), or
+/// TLS without Network Level Authentication. A server that chose NLA, or
+/// refused for want of it, raises nothing; neither does a request no one
+/// answered.
+fn rdp(o: &Observation, f: &wardwatch_proto::obs::RdpFact, out: &mut Findings<'_>) {
+    let Some(security) = f.security() else {
+        return;
+    };
+    let asked = match f.requested {
+        None => "no security protocol".to_string(),
+        Some(0) => "Standard RDP Security only".to_string(),
+        Some(r) => {
+            let names: Vec<&str> = [
+                (1, "TLS"),
+                (2, "NLA"),
+                (4, "RDSTLS"),
+                (8, "NLA-EX"),
+                (16, "Azure AD"),
+            ]
+            .iter()
+            .filter(|(bit, _)| r & bit != 0)
+            .map(|(_, n)| *n)
+            .collect();
+            names.join(", ")
+        }
+    };
+    let detail = format!("RDP client asked for {asked}; server: {security}");
+    if f.standard_security() {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "rdp-standard-security",
+            Severity::Medium,
+            "RDP server uses Standard RDP Security (no TLS, no server authentication)".into(),
+            detail,
+            remedy::RDP_STANDARD,
+        ));
+    } else if f.selected == Some(1) {
+        out.raise(on_server(
+            o,
+            "insecure-protocol",
+            "rdp-no-nla",
+            Severity::Low,
+            "RDP server does not require Network Level Authentication".into(),
+            detail,
+            remedy::RDP_NO_NLA,
         ));
     }
 }
@@ -1175,6 +1239,61 @@ mod tests {
             mac: None,
             kind,
         }
+    }
+
+    #[test]
+    fn an_rdp_servers_own_certificate_is_no_finding_but_its_security_is() {
+        let cert = |server: &str, port: u16| {
+            seen(
+                "10.0.0.9",
+                server,
+                port,
+                ObsKind::TlsCertificate(Box::new(wardwatch_proto::TlsCertificateFact {
+                    subject: "WS-RADIOLOGY-07".into(),
+                    issuer: "WS-RADIOLOGY-07".into(),
+                    not_before: "260101000000Z".into(),
+                    not_after: "360101000000Z".into(),
+                    self_signed: true,
+                    rsa_bits: Some(2048),
+                })),
+            )
+        };
+        let rdp = |server: &str, selected: u32| {
+            seen(
+                "10.0.0.9",
+                server,
+                3389,
+                ObsKind::Rdp(Box::new(wardwatch_proto::obs::RdpFact {
+                    cookie_user: Some("tech".into()),
+                    requested: Some(3),
+                    confirmed: true,
+                    selected: Some(selected),
+                    failure: None,
+                })),
+            )
+        };
+        let got = posture_of(
+            &[],
+            &[
+                rdp("10.0.0.1", 2),
+                cert("10.0.0.1", 3389),
+                rdp("10.0.0.2", 1),
+                cert("10.0.0.2", 3389),
+                // The same host's web server is judged as ever.
+                cert("10.0.0.2", 443),
+            ],
+        );
+        let rules: Vec<(&str, &str)> = got
+            .iter()
+            .map(|(r, ip, _)| (r.as_str(), ip.as_str()))
+            .collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("rdp-no-nla", "10.0.0.2"),
+                ("tls-self-signed-certificate", "10.0.0.2")
+            ]
+        );
     }
 
     #[test]

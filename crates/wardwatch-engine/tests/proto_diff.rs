@@ -2810,3 +2810,99 @@ fn vnc_handshakes_match_tshark() {
         "VNC: {compared} handshakes compared, {refused_at_once} refusals read from the bytes"
     );
 }
+
+#[test]
+fn rdp_negotiations_match_tshark() {
+    let path = repo("tests/captures/rdp.pcap");
+    // Per connection (the client's port): tshark's cookie and requested
+    // protocols from the request, chosen protocol or failure code from the
+    // confirm (hex as tshark prints them).
+    let frames = tshark(
+        &path,
+        &[],
+        "rdp.neg_type || rdp.rt_cookie",
+        &[
+            "tcp.srcport",
+            "tcp.dstport",
+            "rdp.rt_cookie",
+            "rdp.negReq.requestedProtocols",
+            "rdp.negReq.selectedProtocol",
+            "rdp.negFailure.failureCode",
+        ],
+    );
+    let mut theirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for t in frames.values() {
+        let client = if t[0] == "3389" { &t[1] } else { &t[0] };
+        let row = theirs
+            .entry(client.clone())
+            .or_insert_with(|| vec![String::new(); 4]);
+        let cookie = t[2]
+            .strip_prefix("Cookie: mstshash=")
+            .unwrap_or(&t[2])
+            .trim()
+            .to_string();
+        for (i, v) in [cookie, t[3].clone(), t[4].clone(), t[5].clone()]
+            .into_iter()
+            .enumerate()
+        {
+            if row[i].is_empty() {
+                row[i] = v;
+            }
+        }
+    }
+    let hex = |v: Option<u32>| v.map(|v| format!("0x{v:08x}")).unwrap_or_default();
+    let ours: BTreeMap<String, Vec<String>> = observations(&path)
+        .into_iter()
+        .filter_map(|o| match o.kind {
+            ObsKind::Rdp(f) => Some((
+                o.client.1.to_string(),
+                vec![
+                    f.cookie_user.clone().unwrap_or_default(),
+                    hex(f.requested),
+                    hex(f.selected),
+                    hex(f.failure),
+                ],
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 3);
+    // Standard RDP Security (xrdp), TLS without NLA, NLA: the first two
+    // are findings, the third is not; the TLS that follows the confirm is
+    // read (the client's hello, the server's choice).
+    let r = report(path);
+    let rules = |ip: &str| -> Vec<String> {
+        let id = &device(&r, ip).id;
+        r.findings
+            .iter()
+            .filter(|f| f.device.as_ref() == Some(id))
+            .map(|f| format!("{} {}", f.rule, f.severity))
+            .collect()
+    };
+    assert_eq!(rules("10.33.0.1"), vec!["rdp-standard-security medium"]);
+    assert_eq!(rules("10.33.0.2"), vec!["rdp-no-nla low"]);
+    assert!(rules("10.33.0.3").is_empty());
+    let nla = device(&r, "10.33.0.3");
+    for (source, field, value) in [
+        ("rdp", "security", "NLA (CredSSP)"),
+        ("rdp", "remote access", "mstshash user nurse1"),
+    ] {
+        assert!(
+            nla.evidence
+                .iter()
+                .any(|e| e.source == source && e.field == field && e.value == value),
+            "{field}"
+        );
+    }
+    assert!(nla
+        .evidence
+        .iter()
+        .any(|e| e.source == "tls" && e.field == "chosen version and cipher"));
+    assert!(device(&r, "10.33.0.8")
+        .evidence
+        .iter()
+        .any(|e| e.source == "tls" && e.field == "JA4"));
+    assert_private(&r, &["Ward-Watch-1"]);
+    eprintln!("RDP: {} negotiations compared", ours.len());
+}

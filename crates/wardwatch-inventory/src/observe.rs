@@ -485,7 +485,7 @@ fn apply_share(
             ObsKind::MqttConnect { .. } | ObsKind::MqttTopic { .. } => "mqtt",
             ObsKind::SmbDialect { .. } | ObsKind::SmbNativeOs { .. } | ObsKind::Ntlm(_) => "smb",
             ObsKind::Snmp(_) => "snmp",
-            ObsKind::RemoteAccess { protocol, .. } => protocol.as_str(),
+            ObsKind::Rdp(_) => "rdp",
             ObsKind::Syslog { .. } => "syslog",
             ObsKind::Ntp { .. } => "ntp",
             ObsKind::LabInstrument(f) => f.protocol.as_str(),
@@ -860,11 +860,18 @@ fn apply_share(
                     }
                 }
             }
-            ObsKind::RemoteAccess { protocol, detail } => {
-                // Evidence on the server: it accepts remote access.
-                let server = server_of(o, me, peer);
-                if let Some(a) = server.and_then(|i| acc.get_mut(i)) {
-                    a.add(o, inputs, protocol.clone(), "remote access", detail);
+            ObsKind::Rdp(f) => {
+                // Evidence on the server: it accepts remote desktop
+                // connections, and how it secures them.
+                if let Some(a) = server_of(o, me, peer).and_then(|i| acc.get_mut(i)) {
+                    let asked = f.cookie_user.as_ref().map_or_else(
+                        || "connection request".to_string(),
+                        |u| format!("mstshash user {u}"),
+                    );
+                    a.add(o, inputs, "rdp", "remote access", &asked);
+                    if let Some(s) = f.security() {
+                        a.add(o, inputs, "rdp", "security", &s);
+                    }
                 }
             }
             ObsKind::Syslog {

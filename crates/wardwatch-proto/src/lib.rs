@@ -27,7 +27,7 @@ pub mod mail;
 pub mod modbus;
 pub mod mqtt;
 pub mod obs;
-pub mod remote;
+pub mod rdp;
 pub mod sip;
 pub mod smb;
 pub mod snmp;
@@ -72,7 +72,7 @@ enum App {
     Telnet(Box<telnet::TelnetState>),
     Mqtt(Box<mqtt::MqttState>),
     Smb(Box<smb::SmbState>),
-    Remote(Box<remote::RemoteState>),
+    Rdp(Box<rdp::RdpState>),
     Vnc(Box<vnc::VncState>),
     Astm(Box<lab::AstmState>),
     Poct(Box<lab::PoctState>),
@@ -134,7 +134,7 @@ impl ProtoFlow {
             // After the hellos everything is encrypted.
             App::Tls(t) => !t.done(),
             App::Ssh(t) => !t.done(),
-            App::Remote(t) => !t.done(),
+            App::Rdp(t) => !t.done(),
             App::Vnc(t) => !t.done(),
             App::Astm(t) => !t.done(),
             App::Poct(t) => !t.done(),
@@ -159,7 +159,7 @@ impl ProtoFlow {
             App::Telnet(_) => Some("telnet"),
             App::Mqtt(_) => Some("mqtt"),
             App::Smb(_) => Some("smb"),
-            App::Remote(_) => Some("remote-access"),
+            App::Rdp(_) => Some("rdp"),
             App::Vnc(_) => Some("vnc"),
             App::Astm(_) => Some("astm"),
             App::Poct(_) => Some("poct1-a"),
@@ -187,7 +187,7 @@ impl ProtoFlow {
             App::Telnet(t) => t.held(),
             App::Mqtt(m) => m.held(),
             App::Smb(m) => m.held(),
-            App::Remote(r) => r.held(),
+            App::Rdp(r) => r.held(),
             App::Vnc(r) => r.held(),
             App::Astm(a) => a.held(),
             App::Poct(p) => p.held(),
@@ -286,8 +286,8 @@ fn decide(dir: usize, p: &[u8]) -> App {
         App::Astm(Box::default())
     } else if lab::probe_poct(p) {
         App::Poct(Box::default())
-    } else if dir == 0 && remote::probe_rdp(p) {
-        App::Remote(Box::default())
+    } else if dir == 0 && rdp::probe(p) {
+        App::Rdp(Box::default())
     } else if vnc::probe(p) {
         App::Vnc(Box::default())
     } else if smb::probe(p) {
@@ -347,7 +347,7 @@ impl ProtoFlow {
             App::Telnet(t) => t.feed(dir, data, out),
             App::Mqtt(m) => m.feed(dir, data, out),
             App::Smb(m) => m.feed(dir, data, out),
-            App::Remote(m) => m.feed(dir, data, out),
+            App::Rdp(m) => m.feed(dir, data, out),
             App::Vnc(m) => m.feed(dir, data, out),
             App::Astm(m) => m.feed(data, out),
             App::Poct(m) => m.feed(data, out),
@@ -356,10 +356,12 @@ impl ProtoFlow {
             App::Modbus(m) => m.feed(dir, data, out),
             App::Undecided | App::Other => {}
         }
-        // STARTTLS accepted (mail, LDAP): the rest is a TLS handshake.
+        // STARTTLS accepted (mail, LDAP), or an RDP server's choice of a
+        // protocol over TLS: the rest is a TLS handshake.
         let tls = match &self.app {
             App::Mail(m) => m.tls_started(),
             App::Ldap(l) => l.tls_started(),
+            App::Rdp(r) => r.tls_started(),
             _ => false,
         };
         if tls {
@@ -414,7 +416,7 @@ impl ProtoFlow {
             App::Ftp(_) | App::Telnet(_) | App::Mail(_) => {}
             App::Mqtt(_)
             | App::Smb(_)
-            | App::Remote(_)
+            | App::Rdp(_)
             | App::Vnc(_)
             | App::Poct(_)
             | App::Kerberos(_)
@@ -447,6 +449,7 @@ impl ProtoFlow {
             App::Telnet(t) => t.finish(&mut tmp),
             // The server's facts.
             App::Vnc(v) => v.finish(&mut server),
+            App::Rdp(r) => r.finish(&mut server),
             _ => {}
         }
         self.keep(1, server, out);
@@ -562,7 +565,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let mut tn = telnet::TelnetState::default();
     let mut mq = mqtt::MqttState::default();
     let mut sm = smb::SmbState::default();
-    let mut rm = remote::RemoteState::default();
+    let mut rm = rdp::RdpState::default();
     let mut vn = vnc::VncState::default();
     let mut astm = lab::AstmState::default();
     let mut poct = lab::PoctState::default();

@@ -347,6 +347,67 @@ pub struct TftpRequestFact {
     pub options: Vec<String>,
 }
 
+/// An RDP connection's negotiation; boxed in [`ObsKind::Rdp`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RdpFact {
+    /// The user the client's `mstshash` cookie names.
+    pub cookie_user: Option<String>,
+    /// The security protocols the client asked for (a bit set: 1 TLS,
+    /// 2 CredSSP, 4 RDSTLS, 8 CredSSP with early user authorization,
+    /// 16 Azure AD); `None` when it sent no negotiation request.
+    pub requested: Option<u32>,
+    /// The server's Connection Confirm was seen.
+    pub confirmed: bool,
+    /// The protocol the server chose (0 Standard RDP Security).
+    pub selected: Option<u32>,
+    /// The server's negotiation failure code.
+    pub failure: Option<u32>,
+}
+
+impl RdpFact {
+    /// The server's security as its answer shows it.
+    pub fn security(&self) -> Option<std::borrow::Cow<'static, str>> {
+        use std::borrow::Cow::{Borrowed, Owned};
+        if let Some(code) = self.failure {
+            return Some(match code {
+                1 => Borrowed("refused: TLS required by server"),
+                2 => Borrowed("refused: TLS not allowed by server (Standard RDP Security only)"),
+                3 => Borrowed("refused: no TLS certificate on server"),
+                5 => Borrowed("refused: NLA (CredSSP) required by server"),
+                6 => Borrowed("refused: TLS with user authentication required by server"),
+                c => Owned(format!("refused: failure code {c}")),
+            });
+        }
+        match self.selected {
+            Some(0) => Some(Borrowed("Standard RDP Security")),
+            Some(1) => Some(Borrowed("TLS without NLA")),
+            Some(2) => Some(Borrowed("NLA (CredSSP)")),
+            Some(4) => Some(Borrowed("RDSTLS")),
+            Some(8) => Some(Borrowed("NLA (CredSSP) with early user authorization")),
+            Some(16) => Some(Borrowed("Azure AD authentication")),
+            Some(p) => Some(Owned(format!("protocol {p}"))),
+            // A confirm without a negotiation answer to a client that
+            // asked: a server older than the negotiation (Standard RDP
+            // Security only).
+            None if self.confirmed && self.requested.is_some() => Some(Borrowed(
+                "Standard RDP Security (no negotiation: an old server)",
+            )),
+            None => None,
+        }
+    }
+
+    /// Whether the server uses Standard RDP Security (RC4, no server
+    /// authentication).
+    pub fn standard_security(&self) -> bool {
+        self.selected == Some(0)
+            || self.failure == Some(2)
+            || (self.confirmed
+                && self.requested.is_some()
+                && self.selected.is_none()
+                && self.failure.is_none())
+    }
+}
+
 /// A VNC (RFB) connection's handshake, as far as it was seen; boxed in
 /// [`ObsKind::Vnc`]. Never the password or the challenge: a VNC
 /// Authentication response is only compared, in the parser, with the
@@ -901,13 +962,8 @@ pub enum ObsKind {
     },
     /// NTLMSSP identity (never responses or hashes).
     Ntlm(Box<NtlmFact>),
-    /// A remote-access session start (RDP).
-    RemoteAccess {
-        /// Protocol.
-        protocol: String,
-        /// What identifies it (the RDP cookie's user).
-        detail: String,
-    },
+    /// An RDP connection request and the server's answer.
+    Rdp(Box<RdpFact>),
     /// A syslog header (never the message).
     Syslog {
         /// Facility.

@@ -1,0 +1,215 @@
+//! RDP's connection sequence as far as it is readable (MS-RDPBCGR 2.2.1.1
+//! and 2.2.1.2): the client's X.224 Connection Request (the `mstshash`
+//! cookie names the user in the clear; the negotiation request lists the
+//! security protocols the client can do) and the server's Connection
+//! Confirm (the protocol it chose, or why it refused). What follows is
+//! encrypted (TLS, CredSSP) or RC4 (Standard RDP Security) and not read.
+//!
+//! The server's choice is its security posture: Standard RDP Security
+//! (no server authentication, a man in the middle reads the session),
+//! TLS without Network Level Authentication (the login screen, and the
+//! pre-authentication attack surface of BlueKeep, CVE-2019-0708, open to
+//! anyone), or NLA (CredSSP).
+
+use crate::obs::{ObsKind, RdpFact};
+
+/// Whether a client stream starts with an RDP connection request (TPKT +
+/// X.224 CR).
+pub fn probe(b: &[u8]) -> bool {
+    b.len() >= 7 && b[0] == 3 && b[1] == 0 && b[5] & 0xF0 == 0xE0
+}
+
+/// Bytes kept per direction: a connection request with its cookie and
+/// negotiation fits.
+const CAP: usize = 512;
+
+/// One TPKT-framed PDU at the start of `b`, whole, or `None`.
+fn tpkt(b: &[u8]) -> Option<&[u8]> {
+    if b.first() != Some(&3) {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([*b.get(2)?, *b.get(3)?]));
+    b.get(..len).filter(|p| p.len() >= 11)
+}
+
+/// A negotiation structure (type, flags, length 8, a 32-bit value) at
+/// `at`, if one of `kind` is there.
+fn negotiation(pdu: &[u8], at: usize, kind: u8) -> Option<u32> {
+    let n = pdu.get(at..at + 8)?;
+    (n[0] == kind && n[2..4] == [8, 0]).then(|| u32::from_le_bytes([n[4], n[5], n[6], n[7]]))
+}
+
+/// Reads a Connection Request: the cookie's user and the protocols asked.
+fn request(pdu: &[u8], f: &mut RdpFact) {
+    // After the 7-byte X.224 header: a cookie or routing token line, then
+    // the negotiation request (possibly followed by correlation info).
+    let mut at = 11;
+    if let Some(rest) = pdu.get(11..) {
+        if rest.starts_with(b"Cookie: ") {
+            let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
+                return;
+            };
+            let line = String::from_utf8_lossy(&rest[..end]);
+            f.cookie_user = line.strip_prefix("Cookie: mstshash=").map(|u| {
+                u.chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            });
+            at += end + 2;
+        }
+    }
+    f.requested = negotiation(pdu, at, 1);
+}
+
+/// Reads a Connection Confirm: the protocol chosen or the failure.
+fn confirm(pdu: &[u8], f: &mut RdpFact) {
+    f.confirmed = true;
+    f.selected = negotiation(pdu, 11, 2);
+    f.failure = negotiation(pdu, 11, 3);
+}
+
+/// The connection request and confirm of one connection.
+#[derive(Default)]
+pub struct RdpState {
+    buf: [Vec<u8>; 2],
+    fact: RdpFact,
+    /// The request was read.
+    asked: bool,
+    /// The server chose a protocol that runs over TLS: the bytes after the
+    /// confirm are a TLS handshake.
+    tls: bool,
+    done: bool,
+}
+
+impl RdpState {
+    /// Buffer memory held (see [`crate::ProtoFlow::held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.buf.iter_mut().map(crate::bytes::held).sum()
+    }
+
+    /// Whether there is nothing more to read.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// Whether the connection goes on in TLS (the server chose TLS, NLA or
+    /// RDSTLS): its certificate names the server.
+    pub fn tls_started(&self) -> bool {
+        self.tls
+    }
+
+    /// Feeds stream bytes of direction `dir`.
+    pub fn feed(&mut self, dir: usize, data: &[u8], out: &mut Vec<ObsKind>) {
+        if self.done {
+            return;
+        }
+        let Some(b) = self.buf.get_mut(dir) else {
+            return;
+        };
+        let take = CAP.saturating_sub(b.len()).min(data.len());
+        b.extend_from_slice(&data[..take]);
+        if !self.asked {
+            if let Some(pdu) = tpkt(&self.buf[0]) {
+                request(pdu, &mut self.fact);
+                self.asked = true;
+            }
+        }
+        // The answer counts once the request was read (a confirm cannot
+        // come before it).
+        if self.asked {
+            if let Some(pdu) = tpkt(&self.buf[1]).filter(|p| p[5] & 0xF0 == 0xD0) {
+                confirm(pdu, &mut self.fact);
+                self.tls = matches!(self.fact.selected, Some(1 | 2 | 4 | 8));
+                self.emit(out);
+                return;
+            }
+        }
+        if self.buf.iter().any(|b| b.len() >= CAP) {
+            self.emit(out);
+        }
+    }
+
+    /// The connection ended: the request alone, if the answer never came.
+    pub fn finish(&mut self, out: &mut Vec<ObsKind>) {
+        if !self.done {
+            self.emit(out);
+        }
+    }
+
+    fn emit(&mut self, out: &mut Vec<ObsKind>) {
+        self.done = true;
+        self.buf = Default::default();
+        if self.asked {
+            out.push(ObsKind::Rdp(Box::new(std::mem::take(&mut self.fact))));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pdu(code: u8, body: &[u8]) -> Vec<u8> {
+        let mut p = vec![3, 0, 0, 0, 0, code, 0, 0, 0, 0, 0];
+        p.extend_from_slice(body);
+        let len = p.len() as u16;
+        p[2..4].copy_from_slice(&len.to_be_bytes());
+        p[4] = (p.len() - 5) as u8;
+        p
+    }
+
+    fn neg(kind: u8, value: u32) -> Vec<u8> {
+        let mut n = vec![kind, 0, 8, 0];
+        n.extend(value.to_le_bytes());
+        n
+    }
+
+    fn run(steps: &[(usize, Vec<u8>)]) -> Vec<ObsKind> {
+        let mut st = RdpState::default();
+        let mut out = Vec::new();
+        for (dir, b) in steps {
+            for x in b {
+                st.feed(*dir, std::slice::from_ref(x), &mut out);
+            }
+        }
+        st.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn cookie_request_and_the_servers_choice() {
+        let mut req = b"Cookie: mstshash=nurse1\r\n".to_vec();
+        req.extend(neg(1, 3));
+        let req = pdu(0xE0, &req);
+        assert!(probe(&req));
+        let out = run(&[(0, req.clone()), (1, pdu(0xD0, &neg(2, 1)))]);
+        let [ObsKind::Rdp(f)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(f.cookie_user.as_deref(), Some("nurse1"));
+        assert_eq!(
+            (f.requested, f.selected, f.failure),
+            (Some(3), Some(1), None)
+        );
+        assert!(f.confirmed);
+        // A refusal: TLS required by the server.
+        let out = run(&[(0, req.clone()), (1, pdu(0xD0, &neg(3, 1)))]);
+        let [ObsKind::Rdp(f)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!((f.selected, f.failure), (None, Some(1)));
+        // No answer: the request alone, at the end.
+        let out = run(&[(0, req)]);
+        let [ObsKind::Rdp(f)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert!(!f.confirmed && f.requested == Some(3));
+        // An old client: no negotiation, no cookie.
+        let out = run(&[(0, pdu(0xE0, &[])), (1, pdu(0xD0, &[]))]);
+        let [ObsKind::Rdp(f)] = &out[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!((f.requested, f.selected, f.confirmed), (None, None, true));
+    }
+}
