@@ -2906,3 +2906,111 @@ fn rdp_negotiations_match_tshark() {
     assert_private(&r, &["Ward-Watch-1"]);
     eprintln!("RDP: {} negotiations compared", ours.len());
 }
+
+/// IPP (CUPS's ippeveprinter and ipptool across a veth pair): the operation
+/// of every request, and the status, make and model, IEEE 1284 maker, model
+/// and serial, and firmware of the printer's answers, equal what tshark's
+/// IPP dissector shows (`-V`: it has no fields for attribute values); the
+/// printer is named from them, and nothing of the printed document or its
+/// name is in the report.
+#[test]
+fn ipp_messages_match_tshark() {
+    let path = repo("tests/captures/ipp.pcap");
+    let out = Command::new("tshark")
+        .args(["-r", path.to_str().unwrap(), "-Y", "ipp", "-O", "ipp", "-V"])
+        .output()
+        .expect("tshark");
+    // Per frame: [operation, status, make and model, MFG, MDL, SN, firmware].
+    let mut theirs: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut frame = 0;
+    let values = |v: &str| -> Vec<String> {
+        v.split("','")
+            .map(|s| s.trim_matches('\'').to_string())
+            .collect()
+    };
+    let mut names: Vec<String> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(rest) = line.strip_prefix("Frame ") {
+            frame = rest.split(':').next().unwrap().parse().unwrap();
+            theirs.insert(frame, vec![String::new(); 7]);
+            names.clear();
+            continue;
+        }
+        let row = theirs.get_mut(&frame).unwrap();
+        let line = line.trim();
+        if let Some(op) = line.strip_prefix("operation-id: ") {
+            row[0] = op.split(" (").next().unwrap().to_string();
+        } else if let Some(st) = line.strip_prefix("status-code: ") {
+            // "Successful (successful-ok)": the code is not printed; the
+            // class is, and every answer here is successful-ok (0).
+            assert!(st.contains("successful-ok"), "{st}");
+            row[1] = "0".into();
+        } else if let Some((attr, v)) = line.split_once("): '") {
+            let name = attr.split(" (").next().unwrap();
+            let v = format!("'{v}");
+            match name {
+                "printer-make-and-model" => row[2] = values(&v)[0].clone(),
+                "printer-device-id" => {
+                    for pair in values(&v)[0].split(';') {
+                        match pair.split_once(':') {
+                            Some(("MFG", x)) => row[3] = x.to_string(),
+                            Some(("MDL", x)) => row[4] = x.to_string(),
+                            Some(("SN", x)) => row[5] = x.to_string(),
+                            _ => {}
+                        }
+                    }
+                }
+                "printer-firmware-name" => names = values(&v),
+                "printer-firmware-string-version" => {
+                    row[6] = values(&v)
+                        .iter()
+                        .enumerate()
+                        .map(|(i, ver)| format!("{} {ver}", names[i]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+                _ => {}
+            }
+        }
+    }
+    let ours = facts_by_frame(&path, |k| {
+        let ObsKind::Ipp(f) = k else { return None };
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        Some(vec![
+            s(&f.operation),
+            f.status.map(|c| c.to_string()).unwrap_or_default(),
+            s(&f.make_and_model),
+            s(&f.maker),
+            s(&f.model),
+            s(&f.serial),
+            f.firmware.join(", "),
+        ])
+    });
+    // An answer naming nothing (the Print-Job's) is no fact; a request is
+    // read from its first bytes (a chunked Print-Job: its first chunk,
+    // before the document; tshark shows it where the body ends).
+    theirs.retain(|_, row| !row[0].is_empty() || row[2..].iter().any(|v| !v.is_empty()));
+    let rows = |m: &BTreeMap<u64, Vec<String>>| m.values().cloned().collect::<Vec<_>>();
+    assert_eq!(rows(&ours), rows(&theirs));
+    for (o, t) in ours.keys().zip(theirs.keys()) {
+        assert!(o <= t, "frame {o} after tshark's {t}");
+    }
+    // Get-Printer-Attributes and its answer, Print-Job.
+    assert_eq!(ours.len(), 3);
+    let r = report(path);
+    assert_eq!(
+        identity(&r, "10.63.0.1"),
+        (
+            Some("HP"),
+            Some("HP LaserJet Pro M404n"),
+            Some("Formatter 002_2310A, Engine 1.4.7"),
+            "printer"
+        )
+    );
+    assert_eq!(
+        device(&r, "10.63.0.1").serial.as_deref(),
+        Some("VNB3K12345")
+    );
+    assert_private(&r, &["Roe", "4455667", "discharge", "Discharge"]);
+    eprintln!("IPP: {} messages compared", ours.len());
+}

@@ -501,6 +501,7 @@ fn apply_share(
             ObsKind::Modbus(_) => "modbus",
             ObsKind::Tftp(_) => "tftp",
             ObsKind::Vnc(_) => "vnc",
+            ObsKind::Ipp(_) => "ipp",
             ObsKind::WsDiscovery(_) => "ws-discovery",
             ObsKind::EnipIdentity(_) => "enip",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
@@ -1168,6 +1169,34 @@ fn apply_share(
                         "ws-discovery",
                         &[("onvif hardware", &f.hardware), ("onvif name", &f.name)],
                     );
+                }
+            }
+            ObsKind::Ipp(f) => {
+                // A printer's answer names it; a request says what the
+                // printer was asked (never of a job).
+                if let Some(a) = server_of(o, me, peer).and_then(|i| acc.get_mut(i)) {
+                    if let Some(op) = &f.operation {
+                        a.add(o, inputs, "ipp", "operation received", op);
+                    }
+                    let firmware = f.firmware.join(", ");
+                    a.add_present(
+                        o,
+                        inputs,
+                        "ipp",
+                        &[
+                            ("printer-make-and-model", &f.make_and_model),
+                            ("device-id MFG", &f.maker),
+                            ("device-id MDL", &f.model),
+                            ("device-id SN", &f.serial),
+                            (
+                                "printer-firmware",
+                                &(!firmware.is_empty()).then_some(firmware),
+                            ),
+                        ],
+                    );
+                    if let Some(s) = &f.serial {
+                        a.serial.get_or_insert(s.clone());
+                    }
                 }
             }
             ObsKind::UpnpDevice(f) => {

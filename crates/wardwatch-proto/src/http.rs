@@ -399,11 +399,19 @@ const MAX_CHUNKED: usize = crate::fhir::MAX_BODY + 4096;
 
 /// The data of a complete chunked body (RFC 9112 7.1), `None` while its
 /// last chunk has not arrived or when the framing is broken.
-fn dechunk(raw: &[u8]) -> Option<Vec<u8>> {
+fn dechunk(raw: &[u8], partial: bool) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let mut at = 0;
     loop {
-        let line_end = raw.get(at..)?.windows(2).position(|w| w == b"\r\n")? + at;
+        // `partial`: the data of the chunks so far (the last one cut
+        // short), once there is any.
+        let Some(line_end) = raw
+            .get(at..)
+            .and_then(|r| r.windows(2).position(|w| w == b"\r\n"))
+            .map(|p| p + at)
+        else {
+            return (partial && !out.is_empty()).then_some(out);
+        };
         let size_text = std::str::from_utf8(raw.get(at..line_end)?).ok()?;
         let size_text = size_text.split(';').next()?.trim();
         let size = usize::from_str_radix(size_text, 16).ok()?;
@@ -411,7 +419,12 @@ fn dechunk(raw: &[u8]) -> Option<Vec<u8>> {
         if size == 0 {
             return Some(out);
         }
-        out.extend_from_slice(raw.get(at..at.checked_add(size)?)?);
+        let end = at.checked_add(size)?;
+        if partial && end > raw.len() {
+            out.extend_from_slice(raw.get(at..)?);
+            return Some(out);
+        }
+        out.extend_from_slice(raw.get(at..end)?);
         at += size + 2;
         if out.len() > crate::fhir::MAX_BODY {
             return None;
@@ -426,7 +439,24 @@ enum Body {
     Fhir,
     /// An XML response that may be a UPnP device description.
     Upnp,
+    /// An IPP message (`application/ipp`): its head only.
+    Ipp,
 }
+
+impl Body {
+    /// Bytes of the body kept: an IPP request's attributes come before
+    /// its document, which is never read; a printer's answer fits.
+    fn cap(self) -> usize {
+        match self {
+            Body::Ipp => MAX_IPP,
+            _ => usize::MAX,
+        }
+    }
+}
+
+/// Bytes of an IPP message read (a printer's full attribute answer is a
+/// few tens of kB).
+const MAX_IPP: usize = 64 * 1024;
 
 /// Largest form body read for a login.
 const MAX_FORM: usize = 8192;
@@ -500,11 +530,18 @@ impl HttpState {
                 raw.extend_from_slice(
                     &data[..data.len().min(MAX_CHUNKED + 1 - raw.len().min(MAX_CHUNKED))],
                 );
-                match dechunk(raw) {
+                // An IPP request's head is read from its first chunks: its
+                // document is not waited for.
+                let partial = *k == Body::Ipp && (dir == 0 || raw.len() > MAX_CHUNKED);
+                match dechunk(raw, partial) {
+                    // Not yet the request's first eight bytes (version,
+                    // operation, request id).
+                    Some(body) if partial && body.len() < 8 && raw.len() <= MAX_CHUNKED => {}
                     Some(body) => {
                         match k {
                             Body::Fhir => out.extend(crate::fhir::devices(&body, dir == 0)),
                             Body::Upnp => out.extend(crate::ssdp::description(&body)),
+                            Body::Ipp => out.extend(crate::ipp::parse(&body, dir == 0)),
                             Body::Form => {}
                         }
                         d.done = true;
@@ -520,8 +557,9 @@ impl HttpState {
             if d.skip > 0 {
                 let n = d.skip.min(data.len());
                 d.skip -= n;
-                if let Some((_, b)) = d.body.as_mut() {
-                    b.extend_from_slice(&data[..n]);
+                if let Some((k, b)) = d.body.as_mut() {
+                    let room = k.cap().saturating_sub(b.len()).min(n);
+                    b.extend_from_slice(&data[..room]);
                 }
                 data = &data[n..];
                 if d.skip == 0 {
@@ -533,6 +571,7 @@ impl HttpState {
                         }
                         Some((Body::Fhir, b)) => out.extend(crate::fhir::devices(&b, dir == 0)),
                         Some((Body::Upnp, b)) => out.extend(crate::ssdp::description(&b)),
+                        Some((Body::Ipp, b)) => out.extend(crate::ipp::parse(&b, dir == 0)),
                         None => {}
                     }
                 }
@@ -586,6 +625,8 @@ impl HttpState {
                     && ctype.contains("application/x-www-form-urlencoded")
                 {
                     Some(Body::Form)
+                } else if ctype.starts_with("application/ipp") {
+                    Some(Body::Ipp)
                 } else if body > crate::fhir::MAX_BODY {
                     None
                 } else if crate::fhir::wanted(&ctype, lines(&head).next().unwrap_or("")) {
@@ -675,10 +716,11 @@ mod tests {
             .collect();
         assert_eq!(devices, [Some("AI-900".to_string())]);
         // Incomplete, or broken framing: nothing, never a panic.
-        assert_eq!(dechunk(b"5\r\nhel"), None);
-        assert_eq!(dechunk(b"zz\r\nhello\r\n0\r\n\r\n"), None);
+        assert_eq!(dechunk(b"5\r\nhel", false), None);
+        assert_eq!(dechunk(b"5\r\nhel", true).as_deref(), Some(&b"hel"[..]));
+        assert_eq!(dechunk(b"zz\r\nhello\r\n0\r\n\r\n", false), None);
         assert_eq!(
-            dechunk(b"5\r\nhello\r\n0\r\n\r\n").as_deref(),
+            dechunk(b"5\r\nhello\r\n0\r\n\r\n", false).as_deref(),
             Some(&b"hello"[..])
         );
         for n in 0..msg.len() {

@@ -18,6 +18,7 @@ pub mod fhir;
 pub mod ftp;
 pub mod hl7;
 pub mod http;
+pub mod ipp;
 pub mod kerberos;
 pub mod l2;
 pub mod lab;

@@ -347,6 +347,29 @@ pub struct TftpRequestFact {
     pub options: Vec<String>,
 }
 
+/// An IPP message (printing); boxed in [`ObsKind::Ipp`]. Only the
+/// operation of a request and a printer's identity attributes: never a
+/// job's name, its user or its document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IppFact {
+    /// A client's request (else a printer's response).
+    pub request: bool,
+    /// The request's operation (`Print-Job`, `Get-Printer-Attributes` …).
+    pub operation: Option<String>,
+    /// The response's status code.
+    pub status: Option<u16>,
+    /// printer-make-and-model.
+    pub make_and_model: Option<String>,
+    /// MFG of printer-device-id (IEEE 1284).
+    pub maker: Option<String>,
+    /// MDL of printer-device-id.
+    pub model: Option<String>,
+    /// SN of printer-device-id.
+    pub serial: Option<String>,
+    /// printer-firmware-name with printer-firmware-string-version, each.
+    pub firmware: Vec<String>,
+}
+
 /// An RDP connection's negotiation; boxed in [`ObsKind::Rdp`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RdpFact {
@@ -1037,6 +1060,8 @@ pub enum ObsKind {
     Tftp(Box<TftpRequestFact>),
     /// A VNC (RFB) handshake.
     Vnc(Box<VncFact>),
+    /// An IPP request or a printer's answer.
+    Ipp(Box<IppFact>),
     /// A WS-Discovery Hello or ProbeMatches.
     WsDiscovery(Box<WsDiscoveryFact>),
     /// An EtherNet/IP List Identity answer.
