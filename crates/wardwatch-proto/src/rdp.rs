@@ -14,9 +14,20 @@
 use crate::obs::{ObsKind, RdpFact};
 
 /// Whether a client stream starts with an RDP connection request (TPKT +
-/// X.224 CR).
+/// X.224 CR) whose variable part is RDP's: nothing, a cookie or routing
+/// token line, or a negotiation request. Other users of TPKT and X.224
+/// (Siemens S7 PLCs on port 102, IEC 61850 MMS) send TSAP parameters
+/// there (codes 0xC0-0xC2) and are not RDP.
 pub fn probe(b: &[u8]) -> bool {
-    b.len() >= 7 && b[0] == 3 && b[1] == 0 && b[5] & 0xF0 == 0xE0
+    if !(b.len() >= 11 && b[0] == 3 && b[1] == 0 && b[5] & 0xF0 == 0xE0) {
+        return false;
+    }
+    let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
+    match b.get(11..len.min(b.len())) {
+        Some([]) => len == 11,
+        Some(rest) => rest.starts_with(b"Cookie: ") || rest.first() == Some(&1),
+        None => false,
+    }
 }
 
 /// Bytes kept per direction: a connection request with its cookie and
@@ -183,6 +194,7 @@ mod tests {
         req.extend(neg(1, 3));
         let req = pdu(0xE0, &req);
         assert!(probe(&req));
+        assert!(probe(&pdu(0xE0, &[])));
         let out = run(&[(0, req.clone()), (1, pdu(0xD0, &neg(2, 1)))]);
         let [ObsKind::Rdp(f)] = &out[..] else {
             panic!("{out:?}")
@@ -205,6 +217,11 @@ mod tests {
             panic!("{out:?}")
         };
         assert!(!f.confirmed && f.requested == Some(3));
+        // Not RDP: an S7 PLC's connection request (TSAP parameters).
+        assert!(!probe(&pdu(
+            0xE0,
+            &[0xC1, 2, 1, 0, 0xC2, 2, 1, 2, 0xC0, 1, 0x0A]
+        )));
         // An old client: no negotiation, no cookie.
         let out = run(&[(0, pdu(0xE0, &[])), (1, pdu(0xD0, &[]))]);
         let [ObsKind::Rdp(f)] = &out[..] else {
