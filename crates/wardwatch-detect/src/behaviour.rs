@@ -590,6 +590,30 @@ fn sweeps(ctx: &Context<'_>, digest: &FlowDigest, out: &mut Findings<'_>) {
     }
 }
 
+/// A refused login an observation shows: its protocol, its user (empty
+/// where none is known) and its password's tag (none where the password
+/// was not read).
+pub(crate) fn failed_login(o: &Observation) -> Option<(&str, &str, Option<u16>)> {
+    match &o.kind {
+        ObsKind::Login {
+            protocol,
+            user,
+            success: Some(false),
+            password_tag,
+            ..
+        } => Some((protocol.as_str(), user.as_str(), *password_tag)),
+        // A registrar refusing a SIP phone's (or a guesser's) credentials
+        // is a failed login too; the extension tried is not kept.
+        ObsKind::Sip(f) if f.refused_registration => Some(("sip", "", None)),
+        // A VNC password is never read (only tried against the default and
+        // common ones): unread, every refusal may be a guess.
+        ObsKind::Vnc(f) if f.accepted == Some(false) && f.chosen.is_some() => {
+            Some(("vnc", "", None))
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn brute_force(
     ctx: &Context<'_>,
     pairs: &[(&PairKey, &PairStats)],
@@ -600,21 +624,8 @@ pub(crate) fn brute_force(
     // Failed logins the dissectors saw.
     let mut fails: Failures<'_> = BTreeMap::new();
     for o in obs {
-        // A registrar refusing a SIP phone's (or a guesser's) credentials
-        // is a failed login too; the extension tried is not kept.
-        let (protocol, user, tag) = match &o.kind {
-            ObsKind::Login {
-                protocol,
-                user,
-                success: Some(false),
-                password_tag,
-                ..
-            } => (protocol.as_str(), user.as_str(), *password_tag),
-            ObsKind::Sip(f) if f.refused_registration => ("sip", "", None),
-            // A VNC password is never read (only tried against the
-            // default and common ones): unread, every refusal may be a guess.
-            ObsKind::Vnc(f) if f.accepted == Some(false) && f.chosen.is_some() => ("vnc", "", None),
-            _ => continue,
+        let Some((protocol, user, tag)) = failed_login(o) else {
+            continue;
         };
         let e = fails.entry((o.client.0, o.server.0, protocol)).or_default();
         e.count += 1;

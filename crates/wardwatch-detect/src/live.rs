@@ -20,7 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
 
 use wardwatch_model::Finding;
-use wardwatch_proto::obs::{ObsKind, Observation};
+use wardwatch_proto::obs::Observation;
 
 use crate::digest::{FlowFact, PairKey, PairStats};
 use crate::{behaviour, ioc, posture, segment, Context, DetectInput, Findings};
@@ -120,12 +120,10 @@ impl LiveRules {
             .collect();
         let fresh: Vec<(&PairKey, &PairStats)> = fresh.iter().map(|(k, p)| (k, p)).collect();
         let mut new_failures = false;
+        // The refusals the failed-login rule counts (logins, SIP
+        // registrations, VNC authentications).
         for o in input.observations {
-            if let ObsKind::Login {
-                success: Some(false),
-                ..
-            } = o.kind
-            {
+            if behaviour::failed_login(o).is_some() {
                 self.failed_logins.push(o.clone());
                 new_failures = true;
             }
@@ -443,6 +441,67 @@ mod tests {
             })
             .collect();
         live.tick(&input, &flows, now)
+    }
+
+    #[test]
+    fn refused_vnc_logins_count_as_they_arrive() {
+        use wardwatch_proto::obs::ObsKind;
+        let refusal = |i: u64, kind: ObsKind| Observation {
+            origin: wardwatch_proto::Origin {
+                input: 0,
+                frame: i,
+                ts_ns: i as i64,
+            },
+            client: (IpAddr::from([10, 0, 0, 9]), 40000),
+            server: (IpAddr::from([10, 0, 0, 1]), 5900),
+            subject: wardwatch_proto::Side::Server,
+            mac: None,
+            kind,
+        };
+        let vnc = || {
+            ObsKind::Vnc(Box::new(wardwatch_proto::obs::VncFact {
+                version: "RFB 003.008".into(),
+                client_version: Some("RFB 003.008".into()),
+                offered: vec![2],
+                chosen: Some(2),
+                password: Default::default(),
+                accepted: Some(false),
+                desktop: None,
+                screen: None,
+            }))
+        };
+        let (digest, local, config, indicators, zones) = (
+            FlowDigest::new(0),
+            Default::default(),
+            DetectConfig::default(),
+            ioc::Indicators::default(),
+            Default::default(),
+        );
+        let mut live = LiveRules::new(1000);
+        let mut tick = |observations: &[Observation]| {
+            let input = DetectInput {
+                site: "t",
+                inputs: &[],
+                devices: &[],
+                observations,
+                digest: &digest,
+                local: &local,
+                config: &config,
+                indicators: &indicators,
+                zones: &zones,
+                geo: None,
+                baselines: None,
+                threads: 1,
+            };
+            live.tick(&input, &[], 0)
+                .into_iter()
+                .filter(|f| f.rule == "failed-logins")
+                .count()
+        };
+        // Four refusals over two ticks: not yet; the fifth completes it.
+        assert_eq!(tick(&[refusal(1, vnc()), refusal(2, vnc())]), 0);
+        assert_eq!(tick(&[refusal(3, vnc()), refusal(4, vnc())]), 0);
+        assert_eq!(tick(&[refusal(5, vnc())]), 1);
     }
 
     #[test]
