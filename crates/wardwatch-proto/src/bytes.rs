@@ -20,6 +20,54 @@ pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 
+/// Big-endian u32 at `at`.
+pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// The first bytes of both directions of a connection, up to a cap each:
+/// for dissectors that read a short opening exchange whole (RDP, VNC) and
+/// re-read it as it grows.
+#[derive(Default)]
+pub(crate) struct Opening {
+    /// The client's bytes (0) and the server's (1).
+    pub(crate) dirs: [Vec<u8>; 2],
+}
+
+impl Opening {
+    /// Buffer memory held (see [`held`]).
+    pub(crate) fn held(&mut self) -> usize {
+        self.dirs.iter_mut().map(held).sum()
+    }
+
+    /// Appends what fits under `cap` of `data` to direction `dir`; false
+    /// for a direction that is neither.
+    pub(crate) fn push(&mut self, dir: usize, data: &[u8], cap: usize) -> bool {
+        let Some(b) = self.dirs.get_mut(dir) else {
+            return false;
+        };
+        let take = cap.saturating_sub(b.len()).min(data.len());
+        b.extend_from_slice(&data[..take]);
+        true
+    }
+
+    /// Whether a direction reached `cap`: the exchange is longer than the
+    /// dissector knows it.
+    pub(crate) fn full(&self, cap: usize) -> bool {
+        self.dirs.iter().any(|b| b.len() >= cap)
+    }
+
+    /// Frees both buffers.
+    pub(crate) fn clear(&mut self) {
+        self.dirs = Default::default();
+    }
+}
+
 /// Little-endian u16 at `at`.
 pub(crate) fn le16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))

@@ -10,6 +10,7 @@
 //! printer attributes below are read; the walk stops at the end of the
 //! attribute groups, so the document is never looked at.
 
+use crate::bytes::be16;
 use crate::obs::{IppFact, ObsKind};
 
 /// Longest attribute value kept.
@@ -51,13 +52,7 @@ pub fn operation_name(op: u16) -> std::borrow::Cow<'static, str> {
 
 /// A printable, bounded copy of a text value.
 fn text(v: &[u8]) -> Option<String> {
-    let s: String = String::from_utf8_lossy(v)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_VALUE)
-        .collect();
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
+    crate::bytes::text_opt(v, MAX_VALUE)
 }
 
 /// The text of a value by its tag: textWithoutLanguage and its kin as they
@@ -66,10 +61,9 @@ fn string_value(tag: u8, v: &[u8]) -> Option<String> {
     match tag {
         0x41 | 0x42 | 0x44 | 0x45 => text(v),
         0x35 | 0x36 => {
-            let lang = usize::from(u16::from_be_bytes([*v.first()?, *v.get(1)?]));
-            let rest = v.get(2 + lang..)?;
-            let len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
-            text(rest.get(2..2 + len)?)
+            let lang = usize::from(be16(v, 0)?);
+            let len = usize::from(be16(v, 2 + lang)?);
+            text(v.get(4 + lang..4 + lang + len)?)
         }
         _ => None,
     }
@@ -104,7 +98,7 @@ pub fn parse(body: &[u8], request: bool) -> Option<ObsKind> {
     if !(1..=2).contains(&head[0]) || head[1] > 2 {
         return None;
     }
-    let code = u16::from_be_bytes([head[2], head[3]]);
+    let code = be16(head, 2)?;
     let mut f = IppFact {
         request,
         operation: request.then(|| operation_name(code).into_owned()),
@@ -125,8 +119,9 @@ pub fn parse(body: &[u8], request: bool) -> Option<ObsKind> {
             // Delimiter of an attribute group.
             continue;
         }
-        let Some(n) = body.get(at..at + 2) else { break };
-        let name_len = usize::from(u16::from_be_bytes([n[0], n[1]]));
+        let Some(name_len) = be16(body, at).map(usize::from) else {
+            break;
+        };
         let Some(this) = body.get(at + 2..at + 2 + name_len) else {
             break;
         };
@@ -135,8 +130,9 @@ pub fn parse(body: &[u8], request: bool) -> Option<ObsKind> {
         if name_len > 0 {
             name = this;
         }
-        let Some(n) = body.get(at..at + 2) else { break };
-        let value_len = usize::from(u16::from_be_bytes([n[0], n[1]]));
+        let Some(value_len) = be16(body, at).map(usize::from) else {
+            break;
+        };
         let Some(value) = body.get(at + 2..at + 2 + value_len) else {
             break;
         };

@@ -11,6 +11,7 @@
 //! pre-authentication attack surface of BlueKeep, CVE-2019-0708, open to
 //! anyone), or NLA (CredSSP).
 
+use crate::bytes::{be16, le32, text, Opening};
 use crate::obs::{ObsKind, RdpFact};
 
 /// Whether a client stream starts with an RDP connection request (TPKT +
@@ -22,7 +23,7 @@ pub fn probe(b: &[u8]) -> bool {
     if !(b.len() >= 11 && b[0] == 3 && b[1] == 0 && b[5] & 0xF0 == 0xE0) {
         return false;
     }
-    let len = usize::from(u16::from_be_bytes([b[2], b[3]]));
+    let len = usize::from(be16(b, 2).unwrap_or(0));
     match b.get(11..len.min(b.len())) {
         Some([]) => len == 11,
         Some(rest) => rest.starts_with(b"Cookie: ") || rest.first() == Some(&1),
@@ -39,15 +40,16 @@ fn tpkt(b: &[u8]) -> Option<&[u8]> {
     if b.first() != Some(&3) {
         return None;
     }
-    let len = usize::from(u16::from_be_bytes([*b.get(2)?, *b.get(3)?]));
-    b.get(..len).filter(|p| p.len() >= 11)
+    b.get(..usize::from(be16(b, 2)?)).filter(|p| p.len() >= 11)
 }
 
 /// A negotiation structure (type, flags, length 8, a 32-bit value) at
 /// `at`, if one of `kind` is there.
 fn negotiation(pdu: &[u8], at: usize, kind: u8) -> Option<u32> {
     let n = pdu.get(at..at + 8)?;
-    (n[0] == kind && n[2..4] == [8, 0]).then(|| u32::from_le_bytes([n[4], n[5], n[6], n[7]]))
+    (n[0] == kind && n[2..4] == [8, 0])
+        .then(|| le32(n, 4))
+        .flatten()
 }
 
 /// Reads a Connection Request: the cookie's user and the protocols asked.
@@ -61,12 +63,9 @@ fn request(pdu: &[u8], f: &mut RdpFact) {
                 return;
             };
             let line = String::from_utf8_lossy(&rest[..end]);
-            f.cookie_user = line.strip_prefix("Cookie: mstshash=").map(|u| {
-                u.chars()
-                    .filter(|c| !c.is_control())
-                    .take(64)
-                    .collect::<String>()
-            });
+            f.cookie_user = line
+                .strip_prefix("Cookie: mstshash=")
+                .map(|u| text(u.as_bytes(), 64));
             at += end + 2;
         }
     }
@@ -83,7 +82,7 @@ fn confirm(pdu: &[u8], f: &mut RdpFact) {
 /// The connection request and confirm of one connection.
 #[derive(Default)]
 pub struct RdpState {
-    buf: [Vec<u8>; 2],
+    buf: Opening,
     fact: RdpFact,
     /// The request was read.
     asked: bool,
@@ -96,7 +95,7 @@ pub struct RdpState {
 impl RdpState {
     /// Buffer memory held (see [`crate::ProtoFlow::held`]).
     pub(crate) fn held(&mut self) -> usize {
-        self.buf.iter_mut().map(crate::bytes::held).sum()
+        self.buf.held()
     }
 
     /// Whether there is nothing more to read.
@@ -115,13 +114,11 @@ impl RdpState {
         if self.done {
             return;
         }
-        let Some(b) = self.buf.get_mut(dir) else {
+        if !self.buf.push(dir, data, CAP) {
             return;
-        };
-        let take = CAP.saturating_sub(b.len()).min(data.len());
-        b.extend_from_slice(&data[..take]);
+        }
         if !self.asked {
-            if let Some(pdu) = tpkt(&self.buf[0]) {
+            if let Some(pdu) = tpkt(&self.buf.dirs[0]) {
                 request(pdu, &mut self.fact);
                 self.asked = true;
             }
@@ -129,14 +126,14 @@ impl RdpState {
         // The answer counts once the request was read (a confirm cannot
         // come before it).
         if self.asked {
-            if let Some(pdu) = tpkt(&self.buf[1]).filter(|p| p[5] & 0xF0 == 0xD0) {
+            if let Some(pdu) = tpkt(&self.buf.dirs[1]).filter(|p| p[5] & 0xF0 == 0xD0) {
                 confirm(pdu, &mut self.fact);
                 self.tls = matches!(self.fact.selected, Some(1 | 2 | 4 | 8));
                 self.emit(out);
                 return;
             }
         }
-        if self.buf.iter().any(|b| b.len() >= CAP) {
+        if self.buf.full(CAP) {
             self.emit(out);
         }
     }
@@ -150,7 +147,7 @@ impl RdpState {
 
     fn emit(&mut self, out: &mut Vec<ObsKind>) {
         self.done = true;
-        self.buf = Default::default();
+        self.buf.clear();
         if self.asked {
             out.push(ObsKind::Rdp(Box::new(std::mem::take(&mut self.fact))));
         }

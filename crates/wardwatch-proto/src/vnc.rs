@@ -14,6 +14,7 @@
 
 use std::sync::OnceLock;
 
+use crate::bytes::{be16, be32, text_opt, Opening};
 use crate::creds::{self, PasswordCheck};
 use crate::des;
 use crate::obs::{ObsKind, VncFact};
@@ -41,10 +42,6 @@ fn banner(b: &[u8]) -> Option<(u16, u16)> {
 /// the client's answer to it).
 pub fn probe(b: &[u8]) -> bool {
     banner(b).is_some()
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// The candidates' DES keys, built once.
@@ -79,8 +76,8 @@ fn judge(challenge: &[u8], response: &[u8]) -> PasswordCheck {
 /// The handshake of one connection.
 #[derive(Default)]
 pub struct VncState {
-    /// Bytes from the client (0) and the server (1), up to [`CAP`].
-    buf: [Vec<u8>; 2],
+    /// Bytes from the client and the server, up to [`CAP`] each.
+    buf: Opening,
     /// The verdict on the password, once the response was judged.
     verdict: Option<PasswordCheck>,
     done: bool,
@@ -89,7 +86,7 @@ pub struct VncState {
 impl VncState {
     /// Buffer memory held (see [`crate::ProtoFlow::held`]).
     pub(crate) fn held(&mut self) -> usize {
-        self.buf.iter_mut().map(crate::bytes::held).sum()
+        self.buf.held()
     }
 
     /// Whether there is nothing more to read.
@@ -102,15 +99,13 @@ impl VncState {
         if self.done {
             return;
         }
-        let Some(b) = self.buf.get_mut(dir) else {
+        if !self.buf.push(dir, data, CAP) {
             return;
-        };
-        let take = CAP.saturating_sub(b.len()).min(data.len());
-        b.extend_from_slice(&data[..take]);
+        }
         let mut fact = None;
         let complete = self.walk(&mut fact).is_some();
         // A handshake longer than the buffers is not VNC as known.
-        if complete || self.buf.iter().any(|b| b.len() >= CAP) {
+        if complete || self.buf.full(CAP) {
             self.emit(fact, out);
         }
     }
@@ -126,7 +121,7 @@ impl VncState {
 
     fn emit(&mut self, fact: Option<VncFact>, out: &mut Vec<ObsKind>) {
         self.done = true;
-        self.buf = Default::default();
+        self.buf.clear();
         out.extend(fact.map(|f| ObsKind::Vnc(Box::new(f))));
     }
 
@@ -135,7 +130,7 @@ impl VncState {
     /// desktop name read, the client refused, or a security type whose
     /// rest is encrypted or unknown chosen.
     fn walk(&mut self, fact: &mut Option<VncFact>) -> Option<()> {
-        let [c, s] = &self.buf;
+        let [c, s] = &self.buf.dirs;
         let (major, minor) = banner(s)?;
         let f = fact.insert(VncFact {
             version: String::from_utf8_lossy(&s[..11]).into_owned(),
@@ -166,7 +161,7 @@ impl VncState {
             cp += 1;
             t
         } else {
-            let t = u32_at(s, sp)?;
+            let t = be32(s, sp)?;
             sp += 4;
             if t == 0 {
                 f.accepted = Some(false);
@@ -180,7 +175,7 @@ impl VncState {
         match chosen {
             // No authentication: RFB 3.8 still sends a security result.
             1 if v38 => {
-                let r = u32_at(s, sp)?;
+                let r = be32(s, sp)?;
                 sp += 4;
                 f.accepted = Some(r == 0);
             }
@@ -193,7 +188,7 @@ impl VncState {
                     .verdict
                     .get_or_insert_with(|| judge(challenge, response))
                     .clone();
-                let r = u32_at(s, sp)?;
+                let r = be32(s, sp)?;
                 sp += 4;
                 f.accepted = Some(r == 0);
             }
@@ -204,18 +199,12 @@ impl VncState {
             return Some(());
         }
         // ServerInit: width, height, pixel format (16), name length, name.
-        let w = u16::from_be_bytes(s.get(sp..sp + 2)?.try_into().ok()?);
-        let h = u16::from_be_bytes(s.get(sp + 2..sp + 4)?.try_into().ok()?);
-        let len = u32_at(s, sp + 20)? as usize;
+        let (w, h) = (be16(s, sp)?, be16(s, sp + 2)?);
+        let len = be32(s, sp + 20)? as usize;
         let name = s.get(sp + 24..)?;
         let name = name.get(..len.min(MAX_NAME))?;
         f.screen = Some((w, h));
-        let name: String = String::from_utf8_lossy(name)
-            .chars()
-            .filter(|ch| !ch.is_control())
-            .collect();
-        let name = name.trim();
-        f.desktop = (!name.is_empty()).then(|| name.to_string());
+        f.desktop = text_opt(name, MAX_NAME);
         Some(())
     }
 }
