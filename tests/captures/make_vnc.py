@@ -20,7 +20,6 @@ The client 10.59.0.8 makes the first two sessions.
 """
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
