@@ -1409,19 +1409,39 @@ impl Kept for HostTable {
     }
 }
 
-/// The behaviour pass's flow digest (TCP and UDP flows).
+/// What the behaviour pass holds of an open flow: its conversation (TCP,
+/// UDP) or the ping it is (ICMP echo, for the sweep rule).
+#[derive(Clone)]
+enum DigestOpen {
+    Fact(FlowFact),
+    Echo(wardwatch_flow::FlowInfo),
+}
+
+/// The behaviour pass's flow digest (TCP and UDP flows, pings).
 impl Kept for FlowDigest {
-    type Open = FlowFact;
+    type Open = DigestOpen;
     fn open(u: &worker::FlowUpdate) -> Option<Self::Open> {
-        u.fact()
+        if u.echo {
+            return Some(DigestOpen::Echo(u.info.clone()));
+        }
+        u.fact().map(DigestOpen::Fact)
     }
-    fn fold(&mut self, f: &Self::Open) {
-        self.add(f);
+    fn fold(&mut self, o: &Self::Open) {
+        match o {
+            DigestOpen::Fact(f) => self.add(f),
+            DigestOpen::Echo(info) => worker::fold_echo(self, info),
+        }
     }
     /// Not while it waits for an answer: a client that opened many
-    /// connections a moment ago is no scanner.
-    fn counts(f: &Self::Open, now: i64) -> bool {
-        !f.awaiting_answer(now)
+    /// connections (or pinged many hosts) a moment ago is no scanner.
+    fn counts(o: &Self::Open, now: i64) -> bool {
+        match o {
+            DigestOpen::Fact(f) => !f.awaiting_answer(now),
+            DigestOpen::Echo(info) => {
+                info.dirs[1].packets > 0
+                    || now.saturating_sub(info.last_ts) >= wardwatch_detect::live::PROBE_GRACE_NS
+            }
+        }
     }
 }
 
@@ -2025,7 +2045,11 @@ mod tests {
             info.dirs[1].packets = 2;
             info.dirs[1].payload_bytes = 10;
         }
-        worker::FlowUpdate { info, ended }
+        worker::FlowUpdate {
+            info,
+            ended,
+            echo: false,
+        }
     }
 
     #[test]
@@ -2050,6 +2074,49 @@ mod tests {
         assert_eq!(pair(&k.snapshot(), 443), None);
         k.update(&[update(81, true, 40 + 2 * second, false)]);
         assert_eq!(pair(&k.snapshot(), 443), Some((1, 40)));
+    }
+
+    #[test]
+    fn the_behaviour_digest_follows_pings_for_the_sweep_rule() {
+        let second = 1_000_000_000;
+        let ping = |target: u8, answered: bool, last_ts: i64, ended: bool| {
+            let (c, s) = (
+                Endpoint {
+                    addr: IpAddr::from([10, 0, 0, 9]),
+                    port: 0,
+                },
+                Endpoint {
+                    addr: IpAddr::from([10, 0, 1, target]),
+                    port: 0,
+                },
+            );
+            let key = FlowKey::new(0, 1, c, s).0;
+            let mut info = wardwatch_flow::FlowInfo::new(key, c, s, 0);
+            info.first_ts = last_ts;
+            info.last_ts = last_ts;
+            info.dirs[0].packets = 1;
+            if answered {
+                info.dirs[1].packets = 1;
+            }
+            worker::FlowUpdate {
+                info,
+                ended,
+                echo: true,
+            }
+        };
+        let asks = |d: &FlowDigest| {
+            d.icmp
+                .get(&IpAddr::from([10, 0, 0, 9]))
+                .map(|a| (a.targets.len(), a.unanswered))
+        };
+        let mut k = Keeper::new(FlowDigest::default());
+        // Two pings answered (one ended, one open), one not answered yet.
+        k.update(&[ping(1, true, 10, true), ping(2, true, 20, false)]);
+        k.update(&[ping(3, false, 30, false)]);
+        assert_eq!(asks(&k.snapshot()), Some((2, 0)));
+        // Past the grace, the unanswered one counts as such.
+        k.update(&[ping(4, true, 30 + 2 * second, true)]);
+        assert_eq!(asks(&k.snapshot()), Some((4, 1)));
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub struct FlowUpdate {
     pub info: FlowInfo,
     /// It left the flow table: this state is final.
     pub ended: bool,
+    /// Its initiator sent an ICMP echo request (a ping).
+    pub echo: bool,
 }
 
 impl FlowUpdate {
@@ -237,16 +239,21 @@ pub fn fold_hosts(hosts: &mut HostTable, info: &FlowInfo) {
 }
 
 impl WorkerSink {
-    /// Folds a flow's addresses and counters into the hosts and the digest.
-    fn fold(&mut self, info: &FlowInfo) {
+    /// Folds a flow's addresses and counters into the hosts and the digest
+    /// (`echo`: the ping it was, for the sweep rule).
+    fn fold(&mut self, info: &FlowInfo, echo: bool) {
         fold_hosts(&mut self.hosts, info);
         if let Some(f) = flow_fact(info) {
             self.digest.add(&f);
+        }
+        if echo {
+            fold_echo(&mut self.digest, info);
         }
         if let Some(l) = &mut self.live {
             l.ended.push(FlowUpdate {
                 info: info.clone(),
                 ended: true,
+                echo,
             });
         }
     }
@@ -545,17 +552,7 @@ impl FlowSink<FlowState> for WorkerSink {
             self.observations_repeated += flow.state.proto.repeated;
             self.proto_errors += flow.state.proto.errors();
         }
-        self.fold(&flow.info);
-        if flow.state.echo {
-            let info = &flow.info;
-            self.digest.icmp_echo(
-                info.client.addr,
-                info.server.addr,
-                info.first_ts,
-                info.first_frame,
-                info.dirs[Dir::ToClient as usize].packets > 0,
-            );
-        }
+        self.fold(&flow.info, flow.state.echo);
         if self.collect_flows {
             let info = &flow.info;
             let c = &info.dirs[Dir::ToServer as usize];
@@ -579,6 +576,18 @@ impl FlowSink<FlowState> for WorkerSink {
 }
 
 /// What a TCP or UDP flow contributes to the flow digest.
+/// Notes in `digest` the ping flow `info` was: its sender, target, first
+/// request and whether a reply came back on it.
+pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo) {
+    digest.icmp_echo(
+        info.client.addr,
+        info.server.addr,
+        info.first_ts,
+        info.first_frame,
+        info.dirs[Dir::ToClient as usize].packets > 0,
+    );
+}
+
 fn flow_fact(info: &FlowInfo) -> Option<FlowFact> {
     let proto = info.key.proto;
     if proto != 6 && proto != 17 {
@@ -696,6 +705,7 @@ impl Worker {
                 out.push(FlowUpdate {
                     info: f.info.clone(),
                     ended: false,
+                    echo: f.state.echo,
                 });
             }
         }

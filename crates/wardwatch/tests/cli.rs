@@ -746,6 +746,75 @@ fn watch_streams_findings_from_a_live_interface() {
     assert!(!base["devices"].as_object().unwrap().is_empty(), "{base:#}");
 }
 
+/// `watch` streams a ping sweep while it runs (the behaviour pass holds the
+/// pings of open ICMP flows, not only of those ended), once packet time has
+/// passed the grace an unanswered ping is given: the sweep of
+/// icmp_sweep.pcap replayed, then other traffic a second later.
+#[test]
+fn watch_streams_a_ping_sweep_while_it_runs() {
+    if !is_root() {
+        eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
+        return;
+    }
+    let id = std::process::id() % 100_000;
+    let ns = format!("wwping{id}");
+    let cleanup = format!("ip netns del {ns} 2>/dev/null; true");
+    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    sh(&format!("ip netns add {ns}"));
+    sh(&format!(
+        "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
+    ));
+    let scratch = Scratch::new("watch-ping");
+    let dir = scratch.0.clone();
+    let lines = dir.join("findings.jsonl");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wardwatch")])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["watch", "-i", "wb", "--duration", "7s", "--out"])
+        .arg(&lines)
+        .arg("--report")
+        .arg(dir.join("report.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let captures = repo().join("tests/captures");
+    // 100 addresses pinged (10 answer) and 70 live hosts pinged twice, in
+    // a quarter of a second; then RTSP packets after a pause, so that
+    // packet time moves on past the unanswered pings' grace.
+    sh(&format!(
+        "ip netns exec {ns} tcpreplay -q -i wa --pps 2000 {}",
+        captures.join("icmp_sweep.pcap").display()
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    sh(&format!(
+        "ip netns exec {ns} tcpreplay -q -i wa --pps 50 -L 20 {}",
+        captures.join("rtsp.pcap").display()
+    ));
+    let replay_done = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let o = child.wait_with_output().unwrap();
+    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let sweeps: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["finding"]["rule"] == "icmp-sweep")
+        .collect();
+    // One sweep, the pinging sender's (the monitoring one's pings are
+    // answered), streamed before the watch ended (7 s, several seconds
+    // after the replay).
+    assert_eq!(sweeps.len(), 1, "{text}");
+    let emitted =
+        wardwatch_model::time::parse_rfc3339_ns(sweeps[0]["emitted_at"].as_str().unwrap()).unwrap();
+    assert!(emitted <= replay_done + 500_000_000, "{:#}", sweeps[0]);
+}
+
 /// `analyze --format json` of `capture`, with `--local-net block` when
 /// given: the report and what it said on stderr.
 fn report_and_notes(capture: &str, block: Option<&str>) -> (Value, String) {
