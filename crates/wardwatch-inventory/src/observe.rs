@@ -1173,29 +1173,37 @@ fn apply_share(
             }
             ObsKind::Ipp(f) => {
                 // A printer's answer names it; a request says what the
-                // printer was asked (never of a job).
+                // printer was asked (never of a job). A print server's
+                // answer for a queue names the printer behind it: kept as
+                // such, not as the server's own make.
                 if let Some(a) = server_of(o, me, peer).and_then(|i| acc.get_mut(i)) {
                     if let Some(op) = &f.operation {
                         a.add(o, inputs, "ipp", "operation received", op);
                     }
-                    let firmware = f.firmware.join(", ");
-                    a.add_present(
-                        o,
-                        inputs,
-                        "ipp",
-                        &[
-                            ("printer-make-and-model", &f.make_and_model),
-                            ("device-id MFG", &f.maker),
-                            ("device-id MDL", &f.model),
-                            ("device-id SN", &f.serial),
-                            (
-                                "printer-firmware",
-                                &(!firmware.is_empty()).then_some(firmware),
-                            ),
-                        ],
-                    );
-                    if let Some(s) = &f.serial {
-                        a.serial.get_or_insert(s.clone());
+                    if f.queue {
+                        if let Some(m) = f.make_and_model.as_ref().or(f.model.as_ref()) {
+                            a.add(o, inputs, "ipp", "print queue for", m);
+                        }
+                    } else {
+                        let firmware = f.firmware.join(", ");
+                        a.add_present(
+                            o,
+                            inputs,
+                            "ipp",
+                            &[
+                                ("printer-make-and-model", &f.make_and_model),
+                                ("device-id MFG", &f.maker),
+                                ("device-id MDL", &f.model),
+                                ("device-id SN", &f.serial),
+                                (
+                                    "printer-firmware",
+                                    &(!firmware.is_empty()).then_some(firmware),
+                                ),
+                            ],
+                        );
+                        if let Some(s) = &f.serial {
+                            a.serial.get_or_insert(s.clone());
+                        }
                     }
                 }
             }

@@ -469,6 +469,22 @@ pub struct HttpState {
     pending: Option<(String, String, creds::Judged)>,
     /// The connection is RTSP.
     rtsp: bool,
+    /// The last request went to a print server's queue (`/printers/…`,
+    /// `/classes/…`: CUPS, Windows): an IPP answer describes the queue's
+    /// printer, not the server that answers.
+    print_queue: bool,
+}
+
+/// Whether a request line asks a print server's queue.
+fn print_queue_path(head: &str) -> bool {
+    head.split_whitespace().nth(1).is_some_and(|p| {
+        let p = p.to_ascii_lowercase();
+        // An absolute URI's path, or the path itself.
+        let path = p.split_once("://").map_or(p.as_str(), |(_, rest)| {
+            rest.find('/').map_or("", |i| &rest[i..])
+        });
+        path.starts_with("/printers/") || path.starts_with("/classes/")
+    })
 }
 
 impl HttpState {
@@ -541,7 +557,9 @@ impl HttpState {
                         match k {
                             Body::Fhir => out.extend(crate::fhir::devices(&body, dir == 0)),
                             Body::Upnp => out.extend(crate::ssdp::description(&body)),
-                            Body::Ipp => out.extend(crate::ipp::parse(&body, dir == 0)),
+                            Body::Ipp => {
+                                out.extend(crate::ipp::parse(&body, dir == 0, self.print_queue))
+                            }
                             Body::Form => {}
                         }
                         d.done = true;
@@ -571,7 +589,9 @@ impl HttpState {
                         }
                         Some((Body::Fhir, b)) => out.extend(crate::fhir::devices(&b, dir == 0)),
                         Some((Body::Upnp, b)) => out.extend(crate::ssdp::description(&b)),
-                        Some((Body::Ipp, b)) => out.extend(crate::ipp::parse(&b, dir == 0)),
+                        Some((Body::Ipp, b)) => {
+                            out.extend(crate::ipp::parse(&b, dir == 0, self.print_queue))
+                        }
                         None => {}
                     }
                 }
@@ -604,6 +624,9 @@ impl HttpState {
             data = &data[used.min(data.len())..];
             d.buf.clear();
             let fields = Fields::read(&head);
+            if dir == 0 {
+                self.print_queue = print_queue_path(&head);
+            }
             let parsed = if dir == 0 {
                 request(&head, &fields, self.rtsp)
             } else {
@@ -690,6 +713,49 @@ impl HttpState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipp_answer_for_a_print_servers_queue_is_the_queues() {
+        // A Get-Printer-Attributes answer naming a printer.
+        let mut answer = vec![2, 0, 0, 0, 0, 0, 0, 1, 0x04, 0x41, 0, 22];
+        answer.extend(b"printer-make-and-model");
+        answer.extend([0, 11]);
+        answer.extend(b"HP M404n 2X");
+        answer.push(0x03);
+        let ask = [2u8, 0, 0, 0x0B, 0, 0, 0, 1, 0x03];
+        for (path, queue) in [
+            ("/ipp/print", false),
+            ("/printers/Ward3-Laser", true),
+            ("http://ps01.hospital.local:631/printers/Ward3", true),
+        ] {
+            let mut st = HttpState::default();
+            let mut out = Vec::new();
+            let mut req = format!(
+                "POST {path} HTTP/1.1\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\n\r\n",
+                ask.len()
+            )
+            .into_bytes();
+            req.extend(ask);
+            st.feed(0, &req, &mut out);
+            let mut resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\nContent-Length: {}\r\n\r\n",
+                answer.len()
+            )
+            .into_bytes();
+            resp.extend(&answer);
+            st.feed(1, &resp, &mut out);
+            let answers: Vec<&crate::obs::IppFact> = out
+                .iter()
+                .filter_map(|o| match o {
+                    ObsKind::Ipp(f) if !f.request => Some(&**f),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(answers.len(), 1, "{path}: {out:?}");
+            assert_eq!(answers[0].make_and_model.as_deref(), Some("HP M404n 2X"));
+            assert_eq!(answers[0].queue, queue, "{path}");
+        }
+    }
 
     #[test]
     fn chunked_bodies_worth_reading_are_gathered() {

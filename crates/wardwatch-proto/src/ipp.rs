@@ -91,8 +91,11 @@ fn device_id(id: &str, f: &mut IppFact) {
 
 /// Reads an IPP message (`request`: a client's) as far as its bytes go:
 /// the operation of a request, the status and the allow-listed printer
-/// attributes of a response. `None` for what is not IPP.
-pub fn parse(body: &[u8], request: bool) -> Option<ObsKind> {
+/// attributes of a response. `queue`: the request went to a print server's
+/// queue, whose answer describes the printer behind it (so does an answer
+/// listing several printers, CUPS-Get-Printers'). `None` for what is not
+/// IPP.
+pub fn parse(body: &[u8], request: bool, queue: bool) -> Option<ObsKind> {
     let head = body.get(..8)?;
     // Versions 1.0 to 2.2.
     if !(1..=2).contains(&head[0]) || head[1] > 2 {
@@ -103,8 +106,10 @@ pub fn parse(body: &[u8], request: bool) -> Option<ObsKind> {
         request,
         operation: request.then(|| operation_name(code).into_owned()),
         status: (!request).then_some(code),
+        queue,
         ..IppFact::default()
     };
+    let mut printer_groups = 0;
     let mut firmware_names: Vec<String> = Vec::new();
     let mut firmware_versions: Vec<String> = Vec::new();
     let mut at = 8;
@@ -117,6 +122,8 @@ pub fn parse(body: &[u8], request: bool) -> Option<ObsKind> {
         }
         if tag < 0x10 {
             // Delimiter of an attribute group.
+            printer_groups += usize::from(tag == 0x04);
+            f.queue |= printer_groups > 1;
             continue;
         }
         let Some(name_len) = be16(body, at).map(usize::from) else {
@@ -206,9 +213,10 @@ mod tests {
         m.extend(attr(0x41, "printer-firmware-string-version", b"002_2310A"));
         m.extend(attr(0x41, "", b"1.4"));
         m.push(0x03);
-        let Some(ObsKind::Ipp(f)) = parse(&m, false) else {
+        let Some(ObsKind::Ipp(f)) = parse(&m, false, false) else {
             panic!("no fact")
         };
+        assert!(!f.queue);
         assert_eq!(f.make_and_model.as_deref(), Some("HP LaserJet Pro M404n"));
         assert_eq!(
             (f.maker.as_deref(), f.model.as_deref(), f.serial.as_deref()),
@@ -218,7 +226,7 @@ mod tests {
         assert_eq!(f.status, Some(0));
         // Cut anywhere, it still reads what came before.
         for cut in 0..m.len() {
-            let _ = parse(&m[..cut], false);
+            let _ = parse(&m[..cut], false, false);
         }
         // A Print-Job: its operation, nothing of its job or document.
         let mut job = vec![1, 1, 0, 2, 0, 0, 0, 7, 0x01];
@@ -226,12 +234,22 @@ mod tests {
         job.extend(attr(0x41, "printer-make-and-model", b"not from a client"));
         job.push(0x03);
         job.extend(b"%PDF-1.4 Jane Roe");
-        let Some(ObsKind::Ipp(f)) = parse(&job, true) else {
+        let Some(ObsKind::Ipp(f)) = parse(&job, true, false) else {
             panic!("no fact")
         };
         assert_eq!(f.operation.as_deref(), Some("Print-Job"));
         assert!(f.make_and_model.is_none());
         assert!(!format!("{f:?}").contains("Roe"));
-        assert!(parse(b"GET / HTTP/1.1\r\n", true).is_none());
+        assert!(parse(b"GET / HTTP/1.1\r\n", true, false).is_none());
+        // A print server listing its queues (two printer groups): the
+        // printers behind it, not itself.
+        let mut list = m[..m.len() - 1].to_vec();
+        list.push(0x04);
+        list.extend(attr(0x41, "printer-make-and-model", b"Zebra ZD420"));
+        list.push(0x03);
+        let Some(ObsKind::Ipp(f)) = parse(&list, false, false) else {
+            panic!("no fact")
+        };
+        assert!(f.queue);
     }
 }

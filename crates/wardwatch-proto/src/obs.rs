@@ -368,6 +368,10 @@ pub struct IppFact {
     pub serial: Option<String>,
     /// printer-firmware-name with printer-firmware-string-version, each.
     pub firmware: Vec<String>,
+    /// The answer describes a print server's queue (the printer behind
+    /// it), not the device that sent it.
+    #[serde(default)]
+    pub queue: bool,
 }
 
 /// An RDP connection's negotiation; boxed in [`ObsKind::Rdp`].
