@@ -478,12 +478,16 @@ pub struct HttpState {
 /// Whether a request line asks a print server's queue.
 fn print_queue_path(head: &str) -> bool {
     head.split_whitespace().nth(1).is_some_and(|p| {
-        let p = p.to_ascii_lowercase();
-        // An absolute URI's path, or the path itself.
-        let path = p.split_once("://").map_or(p.as_str(), |(_, rest)| {
-            rest.find('/').map_or("", |i| &rest[i..])
-        });
-        path.starts_with("/printers/") || path.starts_with("/classes/")
+        // An absolute URI's path, or the path itself (no copy: this runs
+        // on every request).
+        let path = p
+            .split_once("://")
+            .map_or(p, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+        let starts = |prefix: &str| {
+            path.get(..prefix.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+        };
+        starts("/printers/") || starts("/classes/")
     })
 }
 
@@ -727,6 +731,8 @@ mod tests {
             ("/ipp/print", false),
             ("/printers/Ward3-Laser", true),
             ("http://ps01.hospital.local:631/printers/Ward3", true),
+            ("/Printers/Ward3", true),
+            ("/printersettings", false),
         ] {
             let mut st = HttpState::default();
             let mut out = Vec::new();
