@@ -629,6 +629,52 @@ fn no_patient_data_leaves_the_parsers() {
     }
 }
 
+/// A `watch` on veth `wb` of a network namespace `<prefix><pid>` made for
+/// it (tests replay captures into its peer `wa`), with `args` (its
+/// duration …), writing findings and its report into a scratch directory;
+/// started 1.5 s ago. Returns the namespace, the watch, the directory and
+/// the findings file.
+fn start_watch(prefix: &str, args: &[&str]) -> (String, std::process::Child, Scratch, PathBuf) {
+    let ns = format!("{prefix}{}", std::process::id() % 100_000);
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ip netns del {ns} 2>/dev/null; true"))
+        .status();
+    sh(&format!("ip netns add {ns}"));
+    sh(&format!(
+        "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
+    ));
+    let scratch = Scratch::new(prefix);
+    let dir = scratch.0.clone();
+    let lines = dir.join("findings.jsonl");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wardwatch")])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["watch", "-i", "wb"])
+        .args(args)
+        .arg("--out")
+        .arg(&lines)
+        .arg("--report")
+        .arg(dir.join("report.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    (ns, child, scratch, lines)
+}
+
+/// Waits for a watch [`start_watch`] started and removes its namespace.
+fn end_watch(ns: &str, child: std::process::Child) -> Output {
+    let o = child.wait_with_output().unwrap();
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ip netns del {ns} 2>/dev/null; true"))
+        .status();
+    o
+}
+
 /// `watch` on a veth pair inside a network namespace this test creates,
 /// with the attack scenario replayed into it by tcpreplay: the FTP default
 /// login, the scan and the brute force are streamed as JSON lines while the
@@ -641,30 +687,8 @@ fn watch_streams_findings_from_a_live_interface() {
         eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
         return;
     }
-    let id = std::process::id() % 100_000;
-    let ns = format!("wwwatch{id}");
-    let cleanup = format!("ip netns del {ns} 2>/dev/null; true");
-    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
-    sh(&format!("ip netns add {ns}"));
-    sh(&format!(
-        "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
-    ));
-    let scratch = Scratch::new("watch");
+    let (ns, child, scratch, lines) = start_watch("wwwatch", &["--duration", "9s", "--learn"]);
     let dir = scratch.0.clone();
-    let lines = dir.join("findings.jsonl");
-    let child = Command::new("ip")
-        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wardwatch")])
-        .arg("--data-dir")
-        .arg(&dir)
-        .args(["watch", "-i", "wb", "--duration", "9s", "--learn", "--out"])
-        .arg(&lines)
-        .arg("--report")
-        .arg(dir.join("report.json"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
     let attacks = repo().join("tests/scenarios/attacks.pcapng");
     // 2,920 frames (most cut at 128 bytes when recorded) in about 1.5 s.
     sh(&format!(
@@ -672,8 +696,7 @@ fn watch_streams_findings_from_a_live_interface() {
         attacks.display()
     ));
     let replay_done = std::time::SystemTime::now();
-    let o = child.wait_with_output().unwrap();
-    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&lines).unwrap();
     let streamed: Vec<Value> = text
@@ -756,30 +779,7 @@ fn watch_streams_a_ping_sweep_while_it_runs() {
         eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
         return;
     }
-    let id = std::process::id() % 100_000;
-    let ns = format!("wwping{id}");
-    let cleanup = format!("ip netns del {ns} 2>/dev/null; true");
-    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
-    sh(&format!("ip netns add {ns}"));
-    sh(&format!(
-        "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
-    ));
-    let scratch = Scratch::new("watch-ping");
-    let dir = scratch.0.clone();
-    let lines = dir.join("findings.jsonl");
-    let child = Command::new("ip")
-        .args(["netns", "exec", &ns, env!("CARGO_BIN_EXE_wardwatch")])
-        .arg("--data-dir")
-        .arg(&dir)
-        .args(["watch", "-i", "wb", "--duration", "7s", "--out"])
-        .arg(&lines)
-        .arg("--report")
-        .arg(dir.join("report.json"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (ns, child, _scratch, lines) = start_watch("wwping", &["--duration", "7s"]);
     let captures = repo().join("tests/captures");
     // 100 addresses pinged (10 answer) and 70 live hosts pinged twice, in
     // a quarter of a second; then RTSP packets after a pause, so that
@@ -797,8 +797,7 @@ fn watch_streams_a_ping_sweep_while_it_runs() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as i64;
-    let o = child.wait_with_output().unwrap();
-    let _ = Command::new("sh").arg("-c").arg(&cleanup).status();
+    let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&lines).unwrap();
     let sweeps: Vec<Value> = text
