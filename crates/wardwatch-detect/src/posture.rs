@@ -736,7 +736,21 @@ fn vnc(
 /// refused for want of it, raises nothing; neither does a request no one
 /// answered.
 fn rdp(o: &Observation, f: &wardwatch_proto::obs::RdpFact, out: &mut Findings<'_>) {
-    let Some(security) = f.security() else {
+    let (rule, severity, summary, remediation) = if f.standard_security() {
+        (
+            "rdp-standard-security",
+            Severity::Medium,
+            "RDP server uses Standard RDP Security (no TLS, no server authentication)",
+            remedy::RDP_STANDARD,
+        )
+    } else if f.selected == Some(1) {
+        (
+            "rdp-no-nla",
+            Severity::Low,
+            "RDP server does not require Network Level Authentication",
+            remedy::RDP_NO_NLA,
+        )
+    } else {
         return;
     };
     let asked = match f.requested {
@@ -757,28 +771,16 @@ fn rdp(o: &Observation, f: &wardwatch_proto::obs::RdpFact, out: &mut Findings<'_
             names.join(", ")
         }
     };
-    let detail = format!("RDP client asked for {asked}; server: {security}");
-    if f.standard_security() {
-        out.raise(on_server(
-            o,
-            "insecure-protocol",
-            "rdp-standard-security",
-            Severity::Medium,
-            "RDP server uses Standard RDP Security (no TLS, no server authentication)".into(),
-            detail,
-            remedy::RDP_STANDARD,
-        ));
-    } else if f.selected == Some(1) {
-        out.raise(on_server(
-            o,
-            "insecure-protocol",
-            "rdp-no-nla",
-            Severity::Low,
-            "RDP server does not require Network Level Authentication".into(),
-            detail,
-            remedy::RDP_NO_NLA,
-        ));
-    }
+    let security = f.security().unwrap_or_default();
+    out.raise(on_server(
+        o,
+        "insecure-protocol",
+        rule,
+        severity,
+        summary.into(),
+        format!("RDP client asked for {asked}; server: {security}"),
+        remediation,
+    ));
 }
 
 /// The agent and the manager of an SNMP message: the agent answers on 161
@@ -1225,6 +1227,14 @@ mod tests {
         f
     }
 
+    /// The (rule, subject) of each finding [`posture_of`] gave.
+    fn rules_and_ips(found: &[(String, String, String)]) -> Vec<(&str, &str)> {
+        found
+            .iter()
+            .map(|(r, ip, _)| (r.as_str(), ip.as_str()))
+            .collect()
+    }
+
     fn seen(client: &str, server: &str, port: u16, kind: ObsKind) -> Observation {
         let ip = |s: &str| s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         Observation {
@@ -1283,12 +1293,8 @@ mod tests {
                 cert("10.0.0.2", 443),
             ],
         );
-        let rules: Vec<(&str, &str)> = got
-            .iter()
-            .map(|(r, ip, _)| (r.as_str(), ip.as_str()))
-            .collect();
         assert_eq!(
-            rules,
+            rules_and_ips(&got),
             vec![
                 ("rdp-no-nla", "10.0.0.2"),
                 ("tls-self-signed-certificate", "10.0.0.2")
@@ -1347,12 +1353,8 @@ mod tests {
                 hello("10.0.0.5", "10.0.0.9"),
             ],
         );
-        let rules: Vec<_> = site
-            .iter()
-            .map(|(r, ip, _)| (r.as_str(), ip.as_str()))
-            .collect();
         assert_eq!(
-            rules,
+            rules_and_ips(&site),
             vec![
                 ("ftp-anonymous", "10.0.0.9"),
                 ("ftp-cleartext-login", "10.0.0.9"),

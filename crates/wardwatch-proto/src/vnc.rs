@@ -132,9 +132,10 @@ impl VncState {
     fn walk(&mut self, fact: &mut Option<VncFact>) -> Option<()> {
         let [c, s] = &self.buf.dirs;
         let (major, minor) = banner(s)?;
+        let client = banner(c);
         let f = fact.insert(VncFact {
             version: String::from_utf8_lossy(&s[..11]).into_owned(),
-            client_version: banner(c).map(|_| String::from_utf8_lossy(&c[..11]).into_owned()),
+            client_version: client.map(|_| String::from_utf8_lossy(&c[..11]).into_owned()),
             offered: Vec::new(),
             chosen: None,
             password: PasswordCheck::Unknown,
@@ -144,7 +145,7 @@ impl VncState {
         });
         // The client's version rules the rest (it answers with at most the
         // server's); Apple's 3.889 is a 3.8.
-        let version = banner(c)?.min((major, minor));
+        let version = client?.min((major, minor));
         let (v37, v38) = (version >= (3, 7), version >= (3, 8));
         let (mut sp, mut cp) = (12, 12);
         let chosen = if v37 {
