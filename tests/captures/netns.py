@@ -44,10 +44,11 @@ def veth_namespace(ns, host_addrs, ns_addrs):
 
 
 @contextlib.contextmanager
-def capture(iface, bpf, out):
-    """dumpcap on `iface` with filter `bpf` into `out` (classic pcap, mode
-    0644) while the block runs."""
-    cap = subprocess.Popen(["dumpcap", "-q", "-P", "-i", iface, "-f", bpf, "-w", out])
+def capture(iface, bpf, out, ns=None):
+    """dumpcap on `iface` (in namespace `ns`, if given) with filter `bpf`
+    into `out` (classic pcap, mode 0644) while the block runs."""
+    inside = ["ip", "netns", "exec", ns] if ns else []
+    cap = subprocess.Popen([*inside, "dumpcap", "-q", "-P", "-i", iface, "-f", bpf, "-w", out])
     time.sleep(2)
     try:
         yield
@@ -73,3 +74,37 @@ def macvlan_hosts(ns, subnet, count):
         sh("ip", "-n", ns, "rule", "add", "from", f"{subnet}.{i}", "table", f"{100 + i}")
         sh("ip", "-n", ns, "route", "add", f"{subnet}.0/24", "dev", f"host{i}", "table",
            f"{100 + i}")
+
+
+@contextlib.contextmanager
+def switched_lan(switch, hosts):
+    """A LAN: namespace `switch` holding bridge `br0`, and one namespace
+    per entry of `hosts` (name -> (address/prefix, MAC)), each joined to
+    the bridge by a veth whose end there is named `eth0`. Yields the
+    bridge's name; `ip netns exec <switch> dumpcap -i br0` in promiscuous
+    mode sees every frame the bridge forwards. All namespaces are removed
+    afterwards."""
+    names = [switch, *hosts]
+    for n in names:
+        sh("ip", "netns", "del", n, check=False)
+    try:
+        sh("ip", "netns", "add", switch)
+        sh("ip", "-n", switch, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", switch, "link", "set", "br0", "up")
+        for i, (name, (addr, mac)) in enumerate(hosts.items()):
+            sh("ip", "netns", "add", name)
+            port = f"p{i}"
+            sh("ip", "-n", switch, "link", "add", port, "type", "veth", "peer", "name", "eth0",
+               "netns", name)
+            sh("ip", "-n", switch, "link", "set", port, "master", "br0")
+            sh("ip", "-n", switch, "link", "set", port, "up")
+            sh("ip", "-n", name, "link", "set", "eth0", "address", mac)
+            if addr:
+                sh("ip", "-n", name, "addr", "add", addr, "dev", "eth0")
+            sh("ip", "-n", name, "link", "set", "eth0", "up")
+            sh("ip", "-n", name, "link", "set", "lo", "up")
+        yield "br0"
+    finally:
+        for n in names:
+            sh("ip", "netns", "del", n, check=False)
+

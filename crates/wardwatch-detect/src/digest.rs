@@ -440,6 +440,8 @@ pub struct FlowDigest {
     /// ICMP echo requests by sender address (each target once per flow:
     /// a flow holds all echoes between two hosts).
     pub icmp: Sweeps<IpAddr>,
+    /// ARP claims by address (the spoofing rule's).
+    pub claims: crate::arp::ArpClaims,
     /// Most pairs held.
     pub cap: usize,
     /// Connection samples held over all pairs (at most
@@ -524,6 +526,7 @@ impl FlowDigest {
             pairs: HashMap::default(),
             arp: Sweeps::default(),
             icmp: Sweeps::default(),
+            claims: Default::default(),
             cap,
             samples: 0,
             dropped: 0,
@@ -852,6 +855,7 @@ impl FlowDigest {
         }
         self.arp.merge(other.arp);
         self.icmp.merge(other.icmp);
+        self.claims.merge(other.claims);
     }
 }
 

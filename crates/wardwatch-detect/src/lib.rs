@@ -12,6 +12,7 @@
 //! and last seen, a few evidence frames), get deterministic ids, and can be
 //! suppressed by a rules file with a reason ([`Suppressions`]).
 
+pub mod arp;
 pub mod baseline;
 pub mod behaviour;
 pub mod digest;
@@ -91,6 +92,12 @@ pub struct DetectConfig {
     /// sender within a minute, most of them unanswered, before a sweep is
     /// reported.
     pub icmp_sweep_targets: usize,
+    /// ARP replies nobody asked for, sent by one MAC claiming an address
+    /// another MAC claims too, before ARP spoofing is reported (0: off).
+    /// Spoofing tools repeat theirs every few seconds; owners answer when
+    /// asked, and a machine taking an address over announces it with
+    /// gratuitous ARP, which is not counted.
+    pub arp_spoof_replies: u64,
     /// Failed logins from one client to one server before brute force.
     pub brute_force_failures: u64,
     /// Connections to a login service within `brute_force_window_s`.
@@ -147,6 +154,7 @@ impl Default for DetectConfig {
             scan_hosts: 20,
             arp_sweep_targets: 64,
             icmp_sweep_targets: 64,
+            arp_spoof_replies: 3,
             brute_force_failures: 5,
             brute_force_connections: 20,
             brute_force_window_s: 300,
@@ -335,6 +343,18 @@ enum Subject<'a> {
 /// What findings are aggregated by: kind, rule, subject and peer.
 type FindingKey<'a> = (&'static str, Cow<'static, str>, Subject<'a>, Option<IpAddr>);
 
+/// What a raise is about.
+#[derive(Clone, Copy)]
+enum On {
+    /// The device at its subject address (else the address).
+    Subject,
+    /// The run's device at an index ([`Findings::raise_on`]).
+    Device(usize),
+    /// Its subject address, whoever's device that is
+    /// ([`Findings::raise_unattributed`]).
+    Address,
+}
+
 /// Findings being collected, aggregated by kind, rule, device and peer.
 pub struct Findings<'a> {
     ctx: &'a Context<'a>,
@@ -342,8 +362,8 @@ pub struct Findings<'a> {
     /// map need not keep one).
     acc: HashMap<FindingKey<'a>, Box<Acc>, foldhash::fast::RandomState>,
     /// Raises held in order, to be added later (rules run on another
-    /// thread); `None` adds them at once.
-    held: Option<Vec<Raise>>,
+    /// thread), each with what it is raised on; `None` adds them at once.
+    held: Option<Vec<(On, Raise)>>,
 }
 
 impl<'a> Findings<'a> {
@@ -357,8 +377,12 @@ impl<'a> Findings<'a> {
 
     /// Raises what `other` held, in its order.
     fn add_held(&mut self, other: Findings<'_>) {
-        for r in other.held.unwrap_or_default() {
-            self.raise(r);
+        for (on, r) in other.held.unwrap_or_default() {
+            match on {
+                On::Subject => self.raise(r),
+                On::Device(index) => self.raise_on(index, r),
+                On::Address => self.raise_unattributed(r),
+            }
         }
     }
 
@@ -373,7 +397,7 @@ impl<'a> Findings<'a> {
     /// Adds one occurrence.
     pub fn raise(&mut self, r: Raise) {
         if let Some(held) = &mut self.held {
-            held.push(r);
+            held.push((On::Subject, r));
             return;
         }
         let device = self.ctx.device(&r.subject);
@@ -381,14 +405,29 @@ impl<'a> Findings<'a> {
     }
 
     /// Adds one occurrence about the run's device at `index`, known by its
-    /// MAC alone (a Wi-Fi station seen encrypted): the finding names the
-    /// device and no address (`r.subject` is not read). Device rules only:
-    /// they run on the findings being gathered, never on held ones.
+    /// MAC alone (a Wi-Fi station seen encrypted, an ARP spoofer with no
+    /// address of its own): the finding names the device and no address
+    /// (`r.subject` is not read).
     pub fn raise_on(&mut self, index: usize, r: Raise) {
+        if let Some(held) = &mut self.held {
+            held.push((On::Device(index), r));
+            return;
+        }
         match self.ctx.input.devices.get(index) {
             Some(d) => self.add(r, Some(d), false),
             None => self.raise(r),
         }
+    }
+
+    /// Adds one occurrence about its subject address, attributed to no
+    /// device: the address is one the culprit uses but does not own (an
+    /// ARP spoofer known by its MAC alone, claiming a victim's address).
+    pub fn raise_unattributed(&mut self, r: Raise) {
+        if let Some(held) = &mut self.held {
+            held.push((On::Address, r));
+            return;
+        }
+        self.add(r, None, true);
     }
 
     fn add(&mut self, r: Raise, device: Option<&'a Device>, addressed: bool) {

@@ -433,6 +433,28 @@ impl Dispatcher {
         let ip = match dec.net {
             Network::Ip(ip) => ip,
             Network::Arp(a) => {
+                // What the spoofing rule follows is split by address (a
+                // claim and the requests that ask for it in one shard),
+                // not by frame.
+                let owns = |addr: std::net::Ipv4Addr| addr.to_bits() as usize % shards == index;
+                let vlan = dec.vlan();
+                if a.op == 1 && owns(a.tpa) {
+                    self.arp_digest.claims.asked(vlan, a.tpa, p.ts_ns);
+                }
+                if matches!(a.op, 1 | 2) && owns(a.spa) {
+                    self.arp_digest
+                        .claims
+                        .claimed(wardwatch_detect::arp::Claim {
+                            vlan,
+                            addr: a.spa,
+                            mac: a.sha,
+                            sent_by: dec.src_mac,
+                            reply: a.op == 2,
+                            target: a.tpa,
+                            ts: p.ts_ns,
+                            frame: (input, p.frame),
+                        });
+                }
                 if by_frame {
                     self.count(input, p, tunneled);
                     // Only broadcast requests discover hosts: a unicast
