@@ -19,6 +19,7 @@ pub(crate) mod remedy {
     pub const EXFIL: &str = "Confirm whether the destination is an approved vendor or cloud service; if not, block it, isolate the device and start incident response.";
     pub const BEACON: &str = "Regular call-backs to an external host can be malware command and control: identify the process on the device (ask the vendor for a medical device) and block the destination if it is not approved.";
     pub const ARP_SPOOF: &str = "Find the machine with that MAC (the switch's MAC address table names its port) and disconnect it; then check what it could read or change in the traffic it intercepted (cleartext HL7, DICOM and logins) and turn on Dynamic ARP Inspection or port security on the switch.";
+    pub const FLOOD: &str = "Block the flood upstream (firewall or switch ACL on its sources, rate limits); check the target still works (an old medical device's network stack may have hung and need a restart); if the sources are inside the site, isolate them and investigate.";
     pub const EXPOSED: &str = "Remove the inbound path from the internet (firewall/NAT rule, VPN for vendor access) and check the device for compromise.";
     pub const EXTERNAL: &str = "Medical devices should talk to the internet only through approved, documented paths: confirm the destination with the vendor or block it.";
     pub const CFIND: &str = "Find out who queries the archive: restrict C-FIND to known AE titles and hosts on the PACS, and check what was retrieved (C-MOVE/C-GET) afterwards.";
@@ -128,6 +129,7 @@ pub fn run(
     let rest = |out: &mut Findings<'_>| {
         sweeps(ctx, digest, out);
         crate::arp::spoofing(ctx, &digest.claims, out);
+        crate::flood::floods(ctx, &digest.floods, out);
         brute_force(ctx, pairs, obs, out);
         exfiltration(ctx, pairs, out);
         beaconing(ctx, pairs, out);
@@ -1464,6 +1466,7 @@ mod tests {
             answered: established,
             established,
             refused: false,
+            half_open: false,
         }
     }
 

@@ -33,6 +33,9 @@ pub struct FlowFact {
     pub established: bool,
     /// TCP: refused with a reset before any data.
     pub refused: bool,
+    /// TCP: the client sent a SYN and never an acknowledgement or data (an
+    /// attempt that never completed: refused, unanswered, or a flood's).
+    pub half_open: bool,
 }
 
 impl FlowFact {
@@ -442,6 +445,9 @@ pub struct FlowDigest {
     pub icmp: Sweeps<IpAddr>,
     /// ARP claims by address (the spoofing rule's).
     pub claims: crate::arp::ArpClaims,
+    /// Connection attempts and pings per target and second (the flood
+    /// rules').
+    pub floods: crate::flood::Floods,
     /// Most pairs held.
     pub cap: usize,
     /// Connection samples held over all pairs (at most
@@ -527,6 +533,7 @@ impl FlowDigest {
             arp: Sweeps::default(),
             icmp: Sweeps::default(),
             claims: Default::default(),
+            floods: Default::default(),
             cap,
             samples: 0,
             dropped: 0,
@@ -646,6 +653,17 @@ impl FlowDigest {
     /// Folds one finished flow in.
     pub fn add(&mut self, f: &FlowFact) {
         self.add_hourly(f);
+        if f.half_open {
+            self.floods.add(crate::flood::Attempts {
+                target: f.server,
+                proto: f.proto,
+                port: f.server_port,
+                source: f.client,
+                span: (f.first_ts, f.last_ts),
+                count: f.packets[0],
+                frame: f.first_frame,
+            });
+        }
         let key = f.pair();
         let full = self.pairs.len() >= self.cap;
         // (The pair's test first: a second lookup only for the few it takes.)
@@ -856,6 +874,7 @@ impl FlowDigest {
         self.arp.merge(other.arp);
         self.icmp.merge(other.icmp);
         self.claims.merge(other.claims);
+        self.floods.merge(other.floods);
     }
 }
 
@@ -891,6 +910,7 @@ mod tests {
             answered: true,
             established: true,
             refused: false,
+            half_open: false,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod arp;
 pub mod baseline;
 pub mod behaviour;
 pub mod digest;
+pub mod flood;
 pub mod geo;
 pub mod ioc;
 pub mod live;
@@ -98,6 +99,12 @@ pub struct DetectConfig {
     /// asked, and a machine taking an address over announces it with
     /// gratuitous ARP, which is not counted.
     pub arp_spoof_replies: u64,
+    /// TCP connection attempts that never completed (SYNs), or ICMP echo
+    /// requests, sent one target within one second before that second
+    /// counts toward a flood (0: off).
+    pub flood_per_s: u64,
+    /// Seconds at `flood_per_s` or more before a flood is reported.
+    pub flood_seconds: usize,
     /// Failed logins from one client to one server before brute force.
     pub brute_force_failures: u64,
     /// Connections to a login service within `brute_force_window_s`.
@@ -155,6 +162,8 @@ impl Default for DetectConfig {
             arp_sweep_targets: 64,
             icmp_sweep_targets: 64,
             arp_spoof_replies: 3,
+            flood_per_s: 1000,
+            flood_seconds: 2,
             brute_force_failures: 5,
             brute_force_connections: 20,
             brute_force_window_s: 300,

@@ -393,6 +393,7 @@ mod tests {
             answered: true,
             established: ok,
             refused: !ok,
+            half_open: false,
         }
     }
 
@@ -569,6 +570,7 @@ mod tests {
             .map(|h| FlowFact {
                 answered: false,
                 refused: false,
+                half_open: false,
                 ..fact([10, 0, 0, 9], [192, 0, 2, h], 443, false, 0)
             })
             .collect();

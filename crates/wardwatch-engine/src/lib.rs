@@ -1451,7 +1451,7 @@ impl Kept for FlowDigest {
     fn fold(&mut self, o: &Self::Open) {
         match o {
             DigestOpen::Fact(f) => self.add(f),
-            DigestOpen::Echo(info) => worker::fold_echo(self, info),
+            DigestOpen::Echo(info) => worker::fold_echo(self, info, true),
         }
     }
     /// Not while it waits for an answer: a client that opened many

@@ -247,7 +247,8 @@ impl WorkerSink {
             self.digest.add(&f);
         }
         if echo {
-            fold_echo(&mut self.digest, info);
+            // (Its requests were counted as they came.)
+            fold_echo(&mut self.digest, info, false);
         }
         if let Some(l) = &mut self.live {
             l.ended.push(FlowUpdate {
@@ -473,6 +474,11 @@ impl FlowSink<FlowState> for WorkerSink {
         // ICMP echo requests (type 8, ICMPv6 128) from the initiator.
         if let (Transport::Icmp { kind: 8 | 128, .. }, Dir::ToServer) = (transport, dir) {
             state.echo = true;
+            // Each request at its own time, for the ping flood rule (the
+            // flow may hold a monitor's pings around a flood's).
+            self.digest
+                .floods
+                .add(echo_request(info, meta.ts_ns, 1, (meta.input, meta.frame)));
         }
         if !self.dissect {
             return;
@@ -577,8 +583,10 @@ impl FlowSink<FlowState> for WorkerSink {
 
 /// What a TCP or UDP flow contributes to the flow digest.
 /// Notes in `digest` the ping flow `info` was: its sender, target, first
-/// request and whether a reply came back on it.
-pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo) {
+/// request and whether a reply came back on it; with `requests`, its echo
+/// requests for the ping flood rule, spread evenly over its time (a live
+/// watch's passes, which see flows, not packets).
+pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo, requests: bool) {
     digest.icmp_echo(
         info.client.addr,
         info.server.addr,
@@ -586,6 +594,34 @@ pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo) {
         info.first_frame,
         info.dirs[Dir::ToClient as usize].packets > 0,
     );
+    if requests {
+        let mut a = echo_request(
+            info,
+            info.first_ts,
+            info.dirs[Dir::ToServer as usize].packets,
+            info.first_frame,
+        );
+        a.span.1 = info.last_ts;
+        digest.floods.add(a);
+    }
+}
+
+/// `count` echo requests of the ping flow `info` at `ts`.
+fn echo_request(
+    info: &FlowInfo,
+    ts: i64,
+    count: u64,
+    frame: (u16, u64),
+) -> wardwatch_detect::flood::Attempts {
+    wardwatch_detect::flood::Attempts {
+        target: info.server.addr,
+        proto: info.key.proto,
+        port: 0,
+        source: info.client.addr,
+        span: (ts, ts),
+        count,
+        frame,
+    }
 }
 
 fn flow_fact(info: &FlowInfo) -> Option<FlowFact> {
@@ -614,6 +650,10 @@ fn flow_fact(info: &FlowInfo) -> Option<FlowFact> {
             s.packets > 0
         },
         refused,
+        half_open: proto == 6
+            && c.tcp_flags & 0x02 != 0
+            && c.tcp_flags & 0x10 == 0
+            && c.payload_bytes == 0,
     })
 }
 

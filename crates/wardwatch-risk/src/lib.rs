@@ -183,7 +183,12 @@ pub fn factors(d: &Device, findings: &[&Finding], w: &RiskConfig) -> Vec<RiskFac
         .filter(|f| {
             matches!(
                 f.kind.as_str(),
-                "exfiltration" | "beaconing" | "ioc-match" | "port-scan" | "man-in-the-middle"
+                "exfiltration"
+                    | "beaconing"
+                    | "ioc-match"
+                    | "port-scan"
+                    | "man-in-the-middle"
+                    | "denial-of-service"
             )
         })
         .collect();
