@@ -1418,6 +1418,9 @@ trait Kept: Clone {
     fn counts(_o: &Self::Open, _now: i64) -> bool {
         true
     }
+    /// Folds in what an update adds whether its flow is open or not (what
+    /// happened since the flow's last update).
+    fn deltas(&mut self, _u: &worker::FlowUpdate) {}
 }
 
 /// The full pass's hosts table.
@@ -1451,8 +1454,12 @@ impl Kept for FlowDigest {
     fn fold(&mut self, o: &Self::Open) {
         match o {
             DigestOpen::Fact(f) => self.add(f),
-            DigestOpen::Echo(info) => worker::fold_echo(self, info, true),
+            DigestOpen::Echo(info) => worker::fold_echo(self, info),
         }
+    }
+    /// Echo requests, per second as they came (for the ping flood rule).
+    fn deltas(&mut self, u: &worker::FlowUpdate) {
+        worker::fold_requests(self, u);
     }
     /// Not while it waits for an answer: a client that opened many
     /// connections (or pinged many hosts) a moment ago is no scanner.
@@ -1490,6 +1497,7 @@ impl<T: Kept> Keeper<T> {
 
     fn update(&mut self, flows: &[worker::FlowUpdate]) {
         for u in flows {
+            self.table.deltas(u);
             let Some(o) = T::open(u) else { continue };
             self.now = self.now.max(u.info.last_ts);
             if u.ended {
@@ -1501,10 +1509,19 @@ impl<T: Kept> Keeper<T> {
         }
     }
 
-    /// The table with the open flows that count folded in.
+    /// The table with the open flows that count folded in, in the order
+    /// they began (the flood rules count attempts per second, and follow a
+    /// target once its attempts come close together).
     fn snapshot(&self) -> T {
         let mut t = self.table.clone();
-        for o in self.open.values().filter(|o| T::counts(o, self.now)) {
+        let mut open: Vec<(i64, &T::Open)> = self
+            .open
+            .iter()
+            .filter(|(_, o)| T::counts(o, self.now))
+            .map(|((_, first), o)| (*first, o))
+            .collect();
+        open.sort_unstable_by_key(|(first, _)| *first);
+        for (_, o) in open {
             t.fold(o);
         }
         t
@@ -2071,6 +2088,7 @@ mod tests {
             info,
             ended,
             echo: false,
+            requests: Vec::new(),
         }
     }
 
@@ -2124,6 +2142,7 @@ mod tests {
                 info,
                 ended,
                 echo: true,
+                requests: Vec::new(),
             }
         };
         let asks = |d: &FlowDigest| {

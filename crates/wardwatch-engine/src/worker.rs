@@ -69,7 +69,14 @@ pub struct LiveTrack {
     touched: Vec<FlowKey>,
     /// Flows that ended in this tick, in their final state.
     ended: Vec<FlowUpdate>,
+    /// The echo requests of this tick, per flow (see
+    /// [`FlowUpdate::requests`]).
+    requests: std::collections::HashMap<FlowKey, Vec<EchoSecond>, foldhash::fast::RandomState>,
 }
+
+/// Echo requests of one flow within one second: (second, requests, the
+/// first one's time and (input, frame)).
+pub type EchoSecond = (i64, u64, i64, (u16, u64));
 
 /// A flow's state at a live tick.
 #[derive(Debug, Clone)]
@@ -80,6 +87,10 @@ pub struct FlowUpdate {
     pub ended: bool,
     /// Its initiator sent an ICMP echo request (a ping).
     pub echo: bool,
+    /// The echo requests it carried since its last update, per second (the
+    /// ping flood rule counts requests as they came, which a flow's
+    /// counters cannot tell).
+    pub requests: Vec<EchoSecond>,
 }
 
 impl FlowUpdate {
@@ -248,13 +259,15 @@ impl WorkerSink {
         }
         if echo {
             // (Its requests were counted as they came.)
-            fold_echo(&mut self.digest, info, false);
+            fold_echo(&mut self.digest, info);
         }
         if let Some(l) = &mut self.live {
+            let requests = l.requests.remove(&info.key).unwrap_or_default();
             l.ended.push(FlowUpdate {
                 info: info.clone(),
                 ended: true,
                 echo,
+                requests,
             });
         }
     }
@@ -476,9 +489,18 @@ impl FlowSink<FlowState> for WorkerSink {
             state.echo = true;
             // Each request at its own time, for the ping flood rule (the
             // flow may hold a monitor's pings around a flood's).
+            let frame = (meta.input, meta.frame);
             self.digest
                 .floods
-                .add(echo_request(info, meta.ts_ns, 1, (meta.input, meta.frame)));
+                .add(echo_request(info, meta.ts_ns, 1, frame));
+            if let Some(l) = &mut self.live {
+                let secs = l.requests.entry(info.key).or_default();
+                let sec = meta.ts_ns.div_euclid(1_000_000_000);
+                match secs.last_mut() {
+                    Some(s) if s.0 == sec => s.1 += 1,
+                    _ => secs.push((sec, 1, meta.ts_ns, frame)),
+                }
+            }
         }
         if !self.dissect {
             return;
@@ -583,10 +605,8 @@ impl FlowSink<FlowState> for WorkerSink {
 
 /// What a TCP or UDP flow contributes to the flow digest.
 /// Notes in `digest` the ping flow `info` was: its sender, target, first
-/// request and whether a reply came back on it; with `requests`, its echo
-/// requests for the ping flood rule, spread evenly over its time (a live
-/// watch's passes, which see flows, not packets).
-pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo, requests: bool) {
+/// request and whether a reply came back on it.
+pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo) {
     digest.icmp_echo(
         info.client.addr,
         info.server.addr,
@@ -594,15 +614,12 @@ pub(crate) fn fold_echo(digest: &mut FlowDigest, info: &FlowInfo, requests: bool
         info.first_frame,
         info.dirs[Dir::ToClient as usize].packets > 0,
     );
-    if requests {
-        let mut a = echo_request(
-            info,
-            info.first_ts,
-            info.dirs[Dir::ToServer as usize].packets,
-            info.first_frame,
-        );
-        a.span.1 = info.last_ts;
-        digest.floods.add(a);
+}
+
+/// Adds to `digest` the echo requests of a live flow update, per second.
+pub(crate) fn fold_requests(digest: &mut FlowDigest, u: &FlowUpdate) {
+    for &(_, count, ts, frame) in &u.requests {
+        digest.floods.add(echo_request(&u.info, ts, count, frame));
     }
 }
 
@@ -746,6 +763,7 @@ impl Worker {
                     info: f.info.clone(),
                     ended: false,
                     echo: f.state.echo,
+                    requests: l.requests.remove(&key).unwrap_or_default(),
                 });
             }
         }

@@ -631,10 +631,14 @@ fn no_patient_data_leaves_the_parsers() {
 
 /// A `watch` on veth `wb` of a network namespace `<prefix><pid>` made for
 /// it (tests replay captures into its peer `wa`), with `args` (its
-/// duration …), writing findings and its report into a scratch directory;
-/// started 1.5 s ago. Returns the namespace, the watch, the directory and
-/// the findings file.
-fn start_watch(prefix: &str, args: &[&str]) -> (String, std::process::Child, Scratch, PathBuf) {
+/// duration …) and `config` as its wardwatch.toml (if not empty), writing
+/// findings and its report into a scratch directory; started 1.5 s ago.
+/// Returns the namespace, the watch, the directory and the findings file.
+fn start_watch(
+    prefix: &str,
+    args: &[&str],
+    config: &str,
+) -> (String, std::process::Child, Scratch, PathBuf) {
     let ns = format!("{prefix}{}", std::process::id() % 100_000);
     let _ = Command::new("sh")
         .arg("-c")
@@ -645,6 +649,9 @@ fn start_watch(prefix: &str, args: &[&str]) -> (String, std::process::Child, Scr
         "ip netns exec {ns} sh -c 'ip link add wa type veth peer name wb && ip link set wa up && ip link set wb up'"
     ));
     let scratch = Scratch::new(prefix);
+    if !config.is_empty() {
+        scratch.file("wardwatch.toml", config.as_bytes());
+    }
     let dir = scratch.0.clone();
     let lines = dir.join("findings.jsonl");
     let child = Command::new("ip")
@@ -687,7 +694,7 @@ fn watch_streams_findings_from_a_live_interface() {
         eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
         return;
     }
-    let (ns, child, scratch, lines) = start_watch("wwwatch", &["--duration", "9s", "--learn"]);
+    let (ns, child, scratch, lines) = start_watch("wwwatch", &["--duration", "9s", "--learn"], "");
     let dir = scratch.0.clone();
     let attacks = repo().join("tests/scenarios/attacks.pcapng");
     // 2,920 frames (most cut at 128 bytes when recorded) in about 1.5 s.
@@ -779,7 +786,7 @@ fn watch_streams_a_ping_sweep_while_it_runs() {
         eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
         return;
     }
-    let (ns, child, _scratch, lines) = start_watch("wwping", &["--duration", "7s"]);
+    let (ns, child, _scratch, lines) = start_watch("wwping", &["--duration", "7s"], "");
     let captures = repo().join("tests/captures");
     // 100 addresses pinged (10 answer) and 70 live hosts pinged twice, in
     // a quarter of a second; then RTSP packets after a pause, so that
@@ -812,6 +819,89 @@ fn watch_streams_a_ping_sweep_while_it_runs() {
     let emitted =
         wardwatch_model::time::parse_rfc3339_ns(sweeps[0]["emitted_at"].as_str().unwrap()).unwrap();
     assert!(emitted <= replay_done + 500_000_000, "{:#}", sweeps[0]);
+}
+
+/// `watch` streams the flood and ARP spoofing findings while it runs:
+/// hping3's SYN and ping floods, and arpspoof's attack, replayed at twice
+/// their speed side by side into
+/// the veth of a namespace this test creates. The floods' threshold is
+/// lowered to the recorded rates (`[detect] flood_per_s`); each finding
+/// is streamed before the replays end.
+#[test]
+fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
+    if !is_root() {
+        eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
+        return;
+    }
+    let (ns, child, _scratch, lines) = start_watch(
+        "wwflood",
+        &["--duration", "15s"],
+        "[detect]\nflood_per_s = 400\n",
+    );
+    let captures = repo().join("tests/captures");
+    let floods = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns,
+            "tcpreplay",
+            "-q",
+            "-i",
+            "wa",
+            "-x",
+            "2",
+        ])
+        .arg(captures.join("flood.pcap"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // arpspoof's 12 s (and the restoring of the caches after), not
+    // ettercap's.
+    sh(&format!(
+        "ip netns exec {ns} tcpreplay -q -i wa -x 2 -L 140 {} >/dev/null",
+        captures.join("arpspoof.pcap").display()
+    ));
+    let replayed = floods.wait_with_output().unwrap();
+    assert!(replayed.status.success());
+    let replay_done = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let o = end_watch(&ns, child);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let mut rules: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| {
+            matches!(
+                l["finding"]["kind"].as_str(),
+                Some("denial-of-service" | "man-in-the-middle")
+            )
+        })
+        .map(|l| {
+            // Streamed while the replays ran (the watch goes on 3 s more).
+            let emitted =
+                wardwatch_model::time::parse_rfc3339_ns(l["emitted_at"].as_str().unwrap()).unwrap();
+            assert!(emitted <= replay_done, "{l:#}");
+            (
+                l["finding"]["rule"].as_str().unwrap().to_string(),
+                l["finding"]["ip"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rules.sort();
+    rules.dedup();
+    assert_eq!(
+        rules,
+        [
+            ("arp-spoofing", "10.9.0.66"),
+            ("icmp-flood", "10.7.0.5"),
+            ("syn-flood", "10.7.0.5"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{text}"
+    );
 }
 
 /// `analyze --format json` of `capture`, with `--local-net block` when
