@@ -60,7 +60,7 @@ pub struct Second {
 impl Second {
     /// Attempts for certain.
     pub fn least(&self) -> u64 {
-        self.count - self.over
+        self.count.saturating_sub(self.over)
     }
 }
 
@@ -217,8 +217,10 @@ impl Floods {
             a.span.0.div_euclid(SECOND_NS),
             a.span.1.max(a.span.0).div_euclid(SECOND_NS),
         );
-        let secs = (s1 - s0 + 1) as u64;
-        if secs > 1 && a.count < GATE * secs {
+        let secs = s1.saturating_sub(s0).saturating_add(1) as u64;
+        // Nor a flow of over a day (spreading it takes a step a second; a
+        // flood that long shows in its own shorter flows too).
+        if secs > 1 && (a.count < GATE.saturating_mul(secs) || secs > 86_400) {
             return;
         }
         let key = (a.target, a.proto);
@@ -348,7 +350,7 @@ pub(crate) fn floods(ctx: &Context<'_>, floods: &Floods, out: &mut Findings<'_>)
         let top = l
             .ports
             .iter()
-            .map(|p| (p.1 - p.2, p.0))
+            .map(|p| (p.1.saturating_sub(p.2), p.0))
             .max_by_key(|&(n, port)| (n, std::cmp::Reverse(port)));
         let (rule, what) = match proto {
             6 => match top {
