@@ -164,13 +164,7 @@ const CLIENT_MAC: [u8; 6] = [2, 0, 0, 1, 0, 0x20];
 /// The arp-spoofing findings of a capture of `frames`: (address, peers,
 /// whether a device is named).
 fn spoofing(name: &str, frames: Vec<((u32, u32), Vec<u8>)>) -> Vec<(String, Vec<String>, bool)> {
-    let p = std::env::temp_dir().join(format!("ww-arpspoof-{}-{name}.pcap", std::process::id()));
-    std::fs::write(&p, common::pcap(frames)).unwrap();
-    let r = analyze_files(std::slice::from_ref(&p), &EngineConfig::default())
-        .unwrap()
-        .report;
-    std::fs::remove_file(&p).unwrap();
-    r.findings
+    common::findings_of(&format!("arpspoof-{name}"), frames)
         .into_iter()
         .filter(|f| f.rule == "arp-spoofing")
         .map(|f| (f.ip.unwrap_or_default(), f.peers, f.device.is_some()))

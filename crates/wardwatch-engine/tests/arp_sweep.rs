@@ -6,8 +6,6 @@
 
 mod common;
 
-use wardwatch_engine::{analyze_files, EngineConfig};
-
 /// An ARP request from `spa` (MAC ending `me`) for `tpa`, to `dst`.
 fn arp(dst: [u8; 6], me: u8, spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
     let mac = [2, 0, 0, 0, 0, me];
@@ -25,13 +23,7 @@ const BROADCAST: [u8; 6] = [0xff; 6];
 
 /// The arp-sweep findings of a capture of `frames`, by sender address.
 fn sweeps(name: &str, frames: Vec<((u32, u32), Vec<u8>)>) -> Vec<(String, String)> {
-    let p = std::env::temp_dir().join(format!("ww-arp-{}-{name}.pcap", std::process::id()));
-    std::fs::write(&p, common::pcap(frames)).unwrap();
-    let r = analyze_files(std::slice::from_ref(&p), &EngineConfig::default())
-        .unwrap()
-        .report;
-    std::fs::remove_file(&p).unwrap();
-    r.findings
+    common::findings_of(&format!("arp-{name}"), frames)
         .into_iter()
         .filter(|f| f.rule == "arp-sweep")
         .map(|f| (f.ip.unwrap_or_default(), f.summary))

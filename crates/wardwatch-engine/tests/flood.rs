@@ -175,13 +175,7 @@ const TARGET: [u8; 4] = [10, 2, 0, 5];
 /// Floods found in a capture of `frames` at the default thresholds:
 /// (rule, target).
 fn floods(name: &str, frames: Vec<((u32, u32), Vec<u8>)>) -> Vec<(String, String)> {
-    let p = std::env::temp_dir().join(format!("ww-flood-{}-{name}.pcap", std::process::id()));
-    std::fs::write(&p, common::pcap(frames)).unwrap();
-    let r = analyze_files(std::slice::from_ref(&p), &EngineConfig::default())
-        .unwrap()
-        .report;
-    std::fs::remove_file(&p).unwrap();
-    r.findings
+    common::findings_of(&format!("flood-{name}"), frames)
         .into_iter()
         .filter(|f| f.kind == "denial-of-service")
         .map(|f| (f.rule, f.ip.unwrap_or_default()))

@@ -672,6 +672,14 @@ fn start_watch(
     (ns, child, scratch, lines)
 }
 
+/// The time now, in nanoseconds since the epoch.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
 /// Waits for a watch [`start_watch`] started and removes its namespace.
 fn end_watch(ns: &str, child: std::process::Child) -> Output {
     let o = child.wait_with_output().unwrap();
@@ -800,10 +808,7 @@ fn watch_streams_a_ping_sweep_while_it_runs() {
         "ip netns exec {ns} tcpreplay -q -i wa --pps 50 -L 20 {}",
         captures.join("rtsp.pcap").display()
     ));
-    let replay_done = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
+    let replay_done = now_ns();
     let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&lines).unwrap();
@@ -863,10 +868,7 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
     ));
     let replayed = floods.wait_with_output().unwrap();
     assert!(replayed.status.success());
-    let replay_done = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
+    let replay_done = now_ns();
     let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&lines).unwrap();

@@ -36,6 +36,19 @@ pub fn report_with_threads(path: &Path, threads: usize) -> wardwatch_model::repo
         .report
 }
 
+/// The findings of a capture of `frames` (written to a scratch file named
+/// after `tag`, removed after) analysed with the default configuration.
+pub fn findings_of(tag: &str, frames: Vec<((u32, u32), Vec<u8>)>) -> Vec<wardwatch_model::Finding> {
+    let p = std::env::temp_dir().join(format!("ww-{tag}-{}.pcap", std::process::id()));
+    std::fs::write(&p, pcap(frames)).unwrap();
+    let r = wardwatch_engine::analyze_files(
+        std::slice::from_ref(&p),
+        &wardwatch_engine::EngineConfig::default(),
+    );
+    std::fs::remove_file(&p).unwrap();
+    r.expect("analyze").report.findings
+}
+
 /// Findings of severity medium or above, one line each.
 pub fn serious(findings: &[wardwatch_model::Finding]) -> Vec<String> {
     findings
