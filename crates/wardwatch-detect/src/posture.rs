@@ -84,6 +84,8 @@ pub mod remedy {
     /// Legacy OS.
     pub const WIFI_WEP: &str = "WEP is broken (its key is recovered from captured traffic within minutes): move the network to WPA2/WPA3, Enterprise where the devices support it; devices that cannot do better belong on an isolated network allowed only the flows they need.";
     pub const WIFI_OPEN: &str = "An open network encrypts nothing over the air: move the device to a WPA2/WPA3 Enterprise network, or isolate it and encrypt its traffic end to end.";
+    /// A second DHCP server.
+    pub const ROGUE_DHCP: &str = "Find the device by its MAC (the switch's address table names its port) and unplug it (often a consumer router someone connected); turn on DHCP snooping on the switches so that only the site's servers' ports may answer; renew the leases of the clients it served.";
     pub const LEGACY_OS: &str = "The operating system no longer gets security updates: ask the vendor for a supported version; until then isolate the device and allow only the flows it needs.";
 }
 
@@ -406,6 +408,160 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
             }
             _ => {}
         }
+    }
+    rogue_dhcp(ctx, observations, out);
+}
+
+/// What a DHCP server's answer gives: its server, the network (address and
+/// mask), router and DNS server.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct DhcpGift {
+    server: IpAddr,
+    network: Option<(u32, u32)>,
+    router: Option<IpAddr>,
+    dns: Option<IpAddr>,
+}
+
+impl DhcpGift {
+    /// Two servers send a client different ways: another network or
+    /// another router (DNS alone may differ between partners).
+    fn differs(&self, o: &DhcpGift) -> bool {
+        fn apart<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+            matches!((a, b), (Some(x), Some(y)) if x != y)
+        }
+        apart(self.network, o.network) || apart(self.router, o.router)
+    }
+
+    fn text(&self) -> String {
+        let mut t = String::new();
+        if let Some((net, mask)) = self.network {
+            t += &format!("{}/{}", std::net::Ipv4Addr::from(net), mask.leading_ones());
+        }
+        for (what, a) in [("router", self.router), ("DNS", self.dns)] {
+            if let Some(a) = a {
+                t += &format!("{}{what} {a}", if t.is_empty() { "" } else { ", " });
+            }
+        }
+        t
+    }
+}
+
+/// Rogue DHCP servers: two servers answering the same client (its MAC)
+/// with different networks or routers. A failover pair answers alike; the
+/// servers of other VLANs never answer the same client. The one that
+/// served fewer clients (else the later) is the rogue: a consumer router
+/// plugged in, or an attacker handing out itself as router or DNS. High;
+/// critical once it answered a medical device.
+fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'_>) {
+    use std::collections::{BTreeMap, BTreeSet};
+    // Per client MAC, each server's first answer; per server, its clients,
+    // its answers and its first answer.
+    let mut by_client: BTreeMap<&str, Vec<(DhcpGift, &Observation)>> = BTreeMap::new();
+    let mut served: BTreeMap<IpAddr, (BTreeSet<&str>, u64, &Observation)> = BTreeMap::new();
+    for o in observations {
+        let ObsKind::Dhcp(d) = &o.kind else { continue };
+        let (Some(view), 2 | 5) = (d.server, d.message_type) else {
+            continue;
+        };
+        // The server: its identifier, else the sender (from port 67).
+        let Some(server) = view.server_id.or(if o.client.1 == 67 {
+            Some(o.client.0)
+        } else if o.server.1 == 67 {
+            Some(o.server.0)
+        } else {
+            None
+        }) else {
+            continue;
+        };
+        let v4 = |a: Option<IpAddr>| match a {
+            Some(IpAddr::V4(a)) => Some(a.to_bits()),
+            _ => None,
+        };
+        let network = v4(d.address)
+            .zip(v4(view.subnet_mask))
+            .map(|(a, m)| (a & m, m));
+        let gift = DhcpGift {
+            server,
+            network,
+            router: view.router,
+            dns: view.dns,
+        };
+        let e = served
+            .entry(server)
+            .or_insert_with(|| (BTreeSet::new(), 0, o));
+        e.0.insert(d.client_mac.as_str());
+        e.1 += 1;
+        let answers = by_client.entry(d.client_mac.as_str()).or_default();
+        if !answers.iter().any(|(g, _)| g.server == server) {
+            answers.push((gift, o));
+        }
+    }
+    // Pairs of servers that sent one client different ways: (rogue, the
+    // other), with the rogue's answer and the other's.
+    let mut rogues: BTreeMap<IpAddr, (DhcpGift, &Observation, BTreeMap<IpAddr, DhcpGift>)> =
+        BTreeMap::new();
+    for answers in by_client.values() {
+        for (i, (a, ao)) in answers.iter().enumerate() {
+            for (b, bo) in answers.iter().skip(i + 1) {
+                if !a.differs(b) {
+                    continue;
+                }
+                let weight = |g: &DhcpGift, o: &Observation| {
+                    let n = served.get(&g.server).map_or(0, |s| s.0.len());
+                    // More clients served first, then the earlier answer.
+                    (std::cmp::Reverse(n), o.seen_at(), g.server)
+                };
+                let ((rogue, ro), (other, _)) = if weight(a, ao) > weight(b, bo) {
+                    ((a, ao), (b, bo))
+                } else {
+                    ((b, bo), (a, ao))
+                };
+                let first = served.get(&rogue.server).map_or(*ro, |s| s.2);
+                rogues
+                    .entry(rogue.server)
+                    .or_insert_with(|| (*rogue, first, BTreeMap::new()))
+                    .2
+                    .insert(other.server, *other);
+            }
+        }
+    }
+    for (server, (gift, first, others)) in rogues {
+        let (clients, answers) = served.get(&server).map_or((1, 1), |s| (s.0.len(), s.1));
+        // Critical once a medical device took (or was offered) its lease.
+        let medical = served.get(&server).is_some_and(|s| {
+            ctx.devices().iter().any(|d| {
+                d.mac.as_deref().is_some_and(|m| s.0.contains(m))
+                    && (d.medical == Some(true) || crate::is_medical_category(&d.category))
+            })
+        });
+        let others_text: Vec<String> = others
+            .values()
+            .map(|g| format!("{} ({})", g.server, g.text()))
+            .collect();
+        out.raise(Raise {
+            kind: "man-in-the-middle",
+            rule: "rogue-dhcp-server".into(),
+            severity: if medical {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            subject: server,
+            peer: others.keys().next().copied(),
+            peers: others.keys().copied().collect(),
+            peer_count: None,
+            summary: format!(
+                "Rogue DHCP server: {server} gives {} to clients that {} also answered ({answers} answers to {clients} client{}): a client taking its lease is sent to another network, router or resolver (a man in the middle, or a device cut off)",
+                gift.text(),
+                others_text.join(" and "),
+                if clients == 1 { "" } else { "s" },
+            ),
+            detail: format!("DHCP answer from {server}"),
+            origin: origin(first),
+            span: span(first),
+            count: answers,
+            remediation: remedy::ROGUE_DHCP,
+        });
     }
 }
 
@@ -1249,6 +1405,73 @@ mod tests {
             mac: None,
             kind,
         }
+    }
+
+    #[test]
+    fn a_dhcp_server_sending_a_client_elsewhere_is_rogue_but_other_vlans_servers_are_not() {
+        let v4 = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // `server` answering `client` with an address of `net`.x and router
+        // `net`.1 (options 54, 1, 3, 6 as given).
+        let answer = |server: &str, client: u8, net: &str, frame: u64| {
+            let mut o = seen(
+                server,
+                &format!("{net}.{}", 100 + client),
+                68,
+                ObsKind::Dhcp(Box::new(wardwatch_proto::DhcpFact {
+                    message_type: 2,
+                    client_mac: format!("02:00:00:00:01:{client:02x}"),
+                    hostname: None,
+                    vendor_class: None,
+                    parameter_list: None,
+                    client_id: None,
+                    fqdn: None,
+                    address: v4(&format!("{net}.{}", 100 + client)),
+                    server: Some(wardwatch_proto::obs::DhcpServerView {
+                        server_id: v4(server),
+                        subnet_mask: v4("255.255.255.0"),
+                        router: v4(&format!("{net}.1")),
+                        dns: v4("10.0.0.53"),
+                    }),
+                })),
+            );
+            o.origin.frame = frame;
+            o
+        };
+        // The servers of two VLANs, each answering its own clients.
+        let vlans = [
+            answer("10.10.0.2", 1, "10.10.0", 1),
+            answer("10.10.0.2", 2, "10.10.0", 2),
+            answer("10.20.0.2", 3, "10.20.0", 3),
+        ];
+        assert_eq!(posture_of(&[], &vlans), vec![]);
+        // A third server answers client 2 too, with another network: it
+        // served one client, the VLAN's server two.
+        let mut with_rogue = vlans.to_vec();
+        with_rogue.push(answer("192.168.1.1", 2, "192.168.1", 4));
+        let found = posture_of(&[], &with_rogue);
+        assert_eq!(
+            rules_and_ips(&found),
+            vec![("rogue-dhcp-server", "192.168.1.1")]
+        );
+        assert!(
+            found[0]
+                .2
+                .contains("10.10.0.2 (10.10.0.0/24, router 10.10.0.1"),
+            "{found:?}"
+        );
+        // An answer without a mask or router cannot be told apart.
+        let mut bare = answer("192.168.1.1", 2, "192.168.1", 4);
+        if let ObsKind::Dhcp(d) = &mut bare.kind {
+            d.server = Some(wardwatch_proto::obs::DhcpServerView {
+                server_id: v4("192.168.1.1"),
+                subnet_mask: None,
+                router: None,
+                dns: v4("192.168.1.1"),
+            });
+        }
+        let mut quiet = vlans.to_vec();
+        quiet.push(bare);
+        assert_eq!(posture_of(&[], &quiet), vec![]);
     }
 
     #[test]

@@ -343,14 +343,20 @@ fn http_fields_match_tshark() {
 
 #[test]
 fn dhcp_options_match_tshark() {
-    let mut compared = 0;
-    for rel in [
+    let (mut compared, mut answers) = (0, 0);
+    let paths = [
         "pcap/it/dhcp_option60_msft__suricata.pcap",
         "pcap/it/dhcp_hostname__zeek.pcap",
         "pcap/formats/pcapng_dhcp_dora__chrissanders.pcapng",
         "pcap/it/mixed_iphone_dhcp_mdns_ssdp_tls__ndpi.pcap",
-    ] {
-        let Some(path) = shared(rel) else { continue };
+    ]
+    .into_iter()
+    .filter_map(|rel| Some((rel.to_string(), shared(rel)?)))
+    .chain([(
+        "dhcp_rogue.pcap".to_string(),
+        repo("tests/captures/dhcp_rogue.pcap"),
+    )]);
+    for (rel, path) in paths {
         let theirs = tshark(
             &path,
             &[],
@@ -359,6 +365,11 @@ fn dhcp_options_match_tshark() {
                 "dhcp.option.hostname",
                 "dhcp.option.vendor_class_id",
                 "dhcp.option.request_list_item",
+                "dhcp.type",
+                "dhcp.option.dhcp_server_id",
+                "dhcp.option.subnet_mask",
+                "dhcp.option.router",
+                "dhcp.option.domain_name_server",
             ],
         );
         let obs = observations(&path);
@@ -376,8 +387,30 @@ fn dhcp_options_match_tshark() {
                 hostname,
                 vendor_class,
                 parameter_list,
+                server,
                 ..
             } = &**d;
+            // A server's answer (BOOTREPLY): the network it gives, the
+            // first address of each list.
+            let first = |x: &str| x.split(',').next().unwrap_or_default().to_string();
+            let text = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+            match server {
+                Some(v) => {
+                    assert_eq!(t[3], "2", "{rel} frame {frame}");
+                    assert_eq!(
+                        [
+                            text(v.server_id),
+                            text(v.subnet_mask),
+                            text(v.router),
+                            text(v.dns)
+                        ],
+                        [first(&t[4]), first(&t[5]), first(&t[6]), first(&t[7])],
+                        "{rel} frame {frame}"
+                    );
+                    answers += 1;
+                }
+                None => assert_eq!(t[3], "1", "{rel} frame {frame}"),
+            }
             assert_eq!(
                 hostname.clone().unwrap_or_default(),
                 t[0],
@@ -396,8 +429,11 @@ fn dhcp_options_match_tshark() {
             compared += 1;
         }
     }
-    eprintln!("DHCP: {compared} messages compared on options 12, 60, 55");
+    eprintln!(
+        "DHCP: {compared} messages compared on options 12, 60, 55; {answers} server answers on 54, 1, 3, 6"
+    );
     assert!(compared >= 10);
+    assert!(answers >= 8, "{answers}");
 }
 
 #[test]

@@ -1885,6 +1885,7 @@ mod tests {
                         client_id: None,
                         fqdn: None,
                         address: None,
+                        server: None,
                     }))
                 } else {
                     ObsKind::LinkNeighbor(Box::new(wardwatch_proto::LinkNeighborFact {

@@ -1,6 +1,8 @@
 //! DHCPv4 (BOOTP with the magic cookie): the client's host name (12),
 //! vendor class (60), parameter request list (55, a fingerprint), client id
-//! (61), FQDN (81) and the address asked for (50) or given (yiaddr).
+//! (61), FQDN (81) and the address asked for (50) or given (yiaddr); of a
+//! server's answer, the network it gives: server identifier (54), subnet
+//! mask (1), router (3) and DNS server (6), the first of each.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -27,6 +29,12 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
     let yiaddr = Ipv4Addr::new(b[16], b[17], b[18], b[19]);
     let (mut mtype, mut host, mut vendor, mut params, mut cid, mut fqdn, mut req) =
         (0u8, None, None, None, None, None, None);
+    let (mut server_id, mut mask, mut router, mut dns) = (None, None, None, None);
+    // The first address of an option's list.
+    let first = |val: &[u8]| {
+        val.first_chunk::<4>()
+            .map(|a| IpAddr::V4(Ipv4Addr::from(*a)))
+    };
     let mut opts = &b[240..];
     while let Some((&code, rest)) = opts.split_first() {
         match code {
@@ -56,6 +64,10 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             50 if val.len() == 4 => {
                 req = Some(IpAddr::V4(Ipv4Addr::new(val[0], val[1], val[2], val[3])))
             }
+            54 => server_id = first(val),
+            1 => mask = first(val),
+            3 => router = first(val),
+            6 => dns = first(val),
             _ => {}
         }
         opts = &rest[len as usize..];
@@ -74,6 +86,12 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         client_id: cid,
         fqdn: fqdn.filter(|f| !f.is_empty()),
         address,
+        server: (op == 2).then_some(crate::obs::DhcpServerView {
+            server_id,
+            subnet_mask: mask,
+            router,
+            dns,
+        }),
     })))
 }
 

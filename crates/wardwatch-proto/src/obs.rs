@@ -801,6 +801,23 @@ pub struct DhcpFact {
     pub fqdn: Option<String>,
     /// Option 50 / yiaddr: the address asked for or given.
     pub address: Option<IpAddr>,
+    /// A server's answer: the network it gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<DhcpServerView>,
+}
+
+/// The network a DHCP server's answer gives (the first address of each
+/// option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DhcpServerView {
+    /// Option 54, server identifier.
+    pub server_id: Option<IpAddr>,
+    /// Option 1, subnet mask.
+    pub subnet_mask: Option<IpAddr>,
+    /// Option 3, router.
+    pub router: Option<IpAddr>,
+    /// Option 6, DNS server.
+    pub dns: Option<IpAddr>,
 }
 
 /// The facts, by protocol.
