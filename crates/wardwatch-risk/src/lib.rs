@@ -343,4 +343,38 @@ mod tests {
         let sum: f64 = ranked[0].risk.factors.iter().map(|f| f.contribution).sum();
         assert_eq!(sum, ranked[0].risk.score);
     }
+
+    #[test]
+    fn a_spoofer_and_a_flooded_device_are_active_threats() {
+        let finding = |device: &str, kind: &str| Finding {
+            id: format!("f-{device}"),
+            kind: kind.into(),
+            rule: "r".into(),
+            severity: "high".into(),
+            status: "new".into(),
+            device: Some(device.into()),
+            ip: None,
+            peer: None,
+            peers: vec![],
+            peer_count: 0,
+            peer_country: None,
+            peer_asn: None,
+            summary: String::new(),
+            evidence: vec![],
+            first_seen: String::new(),
+            last_seen: String::new(),
+            count: 1,
+            remediation: String::new(),
+        };
+        let findings = [
+            finding("dev-spoofer", "man-in-the-middle"),
+            finding("dev-target", "denial-of-service"),
+            finding("dev-other", "insecure-protocol"),
+        ];
+        let devices = ["dev-spoofer", "dev-target", "dev-other"].map(|d| dev(d, None));
+        for d in rank(devices.to_vec(), &findings, &RiskConfig::default()) {
+            let threat = d.risk.factors.iter().any(|f| f.name == "active_threat");
+            assert_eq!(threat, d.id != "dev-other", "{}", d.id);
+        }
+    }
 }
