@@ -830,8 +830,10 @@ fn watch_streams_a_ping_sweep_while_it_runs() {
 /// hping3's SYN and ping floods, and arpspoof's attack, replayed at twice
 /// their speed side by side into
 /// the veth of a namespace this test creates. The floods' threshold is
-/// lowered to the recorded rates (`[detect] flood_per_s`); each finding
-/// is streamed before the replays end.
+/// lowered below the recorded rates (`[detect] flood_per_s` 200 for about
+/// 1,200 a second: tcpreplay keeps its pace only roughly on a busy
+/// machine, which other tests share); each finding is streamed before the
+/// replays end.
 #[test]
 fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
     if !is_root() {
@@ -841,7 +843,7 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
     let (ns, child, _scratch, lines) = start_watch(
         "wwflood",
         &["--duration", "15s"],
-        "[detect]\nflood_per_s = 400\n",
+        "[detect]\nflood_per_s = 200\n",
     );
     let captures = repo().join("tests/captures");
     let floods = Command::new("ip")
