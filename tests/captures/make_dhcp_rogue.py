@@ -72,6 +72,11 @@ def main():
             for s in servers:
                 s.terminate()
                 s.wait()
+            # dhclient -1 goes on in the background once bound.
+            for ns in ("wwdhcp-c1", "wwdhcp-c2"):
+                pid = os.path.join(tmp, ns + ".pid")
+                if os.path.exists(pid):
+                    subprocess.run(["kill", open(pid).read().strip()], check=False)
 
 
 if __name__ == "__main__":
