@@ -653,7 +653,9 @@ impl FlowDigest {
     /// Folds one finished flow in.
     pub fn add(&mut self, f: &FlowFact) {
         self.add_hourly(f);
-        if f.half_open {
+        // Attempts that got nowhere, for the flood rules: TCP that never
+        // completed, UDP never answered.
+        if f.half_open || (f.proto == 17 && !f.answered) {
             self.floods.add(crate::flood::Attempts {
                 target: f.server,
                 proto: f.proto,

@@ -5,7 +5,8 @@
 //!
 //! [`Floods`] counts, per target and protocol, TCP connection attempts that
 //! never completed (the client sent a SYN, never an acknowledgement, never
-//! data) and ICMP echo requests, per second. Every target passes a small
+//! data), datagrams of UDP flows the target never answered and ICMP echo
+//! requests, per second. Every target passes a small
 //! gate first: it is followed (per-second counts, ports, sources) only once
 //! [`GATE`] attempts come within one second of a worker's share, so that a
 //! sweep's thousands of targets, each tried once, take no memory. The
@@ -279,7 +280,7 @@ impl Floods {
             first: (a.span.0.max(sec * SECOND_NS), a.frame),
         });
         load.total += n;
-        if a.proto == 6 {
+        if matches!(a.proto, 6 | 17) {
             load.add_port(a.port, n, 0);
         }
         load.add_source(a.source);
@@ -330,16 +331,24 @@ impl Floods {
 /// `icmp-flood` (echo requests) on a target that got at least `[detect]
 /// flood_per_s` of them in each of at least `flood_seconds` seconds; a
 /// SYN flood only where one port took at least four in five of them (a
-/// port scan spreads its probes). High; critical on a medical device.
+/// port scan spreads its probes). `udp-flood`: datagrams of flows the
+/// target never answered, past `udp_flood_per_s` (a camera's stream to a
+/// recorder, a syslog or flow collector's feed are one-way too, at a few
+/// thousand a second). High; critical on a medical device.
 pub(crate) fn floods(ctx: &Context<'_>, floods: &Floods, out: &mut Findings<'_>) {
     let cfg = ctx.config();
-    if cfg.flood_per_s == 0 {
-        return;
-    }
     let mut loads: Vec<(&FloodKey, &Load)> = floods.iter().collect();
     loads.sort_unstable_by_key(|(k, _)| **k);
     for ((target, proto), l) in loads {
-        let heavy = l.heavy(cfg.flood_per_s);
+        let least = if *proto == 17 {
+            cfg.udp_flood_per_s
+        } else {
+            cfg.flood_per_s
+        };
+        if least == 0 {
+            continue;
+        }
+        let heavy = l.heavy(least);
         let (Some(first), Some(last)) = (heavy.first(), heavy.last()) else {
             continue;
         };
@@ -360,6 +369,16 @@ pub(crate) fn floods(ctx: &Context<'_>, floods: &Floods, out: &mut Findings<'_>)
                 ),
                 _ => continue,
             },
+            17 => match top {
+                Some((n, port)) if n * 5 >= l.total * 4 => (
+                    "udp-flood",
+                    format!("UDP flood against {target} port {port}"),
+                ),
+                _ => (
+                    "udp-flood",
+                    format!("UDP flood against {target}, many ports"),
+                ),
+            },
             _ => ("icmp-flood", format!("Ping flood against {target}")),
         };
         let peak = heavy.iter().map(|s| s.least()).max().unwrap_or(0);
@@ -374,10 +393,10 @@ pub(crate) fn floods(ctx: &Context<'_>, floods: &Floods, out: &mut Findings<'_>)
                 Vec::new(),
             ),
         };
-        let attempts = if *proto == 6 {
-            "connection attempts that never completed"
-        } else {
-            "echo requests"
+        let attempts = match proto {
+            6 => "connection attempts that never completed",
+            17 => "datagrams never answered",
+            _ => "echo requests",
         };
         // The evidence: the first attempt of the second heavy second (by
         // then every worker follows the target and saw its share whole).
@@ -396,14 +415,18 @@ pub(crate) fn floods(ctx: &Context<'_>, floods: &Floods, out: &mut Findings<'_>)
             peer_count: None,
             summary: format!(
                 "{what}: {peak} {attempts} in one second at peak, {} or more a second in {} seconds between {} and {} ({during} in those seconds), {sources}",
-                cfg.flood_per_s,
+                least,
                 heavy.len(),
                 wardwatch_model::time::rfc3339(first.sec * SECOND_NS),
                 wardwatch_model::time::rfc3339(last.sec * SECOND_NS),
             ),
             detail: format!(
                 "first {} of the flood's second at {}",
-                if *proto == 6 { "SYN" } else { "echo request" },
+                match proto {
+                    6 => "SYN",
+                    17 => "datagram",
+                    _ => "echo request",
+                },
                 wardwatch_model::time::rfc3339(shown.sec * SECOND_NS)
             ),
             origin: (shown.first.0 != i64::MAX)

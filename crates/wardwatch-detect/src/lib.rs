@@ -103,7 +103,13 @@ pub struct DetectConfig {
     /// requests, sent one target within one second before that second
     /// counts toward a flood (0: off).
     pub flood_per_s: u64,
-    /// Seconds at `flood_per_s` or more before a flood is reported.
+    /// Datagrams of UDP flows one target never answered, within one
+    /// second, before that second counts toward a UDP flood (0: off). Far
+    /// above `flood_per_s`: a camera's stream to its recorder, a syslog or
+    /// flow collector's feed are one-way too, at a few thousand a second.
+    pub udp_flood_per_s: u64,
+    /// Seconds at `flood_per_s` (`udp_flood_per_s`) or more before a flood
+    /// is reported.
     pub flood_seconds: usize,
     /// Failed logins from one client to one server before brute force.
     pub brute_force_failures: u64,
@@ -163,6 +169,7 @@ impl Default for DetectConfig {
             icmp_sweep_targets: 64,
             arp_spoof_replies: 3,
             flood_per_s: 1000,
+            udp_flood_per_s: 20_000,
             flood_seconds: 2,
             brute_force_failures: 5,
             brute_force_connections: 20,

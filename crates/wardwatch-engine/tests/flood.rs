@@ -253,3 +253,58 @@ fn only_uncompleted_attempts_on_one_port_above_the_threshold_are_a_flood() {
         vec![]
     );
 }
+
+/// `per_s` UDP datagrams a second for `secs` seconds from 10.2.0.66 port
+/// `sport(i)` to `TARGET` port 5004, each answered when `answered`.
+fn datagrams(
+    per_s: u32,
+    secs: u32,
+    sport: impl Fn(u32) -> u16,
+    answered: bool,
+) -> Vec<((u32, u32), Vec<u8>)> {
+    let t0 = 1_700_000_000;
+    let src = [10, 2, 0, 66];
+    let mut frames = Vec::new();
+    for i in 0..per_s * secs {
+        let at = (t0 + i / per_s, (i % per_s) * (1_000_000 / per_s));
+        let sp = sport(i);
+        // (Each its own IP identification: copies within 2 ms would be
+        // dropped as a mirror's duplicates.)
+        let id = i as u16;
+        let out = common::udp(sp, 5004, b"x");
+        frames.push((at, common::ipv4(src, TARGET, 17, id, 0x4000, &out)));
+        if answered {
+            let back = common::udp(5004, sp, b"y");
+            frames.push((at, common::ipv4(TARGET, src, 17, id, 0x4000, &back)));
+        }
+    }
+    frames
+}
+
+#[test]
+fn only_unanswered_datagrams_far_above_a_streams_rate_are_a_udp_flood() {
+    // 25,000 a second for three seconds to one port, one flow; 22,000 a
+    // second for two, a flow per datagram (each its own source port).
+    let flood = vec![("udp-flood".to_string(), "10.2.0.5".to_string())];
+    assert_eq!(
+        floods("udp-one-flow", datagrams(25_000, 3, |_| 40_000, false)),
+        flood
+    );
+    assert_eq!(
+        floods(
+            "udp-many-flows",
+            datagrams(22_000, 2, |i| 1024 + i as u16, false)
+        ),
+        flood
+    );
+    // A camera's stream to its recorder (one-way) at 3,000 a second.
+    assert_eq!(
+        floods("stream", datagrams(3_000, 3, |_| 40_000, false)),
+        vec![]
+    );
+    // As many datagrams, answered: an exchange.
+    assert_eq!(
+        floods("answered", datagrams(25_000, 3, |_| 40_000, true)),
+        vec![]
+    );
+}
