@@ -17,6 +17,8 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 
+use wardwatch_inventory::fmt_mac;
+
 use crate::behaviour::remedy;
 use crate::{Context, Findings, Raise, Severity};
 
@@ -185,11 +187,8 @@ impl ArpClaims {
     /// run.
     pub fn merge(&mut self, other: ArpClaims) {
         self.dropped += other.dropped;
-        let mut theirs: Vec<_> = other.by_addr.into_iter().collect();
-        if self.by_addr.len() + theirs.len() > MAX_ADDRS {
-            theirs.sort_unstable_by_key(|(k, _)| *k);
-        }
-        for (k, cs) in theirs {
+        let room = MAX_ADDRS.saturating_sub(self.by_addr.len());
+        for (k, cs) in crate::digest::in_order(other.by_addr, room) {
             let n = self.by_addr.len();
             let mine = match self.by_addr.entry(k) {
                 Entry::Occupied(e) => e.into_mut(),
@@ -252,13 +251,6 @@ fn virtual_router(m: &[u8; 6]) -> bool {
 fn same_card(a: &[u8; 6], b: &[u8; 6]) -> bool {
     let low = |m: &[u8; 6]| u32::from_be_bytes([0, m[3], m[4], m[5]]);
     a[..3] == b[..3] && low(a).abs_diff(low(b)) < 8
-}
-
-fn mac_text(m: &[u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// One address a MAC claimed against its holder.
@@ -325,7 +317,7 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
             .iter()
             .take(4)
             .map(|l| {
-                let holders: Vec<String> = l.holders.iter().map(mac_text).collect();
+                let holders: Vec<String> = l.holders.iter().map(fmt_mac).collect();
                 let told: Vec<String> = l.claimant.told.iter().map(|t| t.to_string()).collect();
                 format!(
                     "{}{} (held by {}){}",
@@ -345,19 +337,18 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
             _ => String::new(),
         };
         let replies: u64 = lies.iter().map(|l| l.claimant.unsolicited).sum();
+        let text = fmt_mac(&mac);
         let summary = format!(
-            "ARP spoofing: {}{} claims {}{more} in {replies} ARP replies nobody asked for; traffic for {} can pass through it (man in the middle)",
-            mac_text(&mac),
+            "ARP spoofing: {text}{} claims {}{more} in {replies} ARP replies nobody asked for; traffic for {} can pass through it (man in the middle)",
             own.map(|a| format!(" ({a})")).unwrap_or_default(),
             shown.join("; "),
             if lies.len() == 1 { "that address" } else { "those addresses" },
         );
-        let device = own.is_none().then(|| {
-            let text = mac_text(&mac);
-            ctx.devices()
-                .iter()
-                .position(|d| d.mac.as_deref() == Some(text.as_str()))
-        });
+        // Known by no address of its own: its device by MAC, if any.
+        let device = ctx
+            .devices()
+            .iter()
+            .position(|d| d.mac.as_deref() == Some(text.as_str()));
         for l in &lies {
             let addr = IpAddr::V4(l.key.1);
             let r = Raise {
@@ -374,9 +365,8 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
                 peer_count: None,
                 summary: summary.clone(),
                 detail: format!(
-                    "first unsolicited ARP reply claiming {} is at {}",
-                    l.key.1,
-                    mac_text(&mac)
+                    "first unsolicited ARP reply claiming {} is at {text}",
+                    l.key.1
                 ),
                 origin: l
                     .claimant
@@ -388,7 +378,7 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
             };
             match (own, device) {
                 (Some(_), _) => out.raise(r),
-                (None, Some(Some(i))) => out.raise_on(i, r),
+                (None, Some(i)) => out.raise_on(i, r),
                 // Known by its MAC alone: the finding names the address
                 // taken over, not the victim's device.
                 _ => out.raise_unattributed(r),

@@ -882,7 +882,7 @@ impl FlowDigest {
 
 /// The entries of `map`: as they lie when at most `room` of them can be new
 /// here, else sorted by key (a map's own order is seeded per run).
-fn in_order<K: Ord + 'static, V: 'static, S: 'static>(
+pub(crate) fn in_order<K: Ord + 'static, V: 'static, S: 'static>(
     map: HashMap<K, V, S>,
     room: usize,
 ) -> Box<dyn Iterator<Item = (K, V)>> {

@@ -295,11 +295,8 @@ impl Floods {
     /// Past the cap, the targets kept are taken in order.
     pub fn merge(&mut self, other: Floods) {
         self.dropped += other.dropped;
-        let mut theirs: Vec<_> = other.followed.into_iter().collect();
-        if self.followed.len() + theirs.len() > MAX_TARGETS {
-            theirs.sort_unstable_by_key(|(k, _)| *k);
-        }
-        for (k, o) in theirs {
+        let room = MAX_TARGETS.saturating_sub(self.followed.len());
+        for (k, o) in crate::digest::in_order(other.followed, room) {
             let n = self.followed.len();
             let mine = match self.followed.entry(k) {
                 Entry::Occupied(e) => e.into_mut(),
