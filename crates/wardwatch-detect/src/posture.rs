@@ -86,6 +86,7 @@ pub mod remedy {
     pub const WIFI_OPEN: &str = "An open network encrypts nothing over the air: move the device to a WPA2/WPA3 Enterprise network, or isolate it and encrypt its traffic end to end.";
     /// A second DHCP server.
     pub const ROGUE_DHCP: &str = "Find the device by its MAC (the switch's address table names its port) and unplug it (often a consumer router someone connected); turn on DHCP snooping on the switches so that only the site's servers' ports may answer; renew the leases of the clients it served.";
+    pub const ROGUE_DHCP6: &str = "Find the device by its MAC (the switch's address table names its port) and take it off the network; turn on DHCPv6 Guard and RA Guard on the switches so that only the site's servers and routers may answer; where the site does not use IPv6, block DHCPv6 (UDP 546 and 547) at the access ports; then have the clients it answered renew their addresses and clear their DNS caches, and check the logins they made since for relaying (LDAP and SMB signing, Extended Protection stop it).";
     pub const LEGACY_OS: &str = "The operating system no longer gets security updates: ask the vendor for a supported version; until then isolate the device and allow only the flows it needs.";
 }
 
@@ -412,14 +413,20 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
     rogue_dhcp(ctx, observations, out);
 }
 
-/// What a DHCP server's answer gives: its server, the network (address and
-/// mask), router and DNS server.
+/// What a DHCP server's answer gives: its server, the network (its
+/// address and prefix length: from the mask in DHCP, the address's /64 in
+/// DHCPv6), router and DNS server.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct DhcpGift {
     server: IpAddr,
-    network: Option<(u32, u32)>,
+    network: Option<(IpAddr, u8)>,
     router: Option<IpAddr>,
     dns: Option<IpAddr>,
+    /// The address given.
+    given: Option<IpAddr>,
+    /// DHCPv6: the address given is link-local, which hosts form
+    /// themselves and no server hands out (mitm6 does).
+    link_local: bool,
 }
 
 impl DhcpGift {
@@ -434,8 +441,8 @@ impl DhcpGift {
 
     fn text(&self) -> String {
         let mut t = String::new();
-        if let Some((net, mask)) = self.network {
-            t += &format!("{}/{}", std::net::Ipv4Addr::from(net), mask.leading_ones());
+        if let Some((net, len)) = self.network {
+            t += &format!("{net}/{len}");
         }
         for (what, a) in [("router", self.router), ("DNS", self.dns)] {
             if let Some(a) = a {
@@ -446,53 +453,121 @@ impl DhcpGift {
     }
 }
 
-/// Rogue DHCP servers: two servers answering the same client (its MAC)
-/// with different networks or routers. A failover pair answers alike; the
-/// servers of other VLANs never answer the same client. The one that
-/// served fewer clients (else the later) is the rogue: a consumer router
-/// plugged in, or an attacker handing out itself as router or DNS. High;
-/// critical once it answered a medical device.
-fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'_>) {
-    use std::collections::{BTreeMap, BTreeSet};
-    // Per client MAC, each server's first answer; per server, its clients,
-    // its answers and its first answer.
-    let mut by_client: BTreeMap<&str, Vec<(DhcpGift, &Observation)>> = BTreeMap::new();
-    let mut served: BTreeMap<IpAddr, (BTreeSet<&str>, u64, &Observation)> = BTreeMap::new();
-    for o in observations {
-        let ObsKind::Dhcp(d) = &o.kind else { continue };
-        let (Some(view), 2 | 5) = (d.server, d.message_type) else {
-            continue;
-        };
-        // The server: its identifier, else the sender (from port 67).
-        let Some(server) = view.server_id.or(if o.client.1 == 67 {
-            Some(o.client.0)
-        } else if o.server.1 == 67 {
-            Some(o.server.0)
-        } else {
-            None
-        }) else {
-            continue;
-        };
-        let v4 = |a: Option<IpAddr>| match a {
-            Some(IpAddr::V4(a)) => Some(a.to_bits()),
-            _ => None,
-        };
-        let network = v4(d.address)
-            .zip(v4(view.subnet_mask))
-            .map(|(a, m)| (a & m, m));
-        let gift = DhcpGift {
+/// One server's answer to one client: the client (its MAC; in DHCPv6 the
+/// MAC of its DUID, else the DUID) and what it is given.
+struct DhcpAnswer<'o> {
+    client: &'o str,
+    gift: DhcpGift,
+    o: &'o Observation,
+}
+
+/// The server's end of an answer: the endpoint on `port`.
+fn server_end(o: &Observation, port: u16) -> Option<IpAddr> {
+    if o.client.1 == port {
+        Some(o.client.0)
+    } else if o.server.1 == port {
+        Some(o.server.0)
+    } else {
+        None
+    }
+}
+
+/// A DHCP OFFER or ACK.
+fn dhcp_answer(o: &Observation) -> Option<DhcpAnswer<'_>> {
+    let ObsKind::Dhcp(d) = &o.kind else {
+        return None;
+    };
+    let (Some(view), 2 | 5) = (d.server, d.message_type) else {
+        return None;
+    };
+    // The server: its identifier, else the sender (from port 67).
+    let server = view.server_id.or_else(|| server_end(o, 67))?;
+    let network = match (d.address, view.subnet_mask) {
+        (Some(IpAddr::V4(a)), Some(IpAddr::V4(m))) => Some((
+            IpAddr::V4((a.to_bits() & m.to_bits()).into()),
+            m.to_bits().leading_ones() as u8,
+        )),
+        _ => None,
+    };
+    Some(DhcpAnswer {
+        client: d.client_mac.as_str(),
+        gift: DhcpGift {
             server,
             network,
             router: view.router,
             dns: view.dns,
-        };
+            given: d.address,
+            link_local: false,
+        },
+        o,
+    })
+}
+
+/// A DHCPv6 Advertise or Reply that gives an address or a DNS server.
+fn dhcp6_answer(o: &Observation) -> Option<DhcpAnswer<'_>> {
+    let ObsKind::Dhcp6(d) = &o.kind else {
+        return None;
+    };
+    let view = d.server.as_ref()?;
+    let client = d.duid_mac.as_deref().or(d.duid.as_deref())?;
+    let server = server_end(o, 547)?;
+    let address = match view.address {
+        Some(IpAddr::V6(a)) => Some(a),
+        _ => None,
+    };
+    if address.is_none() && view.dns.is_none() {
+        return None;
+    }
+    Some(DhcpAnswer {
+        client,
+        gift: DhcpGift {
+            server,
+            network: address.map(|a| (IpAddr::V6((a.to_bits() & !((1u128 << 64) - 1)).into()), 64)),
+            router: None,
+            dns: view.dns,
+            given: view.address,
+            link_local: address.is_some_and(|a| a.is_unicast_link_local()),
+        },
+        o,
+    })
+}
+
+/// Rogue DHCP and DHCPv6 servers: two servers answering the same client
+/// (its MAC) with different networks or routers. A failover pair answers
+/// alike; the servers of other VLANs never answer the same client. The one
+/// that served fewer clients (else the later) is the rogue: a consumer
+/// router plugged in, or an attacker handing out itself as router or DNS.
+/// A DHCPv6 server handing out link-local addresses is one on its own
+/// (mitm6: no server gives those; it names itself the DNS server to answer
+/// the clients' lookups). High; critical once it answered a medical device.
+fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'_>) {
+    let v4: Vec<_> = observations.iter().filter_map(dhcp_answer).collect();
+    rogue_servers(ctx, &v4, false, out);
+    let v6: Vec<_> = observations.iter().filter_map(dhcp6_answer).collect();
+    rogue_servers(ctx, &v6, true, out);
+}
+
+/// [`rogue_dhcp`] on one protocol's answers.
+fn rogue_servers(ctx: &Context<'_>, answers: &[DhcpAnswer<'_>], v6: bool, out: &mut Findings<'_>) {
+    use std::collections::{BTreeMap, BTreeSet};
+    // Per client, each server's first answer; per server, its clients, its
+    // answers and its first answer.
+    let mut by_client: BTreeMap<&str, Vec<(DhcpGift, &Observation)>> = BTreeMap::new();
+    let mut served: BTreeMap<IpAddr, (BTreeSet<&str>, u64, &Observation)> = BTreeMap::new();
+    // Servers that handed out a link-local address: their first such answer.
+    let mut link_local: BTreeMap<IpAddr, (DhcpGift, &Observation)> = BTreeMap::new();
+    for a in answers {
+        let (gift, o) = (a.gift, a.o);
         let e = served
-            .entry(server)
+            .entry(gift.server)
             .or_insert_with(|| (BTreeSet::new(), 0, o));
-        e.0.insert(d.client_mac.as_str());
+        e.0.insert(a.client);
         e.1 += 1;
-        let answers = by_client.entry(d.client_mac.as_str()).or_default();
-        if !answers.iter().any(|(g, _)| g.server == server) {
+        if gift.link_local {
+            link_local.entry(gift.server).or_insert((gift, o));
+        }
+        let answers = by_client.entry(a.client).or_default();
+        if !answers.iter().any(|(g, _)| g.server == gift.server) {
             answers.push((gift, o));
         }
     }
@@ -500,6 +575,10 @@ fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Finding
     // other), with the rogue's answer and the other's.
     let mut rogues: BTreeMap<IpAddr, (DhcpGift, &Observation, BTreeMap<IpAddr, DhcpGift>)> =
         BTreeMap::new();
+    for (server, (gift, o)) in link_local {
+        let first = served.get(&server).map_or(o, |s| s.2);
+        rogues.insert(server, (gift, first, BTreeMap::new()));
+    }
     for answers in by_client.values() {
         for (i, (a, ao)) in answers.iter().enumerate() {
             for (b, bo) in answers.iter().skip(i + 1) {
@@ -508,8 +587,9 @@ fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Finding
                 }
                 let weight = |g: &DhcpGift, o: &Observation| {
                     let n = served.get(&g.server).map_or(0, |s| s.0.len());
-                    // More clients served first, then the earlier answer.
-                    (std::cmp::Reverse(n), o.seen_at(), g.server)
+                    // A server giving link-local addresses first, then the
+                    // one that served fewer clients, then the later answer.
+                    (g.link_local, std::cmp::Reverse(n), o.seen_at(), g.server)
                 };
                 let ((rogue, ro), (other, _)) = if weight(a, ao) > weight(b, bo) {
                     ((a, ao), (b, bo))
@@ -525,6 +605,11 @@ fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Finding
             }
         }
     }
+    let (rule, protocol) = if v6 {
+        ("rogue-dhcpv6-server", "DHCPv6")
+    } else {
+        ("rogue-dhcp-server", "DHCP")
+    };
     for (server, (gift, first, others)) in rogues {
         let (clients, answers) = served.get(&server).map_or((1, 1), |s| (s.0.len(), s.1));
         // Critical once a medical device took (or was offered) its lease.
@@ -534,13 +619,46 @@ fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Finding
                     && (d.medical == Some(true) || crate::is_medical_category(&d.category))
             })
         });
-        let others_text: Vec<String> = others
-            .values()
-            .map(|g| format!("{} ({})", g.server, g.text()))
-            .collect();
+        let counted = format!(
+            "{answers} answers to {clients} client{}",
+            if clients == 1 { "" } else { "s" }
+        );
+        let summary = if gift.link_local {
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} also answered them",
+                    others
+                        .keys()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )
+            };
+            format!(
+                "Rogue DHCPv6 server: {server} hands clients link-local addresses ({}), which no DHCPv6 server gives, and names {} their DNS server ({counted}{also}): the way of mitm6, which then answers their name lookups (WPAD, the domain's servers) to take their traffic and relay their Windows logins",
+                gift.given.map_or(String::new(), |a| format!("{a}, first")),
+                match gift.dns {
+                    Some(d) if d == server => "itself".to_string(),
+                    Some(d) => d.to_string(),
+                    None => "no one".to_string(),
+                },
+            )
+        } else {
+            let others_text: Vec<String> = others
+                .iter()
+                .map(|(s, g)| format!("{s} ({})", g.text()))
+                .collect();
+            format!(
+                "Rogue {protocol} server: {server} gives {} to clients that {} also answered ({counted}): a client taking its lease is sent to another network, router or resolver (a man in the middle, or a device cut off)",
+                gift.text(),
+                others_text.join(" and "),
+            )
+        };
         out.raise(Raise {
             kind: "man-in-the-middle",
-            rule: "rogue-dhcp-server".into(),
+            rule: rule.into(),
             severity: if medical {
                 Severity::Critical
             } else {
@@ -550,17 +668,16 @@ fn rogue_dhcp(ctx: &Context<'_>, observations: &[Observation], out: &mut Finding
             peer: others.keys().next().copied(),
             peers: others.keys().copied().collect(),
             peer_count: None,
-            summary: format!(
-                "Rogue DHCP server: {server} gives {} to clients that {} also answered ({answers} answers to {clients} client{}): a client taking its lease is sent to another network, router or resolver (a man in the middle, or a device cut off)",
-                gift.text(),
-                others_text.join(" and "),
-                if clients == 1 { "" } else { "s" },
-            ),
-            detail: format!("DHCP answer from {server}"),
+            summary,
+            detail: format!("{protocol} answer from {server}"),
             origin: origin(first),
             span: span(first),
             count: answers,
-            remediation: remedy::ROGUE_DHCP,
+            remediation: if v6 {
+                remedy::ROGUE_DHCP6
+            } else {
+                remedy::ROGUE_DHCP
+            },
         });
     }
 }
@@ -1472,6 +1589,67 @@ mod tests {
         let mut quiet = vlans.to_vec();
         quiet.push(bare);
         assert_eq!(posture_of(&[], &quiet), vec![]);
+    }
+
+    #[test]
+    fn a_dhcpv6_server_giving_link_local_addresses_or_another_prefix_is_rogue() {
+        let v6 = |s: &str| s.parse::<IpAddr>().ok();
+        // `server` (sending from port 547) answering client `client` with
+        // `address` and DNS `dns`.
+        let answer = |server: &str, client: u8, address: &str, dns: &str, frame: u64| {
+            let mut o = seen(
+                server,
+                &format!("fe80::1:{client}"),
+                546,
+                ObsKind::Dhcp6(Box::new(wardwatch_proto::Dhcp6Fact {
+                    message_type: 2,
+                    duid_mac: Some(format!("02:00:00:00:01:{client:02x}")),
+                    server: Some(wardwatch_proto::Dhcp6ServerView {
+                        duid: Some("000300010200000000ff".into()),
+                        address: v6(address),
+                        dns: v6(dns),
+                    }),
+                    ..Default::default()
+                })),
+            );
+            o.client.1 = 547;
+            o.origin.frame = frame;
+            o
+        };
+        // The site's server and its partner give addresses of one prefix.
+        let site = [
+            answer("fe80::2", 1, "fd00:8::101", "fd00:8::2", 1),
+            answer("fe80::2", 2, "fd00:8::102", "fd00:8::2", 2),
+            answer("fe80::3", 2, "fd00:8::202", "fd00:8::3", 3),
+        ];
+        assert_eq!(posture_of(&[], &site), vec![]);
+        // mitm6 alone, on a site without DHCPv6: link-local addresses, and
+        // itself the resolver.
+        let mitm6 = answer("fe80::66", 3, "fe80::999:1", "fe80::66", 4);
+        let found = posture_of(&[], std::slice::from_ref(&mitm6));
+        assert_eq!(
+            rules_and_ips(&found),
+            vec![("rogue-dhcpv6-server", "fe80::66")]
+        );
+        assert!(
+            found[0]
+                .2
+                .contains("link-local addresses (fe80::999:1, first)")
+                && found[0].2.contains("names itself their DNS server"),
+            "{found:?}"
+        );
+        // A server answering a client of the site's with another prefix,
+        // having served fewer clients.
+        let mut other = site.to_vec();
+        other.push(answer("fe80::9", 1, "2001:db8:9::5", "2001:db8:9::1", 5));
+        assert_eq!(
+            rules_and_ips(&posture_of(&[], &other)),
+            vec![("rogue-dhcpv6-server", "fe80::9")]
+        );
+        // Stateless answers (DNS only) are not told apart.
+        let mut stateless = site.to_vec();
+        stateless.push(answer("fe80::9", 1, "", "2001:db8:9::1", 5));
+        assert_eq!(posture_of(&[], &stateless), vec![]);
     }
 
     #[test]

@@ -1041,6 +1041,9 @@ fn dhcpv6_client_messages_match_tshark() {
     let mut compared = 0;
     for o in &obs {
         if let ObsKind::Dhcp6(f) = &o.kind {
+            if f.server.is_some() {
+                continue;
+            }
             let t = &theirs[&o.origin.frame];
             assert_eq!(f.message_type.to_string(), t[0]);
             assert_eq!(
@@ -1068,6 +1071,44 @@ fn dhcpv6_client_messages_match_tshark() {
     assert_eq!(win.ips, vec!["10.40.5.30", "fe80::214:22ff:fe01:203"]);
     assert_eq!(win.hostname.as_deref(), Some("WS-RAD-07"));
     assert_eq!(win.os.as_deref(), Some("Windows"));
+}
+
+#[test]
+fn dhcpv6_server_answers_match_tshark() {
+    // mitm6 and the site's dnsmasq answering dhclient -6
+    // (tests/captures/make_mitm6.py).
+    let path = repo("tests/captures/mitm6.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "dhcpv6.msgtype == 2 or dhcpv6.msgtype == 7",
+        &[
+            "dhcpv6.msgtype",
+            "dhcpv6.duid.bytes",
+            "dhcpv6.iaaddr.ip",
+            "dhcpv6.dns_server",
+        ],
+    );
+    let mut compared = 0;
+    for o in &observations(&path) {
+        let ObsKind::Dhcp6(f) = &o.kind else { continue };
+        let Some(view) = &f.server else { continue };
+        let t = &theirs[&o.origin.frame];
+        assert_eq!(f.message_type.to_string(), t[0]);
+        // Client identifier first, then the server's.
+        let duids: Vec<&str> = t[1].split(',').collect();
+        assert_eq!(
+            (f.duid.as_deref(), view.duid.as_deref()),
+            (duids.first().copied(), duids.get(1).copied())
+        );
+        let first = |s: &str| s.split(',').next().map(str::to_string);
+        assert_eq!(view.address.map(|a| a.to_string()), first(&t[2]));
+        assert_eq!(view.dns.map(|a| a.to_string()), first(&t[3]));
+        compared += 1;
+    }
+    assert_eq!(compared, theirs.len());
+    assert_eq!(compared, 7);
+    eprintln!("DHCPv6: {compared} server answers compared");
 }
 
 #[test]

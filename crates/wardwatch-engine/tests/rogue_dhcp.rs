@@ -58,3 +58,69 @@ fn a_rogue_dhcp_server_is_found_and_a_failover_pair_is_not() {
         assert_eq!(f.count, 2);
     }
 }
+
+/// tshark's `-T fields` rows of `filter` in `p`.
+fn rows(p: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut c = Command::new("tshark");
+    c.args(["-r", p.to_str().unwrap(), "-Y", filter, "-T", "fields"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let out = c.output().expect("tshark is required");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// mitm6 (tests/captures/make_mitm6.py) answering three dhclient -6
+/// clients, one while the site's dnsmasq answers too, one once it is gone:
+/// found on its own address and device, its first answer the evidence, all
+/// its answers counted; the site's server raises nothing.
+#[test]
+fn mitm6_is_found_and_the_sites_dhcpv6_server_is_not() {
+    let p = common::repo("tests/captures/mitm6.pcap");
+    let mitm6 = "fe80::aff:fe09:66";
+    // By tshark: mitm6's answers, each giving a link-local address.
+    let answers = rows(
+        &p,
+        &format!("ipv6.src=={mitm6} and (dhcpv6.msgtype==2 or dhcpv6.msgtype==7)"),
+        &["frame.number", "dhcpv6.iaaddr.ip", "dhcpv6.dns_server"],
+    );
+    assert_eq!(answers.len(), 4, "{answers:?}");
+    assert!(answers
+        .iter()
+        .all(|a| a[1].starts_with("fe80::") && a[2] == mitm6));
+    for threads in [1, 2] {
+        let r = common::report_with_threads(&p, threads);
+        let found: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == "man-in-the-middle")
+            .collect();
+        assert_eq!(found.len(), 1, "{:?}", r.findings);
+        let f = found[0];
+        assert_eq!(
+            (f.rule.as_str(), f.ip.as_deref(), f.severity.as_str()),
+            ("rogue-dhcpv6-server", Some(mitm6), "high")
+        );
+        // The site's server answered one of its clients too.
+        assert_eq!(f.peers, ["fe80::aff:fe09:2"]);
+        let device = r
+            .devices
+            .iter()
+            .find(|d| Some(&d.id) == f.device.as_ref())
+            .expect("the finding's device");
+        assert_eq!(device.mac.as_deref(), Some("02:00:0a:09:00:66"));
+        assert_eq!(f.evidence[0].frame.to_string(), answers[0][0]);
+        assert!(
+            f.summary
+                .contains(&format!("link-local addresses ({}, first)", answers[0][1]))
+                && f.summary.contains("names itself their DNS server"),
+            "{}",
+            f.summary
+        );
+        assert_eq!(f.count, answers.len() as u64);
+    }
+}

@@ -963,6 +963,8 @@ fn apply_share(
                     }
                 }
             }
+            // A server's answer names its client, not its sender.
+            ObsKind::Dhcp6(f) if f.server.is_some() => {}
             ObsKind::Dhcp6(f) => {
                 // Sent from the client's link-local address, or found by
                 // the MAC in its DUID.

@@ -2,10 +2,13 @@
 //! 39, RFC 4704), vendor class (16), option request list (6, a stack's
 //! fingerprint) and the link-layer address in its DUID (option 1). Windows
 //! hosts send them from their link-local address even where no DHCPv6
-//! server answers, naming themselves.
+//! server answers, naming themselves. And servers' answers (port 546): what
+//! address and resolver they give, to find a rogue one.
 
 use crate::bytes::{be16, hex};
-use crate::obs::{Dhcp6Fact, ObsKind};
+use std::net::IpAddr;
+
+use crate::obs::{Dhcp6Fact, Dhcp6ServerView, ObsKind};
 
 /// Client message types: Solicit, Request, Confirm, Renew, Rebind,
 /// Release, Decline, Information-request.
@@ -24,6 +27,24 @@ fn duid_mac(d: &[u8]) -> Option<String> {
     d.get(at..at + 6).map(crate::bytes::mac_text)
 }
 
+/// The options of a message body, in order; a truncated last option ends
+/// them.
+fn options(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        let code = be16(b, 0)?;
+        let len = be16(b, 2)? as usize;
+        let v = b.get(4..4 + len)?;
+        b = &b[4 + len..];
+        Some((code, v))
+    })
+}
+
+/// The IPv6 address at the start of `b`.
+fn ipv6(b: &[u8]) -> Option<IpAddr> {
+    let a: [u8; 16] = b.get(..16)?.try_into().ok()?;
+    Some(IpAddr::from(a))
+}
+
 /// Parses a DHCPv6 client message.
 pub fn parse(b: &[u8]) -> Option<ObsKind> {
     let t = *b.first()?;
@@ -34,13 +55,7 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
         message_type: t,
         ..Default::default()
     };
-    let mut opts = b.get(4..)?;
-    while opts.len() >= 4 {
-        let code = be16(opts, 0)?;
-        let len = be16(opts, 2)? as usize;
-        let Some(v) = opts.get(4..4 + len) else {
-            break;
-        };
+    for (code, v) in options(b.get(4..)?) {
         match code {
             1 => {
                 f.duid = Some(hex(v));
@@ -82,8 +97,44 @@ pub fn parse(b: &[u8]) -> Option<ObsKind> {
             }
             _ => {}
         }
-        opts = &opts[4 + len..];
     }
+    Some(ObsKind::Dhcp6(Box::new(f)))
+}
+
+/// Parses a server's Advertise (2) or Reply (7): the client it answers
+/// (its DUID, option 1), the server's DUID (2), the first address of an
+/// IA_NA or IA_TA (3, 4) and the first DNS server (23). What a rogue server
+/// gives (a link-local address, itself as the resolver) is the sign of a
+/// man in the middle such as mitm6.
+pub fn parse_server(b: &[u8]) -> Option<ObsKind> {
+    let t = *b.first()?;
+    if !matches!(t, 2 | 7) {
+        return None;
+    }
+    let mut f = Dhcp6Fact {
+        message_type: t,
+        ..Default::default()
+    };
+    let mut view = Dhcp6ServerView::default();
+    for (code, v) in options(b.get(4..)?) {
+        match code {
+            1 => {
+                f.duid = Some(hex(v));
+                f.duid_mac = duid_mac(v);
+            }
+            2 => view.duid = Some(hex(v)),
+            // IAID, T1, T2 (IA_NA) or IAID (IA_TA), then options.
+            3 | 4 if view.address.is_none() => {
+                let inner = v.get(if code == 3 { 12 } else { 4 }..).unwrap_or(&[]);
+                view.address = options(inner)
+                    .find(|(c, _)| *c == 5)
+                    .and_then(|(_, a)| ipv6(a));
+            }
+            23 if view.dns.is_none() => view.dns = ipv6(v),
+            _ => {}
+        }
+    }
+    f.server = Some(view);
     Some(ObsKind::Dhcp6(Box::new(f)))
 }
 
@@ -138,5 +189,43 @@ mod tests {
         let mut adv = whole.clone();
         adv[0] = 2;
         assert!(parse(&adv).is_none());
+    }
+
+    #[test]
+    fn a_servers_advertise_gives_its_address_and_resolver() {
+        let ll: [u8; 16] = "fe80::999:1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
+        let dns: [u8; 16] = "fe80::66".parse::<std::net::Ipv6Addr>().unwrap().octets();
+        let mut b = vec![2, 0x12, 0x34, 0x56];
+        // Client DUID-LLT, server DUID-LL.
+        b.extend(option(
+            1,
+            &[0, 1, 0, 1, 0x2a, 0x3b, 0x4c, 0x5d, 0, 0x14, 0x22, 1, 2, 3],
+        ));
+        b.extend(option(2, &[0, 3, 0, 1, 2, 0, 10, 9, 0, 0x66]));
+        b.extend(option(23, &dns));
+        // IA_NA: IAID, T1, T2, then an IA address (address, lifetimes).
+        let mut iaaddr = ll.to_vec();
+        iaaddr.extend_from_slice(&[0, 0, 1, 44, 0, 0, 1, 44]);
+        let mut iana = vec![0, 0, 0, 1, 0, 0, 0, 200, 0, 0, 0, 250];
+        iana.extend(option(5, &iaaddr));
+        b.extend(option(3, &iana));
+        let Some(ObsKind::Dhcp6(f)) = parse_server(&b) else {
+            panic!("not parsed");
+        };
+        assert_eq!(f.message_type, 2);
+        assert_eq!(f.duid_mac.as_deref(), Some("00:14:22:01:02:03"));
+        let view = f.server.unwrap();
+        assert_eq!(view.duid.as_deref(), Some("0003000102000a090066"));
+        assert_eq!(view.address, Some(IpAddr::from(ll)));
+        assert_eq!(view.dns, Some(IpAddr::from(dns)));
+        // Truncated anywhere: a shorter fact or none, never a panic.
+        for n in 0..b.len() {
+            let _ = parse_server(&b[..n]);
+        }
+        // A client's message is no answer.
+        assert!(parse_server(&solicit()).is_none());
     }
 }

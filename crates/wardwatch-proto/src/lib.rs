@@ -45,11 +45,11 @@ pub mod wsd;
 pub mod x509;
 
 pub use obs::{
-    BacnetFact, Dhcp6Fact, DhcpFact, DicomAssociateFact, DicomIdentityFact, DomainMemberFact,
-    EnipIdentityFact, FhirDeviceFact, HttpRequestFact, LabInstrumentFact, LinkNeighborFact,
-    ModbusFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext, Side, SipFact,
-    SnmpFact, SsdpFact, TftpRequestFact, TlsCertificateFact, TlsClientHelloFact, UpnpDeviceFact,
-    WifiFact, WireName, WsDiscoveryFact,
+    BacnetFact, Dhcp6Fact, Dhcp6ServerView, DhcpFact, DicomAssociateFact, DicomIdentityFact,
+    DomainMemberFact, EnipIdentityFact, FhirDeviceFact, HttpRequestFact, LabInstrumentFact,
+    LinkNeighborFact, ModbusFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext,
+    Side, SipFact, SnmpFact, SsdpFact, TftpRequestFact, TlsCertificateFact, TlsClientHelloFact,
+    UpnpDeviceFact, WifiFact, WireName, WsDiscoveryFact,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -473,6 +473,8 @@ pub fn on_datagram(sport: u16, dport: u16, payload: &[u8]) -> Option<ObsKind> {
         browser::parse(payload)
     } else if dport == 547 {
         dhcp6::parse(payload)
+    } else if (sport, dport) == (547, 546) {
+        dhcp6::parse_server(payload)
     } else if dport == 88 {
         kerberos::parse(payload)
     } else if dport == 389 {

@@ -693,7 +693,7 @@ pub struct LinkNeighborFact {
     pub inventory: Vec<(String, String)>,
 }
 
-/// A DHCPv6 client message.
+/// A DHCPv6 client message, or a server's answer.
 /// Boxed in [`ObsKind::Dhcp6`], which would otherwise make every
 /// observation its size.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -710,6 +710,22 @@ pub struct Dhcp6Fact {
     pub vendor_class: Option<String>,
     /// Option 6, as a comma-separated list.
     pub option_request: Option<String>,
+    /// A server's Advertise or Reply: what it gives (`duid` and
+    /// `duid_mac` are then the client's, from its option 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Dhcp6ServerView>,
+}
+
+/// What a DHCPv6 server's Advertise or Reply gives the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Dhcp6ServerView {
+    /// Option 2, server identifier (DUID), hex.
+    pub duid: Option<String>,
+    /// The first address of an IA_NA or IA_TA (options 3 and 4, their
+    /// option 5).
+    pub address: Option<IpAddr>,
+    /// The first DNS recursive name server (option 23).
+    pub dns: Option<IpAddr>,
 }
 
 /// A browser announcement (NetBIOS datagram service).
