@@ -609,6 +609,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(137, 137, data);
     let _ = on_datagram(138, 138, data);
     let _ = on_datagram(546, 547, data);
+    let _ = on_datagram(547, 546, data);
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
     let _ = on_datagram(47808, 47808, data);
