@@ -15,7 +15,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use wardwatch_inventory::fmt_mac;
 
@@ -37,8 +37,9 @@ const MAX_TOLD: usize = 16;
 /// [`ANSWER_NS`].
 const ASKED_SLOTS: usize = 1 << 10;
 
-/// An address on a VLAN (none: untagged).
-pub type ArpKey = (Option<u16>, Ipv4Addr);
+/// An address on a VLAN (none: untagged): IPv4 from ARP, IPv6 from
+/// neighbour discovery.
+pub type ArpKey = (Option<u16>, IpAddr);
 
 /// What the ARP senders of a run claimed, per address.
 #[derive(Debug, Clone)]
@@ -78,24 +79,28 @@ pub struct Claimant {
     /// The first of them: (input, frame) and time.
     pub first_unsolicited: Option<((u16, u64), i64)>,
     /// Their target addresses (the hosts told), at most [`MAX_TOLD`].
-    pub told: Vec<Ipv4Addr>,
+    pub told: Vec<IpAddr>,
 }
 
-/// One ARP message's sender claim, as [`ArpClaims::claimed`] takes it.
+/// One ARP message's sender claim, as [`ArpClaims::claimed`] takes it; or
+/// a neighbour discovery message's (IPv6): a Neighbor Solicitation's
+/// source address at its source link-layer address (a request), a Neighbor
+/// Advertisement's target address at its target link-layer address (a
+/// reply, told to the packet's destination).
 #[derive(Debug, Clone, Copy)]
 pub struct Claim {
     /// VLAN.
     pub vlan: Option<u16>,
     /// Sender protocol address.
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     /// Sender hardware address.
     pub mac: [u8; 6],
     /// The frame's source MAC (none on links without one).
     pub sent_by: Option<[u8; 6]>,
     /// A reply (else a request).
     pub reply: bool,
-    /// Target protocol address.
-    pub target: Ipv4Addr,
+    /// Target protocol address (the host told).
+    pub target: IpAddr,
     /// Time.
     pub ts: i64,
     /// (input, frame).
@@ -104,14 +109,14 @@ pub struct Claim {
 
 impl ArpClaims {
     /// Notes a request asking for `target` (a reply soon after answers it).
-    pub fn asked(&mut self, vlan: Option<u16>, target: Ipv4Addr, ts: i64) {
+    pub fn asked(&mut self, vlan: Option<u16>, target: IpAddr, ts: i64) {
         let d = digest(vlan, target);
         if let Some(slot) = self.asked.get_mut(d as usize % ASKED_SLOTS) {
             *slot = (d, ts);
         }
     }
 
-    fn recently_asked(&self, vlan: Option<u16>, addr: Ipv4Addr, ts: i64) -> bool {
+    fn recently_asked(&self, vlan: Option<u16>, addr: IpAddr, ts: i64) -> bool {
         let d = digest(vlan, addr);
         self.asked
             .get(d as usize % ASKED_SLOTS)
@@ -123,11 +128,15 @@ impl ArpClaims {
     /// poisoned, on the owner's behalf) counts as a claim, never as the
     /// owner's unsolicited reply.
     pub fn claimed(&mut self, c: Claim) {
-        if c.addr.is_unspecified() || c.mac[0] & 1 == 1 || c.mac == [0; 6] {
+        if c.addr.is_unspecified() || c.addr.is_multicast() || c.mac[0] & 1 == 1 || c.mac == [0; 6]
+        {
             return;
         }
+        // Announcements are no lies: gratuitous ARP (the address its own
+        // target), an advertisement to all nodes (a multicast target).
         let unsolicited = c.reply
             && c.target != c.addr
+            && !c.target.is_multicast()
             && c.sent_by.is_none_or(|s| s == c.mac)
             && !self.recently_asked(c.vlan, c.addr, c.ts);
         let n = self.by_addr.len();
@@ -226,8 +235,16 @@ impl ArpClaims {
     }
 }
 
-fn digest(vlan: Option<u16>, addr: Ipv4Addr) -> u64 {
-    let k = (u64::from(vlan.map_or(0x1_0000, u32::from)) << 32) | u64::from(addr.to_bits());
+fn digest(vlan: Option<u16>, addr: IpAddr) -> u64 {
+    let bits = match addr {
+        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V6(a) => {
+            let b = a.to_bits();
+            // Folded: an interface identifier's bits and its prefix's.
+            ((b >> 64) as u64).rotate_left(17) ^ (b as u64)
+        }
+    };
+    let k = (u64::from(vlan.map_or(0x1_0000, u32::from)) << 32) ^ bits;
     // A multiplicative hash: the slot from the high bits, and never 0 for
     // a key, so an empty slot matches nothing.
     k.wrapping_add(1)
@@ -265,12 +282,15 @@ struct Lie<'a> {
 /// address another MAC claims too: one finding per spoofer, its evidence
 /// the first such reply per address, its peers the addresses it took
 /// over. High; critical where a medical device is impersonated or told.
+/// `ndp-spoofing` likewise on IPv6 addresses, from Neighbor Advertisements
+/// (bettercap's ndp.spoof, THC-IPv6's fake_advertise6 aimed at a host).
 pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings<'_>) {
     let least = ctx.config().arp_spoof_replies;
     if least == 0 {
         return;
     }
-    let mut by_mac: BTreeMap<[u8; 6], Vec<Lie<'_>>> = BTreeMap::new();
+    // Per spoofer and address family (IPv6 last).
+    let mut by_mac: BTreeMap<([u8; 6], bool), Vec<Lie<'_>>> = BTreeMap::new();
     for (key, claimants) in claims.iter() {
         for c in claimants {
             if c.unsolicited < least || virtual_router(&c.mac) {
@@ -288,31 +308,30 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
                 _ => honest.map(|o| o.mac).collect(),
             };
             if !holders.is_empty() {
-                by_mac.entry(c.mac).or_default().push(Lie {
-                    key: *key,
-                    claimant: c,
-                    holders,
-                });
+                by_mac
+                    .entry((c.mac, key.1.is_ipv6()))
+                    .or_default()
+                    .push(Lie {
+                        key: *key,
+                        claimant: c,
+                        holders,
+                    });
             }
         }
     }
-    for (mac, mut lies) in by_mac {
+    for ((mac, v6), mut lies) in by_mac {
         lies.sort_by_key(|l| l.key);
         // Its own address: one it claims and takes from nobody, alone
-        // there if it can be.
+        // there if it can be, of the family it lied in if it can be.
         let own = claims
             .iter()
             .filter(|(k, cs)| cs.iter().any(|c| c.mac == mac) && !lies.iter().any(|l| l.key == **k))
-            .map(|(k, cs)| (cs.len(), k.1))
+            .map(|(k, cs)| (k.1.is_ipv6() != v6, cs.len(), k.1))
             .min()
-            .map(|(_, a)| a);
-        let medical = lies.iter().any(|l| {
-            ctx.is_medical(&IpAddr::V4(l.key.1))
-                || l.claimant
-                    .told
-                    .iter()
-                    .any(|t| ctx.is_medical(&IpAddr::V4(*t)))
-        });
+            .map(|(_, _, a)| a);
+        let medical = lies
+            .iter()
+            .any(|l| ctx.is_medical(&l.key.1) || l.claimant.told.iter().any(|t| ctx.is_medical(t)));
         let shown: Vec<String> = lies
             .iter()
             .take(4)
@@ -338,8 +357,18 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
         };
         let replies: u64 = lies.iter().map(|l| l.claimant.unsolicited).sum();
         let text = fmt_mac(&mac);
+        let (rule, what, messages, message) = if v6 {
+            (
+                "ndp-spoofing",
+                "IPv6 neighbour spoofing",
+                "Neighbor Advertisements",
+                "Neighbor Advertisement",
+            )
+        } else {
+            ("arp-spoofing", "ARP spoofing", "ARP replies", "ARP reply")
+        };
         let summary = format!(
-            "ARP spoofing: {text}{} claims {}{more} in {replies} ARP replies nobody asked for; traffic for {} can pass through it (man in the middle)",
+            "{what}: {text}{} claims {}{more} in {replies} {messages} nobody asked for; traffic for {} can pass through it (man in the middle)",
             own.map(|a| format!(" ({a})")).unwrap_or_default(),
             shown.join("; "),
             if lies.len() == 1 { "that address" } else { "those addresses" },
@@ -350,22 +379,22 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
             .iter()
             .position(|d| d.mac.as_deref() == Some(text.as_str()));
         for l in &lies {
-            let addr = IpAddr::V4(l.key.1);
+            let addr = l.key.1;
             let r = Raise {
                 kind: "man-in-the-middle",
-                rule: "arp-spoofing".into(),
+                rule: rule.into(),
                 severity: if medical {
                     Severity::Critical
                 } else {
                     Severity::High
                 },
-                subject: own.map_or(addr, IpAddr::V4),
+                subject: own.unwrap_or(addr),
                 peer: None,
                 peers: vec![addr],
                 peer_count: None,
                 summary: summary.clone(),
                 detail: format!(
-                    "first unsolicited ARP reply claiming {} is at {text}",
+                    "first unsolicited {message} claiming {} is at {text}",
                     l.key.1
                 ),
                 origin: l
@@ -374,7 +403,11 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
                     .map(|((input, frame), ts)| (input, frame, ts)),
                 span: (l.claimant.first_ts, l.claimant.last_ts),
                 count: l.claimant.unsolicited,
-                remediation: remedy::ARP_SPOOF,
+                remediation: if v6 {
+                    remedy::NDP_SPOOF
+                } else {
+                    remedy::ARP_SPOOF
+                },
             };
             match (own, device) {
                 (Some(_), _) => out.raise(r),
@@ -437,7 +470,7 @@ mod tests {
         assert_eq!((owner.claims, owner.unsolicited), (4, 0));
         let tool = at(&c, [10, 0, 0, 1], TOOL);
         assert_eq!((tool.claims, tool.unsolicited), (1, 1));
-        assert_eq!(tool.told, vec![Ipv4Addr::new(10, 0, 0, 20)]);
+        assert_eq!(tool.told, vec![IpAddr::from([10, 0, 0, 20])]);
         assert_eq!(tool.first_unsolicited, Some(((0, 2 * s as u64), 2 * s)));
         // Another VLAN's address is another address.
         let mut other = claim([10, 0, 0, 1], TOOL, true, [10, 0, 0, 20], 6 * s);

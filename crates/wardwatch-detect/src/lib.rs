@@ -97,7 +97,8 @@ pub struct DetectConfig {
     /// another MAC claims too, before ARP spoofing is reported (0: off).
     /// Spoofing tools repeat theirs every few seconds; owners answer when
     /// asked, and a machine taking an address over announces it with
-    /// gratuitous ARP, which is not counted.
+    /// gratuitous ARP, which is not counted. The same number of IPv6 Neighbor
+    /// Advertisements nobody asked for reports neighbour spoofing.
     pub arp_spoof_replies: u64,
     /// TCP connection attempts that never completed (SYNs), or ICMP echo
     /// requests, sent one target within one second before that second

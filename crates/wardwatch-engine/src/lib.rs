@@ -436,21 +436,21 @@ impl Dispatcher {
                 // What the spoofing rule follows is split by address (a
                 // claim and the requests that ask for it in one shard),
                 // not by frame.
-                let owns = |addr: std::net::Ipv4Addr| addr.to_bits() as usize % shards == index;
+                let owns = |addr: std::net::Ipv4Addr| addr_shard(addr.into(), shards) == index;
                 let vlan = dec.vlan();
                 if a.op == 1 && owns(a.tpa) {
-                    self.arp_digest.claims.asked(vlan, a.tpa, p.ts_ns);
+                    self.arp_digest.claims.asked(vlan, a.tpa.into(), p.ts_ns);
                 }
                 if matches!(a.op, 1 | 2) && owns(a.spa) {
                     self.arp_digest
                         .claims
                         .claimed(wardwatch_detect::arp::Claim {
                             vlan,
-                            addr: a.spa,
+                            addr: a.spa.into(),
                             mac: a.sha,
                             sent_by: dec.src_mac,
                             reply: a.op == 2,
-                            target: a.tpa,
+                            target: a.tpa.into(),
                             ts: p.ts_ns,
                             frame: (input, p.frame),
                         });
@@ -508,11 +508,59 @@ impl Dispatcher {
                 return;
             }
         };
+        if ip.proto == 58 {
+            if let Some(n) = wardwatch_flow::ndp(ip.payload, ip.ttl) {
+                self.neighbour(input, p, &dec, &ip, &n, (index, shards));
+            }
+        }
         if shards > 1 && shard_of(&ip, &tr, shards) != index {
             return;
         }
         self.count(input, p, tunneled);
         self.route(&meta, &dec, &ip, &tr, (p.linktype, p.data, None));
+    }
+
+    /// IPv6 neighbour discovery into the claims the spoofing rule follows
+    /// (as ARP's, split by address between the shards): a solicitation
+    /// asks for its target and is its sender's claim of its own address;
+    /// an advertisement claims its target, told to its destination.
+    fn neighbour(
+        &mut self,
+        input: u16,
+        p: &Packet<'_>,
+        dec: &wardwatch_flow::Decoded<'_>,
+        ip: &wardwatch_flow::IpPacket<'_>,
+        n: &wardwatch_flow::Ndp,
+        (index, shards): (usize, usize),
+    ) {
+        let Some(mac) = n.mac.or(dec.src_mac) else {
+            return;
+        };
+        let vlan = dec.vlan();
+        let target = IpAddr::V6(n.target);
+        let owns = |a: IpAddr| addr_shard(a, shards) == index;
+        let (addr, told) = if n.advert {
+            (target, ip.dst)
+        } else {
+            if owns(target) {
+                self.arp_digest.claims.asked(vlan, target, p.ts_ns);
+            }
+            (ip.src, target)
+        };
+        if owns(addr) {
+            self.arp_digest
+                .claims
+                .claimed(wardwatch_detect::arp::Claim {
+                    vlan,
+                    addr,
+                    mac,
+                    sent_by: dec.src_mac,
+                    reply: n.advert,
+                    target: told,
+                    ts: p.ts_ns,
+                    frame: (input, p.frame),
+                });
+        }
     }
 
     /// LLDP, CDP and 802.11 networks and stations: facts about the
@@ -827,6 +875,19 @@ fn shard_hash(a: u64, b: u64, ports: u16, proto: u8, n: usize) -> usize {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let h = mix(mix(lo ^ ((ports as u64) << 32) ^ ((proto as u64) << 48)) ^ hi);
     ((h as u128 * n.max(1) as u128) >> 64) as usize
+}
+
+/// The shard that follows an address's ARP and neighbour discovery
+/// claims.
+fn addr_shard(a: IpAddr, shards: usize) -> usize {
+    let bits = match a {
+        IpAddr::V4(a) => u64::from(a.to_bits()),
+        IpAddr::V6(a) => {
+            let b = a.to_bits();
+            (b >> 64) as u64 ^ b as u64
+        }
+    };
+    (bits % shards.max(1) as u64) as usize
 }
 
 /// The shard of an untagged Ethernet/IPv4 TCP or UDP frame read straight

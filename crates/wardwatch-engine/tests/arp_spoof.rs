@@ -54,7 +54,7 @@ fn spoofing_tools_are_found_and_a_handover_is_not() {
             *theirs.entry((f[0].clone(), f[1].clone())).or_default() += 1;
         }
         let mut ours: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for ((vlan, addr), claimants) in out.digest.claims.iter() {
+        for ((vlan, addr), claimants) in out.digest.claims.iter().filter(|(k, _)| k.1.is_ipv4()) {
             assert_eq!(*vlan, None);
             for c in claimants {
                 ours.insert((addr.to_string(), mac_text(&c.mac)), c.claims);
@@ -140,6 +140,105 @@ fn spoofing_tools_are_found_and_a_handover_is_not() {
         let json = serde_json::to_string(&out.report.findings).unwrap();
         assert!(!json.contains("10.9.0.30"), "{json}");
         assert!(!json.contains("02:00:0a:09:01:1e"), "{json}");
+    }
+}
+
+/// IPv6 neighbour spoofing: bettercap's ndp.spoof telling two
+/// workstations the router's address is at its MAC, beside an address
+/// handed over and announced to all nodes (tests/captures/make_ndpspoof.py).
+/// The claims are tshark's neighbour discovery fields; bettercap is found
+/// on its own address, its unasked advertisements counted as tshark's
+/// timestamps give them; the announcement raises nothing.
+#[test]
+fn neighbour_spoofing_is_found_and_an_announcement_is_not() {
+    let p = common::repo("tests/captures/ndpspoof.pcap");
+    let tool = "02:00:0a:0a:00:66";
+    // By tshark: solicitations claim their source address at their source
+    // link-layer address, advertisements their target at theirs (else the
+    // frame's source), hop limit 255 only.
+    let rows = tshark(
+        &p,
+        "(icmpv6.type==135 or icmpv6.type==136) and ipv6.hlim==255",
+        &[
+            "icmpv6.type",
+            "ipv6.src",
+            "icmpv6.nd.ns.target_address",
+            "icmpv6.nd.na.target_address",
+            "icmpv6.opt.linkaddr",
+            "eth.src",
+            "frame.time_epoch",
+            "frame.number",
+        ],
+    );
+    let mut theirs: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in &rows {
+        let mac = if r[4].is_empty() { &r[5] } else { &r[4] };
+        let addr = if r[0] == "135" { &r[1] } else { &r[3] };
+        if addr != "::" {
+            *theirs.entry((addr.clone(), mac.clone())).or_default() += 1;
+        }
+    }
+    // bettercap's advertisements for the router's address that no
+    // solicitation for it preceded within a second.
+    let ns_at: Vec<f64> = rows
+        .iter()
+        .filter(|r| r[0] == "135" && r[2] == "fd00:9::1")
+        .map(|r| r[6].parse().unwrap())
+        .collect();
+    let unasked: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[0] == "136" && r[5] == tool && r[3] == "fd00:9::1")
+        .filter(|r| {
+            let t: f64 = r[6].parse().unwrap();
+            !ns_at.iter().any(|&n| n <= t && t - n <= 1.0)
+        })
+        .collect();
+    assert!(unasked.len() >= 10, "{unasked:?}");
+    for threads in [1, 2] {
+        let cfg = EngineConfig {
+            threads,
+            ..Default::default()
+        };
+        let out = analyze_files(std::slice::from_ref(&p), &cfg).unwrap();
+        let mut ours: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for ((vlan, addr), claimants) in out.digest.claims.iter() {
+            assert_eq!((*vlan, addr.is_ipv6()), (None, true));
+            for c in claimants {
+                ours.insert((addr.to_string(), mac_text(&c.mac)), c.claims);
+            }
+        }
+        assert_eq!(ours, theirs, "{threads} threads");
+        let found: Vec<_> = out
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.kind == "man-in-the-middle")
+            .collect();
+        assert_eq!(found.len(), 1, "{:?}", out.report.findings);
+        let f = found[0];
+        assert_eq!(
+            (f.rule.as_str(), f.ip.as_deref(), f.severity.as_str()),
+            ("ndp-spoofing", Some("fd00:9::66"), "high")
+        );
+        assert_eq!(f.peers, ["fd00:9::1"]);
+        assert_eq!(f.count, unasked.len() as u64);
+        assert_eq!(f.evidence[0].frame.to_string(), unasked[0][7]);
+        assert!(
+            f.summary
+                .contains("held by 02:00:0a:0a:00:01) to fd00:9::11, fd00:9::12"),
+            "{}",
+            f.summary
+        );
+        let own = out
+            .report
+            .devices
+            .iter()
+            .find(|d| Some(&d.id) == f.device.as_ref())
+            .unwrap();
+        assert_eq!(own.mac.as_deref(), Some(tool));
+        // The address handed over and announced names no finding.
+        let json = serde_json::to_string(&out.report.findings).unwrap();
+        assert!(!json.contains("fd00:9::50"), "{json}");
     }
 }
 

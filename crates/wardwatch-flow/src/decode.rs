@@ -530,6 +530,55 @@ fn decode_80211<'a>(ctx: &mut Ctx, data: &'a [u8]) -> Result<Network<'a>, Decode
     Ok(Network::Other(0, llc))
 }
 
+/// An IPv6 neighbour discovery message (RFC 4861) that says where an
+/// address is: a Neighbor Solicitation (its sender's address at its source
+/// link-layer address option; `target` the address asked for) or a
+/// Neighbor Advertisement (`target` at its target link-layer address
+/// option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ndp {
+    /// An advertisement (else a solicitation).
+    pub advert: bool,
+    /// Advertisement flags: router, solicited, override (the top three bits).
+    pub flags: u8,
+    /// The target address.
+    pub target: std::net::Ipv6Addr,
+    /// The link-layer address option: source (solicitation) or target
+    /// (advertisement).
+    pub mac: Option<Mac>,
+}
+
+/// Reads a Neighbor Solicitation (ICMPv6 135) or Advertisement (136) from
+/// an ICMPv6 message. Hosts drop those a router forwarded (hop limit below
+/// 255, RFC 4861 7.1), so `hop_limit` must be 255.
+pub fn ndp(icmp: &[u8], hop_limit: u8) -> Option<Ndp> {
+    let kind = *icmp.first()?;
+    if !matches!(kind, 135 | 136) || hop_limit != 255 || icmp.get(1) != Some(&0) {
+        return None;
+    }
+    let target: [u8; 16] = icmp.get(8..24)?.try_into().ok()?;
+    let want = if kind == 135 { 1 } else { 2 };
+    let mut opts = icmp.get(24..)?;
+    let mut mac = None;
+    // Options: type, length in units of 8 bytes (0 is invalid), data.
+    while let [t, len, ..] = *opts {
+        let n = usize::from(len) * 8;
+        let Some(opt) = opts.get(..n).filter(|_| n > 0) else {
+            break;
+        };
+        if t == want && mac.is_none() {
+            mac = opt.get(2..8).and_then(|m| m.try_into().ok());
+        }
+        opts = &opts[n..];
+    }
+    Some(Ndp {
+        advert: kind == 136,
+        flags: icmp.get(4).copied().unwrap_or(0) & 0xe0,
+        target: target.into(),
+        mac,
+    })
+}
+
 fn decode_arp(data: &[u8]) -> Result<Network<'_>, DecodeError> {
     let h = data.get(..28).ok_or(DecodeError::Truncated("ARP"))?;
     if be16(h, 0) != Some(1) || be16(h, 2) != Some(0x0800) || h[4] != 6 || h[5] != 4 {
@@ -1082,5 +1131,43 @@ mod tests {
         let Network::Ip(p) = d.net else { panic!() };
         assert_eq!(p.proto, 17);
         assert_eq!(transport(p.proto, p.payload).unwrap().ports(), (7, 8));
+    }
+
+    #[test]
+    fn neighbour_discovery_names_the_address_and_its_mac() {
+        let target: [u8; 16] = [0xfd, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let mac = [2, 0, 0x0a, 0x0a, 0, 0x66];
+        // An advertisement: solicited and override flags, then a nonce
+        // option (type 14, skipped) and the target link-layer address.
+        let mut na = vec![136, 0, 0, 0, 0x60, 0, 0, 0];
+        na.extend_from_slice(&target);
+        na.extend_from_slice(&[14, 1, 1, 2, 3, 4, 5, 6]);
+        na.extend_from_slice(&[2, 1]);
+        na.extend_from_slice(&mac);
+        let n = ndp(&na, 255).unwrap();
+        assert_eq!((n.advert, n.flags, n.mac), (true, 0x60, Some(mac)));
+        assert_eq!(n.target, std::net::Ipv6Addr::from(target));
+        // A router forwarded it: hosts drop it.
+        assert_eq!(ndp(&na, 254), None);
+        // A solicitation's source option; a target option there is not it.
+        let mut ns = na.clone();
+        ns[0] = 135;
+        assert_eq!(ndp(&ns, 255).unwrap().mac, None);
+        let last = ns.len() - 8;
+        ns[last] = 1;
+        assert_eq!(ndp(&ns, 255).unwrap().mac, Some(mac));
+        // An option of length 0 ends them; truncated anywhere: never a
+        // panic, and no address from a short message.
+        let mut zero = na.clone();
+        zero[25] = 0;
+        assert_eq!(ndp(&zero, 255).unwrap().mac, None);
+        for n in 0..na.len() {
+            let r = ndp(&na[..n], 255);
+            assert_eq!(r.is_some(), n >= 24, "{n}");
+        }
+        // Other ICMPv6 messages are not neighbour discovery.
+        let mut echo = na.clone();
+        echo[0] = 128;
+        assert_eq!(ndp(&echo, 255), None);
     }
 }

@@ -11,7 +11,9 @@ pub mod defrag;
 pub mod reassembly;
 pub mod table;
 
-pub use decode::{decode, transport, DecodeError, Decoded, IpPacket, Mac, Network, Transport};
+pub use decode::{
+    decode, ndp, transport, DecodeError, Decoded, IpPacket, Mac, Ndp, Network, Transport,
+};
 pub use dedup::Deduper;
 pub use defrag::{Defragmenter, Reassembled};
 pub use reassembly::{Reassembler, SegmentOrigin, StreamEvent};
@@ -70,6 +72,9 @@ pub fn exercise(data: &[u8]) {
         if ip.frag.is_some() {
             let _ = defrag.push(meta.ts_ns, &ip, meta.wire_len);
             continue;
+        }
+        if ip.proto == 58 {
+            let _ = ndp(ip.payload, ip.ttl);
         }
         if let Ok(tr) = transport(ip.proto, ip.payload) {
             table.process(&meta, &dec, &ip, &tr, &mut Sink);
