@@ -665,7 +665,10 @@ fn rogue_servers(ctx: &Context<'_>, answers: &[DhcpAnswer<'_>], v6: bool, out: &
                 Severity::High
             },
             subject: server,
-            peer: others.keys().next().copied(),
+            // One finding per server as the servers it competed with are
+            // met (in a live watch, one by one): they are its peers, not
+            // part of its key.
+            peer: None,
             peers: others.keys().copied().collect(),
             peer_count: None,
             summary,
