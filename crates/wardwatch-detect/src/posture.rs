@@ -87,6 +87,7 @@ pub mod remedy {
     /// A second DHCP server.
     pub const ROGUE_DHCP: &str = "Find the device by its MAC (the switch's address table names its port) and unplug it (often a consumer router someone connected); turn on DHCP snooping on the switches so that only the site's servers' ports may answer; renew the leases of the clients it served.";
     pub const ROGUE_DHCP6: &str = "Find the device by its MAC (the switch's address table names its port) and take it off the network; turn on DHCPv6 Guard and RA Guard on the switches so that only the site's servers and routers may answer; where the site does not use IPv6, block DHCPv6 (UDP 546 and 547) at the access ports; then have the clients it answered renew their addresses and clear their DNS caches, and check the logins they made since for relaying (LDAP and SMB signing, Extended Protection stop it).";
+    pub const ROGUE_ROUTER: &str = "Find the device by its MAC (the switch's address table names its port) and take it off the network, or stop it advertising (a Windows host sharing its connection, a consumer router); turn on RA Guard on the switches so that only the routers' ports may send Router Advertisements; where the site does not use IPv6, filter Router Advertisements at the access ports.";
     pub const LEGACY_OS: &str = "The operating system no longer gets security updates: ask the vendor for a supported version; until then isolate the device and allow only the flows it needs.";
 }
 
@@ -411,6 +412,7 @@ pub fn run(ctx: &Context<'_>, observations: &[Observation], out: &mut Findings<'
         }
     }
     rogue_dhcp(ctx, observations, out);
+    rogue_router(observations, out);
 }
 
 /// What a DHCP server's answer gives: its server, the network (its
@@ -682,6 +684,119 @@ fn rogue_servers(ctx: &Context<'_>, answers: &[DhcpAnswer<'_>], v6: bool, out: &
                 remedy::ROGUE_DHCP
             },
         });
+    }
+}
+
+/// One IPv6 router of a link, as its advertisements show it.
+struct Router<'o> {
+    source: IpAddr,
+    prefixes: std::collections::BTreeSet<&'o str>,
+    /// Its first advertisement giving a prefix.
+    first: &'o Observation,
+    /// Distinct advertisements giving prefixes (by their facts: each
+    /// worker reports a fact once, and two may report one).
+    adverts: std::collections::BTreeSet<Option<u64>>,
+    /// The longest router lifetime, and the preference it came with.
+    lifetime: (u16, &'o str),
+}
+
+/// Rogue IPv6 routers: on one link (VLAN), a router whose advertisements
+/// give prefixes none of which the site's routers give (those the most
+/// routers agree on, else the first seen): hosts taking its prefix and
+/// route send their IPv6 traffic through it (THC-IPv6's fake_router6,
+/// bettercap's ndp.spoof, a consumer router or a Windows host sharing its
+/// connection). Routers agreeing on a prefix (a redundant pair, VRRPv3)
+/// and advertisements without prefixes stay quiet. High.
+fn rogue_router(observations: &[Observation], out: &mut Findings<'_>) {
+    use std::collections::BTreeMap;
+    let mut links: BTreeMap<Option<u16>, BTreeMap<&str, Router<'_>>> = BTreeMap::new();
+    for o in observations {
+        let (ObsKind::RouterAdvert(f), Some(mac)) = (&o.kind, o.mac.as_deref()) else {
+            continue;
+        };
+        if f.prefixes.is_empty() {
+            continue;
+        }
+        let r = links
+            .entry(f.vlan)
+            .or_default()
+            .entry(mac)
+            .or_insert(Router {
+                source: f.source,
+                prefixes: Default::default(),
+                first: o,
+                adverts: Default::default(),
+                lifetime: (0, "medium"),
+            });
+        r.prefixes.extend(f.prefixes.iter().map(String::as_str));
+        if o.seen_at() < r.first.seen_at() {
+            r.first = o;
+        }
+        r.adverts.insert(o.kind.repeat_key());
+        if f.lifetime >= r.lifetime.0 {
+            r.lifetime = (f.lifetime, f.preference.as_str());
+        }
+    }
+    for (vlan, routers) in links {
+        let agree = |r: &Router<'_>| {
+            routers
+                .values()
+                .filter(|o| !o.prefixes.is_disjoint(&r.prefixes))
+                .count()
+        };
+        // The site's: agreed on by the most routers, else seen first.
+        let Some(site) = routers
+            .values()
+            .max_by_key(|r| (agree(r), std::cmp::Reverse(r.first.seen_at())))
+        else {
+            continue;
+        };
+        let (site_routers, site_prefixes): (Vec<IpAddr>, Vec<&str>) = (
+            routers
+                .values()
+                .filter(|r| !r.prefixes.is_disjoint(&site.prefixes))
+                .map(|r| r.source)
+                .collect(),
+            site.prefixes.iter().copied().collect(),
+        );
+        for (mac, r) in &routers {
+            if !r.prefixes.is_disjoint(&site.prefixes) {
+                continue;
+            }
+            let prefixes: Vec<&str> = r.prefixes.iter().copied().collect();
+            let route = match r.lifetime {
+                (0, _) => String::new(),
+                (l, p) => format!(" and itself as default router ({l} s, preference {p})"),
+            };
+            out.raise(Raise {
+                kind: "man-in-the-middle",
+                rule: "rogue-router-advertisement".into(),
+                severity: Severity::High,
+                subject: r.source,
+                peer: None,
+                peers: site_routers.clone(),
+                peer_count: None,
+                summary: format!(
+                    "Rogue IPv6 router: {} ({mac}) advertises {}{route}{}, where the site's router{} {} advertise{} {}: hosts taking its prefix and route send their IPv6 traffic through it (a man in the middle) or nowhere",
+                    r.source,
+                    prefixes.join(", "),
+                    vlan.map(|v| format!(" on VLAN {v}")).unwrap_or_default(),
+                    if site_routers.len() == 1 { "" } else { "s" },
+                    site_routers
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if site_routers.len() == 1 { "s" } else { "" },
+                    site_prefixes.join(", "),
+                ),
+                detail: format!("Router Advertisement from {}", r.source),
+                origin: origin(r.first),
+                span: span(r.first),
+                count: r.adverts.len() as u64,
+                remediation: remedy::ROGUE_ROUTER,
+            });
+        }
     }
 }
 
@@ -1592,6 +1707,63 @@ mod tests {
         let mut quiet = vlans.to_vec();
         quiet.push(bare);
         assert_eq!(posture_of(&[], &quiet), vec![]);
+    }
+
+    #[test]
+    fn a_router_giving_a_prefix_the_sites_routers_do_not_is_rogue() {
+        // `mac` advertising `prefixes` from fe80::`n` on `vlan` at frame
+        // `frame`.
+        let advert = |n: u8, prefixes: &[&str], vlan: Option<u16>, frame: u64| {
+            let mut o = seen(
+                "0.0.0.0",
+                "0.0.0.0",
+                0,
+                ObsKind::RouterAdvert(Box::new(wardwatch_proto::RouterAdvertFact {
+                    source: format!("fe80::{n}").parse().unwrap(),
+                    vlan,
+                    lifetime: 1800,
+                    preference: "medium".into(),
+                    managed: false,
+                    other: false,
+                    prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+                })),
+            );
+            o.mac = Some(format!("02:00:00:00:00:{n:02x}"));
+            o.origin.frame = frame;
+            o.origin.ts_ns = frame as i64;
+            o
+        };
+        // Two routers agreeing (one also gives a second prefix); another
+        // VLAN's router; an advertisement without a prefix.
+        let site = [
+            advert(1, &["fd00:a::/64"], None, 1),
+            advert(2, &["fd00:a::/64", "2001:db8:a::/64"], None, 2),
+            advert(3, &["fd00:b::/64"], Some(20), 3),
+            advert(4, &[], None, 4),
+        ];
+        assert_eq!(posture_of(&[], &site), vec![]);
+        // A third router on the first link with a prefix of its own: the
+        // two agreeing routers outnumber it.
+        let mut rogue = site.to_vec();
+        rogue.push(advert(9, &["2001:db8:bad::/64"], None, 5));
+        let found = posture_of(&[], &rogue);
+        assert_eq!(
+            rules_and_ips(&found),
+            vec![("rogue-router-advertisement", "fe80::9")]
+        );
+        assert!(
+            found[0].2.contains("routers fe80::1, fe80::2 advertise"),
+            "{found:?}"
+        );
+        // One router against one: the one seen first is the site's.
+        let pair = [
+            advert(3, &["fd00:b::/64"], Some(20), 3),
+            advert(8, &["2001:db8:bad::/64"], Some(20), 6),
+        ];
+        assert_eq!(
+            rules_and_ips(&posture_of(&[], &pair)),
+            vec![("rogue-router-advertisement", "fe80::8")]
+        );
     }
 
     #[test]

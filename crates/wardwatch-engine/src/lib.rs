@@ -512,6 +512,15 @@ impl Dispatcher {
             if let Some(n) = wardwatch_flow::ndp(ip.payload, ip.ttl) {
                 self.neighbour(input, p, &dec, &ip, &n, (index, shards));
             }
+            // A router's advertisement: a fact about its MAC, made once
+            // (by the shard that counts the frame) per distinct one.
+            if by_frame && self.dissect && ip.payload.first() == Some(&134) {
+                let ra =
+                    wardwatch_proto::ndp::router_advert(ip.payload, ip.ttl, ip.src, dec.vlan());
+                if let (Some(mac), Some(kind)) = (dec.src_mac, ra) {
+                    self.link_fact(&meta, mac, kind);
+                }
+            }
         }
         if shards > 1 && shard_of(&ip, &tr, shards) != index {
             return;

@@ -1112,6 +1112,62 @@ fn dhcpv6_server_answers_match_tshark() {
 }
 
 #[test]
+fn router_advertisements_match_tshark() {
+    // radvd (two routers) and THC-IPv6's fake_router6
+    // (tests/captures/make_rogue_ra.py).
+    let path = repo("tests/captures/rogue_ra.pcap");
+    let theirs = tshark(
+        &path,
+        &[],
+        "icmpv6.type == 134",
+        &[
+            "eth.src",
+            "icmpv6.nd.ra.router_lifetime",
+            "icmpv6.nd.ra.flag.prf",
+            "icmpv6.nd.ra.flag.m",
+            "icmpv6.nd.ra.flag.o",
+            "icmpv6.opt.prefix",
+            "icmpv6.opt.prefix.length",
+            "icmpv6.opt.prefix.flag.a",
+            "icmpv6.opt.prefix.valid_lifetime",
+        ],
+    );
+    let mut compared = 0;
+    for o in &observations(&path) {
+        let ObsKind::RouterAdvert(f) = &o.kind else {
+            continue;
+        };
+        let t = &theirs[&o.origin.frame];
+        assert_eq!(o.mac.as_deref(), Some(t[0].as_str()));
+        assert_eq!(f.lifetime.to_string(), t[1]);
+        let prf = match f.preference.as_str() {
+            "high" => "1",
+            "low" => "3",
+            _ => "0",
+        };
+        assert_eq!(prf, t[2]);
+        assert_eq!((f.managed, f.other), (t[3] == "1", t[4] == "1"));
+        // tshark lists every prefix option; ours are the autonomous ones
+        // still valid.
+        let list = |i: usize| t[i].split(',').collect::<Vec<_>>();
+        let (prefixes, lens, auto, valid) = (list(5), list(6), list(7), list(8));
+        let expected: Vec<String> = (0..prefixes.len())
+            .filter(|&i| auto.get(i) == Some(&"1") && valid.get(i).is_some_and(|v| *v != "0"))
+            .map(|i| format!("{}/{}", prefixes[i], lens[i]))
+            .collect();
+        assert_eq!(f.prefixes, expected, "frame {}", o.origin.frame);
+        compared += 1;
+    }
+    // Each router's distinct advertisements: radvd's periodic and final
+    // ones (lifetime 0) twice, fake_router6's.
+    assert_eq!(compared, 5);
+    eprintln!(
+        "Router Advertisements: {compared} compared ({} in the capture)",
+        theirs.len()
+    );
+}
+
+#[test]
 fn kerberos_requests_match_tshark() {
     let path = repo("tests/captures/kerberos.pcap");
     let theirs = tshark(

@@ -1,8 +1,9 @@
-//! A rogue DHCP server (dnsmasq as a consumer router) answering a client
-//! beside the site's two servers, which answer alike (a failover pair):
-//! tests/captures/make_dhcp_rogue.py. The rogue is found, on its own
-//! address, naming both servers it competed with, its evidence its first
-//! answer by tshark; the pair raises nothing.
+//! Rogue DHCP servers, DHCPv6 servers and IPv6 routers beside the site's
+//! own, each recorded from real programs. A rogue DHCP server (dnsmasq as
+//! a consumer router) answering a client beside the site's two servers,
+//! which answer alike (a failover pair): tests/captures/make_dhcp_rogue.py.
+//! The rogue is found, on its own address, naming both servers it competed
+//! with, its evidence its first answer by tshark; the pair raises nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -122,5 +123,54 @@ fn mitm6_is_found_and_the_sites_dhcpv6_server_is_not() {
             f.summary
         );
         assert_eq!(f.count, answers.len() as u64);
+    }
+}
+
+/// THC-IPv6's fake_router6 announcing itself the router for another
+/// prefix beside the site's two radvd routers, which agree
+/// (tests/captures/make_rogue_ra.py): found on its own address and device,
+/// its first advertisement the evidence; the pair raises nothing.
+#[test]
+fn a_rogue_router_is_found_and_the_sites_pair_is_not() {
+    let p = common::repo("tests/captures/rogue_ra.pcap");
+    let tool = rows(
+        &p,
+        "icmpv6.type==134 and eth.src==02:00:0a:0b:00:77",
+        &["frame.number", "ipv6.src", "icmpv6.opt.prefix"],
+    );
+    assert!(tool.len() >= 2, "{tool:?}");
+    assert!(tool[0][2].starts_with("2001:db8:bad::"), "{tool:?}");
+    for threads in [1, 2] {
+        let r = common::report_with_threads(&p, threads);
+        let found: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == "man-in-the-middle")
+            .collect();
+        assert_eq!(found.len(), 1, "{:?}", r.findings);
+        let f = found[0];
+        assert_eq!(
+            (f.rule.as_str(), f.ip.as_deref(), f.severity.as_str()),
+            (
+                "rogue-router-advertisement",
+                Some(tool[0][1].as_str()),
+                "high"
+            )
+        );
+        assert_eq!(f.peers, ["fe80::aff:fe0b:1", "fe80::aff:fe0b:2"]);
+        assert_eq!(f.evidence[0].frame.to_string(), tool[0][0]);
+        assert!(
+            f.summary
+                .contains("advertises 2001:db8:bad::/64 and itself as default router")
+                && f.summary.contains("advertise fd00:a::/64"),
+            "{}",
+            f.summary
+        );
+        let device = r
+            .devices
+            .iter()
+            .find(|d| Some(&d.id) == f.device.as_ref())
+            .expect("the finding's device");
+        assert_eq!(device.mac.as_deref(), Some("02:00:0a:0b:00:77"));
     }
 }

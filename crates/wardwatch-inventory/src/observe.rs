@@ -442,7 +442,10 @@ fn apply_share(
             && peer.is_none()
             && !matches!(
                 o.kind,
-                ObsKind::LinkNeighbor(_) | ObsKind::Dhcp(_) | ObsKind::Wifi(_)
+                ObsKind::LinkNeighbor(_)
+                    | ObsKind::RouterAdvert(_)
+                    | ObsKind::Dhcp(_)
+                    | ObsKind::Wifi(_)
             )
         {
             continue;
@@ -505,6 +508,7 @@ fn apply_share(
             ObsKind::WsDiscovery(_) => "ws-discovery",
             ObsKind::EnipIdentity(_) => "enip",
             ObsKind::LinkNeighbor(f) => f.protocol.as_str(),
+            ObsKind::RouterAdvert(_) => "ipv6-nd",
             ObsKind::TlsClientHello(_)
             | ObsKind::TlsServerHello { .. }
             | ObsKind::TlsCertificate(_) => "tls",
@@ -901,6 +905,25 @@ fn apply_share(
                 }
             }
             ObsKind::Ntp { .. } => {}
+            ObsKind::RouterAdvert(f) => {
+                if let Some(a) = by_sender_mac(o).and_then(|i| acc.get_mut(i)) {
+                    let mut v = if f.prefixes.is_empty() {
+                        "no prefix".to_string()
+                    } else {
+                        f.prefixes.join(", ")
+                    };
+                    v += &format!(
+                        "; router lifetime {} s, preference {}",
+                        f.lifetime, f.preference
+                    );
+                    for (set, flag) in [(f.managed, "managed"), (f.other, "other configuration")] {
+                        if set {
+                            v += &format!(", {flag} (DHCPv6)");
+                        }
+                    }
+                    a.add(o, inputs, "ipv6-nd", "router advertisement", &v);
+                }
+            }
             ObsKind::LinkNeighbor(fact) => {
                 let wardwatch_proto::LinkNeighborFact {
                     protocol,

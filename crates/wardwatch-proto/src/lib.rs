@@ -27,6 +27,7 @@ mod lines;
 pub mod mail;
 pub mod modbus;
 pub mod mqtt;
+pub mod ndp;
 pub mod obs;
 pub mod rdp;
 pub mod sip;
@@ -48,8 +49,8 @@ pub use obs::{
     BacnetFact, Dhcp6Fact, Dhcp6ServerView, DhcpFact, DicomAssociateFact, DicomIdentityFact,
     DomainMemberFact, EnipIdentityFact, FhirDeviceFact, HttpRequestFact, LabInstrumentFact,
     LinkNeighborFact, ModbusFact, NtlmFact, ObsKind, Observation, Origin, PresentationContext,
-    Side, SipFact, SnmpFact, SsdpFact, TftpRequestFact, TlsCertificateFact, TlsClientHelloFact,
-    UpnpDeviceFact, WifiFact, WireName, WsDiscoveryFact,
+    RouterAdvertFact, Side, SipFact, SnmpFact, SsdpFact, TftpRequestFact, TlsCertificateFact,
+    TlsClientHelloFact, UpnpDeviceFact, WifiFact, WireName, WsDiscoveryFact,
 };
 
 /// Bytes looked at before deciding what a stream carries.
@@ -610,6 +611,7 @@ pub fn exercise(data: &[u8]) -> usize {
     let _ = on_datagram(138, 138, data);
     let _ = on_datagram(546, 547, data);
     let _ = on_datagram(547, 546, data);
+    let _ = ndp::router_advert(data, 255, std::net::Ipv6Addr::LOCALHOST.into(), None);
     let _ = on_datagram(50000, 88, data);
     let _ = on_datagram(50000, 389, data);
     let _ = on_datagram(47808, 47808, data);

@@ -728,6 +728,27 @@ pub struct Dhcp6ServerView {
     pub dns: Option<IpAddr>,
 }
 
+/// An IPv6 Router Advertisement (RFC 4861 4.2), found by the router's MAC.
+/// Boxed in [`ObsKind::RouterAdvert`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RouterAdvertFact {
+    /// The router's address (link-local).
+    pub source: IpAddr,
+    /// The VLAN it was seen on (outermost tag).
+    pub vlan: Option<u16>,
+    /// Router lifetime in seconds (0: not a default router).
+    pub lifetime: u16,
+    /// Default router preference: `high`, `medium` or `low`.
+    pub preference: String,
+    /// Managed address configuration flag (addresses from DHCPv6).
+    pub managed: bool,
+    /// Other configuration flag (DNS and the rest from DHCPv6).
+    pub other: bool,
+    /// Prefixes given for address autoconfiguration (autonomous flag, valid
+    /// lifetime above 0), as `prefix/length`, at most 8.
+    pub prefixes: Vec<String>,
+}
+
 /// A browser announcement (NetBIOS datagram service).
 /// Boxed in [`ObsKind::BrowserAnnouncement`], which would otherwise make
 /// every observation its size.
@@ -1072,6 +1093,8 @@ pub enum ObsKind {
     },
     /// A link-layer discovery announcement (LLDP, CDP), found by MAC.
     LinkNeighbor(Box<LinkNeighborFact>),
+    /// An IPv6 Router Advertisement, found by the router's MAC.
+    RouterAdvert(Box<RouterAdvertFact>),
     /// A DHCP client message.
     Dhcp(Box<DhcpFact>),
     /// A DHCPv6 client message.
