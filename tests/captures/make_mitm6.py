@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from netns import capture, out_path, sh, switched_lan
+from netns import capture, out_path, sh, stop, switched_lan
 
 SW = "wwv6-sw"
 HOSTS = {
@@ -85,10 +85,7 @@ def main():
                 lease("wwv6-c3")
                 time.sleep(2)
             finally:
-                for p in (site, attacker):
-                    if p and p.poll() is None:
-                        p.terminate()
-                        p.wait()
+                stop([site, attacker])
                 # dhclient -1 goes on in the background once bound.
                 for ns in ("wwv6-c1", "wwv6-c2", "wwv6-c3"):
                     pid = os.path.join(tmp, ns + ".pid")

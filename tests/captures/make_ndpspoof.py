@@ -26,7 +26,7 @@ The LAN (fd00:9::/64):
 import subprocess
 import time
 
-from netns import capture, out_path, sh, switched_lan
+from netns import capture, out_path, sh, stop, switched_lan
 
 SW = "wwndp-sw"
 HOSTS = {
@@ -95,10 +95,7 @@ def main():
                 better.wait()
                 time.sleep(3)
             finally:
-                for p in procs:
-                    if p.poll() is None:
-                        p.terminate()
-                        p.wait()
+                stop(procs)
 
 
 if __name__ == "__main__":

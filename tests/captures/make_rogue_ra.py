@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from netns import capture, out_path, sh, switched_lan
+from netns import capture, out_path, sh, stop, switched_lan
 
 SW = "wwra-sw"
 HOSTS = {
@@ -79,10 +79,7 @@ def main():
                 thc.wait()
                 time.sleep(3)
             finally:
-                for p in procs:
-                    if p.poll() is None:
-                        p.terminate()
-                        p.wait()
+                stop(procs)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,10 @@ def switched_lan(switch, hosts):
         for n in names:
             sh("ip", "netns", "del", n, check=False)
 
+
+def stop(procs):
+    """Terminates the programs of `procs` still running and waits for them."""
+    for p in procs:
+        if p is not None and p.poll() is None:
+            p.terminate()
+            p.wait()

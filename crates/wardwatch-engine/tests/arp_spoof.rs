@@ -12,23 +12,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use wardwatch_engine::{analyze_files, EngineConfig};
 
 fn tshark(p: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.args(["-r", p.to_str().unwrap(), "-Y", filter, "-T", "fields"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let out = c.output().expect("tshark is required");
-    assert!(out.status.success(), "tshark failed on {}", p.display());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
+    common::tshark_rows(p, filter, fields)
 }
 
 fn mac_text(m: &[u8; 6]) -> String {

@@ -9,20 +9,13 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn a_rogue_dhcp_server_is_found_and_a_failover_pair_is_not() {
     let p = common::repo("tests/captures/dhcp_rogue.pcap");
     for threads in [1, 2] {
         let r = common::report_with_threads(&p, threads);
-        let found: Vec<_> = r
-            .findings
-            .iter()
-            .filter(|f| f.kind == "man-in-the-middle")
-            .collect();
-        assert_eq!(found.len(), 1, "{:?}", r.findings);
-        let f = found[0];
+        let (f, mac) = common::the_one(&r, "man-in-the-middle");
+        assert_eq!(mac, Some("02:00:c0:a8:32:01"));
         assert_eq!(
             (f.rule.as_str(), f.ip.as_deref(), f.severity.as_str()),
             ("rogue-dhcp-server", Some("192.168.50.1"), "high")
@@ -35,45 +28,20 @@ fn a_rogue_dhcp_server_is_found_and_a_failover_pair_is_not() {
             f.summary
         );
         // The evidence: by tshark, an OFFER from the rogue, its first answer.
-        let row = Command::new("tshark")
-            .args(["-r", p.to_str().unwrap(), "-Y"])
-            .arg(format!("frame.number=={}", f.evidence[0].frame))
-            .args(["-T", "fields", "-e", "ip.src", "-e", "dhcp.option.dhcp"])
-            .output()
-            .expect("tshark is required");
-        assert_eq!(
-            String::from_utf8(row.stdout).unwrap().trim(),
-            "192.168.50.1\t2"
+        let row = rows(
+            &p,
+            &format!("frame.number=={}", f.evidence[0].frame),
+            &["ip.src", "dhcp.option.dhcp"],
         );
-        let first = Command::new("tshark")
-            .args(["-r", p.to_str().unwrap(), "-Y", "ip.src==192.168.50.1"])
-            .args(["-T", "fields", "-e", "frame.number"])
-            .output()
-            .unwrap();
-        let first = String::from_utf8(first.stdout).unwrap();
-        assert_eq!(
-            first.lines().next(),
-            Some(f.evidence[0].frame.to_string().as_str())
-        );
+        assert_eq!(row, [["192.168.50.1", "2"]]);
+        let first = rows(&p, "ip.src==192.168.50.1", &["frame.number"]);
+        assert_eq!(first[0][0], f.evidence[0].frame.to_string());
         // It answered one client twice (OFFER, ACK).
         assert_eq!(f.count, 2);
     }
 }
 
-/// tshark's `-T fields` rows of `filter` in `p`.
-fn rows(p: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
-    let mut c = Command::new("tshark");
-    c.args(["-r", p.to_str().unwrap(), "-Y", filter, "-T", "fields"]);
-    for f in fields {
-        c.args(["-e", f]);
-    }
-    let out = c.output().expect("tshark is required");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect())
-        .collect()
-}
+use common::tshark_rows as rows;
 
 /// mitm6 (tests/captures/make_mitm6.py) answering three dhclient -6
 /// clients, one while the site's dnsmasq answers too, one once it is gone:
@@ -95,25 +63,14 @@ fn mitm6_is_found_and_the_sites_dhcpv6_server_is_not() {
         .all(|a| a[1].starts_with("fe80::") && a[2] == mitm6));
     for threads in [1, 2] {
         let r = common::report_with_threads(&p, threads);
-        let found: Vec<_> = r
-            .findings
-            .iter()
-            .filter(|f| f.kind == "man-in-the-middle")
-            .collect();
-        assert_eq!(found.len(), 1, "{:?}", r.findings);
-        let f = found[0];
+        let (f, mac) = common::the_one(&r, "man-in-the-middle");
         assert_eq!(
             (f.rule.as_str(), f.ip.as_deref(), f.severity.as_str()),
             ("rogue-dhcpv6-server", Some(mitm6), "high")
         );
         // The site's server answered one of its clients too.
         assert_eq!(f.peers, ["fe80::aff:fe09:2"]);
-        let device = r
-            .devices
-            .iter()
-            .find(|d| Some(&d.id) == f.device.as_ref())
-            .expect("the finding's device");
-        assert_eq!(device.mac.as_deref(), Some("02:00:0a:09:00:66"));
+        assert_eq!(mac, Some("02:00:0a:09:00:66"));
         assert_eq!(f.evidence[0].frame.to_string(), answers[0][0]);
         assert!(
             f.summary
@@ -142,13 +99,7 @@ fn a_rogue_router_is_found_and_the_sites_pair_is_not() {
     assert!(tool[0][2].starts_with("2001:db8:bad::"), "{tool:?}");
     for threads in [1, 2] {
         let r = common::report_with_threads(&p, threads);
-        let found: Vec<_> = r
-            .findings
-            .iter()
-            .filter(|f| f.kind == "man-in-the-middle")
-            .collect();
-        assert_eq!(found.len(), 1, "{:?}", r.findings);
-        let f = found[0];
+        let (f, mac) = common::the_one(&r, "man-in-the-middle");
         assert_eq!(
             (f.rule.as_str(), f.ip.as_deref(), f.severity.as_str()),
             (
@@ -166,11 +117,6 @@ fn a_rogue_router_is_found_and_the_sites_pair_is_not() {
             "{}",
             f.summary
         );
-        let device = r
-            .devices
-            .iter()
-            .find(|d| Some(&d.id) == f.device.as_ref())
-            .expect("the finding's device");
-        assert_eq!(device.mac.as_deref(), Some("02:00:0a:0b:00:77"));
+        assert_eq!(mac, Some("02:00:0a:0b:00:77"));
     }
 }

@@ -49,6 +49,39 @@ pub fn findings_of(tag: &str, frames: Vec<((u32, u32), Vec<u8>)>) -> Vec<wardwat
     r.expect("analyze").report.findings
 }
 
+/// tshark's `-T fields` rows of the frames of `p` matching `filter`.
+pub fn tshark_rows(p: &Path, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut c = std::process::Command::new("tshark");
+    c.args(["-r", p.to_str().unwrap(), "-Y", filter, "-T", "fields"]);
+    for f in fields {
+        c.args(["-e", f]);
+    }
+    let out = c.output().expect("tshark is required");
+    assert!(out.status.success(), "tshark failed on {}", p.display());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// The one finding of `kind` in `r` (there must be exactly one), and the
+/// MAC of its device.
+pub fn the_one<'r>(
+    r: &'r wardwatch_model::report::Report,
+    kind: &str,
+) -> (&'r wardwatch_model::Finding, Option<&'r str>) {
+    let found: Vec<_> = r.findings.iter().filter(|f| f.kind == kind).collect();
+    assert_eq!(found.len(), 1, "{:?}", r.findings);
+    let f = found[0];
+    let mac = r
+        .devices
+        .iter()
+        .find(|d| Some(&d.id) == f.device.as_ref())
+        .and_then(|d| d.mac.as_deref());
+    (f, mac)
+}
+
 /// Findings of severity medium or above, one line each.
 pub fn serious(findings: &[wardwatch_model::Finding]) -> Vec<String> {
     findings
