@@ -383,11 +383,7 @@ pub(crate) fn spoofing(ctx: &Context<'_>, claims: &ArpClaims, out: &mut Findings
             let r = Raise {
                 kind: "man-in-the-middle",
                 rule: rule.into(),
-                severity: if medical {
-                    Severity::Critical
-                } else {
-                    Severity::High
-                },
+                severity: Severity::high_or_critical(medical),
                 subject: own.unwrap_or(addr),
                 peer: None,
                 peers: vec![addr],

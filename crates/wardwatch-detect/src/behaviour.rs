@@ -822,11 +822,7 @@ pub(crate) fn exfiltration(
         out.raise(Raise {
             kind: "exfiltration",
             rule: "outbound-volume".into(),
-            severity: if medical {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
+            severity: Severity::high_or_critical(medical),
             subject: local,
             peer: Some(ext),
             peers: Vec::new(),

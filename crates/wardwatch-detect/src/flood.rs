@@ -401,11 +401,7 @@ pub(crate) fn floods(ctx: &Context<'_>, floods: &Floods, out: &mut Findings<'_>)
         out.raise(Raise {
             kind: "denial-of-service",
             rule: rule.into(),
-            severity: if ctx.is_medical(target) {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
+            severity: Severity::high_or_critical(ctx.is_medical(target)),
             subject: *target,
             peer: None,
             peers,

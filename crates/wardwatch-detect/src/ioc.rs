@@ -261,7 +261,7 @@ fn raise(
     out.raise(Raise {
         kind: "ioc-match",
         rule: format!("ioc:{}", ioc.kind).into(),
-        severity: if medical { Severity::Critical } else { Severity::High },
+        severity: Severity::high_or_critical(medical),
         subject,
         peer,
         peers: Vec::new(),

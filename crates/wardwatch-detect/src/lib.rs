@@ -52,6 +52,16 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// High, critical where a medical device is at stake (the attacks on
+    /// the network itself: spoofing, rogue servers, floods).
+    pub fn high_or_critical(medical: bool) -> Severity {
+        if medical {
+            Severity::Critical
+        } else {
+            Severity::High
+        }
+    }
+
     /// The contract's name.
     pub fn as_str(self) -> &'static str {
         match self {

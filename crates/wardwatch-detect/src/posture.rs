@@ -661,11 +661,7 @@ fn rogue_servers(ctx: &Context<'_>, answers: &[DhcpAnswer<'_>], v6: bool, out: &
         out.raise(Raise {
             kind: "man-in-the-middle",
             rule: rule.into(),
-            severity: if medical {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
+            severity: Severity::high_or_critical(medical),
             subject: server,
             // One finding per server as the servers it competed with are
             // met (in a live watch, one by one): they are its peers, not
@@ -1048,11 +1044,7 @@ fn vnc(
             o,
             "insecure-protocol",
             "vnc-no-auth",
-            if medical {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
+            Severity::high_or_critical(medical),
             format!(
                 "VNC server lets clients in without a password ({}{desktop})",
                 f.version
