@@ -908,6 +908,79 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
     );
 }
 
+/// `watch` with three IPv6 attacks replayed into it at twice their speed,
+/// side by side: mitm6 answering DHCPv6 clients (mitm6.pcap, up to the
+/// answers to its third client), bettercap's neighbour spoofing
+/// (ndpspoof.pcap) and THC-IPv6's fake_router6 (rogue_ra.pcap). Each is
+/// streamed, once, before the replays end.
+#[test]
+fn watch_streams_ipv6_men_in_the_middle_while_they_happen() {
+    if !is_root() {
+        eprintln!("SKIPPED: watch needs root to create a network namespace (CI runs as root)");
+        return;
+    }
+    let (ns, child, _scratch, lines) = start_watch("wwipv6", &["--duration", "25s"], "");
+    let captures = repo().join("tests/captures");
+    let replay = |name: &str, limit: Option<u32>| {
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &ns,
+            "tcpreplay",
+            "-q",
+            "-i",
+            "wa",
+            "-x",
+            "2",
+        ]);
+        if let Some(n) = limit {
+            c.args(["-L", &n.to_string()]);
+        }
+        c.arg(captures.join(name))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let replays = [
+        replay("mitm6.pcap", Some(31)),
+        replay("ndpspoof.pcap", None),
+        replay("rogue_ra.pcap", None),
+    ];
+    for r in replays {
+        assert!(r.wait_with_output().unwrap().status.success());
+    }
+    let replay_done = now_ns();
+    let o = end_watch(&ns, child);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let mut streamed: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["finding"]["kind"] == "man-in-the-middle")
+        .map(|l| {
+            let emitted =
+                wardwatch_model::time::parse_rfc3339_ns(l["emitted_at"].as_str().unwrap()).unwrap();
+            assert!(emitted <= replay_done, "{l:#}");
+            (
+                l["finding"]["rule"].as_str().unwrap().to_string(),
+                l["finding"]["ip"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    streamed.sort();
+    assert_eq!(
+        streamed,
+        [
+            ("ndp-spoofing", "fd00:9::66"),
+            ("rogue-dhcpv6-server", "fe80::aff:fe09:66"),
+            ("rogue-router-advertisement", "fe80::aff:fe0b:77"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string())),
+        "{text}"
+    );
+}
+
 /// `analyze --format json` of `capture`, with `--local-net block` when
 /// given: the report and what it said on stderr.
 fn report_and_notes(capture: &str, block: Option<&str>) -> (Value, String) {
