@@ -7,7 +7,7 @@ mod common;
 use common::{repo, shared};
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -873,28 +873,12 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
     let replay_done = now_ns();
     let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&lines).unwrap();
-    let mut rules: Vec<(String, String)> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| {
-            matches!(
-                l["finding"]["kind"].as_str(),
-                Some("denial-of-service" | "man-in-the-middle")
-            )
-        })
-        .map(|l| {
-            // Streamed while the replays ran (the watch goes on 3 s more).
-            let emitted =
-                wardwatch_model::time::parse_rfc3339_ns(l["emitted_at"].as_str().unwrap()).unwrap();
-            assert!(emitted <= replay_done, "{l:#}");
-            (
-                l["finding"]["rule"].as_str().unwrap().to_string(),
-                l["finding"]["ip"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    rules.sort();
+    // Streamed while the replays ran (the watch goes on 3 s more).
+    let (mut rules, text) = streamed(
+        &lines,
+        &["denial-of-service", "man-in-the-middle"],
+        replay_done,
+    );
     rules.dedup();
     assert_eq!(
         rules,
@@ -906,6 +890,29 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
         .map(|(a, b)| (a.to_string(), b.to_string())),
         "{text}"
     );
+}
+
+/// The findings of `kinds` a watch streamed into `lines`, as (rule,
+/// address), sorted (not deduplicated), each checked emitted by `by`;
+/// and the lines' text.
+fn streamed(lines: &Path, kinds: &[&str], by: i64) -> (Vec<(String, String)>, String) {
+    let text = std::fs::read_to_string(lines).unwrap();
+    let mut found: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| kinds.iter().any(|k| l["finding"]["kind"] == *k))
+        .map(|l| {
+            let emitted =
+                wardwatch_model::time::parse_rfc3339_ns(l["emitted_at"].as_str().unwrap()).unwrap();
+            assert!(emitted <= by, "{l:#}");
+            (
+                l["finding"]["rule"].as_str().unwrap().to_string(),
+                l["finding"]["ip"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    (found, text)
 }
 
 /// `watch` with three IPv6 attacks replayed into it at twice their speed,
@@ -953,24 +960,9 @@ fn watch_streams_ipv6_men_in_the_middle_while_they_happen() {
     let replay_done = now_ns();
     let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&lines).unwrap();
-    let mut streamed: Vec<(String, String)> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["finding"]["kind"] == "man-in-the-middle")
-        .map(|l| {
-            let emitted =
-                wardwatch_model::time::parse_rfc3339_ns(l["emitted_at"].as_str().unwrap()).unwrap();
-            assert!(emitted <= replay_done, "{l:#}");
-            (
-                l["finding"]["rule"].as_str().unwrap().to_string(),
-                l["finding"]["ip"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    streamed.sort();
+    let (found, text) = streamed(&lines, &["man-in-the-middle"], replay_done);
     assert_eq!(
-        streamed,
+        found,
         [
             ("ndp-spoofing", "fd00:9::66"),
             ("rogue-dhcpv6-server", "fe80::aff:fe09:66"),
