@@ -845,31 +845,13 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
         &["--duration", "15s"],
         "[detect]\nflood_per_s = 200\n",
     );
-    let captures = repo().join("tests/captures");
-    let floods = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns,
-            "tcpreplay",
-            "-q",
-            "-i",
-            "wa",
-            "-x",
-            "2",
-        ])
-        .arg(captures.join("flood.pcap"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let floods = replay_into(&ns, "flood.pcap", None);
     // arpspoof's 12 s (and the restoring of the caches after), not
     // ettercap's.
-    sh(&format!(
-        "ip netns exec {ns} tcpreplay -q -i wa -x 2 -L 140 {} >/dev/null",
-        captures.join("arpspoof.pcap").display()
-    ));
-    let replayed = floods.wait_with_output().unwrap();
-    assert!(replayed.status.success());
+    let arp = replay_into(&ns, "arpspoof.pcap", Some(140));
+    for r in [arp, floods] {
+        assert!(r.wait_with_output().unwrap().status.success());
+    }
     let replay_done = now_ns();
     let o = end_watch(&ns, child);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -890,6 +872,30 @@ fn watch_streams_floods_and_arp_spoofing_while_they_happen() {
         .map(|(a, b)| (a.to_string(), b.to_string())),
         "{text}"
     );
+}
+
+/// tcpreplay of the bundled capture `name` (its first `limit` packets, if
+/// given) at twice its speed into the veth `wa` of namespace `ns`.
+fn replay_into(ns: &str, name: &str, limit: Option<u32>) -> std::process::Child {
+    let mut c = Command::new("ip");
+    c.args([
+        "netns",
+        "exec",
+        ns,
+        "tcpreplay",
+        "-q",
+        "-i",
+        "wa",
+        "-x",
+        "2",
+    ]);
+    if let Some(n) = limit {
+        c.args(["-L", &n.to_string()]);
+    }
+    c.arg(repo().join("tests/captures").join(name))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 /// The findings of `kinds` a watch streamed into `lines`, as (rule,
@@ -927,32 +933,10 @@ fn watch_streams_ipv6_men_in_the_middle_while_they_happen() {
         return;
     }
     let (ns, child, _scratch, lines) = start_watch("wwipv6", &["--duration", "25s"], "");
-    let captures = repo().join("tests/captures");
-    let replay = |name: &str, limit: Option<u32>| {
-        let mut c = Command::new("ip");
-        c.args([
-            "netns",
-            "exec",
-            &ns,
-            "tcpreplay",
-            "-q",
-            "-i",
-            "wa",
-            "-x",
-            "2",
-        ]);
-        if let Some(n) = limit {
-            c.args(["-L", &n.to_string()]);
-        }
-        c.arg(captures.join(name))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
     let replays = [
-        replay("mitm6.pcap", Some(31)),
-        replay("ndpspoof.pcap", None),
-        replay("rogue_ra.pcap", None),
+        replay_into(&ns, "mitm6.pcap", Some(31)),
+        replay_into(&ns, "ndpspoof.pcap", None),
+        replay_into(&ns, "rogue_ra.pcap", None),
     ];
     for r in replays {
         assert!(r.wait_with_output().unwrap().status.success());
